@@ -1,0 +1,39 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { databaseAnswers } from './db/database.ts';
+import { contextPlugin, type AppContext } from './plugins/app/context.plugin.ts';
+import { securityPlugin } from './plugins/external/security-headers.plugin.ts';
+import { swaggerPlugin } from './plugins/external/swagger.plugin.ts';
+import { webConsolePlugin } from './plugins/external/web-console.plugin.ts';
+import { consoleApiPrefix, consoleRoutes } from './routes/console/index.ts';
+
+export interface BuildAppOptions {
+  logger?: boolean | { level: string };
+}
+
+/**
+ * The whole application as one Fastify instance: external plugins, then our own decorators, then the
+ * routes of each surface. Tests build exactly this and drive it with `app.inject`.
+ */
+export async function buildApp(context: AppContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+    genReqId: () => crypto.randomUUID(),
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(securityPlugin);
+  await app.register(swaggerPlugin);
+  await app.register(contextPlugin, context);
+
+  app.get('/healthz', { config: { capability: 'public' }, schema: { hide: true } }, async (_request, reply) => {
+    if (await databaseAnswers(context.database.db)) return { status: 'ok' };
+    return reply.status(503).send({ status: 'unavailable' });
+  });
+  await app.register(consoleRoutes, { prefix: consoleApiPrefix });
+  await app.register(webConsolePlugin);
+  return app;
+}

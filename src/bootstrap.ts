@@ -1,0 +1,37 @@
+import type { Config } from './config/config.ts';
+import { PasswordHasher, type PasswordHashingCost } from './crypto/passwords.ts';
+import { SecretBox } from './crypto/secret-box.ts';
+import { openDatabase, type OpenDatabaseOptions } from './db/database.ts';
+import { migrateToLatest } from './db/migrator.ts';
+import { systemClock, type Clock } from './domain/clock.ts';
+import type { AppContext } from './plugins/app/context.plugin.ts';
+import { createServices } from './services/index.ts';
+import { resolveMasterKey } from './services/master-key.ts';
+
+export interface ContextOptions extends OpenDatabaseOptions {
+  clock?: Clock;
+  hashingCost?: PasswordHashingCost;
+  /** Apply migrations before use (the server and the CLI do; default true). */
+  migrate?: boolean;
+}
+
+/** Opens the database, applies migrations and builds the services: everything but HTTP. */
+export async function createAppContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
+  const secretBox = new SecretBox(resolveMasterKey(config));
+  const database = openDatabase(config.databaseUrl, options);
+  try {
+    if (options.migrate ?? true) await migrateToLatest(database.db, database.kind);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const clock = options.clock ?? systemClock;
+  const services = createServices({
+    db: database.db,
+    clock,
+    secretBox,
+    passwordHasher: new PasswordHasher(options.hashingCost),
+    config,
+  });
+  return { config, database, clock, services };
+}

@@ -1,0 +1,105 @@
+import { parseArgs } from 'node:util';
+import { createAppContext } from '../bootstrap.ts';
+import { loadConfig } from '../config/config.ts';
+import { systemActor } from '../domain/access.ts';
+import { randomString } from '../domain/ids.ts';
+import { startServer } from '../server.ts';
+import { migrateToLatest } from '../db/migrator.ts';
+
+const usage = `Usage: paythrough <command>
+
+  start [--no-demo]     run the server (with the sandbox on, the demo world is created and its sign-in printed)
+  migrate               apply database migrations
+  create-admin --account NAME [--display-name NAME]
+                        create the super admin (or a platform admin when one exists);
+                        the password comes from PAYTHROUGH_ADMIN_PASSWORD or is generated and printed
+  demo --json           create the demo world (idempotent) and print its manifest as JSON
+
+Configuration comes from the environment: see README.md.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const config = loadConfig();
+  switch (command) {
+    case 'start': {
+      const { values } = parseArgs({ args: rest, options: { 'no-demo': { type: 'boolean', default: false } } });
+      const server = await startServer(config, { handleSignals: true });
+      if (config.sandboxEnabled && !values['no-demo']) {
+        const manifest = await server.context.services.demoWorld.ensure();
+        const line = (label: string, user: { account: string; password: string }) => `  ${label.padEnd(28)} ${user.account} / ${user.password}`;
+        process.stdout.write(
+          [
+            '',
+            `Paythrough is running at ${config.publicUrl}`,
+            `  console            ${config.publicUrl}/`,
+            `  API docs           ${config.publicUrl}/docs`,
+            '',
+            'Sign in with (demo world; `npx paythrough demo --json` prints everything, API keys included):',
+            line('super admin', manifest.superAdmin),
+            line('superapp administrator', manifest.superapp.users.admin),
+            line('superapp review staff', manifest.superapp.users.reviewer),
+            line('mini program administrator', manifest.miniProgramTeam.users.admin),
+            line('mini program operator', manifest.miniProgramTeam.users.operator),
+            '',
+          ].join('\n'),
+        );
+      } else {
+        process.stdout.write(`Paythrough is running at ${config.publicUrl}\n`);
+      }
+      return -1;
+    }
+    case 'migrate': {
+      const context = await createAppContext(config, { migrate: false });
+      const applied = await migrateToLatest(context.database.db, context.database.kind);
+      process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'The database is up to date.\n');
+      await context.database.close();
+      return 0;
+    }
+    case 'create-admin': {
+      const { values } = parseArgs({ args: rest, options: { account: { type: 'string' }, 'display-name': { type: 'string' } } });
+      if (!values.account) throw new Error('create-admin needs --account NAME');
+      const context = await createAppContext(config);
+      try {
+        const { users } = context.services;
+        const password = process.env.PAYTHROUGH_ADMIN_PASSWORD ?? randomString(20);
+        if (password.length < 10) throw new Error('PAYTHROUGH_ADMIN_PASSWORD must be at least 10 characters');
+        const hasSuperAdmin = (await users.countSuperAdmins()) > 0;
+        const created = await users.createUnchecked(systemActor('cli'), {
+          account: values.account,
+          displayName: values['display-name'] ?? values.account,
+          password,
+          platformRole: hasSuperAdmin ? 'platform_admin' : 'super_admin',
+        });
+        const shown = process.env.PAYTHROUGH_ADMIN_PASSWORD ? '(from PAYTHROUGH_ADMIN_PASSWORD)' : password;
+        process.stdout.write(`Created ${created.platformRole.replace('_', ' ')} ${created.account}; password: ${shown}\n`);
+      } finally {
+        await context.database.close();
+      }
+      return 0;
+    }
+    case 'demo': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
+      const context = await createAppContext(config);
+      try {
+        const manifest = await context.services.demoWorld.ensure();
+        process.stdout.write(values.json ? `${JSON.stringify(manifest, null, 2)}\n` : `Demo world ready; sign in as ${manifest.superAdmin.account} / ${manifest.superAdmin.password}\n`);
+      } finally {
+        await context.database.close();
+      }
+      return 0;
+    }
+    default:
+      process.stderr.write(`${usage}\n`);
+      return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(`paythrough: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

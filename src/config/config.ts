@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+const onOff = z.enum(['on', 'off']);
+
+const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z.string().min(1).default('file:./data/paythrough.db'),
+  PAYTHROUGH_MASTER_KEY: z.string().optional(),
+  PUBLIC_URL: z.string().url().optional(),
+  PAYTHROUGH_TIMEZONE: z.string().default('Asia/Shanghai'),
+  PAYTHROUGH_SANDBOX: onOff.optional(),
+  PAYTHROUGH_ALLOW_PRIVATE_TARGETS: z.string().default(''),
+  PAYTHROUGH_LOG_LEVEL: z.string().default('info'),
+});
+
+export type DatabaseKind = 'sqlite' | 'postgres';
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  databaseKind: DatabaseKind;
+  /** Base64 of 32 bytes; undefined means "generate into the data folder" (SQLite only). */
+  masterKey: string | undefined;
+  publicUrl: string;
+  timezone: string;
+  sandboxEnabled: boolean;
+  allowPrivateTargets: string[];
+  logLevel: string;
+}
+
+export function databaseKindOf(databaseUrl: string): DatabaseKind {
+  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) return 'postgres';
+  if (databaseUrl.startsWith('file:') || databaseUrl === ':memory:') return 'sqlite';
+  throw new Error(`DATABASE_URL must start with file: or postgres:// (got "${databaseUrl}")`);
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environmentSchema.safeParse(environment);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const env = parsed.data;
+  const databaseKind = databaseKindOf(env.DATABASE_URL);
+  if (!isValidTimezone(env.PAYTHROUGH_TIMEZONE)) {
+    throw new Error(`Invalid configuration: PAYTHROUGH_TIMEZONE "${env.PAYTHROUGH_TIMEZONE}" is not an IANA time zone`);
+  }
+  const sandbox = env.PAYTHROUGH_SANDBOX ?? (databaseKind === 'sqlite' ? 'on' : 'off');
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    databaseUrl: env.DATABASE_URL,
+    databaseKind,
+    masterKey: env.PAYTHROUGH_MASTER_KEY,
+    publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`).replace(/\/+$/, ''),
+    timezone: env.PAYTHROUGH_TIMEZONE,
+    sandboxEnabled: sandbox === 'on',
+    allowPrivateTargets: env.PAYTHROUGH_ALLOW_PRIVATE_TARGETS.split(',').map((s) => s.trim()).filter(Boolean),
+    logLevel: env.PAYTHROUGH_LOG_LEVEL,
+  };
+}
+
+function isValidTimezone(timezone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+    return true;
+  } catch {
+    return false;
+  }
+}

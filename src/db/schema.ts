@@ -1,0 +1,116 @@
+import type { Generated, Kysely, Transaction } from 'kysely';
+import type { PlatformRole, TeamKind, TeamRole, TeamStatus } from '../domain/roles.ts';
+
+// All times are milliseconds since the epoch (UTC); all money is an integer in the currency's minor unit.
+
+export interface UserTable {
+  id: string;
+  account: string;
+  display_name: string;
+  password_hash: string;
+  platform_role: PlatformRole;
+  status: 'active' | 'disabled';
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TeamTable {
+  id: string;
+  kind: TeamKind;
+  name: string;
+  status: TeamStatus;
+  expires_at: number | null;
+  /** For a mini program team: the superapp its mini programs are released on and pay through. */
+  superapp_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TeamMemberTable {
+  team_id: string;
+  user_id: string;
+  role: TeamRole;
+  created_at: number;
+}
+
+export interface SuperappTable {
+  id: string;
+  team_id: string;
+  name: string;
+  description: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MiniProgramTable {
+  id: string;
+  team_id: string;
+  name: string;
+  icon_url: string;
+  category: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  user_id: string;
+  secret_id: string;
+  secret_key_encrypted: string;
+  description: string;
+  status: 'active' | 'revoked';
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface SessionTable {
+  token_hash: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface RateLimitCounterTable {
+  counter_key: string;
+  window_start: number;
+  hits: number;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  actor_user_id: string | null;
+  actor_account: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  team_id: string | null;
+  before_json: string | null;
+  after_json: string | null;
+  request_id: string | null;
+}
+
+export interface SettingTable {
+  setting_key: string;
+  setting_value: string;
+}
+
+export interface FoundationTables {
+  users: UserTable;
+  teams: TeamTable;
+  team_members: TeamMemberTable;
+  superapps: SuperappTable;
+  mini_programs: MiniProgramTable;
+  api_keys: ApiKeyTable;
+  sessions: SessionTable;
+  rate_limit_counters: RateLimitCounterTable;
+  audit_log: AuditLogTable;
+  settings: SettingTable;
+}
+
+/** Later issues add their tables by extending this interface from their own schema file. */
+export interface Database extends FoundationTables {}
+
+/** A database handle or an open transaction; repositories take one as a required argument. */
+export type Executor = Kysely<Database> | Transaction<Database>;

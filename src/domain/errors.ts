@@ -1,0 +1,58 @@
+/**
+ * The closed set of error codes. Codes are the management API's (TC3) names; each surface maps them
+ * once (console: HTTP status + code, management: Response.Error, gateway: v3 code).
+ */
+export const errorCodes = {
+  InvalidParameter: { httpStatus: 400 },
+  InvalidParameterValue: { httpStatus: 400 },
+  'InvalidParameterValue.InvalidMerchantId': { httpStatus: 400 },
+  'InvalidParameterValue.InvalidMerchantName': { httpStatus: 400 },
+  'InvalidParameterValue.InvalidApprovalType': { httpStatus: 400 },
+  'InvalidParameterValue.InvalidApprovalNo': { httpStatus: 400 },
+  'InvalidParameterValue.ApprovalNoteRequired': { httpStatus: 400 },
+  'InvalidParameterValue.TimeRangeExceeded': { httpStatus: 400 },
+  AuthFailure: { httpStatus: 401 },
+  'AuthFailure.SignatureFailure': { httpStatus: 401 },
+  'AuthFailure.SignatureExpire': { httpStatus: 401 },
+  'AuthFailure.SecretIdNotFound': { httpStatus: 401 },
+  'AuthFailure.InvalidCredentials': { httpStatus: 401 },
+  'AuthFailure.CsrfTokenInvalid': { httpStatus: 403 },
+  UnauthorizedOperation: { httpStatus: 403 },
+  ResourceNotFound: { httpStatus: 404 },
+  ResourceInUse: { httpStatus: 409 },
+  'FailedOperation.ExistMerchantBindApply': { httpStatus: 409 },
+  'FailedOperation.ExistMerchantBindRelation': { httpStatus: 409 },
+  'FailedOperation.MerchantPaymentFunctionClosed': { httpStatus: 409 },
+  'FailedOperation.ApprovalAlreadyProcessed': { httpStatus: 409 },
+  'FailedOperation.ApprovalNotBelongToApplication': { httpStatus: 409 },
+  'FailedOperation.ExistPaymentOpenApply': { httpStatus: 409 },
+  'FailedOperation.MNPPaymentAlreadyEnabled': { httpStatus: 409 },
+  'FailedOperation.PaymentRecordNotFound': { httpStatus: 409 },
+  'FailedOperation.PaymentRecordNotBelongToApplication': { httpStatus: 409 },
+  FailedOperation: { httpStatus: 409 },
+  RequestLimitExceeded: { httpStatus: 429 },
+  InternalError: { httpStatus: 500 },
+} as const satisfies Record<string, { httpStatus: number }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  get httpStatus(): number {
+    return errorCodes[this.code].httpStatus;
+  }
+}
+
+export const notFound = (what: string) => new AppError('ResourceNotFound', `${what} not found`);
+export const forbidden = (message = 'Your role does not allow this operation') =>
+  new AppError('UnauthorizedOperation', message);
+export const invalid = (field: string, message: string) =>
+  new AppError('InvalidParameterValue', `${field}: ${message}`, { field });

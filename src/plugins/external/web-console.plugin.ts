@@ -1,0 +1,23 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+
+export const webConsoleRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web/dist');
+
+/** Serves the built React console at `/`, with client-side routes falling back to index.html. */
+export async function webConsolePlugin(app: FastifyInstance) {
+  if (!existsSync(path.join(webConsoleRoot, 'index.html'))) {
+    app.log.warn(`The web console is not built (${webConsoleRoot}); run "npm run build:web"`);
+    app.get('/', { config: { capability: 'public' } }, async (_request, reply) =>
+      reply.type('text/plain').send('Paythrough is running, but the web console is not built: run "npm run build:web".'),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, { root: webConsoleRoot, prefix: '/', wildcard: false, index: ['index.html'] });
+  const consolePages = ['/console', '/console/*'];
+  for (const url of consolePages) {
+    app.get(url, { config: { capability: 'public' }, schema: { hide: true } }, async (_request, reply) => reply.sendFile('index.html'));
+  }
+}

@@ -1,0 +1,52 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { constantTimeEqual } from '../../crypto/tokens.ts';
+import type { Actor } from '../../domain/access.ts';
+import { AppError } from '../../domain/errors.ts';
+import { toAppError } from '../../domain/error-mapping.ts';
+
+export const sessionCookieName = 'paythrough_session';
+export const csrfHeaderName = 'x-csrf-token';
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The signed-in caller; routes marked `public` never call this. */
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) throw new AppError('AuthFailure', 'Sign in first');
+  return request.actor;
+}
+
+/** The console's error body: `{error: {code, message, details}}` with the code's HTTP status. */
+export function sendConsoleError(reply: FastifyReply, error: unknown) {
+  const appError = toAppError(error);
+  if (appError.code === 'InternalError') reply.log.error({ err: error }, 'console request failed');
+  return reply.status(appError.httpStatus).send({
+    error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}) },
+  });
+}
+
+/**
+ * The console's one auth hook: session cookie → actor; CSRF header on every state-changing request;
+ * and every route must declare the capability it needs (a route without one fails at startup).
+ */
+export function registerConsoleAuth(app: FastifyInstance) {
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.capability) {
+      throw new Error(`Console route ${route.method} ${route.url} declares no capability`);
+    }
+  });
+  app.addHook('onRequest', async (request) => {
+    const token = request.cookies[sessionCookieName];
+    const session = token ? await app.services.auth.resolveSession(token) : undefined;
+    request.actor = session?.actor ?? null;
+    const capability = request.routeOptions.config.capability;
+    if (capability === 'public') return;
+    if (!session) throw new AppError('AuthFailure', 'Sign in first');
+    if (!safeMethods.has(request.method)) {
+      const sent = request.headers[csrfHeaderName];
+      if (typeof sent !== 'string' || !constantTimeEqual(sent, session.csrfToken)) {
+        throw new AppError('AuthFailure.CsrfTokenInvalid', `Missing or wrong ${csrfHeaderName} header`);
+      }
+    }
+  });
+  app.setErrorHandler((error, _request, reply) => sendConsoleError(reply, error));
+  app.setNotFoundHandler((_request, reply) => sendConsoleError(reply, new AppError('ResourceNotFound', 'No such console API route')));
+}

@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+import { apiKeyRoutes } from './api-key.routes.ts';
+import { auditRoutes } from './audit.routes.ts';
+import { registerConsoleAuth } from './console-auth.ts';
+import { sessionRoutes } from './session.routes.ts';
+import { tenancyRoutes } from './tenancy.routes.ts';
+
+export const consoleApiPrefix = '/api/v1';
+
+/** The console JSON API, under one prefix, behind one auth hook. */
+export async function consoleRoutes(app: FastifyInstance) {
+  registerConsoleAuth(app);
+  await app.register(sessionRoutes);
+  await app.register(tenancyRoutes);
+  await app.register(apiKeyRoutes);
+  await app.register(auditRoutes);
+}

@@ -1,0 +1,114 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { accessLevel, type Actor } from '../../domain/access.ts';
+import { capabilities, type AccessLevel, type Capability } from '../../domain/permissions.ts';
+import { sessionLifetimeMs } from '../../services/auth.service.ts';
+import { scopeOfTeam } from '../../services/access-scope.ts';
+import { actorOf, sessionCookieName } from './console-auth.ts';
+import { capabilityMapSchema, consoleErrors, passwordSchema, teamSchema, userSchema } from './schemas.ts';
+
+const sessionSchema = z.object({
+  user: userSchema,
+  csrfToken: z.string(),
+  /** What the caller may do platform-wide (no team scope). */
+  capabilities: capabilityMapSchema,
+  teams: z.array(teamSchema.extend({ capabilities: capabilityMapSchema })),
+});
+
+export async function sessionRoutes(app: FastifyInstance) {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  const secureCookie = app.config.publicUrl.startsWith('https://');
+
+  async function describeSession(actor: Actor, csrfToken: string) {
+    const user = await app.services.users.getSelf(actor);
+    const capabilityMap = (scope: Parameters<typeof accessLevel>[2]) => {
+      const map: Partial<Record<Capability, AccessLevel>> = {};
+      for (const capability of capabilities) {
+        const level = accessLevel(actor, capability, scope);
+        if (level) map[capability] = level;
+      }
+      return map;
+    };
+    const teams = await app.services.teams.listWithRows(actor);
+    return {
+      user,
+      csrfToken,
+      capabilities: capabilityMap({}),
+      teams: await Promise.all(
+        teams.map(async ({ row, view }) => ({ ...view, capabilities: capabilityMap(await scopeOfTeam(app.database.db, row)) })),
+      ),
+    };
+  }
+
+  routes.post(
+    '/session',
+    {
+      config: { capability: 'public' },
+      schema: {
+        summary: 'Sign in (sets the session cookie; a new session every time)',
+        tags: ['console: session'],
+        body: z.object({ account: z.string().min(1).max(64), password: z.string().min(1).max(128) }),
+        response: { 200: sessionSchema, ...consoleErrors },
+      },
+    },
+    async (request, reply) => {
+      const previous = request.cookies[sessionCookieName];
+      if (previous) await app.services.auth.signOut(previous);
+      const signedIn = await app.services.auth.signIn(request.body.account, request.body.password, request.ip);
+      reply.setCookie(sessionCookieName, signedIn.sessionToken, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: secureCookie,
+        maxAge: Math.floor(sessionLifetimeMs / 1000),
+      });
+      return describeSession(signedIn.actor, signedIn.csrfToken);
+    },
+  );
+
+  routes.get(
+    '/session',
+    {
+      config: { capability: 'self' },
+      schema: { summary: 'The signed-in user, CSRF token and capabilities', tags: ['console: session'], response: { 200: sessionSchema, ...consoleErrors } },
+    },
+    async (request) => {
+      const token = request.cookies[sessionCookieName]!;
+      const session = await app.services.auth.resolveSession(token);
+      return describeSession(actorOf(request), session!.csrfToken);
+    },
+  );
+
+  routes.delete(
+    '/session',
+    {
+      config: { capability: 'self' },
+      schema: { summary: 'Sign out', tags: ['console: session'], response: { 204: z.null(), ...consoleErrors } },
+    },
+    async (request, reply) => {
+      const token = request.cookies[sessionCookieName];
+      if (token) await app.services.auth.signOut(token);
+      reply.clearCookie(sessionCookieName, { path: '/' });
+      return reply.status(204).send(null);
+    },
+  );
+
+  routes.post(
+    '/me/password',
+    {
+      config: { capability: 'self' },
+      schema: {
+        summary: 'Change your own password (signs out every session)',
+        tags: ['console: session'],
+        body: z.object({ currentPassword: z.string().min(1).max(128), newPassword: passwordSchema }),
+        response: { 204: z.null(), ...consoleErrors },
+      },
+    },
+    async (request, reply) => {
+      await app.services.users.changeOwnPassword(actorOf(request), request.body.currentPassword, request.body.newPassword);
+      reply.clearCookie(sessionCookieName, { path: '/' });
+      return reply.status(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,195 @@
+import type { Kysely } from 'kysely';
+import type { Config } from '../config/config.ts';
+import type { SecretBox } from '../crypto/secret-box.ts';
+import type { Database } from '../db/schema.ts';
+import { loadActor } from './auth.service.ts';
+import { systemActor, type Actor } from '../domain/access.ts';
+import type { Clock } from '../domain/clock.ts';
+import { newId, randomString } from '../domain/ids.ts';
+import type { TeamRole } from '../domain/roles.ts';
+import { settingRepository } from '../repositories/setting.repository.ts';
+import { userRepository } from '../repositories/user.repository.ts';
+import type { ApiKeyService } from './api-key.service.ts';
+import type { MiniProgramService } from './mini-program.service.ts';
+import type { SuperappService } from './superapp.service.ts';
+import type { TeamService } from './team.service.ts';
+import type { UserService } from './user.service.ts';
+
+interface TenancyServices {
+  users: UserService;
+  teams: TeamService;
+  superapps: SuperappService;
+  miniPrograms: MiniProgramService;
+  apiKeys: ApiKeyService;
+}
+
+export interface DemoUser {
+  account: string;
+  password: string;
+  secretId: string;
+  secretKey: string;
+}
+
+/** The manifest of SPEC §6.2; later issues add the payment parts. Fields are added, never removed. */
+export interface DemoManifest {
+  baseUrl: string;
+  platformId: string;
+  superAdmin: { account: string; password: string };
+  superapp: {
+    applicationId: string;
+    teamId: string;
+    currencies: string[];
+    merchants: { merchantId: string; merchantName: string }[];
+    users: Record<'admin' | 'seniorDeveloper' | 'developer' | 'operator' | 'reviewer', DemoUser>;
+  };
+  miniProgramTeam: { teamId: string; users: Record<'admin' | 'seniorDeveloper' | 'developer' | 'operator' | 'memberAdmin', DemoUser> };
+  unboundTeam: { teamId: string; users: { admin: DemoUser } };
+  miniPrograms: {
+    ready: { mnpId: string } & Record<string, string>;
+    fresh: { mnpId: string };
+    unbound: { mnpId: string };
+  };
+}
+
+const manifestSettingKey = 'demo.manifest';
+const manifestContext = 'demo-manifest';
+const platformIdKey = 'platform.id';
+
+/** The platform's id, minted once per deployment. */
+export async function platformId(db: Kysely<Database>, clock: Clock): Promise<string> {
+  return settingRepository.putIfAbsent(db, platformIdKey, newId('plat', clock.nowMs()));
+}
+
+/**
+ * Builds the demo world once and remembers its manifest, sealed with the master key, so that
+ * `demo --json` prints the same manifest again. Only the demo world's own secrets are kept this way.
+ */
+export class DemoWorldService {
+  /** Steps later issues add (merchant binding, payment approval, credentials), run on first build. */
+  private readonly extensions: ((manifest: DemoManifest, actors: DemoActors) => Promise<void>)[] = [];
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+    private readonly secretBox: SecretBox,
+    private readonly config: Config,
+    private readonly services: TenancyServices,
+  ) {}
+
+  extend(step: (manifest: DemoManifest, actors: DemoActors) => Promise<void>) {
+    this.extensions.push(step);
+  }
+
+  async ensure(): Promise<DemoManifest> {
+    const stored = await settingRepository.get(this.db, manifestSettingKey);
+    if (stored) {
+      const manifest = JSON.parse(this.secretBox.open(stored, manifestContext)) as DemoManifest;
+      return { ...manifest, baseUrl: this.config.publicUrl };
+    }
+    const manifest = await this.build();
+    await settingRepository.put(this.db, manifestSettingKey, this.secretBox.seal(JSON.stringify(manifest), manifestContext));
+    return manifest;
+  }
+
+  private async build(): Promise<DemoManifest> {
+    const { users, teams, superapps, miniPrograms } = this.services;
+    const installer = systemActor('demo');
+    if (await userRepository.findSuperAdmin(this.db)) {
+      throw new Error('This database already has a super admin that is not the demo one; run the demo on a fresh database');
+    }
+    const superAdminPassword = randomString(16);
+    const superAdmin = await users.createUnchecked(installer, {
+      account: 'demo-superadmin',
+      displayName: 'Demo super admin',
+      password: superAdminPassword,
+      platformRole: 'super_admin',
+    });
+    const admin = await this.actorOf(superAdmin.id);
+
+    const member = async (account: string, displayName: string) => {
+      const password = randomString(16);
+      const view = await users.create(admin, { account, displayName, password, platformRole: 'member' });
+      return { id: view.id, account, password };
+    };
+
+    const saAdmin = await member('demo-sa-admin', 'Superapp administrator');
+    const superappTeam = await teams.create(admin, { kind: 'superapp', name: 'Demo Superapp Co.', administratorUserId: saAdmin.id });
+    const superapp = await superapps.create(admin, { teamId: superappTeam.id, name: 'Demo Superapp', description: 'The demo superapp with the sandbox channel' });
+    const saUsers = { admin: saAdmin } as Record<string, { id: string; account: string; password: string }>;
+    for (const [key, role, account] of [
+      ['seniorDeveloper', 'senior_developer', 'demo-sa-senior'],
+      ['developer', 'developer', 'demo-sa-developer'],
+      ['operator', 'operator', 'demo-sa-operator'],
+      ['reviewer', 'reviewer', 'demo-sa-reviewer'],
+    ] as const) {
+      saUsers[key] = await member(account, `Superapp ${role.replace('_', ' ')}`);
+      await teams.addMember(admin, superappTeam.id, { account, role: role as TeamRole });
+    }
+
+    const mpAdmin = await member('demo-mp-admin', 'Mini program administrator');
+    const miniProgramTeam = await teams.create(admin, { kind: 'miniprogram', name: 'Demo Shop Team', superappId: superapp.applicationId, administratorUserId: mpAdmin.id });
+    const mpUsers = { admin: mpAdmin } as Record<string, { id: string; account: string; password: string }>;
+    for (const [key, role, account] of [
+      ['seniorDeveloper', 'senior_developer', 'demo-mp-senior'],
+      ['developer', 'developer', 'demo-mp-developer'],
+      ['operator', 'operator', 'demo-mp-operator'],
+      ['memberAdmin', 'member_admin', 'demo-mp-memberadmin'],
+    ] as const) {
+      mpUsers[key] = await member(account, `Mini program ${role.replace('_', ' ')}`);
+      await teams.addMember(admin, miniProgramTeam.id, { account, role: role as TeamRole });
+    }
+
+    const unboundAdmin = await member('demo-unbound-admin', 'Unbound team administrator');
+    const unboundTeam = await teams.create(admin, { kind: 'miniprogram', name: 'Demo Unbound Team', superappId: superapp.applicationId, administratorUserId: unboundAdmin.id });
+
+    const ready = await miniPrograms.create(admin, miniProgramTeam.id, { name: 'Demo Shop', category: 'Shopping' });
+    const fresh = await miniPrograms.create(admin, miniProgramTeam.id, { name: 'Demo Coffee', category: 'Food' });
+    const unbound = await miniPrograms.create(admin, unboundTeam.id, { name: 'Demo Books', category: 'Education' });
+
+    const withKey = async (user: { id: string; account: string; password: string }): Promise<DemoUser> => {
+      const key = await this.services.apiKeys.create(await this.actorOf(user.id), 'demo');
+      return { account: user.account, password: user.password, secretId: key.secretId, secretKey: key.secretKey };
+    };
+    const keyed = async <K extends string>(group: Record<string, { id: string; account: string; password: string }>, keys: readonly K[]) => {
+      const out = {} as Record<K, DemoUser>;
+      for (const key of keys) out[key] = await withKey(group[key]!);
+      return out;
+    };
+
+    const manifest: DemoManifest = {
+      baseUrl: this.config.publicUrl,
+      platformId: await platformId(this.db, this.clock),
+      superAdmin: { account: superAdmin.account, password: superAdminPassword },
+      superapp: {
+        applicationId: superapp.applicationId,
+        teamId: superappTeam.id,
+        currencies: [],
+        merchants: [],
+        users: await keyed(saUsers, ['admin', 'seniorDeveloper', 'developer', 'operator', 'reviewer'] as const),
+      },
+      miniProgramTeam: { teamId: miniProgramTeam.id, users: await keyed(mpUsers, ['admin', 'seniorDeveloper', 'developer', 'operator', 'memberAdmin'] as const) },
+      unboundTeam: { teamId: unboundTeam.id, users: { admin: await withKey(unboundAdmin) } },
+      miniPrograms: { ready: { mnpId: ready.mnpId }, fresh: { mnpId: fresh.mnpId }, unbound: { mnpId: unbound.mnpId } },
+    };
+    const actors: DemoActors = {
+      superAdmin: admin,
+      actorOfAccount: async (account) => {
+        const user = await userRepository.findByAccount(this.db, account);
+        return this.actorOf(user?.id ?? '');
+      },
+    };
+    for (const step of this.extensions) await step(manifest, actors);
+    return manifest;
+  }
+
+  private async actorOf(userId: string): Promise<Actor> {
+    const user = await userRepository.findById(this.db, userId);
+    if (!user) throw new Error(`demo user ${userId} vanished`);
+    return loadActor(this.db, user, this.clock.nowMs());
+  }
+}
+
+export interface DemoActors {
+  superAdmin: Actor;
+  actorOfAccount(account: string): Promise<Actor>;
+}

@@ -4,6 +4,7 @@
  */
 export const errorCodes = {
   InvalidParameter: { httpStatus: 400 },
+  InvalidAction: { httpStatus: 400 },
   InvalidParameterValue: { httpStatus: 400 },
   'InvalidParameterValue.InvalidMerchantId': { httpStatus: 400 },
   'InvalidParameterValue.InvalidMerchantName': { httpStatus: 400 },

@@ -6,6 +6,7 @@ import { securityPlugin } from './plugins/external/security-headers.plugin.ts';
 import { swaggerPlugin } from './plugins/external/swagger.plugin.ts';
 import { webConsolePlugin } from './plugins/external/web-console.plugin.ts';
 import { consoleApiPrefix, consoleRoutes } from './routes/console/index.ts';
+import { managementRoutes } from './routes/manage/management.routes.ts';
 
 export interface BuildAppOptions {
   logger?: boolean | { level: string };
@@ -34,6 +35,7 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
     return reply.status(503).send({ status: 'unavailable' });
   });
   await app.register(consoleRoutes, { prefix: consoleApiPrefix });
+  await app.register(managementRoutes);
   await app.register(webConsolePlugin);
   return app;
 }

@@ -3,7 +3,9 @@ import { AuditService } from './audit.service.ts';
 import { AuthService } from './auth.service.ts';
 import type { ServiceDependencies } from './dependencies.ts';
 import { DemoWorldService } from './demo-world.service.ts';
+import { ManagementAuthService } from './management-auth.service.ts';
 import { MiniProgramService } from './mini-program.service.ts';
+import { PlatformService } from './platform.service.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { SuperappService } from './superapp.service.ts';
 import { TeamService } from './team.service.ts';
@@ -25,6 +27,8 @@ export function createServices(deps: ServiceDependencies) {
     rateLimiter,
     auth: new AuthService(db, clock, passwordHasher, rateLimiter),
     audit: new AuditService(db),
+    managementAuth: new ManagementAuthService(db, clock, tenancy.apiKeys),
+    platform: new PlatformService(db, clock),
     demoWorld: new DemoWorldService(db, clock, secretBox, deps.config, tenancy),
   };
 }

@@ -1,0 +1,17 @@
+import type { z } from 'zod';
+import type { Actor } from '../../domain/access.ts';
+import type { Services } from '../../services/index.ts';
+
+export interface ActionContext {
+  actor: Actor;
+  services: Services;
+}
+
+/** One management API action: its request schema (PascalCase fields, as on the wire) and its `Data`. */
+export interface ManagementAction<Input extends z.ZodType = z.ZodType> {
+  name: string;
+  input: Input;
+  run(context: ActionContext, input: z.output<Input>): Promise<unknown>;
+}
+
+export const defineAction = <Input extends z.ZodType>(action: ManagementAction<Input>): ManagementAction => action as unknown as ManagementAction;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { AppError } from '../../domain/errors.ts';
+import { AppError, type ErrorCode } from '../../domain/errors.ts';
 import { toAppError } from '../../domain/error-mapping.ts';
 
 export interface Tc3Envelope {
@@ -18,6 +18,8 @@ export function errorEnvelope(error: unknown, requestId: string): Tc3Envelope {
 export function validationError(issues: z.core.$ZodIssue[]): AppError {
   const issue = issues[0]!;
   const field = issue.path.map(String).join('.') || 'request';
+  const specificCode = issue.code === 'custom' ? (issue.params?.tc3Code as ErrorCode | undefined) : undefined;
+  if (specificCode) return new AppError(specificCode, issue.message, { field });
   const code = issue.code === 'invalid_type' || issue.code === 'unrecognized_keys' ? 'InvalidParameter' : 'InvalidParameterValue';
   const missing = issue.code === 'invalid_type' && issue.input === undefined;
   return new AppError(code, missing ? `${field} is required` : `${field}: ${issue.message}`, { field });

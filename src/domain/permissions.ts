@@ -49,10 +49,10 @@ export const permissionTable = {
   // Mini program side (SPEC §1.1, first table).
   'merchant_binding.view': {
     ...adminsReadOnly,
-    'mp:administrator': 'read',
-    'mp:senior_developer': 'read',
-    'mp:developer': 'read',
-    'mp:operator': 'read',
+    'mp:administrator': 'write',
+    'mp:senior_developer': 'write',
+    'mp:developer': 'write',
+    'mp:operator': 'write',
   },
   'merchant_binding.manage': { ...adminsReadOnly, 'mp:administrator': 'write' },
   'payment_enable.request': { 'mp:administrator': 'write' },
@@ -76,7 +76,11 @@ export const permissionTable = {
   // Superapp side (SPEC §1.1, second table).
   'payment_config.manage': { ...adminsReadOnly, 'sa:administrator': 'write' },
   'merchant.manage': { ...adminsReadOnly, 'sa:administrator': 'write', 'sa:senior_developer': 'write' },
-  'merchant.view': { ...adminsReadOnly, ...grant('read', allSuperappRoles) },
+  // Every superapp role but Member admin (§7: member admins have no payment capability).
+  'merchant.view': {
+    ...adminsReadOnly,
+    'sa:administrator': 'write', 'sa:senior_developer': 'write', 'sa:developer': 'write', 'sa:operator': 'write', 'sa:reviewer': 'write',
+  },
   'approval.decide': { ...adminsReadOnly, 'sa:administrator': 'write', 'sa:reviewer': 'write' },
 } as const satisfies Record<string, Partial<Record<RoleKey, AccessLevel>>>;
 

@@ -1,8 +1,10 @@
 import type { Executor } from '../db/schema.ts';
-import type { Actor } from '../domain/access.ts';
-import { isPlatformAdmin } from '../domain/access.ts';
+import { accessLevel, type Actor } from '../domain/access.ts';
 import type { Clock } from '../domain/clock.ts';
+import { notFound } from '../domain/errors.ts';
 import { auditRepository } from '../repositories/audit.repository.ts';
+import { teamRepository } from '../repositories/team.repository.ts';
+import { ownTeamScope } from './team.service.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 
@@ -34,14 +36,24 @@ export async function recordAudit(db: Executor, clock: Clock, actor: Actor, entr
 export class AuditService {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Admins read every entry; team Administrators read their own teams' entries. */
+  /**
+   * Entries of the teams whose audit log the actor reads (SPEC §1.1 table: admins every entry, a
+   * team's own roles with `audit.view` that team's). Asking for a team outside that reach, or having
+   * no such team at all, is "not found".
+   */
   async list(actor: Actor, query: { teamId?: string | undefined; beforeId?: number | undefined; limit: number }) {
     let teamIds: string[] | undefined;
-    if (!isPlatformAdmin(actor)) {
-      teamIds = [...actor.memberships].filter(([, role]) => role === 'administrator').map(([teamId]) => teamId);
-      if (query.teamId) teamIds = teamIds.filter((id) => id === query.teamId);
-    } else if (query.teamId) {
-      teamIds = [query.teamId];
+    if (query.teamId) {
+      const team = await teamRepository.findById(this.db, query.teamId);
+      if (!team || !accessLevel(actor, 'audit.view', ownTeamScope(team))) throw notFound('Audit log');
+      teamIds = [team.id];
+    } else if (!accessLevel(actor, 'audit.view', {})) {
+      teamIds = [];
+      for (const teamId of actor.memberships.keys()) {
+        const team = await teamRepository.findById(this.db, teamId);
+        if (team && accessLevel(actor, 'audit.view', ownTeamScope(team))) teamIds.push(team.id);
+      }
+      if (teamIds.length === 0) throw notFound('Audit log');
     }
     const rows = await auditRepository.list(this.db, { teamIds, beforeId: query.beforeId, limit: query.limit });
     return rows.map((row) => ({

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, Executor } from '../db/schema.ts';
-import { isPlatformAdmin, requireAllowed, requireVisible, type Actor } from '../domain/access.ts';
+import { isPlatformAdmin, requireAllowed, requireVisible, type AccessScope, type Actor } from '../domain/access.ts';
 import type { Clock } from '../domain/clock.ts';
 import { AppError, forbidden, notFound } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
@@ -10,6 +10,14 @@ import { teamRepository, type TeamRow } from '../repositories/team.repository.ts
 import { userRepository } from '../repositories/user.repository.ts';
 import { scopeOfTeam } from './access-scope.ts';
 import { recordAudit } from './audit.service.ts';
+
+/**
+ * A team as the resource itself, without the superapp team above a mini program team: its members and
+ * settings belong to the team, so only the team's own roles (and admins) act on them.
+ */
+export function ownTeamScope(team: Pick<TeamRow, 'id' | 'kind'>): AccessScope {
+  return team.kind === 'superapp' ? { superappTeamId: team.id } : { miniProgramTeamId: team.id };
+}
 
 export interface TeamView {
   id: string;
@@ -120,7 +128,7 @@ export class TeamService {
   async update(actor: Actor, teamId: string, changes: { name?: string | undefined; status?: TeamStatus | undefined; expiresAt?: number | null | undefined }): Promise<TeamView> {
     return this.db.transaction().execute(async (trx) => {
       const { team } = await this.get(actor, teamId, trx);
-      requireAllowed(actor, 'team.manage', await scopeOfTeam(trx, team));
+      requireAllowed(actor, 'team.manage', ownTeamScope(team));
       const updated: TeamRow = {
         ...team,
         name: changes.name ?? team.name,
@@ -150,7 +158,7 @@ export class TeamService {
   async addMember(actor: Actor, teamId: string, input: { account: string; role: TeamRole }): Promise<MemberView> {
     return this.db.transaction().execute(async (trx) => {
       const { team } = await this.get(actor, teamId, trx);
-      requireAllowed(actor, 'team.members.manage', await scopeOfTeam(trx, team));
+      requireAllowed(actor, 'team.members.manage', ownTeamScope(team));
       this.requireRoleOfKind(team, input.role);
       if (input.role === 'administrator') throw new AppError('InvalidParameterValue', 'role: a team has exactly one Administrator; transfer it instead', { field: 'role' });
       const user = await userRepository.findByAccount(trx, input.account);
@@ -173,7 +181,7 @@ export class TeamService {
   async changeMemberRole(actor: Actor, teamId: string, userId: string, role: TeamRole): Promise<MemberView[]> {
     await this.db.transaction().execute(async (trx) => {
       const { team } = await this.get(actor, teamId, trx);
-      requireAllowed(actor, 'team.members.manage', await scopeOfTeam(trx, team));
+      requireAllowed(actor, 'team.members.manage', ownTeamScope(team));
       this.requireRoleOfKind(team, role);
       const member = await teamRepository.findMember(trx, teamId, userId);
       if (!member) throw notFound('Member');
@@ -206,7 +214,7 @@ export class TeamService {
   async removeMember(actor: Actor, teamId: string, userId: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       const { team } = await this.get(actor, teamId, trx);
-      requireAllowed(actor, 'team.members.manage', await scopeOfTeam(trx, team));
+      requireAllowed(actor, 'team.members.manage', ownTeamScope(team));
       const member = await teamRepository.findMember(trx, teamId, userId);
       if (!member) throw notFound('Member');
       if (member.role === 'administrator') {

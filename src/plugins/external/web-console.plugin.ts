@@ -15,7 +15,17 @@ export async function webConsolePlugin(app: FastifyInstance) {
     );
     return;
   }
-  await app.register(fastifyStatic, { root: webConsoleRoot, prefix: '/', wildcard: false, index: ['index.html'] });
+  await app.register(fastifyStatic, {
+    root: webConsoleRoot,
+    prefix: '/',
+    wildcard: false,
+    index: ['index.html'],
+    setHeaders: (reply, filePath) => {
+      // Vite names assets by content hash, so they never change; index.html must always be revalidated.
+      if (filePath.includes(`${path.sep}assets${path.sep}`)) reply.header('cache-control', 'public, max-age=31536000, immutable');
+      else reply.header('cache-control', 'no-cache');
+    },
+  });
   const consolePages = ['/console', '/console/*'];
   for (const url of consolePages) {
     app.get(url, { config: { capability: 'public' }, schema: { hide: true } }, async (_request, reply) => reply.sendFile('index.html'));

@@ -1,0 +1,104 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { describe, it } from 'vitest';
+import { createTestContext, type TestContext } from './test-context.ts';
+
+const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const chromiumCandidates = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'];
+
+/** Debian's Chromium (never a downloaded one); PAYTHROUGH_CHROMIUM points elsewhere if needed. */
+export const chromiumExecutable = [process.env.PAYTHROUGH_CHROMIUM, ...chromiumCandidates].find((candidate): candidate is string => !!candidate && existsSync(candidate));
+export const browserRequired = process.env.PAYTHROUGH_REQUIRE_BROWSER === '1';
+
+/**
+ * A browser suite: skipped with a clear name where Chromium is absent, and failing instead when
+ * PAYTHROUGH_REQUIRE_BROWSER=1 (CI installs Chromium, so a missing one there is a broken setup).
+ */
+export function describeWithBrowser(name: string, suite: () => void) {
+  if (chromiumExecutable) {
+    describe(name, suite);
+  } else if (browserRequired) {
+    describe(name, () => {
+      it('needs Chromium', () => {
+        throw new Error(`PAYTHROUGH_REQUIRE_BROWSER=1 but no Chromium at ${chromiumCandidates.join(' or ')}; install it: apt-get install -y chromium`);
+      });
+    });
+  } else {
+    describe.skip(`${name} — SKIPPED: Chromium not found at ${chromiumCandidates.join(' or ')} (apt-get install -y chromium)`, suite);
+  }
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumExecutable,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+const webDist = path.join(repositoryRoot, 'web/dist/index.html');
+// What the bundle is built from: a change to any of these makes web/dist stale.
+const webSources = ['web/src', 'web/index.html', 'vite.config.ts', 'src/domain/roles.ts'].map((source) => path.join(repositoryRoot, source));
+const buildLock = path.join(tmpdir(), 'paythrough-web-build.lock');
+
+function newestModification(target: string): number {
+  if (!existsSync(target)) return 0;
+  const stat = statSync(target);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(target).map((entry) => newestModification(path.join(target, entry))));
+}
+
+function webBuildIsFresh(): boolean {
+  return existsSync(webDist) && statSync(webDist).mtimeMs >= Math.max(...webSources.map(newestModification));
+}
+
+/** Builds the console unless web/dist is newer than its sources; one build at a time across test workers. */
+export async function ensureWebConsoleBuilt(): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (!webBuildIsFresh()) {
+    try {
+      mkdirSync(buildLock);
+    } catch {
+      // Another worker is building; wait for it (a lock older than the deadline is a crashed build).
+      if (Date.now() > deadline) rmSync(buildLock, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      continue;
+    }
+    try {
+      if (!webBuildIsFresh()) {
+        execFileSync(process.execPath, [path.join(repositoryRoot, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+          cwd: repositoryRoot,
+          env: { ...process.env, NODE_ENV: 'production' },
+          stdio: ['ignore', 'ignore', 'inherit'],
+          timeout: 170_000,
+        });
+      }
+    } finally {
+      rmSync(buildLock, { recursive: true, force: true });
+    }
+  }
+}
+
+export interface ConsoleServer {
+  context: TestContext;
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** The real server on a free port, over a fresh migrated SQLite database, with the console built. */
+export async function startConsoleServer(): Promise<ConsoleServer> {
+  await ensureWebConsoleBuilt();
+  const context = await createTestContext('sqlite');
+  const baseUrl = await context.app.listen({ port: 0, host: '127.0.0.1' });
+  return { context, baseUrl, close: () => context.close() };
+}
+
+/** Screenshots for a human look; test-results/ is gitignored. */
+export function screenshotPath(name: string): string {
+  const folder = path.join(repositoryRoot, 'test-results');
+  mkdirSync(folder, { recursive: true });
+  return path.join(folder, `${name}.png`);
+}

@@ -1,0 +1,119 @@
+import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
+import type { Capability, TeamKind } from './api/types.ts';
+import type { MessageKey } from './i18n/en.ts';
+
+/** Every console URL; client routes live under /console so the server can fall back to index.html. */
+export const routePaths = {
+  home: '/',
+  signIn: '/console/sign-in',
+  users: '/console/users',
+  teams: '/console/teams',
+  members: '/console/members',
+  miniPrograms: '/console/mini-programs',
+  superapps: '/console/superapps',
+  paymentConfiguration: '/console/payment-configuration',
+  approvals: '/console/approvals',
+  bindMerchant: '/console/bind-merchant',
+  standardPayment: '/console/standard-payment',
+  orderRecord: '/console/orders',
+  afterSalesRecord: '/console/refunds',
+  paymentData: '/console/payment-data',
+  auditLog: '/console/audit-log',
+  apiKeys: '/console/api-keys',
+} as const;
+
+export type NavSection = 'platform' | 'team' | 'superapp' | 'miniProgram' | 'records' | 'account';
+export const navSections: readonly NavSection[] = ['platform', 'team', 'superapp', 'miniProgram', 'records', 'account'];
+
+/** One page of the console: where it lives, what shows it, and its component. */
+export interface NavItem {
+  key: keyof typeof routePaths;
+  path: string;
+  label: MessageKey;
+  section: NavSection;
+  /** Shown when the caller holds any of these (read or write), platform-wide or in the current team. */
+  capabilities: readonly Capability[] | 'everyone';
+  /** Shown only while the current team is of this kind. */
+  teamKind?: TeamKind;
+  /** Shown only while a team is selected. */
+  needsTeam?: boolean;
+  /** Null until the issue that builds the page lands; such entries stay out of the menu and the router. */
+  page: LazyExoticComponent<ComponentType> | null;
+}
+
+/** The console's pages in menu order. Adding a page is filling in its `page`, or adding one entry here. */
+export const navItems: readonly NavItem[] = [
+  {
+    key: 'users', path: routePaths.users, label: 'nav.users', section: 'platform',
+    capabilities: ['platform.users.manage'],
+    page: lazy(() => import('./pages/users/users-page.tsx')),
+  },
+  {
+    key: 'teams', path: routePaths.teams, label: 'nav.teams', section: 'team',
+    capabilities: ['team.view', 'team.create'],
+    page: lazy(() => import('./pages/teams/teams-page.tsx')),
+  },
+  {
+    key: 'members', path: routePaths.members, label: 'nav.members', section: 'team',
+    capabilities: ['team.members.manage'], needsTeam: true,
+    page: lazy(() => import('./pages/team-members/team-members-page.tsx')),
+  },
+  {
+    key: 'miniPrograms', path: routePaths.miniPrograms, label: 'nav.miniPrograms', section: 'team',
+    capabilities: ['mini_program.view'], teamKind: 'miniprogram',
+    page: lazy(() => import('./pages/mini-programs/mini-programs-page.tsx')),
+  },
+  {
+    key: 'superapps', path: routePaths.superapps, label: 'nav.superapps', section: 'superapp',
+    capabilities: ['superapp.view'],
+    page: lazy(() => import('./pages/superapps/superapps-page.tsx')),
+  },
+  {
+    key: 'paymentConfiguration', path: routePaths.paymentConfiguration, label: 'nav.paymentConfiguration', section: 'superapp',
+    capabilities: ['payment_config.manage', 'merchant.view'], teamKind: 'superapp',
+    page: null,
+  },
+  {
+    key: 'approvals', path: routePaths.approvals, label: 'nav.approvals', section: 'superapp',
+    capabilities: ['approval.decide'], teamKind: 'superapp',
+    page: null,
+  },
+  {
+    key: 'bindMerchant', path: routePaths.bindMerchant, label: 'nav.bindMerchant', section: 'miniProgram',
+    capabilities: ['merchant_binding.view'], teamKind: 'miniprogram',
+    page: null,
+  },
+  {
+    key: 'standardPayment', path: routePaths.standardPayment, label: 'nav.standardPayment', section: 'miniProgram',
+    capabilities: ['payment_enable.request', 'payment_credentials.manage', 'merchant_binding.view'], teamKind: 'miniprogram',
+    page: null,
+  },
+  {
+    key: 'orderRecord', path: routePaths.orderRecord, label: 'nav.orderRecord', section: 'records',
+    capabilities: ['order.view'],
+    page: null,
+  },
+  {
+    key: 'afterSalesRecord', path: routePaths.afterSalesRecord, label: 'nav.afterSalesRecord', section: 'records',
+    capabilities: ['refund.view'],
+    page: null,
+  },
+  {
+    key: 'paymentData', path: routePaths.paymentData, label: 'nav.paymentData', section: 'records',
+    capabilities: ['order.view'],
+    page: null,
+  },
+  {
+    key: 'auditLog', path: routePaths.auditLog, label: 'nav.auditLog', section: 'records',
+    capabilities: ['audit.view'],
+    page: lazy(() => import('./pages/audit-log/audit-log-page.tsx')),
+  },
+  {
+    key: 'apiKeys', path: routePaths.apiKeys, label: 'nav.apiKeys', section: 'account',
+    capabilities: 'everyone',
+    page: lazy(() => import('./pages/api-keys/api-keys-page.tsx')),
+  },
+];
+
+/** The entries whose page exists. */
+export const builtNavItems = navItems.filter((item): item is NavItem & { page: NonNullable<NavItem['page']> } => item.page !== null);

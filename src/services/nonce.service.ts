@@ -1,0 +1,41 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import type { Clock } from '../domain/clock.ts';
+import { replayNonceRepository } from '../repositories/replay-nonce.repository.ts';
+
+/** How long a signed message's timestamp is accepted either way (SPEC §4.1, §7: 5 minutes). */
+export const replayWindowMs = 5 * 60 * 1000;
+
+/** What signature checkers need: one call per signed message, after its signature and timestamp passed. */
+export interface NonceStore {
+  /**
+   * Remembers `nonce` in `scope` (e.g. `v3:<mchid>`, `channel-callback:<applicationId>`); false when
+   * it was already seen inside the window, i.e. the message is a replay and must be refused.
+   */
+  rememberNonce(scope: string, nonce: string, timestampSeconds: number): Promise<boolean>;
+}
+
+/**
+ * Replay protection shared by every instance: nonces live in the database until their message's
+ * timestamp has left the window, so the same signed message is accepted at most once.
+ */
+export class NonceService implements NonceStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+    private readonly windowMs = replayWindowMs,
+  ) {}
+
+  async rememberNonce(scope: string, nonce: string, timestampSeconds: number): Promise<boolean> {
+    const now = this.clock.nowMs();
+    // A message with this timestamp is accepted until the end of second timestamp + window; keep the
+    // nonce that long (and a window from now at least, should a caller pass a timestamp it did not check).
+    const expiresAt = Math.max(timestampSeconds * 1000, now) + this.windowMs + 1000;
+    return replayNonceRepository.remember(this.db, { scope, nonce, seenAt: now, expiresAt });
+  }
+
+  /** Deletes nonces whose window has passed; returns how many went. */
+  purgeExpired(): Promise<number> {
+    return replayNonceRepository.deleteExpired(this.db, this.clock.nowMs());
+  }
+}

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { DatabaseKind } from '../config/config.ts';
 import { foundationMigration } from './migrations/0001-foundation.ts';
 import { sandboxChannelMigration } from './migrations/0003-sandbox-channel.ts';
@@ -16,7 +16,10 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
 
 export async function migrateToLatest(db: Kysely<Database>, kind: DatabaseKind): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: async () => migrationsFor(kind) };
-  const migrator = new Migrator({ db, provider });
+  // Kysely finds its bookkeeping tables in any schema of the database; on PostgreSQL name ours, so that
+  // another schema's tables (another deployment, a parallel test) are never taken for them.
+  const migrationTableSchema = kind === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
+  const migrator = new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

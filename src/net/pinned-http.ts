@@ -1,0 +1,147 @@
+import http, { type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+import { resolveTarget, TargetRefusedError, type HostLookup, type TargetPolicy } from './address-policy.ts';
+
+/**
+ * One outbound HTTP call under the SSRF policy: the host is resolved and checked once, the socket
+ * connects to that checked address (pinned through a custom `lookup`, TLS still verifying the name),
+ * redirects are not followed, and the whole call has a deadline.
+ */
+export const outboundTimeoutMs = 5000;
+
+export interface OutboundRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string | Buffer;
+  /** Deadline for the whole call, connect to last byte (default 5 s). */
+  timeoutMs?: number;
+  /** At most this much of the answer is read (default 1 MiB). */
+  maxResponseBytes?: number;
+  /** `truncate` keeps the first maxResponseBytes and stops reading; `error` fails the call (default). */
+  onOversizedResponse?: 'truncate' | 'error';
+}
+
+export interface OutboundResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  truncated: boolean;
+  /** The address actually connected to. */
+  address: string;
+}
+
+export type OutboundFailure = 'refused' | 'connect' | 'timeout' | 'network' | 'oversized';
+
+export class OutboundError extends Error {
+  override name = 'OutboundError';
+  constructor(
+    message: string,
+    readonly failure: OutboundFailure,
+    /** False when the request certainly did not reach the target (refused by policy, or no connection). */
+    readonly mayHaveArrived: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface OutboundOptions {
+  policy: TargetPolicy;
+  /** Name resolution (tests inject one; default the system resolver). */
+  lookup?: HostLookup;
+  /** Extra trust for TLS (tests only: a private CA). */
+  tls?: Pick<SecureContextOptions, 'ca'>;
+}
+
+function pinnedLookup(address: string, family: 4 | 6): LookupFunction {
+  return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+    if (options?.all) callback(null, [{ address, family }]);
+    else callback(null, address, family);
+  }) as unknown as LookupFunction;
+}
+
+export async function sendOutbound(request: OutboundRequest, options: OutboundOptions): Promise<OutboundResponse> {
+  let target;
+  try {
+    target = await resolveTarget(request.url, options.policy, options.lookup);
+  } catch (error) {
+    if (error instanceof TargetRefusedError) throw new OutboundError(error.message, 'refused', false);
+    throw error;
+  }
+  const { url, hostname, address, family } = target;
+  const timeoutMs = request.timeoutMs ?? outboundTimeoutMs;
+  const maxBytes = request.maxResponseBytes ?? 1024 * 1024;
+  const body = request.body === undefined ? undefined : typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : request.body;
+  const isHttps = url.protocol === 'https:';
+  const headers: Record<string, string> = { ...request.headers, host: url.host, connection: 'close' };
+  if (body) headers['content-length'] = String(body.length);
+
+  return new Promise<OutboundResponse>((resolve, reject) => {
+    let connected = false;
+    let settled = false;
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      outcome();
+    };
+    const requestOptions: https.RequestOptions = {
+      protocol: url.protocol,
+      // The name stays (Host header, TLS name check); the lookup answers with the checked address only.
+      hostname,
+      port: url.port || (isHttps ? 443 : 80),
+      path: `${url.pathname}${url.search}`,
+      method: request.method,
+      headers,
+      lookup: pinnedLookup(address, family),
+      // A fresh socket per call: a pooled one might belong to an address checked for another call.
+      agent: false,
+      ...(isHttps ? { ...options.tls } : {}),
+    };
+    const outgoing = (isHttps ? https : http).request(requestOptions, (response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let truncated = false;
+      response.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        if (size + chunk.length > maxBytes) {
+          if (request.onOversizedResponse === 'truncate') {
+            chunks.push(chunk.subarray(0, maxBytes - size));
+            size = maxBytes;
+            truncated = true;
+            finish(() => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks), truncated, address }));
+          } else {
+            finish(() => reject(new OutboundError(`The answer exceeds ${maxBytes} bytes`, 'oversized', true)));
+          }
+          outgoing.destroy();
+          return;
+        }
+        chunks.push(chunk);
+        size += chunk.length;
+      });
+      response.on('end', () => finish(() => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks), truncated, address })));
+      response.on('error', (error) => finish(() => reject(new OutboundError(error.message, 'network', true))));
+    });
+    outgoing.on('socket', (socket) => {
+      socket.once(isHttps ? 'secureConnect' : 'connect', () => {
+        connected = true;
+      });
+    });
+    outgoing.on('error', (error: NodeJS.ErrnoException) => {
+      finish(() =>
+        reject(
+          connected
+            ? new OutboundError(`${error.code ?? 'Error'}: ${error.message}`, 'network', true)
+            : new OutboundError(`Could not connect to ${url.host} (${address}): ${error.code ?? error.message}`, 'connect', false),
+        ),
+      );
+    });
+    const deadline = setTimeout(() => {
+      finish(() => reject(new OutboundError(`No complete answer within ${timeoutMs} ms`, 'timeout', connected)));
+      outgoing.destroy();
+    }, timeoutMs);
+    outgoing.end(body);
+  });
+}

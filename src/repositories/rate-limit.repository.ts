@@ -21,6 +21,14 @@ export const rateLimitRepository = {
       .executeTakeFirst();
     return row ? Number(row.hits) : 0;
   },
+  release: (db: Executor, counterKey: string, windowStart: number) =>
+    db
+      .updateTable('rate_limit_counters')
+      .set({ hits: sql`hits - 1` })
+      .where('counter_key', '=', counterKey)
+      .where('window_start', '=', windowStart)
+      .where('hits', '>', 0)
+      .execute(),
   reset: (db: Executor, counterKey: string) => db.deleteFrom('rate_limit_counters').where('counter_key', '=', counterKey).execute(),
   deleteOlderThan: (db: Executor, windowStart: number) =>
     db.deleteFrom('rate_limit_counters').where('window_start', '<', windowStart).execute(),

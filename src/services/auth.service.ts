@@ -54,10 +54,11 @@ export class AuthService {
   async signIn(account: string, password: string, clientAddress: string): Promise<SignedIn> {
     const accountKey = `sign-in:account:${account.toLowerCase()}`;
     const addressKey = `sign-in:address:${clientAddress}`;
-    if (
-      (await this.rateLimiter.isExceeded(accountKey, failuresPerAccount, signInWindowMs)) ||
-      (await this.rateLimiter.isExceeded(addressKey, failuresPerAddress, signInWindowMs))
-    ) {
+    // Count the attempt before checking the password, atomically: parallel guesses cannot all slip
+    // through a check made before any of them was counted.
+    const accountAllowed = await this.rateLimiter.hit(accountKey, failuresPerAccount, signInWindowMs);
+    const addressAllowed = await this.rateLimiter.hit(addressKey, failuresPerAddress, signInWindowMs);
+    if (!accountAllowed || !addressAllowed) {
       throw new AppError('RequestLimitExceeded', 'Too many failed sign-in attempts; try again in 15 minutes');
     }
     const user = await userRepository.findByAccount(this.db, account);
@@ -65,11 +66,11 @@ export class AuthService {
       ? await this.passwordHasher.verify(user.password_hash, password)
       : await this.passwordHasher.verify(await this.dummyHash(), password);
     if (!user || !passwordMatches || user.status !== 'active') {
-      await this.rateLimiter.hit(accountKey, failuresPerAccount, signInWindowMs);
-      await this.rateLimiter.hit(addressKey, failuresPerAddress, signInWindowMs);
       throw new AppError('AuthFailure.InvalidCredentials', 'The account or password is incorrect');
     }
+    // A success clears the account's failures and does not count against its address.
     await this.rateLimiter.reset(accountKey);
+    await this.rateLimiter.release(addressKey, signInWindowMs);
     const sessionToken = newToken();
     const csrfToken = newToken();
     const now = this.clock.nowMs();

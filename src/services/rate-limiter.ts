@@ -24,6 +24,11 @@ export class RateLimiter {
     return (await rateLimitRepository.count(this.db, counterKey, this.windowStart(windowMs))) >= limit;
   }
 
+  /** Takes back one hit of the current window (an attempt that turned out not to count). */
+  release(counterKey: string, windowMs: number) {
+    return rateLimitRepository.release(this.db, counterKey, this.windowStart(windowMs));
+  }
+
   reset(counterKey: string) {
     return rateLimitRepository.reset(this.db, counterKey);
   }

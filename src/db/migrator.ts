@@ -1,6 +1,7 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { DatabaseKind } from '../config/config.ts';
 import { foundationMigration } from './migrations/0001-foundation.ts';
+import { paymentEnablementMigration } from './migrations/0002-payment-enablement.ts';
 import { sandboxChannelMigration } from './migrations/0003-sandbox-channel.ts';
 import { outboxMigration } from './migrations/0004-outbox.ts';
 import type { Database } from './schema.ts';
@@ -9,6 +10,7 @@ import type { Database } from './schema.ts';
 function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
   return {
     '0001-foundation': foundationMigration(kind),
+    '0002-payment-enablement': paymentEnablementMigration(kind),
     '0003-sandbox-channel': sandboxChannelMigration(kind),
     '0004-outbox': outboxMigration(kind),
   };

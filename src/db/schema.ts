@@ -1,5 +1,6 @@
 import type { Generated, Kysely, Transaction } from 'kysely';
 import type { PlatformRole, TeamKind, TeamRole, TeamStatus } from '../domain/roles.ts';
+import type { PaymentTables } from './payment-schema.ts';
 
 // All times are milliseconds since the epoch (UTC); all money is an integer in the currency's minor unit.
 
@@ -110,7 +111,7 @@ export interface FoundationTables {
 }
 
 /** Later issues add their tables by extending this interface from their own schema file. */
-export interface Database extends FoundationTables {}
+export interface Database extends FoundationTables, PaymentTables {}
 
 /** A database handle or an open transaction; repositories take one as a required argument. */
 export type Executor = Kysely<Database> | Transaction<Database>;

@@ -45,10 +45,27 @@ export interface DemoManifest {
   miniProgramTeam: { teamId: string; users: Record<'admin' | 'seniorDeveloper' | 'developer' | 'operator' | 'memberAdmin', DemoUser> };
   unboundTeam: { teamId: string; users: { admin: DemoUser } };
   miniPrograms: {
-    ready: { mnpId: string } & Record<string, string>;
+    ready: DemoReadyMiniProgram;
     fresh: { mnpId: string };
     unbound: { mnpId: string };
   };
+}
+
+/** The approved demo mini program with a working merchant key pair and APIv3 key (SPEC §6.2). */
+export interface DemoReadyMiniProgram {
+  mnpId: string;
+  mchid: string;
+  /** The merchant API certificate serial (40 hex). */
+  serialNo: string;
+  /** PKCS#8 PEM. */
+  privateKeyPem: string;
+  apiV3Key: string;
+  /** The platform key that signs now, by its public-key-mode id (`PUB_KEY_ID_…`). */
+  platformSerial: string;
+  /** SPKI PEM of that key. */
+  platformPublicKeyPem: string;
+  /** The same key's X.509 certificate serial, for certificate-mode clients (an addition to SPEC §6.2). */
+  platformCertificateSerial?: string;
 }
 
 const manifestSettingKey = 'demo.manifest';
@@ -67,6 +84,8 @@ export async function platformId(db: Kysely<Database>, clock: Clock): Promise<st
 export class DemoWorldService {
   /** Steps later issues add (merchant binding, payment approval, credentials), run on first build. */
   private readonly extensions: ((manifest: DemoManifest, actors: DemoActors) => Promise<void>)[] = [];
+  /** Updates of fields that change over time (the platform's signing key), applied on every print. */
+  private readonly refreshers: ((manifest: DemoManifest) => Promise<void>)[] = [];
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -76,14 +95,16 @@ export class DemoWorldService {
     private readonly services: TenancyServices,
   ) {}
 
-  extend(step: (manifest: DemoManifest, actors: DemoActors) => Promise<void>) {
+  extend(step: (manifest: DemoManifest, actors: DemoActors) => Promise<void>, refresh?: (manifest: DemoManifest) => Promise<void>) {
     this.extensions.push(step);
+    if (refresh) this.refreshers.push(refresh);
   }
 
   async ensure(): Promise<DemoManifest> {
     const stored = await settingRepository.get(this.db, manifestSettingKey);
     if (stored) {
       const manifest = JSON.parse(this.secretBox.open(stored, manifestContext)) as DemoManifest;
+      for (const refresh of this.refreshers) await refresh(manifest);
       return { ...manifest, baseUrl: this.config.publicUrl };
     }
     const manifest = await this.build();
@@ -169,7 +190,11 @@ export class DemoWorldService {
       },
       miniProgramTeam: { teamId: miniProgramTeam.id, users: await keyed(mpUsers, ['admin', 'seniorDeveloper', 'developer', 'operator', 'memberAdmin'] as const) },
       unboundTeam: { teamId: unboundTeam.id, users: { admin: await withKey(unboundAdmin) } },
-      miniPrograms: { ready: { mnpId: ready.mnpId }, fresh: { mnpId: fresh.mnpId }, unbound: { mnpId: unbound.mnpId } },
+      miniPrograms: {
+        ready: { mnpId: ready.mnpId, mchid: '', serialNo: '', privateKeyPem: '', apiV3Key: '', platformSerial: '', platformPublicKeyPem: '' },
+        fresh: { mnpId: fresh.mnpId },
+        unbound: { mnpId: unbound.mnpId },
+      },
     };
     const actors: DemoActors = {
       superAdmin: admin,

@@ -1,10 +1,18 @@
 import { ApiKeyService } from './api-key.service.ts';
+import { ApprovalService } from './approval.service.ts';
 import { AuditService } from './audit.service.ts';
 import { AuthService } from './auth.service.ts';
 import type { ServiceDependencies } from './dependencies.ts';
 import { DemoWorldService } from './demo-world.service.ts';
 import { ManagementAuthService } from './management-auth.service.ts';
+import { MerchantBindingService } from './merchant-binding.service.ts';
+import { MerchantService } from './merchant.service.ts';
 import { MiniProgramService } from './mini-program.service.ts';
+import { PaymentConfigService } from './payment-config.service.ts';
+import { PaymentCredentialService } from './payment-credential.service.ts';
+import { extendDemoWorldWithPayment } from './payment-demo.ts';
+import { PaymentEnablementService } from './payment-enablement.service.ts';
+import { PlatformKeyService } from './platform-key.service.ts';
 import { PlatformService } from './platform.service.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { SuperappService } from './superapp.service.ts';
@@ -22,14 +30,30 @@ export function createServices(deps: ServiceDependencies) {
     miniPrograms: new MiniProgramService(db, clock),
     apiKeys: new ApiKeyService(db, clock, secretBox),
   };
+  const platformKeys = new PlatformKeyService(db, clock, secretBox);
+  const credentials = new PaymentCredentialService(db, clock, secretBox, platformKeys);
+  const bindings = new MerchantBindingService(db, clock);
+  const enablements = new PaymentEnablementService(db, clock, credentials);
+  const payment = {
+    paymentConfig: new PaymentConfigService(db, clock, secretBox, deps.config.sandboxEnabled),
+    merchants: new MerchantService(db, clock),
+    bindings,
+    enablements,
+    approvals: new ApprovalService(db, bindings, enablements),
+    credentials,
+    platformKeys,
+  };
+  const demoWorld = new DemoWorldService(db, clock, secretBox, deps.config, tenancy);
+  extendDemoWorldWithPayment(demoWorld, payment);
   return {
     ...tenancy,
+    ...payment,
     rateLimiter,
     auth: new AuthService(db, clock, passwordHasher, rateLimiter),
     audit: new AuditService(db),
     managementAuth: new ManagementAuthService(db, clock, tenancy.apiKeys),
     platform: new PlatformService(db, clock),
-    demoWorld: new DemoWorldService(db, clock, secretBox, deps.config, tenancy),
+    demoWorld,
   };
 }
 

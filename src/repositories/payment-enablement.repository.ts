@@ -1,0 +1,28 @@
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { PaymentEnablementTable } from '../db/payment-schema.ts';
+import type { Executor } from '../db/schema.ts';
+import { EnablementStatus } from '../domain/state-machines.ts';
+
+export type PaymentEnablementRow = Selectable<PaymentEnablementTable>;
+export type StoredEnablementStatus = PaymentEnablementRow['status'];
+
+const enablements = (db: Executor) => db.selectFrom('payment_enablements').selectAll();
+
+export const paymentEnablementRepository = {
+  insert: async (db: Executor, row: Insertable<PaymentEnablementTable>) =>
+    Number((await db.insertInto('payment_enablements').values(row).returning('id').executeTakeFirstOrThrow()).id),
+  findById: (db: Executor, id: number) => enablements(db).where('id', '=', id).executeTakeFirst(),
+  findByApprovalNo: (db: Executor, approvalNo: string) => enablements(db).where('approval_no', '=', approvalNo).executeTakeFirst(),
+  /** The mini program's latest application: its current payment state. */
+  findLatestByMnp: (db: Executor, mnpId: string) => enablements(db).where('mnp_id', '=', mnpId).orderBy('id', 'desc').limit(1).executeTakeFirst(),
+  /** The latest application of each of the team's mini programs. */
+  listLatestByTeam: (db: Executor, teamId: string) =>
+    enablements(db)
+      .where('team_id', '=', teamId)
+      .where('id', 'in', (eb) => eb.selectFrom('payment_enablements').select((e) => e.fn.max('id').as('id')).where('team_id', '=', teamId).groupBy('mnp_id'))
+      .execute(),
+  listApprovedByTeam: (db: Executor, teamId: string) =>
+    enablements(db).where('team_id', '=', teamId).where('status', '=', EnablementStatus.Approved).orderBy('id', 'asc').execute(),
+  compareAndSet: async (db: Executor, id: number, from: StoredEnablementStatus, to: StoredEnablementStatus, changes: Updateable<PaymentEnablementTable>) =>
+    Number((await db.updateTable('payment_enablements').set({ ...changes, status: to }).where('id', '=', id).where('status', '=', from).executeTakeFirst()).numUpdatedRows),
+};

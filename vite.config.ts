@@ -11,7 +11,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 2000,
     rolldownOptions: {
       // Libraries in one long-cached chunk, so each page's own chunk stays small and sensibly named.
-      output: { advancedChunks: { groups: [{ name: 'vendor', test: /node_modules/ }] } },
+      output: { codeSplitting: { groups: [{ name: 'vendor', test: /node_modules/ }] } },
     },
   },
   server: { proxy: { '/api': 'http://127.0.0.1:8080' } },

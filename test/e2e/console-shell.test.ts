@@ -50,11 +50,14 @@ describeWithBrowser('console shell in Chromium', () => {
     await page.getByLabel('Password').fill('not-the-password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByTestId('sign-in-error').innerText()).toContain('The account or password is incorrect');
+    await page.screenshot({ path: screenshotPath('console-shell-sign-in-error') });
     await page.context().close();
   });
 
   it('gives the super admin the platform navigation', async () => {
     const page = await signIn(demo.superAdmin.account, demo.superAdmin.password);
+    await page.getByRole('heading', { name: /Welcome/ }).waitFor();
+    await page.screenshot({ path: screenshotPath('console-shell-super-admin-home') });
     const labels = await navLabels(page);
     expect(labels).toEqual(expect.arrayContaining(['Home', 'Users', 'Teams', 'Team members', 'Superapps', 'Audit log', 'API keys']));
 

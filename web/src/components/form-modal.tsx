@@ -29,7 +29,8 @@ export function FormModal<Values extends object>({ title, open, okText, initialV
       const message = caught instanceof Error ? caught.message : String(caught);
       const field = caught instanceof ApiError && typeof caught.details?.field === 'string' ? caught.details.field : undefined;
       if (field && form.getFieldInstance(field as never)) {
-        form.setFields([{ name: field as never, errors: [message] }]);
+        // The server prefixes field errors with the field's name; under the field itself that is noise.
+        form.setFields([{ name: field as never, errors: [message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message] }]);
       } else {
         setError(message);
       }

@@ -25,6 +25,8 @@ export default function TeamMembersPage() {
   const canManage = level('team.members.manage') === 'write';
   const [adding, setAdding] = useState(false);
   const roleOptions = rolesOfTeamKind(team.kind).map((role) => ({ value: role, label: t(`role.${role}`) }));
+  // A team has exactly one Administrator: it is handed over by changing a role, never added.
+  const newMemberRoleOptions = roleOptions.filter((option) => option.value !== 'administrator');
 
   const members = useQuery({ queryKey: queryKeys.members(team.id), queryFn: () => consoleApi.listMembers(team.id) });
   // My own role may have changed (an Administrator hand-over), so the session follows every change.
@@ -111,7 +113,7 @@ export default function TeamMembersPage() {
           <Input autoComplete="off" />
         </Form.Item>
         <Form.Item label={t('members.role')} name="role" rules={[{ required: true }]}>
-          <Select<TeamRole> options={roleOptions} />
+          <Select<TeamRole> options={newMemberRoleOptions} />
         </Form.Item>
       </FormModal>
     </>

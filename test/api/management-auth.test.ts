@@ -79,9 +79,4 @@ describeOnEachDatabase('management API authentication (TC3 through the published
     const notAnApiCall = await context.app.inject({ method: 'POST', url: '/', payload: {} });
     expect(notAnApiCall.statusCode).toBe(400);
   });
-
-  it('requires the platform id and refuses another platform', async () => {
-    const client = managementClient(baseUrl, admin());
-    expect((await callAction(client, 'NoSuchAction', {})).error.code).toBe('InvalidAction');
-  });
 });

@@ -1,4 +1,5 @@
 import type { ManagementAction } from '../management-action.ts';
+import { paymentEnablementActions } from './payment-enablement.actions.ts';
 
 /** Every management API action; the router looks actions up here by X-TC-Action. */
-export const managementActions: ManagementAction[] = [];
+export const managementActions: ManagementAction[] = [...paymentEnablementActions];

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { defineAction } from '../management-action.ts';
+
+const text = (max: number) => z.string().max(max);
+const idString = z.string().min(1).max(64);
+/** Binding and payment record ids are integers; the API accepts a number or its decimal string. */
+const recordId = z.union([z.number().int().positive(), z.string().regex(/^\d{1,15}$/, 'must be a positive integer').transform(Number)]);
+const approvalType = z.union([z.number(), z.string()]).transform((value, context) => {
+  const type = Number(value);
+  if (type !== 10 && type !== 20) {
+    context.addIssue({ code: 'custom', message: 'ApprovalType must be 10 (approve) or 20 (reject)', params: { tc3Code: 'InvalidParameterValue.InvalidApprovalType' } });
+    return z.NEVER;
+  }
+  return type as 10 | 20;
+});
+
+const merchantRequest = z.object({ TeamId: idString, MerchantID: text(64), MerchantName: text(128) });
+const decision = z.object({ ApplicationId: idString, ApprovalNo: text(64), ApprovalType: approvalType, ApprovalNote: text(500).optional().default('') });
+
+export const paymentEnablementActions = [
+  defineAction({
+    name: 'RequestPaymentMerchantBinding',
+    input: merchantRequest,
+    async run({ actor, services }, input) {
+      const { approvalNo } = await services.bindings.request(actor, { teamId: input.TeamId, merchantId: input.MerchantID, merchantName: input.MerchantName });
+      return { ApprovalResult: true, ResourceId: approvalNo };
+    },
+  }),
+  defineAction({
+    name: 'ChangePaymentBoundMerchant',
+    input: merchantRequest,
+    async run({ actor, services }, input) {
+      const { approvalNo } = await services.bindings.requestChange(actor, { teamId: input.TeamId, merchantId: input.MerchantID, merchantName: input.MerchantName });
+      return { Result: true, ApprovalNo: approvalNo };
+    },
+  }),
+  defineAction({
+    name: 'QueryMNPMerchantInfo',
+    input: z.object({ QueryTeamID: idString }),
+    async run({ actor, services }, input) {
+      const info = await services.bindings.queryTeamMerchant(actor, input.QueryTeamID);
+      return { MerchantID: info.merchantId, MerchantName: info.merchantName, ApprovalStatus: info.approvalStatus, ID: String(info.id) };
+    },
+  }),
+  defineAction({
+    name: 'UnbindMNPPaymentMerchant',
+    input: z.object({ TeamId: idString, ID: recordId }),
+    async run({ actor, services }, input) {
+      await services.bindings.unbindByTeam(actor, { teamId: input.TeamId, id: input.ID });
+      return { Result: true };
+    },
+  }),
+  defineAction({
+    name: 'ApprovePaymentMerchantBinding',
+    input: decision,
+    async run({ actor, services }, input) {
+      const { id } = await services.bindings.decide(actor, { applicationId: input.ApplicationId, approvalNo: input.ApprovalNo, approvalType: input.ApprovalType, approvalNote: input.ApprovalNote });
+      return { Result: true, ID: id };
+    },
+  }),
+  defineAction({
+    name: 'UnbindPaymentMerchant',
+    input: z.object({ ApplicationId: idString, ID: recordId }),
+    async run({ actor, services }, input) {
+      await services.bindings.unbindBySuperapp(actor, { applicationId: input.ApplicationId, id: input.ID });
+      return { Result: true };
+    },
+  }),
+  defineAction({
+    name: 'RequestPaymentEnable',
+    input: z.object({ MNPId: idString, ApplyNote: text(500).optional().default('') }),
+    async run({ actor, services }, input) {
+      const { approvalNo } = await services.enablements.request(actor, { mnpId: input.MNPId, applyNote: input.ApplyNote });
+      return { Result: true, ApprovalNo: approvalNo };
+    },
+  }),
+  defineAction({
+    name: 'DescribeMNPPaymentApprovalInfo',
+    input: z.object({ MNPId: idString }),
+    async run({ actor, services }, input) {
+      const info = await services.enablements.describe(actor, input.MNPId);
+      return {
+        ApprovalStatus: info.approvalStatus,
+        ApplyTime: info.applyTime,
+        ApprovalTime: info.approvalTime,
+        ApprovalNote: info.approvalNote,
+        ApprovalShow: info.approvalShow,
+        ApplyShow: info.applyShow,
+      };
+    },
+  }),
+  defineAction({
+    name: 'ApproveMNPPaymentEnable',
+    input: decision,
+    async run({ actor, services }, input) {
+      const { id } = await services.enablements.decide(actor, { applicationId: input.ApplicationId, approvalNo: input.ApprovalNo, approvalType: input.ApprovalType, approvalNote: input.ApprovalNote });
+      return { Result: true, ID: id };
+    },
+  }),
+  defineAction({
+    name: 'DisableMNPPayment',
+    input: z.object({ ApplicationId: idString, ID: recordId }),
+    async run({ actor, services }, input) {
+      await services.enablements.disable(actor, { applicationId: input.ApplicationId, id: input.ID });
+      return { Result: true };
+    },
+  }),
+  defineAction({
+    name: 'DescribePaymentApprovalList',
+    input: z.object({
+      ApplicationId: idString,
+      Kind: z.enum(['merchant_binding', 'payment_enable']).optional(),
+      ApprovalStatusList: z.array(z.union([z.literal(0), z.literal(10), z.literal(20), z.literal(30)])).max(4).optional(),
+      MNPId: idString.optional(),
+      TeamId: idString.optional(),
+      Offset: z.number().int().min(0).max(10_000).default(0),
+      Limit: z.number().int().min(1).max(100).default(20),
+    }),
+    async run({ actor, services }, input) {
+      const page = await services.approvals.list(actor, {
+        applicationId: input.ApplicationId,
+        kind: input.Kind,
+        approvalStatusList: input.ApprovalStatusList,
+        mnpId: input.MNPId,
+        teamId: input.TeamId,
+        offset: input.Offset,
+        limit: input.Limit,
+      });
+      return {
+        Total: page.total,
+        List: page.list.map((item) => ({
+          ApprovalNo: item.approvalNo,
+          Kind: item.kind,
+          TeamId: item.teamId,
+          MNPId: item.mnpId,
+          MerchantID: item.merchantId,
+          MerchantName: item.merchantName,
+          ApplyNote: item.applyNote,
+          ApprovalStatus: item.approvalStatus,
+          ApplyTime: item.applyTime,
+          ApprovalTime: item.approvalTime,
+          ApprovalNote: item.approvalNote,
+          ID: item.id,
+        })),
+      };
+    },
+  }),
+];
+

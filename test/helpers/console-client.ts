@@ -22,6 +22,11 @@ export class ConsoleClient {
     return new ConsoleClient(app, `paythrough_session=${setCookie.value}`, (response.json() as { csrfToken: string }).csrfToken);
   }
 
+  /** The `cookie` header this client sends, for raw `app.inject` calls. */
+  get cookieHeader(): string {
+    return this.cookie;
+  }
+
   async request<T = any>(method: InjectOptions['method'], url: string, payload?: unknown): Promise<ConsoleResponse<T>> {
     const response = await this.app.inject({
       method,

@@ -142,7 +142,7 @@ export function sampleFromSchema(schema: JsonSchema, overrides: Record<string, u
     case 'boolean':
       return true;
     case 'string':
-      return 'sample'.padEnd(Math.max(concrete.minLength ?? 1, 6), 'x').slice(0, concrete.maxLength ?? 64);
+      return sampleString(concrete);
     default:
       return 'sample';
   }
@@ -160,4 +160,26 @@ export async function discoverConsoleRoutes(): Promise<ConsoleRoute[]> {
   } finally {
     await context.close();
   }
+}
+
+const formatSamples: Record<string, string> = {
+  uri: 'https://example.com/sample',
+  url: 'https://example.com/sample',
+  email: 'sample@example.com',
+  uuid: '00000000-0000-4000-8000-000000000000',
+  'date-time': '2026-01-15T04:00:00.000Z',
+  date: '2026-01-15',
+};
+
+/** The first of a few plain candidates that meets the string's length, pattern and format. */
+function sampleString(schema: JsonSchema): string {
+  if (schema.format && formatSamples[schema.format]) return formatSamples[schema.format]!;
+  const minimum = schema.minLength ?? 1;
+  const maximum = schema.maxLength ?? Math.max(minimum, 64);
+  const pattern = schema.pattern ? new RegExp(schema.pattern) : undefined;
+  for (const stem of ['sample', '1234567890', 'ABCDEF', 'abcdef', 'Sample123']) {
+    const candidate = stem.padEnd(minimum, stem.slice(-1)).slice(0, maximum);
+    if (!pattern || pattern.test(candidate)) return candidate;
+  }
+  return 'sample'.padEnd(minimum, 'x').slice(0, maximum);
 }

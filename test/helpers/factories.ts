@@ -145,13 +145,13 @@ export function signIn(context: AppContext & { app: Parameters<typeof ConsoleCli
  * database changed in between.
  */
 export async function snapshotDatabase(db: Kysely<Database>): Promise<Record<string, string[]>> {
-  // PostgreSQL introspection sees every schema of the test database; keep the context's own.
-  const { rows: current } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db).catch(() => ({ rows: [{ schema: null }] }));
-  const ownSchema = current[0]?.schema ?? undefined;
-  const tables = (await db.introspection.getTables())
-    .filter((table) => !table.isView && (table.schema === undefined || table.schema === ownSchema))
-    .map((table) => table.name)
-    .sort();
+  // Only the context's own tables: PostgreSQL's catalog also holds every parallel test's schema.
+  const postgresTables = await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`
+    .execute(db)
+    .then((result) => result.rows)
+    .catch(() => undefined);
+  const sqliteTables = postgresTables ? [] : (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db)).rows;
+  const tables = (postgresTables ?? sqliteTables).map((row) => row.name).sort();
   const snapshot: Record<string, string[]> = {};
   for (const table of tables) {
     const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(db);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { describe } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { createAppContext } from '../../src/bootstrap.ts';
@@ -36,7 +37,7 @@ export async function createTestContext(kind: DatabaseKind, options: TestContext
     const created = await createPostgresSchema();
     databaseUrl = postgresTestUrl;
     postgresSchema = created.schema;
-    cleanup = created.drop;
+    cleanup = () => withSchemaCatalogLock('exclusive', created.drop);
   }
   const config: Config = {
     ...loadConfig({ DATABASE_URL: databaseUrl, PAYTHROUGH_SANDBOX: 'on', PORT: '0' }),
@@ -44,7 +45,8 @@ export async function createTestContext(kind: DatabaseKind, options: TestContext
     ...options.config,
   };
   const clock = new ManualClock();
-  const context = await createAppContext(config, { clock, hashingCost: testHashingCost, postgresSchema, postgresPoolSize: 5 });
+  const createContext = () => createAppContext(config, { clock, hashingCost: testHashingCost, postgresSchema, postgresPoolSize: 5 });
+  const context = kind === 'postgres' ? await withSchemaCatalogLock('shared', createContext) : await createContext();
   const app = await buildApp(context);
   return {
     ...context,
@@ -57,6 +59,23 @@ export async function createTestContext(kind: DatabaseKind, options: TestContext
       await cleanup();
     },
   };
+}
+
+/**
+ * Kysely's migrator reads the catalog of every schema in the database (its introspection), and that
+ * query fails if a parallel test file drops its schema meanwhile. Migrating takes this advisory lock
+ * shared, dropping a schema takes it exclusive, across every process using the test database.
+ */
+export async function withSchemaCatalogLock<T>(mode: 'shared' | 'exclusive', run: () => Promise<T>): Promise<T> {
+  const lockKey = 72_610_001;
+  const client = new pg.Client({ connectionString: postgresTestUrl });
+  await client.connect();
+  try {
+    await client.query(mode === 'shared' ? 'select pg_advisory_lock_shared($1)' : 'select pg_advisory_lock($1)', [lockKey]);
+    return await run();
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 const postgresAvailable = await postgresReachable();

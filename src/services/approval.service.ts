@@ -66,11 +66,11 @@ export class ApprovalService {
 
   /** DescribePaymentApprovalList: visible to every superapp role and to super and platform admins. */
   async list(actor: Actor, query: ApprovalListQuery): Promise<{ total: number; list: ApprovalListItem[] }> {
+    const { superapp } = await accessSuperapp(this.db, actor, query.applicationId);
     const page = validPage(query.offset, query.limit);
     if (query.kind !== undefined && !approvalKinds.includes(query.kind)) {
       throw new AppError('InvalidParameterValue', `kind: one of ${approvalKinds.join(', ')}`, { field: 'kind' });
     }
-    const { superapp } = await accessSuperapp(this.db, actor, query.applicationId);
     const { total, rows } = await approvalRepository.list(this.db, {
       superappId: superapp.id,
       kind: query.kind,

@@ -160,9 +160,9 @@ export class MerchantBindingService {
 
   /** ApprovePaymentMerchantBinding: approve (10) or reject (20, note required) a pending request. */
   async decide(actor: Actor, input: DecisionInput): Promise<{ id: number }> {
-    const decision = validDecision(input);
     return this.db.transaction().execute(async (trx) => {
       const { superapp } = await accessSuperapp(trx, actor, input.applicationId, 'approval.decide');
+      const decision = validDecision(input);
       const request = await merchantBindingRepository.findByApprovalNo(trx, input.approvalNo);
       if (!request) throw new AppError('InvalidParameterValue.InvalidApprovalNo', 'No merchant binding request has this ApprovalNo', { field: 'approvalNo' });
       if (request.superapp_id !== superapp.id) {

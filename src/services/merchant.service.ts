@@ -54,10 +54,10 @@ export class MerchantService {
   }
 
   async create(actor: Actor, applicationId: string, input: MerchantInput): Promise<MerchantView> {
-    const merchant = this.valid(input);
     try {
       return await this.db.transaction().execute(async (trx) => {
         const { superapp } = await accessSuperapp(trx, actor, applicationId, 'merchant.manage');
+        const merchant = this.valid(input);
         await this.requireUnique(trx, superapp.id, merchant);
         const now = this.clock.nowMs();
         const row = { superapp_id: superapp.id, merchant_id: merchant.merchantId, merchant_name: merchant.merchantName, created_at: now, updated_at: now };

@@ -93,10 +93,10 @@ export class PaymentConfigService {
   }
 
   async update(actor: Actor, applicationId: string, changes: PaymentConfigChanges): Promise<PaymentConfigView> {
-    const currenciesAfter = changes.currencies === undefined ? undefined : this.validCurrencies(changes.currencies);
-    const channel = changes.channel === undefined ? undefined : this.validChannel(changes.channel);
     return this.db.transaction().execute(async (trx) => {
       const { superapp } = await accessSuperapp(trx, actor, applicationId, 'payment_config.manage');
+      const currenciesAfter = changes.currencies === undefined ? undefined : this.validCurrencies(changes.currencies);
+      const channel = changes.channel === undefined ? undefined : this.validChannel(changes.channel);
       const existing = await paymentConfigRepository.find(trx, superapp.id);
       const before = resolve(superapp.id, existing);
       const now = this.clock.nowMs();

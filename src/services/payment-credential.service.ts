@@ -229,10 +229,10 @@ export class PaymentCredentialService {
 
   /** Sets (or replaces) the APIv3 key; it is stored sealed and never shown again. */
   async setApiV3Key(actor: Actor, mnpId: string, apiV3Key: string): Promise<{ apiV3KeySetAt: number }> {
-    const problem = apiV3KeyProblem(apiV3Key);
-    if (problem) throw new AppError('InvalidParameterValue', `apiV3Key: ${problem}`, { field: 'apiV3Key' });
     return this.db.transaction().execute(async (trx) => {
       const { team, account } = await this.access(trx, actor, mnpId);
+      const problem = apiV3KeyProblem(apiV3Key);
+      if (problem) throw new AppError('InvalidParameterValue', `apiV3Key: ${problem}`, { field: 'apiV3Key' });
       const now = this.clock.nowMs();
       await paymentAccountRepository.setApiV3Key(trx, mnpId, this.secretBox.seal(apiV3Key, apiV3KeyContext(mnpId)), now);
       await recordAudit(trx, this.clock, actor, {

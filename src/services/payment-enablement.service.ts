@@ -80,11 +80,11 @@ export class PaymentEnablementService {
 
   /** RequestPaymentEnable: the MP Administrator asks the superapp to enable payment, with a message. */
   async request(actor: Actor, input: { mnpId: string; applyNote: string }): Promise<{ approvalNo: string }> {
-    const applyNote = input.applyNote.trim();
-    if (applyNote.length > 500) throw new AppError('InvalidParameterValue', 'applyNote: at most 500 characters', { field: 'applyNote' });
     try {
       return await this.db.transaction().execute(async (trx) => {
         const { miniProgram, team } = await accessMiniProgram(trx, actor, input.mnpId, 'payment_enable.request');
+        const applyNote = input.applyNote.trim();
+        if (applyNote.length > 500) throw new AppError('InvalidParameterValue', 'applyNote: at most 500 characters', { field: 'applyNote' });
         const latest = await paymentEnablementRepository.findLatestByMnp(trx, miniProgram.id);
         const current = latest?.status ?? EnablementStatus.NeverApplied;
         if (current === EnablementStatus.Pending) throw new AppError('FailedOperation.ExistPaymentOpenApply', 'A payment request for this mini program is already pending');
@@ -163,15 +163,13 @@ export class PaymentEnablementService {
 
   /** ApproveMNPPaymentEnable: approval opens (or re-points) the payment account; rejection needs a note. */
   async decide(actor: Actor, input: DecisionInput): Promise<{ id: number }> {
+    await accessSuperapp(this.db, actor, input.applicationId, 'approval.decide');
     const decision = validDecision(input);
     // Key generation is slow: do it before the transaction, only when a first account will need it.
     let prepared: PreparedMerchantKey | undefined;
     const peek = await paymentEnablementRepository.findByApprovalNo(this.db, input.approvalNo);
-    if (decision.approve && peek?.status === EnablementStatus.Pending && !(await paymentAccountRepository.find(this.db, peek.mnp_id))) {
-      await accessSuperapp(this.db, actor, input.applicationId, 'approval.decide');
-      if (peek.superapp_id === input.applicationId) {
-        prepared = await this.credentials.prepareKey(peek.mnp_id, peek.merchant_id, { mode: 'generate' }, { keepPrivateKey: true });
-      }
+    if (decision.approve && peek?.status === EnablementStatus.Pending && peek.superapp_id === input.applicationId && !(await paymentAccountRepository.find(this.db, peek.mnp_id))) {
+      prepared = await this.credentials.prepareKey(peek.mnp_id, peek.merchant_id, { mode: 'generate' }, { keepPrivateKey: true });
     }
     return this.db.transaction().execute(async (trx) => {
       const { superapp } = await accessSuperapp(trx, actor, input.applicationId, 'approval.decide');

@@ -1,7 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { apiKeyRoutes } from './api-key.routes.ts';
+import { approvalRoutes } from './approval.routes.ts';
 import { auditRoutes } from './audit.routes.ts';
+import { bindingRoutes } from './binding.routes.ts';
 import { registerConsoleAuth } from './console-auth.ts';
+import { credentialRoutes } from './credential.routes.ts';
+import { enablementRoutes } from './enablement.routes.ts';
+import { paymentConfigRoutes } from './payment-config.routes.ts';
 import { sessionRoutes } from './session.routes.ts';
 import { tenancyRoutes } from './tenancy.routes.ts';
 
@@ -14,4 +19,9 @@ export async function consoleRoutes(app: FastifyInstance) {
   await app.register(tenancyRoutes);
   await app.register(apiKeyRoutes);
   await app.register(auditRoutes);
+  await app.register(paymentConfigRoutes);
+  await app.register(bindingRoutes);
+  await app.register(enablementRoutes);
+  await app.register(approvalRoutes);
+  await app.register(credentialRoutes);
 }

@@ -1,0 +1,164 @@
+import { z } from 'zod';
+import { currencyCodes } from '../../domain/money.ts';
+import { approvalKinds } from '../../domain/state-machines.ts';
+import { channelKinds } from '../../services/payment-config.service.ts';
+
+// Request and response schemas of the payment console routes (merchant binding, enablement, credentials).
+
+export const applicationIdParams = z.object({ applicationId: z.string().min(1).max(64) });
+export const teamIdParams = z.object({ teamId: z.string().min(1).max(64) });
+export const mnpIdParams = z.object({ mnpId: z.string().min(1).max(64) });
+
+/** A binding or payment record id (an integer on the wire, SPEC §7 "Ids on the wire"). */
+export const recordId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+export const recordIdBody = z.object({ id: recordId });
+
+export const merchantIdSchema = z.string().trim().min(1).max(32);
+export const merchantNameSchema = z.string().trim().min(1).max(100);
+export const merchantBody = z.object({ merchantId: merchantIdSchema, merchantName: merchantNameSchema });
+
+export const pageQuery = {
+  offset: z.coerce.number().int().min(0).max(10_000).default(0),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+};
+
+export const currencySchema = z.object({ code: z.string(), exponent: z.number(), name: z.string() });
+
+export const channelInputSchema = z.object({
+  kind: z.enum(channelKinds),
+  baseUrl: z.string().url().max(500).optional(),
+  webhookUrl: z.string().url().max(500).optional(),
+  secret: z.string().min(16).max(200).optional(),
+});
+
+export const paymentConfigSchema = z.object({
+  applicationId: z.string(),
+  paymentEnabled: z.boolean(),
+  currencies: z.array(z.string()),
+  channelKind: z.enum(channelKinds).nullable(),
+  channelSettings: z.object({ baseUrl: z.string().optional(), webhookUrl: z.string().optional() }),
+  channelSecretSet: z.boolean(),
+  updatedAt: z.number().nullable(),
+  sandboxAvailable: z.boolean(),
+  selectableChannelKinds: z.array(z.enum(channelKinds)),
+});
+
+export const paymentConfigChangesSchema = z.object({
+  paymentEnabled: z.boolean().optional(),
+  currencies: z.array(z.enum(currencyCodes)).min(1).max(currencyCodes.length).optional(),
+  channel: channelInputSchema.optional(),
+});
+
+export const merchantSchema = z.object({
+  id: z.number(),
+  applicationId: z.string(),
+  merchantId: z.string(),
+  merchantName: z.string(),
+  boundTeamId: z.string().nullable(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
+
+export const bindingSchema = z.object({
+  id: z.number(),
+  approvalNo: z.string(),
+  applicationId: z.string(),
+  teamId: z.string(),
+  merchantId: z.string(),
+  merchantName: z.string(),
+  requestKind: z.enum(['bind', 'change']),
+  replacesBindingId: z.number().nullable(),
+  approvalStatus: z.number(),
+  requestedAt: z.number(),
+  decidedAt: z.number().nullable(),
+  approvalNote: z.string(),
+  endedAt: z.number().nullable(),
+  endReason: z.enum(['unbound_by_team', 'unbound_by_superapp', 'replaced']).nullable(),
+});
+
+export const bindingRecordSchema = bindingSchema.extend({
+  history: z.array(z.object({ event: z.string(), fromStatus: z.number().nullable(), toStatus: z.number(), actorAccount: z.string(), note: z.string(), at: z.number() })),
+});
+
+export const bindingOverviewSchema = z.object({
+  teamId: z.string(),
+  applicationId: z.string(),
+  effective: bindingSchema.nullable(),
+  pending: bindingSchema.nullable(),
+  latest: bindingSchema.nullable(),
+  superappPaymentEnabled: z.boolean(),
+  currencies: z.array(z.string()),
+});
+
+export const approvalNoResponse = z.object({ approvalNo: z.string() });
+
+export const enablementDescriptionSchema = z.object({
+  approvalStatus: z.number(),
+  applyTime: z.number(),
+  approvalTime: z.number(),
+  approvalNote: z.string(),
+  approvalShow: z.number(),
+  applyShow: z.number(),
+});
+
+export const miniProgramPaymentSchema = enablementDescriptionSchema.extend({
+  mnpId: z.string(),
+  name: z.string(),
+  iconUrl: z.string(),
+  category: z.string(),
+  approvalNo: z.string().nullable(),
+  applyNote: z.string(),
+  paymentRecordId: z.number().nullable(),
+  mchid: z.string().nullable(),
+});
+
+export const approvalItemSchema = z.object({
+  approvalNo: z.string(),
+  kind: z.enum(approvalKinds),
+  teamId: z.string(),
+  mnpId: z.string().nullable(),
+  merchantId: z.string(),
+  merchantName: z.string(),
+  applyNote: z.string(),
+  approvalStatus: z.number(),
+  applyTime: z.number(),
+  approvalTime: z.number().nullable(),
+  approvalNote: z.string(),
+  id: z.number().nullable(),
+});
+
+export const merchantKeySchema = z.object({
+  serialNo: z.string(),
+  source: z.enum(['generated', 'public_key', 'csr']),
+  status: z.enum(['active', 'revoked']),
+  certificatePem: z.string(),
+  publicKeyPem: z.string(),
+  createdAt: z.number(),
+  notAfter: z.number(),
+  privateKeyDownloadable: z.boolean(),
+  downloadedAt: z.number().nullable(),
+  revokedAt: z.number().nullable(),
+});
+
+export const credentialSchema = z.object({
+  mnpId: z.string(),
+  mchid: z.string(),
+  apiV3KeySet: z.boolean(),
+  apiV3KeySetAt: z.number().nullable(),
+  activeKey: merchantKeySchema.nullable(),
+  keys: z.array(merchantKeySchema),
+});
+
+export const issuedKeySchema = z.object({ serialNo: z.string(), certificatePem: z.string(), privateKeyPem: z.string().optional() });
+
+export const platformKeySchema = z.object({
+  serialNo: z.string(),
+  publicKeyId: z.string(),
+  publicKeyPem: z.string(),
+  certificatePem: z.string(),
+  publishedAt: z.number(),
+  signingFrom: z.number(),
+  publishedUntil: z.number().nullable(),
+  notAfter: z.number(),
+  signing: z.boolean(),
+});

@@ -4,6 +4,7 @@ import { foundationMigration } from './migrations/0001-foundation.ts';
 import { paymentEnablementMigration } from './migrations/0002-payment-enablement.ts';
 import { sandboxChannelMigration } from './migrations/0003-sandbox-channel.ts';
 import { outboxMigration } from './migrations/0004-outbox.ts';
+import { ordersMigration } from './migrations/0005-orders.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
@@ -13,6 +14,7 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0002-payment-enablement': paymentEnablementMigration(kind),
     '0003-sandbox-channel': sandboxChannelMigration(kind),
     '0004-outbox': outboxMigration(kind),
+    '0005-orders': ordersMigration(kind),
   };
 }
 

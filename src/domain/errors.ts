@@ -31,6 +31,16 @@ export const errorCodes = {
   'FailedOperation.PaymentRecordNotFound': { httpStatus: 409 },
   'FailedOperation.PaymentRecordNotBelongToApplication': { httpStatus: 409 },
   FailedOperation: { httpStatus: 409 },
+  // Payment gateway (SPEC §4.1, §7 "Order and refund rules"); the v3 mapper names them as v3 clients expect.
+  'FailedOperation.PaymentNotEnabled': { httpStatus: 403 },
+  'FailedOperation.AppIdMchIdNotMatch': { httpStatus: 400 },
+  'FailedOperation.OutTradeNoUsed': { httpStatus: 403 },
+  'FailedOperation.OrderPaid': { httpStatus: 400 },
+  'FailedOperation.OrderClosed': { httpStatus: 400 },
+  'FailedOperation.RefundNotAllowed': { httpStatus: 400 },
+  'FailedOperation.ChannelUnavailable': { httpStatus: 503 },
+  'ResourceNotFound.Order': { httpStatus: 404 },
+  'ResourceNotFound.Refund': { httpStatus: 404 },
   RequestLimitExceeded: { httpStatus: 429 },
   InternalError: { httpStatus: 500 },
 } as const satisfies Record<string, { httpStatus: number }>;

@@ -1,0 +1,143 @@
+import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
+import type { OrderTable, PendingChannelOperation, TradeState } from '../db/order-schema.ts';
+import type { Executor } from '../db/schema.ts';
+
+export type OrderRow = Selectable<OrderTable>;
+export type NewOrderRow = Insertable<OrderTable>;
+
+/** What a refund admission expects the order to hold; the update happens only if it still does. */
+export interface RefundAdmission {
+  tradeState: TradeState;
+  refundReserved: number;
+  refundCount: number;
+  amount: number;
+  nextTradeState: TradeState;
+  nowMs: number;
+}
+
+export const orderRepository = {
+  /** Inserts unless (mchid, out_trade_no) exists; the id of the new row, or undefined when it existed. */
+  async insertIfAbsent(db: Executor, order: NewOrderRow): Promise<number | undefined> {
+    const row = await db
+      .insertInto('orders')
+      .values(order)
+      .onConflict((oc) => oc.columns(['mchid', 'out_trade_no']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return row ? Number(row.id) : undefined;
+  },
+  findById: (db: Executor, id: number) => db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst(),
+  findByOutTradeNo: (db: Executor, mchid: string, outTradeNo: string) =>
+    db.selectFrom('orders').selectAll().where('mchid', '=', mchid).where('out_trade_no', '=', outTradeNo).executeTakeFirst(),
+  findByTransactionId: (db: Executor, transactionId: string) =>
+    db.selectFrom('orders').selectAll().where('transaction_id', '=', transactionId).executeTakeFirst(),
+  findByPrepayId: (db: Executor, prepayId: string) => db.selectFrom('orders').selectAll().where('prepay_id', '=', prepayId).executeTakeFirst(),
+  findByChannelOrderId: (db: Executor, channelKind: string, channelOrderId: string) =>
+    db.selectFrom('orders').selectAll().where('channel_kind', '=', channelKind).where('channel_order_id', '=', channelOrderId).executeTakeFirst(),
+
+  /** Compare-and-set on trade_state: 1 when this caller moved the order, 0 when someone else did first. */
+  async transition(db: Executor, id: number, from: TradeState, to: TradeState, changes: Updateable<OrderTable>): Promise<number> {
+    const result = await db
+      .updateTable('orders')
+      .set({ ...changes, trade_state: to })
+      .where('id', '=', id)
+      .where('trade_state', '=', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  },
+
+  /**
+   * Compare-and-set admission of a refund: moves the reservation, the count and (for the first refund)
+   * the trade state, only if none of them changed since the caller read them.
+   */
+  async admitRefund(db: Executor, id: number, admission: RefundAdmission): Promise<number> {
+    const result = await db
+      .updateTable('orders')
+      .set({
+        refund_reserved: admission.refundReserved + admission.amount,
+        refund_count: admission.refundCount + 1,
+        trade_state: admission.nextTradeState,
+        updated_at: admission.nowMs,
+      })
+      .where('id', '=', id)
+      .where('trade_state', '=', admission.tradeState)
+      .where('refund_reserved', '=', admission.refundReserved)
+      .where('refund_count', '=', admission.refundCount)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  },
+  /** A CLOSED refund gives its amount back to the refundable balance. */
+  releaseRefund: (db: Executor, id: number, amount: number, nowMs: number) =>
+    db
+      .updateTable('orders')
+      .set({ refund_reserved: sql`refund_reserved - ${amount}`, updated_at: nowMs })
+      .where('id', '=', id)
+      .executeTakeFirst(),
+  addRefundSucceeded: (db: Executor, id: number, amount: number, nowMs: number) =>
+    db
+      .updateTable('orders')
+      .set({ refund_succeeded: sql`refund_succeeded + ${amount}`, updated_at: nowMs })
+      .where('id', '=', id)
+      .executeTakeFirst(),
+  addAnomaly: (db: Executor, id: number, flag: number, nowMs: number) =>
+    db
+      .updateTable('orders')
+      .set({ anomaly_flags: sql`anomaly_flags | ${flag}`, updated_at: nowMs })
+      .where('id', '=', id)
+      .executeTakeFirst(),
+
+  /** Records the channel's order once; a second writer (a retried prepay) does not overwrite it. */
+  async setChannelOrder(db: Executor, id: number, channelOrderId: string, cashierToken: string | null, nowMs: number): Promise<number> {
+    const result = await db
+      .updateTable('orders')
+      .set({ channel_order_id: channelOrderId, cashier_token: cashierToken, pending_operation: null, reconcile_at: null, updated_at: nowMs })
+      .where('id', '=', id)
+      .where('channel_order_id', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  },
+  markPending: (db: Executor, id: number, operation: PendingChannelOperation, reconcileAt: number, nowMs: number) =>
+    db
+      .updateTable('orders')
+      .set({ pending_operation: operation, reconcile_at: reconcileAt, updated_at: nowMs })
+      .where('id', '=', id)
+      .executeTakeFirst(),
+  clearPending: (db: Executor, id: number, nowMs: number) =>
+    db.updateTable('orders').set({ pending_operation: null, reconcile_at: null, updated_at: nowMs }).where('id', '=', id).executeTakeFirst(),
+
+  /** Unpaid orders past their expiry, oldest first (the auto-close queue). */
+  listExpired: (db: Executor, nowMs: number, limit: number) =>
+    db
+      .selectFrom('orders')
+      .selectAll()
+      .where('trade_state', '=', 'WAIT_PAY')
+      .where('time_expire', '<=', nowMs)
+      // A close already in doubt is the reconciler's; a pending create is not a close.
+      .where((eb) => eb.or([eb('pending_operation', 'is', null), eb('pending_operation', '=', 'create')]))
+      .orderBy('time_expire', 'asc')
+      .limit(limit)
+      .execute(),
+  /** Orders with a channel outcome to settle, due first. */
+  listDueForReconcile: (db: Executor, nowMs: number, limit: number) =>
+    db
+      .selectFrom('orders')
+      .selectAll()
+      .where('reconcile_at', 'is not', null)
+      .where('reconcile_at', '<=', nowMs)
+      .orderBy('reconcile_at', 'asc')
+      .limit(limit)
+      .execute(),
+
+  /** Orders paid in [fromMs, toMs) of one mini program, for the trade bill, in a stable order. */
+  listPaidBetween: (db: Executor, mnpId: string, mchid: string, fromMs: number, toMs: number) =>
+    db
+      .selectFrom('orders')
+      .selectAll()
+      .where('mnp_id', '=', mnpId)
+      .where('mchid', '=', mchid)
+      .where('success_time', '>=', fromMs)
+      .where('success_time', '<', toMs)
+      .orderBy('success_time', 'asc')
+      .orderBy('id', 'asc')
+      .execute(),
+};

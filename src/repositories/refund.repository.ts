@@ -1,0 +1,75 @@
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { RefundStatus, RefundTable } from '../db/order-schema.ts';
+import type { Executor } from '../db/schema.ts';
+
+export type RefundRow = Selectable<RefundTable>;
+export type NewRefundRow = Insertable<RefundTable>;
+
+export const refundRepository = {
+  /** Inserts unless (mchid, out_refund_no) exists; the id of the new row, or undefined when it existed. */
+  async insertIfAbsent(db: Executor, refund: NewRefundRow): Promise<number | undefined> {
+    const row = await db
+      .insertInto('refunds')
+      .values(refund)
+      .onConflict((oc) => oc.columns(['mchid', 'out_refund_no']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return row ? Number(row.id) : undefined;
+  },
+  findById: (db: Executor, id: number) => db.selectFrom('refunds').selectAll().where('id', '=', id).executeTakeFirst(),
+  findByOutRefundNo: (db: Executor, mchid: string, outRefundNo: string) =>
+    db.selectFrom('refunds').selectAll().where('mchid', '=', mchid).where('out_refund_no', '=', outRefundNo).executeTakeFirst(),
+  findByRefundId: (db: Executor, refundId: string) => db.selectFrom('refunds').selectAll().where('refund_id', '=', refundId).executeTakeFirst(),
+  listByOrder: (db: Executor, orderId: number) =>
+    db.selectFrom('refunds').selectAll().where('order_id', '=', orderId).orderBy('id', 'asc').execute(),
+
+  /** Compare-and-set on status: 1 when this caller moved the refund, 0 when someone else did first. */
+  async transition(db: Executor, id: number, from: RefundStatus, to: RefundStatus, changes: Updateable<RefundTable>): Promise<number> {
+    const result = await db
+      .updateTable('refunds')
+      .set({ ...changes, status: to })
+      .where('id', '=', id)
+      .where('status', '=', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  },
+  /** Notes the channel's refund id (first writer wins) and when to ask the channel next. */
+  setChannelRefund: (db: Executor, id: number, channelRefundId: string | null, reconcileAt: number | null, nowMs: number) =>
+    db
+      .updateTable('refunds')
+      .set((eb) => ({
+        channel_refund_id: channelRefundId === null ? eb.ref('channel_refund_id') : eb.fn.coalesce('channel_refund_id', eb.val(channelRefundId)),
+        reconcile_at: reconcileAt,
+        updated_at: nowMs,
+      }))
+      .where('id', '=', id)
+      .where('status', '=', 'PROCESSING')
+      .executeTakeFirst(),
+  setReconcileAt: (db: Executor, id: number, reconcileAt: number | null, nowMs: number) =>
+    db.updateTable('refunds').set({ reconcile_at: reconcileAt, updated_at: nowMs }).where('id', '=', id).executeTakeFirst(),
+
+  /** PROCESSING refunds whose channel outcome is due to be checked. */
+  listDueForReconcile: (db: Executor, nowMs: number, limit: number) =>
+    db
+      .selectFrom('refunds')
+      .selectAll()
+      .where('reconcile_at', 'is not', null)
+      .where('reconcile_at', '<=', nowMs)
+      .orderBy('reconcile_at', 'asc')
+      .limit(limit)
+      .execute(),
+
+  /** Refunds that succeeded in [fromMs, toMs) for one mini program, for the trade bill. */
+  listSucceededBetween: (db: Executor, mnpId: string, mchid: string, fromMs: number, toMs: number) =>
+    db
+      .selectFrom('refunds')
+      .selectAll()
+      .where('mnp_id', '=', mnpId)
+      .where('mchid', '=', mchid)
+      .where('status', '=', 'SUCCESS')
+      .where('success_time', '>=', fromMs)
+      .where('success_time', '<', toMs)
+      .orderBy('success_time', 'asc')
+      .orderBy('id', 'asc')
+      .execute(),
+};

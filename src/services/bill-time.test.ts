@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { businessDateOf, businessDateTimeOf, businessDayRange, rfc3339In } from './bill-time.ts';
+
+describe('business days', () => {
+  it('maps a Shanghai business day to its UTC range', () => {
+    expect(businessDayRange('2026-01-15', 'Asia/Shanghai')).toEqual({
+      startMs: Date.UTC(2026, 0, 14, 16, 0, 0),
+      endMs: Date.UTC(2026, 0, 15, 16, 0, 0),
+    });
+  });
+
+  it('handles a daylight-saving day (23 hours long)', () => {
+    const range = businessDayRange('2026-03-08', 'America/New_York')!;
+    expect(range.startMs).toBe(Date.UTC(2026, 2, 8, 5, 0, 0));
+    expect(range.endMs - range.startMs).toBe(23 * 60 * 60 * 1000);
+  });
+
+  it('refuses malformed and impossible dates', () => {
+    expect(businessDayRange('2026-02-30', 'UTC')).toBeUndefined();
+    expect(businessDayRange('20260115', 'UTC')).toBeUndefined();
+  });
+
+  it('names the business date and time of an instant', () => {
+    const instant = Date.UTC(2026, 0, 15, 17, 30, 5);
+    expect(businessDateOf(instant, 'Asia/Shanghai')).toBe('2026-01-16');
+    expect(businessDateOf(instant, 'UTC')).toBe('2026-01-15');
+    expect(businessDateTimeOf(instant, 'Asia/Shanghai')).toBe('2026-01-16 01:30:05');
+    expect(rfc3339In(instant, 'Asia/Shanghai')).toBe('2026-01-16T01:30:05+08:00');
+    expect(rfc3339In(instant, 'America/New_York')).toBe('2026-01-15T12:30:05-05:00');
+  });
+});

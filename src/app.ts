@@ -7,6 +7,7 @@ import { swaggerPlugin } from './plugins/external/swagger.plugin.ts';
 import { webConsolePlugin } from './plugins/external/web-console.plugin.ts';
 import { consoleApiPrefix, consoleRoutes } from './routes/console/index.ts';
 import { managementRoutes } from './routes/manage/management.routes.ts';
+import { sandboxRoutes } from './routes/sandbox/sandbox.routes.ts';
 
 export interface BuildAppOptions {
   logger?: boolean | { level: string };
@@ -36,6 +37,8 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   });
   await app.register(consoleRoutes, { prefix: consoleApiPrefix });
   await app.register(managementRoutes);
+  // The sandbox channel's control API and cashier exist only while the sandbox is on (SPEC §6.1).
+  if (context.config.sandboxEnabled && context.services.sandbox) await app.register(sandboxRoutes, { sandbox: context.services.sandbox });
   await app.register(webConsolePlugin);
   return app;
 }

@@ -1,3 +1,5 @@
+import { DeferredEventSink } from '../channels/channel.ts';
+import { SandboxChannel } from '../channels/sandbox/sandbox-channel.ts';
 import { ApiKeyService } from './api-key.service.ts';
 import { ApprovalService } from './approval.service.ts';
 import { AuditService } from './audit.service.ts';
@@ -8,6 +10,7 @@ import { ManagementAuthService } from './management-auth.service.ts';
 import { MerchantBindingService } from './merchant-binding.service.ts';
 import { MerchantService } from './merchant.service.ts';
 import { MiniProgramService } from './mini-program.service.ts';
+import { NonceService } from './nonce.service.ts';
 import { PaymentConfigService } from './payment-config.service.ts';
 import { PaymentCredentialService } from './payment-credential.service.ts';
 import { extendDemoWorldWithPayment } from './payment-demo.ts';
@@ -43,11 +46,20 @@ export function createServices(deps: ServiceDependencies) {
     credentials,
     platformKeys,
   };
+  // Gateway building blocks: replay protection, and channel events (the gateway attaches itself to the sink).
+  const channelEvents = new DeferredEventSink();
+  const gatewayParts = {
+    nonces: new NonceService(db, clock),
+    channelEvents,
+    /** The in-process sandbox channel; null while the sandbox is off. */
+    sandbox: deps.config.sandboxEnabled ? new SandboxChannel({ db, clock, sink: channelEvents, publicUrl: deps.config.publicUrl }) : null,
+  };
   const demoWorld = new DemoWorldService(db, clock, secretBox, deps.config, tenancy);
   extendDemoWorldWithPayment(demoWorld, payment);
   return {
     ...tenancy,
     ...payment,
+    ...gatewayParts,
     rateLimiter,
     auth: new AuthService(db, clock, passwordHasher, rateLimiter),
     audit: new AuditService(db),

@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../../domain/clock.ts';
+import type { NonceStore } from '../../services/nonce.service.ts';
+import type { ChannelEventSink } from '../channel.ts';
+import { channelCallbackRoute } from '../protocol.ts';
+import { receiveChannelEvent } from './callbacks.ts';
+
+/**
+ * `POST /channel/v1/superapps/{applicationId}/events`: where a superapp's HTTP channel posts its
+ * events. Answers 204 once the sink accepted the event (the channel stops retrying), 401 / 400 for an
+ * unauthentic or malformed callback, 404 for a superapp without an HTTP channel, 500 when the sink
+ * failed (the channel retries).
+ */
+export interface ChannelCallbackRoutesOptions {
+  /** The channel keys of a superapp whose channel is the HTTP protocol; null when it has none. */
+  channelKeysFor(applicationId: string): Promise<readonly string[] | null>;
+  sink: ChannelEventSink;
+  nonces: NonceStore;
+  clock: Clock;
+}
+
+export async function channelCallbackRoutes(app: FastifyInstance, options: ChannelCallbackRoutesOptions) {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.post<{ Params: { applicationId: string } }>(
+    channelCallbackRoute,
+    { config: { capability: 'public' }, schema: { hide: true } },
+    async (request, reply) => {
+      const { applicationId } = request.params;
+      const channelKeys = await options.channelKeysFor(applicationId);
+      if (!channelKeys || channelKeys.length === 0) return reply.status(404).send({ code: 'RESOURCE_NOT_EXISTS', message: 'No HTTP channel for this superapp' });
+      const received = await receiveChannelEvent({
+        headers: request.headers,
+        rawBody: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+        channelKeys,
+        nonceScope: `channel-callback:${applicationId}`,
+        nonces: options.nonces,
+        nowMs: options.clock.nowMs(),
+      });
+      if (!received.ok) return reply.status(received.status).send({ code: received.code, message: received.message });
+      try {
+        await options.sink.handle(received.event, { channelKind: 'http', applicationId });
+      } catch (error) {
+        request.log.error({ err: error, eventId: received.event.eventId }, 'channel event not accepted');
+        return reply.status(500).send({ code: 'SYSTEM_ERROR', message: 'The event was not accepted; send it again later' });
+      }
+      return reply.status(204).send();
+    },
+  );
+}

@@ -1,0 +1,214 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ChannelErrorCode, ChannelResult } from '../../channels/channel.ts';
+import { orderToWire, refundToWire, wireOrderSchema, wireRefundSchema } from '../../channels/protocol.ts';
+import type { SandboxChannel } from '../../channels/sandbox/sandbox-channel.ts';
+
+/**
+ * The sandbox channel's public surface (SPEC §4.3), present only while the sandbox is on:
+ * - the control API for tests and scripts (`/sandbox/v1/payments/{prepay_id}/succeed|fail`,
+ *   `/sandbox/v1/refunds/{out_refund_no}/succeed|close|abnormal`);
+ * - the cashier page a superapp host opens (`/sandbox/cashier/{token}`) and the JSON it calls.
+ * No authentication: it is a sandbox, and it holds no real money.
+ */
+export interface SandboxRoutesOptions {
+  sandbox: SandboxChannel;
+}
+
+const errorSchema = z.object({ code: z.string(), message: z.string() });
+const errors = { 400: errorSchema, 404: errorSchema, 409: errorSchema };
+
+const statusOf = (code: ChannelErrorCode): 400 | 404 | 409 => (code.endsWith('_NOT_EXIST') ? 404 : code === 'PARAM_ERROR' ? 400 : 409);
+
+function answer<T, W>(reply: FastifyReply, result: ChannelResult<T>, toWire: (value: T) => W) {
+  if (result.outcome === 'ok') return reply.status(200).send(toWire(result.value));
+  if (result.outcome === 'rejected') return reply.status(statusOf(result.code)).send({ code: result.code, message: result.message });
+  return reply.status(409).send({ code: 'INVALID_REQUEST', message: result.reason });
+}
+
+/** Minor units as a major-unit string with the currency's own digits (JPY 0, CNY 2, KWD 3). */
+export function formatAmount(total: number, currency: string): string {
+  let digits = 2;
+  try {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    // An unknown code keeps two digits.
+  }
+  const sign = total < 0 ? '-' : '';
+  const text = String(Math.abs(total)).padStart(digits + 1, '0');
+  const major = digits === 0 ? text : `${text.slice(0, -digits)}.${text.slice(-digits)}`;
+  return `${sign}${major} ${currency}`;
+}
+
+const cashierFolder = new URL('./cashier/', import.meta.url);
+const readAsset = (name: string) => readFileSync(new URL(name, cashierFolder), 'utf8');
+
+export async function sandboxRoutes(app: FastifyInstance, options: SandboxRoutesOptions) {
+  const { sandbox } = options;
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['sandbox'];
+  app.setErrorHandler((error: { validation?: unknown; statusCode?: number; message: string }, request, reply) => {
+    if (error.validation || (error.statusCode && error.statusCode < 500)) return reply.status(400).send({ code: 'PARAM_ERROR', message: error.message });
+    request.log.error({ err: error }, 'sandbox request failed');
+    return reply.status(500).send({ code: 'SYSTEM_ERROR', message: 'The sandbox failed' });
+  });
+  const prepayParams = z.object({ prepay_id: z.string().min(1).max(64) });
+
+  routes.post(
+    '/sandbox/v1/payments/:prepay_id/succeed',
+    {
+      config: { capability: 'public' },
+      schema: {
+        summary: 'Sandbox: the user pays (the order becomes SUCCESS and Paythrough is told)',
+        tags,
+        params: prepayParams,
+        body: z
+          .object({
+            payer_openid: z.string().min(1).max(128).optional(),
+            late: z.boolean().optional().describe('Capture even a closed or failed order, to simulate a late payment'),
+          })
+          .nullish(),
+        response: { 200: wireOrderSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const result = await sandbox.succeedPayment(request.params.prepay_id, {
+        ...(request.body?.payer_openid ? { payerOpenid: request.body.payer_openid } : {}),
+        ...(request.body?.late ? { late: true } : {}),
+      });
+      return answer(reply, result, orderToWire);
+    },
+  );
+
+  routes.post(
+    '/sandbox/v1/payments/:prepay_id/fail',
+    {
+      config: { capability: 'public' },
+      schema: {
+        summary: 'Sandbox: the payment fails (the order becomes PAY_ERROR and Paythrough is told)',
+        tags,
+        params: prepayParams,
+        body: z.object({ reason: z.string().min(1).max(256).optional() }).nullish(),
+        response: { 200: wireOrderSchema, ...errors },
+      },
+    },
+    async (request, reply) => answer(reply, await sandbox.failPayment(request.params.prepay_id, request.body?.reason), orderToWire),
+  );
+
+  routes.get(
+    '/sandbox/v1/payments/:prepay_id',
+    {
+      config: { capability: 'public' },
+      schema: { summary: "Sandbox: the channel's view of an order", tags, params: prepayParams, response: { 200: wireOrderSchema, ...errors } },
+    },
+    async (request, reply) => {
+      const row = await sandbox.findOrderByPrepayId(request.params.prepay_id);
+      if (!row) return reply.status(404).send({ code: 'ORDER_NOT_EXIST', message: `No sandbox order for prepay_id ${request.params.prepay_id}` });
+      return orderToWire(sandbox.toChannelOrder(row));
+    },
+  );
+
+  const outcomes = { succeed: 'SUCCESS', close: 'CLOSED', abnormal: 'ABNORMAL' } as const;
+  routes.post(
+    '/sandbox/v1/refunds/:out_refund_no/:outcome',
+    {
+      config: { capability: 'public' },
+      schema: {
+        summary: 'Sandbox: settle a refund at once (SUCCESS, CLOSED or ABNORMAL; Paythrough is told)',
+        tags,
+        params: z.object({ out_refund_no: z.string().min(1).max(64), outcome: z.enum(['succeed', 'close', 'abnormal']) }),
+        querystring: z.object({ mchid: z.string().min(1).max(32).optional() }),
+        body: z.object({ mchid: z.string().min(1).max(32).optional() }).nullish(),
+        response: { 200: wireRefundSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const merchantId = request.body?.mchid ?? request.query.mchid;
+      const result = await sandbox.settleRefund(request.params.out_refund_no, outcomes[request.params.outcome], merchantId);
+      return answer(reply, result, refundToWire);
+    },
+  );
+
+  // The cashier: a static page and script (CSP script-src 'self'), and the JSON they use.
+  const page = readAsset('cashier.html');
+  const script = readAsset('cashier.js');
+  const style = readAsset('cashier.css');
+  const tokenParams = z.object({ token: z.string().min(1).max(128) });
+
+  routes.get('/sandbox/cashier/assets/cashier.js', { config: { capability: 'public' }, schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(script),
+  );
+  routes.get('/sandbox/cashier/assets/cashier.css', { config: { capability: 'public' }, schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(style),
+  );
+  routes.get('/sandbox/cashier/:token', { config: { capability: 'public' }, schema: { hide: true, params: tokenParams } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').send(page),
+  );
+
+  const cashierViewSchema = z.object({
+    prepay_id: z.string(),
+    merchant_id: z.string(),
+    appid: z.string(),
+    out_trade_no: z.string(),
+    description: z.string(),
+    amount: z.object({ total: z.number().int(), currency: z.string() }),
+    amount_display: z.string(),
+    state: z.enum(['WAIT_PAY', 'SUCCESS', 'CLOSED', 'PAY_ERROR']),
+    expired: z.boolean(),
+    expire_time: z.string(),
+    result: z.enum(['ok', 'fail', 'cancel']).nullable(),
+  });
+  type CashierView = z.infer<typeof cashierViewSchema>;
+
+  const cashierView = (token: string, result: CashierView['result']) =>
+    sandbox.findOrderByCashierToken(token).then((row): CashierView | undefined =>
+      row
+        ? {
+            prepay_id: row.prepay_id,
+            merchant_id: row.merchant_id,
+            appid: row.appid,
+            out_trade_no: row.out_trade_no,
+            description: row.description,
+            amount: { total: row.amount_total, currency: row.currency },
+            amount_display: formatAmount(row.amount_total, row.currency),
+            state: row.state,
+            expired: row.state === 'WAIT_PAY' && row.expires_at <= sandbox.clock.nowMs(),
+            expire_time: new Date(row.expires_at).toISOString(),
+            result,
+          }
+        : undefined,
+    );
+  const notFound = (reply: FastifyReply) => reply.status(404).send({ code: 'ORDER_NOT_EXIST', message: 'This cashier link is not valid' });
+
+  routes.get(
+    '/sandbox/v1/cashier/:token',
+    { config: { capability: 'public' }, schema: { summary: 'Sandbox cashier: the order summary', tags, params: tokenParams, response: { 200: cashierViewSchema, ...errors } } },
+    async (request, reply) => (await cashierView(request.params.token, null)) ?? notFound(reply),
+  );
+
+  routes.post(
+    '/sandbox/v1/cashier/:token/:action',
+    {
+      config: { capability: 'public' },
+      schema: {
+        summary: 'Sandbox cashier: the user pays, fails or cancels',
+        tags,
+        params: tokenParams.extend({ action: z.enum(['pay', 'fail', 'cancel']) }),
+        response: { 200: cashierViewSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { token, action } = request.params;
+      const view = await cashierView(token, null);
+      if (!view) return notFound(reply);
+      if (action === 'cancel') return { ...view, result: 'cancel' as const };
+      if (view.state !== 'WAIT_PAY') return reply.status(409).send({ code: view.state === 'SUCCESS' ? 'ORDER_PAID' : 'ORDER_CLOSED', message: `The order is ${view.state}` });
+      if (view.expired) return reply.status(409).send({ code: 'ORDER_CLOSED', message: 'The order has expired' });
+      const result = action === 'pay' ? await sandbox.succeedPayment(view.prepay_id) : await sandbox.failPayment(view.prepay_id);
+      if (result.outcome !== 'ok') return answer(reply, result, (value) => value);
+      return { ...(await cashierView(token, null))!, result: action === 'pay' ? ('ok' as const) : ('fail' as const) };
+    },
+  );
+}

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/config.ts';
 import { systemActor } from '../domain/access.ts';
 import { randomString } from '../domain/ids.ts';
 import { startServer } from '../server.ts';
+import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrator.ts';
 
 const usage = `Usage: paythrough <command>
@@ -49,10 +50,14 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'migrate': {
-      const context = await createAppContext(config, { migrate: false });
-      const applied = await migrateToLatest(context.database.db, context.database.kind);
-      process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'The database is up to date.\n');
-      await context.database.close();
+      // Only the schema: no master key needed, so a PostgreSQL deployment can migrate before it has one.
+      const database = openDatabase(config.databaseUrl);
+      try {
+        const applied = await migrateToLatest(database.db, database.kind);
+        process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'The database is up to date.\n');
+      } finally {
+        await database.close();
+      }
       return 0;
     }
     case 'create-admin': {

@@ -1,0 +1,264 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { buildApp } from '../../src/app.ts';
+import { createAppContext } from '../../src/bootstrap.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { ConsoleClient } from '../helpers/console-client.ts';
+import { createPostgresSchema, postgresReachable, postgresRequired, postgresTestUrl } from '../helpers/postgres.ts';
+import { withSchemaCatalogLock } from '../helpers/test-context.ts';
+
+/**
+ * The command line as a user runs it: `node bin/paythrough.mjs ...` as a child process against a
+ * temporary SQLite file, its output read as printed.
+ */
+
+const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = path.join(repositoryRoot, 'bin/paythrough.mjs');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cleanEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const environment: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', ...extra };
+  return environment;
+}
+
+function run(args: string[], environment: Record<string, string>, timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: repositoryRoot, env: cleanEnvironment(environment), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`paythrough ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const demoUser = z.object({ account: z.string().min(1), password: z.string().min(10), secretId: z.string().min(1), secretKey: z.string().min(1) });
+/** SPEC §6.2: the tenant and user parts of the manifest (the payment parts arrive with later issues). */
+const manifestSchema = z.object({
+  baseUrl: z.string().url(),
+  platformId: z.string().min(1),
+  superAdmin: z.object({ account: z.string().min(1), password: z.string().min(10) }),
+  superapp: z.object({
+    applicationId: z.string().min(1),
+    teamId: z.string().min(1),
+    currencies: z.array(z.string()),
+    merchants: z.array(z.object({ merchantId: z.string(), merchantName: z.string() })),
+    users: z.object({ admin: demoUser, seniorDeveloper: demoUser, developer: demoUser, operator: demoUser, reviewer: demoUser }),
+  }),
+  miniProgramTeam: z.object({
+    teamId: z.string().min(1),
+    users: z.object({ admin: demoUser, seniorDeveloper: demoUser, developer: demoUser, operator: demoUser, memberAdmin: demoUser }),
+  }),
+  unboundTeam: z.object({ teamId: z.string().min(1), users: z.object({ admin: demoUser }) }),
+  miniPrograms: z.object({
+    ready: z.object({ mnpId: z.string().min(1) }).passthrough(),
+    fresh: z.object({ mnpId: z.string().min(1) }),
+    unbound: z.object({ mnpId: z.string().min(1) }),
+  }),
+});
+type Manifest = z.infer<typeof manifestSchema>;
+
+/** Opens the database a command worked on, in this process, with the app on top. */
+async function openApp(databaseUrl: string) {
+  const context = await createAppContext(loadConfig({ DATABASE_URL: databaseUrl }));
+  const app = await buildApp(context);
+  return { context, app, close: async () => { await app.close(); await context.database.close(); } };
+}
+
+describe('command line (bin/paythrough.mjs)', () => {
+  let folder: string;
+  const databaseUrl = (name: string) => `file:${path.join(folder, name, 'paythrough.db')}`;
+
+  beforeAll(() => {
+    folder = mkdtempSync(path.join(tmpdir(), 'paythrough-cli-'));
+  });
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  describe('demo --json', () => {
+    let first: Run;
+    let manifest: Manifest;
+
+    beforeAll(async () => {
+      first = await run(['demo', '--json'], { DATABASE_URL: databaseUrl('demo') });
+    });
+
+    it('prints exactly one JSON document on stdout with the SPEC §6.2 tenant and user parts', () => {
+      expect(first.code, first.stderr).toBe(0);
+      const text = first.stdout.trim();
+      expect(text.startsWith('{') && text.endsWith('}')).toBe(true);
+      manifest = manifestSchema.parse(JSON.parse(text));
+      expect(manifest.baseUrl).toBe('http://127.0.0.1:8080');
+      const accounts = [manifest.superAdmin, ...Object.values(manifest.superapp.users), ...Object.values(manifest.miniProgramTeam.users), manifest.unboundTeam.users.admin].map((u) => u.account);
+      expect(new Set(accounts).size).toBe(accounts.length);
+    });
+
+    it('prints the same manifest again on a second run', async () => {
+      const second = await run(['demo', '--json'], { DATABASE_URL: databaseUrl('demo') });
+      expect(second.code, second.stderr).toBe(0);
+      expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout));
+    });
+
+    it("signs every printed user in, and each user's printed API key is theirs and active", async () => {
+      const { app, context, close } = await openApp(databaseUrl('demo'));
+      try {
+        const admin = await ConsoleClient.signIn(app, manifest.superAdmin.account, manifest.superAdmin.password);
+        expect((await admin.get('/session')).body.user.platformRole).toBe('super_admin');
+        const users = [...Object.values(manifest.superapp.users), ...Object.values(manifest.miniProgramTeam.users), manifest.unboundTeam.users.admin];
+        for (const user of users) {
+          const client = await ConsoleClient.signIn(app, user.account, user.password);
+          const keys = (await client.get('/api-keys')).body.items as { secretId: string; status: string }[];
+          expect(keys.find((k) => k.secretId === user.secretId)?.status, user.account).toBe('active');
+          // What the management API will check a TC3 signature with.
+          const resolved = await context.services.apiKeys.resolve(user.secretId);
+          expect(resolved?.user.account).toBe(user.account);
+          expect(resolved?.secretKey).toBe(user.secretKey);
+        }
+        const teams = (await (await ConsoleClient.signIn(app, manifest.miniProgramTeam.users.admin.account, manifest.miniProgramTeam.users.admin.password)).get('/teams')).body.items as { id: string }[];
+        expect(teams.map((t) => t.id)).toContain(manifest.miniProgramTeam.teamId);
+      } finally {
+        await close();
+      }
+    });
+  });
+
+  it('migrate applies the migrations once, then reports the database up to date', async () => {
+    const url = databaseUrl('migrate');
+    const first = await run(['migrate'], { DATABASE_URL: url });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^Applied: 0001-foundation/);
+    const second = await run(['migrate'], { DATABASE_URL: url });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout.trim()).toBe('The database is up to date.');
+  });
+
+  it('migrate works on PostgreSQL too, without a master key', async (test) => {
+    if (!(await postgresReachable())) {
+      if (postgresRequired) throw new Error(`PostgreSQL at ${postgresTestUrl} does not answer`);
+      test.skip();
+    }
+    const schema = await createPostgresSchema();
+    try {
+      const url = `${postgresTestUrl}?options=${encodeURIComponent(`-c search_path=${schema.schema}`)}`;
+      const first = await withSchemaCatalogLock('shared', () => run(['migrate'], { DATABASE_URL: url }));
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/^Applied: 0001-foundation/);
+      const second = await withSchemaCatalogLock('shared', () => run(['migrate'], { DATABASE_URL: url }));
+      expect(second.stdout.trim()).toBe('The database is up to date.');
+    } finally {
+      await withSchemaCatalogLock('exclusive', schema.drop);
+    }
+  });
+
+  it('create-admin creates the super admin, then platform admins; the passwords work', async () => {
+    const url = databaseUrl('admins');
+    const password = 'a strong password 42';
+    const root = await run(['create-admin', '--account', 'root'], { DATABASE_URL: url, PAYTHROUGH_ADMIN_PASSWORD: password });
+    expect(root.code, root.stderr).toBe(0);
+    expect(root.stdout).toMatch(/^Created super admin root/);
+    expect(root.stdout).not.toContain(password);
+    const ops = await run(['create-admin', '--account', 'ops'], { DATABASE_URL: url });
+    expect(ops.code, ops.stderr).toBe(0);
+    const generated = /^Created platform admin ops; password: (\S+)$/m.exec(ops.stdout)?.[1];
+    expect(generated, ops.stdout).toBeDefined();
+    const duplicate = await run(['create-admin', '--account', 'ops'], { DATABASE_URL: url, PAYTHROUGH_ADMIN_PASSWORD: password });
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toMatch(/already exists/);
+    const short = await run(['create-admin', '--account', 'shorty'], { DATABASE_URL: url, PAYTHROUGH_ADMIN_PASSWORD: 'short' });
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/at least 10 characters/);
+
+    const { app, close } = await openApp(url);
+    try {
+      const rootSession = await ConsoleClient.signIn(app, 'root', password);
+      expect((await rootSession.get('/session')).body.user.platformRole).toBe('super_admin');
+      const opsSession = await ConsoleClient.signIn(app, 'ops', generated!);
+      expect((await opsSession.get('/session')).body.user.platformRole).toBe('platform_admin');
+      expect(((await rootSession.get('/users')).body.items as { account: string }[]).map((u) => u.account).sort()).toEqual(['ops', 'root']);
+    } finally {
+      await close();
+    }
+  });
+
+  it('refuses an unknown command with the usage on stderr (exit 2)', async () => {
+    const result = await run(['frobnicate'], { DATABASE_URL: databaseUrl('usage') });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/Usage: paythrough <command>/);
+  });
+
+  it('start serves /healthz and the console, prints working sign-in details, and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [cli, 'start'], {
+      cwd: repositoryRoot,
+      env: cleanEnvironment({ DATABASE_URL: databaseUrl('start'), PORT: String(port), PAYTHROUGH_LOG_LEVEL: 'warn' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no sign-in details printed in 60 s; stdout: ${stdout}; stderr: ${stderr}`)), 60_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString('utf8');
+          if (/mini program operator .*\n/.test(stdout)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.on('close', () => reject(new Error(`start exited early; stderr: ${stderr}`)));
+      });
+      const baseUrl = `http://127.0.0.1:${port}`;
+      expect(stdout).toContain(`Paythrough is running at ${baseUrl}`);
+      const health = await fetch(`${baseUrl}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: 'ok' });
+      expect((await fetch(`${baseUrl}/`)).status).toBe(200);
+
+      const superAdmin = /super admin\s+(\S+) \/ (\S+)/.exec(stdout);
+      expect(superAdmin, stdout).not.toBeNull();
+      const signIn = await fetch(`${baseUrl}/api/v1/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ account: superAdmin![1], password: superAdmin![2] }),
+      });
+      expect(signIn.status).toBe(200);
+      expect(((await signIn.json()) as { user: { platformRole: string } }).user.platformRole).toBe('super_admin');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+});

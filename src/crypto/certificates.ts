@@ -50,6 +50,8 @@ export interface CertificateRequest {
   issuerPrivateKeyPem: string;
   notBefore: number;
   notAfter: number;
+  /** The platform's own certificate issues the merchants' certificates. */
+  certificateAuthority?: boolean;
 }
 
 /** An X.509 v3 certificate (SHA256withRSA) as PEM. */
@@ -62,8 +64,10 @@ export function issueCertificate(request: CertificateRequest): string {
   certificate.setSubject(forgeName(request.subject));
   certificate.setIssuer(forgeName(request.issuer));
   certificate.setExtensions([
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, nonRepudiation: true, keyEncipherment: true },
+    { name: 'basicConstraints', cA: request.certificateAuthority ?? false },
+    request.certificateAuthority
+      ? { name: 'keyUsage', digitalSignature: true, nonRepudiation: true, keyCertSign: true }
+      : { name: 'keyUsage', digitalSignature: true, nonRepudiation: true, keyEncipherment: true },
     { name: 'subjectKeyIdentifier' },
   ]);
   // forge reads PKCS#1 most reliably; Node converts whatever PEM we hold.
@@ -83,6 +87,8 @@ function requireRsa2048(key: KeyObject): string {
 
 /** A merchant-supplied public key (SPKI or PKCS#1 PEM, or a certificate) as SPKI PEM; RSA ≥ 2048 bits. */
 export function normalizePublicKeyPem(pem: string): string {
+  // A private key must never be sent to us, even though one could be reduced to its public half.
+  if (/PRIVATE KEY/.test(pem)) throw new KeyMaterialError('a public key is expected; never send a private key');
   let key: KeyObject;
   try {
     key = /BEGIN CERTIFICATE/.test(pem) ? new X509Certificate(pem).publicKey : createPublicKey(pem);

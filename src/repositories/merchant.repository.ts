@@ -24,7 +24,7 @@ export const merchantRepository = {
     db.selectFrom('superapp_merchants').selectAll().where('superapp_id', '=', superappId).where('merchant_name', '=', merchantName).executeTakeFirst(),
   /** A page of the superapp's merchants (ID or name containing `search`), oldest first, with the total. */
   async search(db: Executor, superappId: string, query: MerchantSearch) {
-    let base = db.selectFrom('superapp_merchants').where('superapp_id', '=', superappId);
+    let base = db.selectFrom('superapp_merchants').where('superapp_merchants.superapp_id', '=', superappId);
     if (query.search) {
       // Case-insensitive on both databases (SQLite's LIKE already is; PostgreSQL's is not).
       const pattern = containing(query.search.toLowerCase());

@@ -118,6 +118,7 @@ export class PlatformKeyService {
       issuerPrivateKeyPem: pair.privateKeyPem,
       notBefore: publishedAt,
       notAfter: publishedAt + certificateLifetimeMs,
+      certificateAuthority: true,
     });
     for (let attempt = 0; ; attempt++) {
       const existing = await platformKeyRepository.listAll(this.db);

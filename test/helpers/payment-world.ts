@@ -19,6 +19,8 @@ export interface PaymentWorld {
   second: { teamId: string; mnpId: string; administrator: Actor };
   merchants: { merchantId: string; merchantName: string }[];
   as: Record<TeamRoleKey, Actor>;
+  /** The sign-ins of the platform admins (team members' are in `tenant.members`). */
+  adminUsers: { super_admin: TestUser; platform_admin: TestUser };
   superAdmin: Actor;
   platformAdmin: Actor;
   /** SA Administrator and review staff, for brevity. */
@@ -28,6 +30,7 @@ export interface PaymentWorld {
 }
 
 let worldSequence = 0;
+const superAdmins = new WeakMap<TestContext, TestUser>();
 
 export async function createPaymentWorld(context: TestContext, options: { paymentEnabled?: boolean; merchants?: number } = {}): Promise<PaymentWorld> {
   worldSequence += 1;
@@ -35,10 +38,16 @@ export async function createPaymentWorld(context: TestContext, options: { paymen
   const second = await addMiniProgramTeam(context, tenant);
   const as = {} as Record<TeamRoleKey, Actor>;
   for (const [key, user] of Object.entries(tenant.members) as [TeamRoleKey, TestUser][]) as[key] = await actorOf(context, user);
-  // One super admin per deployment: the first world makes it, later ones reuse it.
-  const existingSuperAdmin = await userRepository.findSuperAdmin(context.database.db);
-  const superAdmin = await actorOf(context, existingSuperAdmin ?? (await createUser(context, { platformRole: 'super_admin' })));
-  const platformAdmin = await actorOf(context, await createUser(context, { platformRole: 'platform_admin' }));
+  // One super admin per deployment: the first world of a context makes it, later ones reuse it.
+  let superAdminUser = superAdmins.get(context);
+  if (!superAdminUser) {
+    if (await userRepository.findSuperAdmin(context.database.db)) throw new Error('this context already has a super admin the payment world does not know');
+    superAdminUser = await createUser(context, { platformRole: 'super_admin' });
+    superAdmins.set(context, superAdminUser);
+  }
+  const platformAdminUser = await createUser(context, { platformRole: 'platform_admin' });
+  const superAdmin = await actorOf(context, superAdminUser);
+  const platformAdmin = await actorOf(context, platformAdminUser);
   const { paymentConfig, merchants } = context.services;
   const saAdmin = as['sa:administrator'];
   await paymentConfig.update(saAdmin, tenant.applicationId, { paymentEnabled: options.paymentEnabled ?? true, currencies: ['CNY', 'USD'], channel: { kind: 'sandbox' } });
@@ -57,6 +66,7 @@ export async function createPaymentWorld(context: TestContext, options: { paymen
     second: { teamId: second.teamId, mnpId: second.mnpId, administrator: await actorOf(context, second.administrator) },
     merchants: list,
     as,
+    adminUsers: { super_admin: superAdminUser, platform_admin: platformAdminUser },
     superAdmin,
     platformAdmin,
     saAdmin,

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { databaseAnswers } from './db/database.ts';
+import { startBackgroundJobs } from './jobs/index.ts';
 import { contextPlugin, type AppContext } from './plugins/app/context.plugin.ts';
 import { securityPlugin } from './plugins/external/security-headers.plugin.ts';
 import { swaggerPlugin } from './plugins/external/swagger.plugin.ts';
@@ -11,6 +12,8 @@ import { sandboxRoutes } from './routes/sandbox/sandbox.routes.ts';
 
 export interface BuildAppOptions {
   logger?: boolean | { level: string };
+  /** Start the outbox worker and other jobs when the server listens (default true; `inject` never listens). */
+  backgroundJobs?: boolean;
 }
 
 /**
@@ -40,5 +43,14 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   // The sandbox channel's control API and cashier exist only while the sandbox is on (SPEC §6.1).
   if (context.config.sandboxEnabled && context.services.sandbox) await app.register(sandboxRoutes, { sandbox: context.services.sandbox });
   await app.register(webConsolePlugin);
+  if (options.backgroundJobs ?? true) {
+    let jobs: ReturnType<typeof startBackgroundJobs> | undefined;
+    app.addHook('onListen', async () => {
+      jobs ??= startBackgroundJobs(context);
+    });
+    app.addHook('onClose', async () => {
+      await jobs?.stop();
+    });
+  }
   return app;
 }

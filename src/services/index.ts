@@ -11,8 +11,11 @@ import { MerchantBindingService } from './merchant-binding.service.ts';
 import { MerchantService } from './merchant.service.ts';
 import { MiniProgramService } from './mini-program.service.ts';
 import { NonceService } from './nonce.service.ts';
+import { notificationKeysFrom } from './notification-delivery.ts';
+import { NotificationService } from './notification.service.ts';
+import { OutboxService } from './outbox.service.ts';
 import { PaymentConfigService } from './payment-config.service.ts';
-import { PaymentCredentialService } from './payment-credential.service.ts';
+import { findPaymentAccount, PaymentCredentialService } from './payment-credential.service.ts';
 import { extendDemoWorldWithPayment } from './payment-demo.ts';
 import { PaymentEnablementService } from './payment-enablement.service.ts';
 import { PlatformKeyService } from './platform-key.service.ts';
@@ -46,10 +49,18 @@ export function createServices(deps: ServiceDependencies) {
     credentials,
     platformKeys,
   };
-  // Gateway building blocks: replay protection, and channel events (the gateway attaches itself to the sink).
+  // Gateway building blocks: replay protection, the outbox and notifications, and channel events (the
+  // gateway attaches itself to the sink).
   const channelEvents = new DeferredEventSink();
+  const outbox = new OutboxService(db, clock);
   const gatewayParts = {
     nonces: new NonceService(db, clock),
+    outbox,
+    notifications: new NotificationService(outbox, clock, deps.config.timezone),
+    notificationKeys: notificationKeysFrom({
+      apiV3KeyOf: async (mnpId) => (await findPaymentAccount(db, secretBox, mnpId))?.apiV3Key ?? null,
+      platformSigningKey: () => platformKeys.signingKey(),
+    }),
     channelEvents,
     /** The in-process sandbox channel; null while the sandbox is off. */
     sandbox: deps.config.sandboxEnabled ? new SandboxChannel({ db, clock, sink: channelEvents, publicUrl: deps.config.publicUrl }) : null,

@@ -1,0 +1,42 @@
+import type { AppContext } from '../plugins/app/context.plugin.ts';
+import { NotificationDeliverer } from '../services/notification-delivery.ts';
+import { merchantNotificationTopic } from '../services/notification.service.ts';
+import { startJobLoop, type JobLoop } from './job-loop.ts';
+import { OutboxWorker } from './outbox-worker.ts';
+
+export interface BackgroundJobs {
+  outboxWorker: OutboxWorker;
+  stop(): Promise<void>;
+}
+
+/**
+ * The jobs every instance runs: the outbox worker, the in-process sandbox's clock-driven work, and
+ * the nonce purge. Safe on any number of instances (claims and compare-and-set in the database).
+ */
+export function startBackgroundJobs(context: AppContext, options: { intervalMs?: number } = {}): BackgroundJobs {
+  const { config, database, clock, services } = context;
+  const intervalMs = options.intervalMs ?? 1000;
+  const outboxWorker = new OutboxWorker({
+    db: database.db,
+    kind: database.kind,
+    clock,
+    handlers: {
+      [merchantNotificationTopic]: new NotificationDeliverer({
+        keys: services.notificationKeys,
+        clock,
+        allowPrivateTargets: config.allowPrivateTargets,
+        sandboxEnabled: config.sandboxEnabled,
+        timeZone: config.timezone,
+      }),
+    },
+  });
+  const loops: JobLoop[] = [outboxWorker.start(intervalMs), startJobLoop('nonce-purge', 60_000, () => services.nonces.purgeExpired())];
+  const sandbox = services.sandbox;
+  if (sandbox) loops.push(startJobLoop('sandbox', intervalMs, () => sandbox.tick()));
+  return {
+    outboxWorker,
+    async stop() {
+      await Promise.all(loops.map((loop) => loop.stop()));
+    },
+  };
+}

@@ -1,0 +1,148 @@
+import { sql, type Insertable, type Selectable } from 'kysely';
+import type { DeliveryAttemptTable, OutboxTable } from '../db/gateway-schema.ts';
+import type { Executor } from '../db/schema.ts';
+
+export type OutboxRow = Selectable<OutboxTable>;
+export type DeliveryAttemptRow = Selectable<DeliveryAttemptTable>;
+
+export interface Claim {
+  workerId: string;
+  token: string;
+  now: number;
+  leaseUntil: number;
+}
+
+/** What a finished attempt changes: the job's status and when it is due next. */
+export interface Completion {
+  status: OutboxRow['status'];
+  roundAttempts: number;
+  nextAttemptAt: number | null;
+  now: number;
+  error: string | null;
+  httpStatus: number | null;
+}
+
+export const outboxRepository = {
+  async insert(db: Executor, row: Insertable<OutboxTable>): Promise<OutboxRow> {
+    return db.insertInto('outbox').values(row).returningAll().executeTakeFirstOrThrow();
+  },
+  findById: (db: Executor, id: number) => db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst(),
+  findByEventId: (db: Executor, eventId: string) => db.selectFrom('outbox').selectAll().where('event_id', '=', eventId).executeTakeFirst(),
+  listBySubject: (db: Executor, subjectType: string, subjectId: string) =>
+    db.selectFrom('outbox').selectAll().where('subject_type', '=', subjectType).where('subject_id', '=', subjectId).orderBy('id').execute(),
+
+  /** Due jobs nobody holds a live claim on, oldest due first. */
+  dueCandidates: (db: Executor, now: number, limit: number) =>
+    db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<=', now)]))
+      .orderBy('next_attempt_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute(),
+
+  /** Claims one job by compare-and-set; false when another worker claimed it first or it is no longer due. */
+  async claim(db: Executor, id: number, claim: Claim): Promise<boolean> {
+    const result = await db
+      .updateTable('outbox')
+      .set({ claimed_by: claim.workerId, claim_token: claim.token, claim_expires_at: claim.leaseUntil, updated_at: claim.now })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', claim.now)
+      .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<=', claim.now)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+
+  /** PostgreSQL: claims a batch in one statement, skipping rows another instance is claiming right now. */
+  claimBatchSkipLocked: (db: Executor, claim: Claim, limit: number) =>
+    db
+      .updateTable('outbox')
+      .set({ claimed_by: claim.workerId, claim_token: claim.token, claim_expires_at: claim.leaseUntil, updated_at: claim.now })
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('outbox')
+          .select('id')
+          .where('status', '=', 'pending')
+          .where('next_attempt_at', '<=', claim.now)
+          .where((w) => w.or([w('claim_expires_at', 'is', null), w('claim_expires_at', '<=', claim.now)]))
+          .orderBy('next_attempt_at')
+          .orderBy('id')
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .returningAll()
+      .execute(),
+
+  /** Records the outcome of an attempt, only if the claim is still ours (an expired claim changes nothing). */
+  async complete(db: Executor, id: number, token: string, completion: Completion): Promise<boolean> {
+    const result = await db
+      .updateTable('outbox')
+      .set((eb) => ({
+        status: completion.status,
+        attempts: eb('attempts', '+', 1),
+        round_attempts: completion.roundAttempts,
+        next_attempt_at: completion.nextAttemptAt,
+        claimed_by: null,
+        claim_token: null,
+        claim_expires_at: null,
+        manual: 0,
+        last_error: completion.error,
+        last_http_status: completion.httpStatus,
+        updated_at: completion.now,
+        ...(completion.status === 'delivered' ? { delivered_at: completion.now } : {}),
+        ...(completion.status === 'failed' ? { failed_at: completion.now } : {}),
+      }))
+      .where('id', '=', id)
+      .where('claim_token', '=', token)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+  /** Counts an attempt whose claim was lost meanwhile (it still happened). */
+  countAttempt: (db: Executor, id: number) =>
+    db
+      .updateTable('outbox')
+      .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+      .where('id', '=', id)
+      .execute(),
+
+  /** Starts a new delivery round of a delivered or failed job (manual resend). */
+  async restart(db: Executor, id: number, from: 'delivered' | 'failed', now: number): Promise<boolean> {
+    const result = await db
+      .updateTable('outbox')
+      .set({ status: 'pending', round_attempts: 0, next_attempt_at: now, manual: 1, failed_at: null, updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+  /** Brings a pending job's next attempt forward to now (manual resend while retries are waiting). */
+  async hurry(db: Executor, id: number, now: number): Promise<boolean> {
+    const result = await db
+      .updateTable('outbox')
+      .set({ next_attempt_at: sql<number>`case when next_attempt_at > ${now} then ${now} else next_attempt_at end`, manual: 1, updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+
+  insertAttempt: (db: Executor, row: Insertable<DeliveryAttemptTable>) => db.insertInto('delivery_attempts').values(row).execute(),
+  listAttempts: (db: Executor, outboxId: number) => db.selectFrom('delivery_attempts').selectAll().where('outbox_id', '=', outboxId).orderBy('id').execute(),
+  deleteAttemptsBefore: async (db: Executor, before: number) =>
+    Number((await db.deleteFrom('delivery_attempts').where('started_at', '<', before).executeTakeFirst()).numDeletedRows),
+
+  /** Backlog size and the creation time of the oldest pending job (for /metrics). */
+  async backlog(db: Executor): Promise<{ pending: number; oldestCreatedAt: number | null }> {
+    const row = await db
+      .selectFrom('outbox')
+      .select((eb) => [eb.fn.countAll<number>().as('pending'), eb.fn.min<number>('created_at').as('oldest')])
+      .where('status', '=', 'pending')
+      .executeTakeFirstOrThrow();
+    return { pending: Number(row.pending), oldestCreatedAt: row.oldest === null ? null : Number(row.oldest) };
+  },
+};

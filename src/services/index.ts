@@ -19,6 +19,7 @@ import { findPaymentAccount, PaymentCredentialService } from './payment-credenti
 import { extendDemoWorldWithPayment } from './payment-demo.ts';
 import { PaymentEnablementService } from './payment-enablement.service.ts';
 import { PlatformKeyService } from './platform-key.service.ts';
+import { PaymentDataService } from './payment-data.service.ts';
 import { PlatformService } from './platform.service.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { SuperappService } from './superapp.service.ts';
@@ -76,6 +77,7 @@ export function createServices(deps: ServiceDependencies) {
     audit: new AuditService(db),
     managementAuth: new ManagementAuthService(db, clock, tenancy.apiKeys),
     platform: new PlatformService(db, clock),
+    paymentData: new PaymentDataService(db, clock, deps.config),
     demoWorld,
   };
 }

@@ -1,5 +1,6 @@
 import type { ManagementAction } from '../management-action.ts';
+import { paymentDataActions } from './payment-data.actions.ts';
 import { paymentEnablementActions } from './payment-enablement.actions.ts';
 
 /** Every management API action; the router looks actions up here by X-TC-Action. */
-export const managementActions: ManagementAction[] = [...paymentEnablementActions];
+export const managementActions: ManagementAction[] = [...paymentEnablementActions, ...paymentDataActions];

@@ -71,22 +71,23 @@ export const navItems: readonly NavItem[] = [
   {
     key: 'paymentConfiguration', path: routePaths.paymentConfiguration, label: 'nav.paymentConfiguration', section: 'superapp',
     capabilities: ['payment_config.manage', 'merchant.view'], teamKind: 'superapp',
-    page: null,
+    page: lazy(() => import('./pages/payment-configuration/payment-configuration-page.tsx')),
   },
   {
     key: 'approvals', path: routePaths.approvals, label: 'nav.approvals', section: 'superapp',
-    capabilities: ['approval.decide'], teamKind: 'superapp',
-    page: null,
+    // SPEC §7: the approval list is visible to every superapp role (superapp.view); deciding is approval.decide.
+    capabilities: ['approval.decide', 'superapp.view'], teamKind: 'superapp',
+    page: lazy(() => import('./pages/approvals/approvals-page.tsx')),
   },
   {
     key: 'bindMerchant', path: routePaths.bindMerchant, label: 'nav.bindMerchant', section: 'miniProgram',
     capabilities: ['merchant_binding.view'], teamKind: 'miniprogram',
-    page: null,
+    page: lazy(() => import('./pages/bind-merchant/bind-merchant-page.tsx')),
   },
   {
     key: 'standardPayment', path: routePaths.standardPayment, label: 'nav.standardPayment', section: 'miniProgram',
     capabilities: ['payment_enable.request', 'payment_credentials.manage', 'merchant_binding.view'], teamKind: 'miniprogram',
-    page: null,
+    page: lazy(() => import('./pages/standard-payment/standard-payment-page.tsx')),
   },
   {
     key: 'orderRecord', path: routePaths.orderRecord, label: 'nav.orderRecord', section: 'records',

@@ -1,7 +1,20 @@
 import { ApiError, apiRequest } from './client.ts';
 import type {
   ApiKey,
+  ApprovalItem,
+  ApprovalKind,
   AuditPage,
+  BindingOverview,
+  BindingRecord,
+  ChannelKind,
+  Currency,
+  IssuedKey,
+  Merchant,
+  MiniProgramPayment,
+  Page,
+  PaymentConfig,
+  PaymentCredentials,
+  PlatformKey,
   Items,
   Member,
   MiniProgram,
@@ -42,6 +55,37 @@ export interface MiniProgramFields {
   iconUrl?: string;
   category?: string;
 }
+
+export interface PaymentConfigChanges {
+  paymentEnabled?: boolean;
+  currencies?: string[];
+  channel?: { kind: ChannelKind; baseUrl?: string; webhookUrl?: string; secret?: string };
+}
+
+export interface MerchantFields {
+  merchantId: string;
+  merchantName: string;
+}
+
+export interface ApprovalQuery {
+  kind?: ApprovalKind;
+  /** Comma-separated statuses, e.g. "0" (pending) or "10,20,30" (decided). */
+  approvalStatus?: string;
+  mnpId?: string;
+  teamId?: string;
+  offset?: number;
+  limit?: number;
+}
+
+export interface Decision {
+  approvalNo: string;
+  approvalType: number;
+  approvalNote?: string;
+}
+
+export type KeyResetSource = { mode: 'generate' } | { mode: 'public_key'; publicKeyPem: string } | { mode: 'csr'; csrPem: string };
+
+const segment = encodeURIComponent;
 
 /** The console API (/api/v1), one typed function per route of src/routes/console. */
 export const consoleApi = {
@@ -89,6 +133,45 @@ export const consoleApi = {
   revokeApiKey: (keyId: string) => apiRequest<null>('DELETE', `/api-keys/${encodeURIComponent(keyId)}`),
 
   listAuditLog: (beforeId?: number, limit = 50) => apiRequest<AuditPage>('GET', '/audit-log', { query: { beforeId, limit } }),
+
+  listCurrencies: () => apiRequest<Items<Currency>>('GET', '/currencies'),
+  getPaymentConfig: (applicationId: string) => apiRequest<PaymentConfig>('GET', `/superapps/${segment(applicationId)}/payment-config`),
+  updatePaymentConfig: (applicationId: string, changes: PaymentConfigChanges) =>
+    apiRequest<PaymentConfig>('PATCH', `/superapps/${segment(applicationId)}/payment-config`, { body: changes }),
+  searchMerchants: (applicationId: string, query: { search?: string; offset?: number; limit?: number }) =>
+    apiRequest<Page<Merchant>>('GET', `/superapps/${segment(applicationId)}/merchants`, { query }),
+  createMerchant: (applicationId: string, merchant: MerchantFields) => apiRequest<Merchant>('POST', `/superapps/${segment(applicationId)}/merchants`, { body: merchant }),
+  updateMerchant: (applicationId: string, id: number, changes: Partial<MerchantFields>) =>
+    apiRequest<Merchant>('PATCH', `/superapps/${segment(applicationId)}/merchants`, { body: { id, ...changes } }),
+
+  listApprovals: async (applicationId: string, query: ApprovalQuery): Promise<Page<ApprovalItem>> => {
+    const page = await apiRequest<{ total: number; list: ApprovalItem[] }>('GET', `/superapps/${segment(applicationId)}/approvals`, { query: { ...query } });
+    return { total: page.total, items: page.list };
+  },
+  decideApproval: (applicationId: string, decision: Decision) =>
+    apiRequest<{ kind: ApprovalKind; id: number }>('POST', `/superapps/${segment(applicationId)}/approvals/decide`, { body: decision }),
+  unbindBySuperapp: (applicationId: string, id: number) => apiRequest<null>('POST', `/superapps/${segment(applicationId)}/merchant-bindings/unbind`, { body: { id } }),
+  disablePayment: (applicationId: string, id: number) => apiRequest<null>('POST', `/superapps/${segment(applicationId)}/payment-records/disable`, { body: { id } }),
+
+  getBindingOverview: (teamId: string) => apiRequest<BindingOverview>('GET', `/teams/${segment(teamId)}/merchant-binding`),
+  listBindingRecords: (teamId: string) => apiRequest<Items<BindingRecord>>('GET', `/teams/${segment(teamId)}/merchant-binding/records`),
+  listPickableMerchants: (teamId: string) => apiRequest<Items<MerchantFields>>('GET', `/teams/${segment(teamId)}/merchant-binding/merchants`),
+  requestBinding: (teamId: string, merchant: MerchantFields) =>
+    apiRequest<{ approvalNo: string }>('POST', `/teams/${segment(teamId)}/merchant-binding/requests`, { body: merchant }),
+  requestBindingChange: (teamId: string, merchant: MerchantFields) =>
+    apiRequest<{ approvalNo: string }>('POST', `/teams/${segment(teamId)}/merchant-binding/change-requests`, { body: merchant }),
+  unbindByTeam: (teamId: string, id: number) => apiRequest<null>('POST', `/teams/${segment(teamId)}/merchant-binding/unbind`, { body: { id } }),
+
+  listMiniProgramPayments: (teamId: string) => apiRequest<Items<MiniProgramPayment>>('GET', `/teams/${segment(teamId)}/payment/mini-programs`),
+  requestPayment: (mnpId: string, applyNote: string) => apiRequest<{ approvalNo: string }>('POST', `/mini-programs/${segment(mnpId)}/payment/requests`, { body: { applyNote } }),
+
+  getPaymentCredentials: (mnpId: string) => apiRequest<PaymentCredentials>('GET', `/mini-programs/${segment(mnpId)}/payment-credentials`),
+  downloadPrivateKey: (mnpId: string) =>
+    apiRequest<IssuedKey & { privateKeyPem: string }>('POST', `/mini-programs/${segment(mnpId)}/payment-credentials/private-key`),
+  resetMerchantKey: (mnpId: string, source: KeyResetSource) => apiRequest<IssuedKey>('POST', `/mini-programs/${segment(mnpId)}/payment-credentials/reset`, { body: source }),
+  setApiV3Key: (mnpId: string, apiV3Key: string) =>
+    apiRequest<{ apiV3KeySetAt: number }>('PUT', `/mini-programs/${segment(mnpId)}/payment-credentials/api-v3-key`, { body: { apiV3Key } }),
+  listPlatformKeys: () => apiRequest<Items<PlatformKey>>('GET', '/platform-keys'),
 };
 
 /** React Query keys, one place so mutations invalidate exactly what they change. */
@@ -101,4 +184,12 @@ export const queryKeys = {
   miniPrograms: (teamId: string) => ['teams', teamId, 'mini-programs'] as const,
   apiKeys: ['api-keys'] as const,
   auditLog: ['audit-log'] as const,
+  currencies: ['currencies'] as const,
+  paymentConfig: (applicationId: string) => ['superapps', applicationId, 'payment-config'] as const,
+  merchants: (applicationId: string) => ['superapps', applicationId, 'merchants'] as const,
+  approvals: (applicationId: string) => ['superapps', applicationId, 'approvals'] as const,
+  binding: (teamId: string) => ['teams', teamId, 'merchant-binding'] as const,
+  miniProgramPayments: (teamId: string) => ['teams', teamId, 'payment'] as const,
+  paymentCredentials: (mnpId: string) => ['mini-programs', mnpId, 'payment-credentials'] as const,
+  platformKeys: ['platform-keys'] as const,
 };

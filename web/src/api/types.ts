@@ -9,6 +9,20 @@ import type {
   teamSchema,
   userSchema,
 } from '../../../src/routes/console/schemas.ts';
+import type {
+  approvalItemSchema,
+  bindingOverviewSchema,
+  bindingRecordSchema,
+  bindingSchema,
+  credentialSchema,
+  currencySchema,
+  issuedKeySchema,
+  merchantKeySchema,
+  merchantSchema,
+  miniProgramPaymentSchema,
+  paymentConfigSchema,
+  platformKeySchema,
+} from '../../../src/routes/console/payment-schemas.ts';
 
 // Type-only imports: the console's types come from the server's Zod schemas and never drift from them.
 export type { AccessLevel, Capability, PlatformRole, TeamKind, TeamRole, TeamStatus };
@@ -54,3 +68,24 @@ export interface AuditPage {
 export interface Items<T> {
   items: T[];
 }
+
+export type Currency = z.infer<typeof currencySchema>;
+export type PaymentConfig = z.infer<typeof paymentConfigSchema>;
+export type ChannelKind = PaymentConfig['selectableChannelKinds'][number];
+export type Merchant = z.infer<typeof merchantSchema>;
+export type Binding = z.infer<typeof bindingSchema>;
+export type BindingRecord = z.infer<typeof bindingRecordSchema>;
+export type BindingOverview = z.infer<typeof bindingOverviewSchema>;
+export type MiniProgramPayment = z.infer<typeof miniProgramPaymentSchema>;
+export type ApprovalItem = z.infer<typeof approvalItemSchema>;
+export type ApprovalKind = ApprovalItem['kind'];
+export type MerchantKey = z.infer<typeof merchantKeySchema>;
+export type PaymentCredentials = z.infer<typeof credentialSchema>;
+export type IssuedKey = z.infer<typeof issuedKeySchema>;
+export type PlatformKey = z.infer<typeof platformKeySchema>;
+
+export interface Page<T> {
+  total: number;
+  items: T[];
+}
+

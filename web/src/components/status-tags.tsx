@@ -1,0 +1,47 @@
+import { Tag } from 'antd';
+import { BindingStatus, EnablementStatus } from '../api/payment-status.ts';
+import { useI18n } from '../i18n/i18n-context.tsx';
+
+const bindingColors: Record<number, string> = {
+  [BindingStatus.Pending]: 'processing',
+  [BindingStatus.Effective]: 'success',
+  [BindingStatus.Rejected]: 'error',
+  [BindingStatus.Unbound]: 'default',
+};
+
+const enablementColors: Record<number, string> = {
+  [EnablementStatus.NeverApplied]: 'default',
+  [EnablementStatus.Pending]: 'processing',
+  [EnablementStatus.Approved]: 'success',
+  [EnablementStatus.Rejected]: 'error',
+  [EnablementStatus.Disabled]: 'warning',
+};
+
+/** A merchant binding's status (0 pending, 10 effective, 20 rejected, 30 unbound). */
+export function BindingStatusTag({ status }: { status: number }) {
+  const { t } = useI18n();
+  const key = (
+    {
+      [BindingStatus.Pending]: 'bindingStatus.pending',
+      [BindingStatus.Effective]: 'bindingStatus.effective',
+      [BindingStatus.Rejected]: 'bindingStatus.rejected',
+      [BindingStatus.Unbound]: 'bindingStatus.unbound',
+    } as const
+  )[status as 0 | 10 | 20 | 30];
+  return <Tag color={bindingColors[status] ?? 'default'}>{key ? t(key) : String(status)}</Tag>;
+}
+
+/** A mini program's payment status (-1 never applied, 0 pending, 10 approved, 20 rejected, 30 disabled). */
+export function EnablementStatusTag({ status }: { status: number }) {
+  const { t } = useI18n();
+  const key = (
+    {
+      [EnablementStatus.NeverApplied]: 'enablementStatus.neverApplied',
+      [EnablementStatus.Pending]: 'enablementStatus.pending',
+      [EnablementStatus.Approved]: 'enablementStatus.approved',
+      [EnablementStatus.Rejected]: 'enablementStatus.rejected',
+      [EnablementStatus.Disabled]: 'enablementStatus.disabled',
+    } as const
+  )[status as -1 | 0 | 10 | 20 | 30];
+  return <Tag color={enablementColors[status] ?? 'default'}>{key ? t(key) : String(status)}</Tag>;
+}

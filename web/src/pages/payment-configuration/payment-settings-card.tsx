@@ -1,0 +1,125 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Alert, App as AntApp, Button, Card, Form, Radio, Select, Skeleton, Switch, Tag, Typography } from 'antd';
+import { useMemo, useState } from 'react';
+import { ApiError } from '../../api/client.ts';
+import { consoleApi, queryKeys, type PaymentConfigChanges } from '../../api/console-api.ts';
+import type { ChannelKind, Currency, PaymentConfig } from '../../api/types.ts';
+import { LoadError } from '../../components/load-error.tsx';
+import { useI18n } from '../../i18n/i18n-context.tsx';
+
+interface SettingsValues {
+  paymentEnabled: boolean;
+  currencies: string[];
+  channelKind: ChannelKind | null;
+}
+
+const channelKindsInOrder: readonly ChannelKind[] = ['sandbox', 'http', 'host_reported'];
+
+/** CNY first (the platform's home currency), then the server's order. */
+function currencyOptions(currencies: Currency[]) {
+  const ordered = [...currencies.filter((c) => c.code === 'CNY'), ...currencies.filter((c) => c.code !== 'CNY')];
+  return ordered.map((currency) => ({ value: currency.code, label: `${currency.code} — ${currency.name}` }));
+}
+
+function SettingsForm({ applicationId, config, currencies, canEdit }: { applicationId: string; config: PaymentConfig; currencies: Currency[]; canEdit: boolean }) {
+  const { t, formatTime } = useI18n();
+  const { message } = AntApp.useApp();
+  const queryClient = useQueryClient();
+  const [form] = Form.useForm<SettingsValues>();
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const options = useMemo(() => currencyOptions(currencies), [currencies]);
+
+  async function save(values: SettingsValues) {
+    const changes: PaymentConfigChanges = { paymentEnabled: values.paymentEnabled, currencies: values.currencies };
+    // The channel is sent only when it changes: re-sending a connection would replace its stored secret.
+    if (values.channelKind && values.channelKind !== config.channelKind) changes.channel = { kind: values.channelKind };
+    setSaving(true);
+    setError(null);
+    try {
+      const saved = await consoleApi.updatePaymentConfig(applicationId, changes);
+      queryClient.setQueryData(queryKeys.paymentConfig(applicationId), saved);
+      message.success(t('common.saved'));
+    } catch (caught) {
+      const field = caught instanceof ApiError ? caught.details?.field : undefined;
+      const text = caught instanceof Error ? caught.message : String(caught);
+      if (field === 'currencies') form.setFields([{ name: 'currencies', errors: [text] }]);
+      else setError(text);
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  const channelLabel = (kind: ChannelKind) => {
+    const name = t(`channelKind.${kind}`);
+    if (config.selectableChannelKinds.includes(kind)) return name;
+    if (kind === 'sandbox') return `${name} (${t('paymentConfig.sandboxOff')})`;
+    return `${name} (${t('paymentConfig.notYetAvailable')})`;
+  };
+
+  return (
+    <Form<SettingsValues>
+      form={form}
+      layout="vertical"
+      disabled={!canEdit}
+      initialValues={{ paymentEnabled: config.paymentEnabled, currencies: config.currencies, channelKind: config.channelKind }}
+      onFinish={save}
+      style={{ maxWidth: 640 }}
+    >
+      {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 16 }} role="alert" />}
+      <Form.Item label={t('paymentConfig.payment')} name="paymentEnabled" valuePropName="checked" extra={t('paymentConfig.paymentHelp')}>
+        <Switch checkedChildren={t('paymentConfig.enabled')} unCheckedChildren={t('paymentConfig.disabled')} aria-label={t('paymentConfig.payment')} />
+      </Form.Item>
+      <Form.Item
+        label={t('paymentConfig.currencies')}
+        name="currencies"
+        extra={t('paymentConfig.currenciesHelp')}
+        rules={[{ required: true, type: 'array', min: 1, message: t('paymentConfig.currenciesRequired') }]}
+      >
+        <Select mode="multiple" options={options} optionFilterProp="label" aria-label={t('paymentConfig.currencies')} />
+      </Form.Item>
+      <Form.Item label={t('paymentConfig.channel')} name="channelKind" extra={t('paymentConfig.channelHelp')}>
+        <Radio.Group>
+          {channelKindsInOrder.map((kind) => (
+            <Radio key={kind} value={kind} disabled={!config.selectableChannelKinds.includes(kind)}>
+              {channelLabel(kind)}
+            </Radio>
+          ))}
+        </Radio.Group>
+      </Form.Item>
+      {canEdit && (
+        <Button type="primary" htmlType="submit" loading={saving}>
+          {t('common.save')}
+        </Button>
+      )}
+      {config.updatedAt !== null && (
+        <Typography.Text type="secondary" style={{ marginLeft: canEdit ? 16 : 0 }}>
+          {t('paymentConfig.updatedAt', { time: formatTime(config.updatedAt) })}
+        </Typography.Text>
+      )}
+    </Form>
+  );
+}
+
+/** Payment on/off, allowed currencies and the channel connection of one superapp (SA Administrator; admins read). */
+export function PaymentSettingsCard({ applicationId, canEdit }: { applicationId: string; canEdit: boolean }) {
+  const { t } = useI18n();
+  const config = useQuery({ queryKey: queryKeys.paymentConfig(applicationId), queryFn: () => consoleApi.getPaymentConfig(applicationId) });
+  const currencies = useQuery({ queryKey: queryKeys.currencies, queryFn: consoleApi.listCurrencies, staleTime: Infinity });
+  return (
+    <Card
+      title={t('paymentConfig.settings')}
+      extra={config.data && <Tag color={config.data.paymentEnabled ? 'success' : 'default'}>{config.data.paymentEnabled ? t('paymentConfig.enabled') : t('paymentConfig.disabled')}</Tag>}
+      style={{ marginBottom: 24 }}
+    >
+      {!canEdit && <Alert type="info" showIcon title={t('paymentConfig.readOnly')} style={{ marginBottom: 16 }} />}
+      <LoadError error={config.error ?? currencies.error} />
+      {config.data && currencies.data ? (
+        // Keyed by the saved version so a save (or another admin's) resets the form to what the server holds.
+        <SettingsForm key={`${applicationId}:${config.data.updatedAt ?? 0}`} applicationId={applicationId} config={config.data} currencies={currencies.data.items} canEdit={canEdit} />
+      ) : (
+        !config.error && <Skeleton active />
+      )}
+    </Card>
+  );
+}

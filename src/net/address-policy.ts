@@ -232,9 +232,11 @@ export interface ResolvedTarget {
   url: URL;
   /** The host name as written (no brackets), for the Host header and TLS server name. */
   hostname: string;
-  /** The checked address the connection must use. */
+  /** The first checked address. */
   address: string;
   family: 4 | 6;
+  /** Every address the name resolved to, all checked: the connection may use these and no other. */
+  addresses: Array<{ address: string; family: 4 | 6 }>;
 }
 
 export type HostLookup = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
@@ -275,6 +277,6 @@ export async function resolveTarget(target: string, policy: TargetPolicy, lookup
       throw new TargetRefusedError(`${hostname} resolves to ${address}, a ${decision.addressClass.replace('_', '-')} address`, 'address');
     }
   }
-  const chosen = addresses[0]!;
-  return { url, hostname, address: chosen.address, family: chosen.family === 6 ? 6 : 4 };
+  const checked = addresses.map(({ address, family }) => ({ address, family: family === 6 ? (6 as const) : (4 as const) }));
+  return { url, hostname, address: checked[0]!.address, family: checked[0]!.family, addresses: checked };
 }

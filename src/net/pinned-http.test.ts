@@ -67,6 +67,16 @@ describe('sendOutbound', () => {
     expect(received.at(-1)).toMatchObject({ host: `merchant.test:${port}`, url: '/pinned' });
   });
 
+  it('offers every checked address to the connection, so an unreachable IPv6 record falls back to IPv4', async () => {
+    const lookup = async () => [
+      { address: '::1', family: 6 },
+      { address: '127.0.0.1', family: 4 },
+    ];
+    const response = await sendOutbound({ url: `http://localhost.test:${port}/both`, method: 'GET', headers: {} }, { policy: sandbox, lookup });
+    expect(response.status).toBe(200);
+    expect(response.address).toBe('127.0.0.1');
+  });
+
   it('speaks TLS to the pinned address while verifying the certificate for the name', async () => {
     const lookup = async () => [{ address: '127.0.0.1', family: 4 }];
     const url = `https://${tlsFixtures.hostname}:${tlsPort}/tls`;

@@ -29,7 +29,7 @@ export interface OutboundResponse {
   headers: IncomingHttpHeaders;
   body: Buffer;
   truncated: boolean;
-  /** The address actually connected to. */
+  /** The address actually connected to (one of the checked ones). */
   address: string;
 }
 
@@ -55,10 +55,11 @@ export interface OutboundOptions {
   tls?: Pick<SecureContextOptions, 'ca'>;
 }
 
-function pinnedLookup(address: string, family: 4 | 6): LookupFunction {
+/** Answers every lookup with the checked addresses only (all of them when asked, so Node can fall back between families). */
+function pinnedLookup(addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>): LookupFunction {
   return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-    if (options?.all) callback(null, [{ address, family }]);
-    else callback(null, address, family);
+    if (options?.all) callback(null, addresses.map(({ address, family }) => ({ address, family })));
+    else callback(null, addresses[0]!.address, addresses[0]!.family);
   }) as unknown as LookupFunction;
 }
 
@@ -70,7 +71,7 @@ export async function sendOutbound(request: OutboundRequest, options: OutboundOp
     if (error instanceof TargetRefusedError) throw new OutboundError(error.message, 'refused', false);
     throw error;
   }
-  const { url, hostname, address, family } = target;
+  const { url, hostname, addresses } = target;
   const timeoutMs = request.timeoutMs ?? outboundTimeoutMs;
   const maxBytes = request.maxResponseBytes ?? 1024 * 1024;
   const body = request.body === undefined ? undefined : typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : request.body;
@@ -81,6 +82,7 @@ export async function sendOutbound(request: OutboundRequest, options: OutboundOp
   return new Promise<OutboundResponse>((resolve, reject) => {
     let connected = false;
     let settled = false;
+    let address = addresses[0]!.address;
     const finish = (outcome: () => void) => {
       if (settled) return;
       settled = true;
@@ -89,13 +91,13 @@ export async function sendOutbound(request: OutboundRequest, options: OutboundOp
     };
     const requestOptions: https.RequestOptions = {
       protocol: url.protocol,
-      // The name stays (Host header, TLS name check); the lookup answers with the checked address only.
+      // The name stays (Host header, TLS name check); the lookup answers with the checked addresses only.
       hostname,
       port: url.port || (isHttps ? 443 : 80),
       path: `${url.pathname}${url.search}`,
       method: request.method,
       headers,
-      lookup: pinnedLookup(address, family),
+      lookup: pinnedLookup(addresses),
       // A fresh socket per call: a pooled one might belong to an address checked for another call.
       agent: false,
       ...(isHttps ? { ...options.tls } : {}),
@@ -127,6 +129,7 @@ export async function sendOutbound(request: OutboundRequest, options: OutboundOp
     outgoing.on('socket', (socket) => {
       socket.once(isHttps ? 'secureConnect' : 'connect', () => {
         connected = true;
+        address = socket.remoteAddress ?? address;
       });
     });
     outgoing.on('error', (error: NodeJS.ErrnoException) => {
@@ -134,7 +137,7 @@ export async function sendOutbound(request: OutboundRequest, options: OutboundOp
         reject(
           connected
             ? new OutboundError(`${error.code ?? 'Error'}: ${error.message}`, 'network', true)
-            : new OutboundError(`Could not connect to ${url.host} (${address}): ${error.code ?? error.message}`, 'connect', false),
+            : new OutboundError(`Could not connect to ${url.host} (${addresses.map((a) => a.address).join(', ')}): ${error.code ?? error.message}`, 'connect', false),
         ),
       );
     });

@@ -10,6 +10,7 @@ import { buildApp } from '../../src/app.ts';
 import { createAppContext } from '../../src/bootstrap.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { ConsoleClient } from '../helpers/console-client.ts';
+import { callAction, managementClient } from '../helpers/management-client.ts';
 import { createPostgresSchema, postgresReachable, postgresRequired, postgresTestUrl } from '../helpers/postgres.ts';
 import { withSchemaCatalogLock } from '../helpers/test-context.ts';
 
@@ -217,7 +218,7 @@ describe('command line (bin/paythrough.mjs)', () => {
     expect(result.stderr).toMatch(/Usage: paythrough <command>/);
   });
 
-  it('start serves /healthz and the console, prints working sign-in details, and stops on SIGTERM', async () => {
+  it('start serves /healthz and the console, prints working sign-in details, accepts the demo API keys, and stops on SIGTERM', async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [cli, 'start'], {
       cwd: repositoryRoot,
@@ -256,6 +257,21 @@ describe('command line (bin/paythrough.mjs)', () => {
       });
       expect(signIn.status).toBe(200);
       expect(((await signIn.json()) as { user: { platformRole: string } }).user.platformRole).toBe('super_admin');
+
+      // The manifest's API keys sign management API calls that the running server accepts.
+      const printed = await run(['demo', '--json'], { DATABASE_URL: databaseUrl('start'), PORT: String(port) });
+      expect(printed.code, printed.stderr).toBe(0);
+      const manifest = manifestSchema.parse(JSON.parse(printed.stdout));
+      expect(manifest.baseUrl).toBe(baseUrl);
+      const users = [...Object.values(manifest.superapp.users), ...Object.values(manifest.miniProgramTeam.users), manifest.unboundTeam.users.admin];
+      for (const user of users) {
+        const answer = await callAction(managementClient(baseUrl, user), 'QueryMNPMerchantInfo', { PlatformId: manifest.platformId, QueryTeamID: manifest.miniProgramTeam.teamId });
+        expect(String(answer?.error?.code ?? ''), `${user.account}: ${JSON.stringify(answer)}`).not.toMatch(/^AuthFailure/);
+      }
+      const binding = await callAction(managementClient(baseUrl, manifest.miniProgramTeam.users.admin), 'QueryMNPMerchantInfo', { PlatformId: manifest.platformId, QueryTeamID: manifest.miniProgramTeam.teamId });
+      expect(binding.error, JSON.stringify(binding)).toBeUndefined();
+      const forged = await callAction(managementClient(baseUrl, { secretId: manifest.miniProgramTeam.users.admin.secretId, secretKey: 'not-the-secret-key' }), 'QueryMNPMerchantInfo', { PlatformId: manifest.platformId, QueryTeamID: manifest.miniProgramTeam.teamId });
+      expect(forged.error?.code).toMatch(/^AuthFailure/);
     } finally {
       child.kill('SIGTERM');
     }

@@ -1,10 +1,15 @@
-import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import forge from 'node-forge';
 import { readFile } from 'node:fs/promises';
 import type { Browser, Download, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
 import { describeWithBrowser, launchBrowser, screenshotPath, startConsoleServer, type ConsoleServer } from '../helpers/browser.ts';
 import { ConsoleClient } from '../helpers/console-client.ts';
+
+// Browser steps share two CPUs with the rest of the suite: poll for as long as a locator would wait.
+const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
+const longFlow = 180_000;
 
 // SPEC §2.2 and §5 in Chromium: request permission, approval, credentials, rejection with a note, re-apply.
 describeWithBrowser('payment enablement in the console (Chromium)', () => {
@@ -27,7 +32,7 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
   async function signIn(user: { account: string; password: string }): Promise<Page> {
     const context = await browser.newContext({ baseURL: server.baseUrl, locale: 'en-US', viewport: { width: 1440, height: 900 }, acceptDownloads: true });
     const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(15_000);
     page.on('pageerror', (error) => scriptErrors.push(`${user.account}: ${error.message}`));
     await page.goto('/console/sign-in');
     await page.getByLabel('Account').fill(user.account);
@@ -51,7 +56,7 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     await dialog.getByLabel('Request message').fill(message);
     await dialog.getByRole('button', { name: 'Confirm' }).click();
     await dialog.waitFor({ state: 'hidden' });
-    await expect.poll(() => row.innerText()).toContain('Pending approval');
+    await eventually(() => row.innerText()).toContain('Pending approval');
   }
 
   async function savedDownload(download: Download): Promise<string> {
@@ -64,35 +69,35 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     const mpAdmin = await signIn(demo.miniProgramTeam.users.admin);
     await openPage(mpAdmin, 'Standard payment');
     const row = miniProgramRow(mpAdmin, 'Demo Coffee');
-    await expect.poll(() => row.innerText()).toContain('Never applied');
+    await eventually(() => row.innerText()).toContain('Never applied');
     await requestPermission(mpAdmin, row, 'Request permission', 'Demo Coffee sells coffee to go');
-    await expect.poll(() => row.innerText()).toContain('Demo Coffee sells coffee to go');
+    await eventually(() => row.innerText()).toContain('Demo Coffee sells coffee to go');
     await mpAdmin.screenshot({ path: screenshotPath('payment-standard-payment-pending'), fullPage: true });
 
     const reviewer = await signIn(demo.superapp.users.reviewer);
     await openPage(reviewer, 'Approvals');
     const pending = approvalRow(reviewer, fresh);
-    await expect.poll(() => pending.innerText()).toContain('Demo Coffee sells coffee to go');
+    await eventually(() => pending.innerText()).toContain('Demo Coffee sells coffee to go');
     await reviewer.screenshot({ path: screenshotPath('payment-approvals-pending'), fullPage: true });
     await pending.getByRole('button', { name: 'Approve' }).click();
     const dialog = reviewer.getByRole('dialog', { name: 'Approve request' });
     await dialog.getByLabel('Note').fill('Looks good');
     await dialog.getByRole('button', { name: 'Approve' }).click();
     await dialog.waitFor({ state: 'hidden' });
-    await expect.poll(() => pending.count()).toBe(0);
+    await eventually(() => pending.count()).toBe(0);
     await reviewer.getByRole('tab', { name: 'Decided' }).click();
-    await expect.poll(() => approvalRow(reviewer, fresh).innerText()).toContain('Approved');
+    await eventually(() => approvalRow(reviewer, fresh).innerText()).toContain('Approved');
     await reviewer.context().close();
 
     await mpAdmin.getByRole('button', { name: 'Refresh' }).click();
-    await expect.poll(() => row.innerText()).toContain('Approved');
+    await eventually(() => row.innerText()).toContain('Approved');
     expect(await row.getByRole('button', { name: 'Request permission' }).count()).toBe(0);
     expect(await row.innerText()).toContain(demo.superapp.merchants[0]!.merchantId);
 
     // The credentials panel of the newly approved mini program.
     await row.getByRole('button', { name: 'Credentials' }).click();
     const account = mpAdmin.getByTestId('payment-account');
-    await expect.poll(() => account.innerText()).toContain(fresh);
+    await eventually(() => account.innerText()).toContain(fresh);
     expect(await account.innerText()).toContain(demo.superapp.merchants[0]!.merchantId);
     const serial = (await mpAdmin.getByTestId('certificate-serial').innerText()).trim();
     expect(serial).toMatch(/^[0-9A-F]{40}$/i);
@@ -114,8 +119,8 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     expect(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }).equals(certificate.publicKey.export({ type: 'spki', format: 'der' }))).toBe(true);
 
     // Once only: the button is gone and the page says when it was downloaded.
-    await expect.poll(() => mpAdmin.getByRole('button', { name: 'Download private key' }).count()).toBe(0);
-    await expect.poll(() => account.innerText()).toContain('Downloaded');
+    await eventually(() => mpAdmin.getByRole('button', { name: 'Download private key' }).count()).toBe(0);
+    await eventually(() => account.innerText()).toContain('Downloaded');
 
     // The APIv3 key is checked in the form before the server sees it, then never shown again.
     await mpAdmin.getByRole('button', { name: 'Set APIv3 key' }).click();
@@ -129,19 +134,19 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     await keyDialog.getByLabel('APIv3 key').fill(apiV3Key);
     await keyDialog.getByRole('button', { name: 'Save' }).click();
     await keyDialog.waitFor({ state: 'hidden' });
-    await expect.poll(() => account.innerText()).toMatch(/APIv3 key\s*Set /);
+    await eventually(() => account.innerText()).toMatch(/APIv3 key\s*Set /);
     expect(await mpAdmin.content()).not.toContain(apiV3Key);
 
     // The platform's public key, with its serial, for verifying responses and notifications.
     const platform = demo.miniPrograms.ready;
     const platformKeyPanel = mpAdmin.getByTestId('platform-key').filter({ hasText: platform.platformSerial });
-    await expect.poll(() => platformKeyPanel.innerText()).toContain('Signing');
+    await eventually(() => platformKeyPanel.innerText()).toContain('Signing');
     const [platformDownload] = await Promise.all([mpAdmin.waitForEvent('download'), platformKeyPanel.getByRole('button', { name: 'Download platform public key' }).click()]);
     const platformKey = createPublicKey(await savedDownload(platformDownload));
     expect(platformKey.export({ type: 'spki', format: 'pem' }).toString().trim()).toBe(createPublicKey(platform.platformPublicKeyPem).export({ type: 'spki', format: 'pem' }).toString().trim());
     await mpAdmin.screenshot({ path: screenshotPath('payment-credentials-after-download'), fullPage: true });
     await mpAdmin.context().close();
-  });
+  }, longFlow);
 
   it('resets the key pair after a warning about the old serial, and downloads the new private key at once', async () => {
     const fresh = demo.miniPrograms.fresh.mnpId;
@@ -152,7 +157,7 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     expect(await senior.getByRole('button', { name: 'Request permission' }).count()).toBe(0);
     await miniProgramRow(senior, 'Demo Coffee').getByRole('button', { name: 'Credentials' }).click();
     const account = senior.getByTestId('payment-account');
-    await expect.poll(() => account.innerText()).toContain(fresh);
+    await eventually(() => account.innerText()).toContain(fresh);
     const oldSerial = (await senior.getByTestId('certificate-serial').innerText()).trim();
 
     await senior.getByRole('button', { name: 'Reset key pair' }).click();
@@ -165,21 +170,58 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     const newSerial = (await issued.locator('code').innerText()).trim();
     expect(newSerial).not.toBe(oldSerial);
     await issued.getByRole('button', { name: 'Done' }).click();
-    await expect.poll(async () => (await senior.getByTestId('certificate-serial').innerText()).trim()).toBe(newSerial);
+    await eventually(async () => (await senior.getByTestId('certificate-serial').innerText()).trim()).toBe(newSerial);
 
     const [certificateDownload] = await Promise.all([senior.waitForEvent('download'), senior.getByRole('button', { name: 'Download certificate' }).click()]);
     const certificate = new X509Certificate(await savedDownload(certificateDownload));
     expect(certificate.serialNumber.toUpperCase()).toBe(newSerial.toUpperCase());
     expect(certificate.checkPrivateKey(privateKey)).toBe(true);
     // The old serial is listed as revoked.
-    await expect.poll(() => senior.getByRole('row', { name: new RegExp(oldSerial) }).innerText()).toContain('Revoked');
+    await eventually(() => senior.getByRole('row', { name: new RegExp(oldSerial) }).innerText()).toContain('Revoked');
     await senior.context().close();
-  });
+  }, longFlow);
+
+  it("issues the certificate for the merchant's own public key or CSR, so the private key never leaves them", async () => {
+    const fresh = demo.miniPrograms.fresh.mnpId;
+    const admin = await signIn(demo.miniProgramTeam.users.admin);
+    await openPage(admin, 'Standard payment');
+    await miniProgramRow(admin, 'Demo Coffee').getByRole('button', { name: 'Credentials' }).click();
+    await eventually(() => admin.getByTestId('payment-account').innerText()).toContain(fresh);
+
+    const resetWith = async (mode: 'Use my own public key (the private key never leaves you)' | 'Use my certificate signing request (CSR)', label: string, pem: string) => {
+      await admin.getByRole('button', { name: 'Reset key pair' }).click();
+      const dialog = admin.getByRole('dialog', { name: 'Reset the merchant key pair' });
+      await dialog.getByText(mode).click();
+      await dialog.getByLabel(label).fill(pem);
+      await dialog.getByRole('button', { name: 'Reset' }).click();
+      const issued = admin.getByRole('dialog', { name: 'New certificate issued' });
+      const serial = (await issued.locator('code').innerText()).trim();
+      expect(await issued.getByRole('button', { name: 'Download private key again' }).count()).toBe(0);
+      await issued.getByRole('button', { name: 'Done' }).click();
+      await eventually(async () => (await admin.getByTestId('certificate-serial').innerText()).trim()).toBe(serial);
+      await eventually(() => admin.getByTestId('payment-account').innerText()).toContain('Held only by you');
+      const [download] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Download certificate' }).click()]);
+      return new X509Certificate(await savedDownload(download));
+    };
+
+    const ownKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const publicKeyPem = ownKey.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect((await resetWith('Use my own public key (the private key never leaves you)', 'Public key (PEM)', publicKeyPem)).checkPrivateKey(ownKey.privateKey)).toBe(true);
+
+    const csrKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const csr = forge.pki.createCertificationRequest();
+    csr.publicKey = forge.pki.publicKeyFromPem(csrKey.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    csr.setSubject([{ name: 'commonName', value: demo.superapp.merchants[0]!.merchantId }]);
+    csr.sign(forge.pki.privateKeyFromPem(csrKey.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()), forge.md.sha256.create());
+    expect((await resetWith('Use my certificate signing request (CSR)', 'CSR (PEM)', forge.pki.certificationRequestToPem(csr))).checkPrivateKey(csrKey.privateKey)).toBe(true);
+    await admin.screenshot({ path: screenshotPath('payment-credentials-own-key'), fullPage: true });
+    await admin.context().close();
+  }, longFlow);
 
   it('shows an MP developer the payment status but no Request permission button and no credentials', async () => {
     const developer = await signIn(demo.miniProgramTeam.users.developer);
     await openPage(developer, 'Standard payment');
-    await expect.poll(() => miniProgramRow(developer, 'Demo Shop').innerText()).toContain('Approved');
+    await eventually(() => miniProgramRow(developer, 'Demo Shop').innerText()).toContain('Approved');
     await developer.getByTestId('standard-payment-read-only').waitFor();
     expect(await developer.getByRole('button', { name: 'Request permission' }).count()).toBe(0);
     expect(await developer.getByRole('button', { name: 'Re-apply' }).count()).toBe(0);
@@ -187,7 +229,7 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     expect(await developer.getByText('Payment credentials').count()).toBe(0);
     await developer.screenshot({ path: screenshotPath('payment-standard-payment-developer'), fullPage: true });
     await developer.context().close();
-  });
+  }, longFlow);
 
   it("needs a note to reject, shows the reviewer's note to the MP administrator, and takes a re-application", async () => {
     const admin = demo.miniProgramTeam.users.admin;
@@ -216,17 +258,17 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     await dialog.getByLabel('Note').fill(note);
     await dialog.getByRole('button', { name: 'Reject' }).click();
     await dialog.waitFor({ state: 'hidden' });
-    await expect.poll(() => pending.count()).toBe(0);
+    await eventually(() => pending.count()).toBe(0);
 
     await mpAdmin.getByRole('button', { name: 'Refresh' }).click();
-    await expect.poll(() => row.innerText()).toContain('Rejected');
-    await expect.poll(() => row.getByTestId('reviewer-note').innerText()).toBe(`Reviewer's note: ${note}`);
+    await eventually(() => row.innerText()).toContain('Rejected');
+    await eventually(() => row.getByTestId('reviewer-note').innerText()).toBe(`Reviewer's note: ${note}`);
     await mpAdmin.screenshot({ path: screenshotPath('payment-standard-payment-rejected'), fullPage: true });
     await requestPermission(mpAdmin, row, 'Re-apply', 'Green and black teas, 10 to 40 CNY');
 
     // The server's refusal shows in the dialog: here the request was decided elsewhere meanwhile.
     await reviewer.getByRole('button', { name: 'Refresh' }).click();
-    await expect.poll(() => pending.innerText()).toContain('Green and black teas');
+    await eventually(() => pending.innerText()).toContain('Green and black teas');
     await pending.getByRole('button', { name: 'Reject' }).click();
     const saAdmin = await ConsoleClient.signIn(server.context.app, demo.superapp.users.admin.account, demo.superapp.users.admin.password);
     const approvals = await saAdmin.get(`/superapps/${demo.superapp.applicationId}/approvals?approvalStatus=0&mnpId=${tea}`);
@@ -243,26 +285,26 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     const decidedRow = approvalRow(reviewer, tea).filter({ hasText: 'Fine now' });
     await decidedRow.getByRole('button', { name: 'Disable payment' }).click();
     await reviewer.getByRole('tooltip').getByRole('button', { name: 'OK' }).click();
-    await expect.poll(() => decidedRow.innerText()).toContain('Disabled');
+    await eventually(() => decidedRow.innerText()).toContain('Disabled');
     await reviewer.screenshot({ path: screenshotPath('payment-approvals-decided'), fullPage: true });
     await reviewer.context().close();
 
     await mpAdmin.getByRole('button', { name: 'Refresh' }).click();
-    await expect.poll(() => row.innerText()).toContain('Disabled');
+    await eventually(() => row.innerText()).toContain('Disabled');
     await row.getByRole('button', { name: 'Re-apply' }).waitFor();
     await mpAdmin.context().close();
-  });
+  }, longFlow);
 
   it('shows every superapp role the approvals, read-only unless it may decide', async () => {
     const developer = await signIn(demo.superapp.users.developer);
     await openPage(developer, 'Approvals');
     await developer.getByTestId('approvals-read-only').waitFor();
     await developer.getByRole('tab', { name: 'Decided' }).click();
-    await expect.poll(() => approvalRow(developer, demo.miniPrograms.fresh.mnpId).innerText()).toContain('Approved');
+    await eventually(() => approvalRow(developer, demo.miniPrograms.fresh.mnpId).innerText()).toContain('Approved');
     for (const action of ['Approve', 'Reject', 'Disable payment', 'Unbind']) expect(await developer.getByRole('button', { name: action }).count()).toBe(0);
     await developer.screenshot({ path: screenshotPath('payment-approvals-read-only'), fullPage: true });
     await developer.context().close();
-  });
+  }, longFlow);
 
   it('loaded without script errors', () => {
     expect(scriptErrors).toEqual([]);

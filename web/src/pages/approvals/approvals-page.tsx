@@ -33,7 +33,7 @@ function DecisionSummary({ item }: { item: ApprovalItem }) {
       {item.mnpId && <Descriptions.Item label={t('approvals.miniProgram')}>{item.mnpId}</Descriptions.Item>}
       <Descriptions.Item label={t('approvals.merchant')}>{`${item.merchantId} — ${item.merchantName}`}</Descriptions.Item>
       {item.applyNote && <Descriptions.Item label={t('approvals.applyNote')}>{item.applyNote}</Descriptions.Item>}
-      <Descriptions.Item label={t('binding.requestedAt')}>{formatTime(item.applyTime)}</Descriptions.Item>
+      <Descriptions.Item label={t('approvals.requestedAtLabel')}>{formatTime(item.applyTime)}</Descriptions.Item>
     </Descriptions>
   );
 }

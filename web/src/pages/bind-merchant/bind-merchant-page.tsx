@@ -123,23 +123,56 @@ export default function BindMerchantPage() {
   const latest = data?.latest ?? null;
   const lastRejected = !pending && latest?.approvalStatus === BindingStatus.Rejected ? latest : null;
 
+  const secondary = (text: string) => (
+    <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+      {text}
+    </Typography.Text>
+  );
+
   const columns: TableColumnsType<BindingRecord> = [
-    { title: t('approvals.approvalNo'), dataIndex: 'approvalNo', render: (no: string) => <Typography.Text code>{no}</Typography.Text> },
-    { title: t('binding.requestKind'), dataIndex: 'requestKind', render: (kind: Binding['requestKind']) => t(`binding.requestKind.${kind}`) },
+    {
+      title: t('binding.requestKind'),
+      key: 'request',
+      render: (_, record) => (
+        <Flex vertical gap={2}>
+          <Typography.Text>{t(`binding.requestKind.${record.requestKind}`)}</Typography.Text>
+          {secondary(record.approvalNo)}
+        </Flex>
+      ),
+    },
     {
       title: t('approvals.merchant'),
       key: 'merchant',
       render: (_, record) => (
-        <>
-          <Typography.Text code>{record.merchantId}</Typography.Text> {record.merchantName}
-        </>
+        <Flex vertical gap={2}>
+          <Typography.Text code style={{ alignSelf: 'start' }}>
+            {record.merchantId}
+          </Typography.Text>
+          {secondary(record.merchantName)}
+        </Flex>
       ),
     },
-    { title: t('common.status'), dataIndex: 'approvalStatus', render: (status: number) => <BindingStatusTag status={status} /> },
-    { title: t('binding.requestedAt'), dataIndex: 'requestedAt', render: (at: number) => formatTime(at) },
-    { title: t('binding.decidedAt'), dataIndex: 'decidedAt', render: (at: number | null) => formatTime(at) },
-    { title: t('approvals.approvalNote'), dataIndex: 'approvalNote', render: (note: string) => note || t('common.none') },
-    { title: t('binding.ended'), key: 'ended', render: (_, record) => (record.endReason ? `${t(`binding.endReason.${record.endReason}`)} · ${formatTime(record.endedAt)}` : t('common.none')) },
+    {
+      title: t('common.status'),
+      key: 'status',
+      render: (_, record) => (
+        <Flex vertical gap={2} align="start">
+          <BindingStatusTag status={record.approvalStatus} />
+          {record.approvalNote && <Typography.Text>{t('binding.reviewerNote', { note: record.approvalNote })}</Typography.Text>}
+          {record.endReason && secondary(`${t(`binding.endReason.${record.endReason}`)} · ${formatTime(record.endedAt)}`)}
+        </Flex>
+      ),
+    },
+    {
+      title: t('binding.dates'),
+      key: 'dates',
+      render: (_, record) => (
+        <Flex vertical gap={2}>
+          {secondary(t('approvals.requestedAt', { time: formatTime(record.requestedAt) }))}
+          {record.decidedAt !== null && secondary(t('approvals.decidedAt', { time: formatTime(record.decidedAt) }))}
+        </Flex>
+      ),
+    },
   ];
 
   const requestButton = canManage && !pending && (
@@ -218,7 +251,6 @@ export default function BindMerchantPage() {
           columns={columns}
           dataSource={records.data?.items}
           loading={records.isPending}
-          scroll={{ x: 'max-content' }}
           expandable={{ expandedRowRender: (record) => <History record={record} /> }}
           pagination={{ pageSize: 20, hideOnSinglePage: true }}
         />

@@ -1,0 +1,210 @@
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import { describeWithBrowser, launchBrowser, screenshotPath, startConsoleServer, type ConsoleServer } from '../helpers/browser.ts';
+import { ConsoleClient } from '../helpers/console-client.ts';
+
+// Browser steps share two CPUs with the rest of the suite: poll for as long as a locator would wait.
+const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
+const longFlow = 180_000;
+
+// SPEC §5: payment configuration, merchant list, merchant binding and the pages' read-only forms (SPEC §1.1).
+describeWithBrowser('payment configuration and merchant binding in the console (Chromium)', () => {
+  let server: ConsoleServer;
+  let browser: Browser;
+  let demo: DemoManifest;
+  const scriptErrors: string[] = [];
+
+  beforeAll(async () => {
+    server = await startConsoleServer();
+    demo = await server.context.services.demoWorld.ensure();
+    browser = await launchBrowser();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function signIn(user: { account: string; password: string }, locale = 'en-US'): Promise<Page> {
+    const context = await browser.newContext({ baseURL: server.baseUrl, locale, viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (error) => scriptErrors.push(`${user.account}: ${error.message}`));
+    await page.goto('/console/sign-in');
+    await page.getByLabel(locale === 'zh-CN' ? '账号' : 'Account').fill(user.account);
+    await page.getByLabel(locale === 'zh-CN' ? '密码' : 'Password').fill(user.password);
+    // antd spaces out two-character Chinese button labels ("登 录").
+    await page.getByRole('button', { name: locale === 'zh-CN' ? /^登\s*录$/ : 'Sign in' }).click();
+    await page.getByTestId('console-nav').waitFor();
+    return page;
+  }
+
+  const nav = (page: Page) => page.getByTestId('console-nav');
+  const openPage = async (page: Page, label: string) => {
+    await nav(page).getByRole('menuitem', { name: label }).click();
+    await page.getByRole('heading', { level: 3, name: new RegExp(`^${label}`) }).waitFor();
+  };
+
+  /** Picks an option of an antd Select by its visible label. */
+  async function choose(page: Page, combobox: Locator, option: string) {
+    await combobox.click();
+    await page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)').getByTitle(option, { exact: true }).click();
+  }
+
+  it('lets the SA administrator set currencies and manage the merchant list', async () => {
+    const page = await signIn(demo.superapp.users.admin);
+    await openPage(page, 'Payment configuration');
+    const settings = page.locator('.ant-card').filter({ hasText: 'Payment settings' });
+    await eventually(() => settings.getByRole('switch', { name: 'Payment' }).isChecked()).toBe(true);
+    // The sandbox is selectable; the other connections are shown as not yet available.
+    expect(await settings.getByRole('radio', { name: 'Sandbox' }).isChecked()).toBe(true);
+    expect(await settings.getByRole('radio', { name: /HTTP channel protocol \(not yet available\)/ }).isDisabled()).toBe(true);
+    expect(await settings.getByRole('radio', { name: /Host-reported \(not yet available\)/ }).isDisabled()).toBe(true);
+
+    const currencies = settings.getByRole('combobox', { name: 'Allowed currencies' });
+    await currencies.click();
+    const dropdown = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)');
+    // CNY first in the choices.
+    await eventually(async () => (await dropdown.locator('.ant-select-item-option').first().innerText()).trim()).toMatch(/^CNY/);
+    await currencies.fill('USD');
+    await dropdown.getByTitle('USD — US dollar', { exact: true }).click();
+    await page.keyboard.press('Escape');
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved', { exact: true }).waitFor();
+    expect(await savedCurrencies()).toEqual(['CNY', 'USD']);
+
+    const merchants = page.locator('.ant-card').filter({ hasText: 'Merchant list' });
+    await merchants.getByRole('button', { name: 'Add merchant' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add merchant' });
+    await dialog.getByLabel('Merchant ID').fill('1900000101');
+    await dialog.getByLabel('Merchant name').fill('A duplicate');
+    await dialog.getByRole('button', { name: 'Add merchant' }).click();
+    await dialog.getByText('The merchant ID 1900000101 is already in the list').waitFor();
+    await dialog.getByLabel('Merchant ID').fill('1900000199');
+    await dialog.getByLabel('Merchant name').fill('E2E Tea Merchant');
+    await dialog.getByRole('button', { name: 'Add merchant' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await merchants.getByRole('row', { name: /1900000199/ }).waitFor();
+
+    await merchants.getByRole('searchbox', { name: 'Search merchants' }).fill('Tea');
+    await merchants.getByRole('button', { name: 'Search' }).click();
+    await eventually(() => merchants.locator('tbody tr.ant-table-row').count()).toBe(1);
+    await merchants.getByRole('button', { name: 'Edit 1900000199' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit merchant' });
+    await edit.getByLabel('Merchant name').fill('E2E Tea House');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'hidden' });
+    await eventually(() => merchants.getByRole('row', { name: /1900000199/ }).innerText()).toContain('E2E Tea House');
+    await merchants.getByRole('searchbox', { name: 'Search merchants' }).fill('');
+    await merchants.getByRole('button', { name: 'Search' }).click();
+    await eventually(() => merchants.locator('tbody tr.ant-table-row').count()).toBe(3);
+    await page.screenshot({ path: screenshotPath('payment-configuration-admin'), fullPage: true });
+    await page.context().close();
+  }, longFlow);
+
+  it('shows an SA developer the merchant list only, and the super admin everything read-only', async () => {
+    const developer = await signIn(demo.superapp.users.developer);
+    await openPage(developer, 'Payment configuration');
+    const merchants = developer.locator('.ant-card').filter({ hasText: 'Merchant list' });
+    await merchants.getByRole('row', { name: /1900000101/ }).waitFor();
+    expect(await developer.getByText('Payment settings').count()).toBe(0);
+    expect(await developer.getByRole('button', { name: 'Add merchant' }).count()).toBe(0);
+    expect(await developer.getByRole('button', { name: /^Edit / }).count()).toBe(0);
+    await developer.context().close();
+
+    const superAdmin = await signIn(demo.superAdmin);
+    await choose(superAdmin, superAdmin.getByRole('combobox', { name: 'Current team' }), 'Demo Superapp Co.');
+    await openPage(superAdmin, 'Payment configuration');
+    await superAdmin.getByText('Your role can see these settings but not change them.').waitFor();
+    expect(await superAdmin.getByRole('switch', { name: 'Payment' }).isDisabled()).toBe(true);
+    expect(await superAdmin.getByRole('button', { name: 'Save' }).count()).toBe(0);
+    expect(await superAdmin.getByRole('button', { name: 'Add merchant' }).count()).toBe(0);
+    await superAdmin.screenshot({ path: screenshotPath('payment-configuration-super-admin'), fullPage: true });
+
+    await openPage(superAdmin, 'Approvals');
+    await superAdmin.getByTestId('approvals-read-only').waitFor();
+    await superAdmin.getByRole('tab', { name: 'Decided' }).click();
+    await superAdmin.getByRole('button', { name: 'Refresh' }).waitFor();
+    await eventually(() => superAdmin.locator('tbody tr.ant-table-row').count()).toBeGreaterThan(0);
+    for (const action of ['Approve', 'Reject', 'Disable payment', 'Unbind']) expect(await superAdmin.getByRole('button', { name: action }).count()).toBe(0);
+    await superAdmin.context().close();
+  }, longFlow);
+
+  it('takes a team from no binding to an effective one with the superapp currencies, and back', async () => {
+    const teamAdmin = await signIn(demo.unboundTeam.users.admin);
+    await openPage(teamAdmin, 'Bind merchant');
+    await teamAdmin.getByText('No merchant is bound to this team yet').waitFor();
+
+    // A typed merchant must match the superapp's list; the server's refusal shows on the field.
+    await teamAdmin.getByRole('button', { name: 'Request binding' }).click();
+    const dialog = teamAdmin.getByRole('dialog', { name: 'Request binding' });
+    await dialog.getByText('Type the merchant ID and name').click();
+    await dialog.getByRole('textbox', { name: 'Merchant ID' }).fill('1900000102');
+    await dialog.getByRole('textbox', { name: 'Merchant name' }).fill('Not its name');
+    await dialog.getByRole('button', { name: 'Submit request' }).click();
+    await dialog.getByText('The merchant name does not match the merchant ID').waitFor();
+    await dialog.getByText("Pick from the superapp's merchant list").click();
+    await choose(teamAdmin, dialog.getByRole('combobox', { name: 'Merchant' }), '1900000102 — Demo Spare Merchant');
+    await dialog.getByRole('button', { name: 'Submit request' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await teamAdmin.getByText(/A binding request for 1900000102 — Demo Spare Merchant is waiting for the superapp/).waitFor();
+    expect(await teamAdmin.getByRole('button', { name: 'Request binding' }).count()).toBe(0);
+
+    const reviewer = await signIn(demo.superapp.users.reviewer);
+    await openPage(reviewer, 'Approvals');
+    await reviewer.locator('.ant-segmented').getByText('Merchant binding', { exact: true }).click();
+    const request = reviewer.getByRole('row', { name: new RegExp(demo.unboundTeam.teamId) });
+    await request.getByRole('button', { name: 'Approve' }).click();
+    await reviewer.getByRole('dialog', { name: 'Approve request' }).getByRole('button', { name: 'Approve' }).click();
+    await eventually(() => request.count()).toBe(0);
+
+    await teamAdmin.reload();
+    const effective = teamAdmin.getByTestId('effective-binding');
+    await eventually(() => effective.innerText()).toContain('Effective');
+    expect(await effective.innerText()).toContain('1900000102');
+    for (const code of await savedCurrencies()) expect(await effective.innerText()).toContain(code);
+    await teamAdmin.getByRole('button', { name: /expand/i }).first().click();
+    await teamAdmin.getByText(demo.superapp.users.reviewer.account, { exact: false }).first().waitFor();
+    await teamAdmin.screenshot({ path: screenshotPath('payment-bind-merchant-effective'), fullPage: true });
+
+    // The superapp unbinds; the team sees the record end.
+    await reviewer.getByRole('tab', { name: 'Decided' }).click();
+    const decided = reviewer.getByRole('row', { name: new RegExp(demo.unboundTeam.teamId) });
+    await decided.getByRole('button', { name: 'Unbind' }).click();
+    await reviewer.getByRole('tooltip').getByRole('button', { name: 'OK' }).click();
+    await eventually(() => decided.innerText()).toContain('Unbound');
+    await reviewer.context().close();
+
+    await teamAdmin.reload();
+    await teamAdmin.getByText('No merchant is bound to this team yet').waitFor();
+    await eventually(() => teamAdmin.getByRole('row', { name: /1900000102/ }).innerText()).toContain('Unbound by the superapp');
+    await teamAdmin.context().close();
+  }, longFlow);
+
+  it('shows an MP operator the binding read-only, in Simplified Chinese too', async () => {
+    const operator = await signIn(demo.miniProgramTeam.users.operator, 'zh-CN');
+    await openPage(operator, '绑定商户');
+    await operator.getByTestId('binding-read-only').waitFor();
+    await eventually(() => operator.getByTestId('effective-binding').innerText()).toContain('已生效');
+    for (const action of [/申请绑定/, /变更商户/, /^解\s*绑$/]) expect(await operator.getByRole('button', { name: action }).count()).toBe(0);
+    await operator.screenshot({ path: screenshotPath('payment-bind-merchant-operator-zh-cn'), fullPage: true });
+
+    await openPage(operator, '标准支付');
+    await operator.getByTestId('standard-payment-read-only').waitFor();
+    expect(await operator.getByRole('button', { name: '申请权限' }).count()).toBe(0);
+    await operator.screenshot({ path: screenshotPath('payment-standard-payment-operator-zh-cn'), fullPage: true });
+    await operator.context().close();
+  }, longFlow);
+
+  it('loaded without script errors', () => {
+    expect(scriptErrors).toEqual([]);
+  });
+
+  /** The superapp's saved currencies, read through the console API as its Administrator. */
+  async function savedCurrencies(): Promise<string[]> {
+    const admin = await ConsoleClient.signIn(server.context.app, demo.superapp.users.admin.account, demo.superapp.users.admin.password);
+    const config = await admin.get<{ currencies: string[] }>(`/superapps/${demo.superapp.applicationId}/payment-config`);
+    return config.body.currencies;
+  }
+});

@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Browser pages and background jobs answer slower on a loaded CI machine; polls wait, then fail.
+    expect: { poll: { timeout: 15_000, interval: 100 } },
     globalSetup: ['test/helpers/global-setup.ts'],
   },
 });

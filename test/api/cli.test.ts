@@ -33,7 +33,7 @@ function cleanEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
   return environment;
 }
 
-function run(args: string[], environment: Record<string, string>, timeoutMs = 60_000): Promise<Run> {
+function run(args: string[], environment: Record<string, string>, timeoutMs = 120_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args], { cwd: repositoryRoot, env: cleanEnvironment(environment), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -97,7 +97,8 @@ async function openApp(databaseUrl: string) {
   return { context, app, close: async () => { await app.close(); await context.database.close(); } };
 }
 
-describe('command line (bin/paythrough.mjs)', () => {
+// Each test starts a few Node processes that compile the sources: give them room on a busy machine.
+describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
   let folder: string;
   const databaseUrl = (name: string) => `file:${path.join(folder, name, 'paythrough.db')}`;
 
@@ -111,8 +112,8 @@ describe('command line (bin/paythrough.mjs)', () => {
     let manifest: Manifest;
 
     beforeAll(async () => {
-      first = await run(['demo', '--json'], { DATABASE_URL: databaseUrl('demo') });
-    });
+      first = await run(['demo', '--json'], { DATABASE_URL: databaseUrl('demo') }, 150_000);
+    }, 180_000);
 
     it('prints exactly one JSON document on stdout with the SPEC §6.2 tenant and user parts', () => {
       expect(first.code, first.stderr).toBe(0);
@@ -231,7 +232,7 @@ describe('command line (bin/paythrough.mjs)', () => {
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no sign-in details printed in 60 s; stdout: ${stdout}; stderr: ${stderr}`)), 60_000);
+        const timer = setTimeout(() => reject(new Error(`no sign-in details printed in 120 s; stdout: ${stdout}; stderr: ${stderr}`)), 120_000);
         child.stdout.on('data', (chunk: Buffer) => {
           stdout += chunk.toString('utf8');
           if (/mini program operator .*\n/.test(stdout)) {

@@ -6,6 +6,7 @@ import type { Clock } from '../domain/clock.ts';
 import { AppError, forbidden, notFound } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { PlatformRole } from '../domain/roles.ts';
+import { isUniqueViolation } from '../repositories/constraint-errors.ts';
 import { sessionRepository } from '../repositories/session.repository.ts';
 import { userRepository, type UserRow } from '../repositories/user.repository.ts';
 import { recordAudit } from './audit.service.ts';
@@ -78,7 +79,13 @@ export class UserService {
         created_at: now,
         updated_at: now,
       };
-      await userRepository.insert(trx, user);
+      try {
+        await userRepository.insert(trx, user);
+      } catch (error) {
+        // A parallel insert won the race the checks above cannot see: the unique indexes decide.
+        if (isUniqueViolation(error)) throw new AppError('ResourceInUse', input.platformRole === 'super_admin' ? 'A super admin already exists' : `The account "${input.account}" already exists`);
+        throw error;
+      }
       const view = toUserView(user);
       await recordAudit(trx, this.clock, actor, { action: 'user.create', targetType: 'user', targetId: user.id, after: view });
       return view;

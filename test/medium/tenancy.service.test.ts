@@ -97,6 +97,20 @@ describeOnEachDatabase('tenancy data layer', (kind) => {
       expect(Number(count.n)).toBe(1);
     });
 
+    it('parallel attempts on a fresh database make exactly one; the others get ResourceInUse', async () => {
+      const fresh = await createTestContext(kind);
+      try {
+        const attempts = await Promise.allSettled([1, 2, 3, 4].map((n) => createUser(fresh, { account: `root-${n}`, platformRole: 'super_admin' })));
+        expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+        for (const attempt of attempts) {
+          if (attempt.status === 'rejected') expect((attempt.reason as AppError).code).toBe('ResourceInUse');
+        }
+        expect(await fresh.services.users.countSuperAdmins()).toBe(1);
+      } finally {
+        await fresh.close();
+      }
+    });
+
     it('platform admins may be many, and only the super admin creates them', async () => {
       const platformAdminActor = await actorOf(context, platform.platformAdmin);
       const refused = context.services.users.create(platformAdminActor, { account: 'pa-by-pa', displayName: 'x', password: 'long enough password', platformRole: 'platform_admin' });

@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'web/dist', 'dist', 'coverage', 'data'] },
+  { ignores: ['node_modules', 'web/dist', 'bridge/dist', 'dist', 'coverage', 'data'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

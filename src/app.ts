@@ -6,6 +6,7 @@ import { contextPlugin, type AppContext } from './plugins/app/context.plugin.ts'
 import { securityPlugin } from './plugins/external/security-headers.plugin.ts';
 import { swaggerPlugin } from './plugins/external/swagger.plugin.ts';
 import { webConsolePlugin } from './plugins/external/web-console.plugin.ts';
+import { bridgeRoutes } from './routes/bridge/bridge.routes.ts';
 import { consoleApiPrefix, consoleRoutes } from './routes/console/index.ts';
 import { managementRoutes } from './routes/manage/management.routes.ts';
 import { sandboxRoutes } from './routes/sandbox/sandbox.routes.ts';
@@ -42,6 +43,7 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   await app.register(managementRoutes);
   // The sandbox channel's control API and cashier exist only while the sandbox is on (SPEC §6.1).
   if (context.config.sandboxEnabled && context.services.sandbox) await app.register(sandboxRoutes, { sandbox: context.services.sandbox });
+  await app.register(bridgeRoutes, { bridge: context.services.paymentBridge });
   await app.register(webConsolePlugin);
   if (options.backgroundJobs ?? true) {
     let jobs: ReturnType<typeof startBackgroundJobs> | undefined;

@@ -17,6 +17,7 @@ import { OutboxService } from './outbox.service.ts';
 import { PaymentConfigService } from './payment-config.service.ts';
 import { findPaymentAccount, PaymentCredentialService } from './payment-credential.service.ts';
 import { extendDemoWorldWithPayment } from './payment-demo.ts';
+import { PaymentBridgeService } from './payment-bridge.service.ts';
 import { PaymentEnablementService } from './payment-enablement.service.ts';
 import { PlatformKeyService } from './platform-key.service.ts';
 import { PaymentDataService } from './payment-data.service.ts';
@@ -66,6 +67,9 @@ export function createServices(deps: ServiceDependencies) {
     /** The in-process sandbox channel; null while the sandbox is off. */
     sandbox: deps.config.sandboxEnabled ? new SandboxChannel({ db, clock, sink: channelEvents, publicUrl: deps.config.publicUrl }) : null,
   };
+  // The host bridge's paySign check (SPEC §4.4); the sandbox names its own cashier pages.
+  const sandboxChannel = gatewayParts.sandbox;
+  const paymentBridge = new PaymentBridgeService(db, clock, (channelKind, token) => (channelKind === 'sandbox' && sandboxChannel ? sandboxChannel.cashierUrl(token) : null));
   const demoWorld = new DemoWorldService(db, clock, secretBox, deps.config, tenancy);
   extendDemoWorldWithPayment(demoWorld, payment);
   return {
@@ -78,6 +82,7 @@ export function createServices(deps: ServiceDependencies) {
     managementAuth: new ManagementAuthService(db, clock, tenancy.apiKeys),
     platform: new PlatformService(db, clock),
     paymentData: new PaymentDataService(db, clock, deps.config),
+    paymentBridge,
     demoWorld,
   };
 }

@@ -1,0 +1,90 @@
+import fastifyStatic from '@fastify/static';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { PaymentBridgeService } from '../../services/payment-bridge.service.ts';
+
+export interface BridgeRoutesOptions {
+  bridge: PaymentBridgeService;
+}
+
+/** Where `npm ci` (prepare) puts the bundled browser bridge. */
+export const bridgeBundleRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bridge/dist');
+
+const verifyBody = z.object({
+  appId: z.string().min(1).max(32),
+  timeStamp: z.string().min(1).max(16),
+  nonceStr: z.string().min(1).max(64),
+  package: z.string().min(1).max(128),
+  signType: z.string().min(1).max(16),
+  paySign: z.string().min(1).max(1024),
+});
+
+const okAnswer = z.object({
+  result: z.literal('ok'),
+  prepay_id: z.string(),
+  cashier_url: z.string().nullable(),
+  cashier_token: z.string().nullable(),
+  channel: z.string(),
+  sandbox: z.boolean(),
+  order: z.object({
+    out_trade_no: z.string(),
+    description: z.string(),
+    amount: z.object({ total: z.number().int(), currency: z.string() }),
+    time_expire: z.string(),
+  }),
+});
+const failAnswer = z.object({ result: z.literal('fail'), code: z.string(), reason: z.string() });
+
+/**
+ * The superapp host bridge (SPEC §4.4): the bundled `paythrough-bridge.js` a host page loads, and the one
+ * public call it makes. The answer reveals the order summary only, and only for a paySign that verifies.
+ */
+export async function bridgeRoutes(app: FastifyInstance, options: BridgeRoutesOptions) {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  app.setErrorHandler((error: { validation?: unknown; statusCode?: number; message: string }, request, reply) => {
+    if (error.validation || (error.statusCode && error.statusCode < 500)) return reply.status(400).send({ result: 'fail', code: 'INVALID_PARAMS', reason: error.message });
+    request.log.error({ err: error }, 'bridge request failed');
+    return reply.status(500).send({ result: 'fail', code: 'SYSTEM_ERROR', reason: 'Paythrough could not check the payment' });
+  });
+
+  routes.post(
+    '/bridge/v1/verify-payment',
+    {
+      config: { capability: 'public' },
+      schema: {
+        summary: "Host bridge: check a mini program's requestPayment parameters and name the cashier to open",
+        tags: ['bridge'],
+        body: verifyBody,
+        response: { 200: z.union([okAnswer, failAnswer]), 400: failAnswer },
+      },
+    },
+    async (request) => {
+      const verified = await options.bridge.verify(request.body);
+      if (!verified.ok) return { result: 'fail' as const, code: verified.code, reason: verified.reason };
+      return {
+        result: 'ok' as const,
+        prepay_id: verified.prepayId,
+        cashier_url: verified.cashierUrl,
+        cashier_token: verified.cashierToken,
+        channel: verified.channel,
+        sandbox: verified.sandbox,
+        order: {
+          out_trade_no: verified.order.outTradeNo,
+          description: verified.order.description,
+          amount: verified.order.amount,
+          time_expire: new Date(verified.order.timeExpire).toISOString(),
+        },
+      };
+    },
+  );
+
+  if (existsSync(bridgeBundleRoot)) {
+    await app.register(fastifyStatic, { root: bridgeBundleRoot, prefix: '/bridge/', decorateReply: false, setHeaders: (reply) => reply.header('cache-control', 'no-cache') });
+  } else {
+    app.log.warn(`The host bridge is not built (${bridgeBundleRoot}); run "npm run build:bridge"`);
+  }
+}

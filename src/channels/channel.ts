@@ -125,7 +125,7 @@ export type ChannelResult<T> =
    */
   | { outcome: 'unknown'; reason: string; mayHaveApplied: boolean };
 
-export type ChannelKind = 'sandbox' | 'http';
+export type ChannelKind = 'sandbox' | 'http' | 'host_reported';
 
 export interface PaymentChannel {
   readonly kind: ChannelKind;

@@ -6,15 +6,29 @@ import { accessLevel, type Actor } from '../domain/access.ts';
 import type { Clock } from '../domain/clock.ts';
 import { AppError, forbidden } from '../domain/errors.ts';
 import { currencies, defaultCurrencies, isCurrencyCode, type CurrencyCode } from '../domain/money.ts';
+import { minimumChannelKeyLength } from '../channels/protocol.ts';
 import { paymentConfigRepository, type PaymentConfigRow } from '../repositories/payment-config.repository.ts';
 import { recordAudit } from './audit.service.ts';
 import { accessSuperapp } from './payment-access.ts';
 
 export const channelKinds = ['sandbox', 'http', 'host_reported'] as const satisfies readonly ChannelKind[];
 
+/** A channel base URL or refund webhook URL: absolute https, no credentials (the SSRF guard checks addresses at each call). */
+function checkChannelUrl(value: string, field: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== 'https:' || url.username !== '' || url.password !== '' || url.hash !== '') {
+    throw new AppError('InvalidParameterValue', `${field}: must be an absolute https URL without credentials`, { field });
+  }
+}
+
 /**
- * Settings of a channel connection (SPEC §4.3). Only the sandbox is selectable now; the other kinds'
- * shapes are stored so the channel connectors can arrive without a migration.
+ * Settings of a channel connection (SPEC §4.3, §4.5): the sandbox, the HTTP channel protocol (base URL and
+ * channel key), or host-reported (refund webhook URL; the host key is issued by HostKeyService, shown once).
  */
 export type ChannelConnectionInput =
   | { kind: 'sandbox' }
@@ -96,9 +110,9 @@ export class PaymentConfigService {
     return this.db.transaction().execute(async (trx) => {
       const { superapp } = await accessSuperapp(trx, actor, applicationId, 'payment_config.manage');
       const currenciesAfter = changes.currencies === undefined ? undefined : this.validCurrencies(changes.currencies);
-      const channel = changes.channel === undefined ? undefined : this.validChannel(changes.channel);
       const existing = await paymentConfigRepository.find(trx, superapp.id);
       const before = resolve(superapp.id, existing);
+      const channel = changes.channel === undefined ? undefined : this.validChannel(changes.channel, superapp.id, before, existing?.channel_secret_sealed ?? null);
       const now = this.clock.nowMs();
       const row: PaymentConfigRow = {
         superapp_id: superapp.id,
@@ -128,7 +142,7 @@ export class PaymentConfigService {
 
   private toView(config: ResolvedPaymentConfig): PaymentConfigView {
     const { superappId, ...rest } = config;
-    return { applicationId: superappId, ...rest, sandboxAvailable: this.sandboxEnabled, selectableChannelKinds: this.sandboxEnabled ? ['sandbox'] : [] };
+    return { applicationId: superappId, ...rest, sandboxAvailable: this.sandboxEnabled, selectableChannelKinds: this.sandboxEnabled ? ['sandbox', 'http', 'host_reported'] : ['http', 'host_reported'] };
   }
 
   private validCurrencies(codes: string[]): CurrencyCode[] {
@@ -140,15 +154,28 @@ export class PaymentConfigService {
     return normalized as CurrencyCode[];
   }
 
-  private validChannel(channel: ChannelConnectionInput): { kind: ChannelKind; settings: ChannelSettings; secretSealed: string | null } {
+  private validChannel(
+    channel: ChannelConnectionInput,
+    superappId: string,
+    before: ResolvedPaymentConfig,
+    existingSecret: string | null,
+  ): { kind: ChannelKind; settings: ChannelSettings; secretSealed: string | null } {
     if (channel.kind === 'sandbox') {
       if (!this.sandboxEnabled) {
         throw new AppError('InvalidParameterValue', 'channel.kind: the sandbox channel is switched off on this deployment (PAYTHROUGH_SANDBOX=off)', { field: 'channel.kind' });
       }
       return { kind: 'sandbox', settings: {}, secretSealed: null };
     }
-    // The HTTP and host-reported connectors arrive with the channel work; their settings shape is kept above.
-    throw new AppError('InvalidParameterValue', `channel.kind: the ${channel.kind} channel is not available yet; choose the sandbox`, { field: 'channel.kind' });
+    const url = channel.kind === 'http' ? channel.baseUrl : channel.webhookUrl;
+    const field = channel.kind === 'http' ? 'channel.baseUrl' : 'channel.webhookUrl';
+    checkChannelUrl(url, field);
+    if (channel.secret !== undefined && channel.secret.length < minimumChannelKeyLength) {
+      throw new AppError('InvalidParameterValue', `channel.secret: at least ${minimumChannelKeyLength} random characters`, { field: 'channel.secret' });
+    }
+    const settings: ChannelSettings = channel.kind === 'http' ? { baseUrl: url } : { webhookUrl: url };
+    // Switching kinds drops the old kind's secret; a host-reported superapp then issues its host key (shown once).
+    const keep = channel.kind === before.channelKind ? existingSecret : null;
+    return { kind: channel.kind, settings, secretSealed: channel.secret !== undefined ? this.sealChannelSecret(superappId, channel.secret) : keep };
   }
 
   /** Seals a channel secret for storage (used once the HTTP / host-reported connectors are selectable). */

@@ -22,7 +22,7 @@ describeOnEachDatabase('superapp payment configuration and merchant list', (kind
       currencies: ['CNY'],
       channelKind: null,
       sandboxAvailable: true,
-      selectableChannelKinds: ['sandbox'],
+      selectableChannelKinds: ['sandbox', 'http', 'host_reported'],
       updatedAt: null,
     });
     const updated = await paymentConfig.update(world.saAdmin, fresh.applicationId, { paymentEnabled: true, currencies: ['usd', 'JPY', 'KWD'], channel: { kind: 'sandbox' } });
@@ -44,11 +44,23 @@ describeOnEachDatabase('superapp payment configuration and merchant list', (kind
     expect(paymentConfig.listCurrencies().find((c) => c.code === 'KWD')?.exponent).toBe(3);
   });
 
-  it('only the sandbox is selectable now; the other kinds are refused', async () => {
+  it('the HTTP and host-reported channels take an https URL (and a long enough secret); anything else is refused', async () => {
     const { paymentConfig } = context.services;
-    await expectCode(paymentConfig.update(world.saAdmin, world.applicationId, { channel: { kind: 'http', baseUrl: 'https://pay.example.com' } }), 'InvalidParameterValue');
-    await expectCode(paymentConfig.update(world.saAdmin, world.applicationId, { channel: { kind: 'host_reported', webhookUrl: 'https://pay.example.com/hook' } }), 'InvalidParameterValue');
-    expect((await paymentConfig.get(world.saAdmin, world.applicationId)).channelKind).toBe('sandbox');
+    const fresh = await context.services.superapps.create(world.superAdmin, { teamId: world.tenant.superappTeamId, name: 'Channel kinds', description: '' });
+    const id = fresh.applicationId;
+    for (const channel of [
+      { kind: 'http' as const, baseUrl: 'http://pay.example.com' },
+      { kind: 'http' as const, baseUrl: 'not a url' },
+      { kind: 'http' as const, baseUrl: 'https://pay.example.com', secret: 'short' },
+      { kind: 'host_reported' as const, webhookUrl: 'https://user:pw@pay.example.com/hook' },
+    ]) {
+      await expectCode(paymentConfig.update(world.saAdmin, id, { channel }), 'InvalidParameterValue');
+    }
+    const http = await paymentConfig.update(world.saAdmin, id, { channel: { kind: 'http', baseUrl: 'https://pay.example.com', secret: 'k'.repeat(32) } });
+    expect(http).toMatchObject({ channelKind: 'http', channelSettings: { baseUrl: 'https://pay.example.com' }, channelSecretSet: true });
+    // Switching kinds drops the HTTP channel key: the host key is issued separately (shown once).
+    const host = await paymentConfig.update(world.saAdmin, id, { channel: { kind: 'host_reported', webhookUrl: 'https://pay.example.com/hook' } });
+    expect(host).toMatchObject({ channelKind: 'host_reported', channelSettings: { webhookUrl: 'https://pay.example.com/hook' }, channelSecretSet: false });
   });
 
   it('roles: SA Administrator changes; admins read; other superapp roles may not; mini program roles do not see it', async () => {
@@ -135,6 +147,6 @@ describeOnEachDatabase('payment configuration with the sandbox switched off', (k
     const saAdmin = await actorOf(context, { id: admin.user_id });
     const error = await expectCode(paymentConfig.update(saAdmin, superapp.applicationId, { channel: { kind: 'sandbox' } }), 'InvalidParameterValue');
     expect(error.message).toMatch(/sandbox/);
-    expect(await paymentConfig.get(saAdmin, superapp.applicationId)).toMatchObject({ sandboxAvailable: false, selectableChannelKinds: [], channelKind: null });
+    expect(await paymentConfig.get(saAdmin, superapp.applicationId)).toMatchObject({ sandboxAvailable: false, selectableChannelKinds: ['http', 'host_reported'], channelKind: null });
   });
 });

@@ -1,0 +1,166 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import type { Clock } from '../../domain/clock.ts';
+import { orderRepository, type OrderRow } from '../../repositories/order.repository.ts';
+import { outboxRepository } from '../../repositories/outbox.repository.ts';
+import { refundRepository, type RefundRow } from '../../repositories/refund.repository.ts';
+import type { OutboxService } from '../../services/outbox.service.ts';
+import type {
+  ChannelOrder,
+  ChannelOrderKey,
+  ChannelOrderState,
+  ChannelRefund,
+  ChannelRefundKey,
+  ChannelResult,
+  CreateChannelOrderInput,
+  CreateChannelRefundInput,
+  PaymentChannel,
+} from '../channel.ts';
+import { createRefundToWire } from '../protocol.ts';
+
+/** The outbox topic of refund requests sent to a host-reported superapp's refund webhook. */
+export const hostRefundWebhookTopic = 'host_refund_webhook';
+
+/** What a refund webhook job carries: the exact body, signed afresh with the superapp's host key at each attempt. */
+export interface HostRefundWebhookPayload {
+  applicationId: string;
+  body: string;
+}
+
+export const hostRefundWebhookEventId = (merchantId: string, outRefundNo: string) => `host-refund:${merchantId}:${outRefundNo}`;
+
+const rejected = <T>(code: 'ORDER_NOT_EXIST' | 'REFUND_NOT_EXIST' | 'ORDER_PAID' | 'INVALID_REQUEST', message: string): ChannelResult<T> => ({ outcome: 'rejected', code, message });
+
+function channelStateOf(order: OrderRow): ChannelOrderState {
+  switch (order.trade_state) {
+    case 'SUCCESS':
+    case 'REFUND':
+      return 'SUCCESS';
+    case 'CLOSED':
+    case 'AUTO_CLOSED':
+      return 'CLOSED';
+    case 'PAY_ERROR':
+      return 'PAY_ERROR';
+    default:
+      return 'WAIT_PAY';
+  }
+}
+
+/**
+ * The "host-reported" channel mode (SPEC §4.5): the superapp's own app is the cashier and reports
+ * payments through the host API, so there is no channel to call for orders. Paythrough's order record
+ * is the channel's view: creating is local, closing succeeds while nobody reported a payment (a report
+ * arriving later is a late payment and refunded), and a query answers the record. Refunds go to the
+ * superapp's refund webhook through the outbox (durable, retried, signed at each attempt) and are settled
+ * by the superapp's signed refund report.
+ */
+export class HostReportedChannel implements PaymentChannel {
+  readonly kind = 'host_reported' as const;
+
+  constructor(
+    private readonly options: {
+      db: Kysely<Database>;
+      clock: Clock;
+      outbox: Pick<OutboxService, 'enqueue'>;
+      /** The refund webhook URL of a superapp in host-reported mode; null when it has none. */
+      refundWebhookOf(applicationId: string): Promise<string | null>;
+    },
+  ) {}
+
+  private view(order: OrderRow): ChannelOrder {
+    const state = channelStateOf(order);
+    return {
+      channelOrderId: order.channel_order_id ?? order.prepay_id,
+      merchantId: order.mchid,
+      appId: order.mnp_id,
+      outTradeNo: order.out_trade_no,
+      prepayId: order.prepay_id,
+      state,
+      amount: { total: order.amount_total, currency: order.currency },
+      description: order.description,
+      expiresAt: order.time_expire,
+      channelTransactionId: state === 'SUCCESS' ? order.channel_transaction_id : null,
+      payerOpenid: order.payer_openid,
+      paidAt: state === 'SUCCESS' ? order.success_time : null,
+      closedAt: state === 'CLOSED' ? (order.closed_at ?? this.options.clock.nowMs()) : null,
+      failureReason: null,
+      cashierToken: order.cashier_token ?? order.prepay_id,
+      cashierUrl: null,
+    };
+  }
+
+  async createOrder(input: CreateChannelOrderInput): Promise<ChannelResult<ChannelOrder>> {
+    const order = await orderRepository.findByOutTradeNo(this.options.db, input.merchantId, input.outTradeNo);
+    if (!order) return rejected('ORDER_NOT_EXIST', 'Host-reported orders are created by the gateway first');
+    // The host's cashier finds the order by its prepay_id: that is the channel order id and the cashier token.
+    return { outcome: 'ok', value: this.view(order) };
+  }
+
+  async queryOrder(key: ChannelOrderKey): Promise<ChannelResult<ChannelOrder>> {
+    const order = await orderRepository.findByOutTradeNo(this.options.db, key.merchantId, key.outTradeNo);
+    if (!order) return rejected('ORDER_NOT_EXIST', 'No such order');
+    return { outcome: 'ok', value: this.view(order) };
+  }
+
+  async closeOrder(key: ChannelOrderKey): Promise<ChannelResult<ChannelOrder>> {
+    const order = await orderRepository.findByOutTradeNo(this.options.db, key.merchantId, key.outTradeNo);
+    if (!order) return rejected('ORDER_NOT_EXIST', 'No such order');
+    const view = this.view(order);
+    if (view.state === 'SUCCESS') return rejected('ORDER_PAID', 'The host reported a payment for this order');
+    // Nothing to tell the host: a payment it reports after this is a late payment, recorded and refunded.
+    return { outcome: 'ok', value: { ...view, state: 'CLOSED', closedAt: view.closedAt ?? this.options.clock.nowMs() } };
+  }
+
+  async refund(input: CreateChannelRefundInput): Promise<ChannelResult<ChannelRefund>> {
+    const { db, clock } = this.options;
+    const refund = await refundRepository.findByOutRefundNo(db, input.merchantId, input.outRefundNo);
+    if (!refund) return rejected('REFUND_NOT_EXIST', 'Host-reported refunds are created by the gateway first');
+    const eventId = hostRefundWebhookEventId(input.merchantId, input.outRefundNo);
+    if (!(await outboxRepository.findByEventId(db, eventId))) {
+      const webhookUrl = await this.options.refundWebhookOf(refund.application_id);
+      if (!webhookUrl) return rejected('INVALID_REQUEST', 'The superapp has no refund webhook URL configured');
+      const body = JSON.stringify({ event_type: 'refund.requested', application_id: refund.application_id, appid: refund.mnp_id, refund: createRefundToWire(input) });
+      const payload: HostRefundWebhookPayload = { applicationId: refund.application_id, body };
+      try {
+        await db.transaction().execute((trx) =>
+          this.options.outbox.enqueue(trx, {
+            topic: hostRefundWebhookTopic,
+            eventId,
+            payload,
+            targetUrl: webhookUrl,
+            sandbox: false,
+            subject: { type: 'refund', id: refund.id },
+            owners: { mnpId: refund.mnp_id, applicationId: refund.application_id, miniProgramTeamId: refund.mini_program_team_id, superappTeamId: refund.superapp_team_id },
+          }),
+        );
+      } catch (error) {
+        // Two submits at once: the other one's insert won (event_id is unique); anything else is real.
+        if (!(await outboxRepository.findByEventId(db, eventId))) throw error;
+      }
+    }
+    return { outcome: 'ok', value: { ...this.refundView(refund), state: 'PROCESSING', settledAt: null, createdAt: refund.created_at || clock.nowMs() } };
+  }
+
+  async queryRefund(key: ChannelRefundKey): Promise<ChannelResult<ChannelRefund>> {
+    const refund = await refundRepository.findByOutRefundNo(this.options.db, key.merchantId, key.outRefundNo);
+    // Not sent to the webhook yet (the process stopped before): the reconciler then submits it again.
+    if (!refund || !(await outboxRepository.findByEventId(this.options.db, hostRefundWebhookEventId(key.merchantId, key.outRefundNo)))) {
+      return rejected('REFUND_NOT_EXIST', 'No refund request was sent to the superapp for this number');
+    }
+    return { outcome: 'ok', value: this.refundView(refund) };
+  }
+
+  private refundView(refund: RefundRow): ChannelRefund {
+    return {
+      channelRefundId: refund.channel_refund_id ?? `HR${refund.refund_id}`,
+      merchantId: refund.mchid,
+      outRefundNo: refund.out_refund_no,
+      outTradeNo: refund.out_trade_no,
+      state: refund.status,
+      amount: { refund: refund.amount_refund, total: refund.amount_total, currency: refund.currency },
+      reason: refund.reason,
+      createdAt: refund.created_at,
+      settledAt: refund.status === 'SUCCESS' ? refund.success_time : refund.status === 'PROCESSING' ? null : refund.updated_at,
+    };
+  }
+}

@@ -4,6 +4,7 @@ import { isPlatformAdmin, requireAllowed, requireVisible, type AccessScope, type
 import type { Clock } from '../domain/clock.ts';
 import { AppError, forbidden, notFound } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
+import type { Capability } from '../domain/permissions.ts';
 import { rolesOfTeamKind, type TeamKind, type TeamRole, type TeamStatus } from '../domain/roles.ts';
 import { superappRepository } from '../repositories/superapp.repository.ts';
 import { teamRepository, type TeamRow } from '../repositories/team.repository.ts';
@@ -18,6 +19,9 @@ import { recordAudit } from './audit.service.ts';
 export function ownTeamScope(team: Pick<TeamRow, 'id' | 'kind'>): AccessScope {
   return team.kind === 'superapp' ? { superappTeamId: team.id } : { miniProgramTeamId: team.id };
 }
+
+/** Capabilities on a team that only the team's own roles (and admins) hold: see ownTeamScope. */
+export const ownTeamCapabilities: ReadonlySet<Capability> = new Set<Capability>(['team.manage', 'team.members.manage', 'audit.view']);
 
 export interface TeamView {
   id: string;

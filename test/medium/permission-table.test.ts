@@ -275,7 +275,33 @@ describeOnEachDatabase('permission table behaviour (console API)', (kind) => {
     });
   }
 
+  // What the console shows (the session's capability maps) is the same table the routes enforce.
+  describe("the session's capability map", () => {
+    for (const caller of callers.filter((c) => c !== 'outsider')) {
+      it(`${caller}: every capability on its teams and platform-wide`, async () => {
+        const session = (await world.clients[caller].get('/session')).body as {
+          capabilities: Record<string, string>;
+          teams: { id: string; capabilities: Record<string, string> }[];
+        };
+        for (const target of teamsOf(caller, false)) {
+          const team = session.teams.find((t) => t.id === teamIdOf(world, target));
+          expect(team, `${target} in the session`).toBeDefined();
+          for (const capability of specCapabilities) {
+            expect(team!.capabilities[capability] ?? 'none', `${capability} on ${target}`).toBe(levelOn(capability, caller, target));
+          }
+        }
+        for (const capability of specCapabilities) {
+          expect(session.capabilities[capability] ?? 'none', `${capability} platform-wide`).toBe(levelOn(capability, caller, 'platform'));
+        }
+      });
+    }
+  });
+
   it('a superapp role does not manage the members of mini program teams on its superapp', async () => {
+    const superappAdministratorSession = (await world.clients['sa:administrator'].get('/session')).body as { teams: { id: string; capabilities: Record<string, string> }[] };
+    const miniProgramTeam = superappAdministratorSession.teams.find((t) => t.id === world.tenant.miniProgramTeamId);
+    expect(miniProgramTeam?.capabilities['team.view']).toBe('read');
+    expect(miniProgramTeam?.capabilities['team.members.manage']).toBeUndefined();
     const newcomer = await createUser(world.context);
     for (const caller of ['sa:administrator', 'sa:member_admin'] as const) {
       const response = await world.clients[caller].post(`/teams/${world.tenant.miniProgramTeamId}/members`, { account: newcomer.account, role: 'developer' });

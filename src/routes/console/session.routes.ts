@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accessLevel, type Actor } from '../../domain/access.ts';
+import { accessLevel, type AccessScope, type Actor } from '../../domain/access.ts';
 import { capabilities, type AccessLevel, type Capability } from '../../domain/permissions.ts';
 import { sessionLifetimeMs } from '../../services/auth.service.ts';
 import { scopeOfTeam } from '../../services/access-scope.ts';
+import { ownTeamCapabilities, ownTeamScope } from '../../services/team.service.ts';
 import { actorOf, sessionCookieName } from './console-auth.ts';
 import { capabilityMapSchema, consoleErrors, passwordSchema, teamSchema, userSchema } from './schemas.ts';
 
@@ -22,10 +23,11 @@ export async function sessionRoutes(app: FastifyInstance) {
 
   async function describeSession(actor: Actor, csrfToken: string) {
     const user = await app.services.users.getSelf(actor);
-    const capabilityMap = (scope: Parameters<typeof accessLevel>[2]) => {
+    // The same scopes the services check with, so the console shows exactly what the API allows.
+    const capabilityMap = (scope: AccessScope, ownScope: AccessScope = scope) => {
       const map: Partial<Record<Capability, AccessLevel>> = {};
       for (const capability of capabilities) {
-        const level = accessLevel(actor, capability, scope);
+        const level = accessLevel(actor, capability, ownTeamCapabilities.has(capability) ? ownScope : scope);
         if (level) map[capability] = level;
       }
       return map;
@@ -36,7 +38,7 @@ export async function sessionRoutes(app: FastifyInstance) {
       csrfToken,
       capabilities: capabilityMap({}),
       teams: await Promise.all(
-        teams.map(async ({ row, view }) => ({ ...view, capabilities: capabilityMap(await scopeOfTeam(app.database.db, row)) })),
+        teams.map(async ({ row, view }) => ({ ...view, capabilities: capabilityMap(await scopeOfTeam(app.database.db, row), ownTeamScope(row)) })),
       ),
     };
   }

@@ -5,6 +5,7 @@ import { paymentEnablementMigration } from './migrations/0002-payment-enablement
 import { sandboxChannelMigration } from './migrations/0003-sandbox-channel.ts';
 import { outboxMigration } from './migrations/0004-outbox.ts';
 import { ordersMigration } from './migrations/0005-orders.ts';
+import { recordsMigration } from './migrations/0010-records.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
@@ -15,6 +16,7 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0003-sandbox-channel': sandboxChannelMigration(kind),
     '0004-outbox': outboxMigration(kind),
     '0005-orders': ordersMigration(kind),
+    '0010-records': recordsMigration(kind),
   };
 }
 

@@ -5,9 +5,11 @@ import type { Actor } from '../domain/access.ts';
 import type { Clock } from '../domain/clock.ts';
 import { AppError, notFound } from '../domain/errors.ts';
 import { formatMinorUnits, isCurrencyCode } from '../domain/money.ts';
-import { paymentDataRepository } from '../repositories/payment-data.repository.ts';
-import { businessDateOf } from './bill-time.ts';
-import { recordScopeOf, scopeIncludes, type RecordScope } from './record-scope.ts';
+import { paymentStatsRepository, type DayWindow, type MiniProgramFigures, type PaymentFilter } from '../repositories/payment-stats.repository.ts';
+import { businessDateOf, businessDayRange } from './bill-time.ts';
+import type { PaymentStatsService } from './payment-stats.service.ts';
+import { listScopeOf } from './record-access.ts';
+import { scopeIncludes, type RecordScope } from './record-scope.ts';
 
 export interface PaymentDataQueryInput {
   timeBegin: number;
@@ -38,36 +40,69 @@ export interface PaymentFigures {
   DataTime: string;
 }
 
-type CountedOrder = { mnp_id: string; created_at: number; amount_total: number; refund_succeeded: number; payer_openid: string; success_time: number | null };
 
 const maxRangeMs = 366 * 24 * 60 * 60 * 1000;
 
 /**
  * Payment data (SPEC §3, §7): every figure counts orders by their creation business day, in one
- * currency; distinct users are distinct over the whole range asked, never sums of days.
+ * currency; distinct users are distinct over the whole range asked, never sums of days. Whole days come
+ * from the daily figures (payment-stats.service.ts, brought up to date first); a range that starts or
+ * ends inside a day counts that part of the day straight from the orders; distinct users are always
+ * counted from the orders, one index range per day.
  */
 export class PaymentDataService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly config: Config,
+    private readonly stats: PaymentStatsService,
   ) {}
 
   async overview(actor: Actor, input: PaymentDataQueryInput): Promise<PaymentFigures> {
-    const { orders, currency } = await this.load(actor, input);
-    return this.figures(orders, currency, businessDateOf(input.timeEnd, this.config.timezone).replaceAll('-', ''));
+    const { filter, currency } = await this.load(actor, input);
+    const windows = this.windowsOf(input);
+    const days = await this.dayFigures(filter, windows);
+    const range: DayWindow = { day: 'range', startMs: input.timeBegin, endMs: input.timeEnd + 1 };
+    const users = (await paymentStatsRepository.distinctUsers(this.db, filter, [range])).get('range') ?? { users: 0, paidUsers: 0 };
+    return this.figures(
+      days.flatMap((day) => day.miniPrograms),
+      users,
+      currency,
+      businessDateOf(input.timeEnd, this.config.timezone).replaceAll('-', ''),
+    );
   }
 
   async detail(actor: Actor, input: PaymentDataQueryInput): Promise<PaymentFigures[]> {
-    const { orders, currency } = await this.load(actor, input);
-    const byDay = new Map<string, CountedOrder[]>();
-    for (const order of orders) {
-      const day = businessDateOf(order.created_at, this.config.timezone);
-      byDay.set(day, [...(byDay.get(day) ?? []), order]);
+    const { filter, currency } = await this.load(actor, input);
+    const windows = this.windowsOf(input);
+    const days = await this.dayFigures(filter, windows);
+    const users = await paymentStatsRepository.distinctUsers(this.db, filter, windows);
+    return days.map((day) => this.figures(day.miniPrograms, users.get(day.day) ?? { users: 0, paidUsers: 0 }, currency, day.day.replaceAll('-', '')));
+  }
+
+  /** Each business day of the range, clipped to it: [start, end) windows, `whole` when nothing was clipped. */
+  private windowsOf(input: PaymentDataQueryInput): (DayWindow & { whole: boolean })[] {
+    return businessDaysBetween(input.timeBegin, input.timeEnd, this.config.timezone).map((day) => {
+      const range = businessDayRange(day, this.config.timezone)!;
+      const startMs = Math.max(range.startMs, input.timeBegin);
+      const endMs = Math.min(range.endMs, input.timeEnd + 1);
+      return { day, startMs, endMs, whole: startMs === range.startMs && endMs === range.endMs };
+    });
+  }
+
+  /** Whole days from the kept figures; a clipped first or last day from the orders themselves. */
+  private async dayFigures(filter: PaymentFilter, windows: (DayWindow & { whole: boolean })[]): Promise<{ day: string; miniPrograms: MiniProgramFigures[] }[]> {
+    await this.stats.refresh();
+    const whole = windows.filter((window) => window.whole);
+    const kept = whole.length ? await paymentStatsRepository.statsByDay(this.db, filter, whole[0]!.day, whole[whole.length - 1]!.day) : [];
+    const out = [];
+    for (const window of windows) {
+      const miniPrograms = window.whole
+        ? kept.filter((row) => row.day === window.day)
+        : await paymentStatsRepository.ordersFigures(this.db, filter, window.startMs, window.endMs);
+      out.push({ day: window.day, miniPrograms });
     }
-    return businessDaysBetween(input.timeBegin, input.timeEnd, this.config.timezone).map((day) =>
-      this.figures(byDay.get(day) ?? [], currency, day.replaceAll('-', '')),
-    );
+    return out;
   }
 
   private async load(actor: Actor, input: PaymentDataQueryInput) {
@@ -75,54 +110,46 @@ export class PaymentDataService {
     if (input.timeEnd - input.timeBegin > maxRangeMs) {
       throw new AppError('InvalidParameterValue.TimeRangeExceeded', 'Payment data covers at most 366 days per request', { field: 'TimeBegin' });
     }
-    const scope = await recordScopeOf(this.db, actor, 'order.view');
+    const scope = await listScopeOf(this.db, actor, 'order.view', input.mnpIds);
     const mnpIds = input.mnpIds?.length ? [...new Set(input.mnpIds)] : undefined;
     const applicationIdForCurrency = mnpIds ? await this.requireVisibleMiniPrograms(scope, mnpIds) : await this.anySuperappOf(scope);
     const currency = input.currency ?? (await this.defaultCurrency(applicationIdForCurrency));
     if (!isCurrencyCode(currency)) throw new AppError('InvalidParameterValue', `Currency: ${currency} is not an ISO 4217 code Paythrough knows`, { field: 'Currency' });
-    const orders = await paymentDataRepository.ordersCreatedIn(this.db, {
+    const filter: PaymentFilter = {
       scope,
-      createdFrom: input.timeBegin,
-      createdTo: input.timeEnd,
       currency,
       mnpIds,
       sandbox: input.dataType === undefined ? undefined : input.dataType === 1 ? 0 : 1,
       clientPlatform: input.platform === 2 || input.platform === 3 ? input.platform : undefined,
-    });
-    return { orders, currency };
+    };
+    return { filter, currency };
   }
 
-  private figures(orders: CountedOrder[], currency: string, dataTime: string): PaymentFigures {
+  private figures(miniPrograms: MiniProgramFigures[], users: { users: number; paidUsers: number }, currency: string, dataTime: string): PaymentFigures {
+    let orderNum = 0;
     let paidNum = 0;
     let refundNum = 0;
     let total = 0;
     let paid = 0;
     let refunded = 0;
-    const miniPrograms = new Set<string>();
-    const users = new Set<string>();
-    const paidUsers = new Set<string>();
-    for (const order of orders) {
-      miniPrograms.add(order.mnp_id);
-      if (order.payer_openid) users.add(order.payer_openid);
-      total += order.amount_total;
-      if (order.success_time !== null) {
-        paidNum += 1;
-        paid += order.amount_total;
-        if (order.payer_openid) paidUsers.add(order.payer_openid);
-      }
-      if (order.refund_succeeded > 0) {
-        refundNum += 1;
-        refunded += order.refund_succeeded;
-      }
+    const withOrders = new Set<string>();
+    for (const figures of miniPrograms) {
+      if (figures.order_count > 0) withOrders.add(figures.mnp_id);
+      orderNum += figures.order_count;
+      paidNum += figures.paid_count;
+      refundNum += figures.refund_order_count;
+      total += figures.total_amount;
+      paid += figures.paid_amount;
+      refunded += figures.refund_amount;
     }
     return {
-      OrderMNPNum: miniPrograms.size,
-      OrderNum: orders.length,
+      OrderMNPNum: withOrders.size,
+      OrderNum: orderNum,
       OrderPaidNum: paidNum,
       OrderRefundNum: refundNum,
-      OrderUnpaidNum: orders.length - paidNum,
-      OrderUserNum: users.size,
-      PaidUserNum: paidUsers.size,
+      OrderUnpaidNum: orderNum - paidNum,
+      OrderUserNum: users.users,
+      PaidUserNum: users.paidUsers,
       PaidAmount: formatMinorUnits(paid, currency),
       RefundAmount: formatMinorUnits(refunded, currency),
       TotalAmount: formatMinorUnits(total, currency),

@@ -35,7 +35,9 @@ export class ConsoleClient {
       ...(payload === undefined ? {} : { payload: payload as InjectOptions['payload'] }),
     });
     const text = response.body;
-    return { statusCode: response.statusCode, body: (text ? JSON.parse(text) : null) as T, headers: response.headers };
+    // A download (an export file) is not JSON: its body stays text.
+    const json = !response.headers['content-type'] || String(response.headers['content-type']).includes('json');
+    return { statusCode: response.statusCode, body: (text ? (json ? JSON.parse(text) : text) : null) as T, headers: response.headers };
   }
 
   get<T = any>(url: string) {

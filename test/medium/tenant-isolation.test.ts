@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleClient } from '../helpers/console-client.ts';
 import { bodySchemaOf, consolePrefix, discoverConsoleRoutes, fillPath, queryParametersOf, sampleFromSchema, type ConsoleRoute } from '../helpers/console-routes.ts';
-import { actorOf, addMiniProgramTeam, createPlatform, createTenant, signIn, snapshotDatabase, type Tenant, type TestUser } from '../helpers/factories.ts';
+import { systemActor } from '../../src/domain/access.ts';
+import { actorOf, addMiniProgramTeam, createPlatform, createTenant, createUser, signIn, snapshotDatabase, type Tenant, type TestUser } from '../helpers/factories.ts';
+import { insertNotification, insertOrder, insertRefund } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 /**
@@ -17,6 +19,8 @@ interface TenantWorld {
   users: TestUser[];
   apiKeys: { id: string; secretId: string }[];
   clients: ConsoleClient[];
+  /** An order, its refund and notification, and an export (of a member who is not signed in here). */
+  records: { orderId: string; refundId: string; notificationId: string; exportId: string };
 }
 
 /** The other tenant's ids for each kind of route parameter (path or query). */
@@ -33,6 +37,14 @@ function idsFor(world: TenantWorld, param: string): string[] | undefined {
       return tenant.mnpIds;
     case 'keyId':
       return world.apiKeys.map((key) => key.id);
+    case 'orderId':
+      return [world.records.orderId];
+    case 'refundId':
+      return [world.records.refundId];
+    case 'notificationId':
+      return [world.records.notificationId];
+    case 'exportId':
+      return [world.records.exportId];
     default:
       return undefined;
   }
@@ -61,7 +73,7 @@ function bodyFor(route: ConsoleRoute): unknown {
 }
 
 const routes = await discoverConsoleRoutes();
-const knownIdParams = new Set(['teamId', 'userId', 'applicationId', 'mnpId', 'keyId']);
+const knownIdParams = new Set(['teamId', 'userId', 'applicationId', 'mnpId', 'keyId', 'orderId', 'refundId', 'notificationId', 'exportId']);
 
 describe('the console route list', () => {
   it('is read from the app (the generated checks are not vacuous)', () => {
@@ -90,7 +102,15 @@ describeOnEachDatabase('tenant isolation (console API)', (kind) => {
       }
       const clients = [];
       for (const user of users) clients.push(await signIn(context, user));
-      worlds[name] = { tenant, users, apiKeys, clients };
+      const owner = { mnpId: tenant.mnpId, applicationId: tenant.applicationId, miniProgramTeamId: tenant.miniProgramTeamId, superappTeamId: tenant.superappTeamId };
+      const order = await insertOrder(context.database.db, owner, { createdAt: context.clock.nowMs() - 60_000, tradeState: 'REFUND' });
+      const refund = await insertRefund(context.database.db, order, { createdAt: context.clock.nowMs() - 30_000, amount: 10 });
+      const notification = await insertNotification(context.database.db, { type: 'order', id: order.id }, owner, order.created_at);
+      const exporter = await createUser(context);
+      await context.services.teams.addMember(systemActor(), tenant.miniProgramTeamId, { account: exporter.account, role: 'operator' });
+      const exported = await context.services.exports.create(await actorOf(context, exporter), { kind: 'orders', format: 'csv', query: {} });
+      const records = { orderId: String(order.id), refundId: String(refund.id), notificationId: String(notification.id), exportId: exported.id };
+      worlds[name] = { tenant, users, apiKeys, clients, records };
     }
   });
   afterAll(() => context?.close());

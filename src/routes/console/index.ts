@@ -6,6 +6,9 @@ import { bindingRoutes } from './binding.routes.ts';
 import { registerConsoleAuth } from './console-auth.ts';
 import { credentialRoutes } from './credential.routes.ts';
 import { enablementRoutes } from './enablement.routes.ts';
+import { exportRoutes } from './export.routes.ts';
+import { orderRecordRoutes } from './order-record.routes.ts';
+import { paymentDataRoutes } from './payment-data.routes.ts';
 import { paymentConfigRoutes } from './payment-config.routes.ts';
 import { sessionRoutes } from './session.routes.ts';
 import { tenancyRoutes } from './tenancy.routes.ts';
@@ -24,4 +27,7 @@ export async function consoleRoutes(app: FastifyInstance) {
   await app.register(enablementRoutes);
   await app.register(approvalRoutes);
   await app.register(credentialRoutes);
+  await app.register(orderRecordRoutes);
+  await app.register(exportRoutes);
+  await app.register(paymentDataRoutes);
 }

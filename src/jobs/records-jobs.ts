@@ -1,0 +1,19 @@
+import type { Services } from '../services/index.ts';
+import { startJobLoop, type JobLoop } from './job-loop.ts';
+
+/**
+ * The record pages' jobs (issue 5), on every instance: the export worker (jobs claimed by
+ * compare-and-set with a lease, so any instance may run any export and a dead worker's job is taken
+ * over), the purge of exports past their 24 hours, and the refresh of the daily payment figures.
+ */
+export function startRecordJobs(services: Pick<Services, 'exports' | 'paymentStats'>, intervalMs: number): JobLoop[] {
+  return [
+    startJobLoop('exports', intervalMs, async () => {
+      while (await services.exports.runNext()) {
+        // One job after another while there is work.
+      }
+    }),
+    startJobLoop('export-purge', 10 * 60_000, () => services.exports.purgeExpired()),
+    startJobLoop('payment-stats', 5_000, () => services.paymentStats.refresh()),
+  ];
+}

@@ -1,0 +1,230 @@
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type { DatabaseKind } from '../config/config.ts';
+import type { Database, Executor } from '../db/schema.ts';
+import type { RecordScope } from '../services/record-scope.ts';
+
+/** The orders payment data counts (SPEC §7): one currency, inside the scope, optionally narrowed. */
+export interface PaymentFilter {
+  scope: RecordScope;
+  currency: string;
+  mnpIds?: readonly string[] | undefined;
+  /** 1 sandbox superapps' orders, 0 production ones; undefined both. */
+  sandbox?: 0 | 1 | undefined;
+  /** 2 Android, 3 iOS; undefined all. */
+  clientPlatform?: 2 | 3 | undefined;
+}
+
+/** The summable figures of one mini program over some orders. */
+export interface MiniProgramFigures {
+  mnp_id: string;
+  order_count: number;
+  paid_count: number;
+  refund_order_count: number;
+  total_amount: number;
+  paid_amount: number;
+  refund_amount: number;
+}
+
+export interface DayWindow {
+  day: string;
+  startMs: number;
+  /** Exclusive. */
+  endMs: number;
+}
+
+type OwnedTable = 'orders' | 'payment_daily_stats';
+
+function filterConditions<T extends OwnedTable>(eb: ExpressionBuilder<Database, T>, filter: PaymentFilter): Expression<SqlBool>[] {
+  // Both tables carry these columns; the builder is narrowed to them.
+  const e = eb as unknown as ExpressionBuilder<Database, 'orders'>;
+  const out: Expression<SqlBool>[] = [e('currency', '=', filter.currency)];
+  const { scope } = filter;
+  if (!scope.all) {
+    out.push(
+      e.or([
+        ...(scope.miniProgramTeamIds.length ? [e('mini_program_team_id', 'in', scope.miniProgramTeamIds)] : []),
+        ...(scope.applicationIds.length ? [e('application_id', 'in', scope.applicationIds)] : []),
+      ]),
+    );
+  }
+  if (filter.mnpIds?.length) out.push(e('mnp_id', 'in', filter.mnpIds));
+  if (filter.sandbox !== undefined) out.push(e('sandbox', '=', filter.sandbox));
+  if (filter.clientPlatform !== undefined) out.push(e('client_platform', '=', filter.clientPlatform));
+  return out;
+}
+
+const toNumbers = (row: Record<string, unknown>): MiniProgramFigures => ({
+  mnp_id: String(row.mnp_id),
+  order_count: Number(row.order_count),
+  paid_count: Number(row.paid_count),
+  refund_order_count: Number(row.refund_order_count),
+  total_amount: Number(row.total_amount),
+  paid_amount: Number(row.paid_amount),
+  refund_amount: Number(row.refund_amount),
+});
+
+/** The aggregate columns, computed from orders: a paid order has a success_time; a refunded one refund_succeeded > 0. */
+const orderAggregates = {
+  order_count: sql<number>`count(*)`,
+  paid_count: sql<number>`sum(case when success_time is not null then 1 else 0 end)`,
+  refund_order_count: sql<number>`sum(case when refund_succeeded > 0 then 1 else 0 end)`,
+  total_amount: sql<number>`sum(amount_total)`,
+  paid_amount: sql<number>`sum(case when success_time is not null then amount_total else 0 end)`,
+  refund_amount: sql<number>`sum(refund_succeeded)`,
+};
+
+export const paymentStatsRepository = {
+  /** Changed orders waiting to be counted, oldest first. */
+  dirtyBatch: (db: Executor, limit: number) => db.selectFrom('payment_stats_dirty').select(['id', 'mnp_id', 'created_at']).orderBy('id').limit(limit).execute(),
+
+  async deleteDirty(db: Executor, ids: readonly number[]): Promise<void> {
+    if (ids.length) await db.deleteFrom('payment_stats_dirty').where('id', 'in', ids).execute();
+  },
+
+  /** Serialises stats writers across instances (PostgreSQL); SQLite has one writer anyway. */
+  async lockForWrite(db: Executor, kind: DatabaseKind): Promise<void> {
+    if (kind === 'postgres') await sql`select pg_advisory_xact_lock(72610002)`.execute(db);
+  },
+
+  /** Replaces one mini program's figures for one business day with a fresh count of its orders. */
+  async recomputeDay(db: Executor, mnpId: string | null, window: DayWindow, now: number): Promise<void> {
+    let remove = db.deleteFrom('payment_daily_stats').where('business_day', '=', window.day);
+    if (mnpId !== null) remove = remove.where('mnp_id', '=', mnpId);
+    await remove.execute();
+    let select = db
+      .selectFrom('orders')
+      .select([
+        'mnp_id',
+        sql<string>`${window.day}`.as('business_day'),
+        'currency',
+        'sandbox',
+        'client_platform',
+        (eb) => eb.fn.max('application_id').as('application_id'),
+        (eb) => eb.fn.max('mini_program_team_id').as('mini_program_team_id'),
+        orderAggregates.order_count.as('order_count'),
+        orderAggregates.paid_count.as('paid_count'),
+        orderAggregates.refund_order_count.as('refund_order_count'),
+        orderAggregates.total_amount.as('total_amount'),
+        orderAggregates.paid_amount.as('paid_amount'),
+        orderAggregates.refund_amount.as('refund_amount'),
+        sql<number>`${now}`.as('updated_at'),
+      ])
+      .where('created_at', '>=', window.startMs)
+      .where('created_at', '<', window.endMs)
+      .groupBy(['mnp_id', 'currency', 'sandbox', 'client_platform']);
+    if (mnpId !== null) select = select.where('mnp_id', '=', mnpId);
+    await db
+      .insertInto('payment_daily_stats')
+      .columns([
+        'mnp_id',
+        'business_day',
+        'currency',
+        'sandbox',
+        'client_platform',
+        'application_id',
+        'mini_program_team_id',
+        'order_count',
+        'paid_count',
+        'refund_order_count',
+        'total_amount',
+        'paid_amount',
+        'refund_amount',
+        'updated_at',
+      ])
+      .expression(select)
+      .execute();
+  },
+
+  clearAll: (db: Executor) => db.deleteFrom('payment_daily_stats').execute(),
+
+  /** The first order created at or after `fromMs` (a rebuild skips days without orders). */
+  async firstCreatedFrom(db: Executor, fromMs: number): Promise<number | undefined> {
+    const row = await db.selectFrom('orders').select((eb) => eb.fn.min('created_at').as('first')).where('created_at', '>=', fromMs).executeTakeFirst();
+    return row?.first === null || row?.first === undefined ? undefined : Number(row.first);
+  },
+
+  /** Per business day and mini program, the kept figures of whole days in [fromDay, toDay]. */
+  async statsByDay(db: Executor, filter: PaymentFilter, fromDay: string, toDay: string): Promise<(MiniProgramFigures & { day: string })[]> {
+    const rows = await db
+      .selectFrom('payment_daily_stats')
+      .select([
+        'business_day',
+        'mnp_id',
+        (eb) => eb.fn.sum('order_count').as('order_count'),
+        (eb) => eb.fn.sum('paid_count').as('paid_count'),
+        (eb) => eb.fn.sum('refund_order_count').as('refund_order_count'),
+        (eb) => eb.fn.sum('total_amount').as('total_amount'),
+        (eb) => eb.fn.sum('paid_amount').as('paid_amount'),
+        (eb) => eb.fn.sum('refund_amount').as('refund_amount'),
+      ])
+      .where('business_day', '>=', fromDay)
+      .where('business_day', '<=', toDay)
+      .where((eb) => eb.and(filterConditions(eb, filter)))
+      .groupBy(['business_day', 'mnp_id'])
+      .execute();
+    return rows.map((row) => ({ ...toNumbers(row), day: row.business_day }));
+  },
+
+  /** Per mini program, the figures counted straight from orders created in [fromMs, toMs) (a part of a day). */
+  async ordersFigures(db: Executor, filter: PaymentFilter, fromMs: number, toMs: number): Promise<MiniProgramFigures[]> {
+    const rows = await db
+      .selectFrom('orders')
+      .select([
+        'mnp_id',
+        orderAggregates.order_count.as('order_count'),
+        orderAggregates.paid_count.as('paid_count'),
+        orderAggregates.refund_order_count.as('refund_order_count'),
+        orderAggregates.total_amount.as('total_amount'),
+        orderAggregates.paid_amount.as('paid_amount'),
+        orderAggregates.refund_amount.as('refund_amount'),
+      ])
+      .where('created_at', '>=', fromMs)
+      .where('created_at', '<', toMs)
+      .where((eb) => eb.and(filterConditions(eb, filter)))
+      .groupBy('mnp_id')
+      .execute();
+    return rows.map(toNumbers);
+  },
+
+  /**
+   * Distinct payers (all orders, and paid ones) per window: users are distinct over what is asked, never
+   * summed over days (SPEC §7). Each window is an index range scan on created_at.
+   */
+  async distinctUsers(db: Executor, filter: PaymentFilter, windows: readonly DayWindow[]): Promise<Map<string, { users: number; paidUsers: number }>> {
+    const out = new Map<string, { users: number; paidUsers: number }>();
+    if (windows.length === 0) return out;
+    const values = sql.join(windows.map((window) => sql`(${window.day}, cast(${window.startMs} as bigint), cast(${window.endMs} as bigint))`));
+    const conditions = sql.join(
+      filterConditionsSql(filter).map((condition) => sql`and ${condition}`),
+      sql` `,
+    );
+    const result = await sql<{ day: string; users: number | string; paid_users: number | string }>`
+      with windows (day, start_ms, end_ms) as (values ${values})
+      select windows.day as day,
+             count(distinct nullif(orders.payer_openid, '')) as users,
+             count(distinct case when orders.success_time is not null then nullif(orders.payer_openid, '') end) as paid_users
+      from windows
+      join orders on orders.created_at >= windows.start_ms and orders.created_at < windows.end_ms
+      where 1 = 1 ${conditions}
+      group by windows.day`.execute(db);
+    for (const row of result.rows) out.set(row.day, { users: Number(row.users), paidUsers: Number(row.paid_users) });
+    return out;
+  },
+};
+
+/** The same filter as raw SQL on `orders` (for the windowed distinct-user query). */
+function filterConditionsSql(filter: PaymentFilter) {
+  const out = [sql`orders.currency = ${filter.currency}`];
+  const { scope } = filter;
+  if (!scope.all) {
+    const owners = [
+      ...(scope.miniProgramTeamIds.length ? [sql`orders.mini_program_team_id in (${sql.join(scope.miniProgramTeamIds)})`] : []),
+      ...(scope.applicationIds.length ? [sql`orders.application_id in (${sql.join(scope.applicationIds)})`] : []),
+    ];
+    out.push(owners.length ? sql`(${sql.join(owners, sql` or `)})` : sql`1 = 0`);
+  }
+  if (filter.mnpIds?.length) out.push(sql`orders.mnp_id in (${sql.join([...filter.mnpIds])})`);
+  if (filter.sandbox !== undefined) out.push(sql`orders.sandbox = ${filter.sandbox}`);
+  if (filter.clientPlatform !== undefined) out.push(sql`orders.client_platform = ${filter.clientPlatform}`);
+  return out;
+}

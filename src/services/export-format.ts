@@ -1,0 +1,219 @@
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { stringify } from 'csv-stringify/sync';
+import ExcelJS from 'exceljs';
+import type { ExportFormat, ExportKind } from '../db/records-schema.ts';
+import { currencyExponent } from '../domain/money.ts';
+import { businessDateTimeOf } from './bill-time.ts';
+import type { OrderListItem, RefundListItem } from './record-views.ts';
+
+/**
+ * The export file formats (SPEC §5 "Exports", §7): CSV in UTF-8 with a BOM and CRLF line ends; XLSX with
+ * at most 1,000,000 rows per sheet, continuing on further sheets. Amounts are major units in the
+ * currency's own exponent. IDs stay text: XLSX writes them as string cells; in CSV an ID made only of
+ * digits ends with a tab, which spreadsheet programs read as text (no 4.2E+27, no lost leading zeros).
+ * Text starting with = + - @ (or a tab or carriage return) gets a leading ' so it is never a formula.
+ */
+export const xlsxRowsPerSheet = 1_000_000;
+
+type CellKind = 'id' | 'text' | 'amount' | 'time';
+
+interface Column<Row> {
+  header: string;
+  kind: CellKind;
+  width: number;
+  value(row: Row): string | null;
+  /** For amounts: the row's currency. */
+  currency?(row: Row): string;
+}
+
+const platformNames: Record<number, string> = { 2: 'Android', 3: 'iOS' };
+
+function orderColumns(timeZone: string): Column<OrderListItem>[] {
+  const time = (ms: number | null) => (ms === null ? null : businessDateTimeOf(ms, timeZone));
+  return [
+    { header: 'Mini program ID', kind: 'id', width: 32, value: (o) => o.mnpId },
+    { header: 'Merchant ID', kind: 'id', width: 14, value: (o) => o.mchid },
+    { header: 'Merchant order no.', kind: 'id', width: 32, value: (o) => o.outTradeNo },
+    { header: 'Transaction ID', kind: 'id', width: 32, value: (o) => o.transactionId },
+    { header: 'Trade state', kind: 'text', width: 12, value: (o) => o.tradeState },
+    { header: 'Description', kind: 'text', width: 30, value: (o) => o.description },
+    { header: 'Amount', kind: 'amount', width: 12, value: (o) => o.amount, currency: (o) => o.currency },
+    { header: 'Currency', kind: 'text', width: 9, value: (o) => o.currency },
+    { header: 'Refunded (processing and succeeded)', kind: 'amount', width: 14, value: (o) => o.refundTotal, currency: (o) => o.currency },
+    { header: 'Payer openid', kind: 'id', width: 30, value: (o) => o.payerOpenid },
+    { header: 'Platform', kind: 'text', width: 9, value: (o) => platformNames[o.clientPlatform] ?? '' },
+    { header: 'Sandbox', kind: 'text', width: 8, value: (o) => (o.sandbox ? 'yes' : 'no') },
+    { header: `Created (${timeZone})`, kind: 'time', width: 20, value: (o) => time(o.createdAt) },
+    { header: `Paid (${timeZone})`, kind: 'time', width: 20, value: (o) => time(o.successTime) },
+  ];
+}
+
+function refundColumns(timeZone: string): Column<RefundListItem>[] {
+  const time = (ms: number | null) => (ms === null ? null : businessDateTimeOf(ms, timeZone));
+  return [
+    { header: 'Mini program ID', kind: 'id', width: 32, value: (r) => r.mnpId },
+    { header: 'Merchant ID', kind: 'id', width: 14, value: (r) => r.mchid },
+    { header: 'Merchant order no.', kind: 'id', width: 32, value: (r) => r.outTradeNo },
+    { header: 'Transaction ID', kind: 'id', width: 32, value: (r) => r.transactionId },
+    { header: 'Merchant refund no.', kind: 'id', width: 32, value: (r) => r.outRefundNo },
+    { header: 'Refund ID', kind: 'id', width: 32, value: (r) => r.refundId },
+    { header: 'Kind', kind: 'text', width: 16, value: (r) => r.kind },
+    { header: 'Status', kind: 'text', width: 12, value: (r) => r.status },
+    { header: 'Refund amount', kind: 'amount', width: 12, value: (r) => r.refund, currency: (r) => r.currency },
+    { header: 'Order amount', kind: 'amount', width: 12, value: (r) => r.total, currency: (r) => r.currency },
+    { header: 'Currency', kind: 'text', width: 9, value: (r) => r.currency },
+    { header: 'Reason', kind: 'text', width: 30, value: (r) => r.reason },
+    { header: `Initiated (${timeZone})`, kind: 'time', width: 20, value: (r) => time(r.createdAt) },
+    { header: `Succeeded (${timeZone})`, kind: 'time', width: 20, value: (r) => time(r.successTime) },
+  ];
+}
+
+const formulaStart = /^[=+\-@\t\r]/;
+const digitsOnly = /^\d+$/;
+
+/** Text that a spreadsheet would read as a formula gets a leading apostrophe. */
+export function neutraliseFormula(text: string): string {
+  return formulaStart.test(text) ? `'${text}` : text;
+}
+
+function csvCell(kind: CellKind, value: string | null): string {
+  if (value === null) return '';
+  if (kind === 'amount' || kind === 'time') return value;
+  if (kind === 'id' && digitsOnly.test(value)) return `${value}\t`;
+  return neutraliseFormula(value);
+}
+
+export interface ExportWriter<Row> {
+  write(rows: readonly Row[]): Promise<void>;
+  /** Flushes and closes the file. */
+  finish(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+async function closeStream(stream: WriteStream): Promise<void> {
+  if (stream.closed) return;
+  stream.end();
+  await once(stream, 'close');
+}
+
+class CsvWriter<Row> implements ExportWriter<Row> {
+  private readonly file: WriteStream;
+  private first = true;
+
+  constructor(
+    path: string,
+    private readonly columns: Column<Row>[],
+  ) {
+    this.file = createWriteStream(path, { flags: 'wx' });
+  }
+
+  async write(rows: readonly Row[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.append(rows.map((row) => this.columns.map((column) => csvCell(column.kind, column.value(row)))));
+  }
+
+  async finish(): Promise<void> {
+    // An empty result is still a file with its BOM and header.
+    if (this.first) await this.append([]);
+    await closeStream(this.file);
+  }
+
+  private async append(records: string[][]): Promise<void> {
+    const text = stringify(records, { bom: this.first, header: this.first, columns: this.columns.map((column) => column.header), record_delimiter: 'windows' });
+    this.first = false;
+    if (!this.file.write(text)) await once(this.file, 'drain');
+  }
+
+  async abort(): Promise<void> {
+    this.file.destroy();
+    await once(this.file, 'close').catch(() => undefined);
+  }
+}
+
+class XlsxWriter<Row> implements ExportWriter<Row> {
+  private readonly workbook: ExcelJS.stream.xlsx.WorkbookWriter;
+  private sheet: ExcelJS.Worksheet | undefined;
+  private rowsInSheet = 0;
+  private sheets = 0;
+  private readonly numberFormats = new Map<string, string>();
+
+  constructor(
+    path: string,
+    private readonly columns: Column<Row>[],
+    private readonly sheetTitle: string,
+  ) {
+    // Inline strings (no shared-string table) keep memory flat however many rows there are.
+    this.workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, useStyles: true, useSharedStrings: false });
+  }
+
+  async write(rows: readonly Row[]): Promise<void> {
+    for (const row of rows) {
+      if (!this.sheet || this.rowsInSheet >= xlsxRowsPerSheet) this.startSheet();
+      const added = this.sheet!.addRow(this.columns.map((column) => this.cellValue(column, row)));
+      this.columns.forEach((column, index) => {
+        if (column.kind === 'amount' && column.currency) added.getCell(index + 1).numFmt = this.numberFormat(column.currency(row));
+      });
+      added.commit();
+      this.rowsInSheet += 1;
+    }
+    // Lets the zip stream drain to the file before the next batch.
+    await yieldToEventLoop();
+  }
+
+  async finish(): Promise<void> {
+    if (!this.sheet) this.startSheet();
+    this.sheet!.commit();
+    await this.workbook.commit();
+  }
+
+  async abort(): Promise<void> {
+    await this.workbook.commit().catch(() => undefined);
+  }
+
+  private startSheet() {
+    this.sheet?.commit();
+    this.sheets += 1;
+    this.sheet = this.workbook.addWorksheet(this.sheets === 1 ? this.sheetTitle : `${this.sheetTitle} (${this.sheets})`, { views: [{ state: 'frozen', ySplit: 1 }] });
+    this.sheet.columns = this.columns.map((column) => ({ header: column.header, width: column.width }));
+    this.sheet.getRow(1).font = { bold: true };
+    this.sheet.getRow(1).commit();
+    this.rowsInSheet = 0;
+  }
+
+  private cellValue(column: Column<Row>, row: Row): string | number | null {
+    const value = column.value(row);
+    if (value === null) return null;
+    if (column.kind === 'amount') return Number(value);
+    // String cells are never formulas here; the apostrophe still guards a copy pasted elsewhere.
+    return column.kind === 'time' ? value : neutraliseFormula(value);
+  }
+
+  private numberFormat(currency: string): string {
+    let format = this.numberFormats.get(currency);
+    if (!format) {
+      const exponent = currencyExponent(currency);
+      format = exponent === 0 ? '0' : `0.${'0'.repeat(exponent)}`;
+      this.numberFormats.set(currency, format);
+    }
+    return format;
+  }
+}
+
+export function exportWriter(kind: 'orders', format: ExportFormat, path: string, timeZone: string): ExportWriter<OrderListItem>;
+export function exportWriter(kind: 'refunds', format: ExportFormat, path: string, timeZone: string): ExportWriter<RefundListItem>;
+export function exportWriter(kind: ExportKind, format: ExportFormat, path: string, timeZone: string): ExportWriter<OrderListItem> | ExportWriter<RefundListItem>;
+export function exportWriter(kind: ExportKind, format: ExportFormat, path: string, timeZone: string): ExportWriter<OrderListItem> | ExportWriter<RefundListItem> {
+  if (kind === 'orders') {
+    const columns = orderColumns(timeZone);
+    return format === 'csv' ? new CsvWriter(path, columns) : new XlsxWriter(path, columns, 'Orders');
+  }
+  const columns = refundColumns(timeZone);
+  return format === 'csv' ? new CsvWriter(path, columns) : new XlsxWriter(path, columns, 'Refunds');
+}
+
+export const exportContentTypes: Record<ExportFormat, string> = {
+  csv: 'text/csv; charset=utf-8',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+};

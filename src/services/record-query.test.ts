@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import type { Keyset, KeyedRow, RecordPart } from '../repositories/record-keyset.ts';
+import { cappedCount, decodeCursor, encodeCursor, keysetBatches, keysetPage } from './record-query.ts';
+
+/** Parts backed by arrays, served like the keyset queries serve them. */
+function fakeParts(rowsByPart: KeyedRow[][]) {
+  const parts: RecordPart[] = rowsByPart.map((_, index) => ({ column: 'mnp_id', value: String(index) }));
+  const sorted = rowsByPart.map((rows) => [...rows].sort((a, b) => b.created_at - a.created_at || b.id - a.id));
+  const fetch = async (part: RecordPart, after: Keyset | undefined, limit: number) => {
+    const rows = sorted[Number(part.column ? part.value : 0)]!;
+    return rows.filter((row) => !after || row.created_at < after.createdAt || (row.created_at === after.createdAt && row.id < after.id)).slice(0, limit);
+  };
+  return { parts, fetch };
+}
+
+const rowsOf = (ids: number[], createdAt: (id: number) => number) => ids.map((id) => ({ id, created_at: createdAt(id) }));
+
+describe('record lists across parts', () => {
+  const a = rowsOf([1, 2, 3, 4, 5, 6, 7], (id) => id * 10);
+  const b = rowsOf([8, 9, 10, 11], (id) => (id - 7) * 15);
+  const c = rowsOf([12, 13], () => 30);
+  const everything = [...a, ...b, ...c].sort((x, y) => y.created_at - x.created_at || y.id - x.id).map((row) => row.id);
+
+  it('pages merge the parts in (created_at, id) descending order, ties by id', async () => {
+    const { parts, fetch } = fakeParts([a, b, c]);
+    const ids: number[] = [];
+    let after: Keyset | undefined;
+    for (;;) {
+      const page = await keysetPage(parts, fetch, after, 3);
+      ids.push(...page.rows.map((row) => row.id));
+      if (!page.nextCursor) break;
+      after = decodeCursor(page.nextCursor);
+    }
+    expect(ids).toEqual(everything);
+  });
+
+  it('batches stream every row once, in order, whatever the batch size', async () => {
+    const { parts, fetch } = fakeParts([a, b, c]);
+    for (const size of [1, 2, 3, 5, 100]) {
+      const ids: number[] = [];
+      for await (const batch of keysetBatches(parts, fetch, size)) {
+        expect(batch.length).toBeLessThanOrEqual(size);
+        ids.push(...batch.map((row) => row.id));
+      }
+      expect(ids, `batch size ${size}`).toEqual(everything);
+    }
+  });
+
+  it('counts stop at the cap across parts', async () => {
+    const count = async (part: RecordPart, cap: number) => Math.min(cap, part.column ? Number(part.value) * 4 : 0);
+    const parts: RecordPart[] = [1, 2, 3].map((n) => ({ column: 'mnp_id', value: String(n) }));
+    expect(await cappedCount(parts, count, 100)).toEqual({ value: 24, exact: true });
+    expect(await cappedCount(parts, count, 10)).toEqual({ value: 10, exact: false });
+    expect(await cappedCount(parts, count, 24)).toEqual({ value: 24, exact: true });
+  });
+
+  it('cursors are opaque and checked', () => {
+    expect(decodeCursor(encodeCursor({ id: 42, created_at: 1_700_000_000_000 }))).toEqual({ id: 42, createdAt: 1_700_000_000_000 });
+    for (const bad of ['', 'xyz', Buffer.from('[1]').toString('base64url'), Buffer.from('[-1, 2]').toString('base64url'), Buffer.from('{"a":1}').toString('base64url')]) {
+      expect(() => decodeCursor(bad), bad).toThrow(/cursor/);
+    }
+  });
+});

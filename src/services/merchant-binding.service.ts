@@ -202,7 +202,7 @@ export class MerchantBindingService {
         throw isUniqueViolation(error) ? merchantTaken() : error;
       }
       // New orders use the new merchant: every payment account of the team follows the effective binding.
-      if (current) await this.followMerchant(trx, actor, request.team_id, request.merchant_id, current.merchant_id);
+      if (current) await this.followMerchant(trx, actor, request.team_id, request.merchant_id);
       return { id: Number(request.id) };
     });
   }
@@ -292,7 +292,7 @@ export class MerchantBindingService {
     await disableApprovedOfTeam(trx, this.clock, actor, binding.team_id, auditTeamId);
   }
 
-  private async followMerchant(trx: Executor, actor: Actor, teamId: string, mchid: string, previous: string) {
+  private async followMerchant(trx: Executor, actor: Actor, teamId: string, mchid: string) {
     const now = this.clock.nowMs();
     for (const account of await paymentAccountRepository.listByTeam(trx, teamId)) {
       if (account.mchid === mchid) continue;
@@ -302,7 +302,7 @@ export class MerchantBindingService {
         targetType: 'payment_account',
         targetId: account.mnp_id,
         teamId,
-        before: { mchid: account.mchid ?? previous },
+        before: { mchid: account.mchid },
         after: { mchid },
       });
     }

@@ -297,6 +297,8 @@ export class PaymentCredentialService {
    * private key waits, sealed, for its one download by the MP Administrator or Senior developer.
    */
   async openAccount(trx: Executor, actor: Actor, input: { mnpId: string; superappId: string; teamId: string; mchid: string; prepared: PreparedMerchantKey | undefined }): Promise<void> {
+    // Keys are prepared before the transaction: generating one here would hold the transaction for long
+    // (and on SQLite, reading the platform key outside the transaction would wait for it forever).
     const now = this.clock.nowMs();
     const existing = await paymentAccountRepository.find(trx, input.mnpId);
     if (existing) {
@@ -317,7 +319,8 @@ export class PaymentCredentialService {
         updated_at: now,
       });
     }
-    const prepared = input.prepared ?? (await this.prepareKey(input.mnpId, input.mchid, { mode: 'generate' }, { keepPrivateKey: true }));
+    const prepared = input.prepared;
+    if (!prepared) throw new AppError('FailedOperation', 'The payment account changed while approving; try again');
     await this.insertKey(trx, input.mnpId, prepared, now);
     await recordAudit(trx, this.clock, actor, {
       action: 'payment_account.create',

@@ -191,7 +191,7 @@ export class PaymentEnablementService {
         superappId: superapp.id,
         teamId: request.team_id,
         mchid: binding.merchant_id,
-        prepared: prepared && prepared.serialNo && binding.merchant_id === request.merchant_id ? prepared : undefined,
+        prepared,
       });
       return { id: Number(request.id) };
     });

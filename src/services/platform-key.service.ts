@@ -64,6 +64,7 @@ export class PlatformKeyService {
   /**
    * The key that signs gateway responses and notifications at `now` (extension point for the gateway).
    * Send `publicKeyId` as `Wechatpay-Serial` to public-key-mode clients, `serialNo` to certificate-mode ones.
+   * Call it outside database transactions: on first use it creates the first key.
    */
   async signingKey(now: number = this.clock.nowMs()): Promise<PlatformSigningKey> {
     const rows = await this.rows(now);

@@ -3,7 +3,6 @@ import { NotificationDeliverer } from '../services/notification-delivery.ts';
 import { merchantNotificationTopic } from '../services/notification.service.ts';
 import { startJobLoop, type JobLoop } from './job-loop.ts';
 import { OutboxWorker } from './outbox-worker.ts';
-import { startRecordJobs } from './records-jobs.ts';
 
 export interface BackgroundJobs {
   outboxWorker: OutboxWorker;
@@ -11,8 +10,8 @@ export interface BackgroundJobs {
 }
 
 /**
- * The jobs every instance runs: the outbox worker, the in-process sandbox's clock-driven work, and
- * the nonce purge. Safe on any number of instances (claims and compare-and-set in the database).
+ * The jobs every instance runs: the outbox worker, auto-close, the reconciler, the in-process sandbox's
+ * clock-driven work, and the nonce purge. Safe on any number of instances (claims and compare-and-set in the database).
  */
 export function startBackgroundJobs(context: AppContext, options: { intervalMs?: number } = {}): BackgroundJobs {
   const { config, database, clock, services } = context;
@@ -32,7 +31,9 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
     },
   });
   const loops: JobLoop[] = [outboxWorker.start(intervalMs), startJobLoop('nonce-purge', 60_000, () => services.nonces.purgeExpired())];
-  loops.push(...startRecordJobs(services, intervalMs));
+  // Orders past time_expire close (channel first); unknown channel outcomes are settled by querying.
+  loops.push(startJobLoop('auto-close', 5_000, () => services.autoCloseJob.runOnce()));
+  loops.push(startJobLoop('reconciler', 5_000, () => services.reconcilerJob.runOnce()));
   const sandbox = services.sandbox;
   if (sandbox) loops.push(startJobLoop('sandbox', intervalMs, () => sandbox.tick()));
   return {

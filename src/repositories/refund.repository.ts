@@ -59,17 +59,19 @@ export const refundRepository = {
       .limit(limit)
       .execute(),
 
-  /** Refunds that succeeded in [fromMs, toMs) for one mini program, for the trade bill. */
+  /** Refunds that succeeded in [fromMs, toMs) for one mini program, with their order's fields, for the trade bill. */
   listSucceededBetween: (db: Executor, mnpId: string, mchid: string, fromMs: number, toMs: number) =>
     db
       .selectFrom('refunds')
-      .selectAll()
-      .where('mnp_id', '=', mnpId)
-      .where('mchid', '=', mchid)
-      .where('status', '=', 'SUCCESS')
-      .where('success_time', '>=', fromMs)
-      .where('success_time', '<', toMs)
-      .orderBy('success_time', 'asc')
-      .orderBy('id', 'asc')
+      .innerJoin('orders', 'orders.id', 'refunds.order_id')
+      .selectAll('refunds')
+      .select(['orders.payer_openid', 'orders.description', 'orders.attach'])
+      .where('refunds.mnp_id', '=', mnpId)
+      .where('refunds.mchid', '=', mchid)
+      .where('refunds.status', '=', 'SUCCESS')
+      .where('refunds.success_time', '>=', fromMs)
+      .where('refunds.success_time', '<', toMs)
+      .orderBy('refunds.success_time', 'asc')
+      .orderBy('refunds.id', 'asc')
       .execute(),
 };

@@ -8,7 +8,7 @@ export type PaymentEventType = 'TRANSACTION.SUCCESS' | 'REFUND.SUCCESS' | 'REFUN
 /** A merchant notification (SPEC §4.2), written in the transaction of the state change it reports. */
 export interface PaymentNotification {
   eventType: PaymentEventType;
-  summary: string;
+  mchid: string;
   /** `transaction` or `refund`: the resource's original_type and associated_data. */
   originalType: 'transaction' | 'refund';
   /** The resource in clear; the delivery encrypts it under the mini program's APIv3 key. */
@@ -39,7 +39,7 @@ const owners = (row: OrderRow | RefundRow) => ({
 export function transactionSuccessNotification(order: OrderRow, timeZone: string): PaymentNotification {
   return {
     eventType: 'TRANSACTION.SUCCESS',
-    summary: 'Payment succeeded',
+    mchid: order.mchid,
     originalType: 'transaction',
     resource: { ...toV3Transaction(order, timeZone) },
     notifyUrl: order.notify_url,
@@ -49,13 +49,11 @@ export function transactionSuccessNotification(order: OrderRow, timeZone: string
   };
 }
 
-const refundSummaries = { SUCCESS: 'Refund succeeded', CLOSED: 'Refund closed', ABNORMAL: 'Refund abnormal' } as const;
-
 export function refundNotification(refund: RefundRow, order: OrderRow, timeZone: string): PaymentNotification | undefined {
   if (refund.status === 'PROCESSING') return undefined;
   return {
     eventType: `REFUND.${refund.status}`,
-    summary: refundSummaries[refund.status],
+    mchid: refund.mchid,
     originalType: 'refund',
     resource: { ...toV3RefundNotice(refund, timeZone) },
     notifyUrl: refund.notify_url ?? order.notify_url,

@@ -1,4 +1,5 @@
-import { tradeStateDescriptions } from '../domain/order-state.ts';
+import { tradeStateDescriptions, type TradeState } from '../domain/order-state.ts';
+import type { RefundStatus } from '../domain/refund-state.ts';
 import type { OrderRow } from '../repositories/order.repository.ts';
 import type { RefundRow } from '../repositories/refund.repository.ts';
 import { rfc3339In } from './bill-time.ts';
@@ -13,7 +14,7 @@ export interface V3Transaction {
   out_trade_no: string;
   transaction_id?: string;
   trade_type?: 'JSAPI';
-  trade_state: string;
+  trade_state: TradeState;
   trade_state_desc: string;
   bank_type?: string;
   attach: string;
@@ -57,7 +58,7 @@ export interface V3Refund {
   user_received_account: string;
   success_time?: string;
   create_time: string;
-  status: string;
+  status: RefundStatus;
   funds_account: 'AVAILABLE';
   amount: {
     total: number;

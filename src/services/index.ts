@@ -10,6 +10,7 @@ import { ManagementAuthService } from './management-auth.service.ts';
 import { MerchantBindingService } from './merchant-binding.service.ts';
 import { MerchantService } from './merchant.service.ts';
 import { MiniProgramService } from './mini-program.service.ts';
+import { createGatewayServices } from './gateway-services.ts';
 import { NonceService } from './nonce.service.ts';
 import { notificationKeysFrom } from './notification-delivery.ts';
 import { NotificationService } from './notification.service.ts';
@@ -21,10 +22,6 @@ import { PaymentBridgeService } from './payment-bridge.service.ts';
 import { PaymentEnablementService } from './payment-enablement.service.ts';
 import { PlatformKeyService } from './platform-key.service.ts';
 import { PaymentDataService } from './payment-data.service.ts';
-import { ExportService } from './export.service.ts';
-import { OrderRecordService } from './order-record.service.ts';
-import { PaymentStatsService } from './payment-stats.service.ts';
-import { RefundRecordService } from './refund-record.service.ts';
 import { PlatformService } from './platform.service.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { SuperappService } from './superapp.service.ts';
@@ -71,32 +68,23 @@ export function createServices(deps: ServiceDependencies) {
     /** The in-process sandbox channel; null while the sandbox is off. */
     sandbox: deps.config.sandboxEnabled ? new SandboxChannel({ db, clock, sink: channelEvents, publicUrl: deps.config.publicUrl }) : null,
   };
+  const gateway = createGatewayServices(deps, { ...payment, ...gatewayParts });
   // The host bridge's paySign check (SPEC §4.4); the sandbox names its own cashier pages.
   const sandboxChannel = gatewayParts.sandbox;
   const paymentBridge = new PaymentBridgeService(db, clock, (channelKind, token) => (channelKind === 'sandbox' && sandboxChannel ? sandboxChannel.cashierUrl(token) : null));
-  // Order and after-sales records, their exports, and payment data (issue 5).
-  const orderRecords = new OrderRecordService(db, clock, outbox);
-  const refundRecords = new RefundRecordService(db, clock, deps.config);
-  const paymentStats = new PaymentStatsService(db, clock, deps.config);
-  const records = {
-    orderRecords,
-    refundRecords,
-    exports: new ExportService(db, clock, deps.config, { orders: orderRecords, refunds: refundRecords }),
-    paymentStats,
-  };
   const demoWorld = new DemoWorldService(db, clock, secretBox, deps.config, tenancy);
   extendDemoWorldWithPayment(demoWorld, payment);
   return {
     ...tenancy,
     ...payment,
     ...gatewayParts,
+    ...gateway,
     rateLimiter,
     auth: new AuthService(db, clock, passwordHasher, rateLimiter),
     audit: new AuditService(db),
     managementAuth: new ManagementAuthService(db, clock, tenancy.apiKeys),
     platform: new PlatformService(db, clock),
-    paymentData: new PaymentDataService(db, clock, deps.config, paymentStats),
-    ...records,
+    paymentData: new PaymentDataService(db, clock, deps.config),
     paymentBridge,
     demoWorld,
   };

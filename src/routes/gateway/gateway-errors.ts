@@ -44,6 +44,8 @@ const locations = new Set(['body', 'query', 'path', 'header']);
  * SYSTEM_ERROR without their internals; parameter problems carry `detail` with a JSON Pointer field.
  */
 export function toV3Error(error: unknown): V3ErrorResponse {
+  const validation = validationProblem(error);
+  if (validation) return { status: 400, body: validation };
   const appError = toAppError(error);
   const mapped = v3Codes[appError.code] ?? (appError.code.startsWith('FailedOperation.') ? { code: 'INVALID_REQUEST', status: 400 } : { code: 'SYSTEM_ERROR', status: 500 });
   const body: V3ErrorBody = { code: mapped.code, message: appError.message };
@@ -58,4 +60,23 @@ export function toV3Error(error: unknown): V3ErrorResponse {
     };
   }
   return { status: mapped.status, body };
+}
+
+interface ValidationFailure {
+  validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[];
+  validationContext?: string;
+}
+
+const contextLocations: Record<string, 'body' | 'query' | 'path' | 'header'> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
+
+/** A schema validation failure as PARAM_ERROR: a JSON Pointer for body fields, the name for path and query ones. */
+function validationProblem(error: unknown): V3ErrorBody | undefined {
+  const failure = error as ValidationFailure | null;
+  const issue = Array.isArray(failure?.validation) ? failure.validation[0] : undefined;
+  if (!failure || !issue) return undefined;
+  const location = contextLocations[failure.validationContext ?? 'body'] ?? 'body';
+  const pointer = issue.instancePath && issue.instancePath !== '/' ? issue.instancePath : '';
+  const field = location === 'body' ? pointer || '/' : pointer.replace(/^\//, '').replaceAll('/', '.') || location;
+  const message = issue.message ?? 'is invalid';
+  return { code: 'PARAM_ERROR', message: `${field}: ${message}`, detail: { field, issue: message, location } };
 }

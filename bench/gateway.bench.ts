@@ -1,0 +1,201 @@
+import { constants, generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import pg from 'pg';
+import { buildApp } from '../src/app.ts';
+import { createAppContext } from '../src/bootstrap.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { testHashingCost } from '../src/crypto/passwords.ts';
+import { SecretBox } from '../src/crypto/secret-box.ts';
+
+/**
+ * Prepay throughput and latency through the whole path on loopback: HTTP, WECHATPAY2-SHA256-RSA2048
+ * verification, the nonce store, the gate, the order insert, the in-process sandbox channel's create,
+ * the platform signature on the answer. The load runs in a worker thread (its own event loop) and signs
+ * every request afresh (new nonce, new signature), as a merchant server does. The machine's RSA-2048
+ * signing rate is measured in the same run: the server signs every answer, so it is the natural ceiling.
+ *
+ *   npm run bench -- gateway [--duration 10] [--concurrency 16] [--warmup 2]
+ *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench -- gateway
+ */
+
+interface LoadResult {
+  latenciesMs: number[];
+  errors: number;
+  statuses: Record<string, number>;
+  elapsedMs: number;
+}
+
+const line = (metric: string, value: number | string, unit: string) =>
+  process.stdout.write(`${JSON.stringify({ bench: 'gateway', metric, value: typeof value === 'number' ? Math.round(value * 1000) / 1000 : value, unit })}\n`);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** RSA-2048 SHA256 PKCS#1 v1.5 signatures per second on this machine (one thread), for `seconds`. */
+function rsaSigningRate(seconds: number): number {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const message = Buffer.from('1700000000\n0123456789abcdef0123456789abcdef\n{"prepay_id":"wx20260115040506abcdef0123456789abcdef"}\n');
+  for (let i = 0; i < 50; i += 1) sign('sha256', message, { key: privateKey, padding: constants.RSA_PKCS1_PADDING });
+  let count = 0;
+  const start = performance.now();
+  const until = start + seconds * 1000;
+  while (performance.now() < until) {
+    for (let i = 0; i < 20; i += 1) sign('sha256', message, { key: privateKey, padding: constants.RSA_PKCS1_PADDING });
+    count += 20;
+  }
+  return count / ((performance.now() - start) / 1000);
+}
+
+// The load generator, run in a worker thread. Plain JS so it needs no loader.
+const loadScript = `
+const { workerData, parentPort } = require('node:worker_threads');
+const crypto = require('node:crypto');
+const http = require('node:http');
+const { port, merchant, concurrency, warmupMs, durationMs, runId } = workerData;
+const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+const key = crypto.createPrivateKey(merchant.privateKeyPem);
+let sequence = 0;
+function prepay() {
+  sequence += 1;
+  const body = JSON.stringify({
+    appid: merchant.mnpId, mchid: merchant.mchid, description: 'Bench coffee', out_trade_no: runId + sequence.toString(36),
+    notify_url: 'https://merchant.example/notify', amount: { total: 100 + (sequence % 900), currency: 'CNY' }, payer: { openid: 'bench-openid' },
+  });
+  const timestamp = Math.floor(Date.now() / 1000);
+  const nonce = crypto.randomBytes(16).toString('hex');
+  const url = '/v3/pay/transactions/jsapi';
+  const signature = crypto.sign('sha256', Buffer.from('POST\\n' + url + '\\n' + timestamp + '\\n' + nonce + '\\n' + body + '\\n'), { key, padding: crypto.constants.RSA_PKCS1_PADDING }).toString('base64');
+  const authorization = 'WECHATPAY2-SHA256-RSA2048 mchid="' + merchant.mchid + '",serial_no="' + merchant.serialNo + '",timestamp="' + timestamp + '",nonce_str="' + nonce + '",signature="' + signature + '"';
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const request = http.request({ host: '127.0.0.1', port, path: url, method: 'POST', agent, headers: {
+      'content-type': 'application/json; charset=utf-8', accept: 'application/json', authorization, 'content-length': Buffer.byteLength(body),
+    } }, (response) => {
+      response.resume();
+      response.on('end', () => resolve({ status: response.statusCode, latency: performance.now() - started }));
+    });
+    request.on('error', () => resolve({ status: 'error', latency: performance.now() - started }));
+    request.end(body);
+  });
+}
+(async () => {
+  const warmupEnd = performance.now() + warmupMs;
+  const lanes = (until, record) => Array.from({ length: concurrency }, async () => {
+    while (performance.now() < until) record(await prepay());
+  });
+  await Promise.all(lanes(warmupEnd, () => {}));
+  const latenciesMs = [];
+  const statuses = {};
+  let errors = 0;
+  const start = performance.now();
+  await Promise.all(lanes(start + durationMs, (result) => {
+    statuses[result.status] = (statuses[result.status] || 0) + 1;
+    if (result.status === 200) latenciesMs.push(result.latency); else errors += 1;
+  }));
+  parentPort.postMessage({ latenciesMs, errors, statuses, elapsedMs: performance.now() - start });
+  agent.destroy();
+})();
+`;
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      duration: { type: 'string', default: '10' },
+      concurrency: { type: 'string', default: '16' },
+      warmup: { type: 'string', default: '2' },
+      'rsa-seconds': { type: 'string', default: '3' },
+    },
+  });
+  const durationMs = Number(values.duration) * 1000;
+  const warmupMs = Number(values.warmup) * 1000;
+  const concurrency = Number(values.concurrency);
+
+  // The database: a fresh SQLite file, or a fresh schema of BENCH_DATABASE_URL's PostgreSQL.
+  const databaseUrlFromEnv = process.env.BENCH_DATABASE_URL;
+  let databaseUrl: string;
+  let cleanup: () => Promise<void>;
+  let postgresSchema: string | undefined;
+  if (databaseUrlFromEnv?.startsWith('postgres')) {
+    postgresSchema = `bench_${Date.now().toString(36)}`;
+    const admin = new pg.Client({ connectionString: databaseUrlFromEnv });
+    await admin.connect();
+    await admin.query(`create schema ${postgresSchema}`);
+    await admin.end();
+    databaseUrl = databaseUrlFromEnv;
+    cleanup = async () => {
+      const dropper = new pg.Client({ connectionString: databaseUrlFromEnv });
+      await dropper.connect();
+      await dropper.query(`drop schema if exists ${postgresSchema} cascade`);
+      await dropper.end();
+    };
+  } else {
+    const folder = mkdtempSync(path.join(tmpdir(), 'paythrough-bench-'));
+    databaseUrl = `file:${path.join(folder, 'bench.db')}`;
+    cleanup = async () => rmSync(folder, { recursive: true, force: true });
+  }
+
+  const config = {
+    ...loadConfig({ DATABASE_URL: databaseUrl, PAYTHROUGH_SANDBOX: 'on', PORT: '0', PAYTHROUGH_LOG_LEVEL: 'warn' }),
+    masterKey: SecretBox.generateMasterKey(),
+  };
+  const context = await createAppContext(config, { hashingCost: testHashingCost, ...(postgresSchema ? { postgresSchema, postgresPoolSize: 10 } : {}) });
+  const app = await buildApp(context, { backgroundJobs: false });
+  try {
+    const manifest = await context.services.demoWorld.ensure();
+    const ready = manifest.miniPrograms.ready;
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+
+    process.stderr.write(`gateway bench: ${context.database.kind}, concurrency ${concurrency}, ${values.duration} s after ${values.warmup} s warm-up\n`);
+    const rsaRate = rsaSigningRate(Number(values['rsa-seconds']));
+
+    const result = await new Promise<LoadResult>((resolve, reject) => {
+      const worker = new Worker(loadScript, {
+        eval: true,
+        workerData: {
+          port,
+          concurrency,
+          warmupMs,
+          durationMs,
+          runId: `B${Date.now().toString(36)}`,
+          merchant: { mnpId: ready.mnpId, mchid: ready.mchid, serialNo: ready.serialNo, privateKeyPem: ready.privateKeyPem },
+        },
+      });
+      worker.once('message', (message: LoadResult) => resolve(message));
+      worker.once('error', reject);
+    });
+
+    const sorted = [...result.latenciesMs].sort((a, b) => a - b);
+    const throughput = result.latenciesMs.length / (result.elapsedMs / 1000);
+    line('database', context.database.kind, 'kind');
+    line('concurrency', concurrency, 'connections');
+    line('duration', result.elapsedMs / 1000, 's');
+    line('prepay_ok', result.latenciesMs.length, 'requests');
+    line('prepay_errors', result.errors, 'requests');
+    line('prepay_throughput', throughput, 'req/s');
+    line('prepay_latency_p50', percentile(sorted, 50), 'ms');
+    line('prepay_latency_p99', percentile(sorted, 99), 'ms');
+    line('rsa2048_sign_rate', rsaRate, 'signs/s');
+    line('prepay_per_rsa_sign', throughput / rsaRate, 'ratio');
+    line('cpus', cpus().length, `x ${cpus()[0]?.model ?? 'unknown'}`);
+    // Other work on the machine skews every figure above; say how busy it was.
+    line('loadavg_1m', loadavg()[0]!, 'runnable');
+    process.stderr.write(
+      `prepay: ${throughput.toFixed(1)} req/s, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms ` +
+        `(${result.latenciesMs.length} ok, ${result.errors} errors ${JSON.stringify(result.statuses)}); ` +
+        `RSA-2048 signing ${rsaRate.toFixed(0)}/s; ratio ${(throughput / rsaRate).toFixed(3)}\n`,
+    );
+  } finally {
+    await app.close();
+    await context.database.close();
+    await cleanup();
+  }
+}

@@ -1,0 +1,17 @@
+// `npm run bench -- <name> [options]`: runs bench/<name>.bench.ts, which prints JSON lines
+// {"bench", "metric", "value", "unit"} on stdout (and a human summary on stderr).
+
+export {};
+
+const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
+  gateway: () => import('./gateway.bench.ts'),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const load = name ? benches[name] : undefined;
+if (!load) {
+  process.stderr.write(`Usage: npm run bench -- <${Object.keys(benches).join('|')}> [options]\n`);
+  process.exit(name ? 2 : 0);
+}
+const bench = await load();
+await bench.run(args);

@@ -1,0 +1,75 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { signV3Response } from '../../crypto/wechatpay-v3.ts';
+import { AppError } from '../../domain/errors.ts';
+import { billRoutes } from './bill.routes.ts';
+import { certificateRoutes } from './certificate.routes.ts';
+import { toV3Error } from './gateway-errors.ts';
+import { refundRoutes } from './refund.routes.ts';
+import { transactionRoutes } from './transaction.routes.ts';
+
+import './gateway-caller.ts';
+
+export const gatewayPrefix = '/v3';
+
+const header = (request: FastifyRequest, name: string) => {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+/**
+ * The WeChat Pay API v3-compatible gateway (SPEC §4.1), one surface under `/v3`: one auth hook
+ * (WECHATPAY2-SHA256-RSA2048 over the raw method, target and body), every answer signed with the
+ * platform key (204s and errors included), errors from the one v3 mapper.
+ */
+export async function gatewayRoutes(app: FastifyInstance) {
+  app.decorateRequest('gatewayCaller', null);
+
+  // The signature covers the exact body bytes: keep them, and parse JSON ourselves.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const raw = body as string;
+    request.rawBody = raw;
+    if (raw === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(raw));
+    } catch {
+      done(new AppError('InvalidParameter', 'The request body is not valid JSON', { field: '/', issue: 'not JSON', location: 'body' }), undefined);
+    }
+  });
+
+  // After parsing (the raw body is known), before validation: an unsigned request learns nothing about its fields.
+  app.addHook('preValidation', async (request) => {
+    request.gatewayCaller = await app.services.gatewayAuth.authenticate({
+      authorization: header(request, 'authorization'),
+      method: request.raw.method ?? request.method,
+      url: request.raw.url ?? request.url,
+      body: request.rawBody ?? '',
+    });
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    // A 204 has no body whatever the serializer produced: sign (and send) exactly nothing.
+    if (reply.statusCode === 204) payload = '';
+    const body = payload === undefined || payload === null ? '' : typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : undefined;
+    // Streams are not signed (none is sent today); everything else is, as the clients require for 2xx.
+    if (body === undefined) return payload;
+    const key = await app.services.platformKeys.signingKey();
+    // A client that names the certificate serial it holds (Wechatpay-Serial) gets that id; others the public-key id.
+    const serial = header(request, 'wechatpay-serial') === key.serialNo ? key.serialNo : key.publicKeyId;
+    const headers = signV3Response({ serial, privateKey: key.privateKey }, body, { nowMs: app.clock.nowMs(), requestId: request.id });
+    reply.headers({ ...headers });
+    return payload;
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body } = toV3Error(error);
+    if (status >= 500) request.log.error({ err: error }, 'gateway request failed');
+    return reply.status(status).type('application/json').send(body);
+  });
+  app.setNotFoundHandler((_request, reply) => reply.status(404).type('application/json').send({ code: 'RESOURCE_NOT_EXISTS', message: 'No such API' }));
+
+  await app.register(transactionRoutes);
+  await app.register(refundRoutes);
+  await app.register(certificateRoutes);
+  await app.register(billRoutes);
+}

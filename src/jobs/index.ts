@@ -3,6 +3,7 @@ import { NotificationDeliverer } from '../services/notification-delivery.ts';
 import { merchantNotificationTopic } from '../services/notification.service.ts';
 import { startJobLoop, type JobLoop } from './job-loop.ts';
 import { OutboxWorker } from './outbox-worker.ts';
+import { startRecordJobs } from './records-jobs.ts';
 
 export interface BackgroundJobs {
   outboxWorker: OutboxWorker;
@@ -31,6 +32,7 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
     },
   });
   const loops: JobLoop[] = [outboxWorker.start(intervalMs), startJobLoop('nonce-purge', 60_000, () => services.nonces.purgeExpired())];
+  loops.push(...startRecordJobs(services, intervalMs));
   // Orders past time_expire close (channel first); unknown channel outcomes are settled by querying.
   loops.push(startJobLoop('auto-close', 5_000, () => services.autoCloseJob.runOnce()));
   loops.push(startJobLoop('reconciler', 5_000, () => services.reconcilerJob.runOnce()));

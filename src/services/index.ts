@@ -22,6 +22,10 @@ import { PaymentBridgeService } from './payment-bridge.service.ts';
 import { PaymentEnablementService } from './payment-enablement.service.ts';
 import { PlatformKeyService } from './platform-key.service.ts';
 import { PaymentDataService } from './payment-data.service.ts';
+import { ExportService } from './export.service.ts';
+import { OrderRecordService } from './order-record.service.ts';
+import { PaymentStatsService } from './payment-stats.service.ts';
+import { RefundRecordService } from './refund-record.service.ts';
 import { PlatformService } from './platform.service.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { SuperappService } from './superapp.service.ts';
@@ -72,6 +76,16 @@ export function createServices(deps: ServiceDependencies) {
   // The host bridge's paySign check (SPEC §4.4); the sandbox names its own cashier pages.
   const sandboxChannel = gatewayParts.sandbox;
   const paymentBridge = new PaymentBridgeService(db, clock, (channelKind, token) => (channelKind === 'sandbox' && sandboxChannel ? sandboxChannel.cashierUrl(token) : null));
+  // Order and after-sales records, their exports, and payment data (issue 5).
+  const orderRecords = new OrderRecordService(db, clock, outbox);
+  const refundRecords = new RefundRecordService(db, clock, deps.config);
+  const paymentStats = new PaymentStatsService(db, clock, deps.config);
+  const records = {
+    orderRecords,
+    refundRecords,
+    exports: new ExportService(db, clock, deps.config, { orders: orderRecords, refunds: refundRecords }),
+    paymentStats,
+  };
   const demoWorld = new DemoWorldService(db, clock, secretBox, deps.config, tenancy);
   extendDemoWorldWithPayment(demoWorld, payment);
   return {
@@ -84,7 +98,8 @@ export function createServices(deps: ServiceDependencies) {
     audit: new AuditService(db),
     managementAuth: new ManagementAuthService(db, clock, tenancy.apiKeys),
     platform: new PlatformService(db, clock),
-    paymentData: new PaymentDataService(db, clock, deps.config),
+    paymentData: new PaymentDataService(db, clock, deps.config, paymentStats),
+    ...records,
     paymentBridge,
     demoWorld,
   };

@@ -8,6 +8,7 @@ import { swaggerPlugin } from './plugins/external/swagger.plugin.ts';
 import { webConsolePlugin } from './plugins/external/web-console.plugin.ts';
 import { bridgeRoutes } from './routes/bridge/bridge.routes.ts';
 import { consoleApiPrefix, consoleRoutes } from './routes/console/index.ts';
+import { demoRoutes } from './routes/demo/demo.routes.ts';
 import { gatewayPrefix, gatewayRoutes } from './routes/gateway/index.ts';
 import { managementRoutes } from './routes/manage/management.routes.ts';
 import { sandboxRoutes } from './routes/sandbox/sandbox.routes.ts';
@@ -45,6 +46,8 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   await app.register(gatewayRoutes, { prefix: gatewayPrefix });
   // The sandbox channel's control API and cashier exist only while the sandbox is on (SPEC §6.1).
   if (context.config.sandboxEnabled && context.services.sandbox) await app.register(sandboxRoutes, { sandbox: context.services.sandbox });
+  // The clickable demo (a superapp host, its demo mini program shop and the shop's merchant server) likewise.
+  if (context.config.sandboxEnabled && context.services.sandbox) await app.register(demoRoutes);
   await app.register(bridgeRoutes, { bridge: context.services.paymentBridge });
   await app.register(webConsolePlugin);
   if (options.backgroundJobs ?? true) {

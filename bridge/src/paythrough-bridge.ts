@@ -183,7 +183,7 @@ const overlayStyle = [
   'align-items:flex-end',
   'justify-content:center',
 ].join(';');
-const sheetStyle = 'position:relative;width:100%;max-width:420px;height:min(560px,90vh);background:#fff;border-radius:12px 12px 0 0;overflow:hidden';
+const sheetStyle = 'position:relative;width:100%;max-width:420px;height:min(560px,90%);background:#fff;border-radius:12px 12px 0 0;overflow:hidden';
 const frameStyle = 'border:0;width:100%;height:100%;display:block';
 const closeStyle = 'position:absolute;top:6px;right:8px;border:0;background:transparent;font-size:22px;line-height:1;cursor:pointer;color:#555';
 
@@ -191,7 +191,7 @@ const closeStyle = 'position:absolute;top:6px;right:8px;border:0;background:tran
  * The cashier in an overlay iframe over the host page (a bottom sheet). The close button cancels;
  * the cashier's own Pay / Fail / Cancel buttons settle through its postMessage.
  */
-export function overlayCashier(options: { document?: Document; window?: Window; settleDelayMs?: number } = {}): CashierPresenter {
+export function overlayCashier(options: { document?: Document; window?: Window; settleDelayMs?: number; container?: HTMLElement } = {}): CashierPresenter {
   return (payment) => {
     const doc = options.document ?? document;
     const win = options.window ?? window;
@@ -199,7 +199,8 @@ export function overlayCashier(options: { document?: Document; window?: Window; 
     const cashierUrl = new URL(payment.cashierUrl, win.location.href);
     return new Promise((resolve) => {
       const overlay = doc.createElement('div');
-      overlay.setAttribute('style', overlayStyle);
+      // Inside a container (the host's own screen area) the sheet covers that area only.
+      overlay.setAttribute('style', options.container ? overlayStyle.replace('position:fixed', 'position:absolute') : overlayStyle);
       overlay.setAttribute('data-paythrough', 'cashier-overlay');
       const sheet = doc.createElement('div');
       sheet.setAttribute('style', sheetStyle);
@@ -235,7 +236,7 @@ export function overlayCashier(options: { document?: Document; window?: Window; 
       };
       win.addEventListener('message', onMessage);
       close.addEventListener('click', () => finish('cancel'));
-      doc.body.append(overlay);
+      (options.container ?? doc.body).append(overlay);
     });
   };
 }

@@ -100,6 +100,11 @@ export class DemoWorldService {
     if (refresh) this.refreshers.push(refresh);
   }
 
+  /** The demo world's manifest when this database has one; never builds it (the demo shop reads it). */
+  async existing(): Promise<DemoManifest | undefined> {
+    return (await settingRepository.get(this.db, manifestSettingKey)) ? this.ensure() : undefined;
+  }
+
   async ensure(): Promise<DemoManifest> {
     const stored = await settingRepository.get(this.db, manifestSettingKey);
     if (stored) {

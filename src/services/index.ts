@@ -102,6 +102,8 @@ export function createServices(deps: ServiceDependencies) {
     ...records,
     paymentBridge,
     demoWorld,
+    /** Seals the demo shop's pasted merchant credentials (the demo merchant server, src/routes/demo). */
+    demoShopSecrets: { seal: (text: string) => secretBox.seal(text, 'demo-merchant'), open: (sealed: string) => secretBox.open(sealed, 'demo-merchant') },
   };
 }
 

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Browser, Download, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
-import { describeWithBrowser, launchBrowser, screenshotPath, startConsoleServer, type ConsoleServer } from '../helpers/browser.ts';
+import { describeWithBrowser, launchBrowser, screenshotPath, settled, startConsoleServer, type ConsoleServer } from '../helpers/browser.ts';
 import { ConsoleClient } from '../helpers/console-client.ts';
 
 // Browser steps share two CPUs with the rest of the suite: poll for as long as a locator would wait.
@@ -52,7 +52,7 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
 
   async function requestPermission(page: Page, row: Locator, buttonName: string, message: string) {
     await row.getByRole('button', { name: buttonName }).click();
-    const dialog = page.getByRole('dialog', { name: 'Request permission' });
+    const dialog = await settled(page.getByRole('dialog', { name: 'Request permission' }));
     await dialog.getByLabel('Request message').fill(message);
     await dialog.getByRole('button', { name: 'Confirm' }).click();
     await dialog.waitFor({ state: 'hidden' });
@@ -78,9 +78,11 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     await openPage(reviewer, 'Approvals');
     const pending = approvalRow(reviewer, fresh);
     await eventually(() => pending.innerText()).toContain('Demo Coffee sells coffee to go');
+    // Names, not only ids: the mini program and its team.
+    expect(await pending.innerText()).toMatch(/Demo Coffee\s[\s\S]*Team Demo Shop Team/);
     await reviewer.screenshot({ path: screenshotPath('payment-approvals-pending'), fullPage: true });
     await pending.getByRole('button', { name: 'Approve' }).click();
-    const dialog = reviewer.getByRole('dialog', { name: 'Approve request' });
+    const dialog = await settled(reviewer.getByRole('dialog', { name: 'Approve request' }));
     await dialog.getByLabel('Note').fill('Looks good');
     await dialog.getByRole('button', { name: 'Approve' }).click();
     await dialog.waitFor({ state: 'hidden' });
@@ -124,7 +126,7 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
 
     // The APIv3 key is checked in the form before the server sees it, then never shown again.
     await mpAdmin.getByRole('button', { name: 'Set APIv3 key' }).click();
-    const keyDialog = mpAdmin.getByRole('dialog', { name: 'Set APIv3 key' });
+    const keyDialog = await settled(mpAdmin.getByRole('dialog', { name: 'Set APIv3 key' }));
     await keyDialog.getByLabel('APIv3 key').fill('abcdefghijklmnopqrstuvwxyz123456');
     await keyDialog.getByRole('button', { name: 'Save' }).click();
     await keyDialog.getByText('Must mix digits, upper-case and lower-case letters').waitFor();
@@ -161,12 +163,12 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     const oldSerial = (await senior.getByTestId('certificate-serial').innerText()).trim();
 
     await senior.getByRole('button', { name: 'Reset key pair' }).click();
-    const dialog = senior.getByRole('dialog', { name: 'Reset the merchant key pair' });
+    const dialog = await settled(senior.getByRole('dialog', { name: 'Reset the merchant key pair' }));
     await dialog.getByText(`serial ${oldSerial} stops working at once`).waitFor();
     await senior.screenshot({ path: screenshotPath('payment-credentials-reset-dialog') });
     const [download] = await Promise.all([senior.waitForEvent('download'), dialog.getByRole('button', { name: 'Reset' }).click()]);
     const privateKey = createPrivateKey(await savedDownload(download));
-    const issued = senior.getByRole('dialog', { name: 'New certificate issued' });
+    const issued = await settled(senior.getByRole('dialog', { name: 'New certificate issued' }));
     const newSerial = (await issued.locator('code').innerText()).trim();
     expect(newSerial).not.toBe(oldSerial);
     await issued.getByRole('button', { name: 'Done' }).click();
@@ -190,11 +192,11 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
 
     const resetWith = async (mode: 'Use my own public key (the private key never leaves you)' | 'Use my certificate signing request (CSR)', label: string, pem: string) => {
       await admin.getByRole('button', { name: 'Reset key pair' }).click();
-      const dialog = admin.getByRole('dialog', { name: 'Reset the merchant key pair' });
+      const dialog = await settled(admin.getByRole('dialog', { name: 'Reset the merchant key pair' }));
       await dialog.getByText(mode).click();
       await dialog.getByLabel(label).fill(pem);
       await dialog.getByRole('button', { name: 'Reset' }).click();
-      const issued = admin.getByRole('dialog', { name: 'New certificate issued' });
+      const issued = await settled(admin.getByRole('dialog', { name: 'New certificate issued' }));
       const serial = (await issued.locator('code').innerText()).trim();
       expect(await issued.getByRole('button', { name: 'Download private key again' }).count()).toBe(0);
       await issued.getByRole('button', { name: 'Done' }).click();
@@ -247,7 +249,7 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     await openPage(reviewer, 'Approvals');
     const pending = approvalRow(reviewer, tea);
     await pending.getByRole('button', { name: 'Reject' }).click();
-    const dialog = reviewer.getByRole('dialog', { name: 'Reject request' });
+    const dialog = await settled(reviewer.getByRole('dialog', { name: 'Reject request' }));
     await dialog.getByRole('button', { name: 'Reject' }).click();
     await dialog.getByText('A rejection needs a note').waitFor();
     await dialog.getByLabel('Note').fill('   ');
@@ -270,6 +272,7 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     await reviewer.getByRole('button', { name: 'Refresh' }).click();
     await eventually(() => pending.innerText()).toContain('Green and black teas');
     await pending.getByRole('button', { name: 'Reject' }).click();
+    await settled(dialog);
     const saAdmin = await ConsoleClient.signIn(server.context.app, demo.superapp.users.admin.account, demo.superapp.users.admin.password);
     const approvals = await saAdmin.get(`/superapps/${demo.superapp.applicationId}/approvals?approvalStatus=0&mnpId=${tea}`);
     const approvalNo = (approvals.body as { list: { approvalNo: string }[] }).list[0]!.approvalNo;
@@ -284,7 +287,7 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     await reviewer.getByRole('tab', { name: 'Decided' }).click();
     const decidedRow = approvalRow(reviewer, tea).filter({ hasText: 'Fine now' });
     await decidedRow.getByRole('button', { name: 'Disable payment' }).click();
-    await reviewer.getByRole('tooltip').getByRole('button', { name: 'OK' }).click();
+    await (await settled(reviewer.getByRole('tooltip'))).getByRole('button', { name: 'OK' }).click();
     await eventually(() => decidedRow.innerText()).toContain('Disabled');
     await reviewer.screenshot({ path: screenshotPath('payment-approvals-decided'), fullPage: true });
     await reviewer.context().close();

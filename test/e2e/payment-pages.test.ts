@@ -1,7 +1,7 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
-import { describeWithBrowser, launchBrowser, screenshotPath, startConsoleServer, type ConsoleServer } from '../helpers/browser.ts';
+import { describeWithBrowser, launchBrowser, screenshotPath, settled, startConsoleServer, type ConsoleServer } from '../helpers/browser.ts';
 import { ConsoleClient } from '../helpers/console-client.ts';
 
 // Browser steps share two CPUs with the rest of the suite: poll for as long as a locator would wait.
@@ -49,7 +49,8 @@ describeWithBrowser('payment configuration and merchant binding in the console (
   /** Picks an option of an antd Select by its visible label. */
   async function choose(page: Page, combobox: Locator, option: string) {
     await combobox.click();
-    await page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)').getByTitle(option, { exact: true }).click();
+    const dropdown = await settled(page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)'));
+    await dropdown.getByTitle(option, { exact: true }).click();
   }
 
   it('lets the SA administrator set currencies and manage the merchant list', async () => {
@@ -57,14 +58,26 @@ describeWithBrowser('payment configuration and merchant binding in the console (
     await openPage(page, 'Payment configuration');
     const settings = page.locator('.ant-card').filter({ hasText: 'Payment settings' });
     await eventually(() => settings.getByRole('switch', { name: 'Payment' }).isChecked()).toBe(true);
-    // The sandbox is selectable; the other connections are shown as not yet available.
+    // The demo superapp uses the sandbox; connections the server cannot offer yet are shown as not yet available.
     expect(await settings.getByRole('radio', { name: 'Sandbox' }).isChecked()).toBe(true);
-    expect(await settings.getByRole('radio', { name: /HTTP channel protocol \(not yet available\)/ }).isDisabled()).toBe(true);
-    expect(await settings.getByRole('radio', { name: /Host-reported \(not yet available\)/ }).isDisabled()).toBe(true);
+    const { selectableChannelKinds } = await savedConfig();
+    for (const [kind, label] of [['http', 'HTTP channel protocol'], ['host_reported', 'Host-reported']] as const) {
+      const radio = settings.getByRole('radio', { name: new RegExp(`^${label}`) });
+      expect(await radio.isDisabled()).toBe(!selectableChannelKinds.includes(kind));
+      if (!selectableChannelKinds.includes(kind)) expect(await settings.getByText(`${label} (not yet available)`).count()).toBe(1);
+    }
+    if (selectableChannelKinds.includes('http')) {
+      // Choosing the HTTP channel asks for its base URL and key; nothing is saved until Save.
+      await settings.getByText('HTTP channel protocol', { exact: true }).click();
+      await settings.getByLabel('Channel base URL').waitFor();
+      await settings.getByLabel('Channel key').waitFor();
+      await settings.getByText('Sandbox', { exact: true }).click();
+      await eventually(() => settings.getByLabel('Channel base URL').count()).toBe(0);
+    }
 
     const currencies = settings.getByRole('combobox', { name: 'Allowed currencies' });
     await currencies.click();
-    const dropdown = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)');
+    const dropdown = await settled(page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)'));
     // CNY first in the choices.
     await eventually(async () => (await dropdown.locator('.ant-select-item-option').first().innerText()).trim()).toMatch(/^CNY/);
     await currencies.fill('USD');
@@ -72,11 +85,11 @@ describeWithBrowser('payment configuration and merchant binding in the console (
     await page.keyboard.press('Escape');
     await settings.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved', { exact: true }).waitFor();
-    expect(await savedCurrencies()).toEqual(['CNY', 'USD']);
+    expect((await savedConfig()).currencies).toEqual(['CNY', 'USD']);
 
     const merchants = page.locator('.ant-card').filter({ hasText: 'Merchant list' });
     await merchants.getByRole('button', { name: 'Add merchant' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Add merchant' });
+    const dialog = await settled(page.getByRole('dialog', { name: 'Add merchant' }));
     await dialog.getByLabel('Merchant ID').fill('1900000101');
     await dialog.getByLabel('Merchant name').fill('A duplicate');
     await dialog.getByRole('button', { name: 'Add merchant' }).click();
@@ -91,7 +104,7 @@ describeWithBrowser('payment configuration and merchant binding in the console (
     await merchants.getByRole('button', { name: 'Search' }).click();
     await eventually(() => merchants.locator('tbody tr.ant-table-row').count()).toBe(1);
     await merchants.getByRole('button', { name: 'Edit 1900000199' }).click();
-    const edit = page.getByRole('dialog', { name: 'Edit merchant' });
+    const edit = await settled(page.getByRole('dialog', { name: 'Edit merchant' }));
     await edit.getByLabel('Merchant name').fill('E2E Tea House');
     await edit.getByRole('button', { name: 'Save' }).click();
     await edit.waitFor({ state: 'hidden' });
@@ -138,7 +151,7 @@ describeWithBrowser('payment configuration and merchant binding in the console (
 
     // A typed merchant must match the superapp's list; the server's refusal shows on the field.
     await teamAdmin.getByRole('button', { name: 'Request binding' }).click();
-    const dialog = teamAdmin.getByRole('dialog', { name: 'Request binding' });
+    const dialog = await settled(teamAdmin.getByRole('dialog', { name: 'Request binding' }));
     await dialog.getByText('Type the merchant ID and name').click();
     await dialog.getByRole('textbox', { name: 'Merchant ID' }).fill('1900000102');
     await dialog.getByRole('textbox', { name: 'Merchant name' }).fill('Not its name');
@@ -154,25 +167,25 @@ describeWithBrowser('payment configuration and merchant binding in the console (
     const reviewer = await signIn(demo.superapp.users.reviewer);
     await openPage(reviewer, 'Approvals');
     await reviewer.locator('.ant-segmented').getByText('Merchant binding', { exact: true }).click();
-    const request = reviewer.getByRole('row', { name: new RegExp(demo.unboundTeam.teamId) });
+    const request = reviewer.getByRole('row', { name: /Team Demo Unbound Team/ });
     await request.getByRole('button', { name: 'Approve' }).click();
-    await reviewer.getByRole('dialog', { name: 'Approve request' }).getByRole('button', { name: 'Approve' }).click();
+    await (await settled(reviewer.getByRole('dialog', { name: 'Approve request' }))).getByRole('button', { name: 'Approve' }).click();
     await eventually(() => request.count()).toBe(0);
 
     await teamAdmin.reload();
     const effective = teamAdmin.getByTestId('effective-binding');
     await eventually(() => effective.innerText()).toContain('Effective');
     expect(await effective.innerText()).toContain('1900000102');
-    for (const code of await savedCurrencies()) expect(await effective.innerText()).toContain(code);
+    for (const code of (await savedConfig()).currencies) expect(await effective.innerText()).toContain(code);
     await teamAdmin.getByRole('button', { name: /expand/i }).first().click();
     await teamAdmin.getByText(demo.superapp.users.reviewer.account, { exact: false }).first().waitFor();
     await teamAdmin.screenshot({ path: screenshotPath('payment-bind-merchant-effective'), fullPage: true });
 
     // The superapp unbinds; the team sees the record end.
     await reviewer.getByRole('tab', { name: 'Decided' }).click();
-    const decided = reviewer.getByRole('row', { name: new RegExp(demo.unboundTeam.teamId) });
+    const decided = reviewer.getByRole('row', { name: /Team Demo Unbound Team/ });
     await decided.getByRole('button', { name: 'Unbind' }).click();
-    await reviewer.getByRole('tooltip').getByRole('button', { name: 'OK' }).click();
+    await (await settled(reviewer.getByRole('tooltip'))).getByRole('button', { name: 'OK' }).click();
     await eventually(() => decided.innerText()).toContain('Unbound');
     await reviewer.context().close();
 
@@ -180,6 +193,37 @@ describeWithBrowser('payment configuration and merchant binding in the console (
     await teamAdmin.getByText('No merchant is bound to this team yet').waitFor();
     await eventually(() => teamAdmin.getByRole('row', { name: /1900000102/ }).innerText()).toContain('Unbound by the superapp');
     await teamAdmin.context().close();
+  }, longFlow);
+
+  it('keeps the old binding effective while a change waits, and replaces it once approved', async () => {
+    const mpAdmin = await signIn(demo.miniProgramTeam.users.admin);
+    await openPage(mpAdmin, 'Bind merchant');
+    const effective = mpAdmin.getByTestId('effective-binding');
+    await eventually(() => effective.innerText()).toContain('1900000101');
+    await mpAdmin.getByRole('button', { name: 'Change merchant' }).click();
+    const dialog = await settled(mpAdmin.getByRole('dialog', { name: 'Change merchant' }));
+    await dialog.getByText('Merchant 1900000101 stays bound until the superapp approves the change.').waitFor();
+    await choose(mpAdmin, dialog.getByRole('combobox', { name: 'Merchant' }), '1900000199 — E2E Tea House');
+    await dialog.getByRole('button', { name: 'Submit request' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await mpAdmin.getByText(/A change to 1900000199 — E2E Tea House is waiting for the superapp/).waitFor();
+    expect(await effective.innerText()).toContain('1900000101');
+    expect(await mpAdmin.getByRole('button', { name: 'Change merchant' }).count()).toBe(0);
+    await mpAdmin.screenshot({ path: screenshotPath('payment-bind-merchant-change-pending'), fullPage: true });
+
+    const reviewer = await signIn(demo.superapp.users.reviewer);
+    await openPage(reviewer, 'Approvals');
+    const request = reviewer.getByRole('row', { name: /Team Demo Shop Team/ });
+    await eventually(() => request.innerText()).toContain('1900000199');
+    await request.getByRole('button', { name: 'Approve' }).click();
+    await (await settled(reviewer.getByRole('dialog', { name: 'Approve request' }))).getByRole('button', { name: 'Approve' }).click();
+    await eventually(() => request.count()).toBe(0);
+    await reviewer.context().close();
+
+    await mpAdmin.reload();
+    await eventually(() => effective.innerText()).toContain('1900000199');
+    await eventually(() => mpAdmin.getByRole('row', { name: /1900000101/ }).innerText()).toContain('Replaced by a change');
+    await mpAdmin.context().close();
   }, longFlow);
 
   it('shows an MP operator the binding read-only, in Simplified Chinese too', async () => {
@@ -201,10 +245,9 @@ describeWithBrowser('payment configuration and merchant binding in the console (
     expect(scriptErrors).toEqual([]);
   });
 
-  /** The superapp's saved currencies, read through the console API as its Administrator. */
-  async function savedCurrencies(): Promise<string[]> {
+  /** The superapp's saved payment configuration, read through the console API as its Administrator. */
+  async function savedConfig(): Promise<{ currencies: string[]; selectableChannelKinds: string[] }> {
     const admin = await ConsoleClient.signIn(server.context.app, demo.superapp.users.admin.account, demo.superapp.users.admin.password);
-    const config = await admin.get<{ currencies: string[] }>(`/superapps/${demo.superapp.applicationId}/payment-config`);
-    return config.body.currencies;
+    return (await admin.get(`/superapps/${demo.superapp.applicationId}/payment-config`)).body;
   }
 });

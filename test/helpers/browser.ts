@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Locator } from 'playwright-core';
 import { describe, it } from 'vitest';
 import { createTestContext, type TestContext } from './test-context.ts';
 
@@ -101,4 +101,24 @@ export function screenshotPath(name: string): string {
   const folder = path.join(repositoryRoot, 'test-results');
   mkdirSync(folder, { recursive: true });
   return path.join(folder, `${name}.png`);
+}
+
+/**
+ * Waits until an antd popup (modal, popconfirm) has finished opening: its motion classes (`*-appear`,
+ * `*-enter`) are gone. A click during the zoom-in can land on the mask, which closes a modal.
+ */
+export async function settled<T extends Locator>(popup: T): Promise<T> {
+  await popup.waitFor();
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const moving = await popup.evaluate((element) => {
+      for (let node: Element | null = element; node; node = node.parentElement) {
+        if (typeof node.className === 'string' && /-(appear|enter)(-active)?(\s|$)/.test(node.className)) return true;
+      }
+      return false;
+    });
+    if (!moving) return popup;
+    if (Date.now() > deadline) throw new Error('popup still animating after 15 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

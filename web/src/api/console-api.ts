@@ -138,6 +138,9 @@ export const consoleApi = {
   getPaymentConfig: (applicationId: string) => apiRequest<PaymentConfig>('GET', `/superapps/${segment(applicationId)}/payment-config`),
   updatePaymentConfig: (applicationId: string, changes: PaymentConfigChanges) =>
     apiRequest<PaymentConfig>('PATCH', `/superapps/${segment(applicationId)}/payment-config`, { body: changes }),
+  /** Issues or rotates a host-reported superapp's host key; the answer is the only time it is shown. */
+  issueHostKey: (applicationId: string) =>
+    apiRequest<{ applicationId: string; hostKey: string; issuedAt: number }>('POST', `/superapps/${segment(applicationId)}/payment-config/host-key`),
   searchMerchants: (applicationId: string, query: { search?: string; offset?: number; limit?: number }) =>
     apiRequest<Page<Merchant>>('GET', `/superapps/${segment(applicationId)}/merchants`, { query }),
   createMerchant: (applicationId: string, merchant: MerchantFields) => apiRequest<Merchant>('POST', `/superapps/${segment(applicationId)}/merchants`, { body: merchant }),

@@ -46,6 +46,8 @@ export function FormModal<Values extends object>({ title, open, okText, initialV
       okText={okText}
       onOk={() => form.submit()}
       onCancel={onClose}
+      // A stray click beside the dialog must not throw away what was typed.
+      mask={{ closable: false }}
       confirmLoading={submitting}
       destroyOnHidden
       afterOpenChange={(opened) => (opened ? undefined : setError(null))}

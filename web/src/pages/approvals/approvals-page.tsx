@@ -1,4 +1,4 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App as AntApp, Button, Descriptions, Empty, Flex, Form, Input, Popconfirm, Segmented, Table, Tabs, Tag, Typography, type TableColumnsType } from 'antd';
 import { useState } from 'react';
 import { consoleApi, queryKeys } from '../../api/console-api.ts';
@@ -23,14 +23,14 @@ interface Decision {
   approve: boolean;
 }
 
-function DecisionSummary({ item }: { item: ApprovalItem }) {
+function DecisionSummary({ item, team, miniProgram }: { item: ApprovalItem; team: string; miniProgram: string | undefined }) {
   const { t, formatTime } = useI18n();
   return (
     <Descriptions column={1} size="small" bordered style={{ marginBottom: 16 }}>
       <Descriptions.Item label={t('approvals.kind')}>{t(`approvalKind.${item.kind}`)}</Descriptions.Item>
       <Descriptions.Item label={t('approvals.approvalNo')}>{item.approvalNo}</Descriptions.Item>
-      <Descriptions.Item label={t('approvals.team')}>{item.teamId}</Descriptions.Item>
-      {item.mnpId && <Descriptions.Item label={t('approvals.miniProgram')}>{item.mnpId}</Descriptions.Item>}
+      <Descriptions.Item label={t('approvals.team')}>{team}</Descriptions.Item>
+      {item.mnpId && <Descriptions.Item label={t('approvals.miniProgram')}>{miniProgram ? `${miniProgram} (${item.mnpId})` : item.mnpId}</Descriptions.Item>}
       <Descriptions.Item label={t('approvals.merchant')}>{`${item.merchantId} — ${item.merchantName}`}</Descriptions.Item>
       {item.applyNote && <Descriptions.Item label={t('approvals.applyNote')}>{item.applyNote}</Descriptions.Item>}
       <Descriptions.Item label={t('approvals.requestedAtLabel')}>{formatTime(item.applyTime)}</Descriptions.Item>
@@ -46,7 +46,7 @@ function DecisionSummary({ item }: { item: ApprovalItem }) {
 export default function ApprovalsPage() {
   const { t, formatTime } = useI18n();
   const { message } = AntApp.useApp();
-  const { level } = useConsole();
+  const { level, session } = useConsole();
   const queryClient = useQueryClient();
   const teamSuperapp = useTeamSuperapp();
   const applicationId = teamSuperapp.superapp?.applicationId;
@@ -68,7 +68,18 @@ export default function ApprovalsPage() {
     enabled: applicationId !== undefined,
     placeholderData: keepPreviousData,
   });
-  const refresh = () => queryClient.invalidateQueries({ queryKey: queryKeys.approvals(applicationId ?? '') });
+  // The list carries ids only; the names come from the mini program teams of this superapp the caller sees.
+  const requestingTeams = session.teams.filter((team) => team.kind === 'miniprogram' && team.superappId === applicationId);
+  const miniProgramLists = useQueries({
+    queries: requestingTeams.map((team) => ({ queryKey: queryKeys.miniPrograms(team.id), queryFn: () => consoleApi.listMiniPrograms(team.id) })),
+  });
+  const miniProgramNames = new Map(miniProgramLists.flatMap((list) => list.data?.items ?? []).map((miniProgram) => [miniProgram.mnpId, miniProgram.name]));
+  const teamName = (teamId: string) => session.teams.find((team) => team.id === teamId)?.name ?? teamId;
+  const refresh = () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: queryKeys.approvals(applicationId ?? '') }),
+      ...requestingTeams.map((team) => queryClient.invalidateQueries({ queryKey: queryKeys.miniPrograms(team.id) })),
+    ]);
 
   const endRecord = useMutation({
     mutationFn: (item: ApprovalItem) =>
@@ -140,8 +151,13 @@ export default function ApprovalsPage() {
       key: 'from',
       render: (_, item) => (
         <Flex vertical gap={2}>
-          {item.mnpId && <Typography.Text copyable={{ text: item.mnpId }}>{item.mnpId}</Typography.Text>}
-          {secondary(t('approvals.teamOf', { teamId: item.teamId }))}
+          {item.mnpId && miniProgramNames.has(item.mnpId) && <Typography.Text strong>{miniProgramNames.get(item.mnpId)}</Typography.Text>}
+          {item.mnpId && (
+            <Typography.Text copyable={{ text: item.mnpId }} style={{ fontSize: 12 }}>
+              {item.mnpId}
+            </Typography.Text>
+          )}
+          {secondary(t('approvals.teamOf', { team: teamName(item.teamId) }))}
           {secondary(t('approvals.merchantIs', { merchantId: item.merchantId, merchantName: item.merchantName }))}
         </Flex>
       ),
@@ -242,7 +258,9 @@ export default function ApprovalsPage() {
           await refresh();
         }}
       >
-        {decision && <DecisionSummary item={decision.item} />}
+        {decision && (
+          <DecisionSummary item={decision.item} team={teamName(decision.item.teamId)} miniProgram={decision.item.mnpId ? miniProgramNames.get(decision.item.mnpId) : undefined} />
+        )}
         <Form.Item
           label={t('approvals.approvalNote')}
           name="approvalNote"

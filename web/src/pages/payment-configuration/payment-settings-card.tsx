@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App as AntApp, Button, Card, Form, Radio, Select, Skeleton, Switch, Tag, Typography } from 'antd';
+import { Alert, App as AntApp, Button, Card, Descriptions, Form, Input, Modal, Popconfirm, Radio, Select, Skeleton, Switch, Tag, Typography } from 'antd';
 import { useMemo, useState } from 'react';
 import { ApiError } from '../../api/client.ts';
 import { consoleApi, queryKeys, type PaymentConfigChanges } from '../../api/console-api.ts';
@@ -11,7 +11,21 @@ interface SettingsValues {
   paymentEnabled: boolean;
   currencies: string[];
   channelKind: ChannelKind | null;
+  baseUrl?: string;
+  webhookUrl?: string;
+  secret?: string;
 }
+
+// The server names channel fields `channel.<name>`; the form's fields are flat.
+const channelFieldOfServerField: Record<string, keyof SettingsValues> = {
+  'channel.kind': 'channelKind',
+  'channel.baseUrl': 'baseUrl',
+  'channel.webhookUrl': 'webhookUrl',
+  'channel.secret': 'secret',
+};
+
+/** The HTTP channel protocol's key: long and random (the server enforces its own minimum too). */
+const minimumChannelKeyLength = 32;
 
 const channelKindsInOrder: readonly ChannelKind[] = ['sandbox', 'http', 'host_reported'];
 
@@ -19,6 +33,55 @@ const channelKindsInOrder: readonly ChannelKind[] = ['sandbox', 'http', 'host_re
 function currencyOptions(currencies: Currency[]) {
   const ordered = [...currencies.filter((c) => c.code === 'CNY'), ...currencies.filter((c) => c.code !== 'CNY')];
   return ordered.map((currency) => ({ value: currency.code, label: `${currency.code} — ${currency.name}` }));
+}
+
+interface IssuedHostKey {
+  hostKey: string;
+  issuedAt: number;
+}
+
+/** A host-reported superapp's host key (SPEC §4.5): issued or rotated here, shown once. */
+function HostKeyButton({ applicationId }: { applicationId: string }) {
+  const { t } = useI18n();
+  const { message } = AntApp.useApp();
+  const [issued, setIssued] = useState<IssuedHostKey | null>(null);
+  const issue = async () => {
+    try {
+      setIssued(await consoleApi.issueHostKey(applicationId));
+    } catch (caught) {
+      message.error(caught instanceof Error ? caught.message : String(caught));
+    }
+  };
+  return (
+    <>
+      <Popconfirm title={t('paymentConfig.hostKeyConfirm')} onConfirm={issue}>
+        <Button style={{ marginLeft: 8 }}>{t('paymentConfig.hostKeyIssue')}</Button>
+      </Popconfirm>
+      <Modal
+        title={t('paymentConfig.hostKeyTitle')}
+        open={issued !== null}
+        onCancel={() => setIssued(null)}
+        mask={{ closable: false }}
+        destroyOnHidden
+        footer={
+          <Button type="primary" onClick={() => setIssued(null)}>
+            {t('paymentConfig.hostKeySaved')}
+          </Button>
+        }
+      >
+        <Alert type="warning" showIcon title={t('paymentConfig.hostKeyOnce')} style={{ marginBottom: 16 }} />
+        {issued && (
+          <Descriptions column={1} bordered size="small">
+            <Descriptions.Item label={t('paymentConfig.hostKey')}>
+              <Typography.Text code copyable>
+                {issued.hostKey}
+              </Typography.Text>
+            </Descriptions.Item>
+          </Descriptions>
+        )}
+      </Modal>
+    </>
+  );
 }
 
 function SettingsForm({ applicationId, config, currencies, canEdit }: { applicationId: string; config: PaymentConfig; currencies: Currency[]; canEdit: boolean }) {
@@ -30,10 +93,21 @@ function SettingsForm({ applicationId, config, currencies, canEdit }: { applicat
   const [error, setError] = useState<string | null>(null);
   const options = useMemo(() => currencyOptions(currencies), [currencies]);
 
+  const channelKind = Form.useWatch('channelKind', form) ?? config.channelKind;
+
   async function save(values: SettingsValues) {
     const changes: PaymentConfigChanges = { paymentEnabled: values.paymentEnabled, currencies: values.currencies };
-    // The channel is sent only when it changes: re-sending a connection would replace its stored secret.
-    if (values.channelKind && values.channelKind !== config.channelKind) changes.channel = { kind: values.channelKind };
+    // The channel is sent only when it changes: re-sending a connection could replace its stored key.
+    if (values.channelKind === 'sandbox' && config.channelKind !== 'sandbox') changes.channel = { kind: 'sandbox' };
+    if (values.channelKind === 'http') {
+      const baseUrl = values.baseUrl?.trim() ?? '';
+      const secret = values.secret || undefined;
+      if (config.channelKind !== 'http' || baseUrl !== config.channelSettings.baseUrl || secret) changes.channel = { kind: 'http', baseUrl, ...(secret ? { secret } : {}) };
+    }
+    if (values.channelKind === 'host_reported') {
+      const webhookUrl = values.webhookUrl?.trim() ?? '';
+      if (config.channelKind !== 'host_reported' || webhookUrl !== config.channelSettings.webhookUrl) changes.channel = { kind: 'host_reported', webhookUrl };
+    }
     setSaving(true);
     setError(null);
     try {
@@ -41,9 +115,10 @@ function SettingsForm({ applicationId, config, currencies, canEdit }: { applicat
       queryClient.setQueryData(queryKeys.paymentConfig(applicationId), saved);
       message.success(t('common.saved'));
     } catch (caught) {
-      const field = caught instanceof ApiError ? caught.details?.field : undefined;
+      const serverField = caught instanceof ApiError ? caught.details?.field : undefined;
+      const field = serverField === 'currencies' ? 'currencies' : typeof serverField === 'string' ? channelFieldOfServerField[serverField] : undefined;
       const text = caught instanceof Error ? caught.message : String(caught);
-      if (field === 'currencies') form.setFields([{ name: 'currencies', errors: [text] }]);
+      if (field) form.setFields([{ name: field, errors: [text] }]);
       else setError(text);
     } finally {
       setSaving(false);
@@ -62,7 +137,13 @@ function SettingsForm({ applicationId, config, currencies, canEdit }: { applicat
       form={form}
       layout="vertical"
       disabled={!canEdit}
-      initialValues={{ paymentEnabled: config.paymentEnabled, currencies: config.currencies, channelKind: config.channelKind }}
+      initialValues={{
+        paymentEnabled: config.paymentEnabled,
+        currencies: config.currencies,
+        channelKind: config.channelKind,
+        baseUrl: config.channelSettings.baseUrl,
+        webhookUrl: config.channelSettings.webhookUrl,
+      }}
       onFinish={save}
       style={{ maxWidth: 640 }}
     >
@@ -87,11 +168,35 @@ function SettingsForm({ applicationId, config, currencies, canEdit }: { applicat
           ))}
         </Radio.Group>
       </Form.Item>
+      {channelKind === 'http' && (
+        <>
+          <Form.Item label={t('paymentConfig.baseUrl')} name="baseUrl" extra={t('paymentConfig.baseUrlHelp')} rules={[{ required: true, type: 'url', pattern: /^https:\/\//, message: t('paymentConfig.httpsUrl') }]}>
+            <Input placeholder="https://" maxLength={500} />
+          </Form.Item>
+          <Form.Item
+            label={t('paymentConfig.channelKey')}
+            name="secret"
+            extra={config.channelKind === 'http' && config.channelSecretSet ? t('paymentConfig.channelKeyKeep') : t('paymentConfig.channelKeyHelp')}
+            rules={[
+              { required: !(config.channelKind === 'http' && config.channelSecretSet), message: t('common.required') },
+              { min: minimumChannelKeyLength, message: t('paymentConfig.channelKeyLength', { count: minimumChannelKeyLength }) },
+            ]}
+          >
+            <Input.Password autoComplete="new-password" maxLength={200} />
+          </Form.Item>
+        </>
+      )}
+      {channelKind === 'host_reported' && (
+        <Form.Item label={t('paymentConfig.webhookUrl')} name="webhookUrl" extra={t('paymentConfig.webhookUrlHelp')} rules={[{ required: true, type: 'url', pattern: /^https:\/\//, message: t('paymentConfig.httpsUrl') }]}>
+          <Input placeholder="https://" maxLength={500} />
+        </Form.Item>
+      )}
       {canEdit && (
         <Button type="primary" htmlType="submit" loading={saving}>
           {t('common.save')}
         </Button>
       )}
+      {canEdit && config.channelKind === 'host_reported' && <HostKeyButton applicationId={applicationId} />}
       {config.updatedAt !== null && (
         <Typography.Text type="secondary" style={{ marginLeft: canEdit ? 16 : 0 }}>
           {t('paymentConfig.updatedAt', { time: formatTime(config.updatedAt) })}

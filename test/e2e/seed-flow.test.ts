@@ -18,6 +18,7 @@ const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 const screenshotFolder = path.join(repositoryRoot, 'docs/screenshots');
 const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 150 });
 const step = 120_000;
+const hostApiPresent = existsSync(path.join(repositoryRoot, 'src/routes/host/index.ts'));
 const recordsPagesPresent = existsSync(path.join(repositoryRoot, 'web/src/pages/order-record')) && existsSync(path.join(repositoryRoot, 'web/src/pages/after-sales-record'));
 
 function newest(target: string): number {
@@ -345,6 +346,20 @@ describeWithBrowser('the seed flow from an empty database, through web pages onl
     await cashier.getByRole('button', { name: 'Cancel' }).click();
     await eventually(() => shop.locator('#result').innerText()).toContain('requestPayment:fail cancel');
     expect(await host.locator('[data-paythrough="cashier-overlay"]').count()).toBe(0);
+  }, step);
+
+  it.skipIf(!hostApiPresent)('"pay inside the host app": the host looks the pre-order up, charges with its wallet and reports the payment (host API)', async () => {
+    const host = await newPage({ width: 1280, height: 860 });
+    await host.goto('/demo');
+    await host.getByLabel('pay inside the host app (host API)').check();
+    const shop = host.frameLocator('#mini-program');
+    await shop.getByRole('listitem').filter({ hasText: 'Pour-over dripper' }).getByRole('button', { name: 'Buy' }).click();
+    const wallet = host.getByRole('dialog', { name: 'Superapp wallet' });
+    await eventually(() => wallet.innerText()).toContain('129.00 CNY');
+    await shot(host, 'demo-host-wallet');
+    await wallet.getByRole('button', { name: 'Pay with wallet' }).click();
+    await eventually(() => shop.locator('#result').innerText()).toMatch(/^Paid: DEMO/);
+    await eventually(() => host.locator('#log').innerText()).toContain('host API payOrder → SUCCESS');
   }, step);
 
   it.skipIf(!recordsPagesPresent)('an MP operator sees the order as paid in the Order record', async () => {

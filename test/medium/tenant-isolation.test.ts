@@ -20,7 +20,7 @@ interface TenantWorld {
   apiKeys: { id: string; secretId: string }[];
   clients: ConsoleClient[];
   /** An order, its refund and notification, and an export (of a member who is not signed in here). */
-  records: { orderId: string; refundId: string; notificationId: string; exportId: string };
+  records: { orderId: string; refundId: string; notificationId: string; exportId: string; identifiers: string[] };
 }
 
 /** The other tenant's ids for each kind of route parameter (path or query). */
@@ -53,7 +53,14 @@ function idsFor(world: TenantWorld, param: string): string[] | undefined {
 /** Every string that identifies one of the tenant's rows. */
 function identifiersOf(world: TenantWorld): string[] {
   const { tenant } = world;
-  return [tenant.applicationId, ...tenant.teamIds, ...tenant.mnpIds, ...world.users.flatMap((u) => [u.id, u.account]), ...world.apiKeys.flatMap((k) => [k.id, k.secretId])];
+  return [
+    tenant.applicationId,
+    ...tenant.teamIds,
+    ...tenant.mnpIds,
+    ...world.users.flatMap((u) => [u.id, u.account]),
+    ...world.apiKeys.flatMap((k) => [k.id, k.secretId]),
+    ...world.records.identifiers,
+  ];
 }
 
 function combinations(route: ConsoleRoute, world: TenantWorld): Record<string, string>[] {
@@ -109,7 +116,9 @@ describeOnEachDatabase('tenant isolation (console API)', (kind) => {
       const exporter = await createUser(context);
       await context.services.teams.addMember(systemActor(), tenant.miniProgramTeamId, { account: exporter.account, role: 'operator' });
       const exported = await context.services.exports.create(await actorOf(context, exporter), { kind: 'orders', format: 'csv', query: {} });
-      const records = { orderId: String(order.id), refundId: String(refund.id), notificationId: String(notification.id), exportId: exported.id };
+      // The record numbers (not the small integer ids) are what a leaked row would show.
+      const identifiers = [order.out_trade_no, order.prepay_id, refund.out_refund_no, refund.refund_id, exported.id, ...(order.transaction_id ? [order.transaction_id] : [])];
+      const records = { orderId: String(order.id), refundId: String(refund.id), notificationId: String(notification.id), exportId: exported.id, identifiers };
       worlds[name] = { tenant, users, apiKeys, clients, records };
     }
   });

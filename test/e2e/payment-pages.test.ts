@@ -146,6 +146,11 @@ describeWithBrowser('payment configuration and merchant binding in the console (
 
   it('takes a team from no binding to an effective one with the superapp currencies, and back', async () => {
     const teamAdmin = await signIn(demo.unboundTeam.users.admin);
+    // Without a binding, Standard payment says why a request is not possible yet.
+    await openPage(teamAdmin, 'Standard payment');
+    await teamAdmin.getByText('This team has no effective merchant binding: bind a merchant before requesting payment.').waitFor();
+    await eventually(() => teamAdmin.getByRole('button', { name: 'Request permission' }).isDisabled()).toBe(true);
+    await teamAdmin.screenshot({ path: screenshotPath('payment-standard-payment-unbound'), fullPage: true });
     await openPage(teamAdmin, 'Bind merchant');
     await teamAdmin.getByText('No merchant is bound to this team yet').waitFor();
 

@@ -10,6 +10,7 @@ import { bridgeRoutes } from './routes/bridge/bridge.routes.ts';
 import { consoleApiPrefix, consoleRoutes } from './routes/console/index.ts';
 import { demoRoutes } from './routes/demo/demo.routes.ts';
 import { gatewayPrefix, gatewayRoutes } from './routes/gateway/index.ts';
+import { hostApiPrefix, hostRoutes } from './routes/host/index.ts';
 import { managementRoutes } from './routes/manage/management.routes.ts';
 import { sandboxRoutes } from './routes/sandbox/sandbox.routes.ts';
 
@@ -44,6 +45,7 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   await app.register(consoleRoutes, { prefix: consoleApiPrefix });
   await app.register(managementRoutes);
   await app.register(gatewayRoutes, { prefix: gatewayPrefix });
+  await app.register(hostRoutes, { prefix: hostApiPrefix });
   // The sandbox channel's control API and cashier exist only while the sandbox is on (SPEC §6.1).
   if (context.config.sandboxEnabled && context.services.sandbox) await app.register(sandboxRoutes, { sandbox: context.services.sandbox });
   // The clickable demo (a superapp host, its demo mini program shop and the shop's merchant server) likewise.

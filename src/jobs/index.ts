@@ -1,6 +1,8 @@
 import type { AppContext } from '../plugins/app/context.plugin.ts';
 import { NotificationDeliverer } from '../services/notification-delivery.ts';
 import { merchantNotificationTopic } from '../services/notification.service.ts';
+import { hostRefundWebhookTopic } from '../channels/host-reported/host-reported-channel.ts';
+import { RefundWebhookDeliverer } from '../channels/host-reported/refund-webhook.ts';
 import { startJobLoop, type JobLoop } from './job-loop.ts';
 import { OutboxWorker } from './outbox-worker.ts';
 import { startRecordJobs } from './records-jobs.ts';
@@ -28,6 +30,11 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
         allowPrivateTargets: config.allowPrivateTargets,
         sandboxEnabled: config.sandboxEnabled,
         timeZone: config.timezone,
+      }),
+      [hostRefundWebhookTopic]: new RefundWebhookDeliverer({
+        hostKeyOf: async (applicationId) => (await services.hostKeys.hostKeysOf(applicationId))[0] ?? null,
+        clock,
+        allowPrivateTargets: config.allowPrivateTargets,
       }),
     },
   });

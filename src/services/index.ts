@@ -1,4 +1,5 @@
 import { DeferredEventSink } from '../channels/channel.ts';
+import { HostReportedChannel } from '../channels/host-reported/host-reported-channel.ts';
 import { SandboxChannel } from '../channels/sandbox/sandbox-channel.ts';
 import { ApiKeyService } from './api-key.service.ts';
 import { ApprovalService } from './approval.service.ts';
@@ -11,6 +12,8 @@ import { MerchantBindingService } from './merchant-binding.service.ts';
 import { MerchantService } from './merchant.service.ts';
 import { MiniProgramService } from './mini-program.service.ts';
 import { createGatewayServices } from './gateway-services.ts';
+import { HostKeyService } from './host-key.service.ts';
+import { HostPaymentService } from './host-payment.service.ts';
 import { NonceService } from './nonce.service.ts';
 import { notificationKeysFrom } from './notification-delivery.ts';
 import { NotificationService } from './notification.service.ts';
@@ -73,9 +76,13 @@ export function createServices(deps: ServiceDependencies) {
     sandbox: deps.config.sandboxEnabled ? new SandboxChannel({ db, clock, sink: channelEvents, publicUrl: deps.config.publicUrl }) : null,
   };
   const gateway = createGatewayServices(deps, { ...payment, ...gatewayParts });
-  // The host bridge's paySign check (SPEC §4.4); the sandbox names its own cashier pages.
-  const sandboxChannel = gatewayParts.sandbox;
-  const paymentBridge = new PaymentBridgeService(db, clock, (channelKind, token) => (channelKind === 'sandbox' && sandboxChannel ? sandboxChannel.cashierUrl(token) : null));
+  // The host API and the host-reported channel mode (issue 8): one channel instance serves every such superapp.
+  const hostKeys = new HostKeyService(db, clock, secretBox);
+  gateway.gatewayChannels.register('host_reported', new HostReportedChannel({ db, clock, outbox, refundWebhookOf: (id) => hostKeys.refundWebhookOf(id) }));
+  const host = {
+    hostKeys,
+    hostPayments: new HostPaymentService(db, clock, deps.config, { orders: gateway.orders, refunds: gateway.refunds, sandbox: gatewayParts.sandbox, hostKeys, nonces: gatewayParts.nonces }),
+  };
   // Order and after-sales records, their exports, and payment data (issue 5).
   const orderRecords = new OrderRecordService(db, clock, outbox);
   const refundRecords = new RefundRecordService(db, clock, deps.config);
@@ -86,6 +93,9 @@ export function createServices(deps: ServiceDependencies) {
     exports: new ExportService(db, clock, deps.config, { orders: orderRecords, refunds: refundRecords }),
     paymentStats,
   };
+  // The host bridge's paySign check (SPEC §4.4); the sandbox names its own cashier pages.
+  const sandboxChannel = gatewayParts.sandbox;
+  const paymentBridge = new PaymentBridgeService(db, clock, (channelKind, token) => (channelKind === 'sandbox' && sandboxChannel ? sandboxChannel.cashierUrl(token) : null));
   const demoWorld = new DemoWorldService(db, clock, secretBox, deps.config, tenancy);
   extendDemoWorldWithPayment(demoWorld, payment);
   return {
@@ -93,6 +103,7 @@ export function createServices(deps: ServiceDependencies) {
     ...payment,
     ...gatewayParts,
     ...gateway,
+    ...host,
     rateLimiter,
     auth: new AuthService(db, clock, passwordHasher, rateLimiter),
     audit: new AuditService(db),

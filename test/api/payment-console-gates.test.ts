@@ -46,6 +46,8 @@ const notFound = { status: 409, code: 'FailedOperation.PaymentRecordNotFound' };
 const probes: Probe[] = [
   { method: 'GET', route: '/superapps/:applicationId/payment-config', target: 'superapp', visibleVia: 'superapp.view', needs: 'payment_config.manage', write: false, url: (w) => `${app(w)}/payment-config`, allowed: { status: 200 } },
   { method: 'PATCH', route: '/superapps/:applicationId/payment-config', target: 'superapp', visibleVia: 'superapp.view', needs: 'payment_config.manage', write: true, url: (w) => `${app(w)}/payment-config`, body: () => ({ paymentEnabled: true }), allowed: { status: 200 } },
+  // The world's superapp is on the sandbox: an allowed caller learns the host key needs host-reported mode first.
+  { method: 'POST', route: '/superapps/:applicationId/payment-config/host-key', target: 'superapp', visibleVia: 'superapp.view', needs: 'payment_config.manage', write: true, url: (w) => `${app(w)}/payment-config/host-key`, allowed: { status: 409, code: 'FailedOperation' } },
   { method: 'GET', route: '/superapps/:applicationId/merchants', target: 'superapp', visibleVia: 'superapp.view', needs: 'merchant.view', write: false, url: (w) => `${app(w)}/merchants?search=merchant`, allowed: { status: 200 } },
   {
     method: 'POST', route: '/superapps/:applicationId/merchants', target: 'superapp', visibleVia: 'superapp.view', needs: 'merchant.manage', write: true, url: (w) => `${app(w)}/merchants`,

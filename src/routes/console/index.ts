@@ -6,6 +6,7 @@ import { bindingRoutes } from './binding.routes.ts';
 import { registerConsoleAuth } from './console-auth.ts';
 import { credentialRoutes } from './credential.routes.ts';
 import { enablementRoutes } from './enablement.routes.ts';
+import { hostKeyRoutes } from './host-key.routes.ts';
 import { exportRoutes } from './export.routes.ts';
 import { orderRecordRoutes } from './order-record.routes.ts';
 import { paymentDataRoutes } from './payment-data.routes.ts';
@@ -23,6 +24,7 @@ export async function consoleRoutes(app: FastifyInstance) {
   await app.register(apiKeyRoutes);
   await app.register(auditRoutes);
   await app.register(paymentConfigRoutes);
+  await app.register(hostKeyRoutes);
   await app.register(bindingRoutes);
   await app.register(enablementRoutes);
   await app.register(approvalRoutes);

@@ -5,8 +5,9 @@ import type { Database } from '../db/schema.ts';
 import { loadActor } from './auth.service.ts';
 import { systemActor, type Actor } from '../domain/access.ts';
 import type { Clock } from '../domain/clock.ts';
-import { newId, randomString } from '../domain/ids.ts';
+import { randomString } from '../domain/ids.ts';
 import type { TeamRole } from '../domain/roles.ts';
+import { ensurePlatformId } from './platform.service.ts';
 import { settingRepository } from '../repositories/setting.repository.ts';
 import { userRepository } from '../repositories/user.repository.ts';
 import type { ApiKeyService } from './api-key.service.ts';
@@ -70,12 +71,7 @@ export interface DemoReadyMiniProgram {
 
 const manifestSettingKey = 'demo.manifest';
 const manifestContext = 'demo-manifest';
-const platformIdKey = 'platform.id';
 
-/** The platform's id, minted once per deployment. */
-export async function platformId(db: Kysely<Database>, clock: Clock): Promise<string> {
-  return settingRepository.putIfAbsent(db, platformIdKey, newId('plat', clock.nowMs()));
-}
 
 /**
  * Builds the demo world once and remembers its manifest, sealed with the master key, so that
@@ -184,7 +180,7 @@ export class DemoWorldService {
 
     const manifest: DemoManifest = {
       baseUrl: this.config.publicUrl,
-      platformId: await platformId(this.db, this.clock),
+      platformId: await ensurePlatformId(this.db, this.clock),
       superAdmin: { account: superAdmin.account, password: superAdminPassword },
       superapp: {
         applicationId: superapp.applicationId,

@@ -1,12 +1,17 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.ts';
+import type { Database, Executor } from '../db/schema.ts';
 import type { Clock } from '../domain/clock.ts';
 import { newId } from '../domain/ids.ts';
 import { settingRepository } from '../repositories/setting.repository.ts';
 
 const platformIdKey = 'platform.id';
 
-/** The deployment itself: its id is minted once and never changes. */
+/** The platform's id, minted once per deployment and never changed. */
+export function ensurePlatformId(db: Executor, clock: Clock): Promise<string> {
+  return settingRepository.putIfAbsent(db, platformIdKey, newId('plat', clock.nowMs()));
+}
+
+/** The deployment itself. */
 export class PlatformService {
   private cachedId: string | undefined;
 
@@ -16,7 +21,7 @@ export class PlatformService {
   ) {}
 
   async id(): Promise<string> {
-    this.cachedId ??= await settingRepository.putIfAbsent(this.db, platformIdKey, newId('plat', this.clock.nowMs()));
+    this.cachedId ??= await ensurePlatformId(this.db, this.clock);
     return this.cachedId;
   }
 }

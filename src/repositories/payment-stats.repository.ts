@@ -14,15 +14,19 @@ export interface PaymentFilter {
   clientPlatform?: 2 | 3 | undefined;
 }
 
-/** The summable figures of one mini program over some orders. */
-export interface MiniProgramFigures {
-  mnp_id: string;
+/** The summable figures of some orders. */
+export interface Figures {
   order_count: number;
   paid_count: number;
   refund_order_count: number;
   total_amount: number;
   paid_amount: number;
   refund_amount: number;
+}
+
+/** The figures of one mini program's orders. */
+export interface MiniProgramFigures extends Figures {
+  mnp_id: string;
 }
 
 export interface DayWindow {
@@ -53,8 +57,7 @@ function filterConditions<T extends OwnedTable>(eb: ExpressionBuilder<Database, 
   return out;
 }
 
-const toNumbers = (row: Record<string, unknown>): MiniProgramFigures => ({
-  mnp_id: String(row.mnp_id),
+const toFigures = (row: Record<string, unknown>): Figures => ({
   order_count: Number(row.order_count),
   paid_count: Number(row.paid_count),
   refund_order_count: Number(row.refund_order_count),
@@ -62,6 +65,18 @@ const toNumbers = (row: Record<string, unknown>): MiniProgramFigures => ({
   paid_amount: Number(row.paid_amount),
   refund_amount: Number(row.refund_amount),
 });
+
+const toNumbers = (row: Record<string, unknown>): MiniProgramFigures => ({ mnp_id: String(row.mnp_id), ...toFigures(row) });
+
+/** Sums of the kept figures (null on no rows becomes 0 in toFigures). */
+const sums = (eb: ExpressionBuilder<Database, 'payment_daily_stats'>) => [
+  eb.fn.sum<number>('order_count').as('order_count'),
+  eb.fn.sum<number>('paid_count').as('paid_count'),
+  eb.fn.sum<number>('refund_order_count').as('refund_order_count'),
+  eb.fn.sum<number>('total_amount').as('total_amount'),
+  eb.fn.sum<number>('paid_amount').as('paid_amount'),
+  eb.fn.sum<number>('refund_amount').as('refund_amount'),
+];
 
 /** The aggregate columns, computed from orders: a paid order has a success_time; a refunded one refund_succeeded > 0. */
 const orderAggregates = {
@@ -143,26 +158,33 @@ export const paymentStatsRepository = {
     return row?.first === null || row?.first === undefined ? undefined : Number(row.first);
   },
 
-  /** Per business day and mini program, the kept figures of whole days in [fromDay, toDay]. */
-  async statsByDay(db: Executor, filter: PaymentFilter, fromDay: string, toDay: string): Promise<(MiniProgramFigures & { day: string })[]> {
+  /** Per business day of [fromDay, toDay]: the kept figures summed, and how many mini programs had orders. */
+  async statsByDay(db: Executor, filter: PaymentFilter, fromDay: string, toDay: string): Promise<(Figures & { day: string; mini_programs: number })[]> {
     const rows = await db
       .selectFrom('payment_daily_stats')
-      .select([
+      .select((eb) => [
         'business_day',
-        'mnp_id',
-        (eb) => eb.fn.sum('order_count').as('order_count'),
-        (eb) => eb.fn.sum('paid_count').as('paid_count'),
-        (eb) => eb.fn.sum('refund_order_count').as('refund_order_count'),
-        (eb) => eb.fn.sum('total_amount').as('total_amount'),
-        (eb) => eb.fn.sum('paid_amount').as('paid_amount'),
-        (eb) => eb.fn.sum('refund_amount').as('refund_amount'),
+        eb.fn.count<number>('mnp_id').distinct().as('mini_programs'),
+        ...sums(eb),
       ])
       .where('business_day', '>=', fromDay)
       .where('business_day', '<=', toDay)
       .where((eb) => eb.and(filterConditions(eb, filter)))
-      .groupBy(['business_day', 'mnp_id'])
+      .groupBy('business_day')
       .execute();
-    return rows.map((row) => ({ ...toNumbers(row), day: row.business_day }));
+    return rows.map((row) => ({ ...toFigures(row), day: row.business_day, mini_programs: Number(row.mini_programs) }));
+  },
+
+  /** The kept figures of [fromDay, toDay] summed, and the mini programs that had orders then. */
+  async statsTotals(db: Executor, filter: PaymentFilter, fromDay: string, toDay: string): Promise<{ figures: Figures; miniPrograms: string[] }> {
+    const inRange = db
+      .selectFrom('payment_daily_stats')
+      .where('business_day', '>=', fromDay)
+      .where('business_day', '<=', toDay)
+      .where((eb) => eb.and(filterConditions(eb, filter)));
+    const totals = await inRange.select((eb) => sums(eb)).executeTakeFirstOrThrow();
+    const miniPrograms = await inRange.select('mnp_id').distinct().execute();
+    return { figures: toFigures(totals), miniPrograms: miniPrograms.map((row) => row.mnp_id) };
   },
 
   /** Per mini program, the figures counted straight from orders created in [fromMs, toMs) (a part of a day). */

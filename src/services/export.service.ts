@@ -17,7 +17,7 @@ import { userRepository } from '../repositories/user.repository.ts';
 import { recordAudit } from './audit.service.ts';
 import { loadActor } from './auth.service.ts';
 import { businessDateTimeOf } from './bill-time.ts';
-import { exportContentTypes, exportWriter, type ExportWriter } from './export-format.ts';
+import { exportContentTypes, exportWriter, xlsxRowsPerSheet, type ExportWriter } from './export-format.ts';
 import type { OrderRecordQuery, OrderRecordService } from './order-record.service.ts';
 import type { RefundRecordQuery, RefundRecordService } from './refund-record.service.ts';
 import type { OrderListItem, RefundListItem } from './record-views.ts';
@@ -33,9 +33,11 @@ export interface ExportOptions {
   batchSize: number;
   /** A worker's claim on a job; renewed with every progress update. */
   leaseMs: number;
+  /** XLSX rows per sheet before the next sheet starts (SPEC §7: 1,000,000). */
+  xlsxRowsPerSheet: number;
 }
 
-export const defaultExportOptions = { inlineRowLimit: 5_000, lifetimeMs: 24 * 60 * 60 * 1000, batchSize: 5_000, leaseMs: 60_000 } as const;
+export const defaultExportOptions = { inlineRowLimit: 5_000, lifetimeMs: 24 * 60 * 60 * 1000, batchSize: 5_000, leaseMs: 60_000, xlsxRowsPerSheet } as const;
 
 /** The data folder's `exports/`: next to the SQLite file, else `./data/exports` (shared storage when scaled out). */
 export function exportsFolderFor(config: Pick<Config, 'databaseKind' | 'databaseUrl'>): string {
@@ -234,7 +236,7 @@ export class ExportService {
         const resolved = await this.records.orders.resolve(actor, JSON.parse(job.filter_json) as OrderRecordQuery, capability);
         const total = await this.records.orders.count(resolved);
         await exportJobRepository.update(this.db, id, token, { total_rows: total });
-        const orders = exportWriter('orders', job.format, partial, this.config.timezone);
+        const orders = await exportWriter('orders', job.format, partial, this.config.timezone, this.options.xlsxRowsPerSheet);
         writer = orders;
         for await (const batch of this.records.orders.batches(resolved, this.options.batchSize)) {
           await orders.write(batch);
@@ -245,7 +247,7 @@ export class ExportService {
         const resolved = await this.records.refunds.resolve(actor, JSON.parse(job.filter_json) as RefundRecordQuery, capability);
         const total = await this.records.refunds.count(resolved);
         await exportJobRepository.update(this.db, id, token, { total_rows: total });
-        const refunds = exportWriter('refunds', job.format, partial, this.config.timezone);
+        const refunds = await exportWriter('refunds', job.format, partial, this.config.timezone, this.options.xlsxRowsPerSheet);
         writer = refunds;
         for await (const batch of this.records.refunds.batches(resolved, this.options.batchSize)) {
           await refunds.write(batch);

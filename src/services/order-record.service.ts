@@ -146,7 +146,8 @@ export class OrderRecordService {
   }
 
   private async withRefundTotals(rows: OrderListRow[]): Promise<OrderListItem[]> {
-    const totals = await orderRecordRepository.activeRefundTotals(this.db, rows.map((row) => row.id));
+    // Only refunded orders (REFUND) and anomalous ones (a duplicate payment's refund leaves SUCCESS as it is) have refunds.
+    const totals = await orderRecordRepository.activeRefundTotals(this.db, rows.filter((row) => row.trade_state === 'REFUND' || row.anomaly_flags !== 0).map((row) => row.id));
     return rows.map((row) => orderListItem(row, totals.get(row.id) ?? 0));
   }
 }

@@ -5,7 +5,7 @@ import type { Actor } from '../domain/access.ts';
 import type { Clock } from '../domain/clock.ts';
 import { AppError, notFound } from '../domain/errors.ts';
 import { formatMinorUnits, isCurrencyCode } from '../domain/money.ts';
-import { paymentStatsRepository, type DayWindow, type MiniProgramFigures, type PaymentFilter } from '../repositories/payment-stats.repository.ts';
+import { paymentStatsRepository, type DayWindow, type Figures, type MiniProgramFigures, type PaymentFilter } from '../repositories/payment-stats.repository.ts';
 import { businessDateOf, businessDayRange } from './bill-time.ts';
 import type { PaymentStatsService } from './payment-stats.service.ts';
 import { listScopeOf } from './record-access.ts';
@@ -42,6 +42,27 @@ export interface PaymentFigures {
 
 
 const maxRangeMs = 366 * 24 * 60 * 60 * 1000;
+const noUsers = { users: 0, paidUsers: 0 };
+
+function sumFigures(rows: readonly Figures[]): Figures {
+  const total: Figures = { order_count: 0, paid_count: 0, refund_order_count: 0, total_amount: 0, paid_amount: 0, refund_amount: 0 };
+  for (const row of rows) {
+    total.order_count += row.order_count;
+    total.paid_count += row.paid_count;
+    total.refund_order_count += row.refund_order_count;
+    total.total_amount += row.total_amount;
+    total.paid_amount += row.paid_amount;
+    total.refund_amount += row.refund_amount;
+  }
+  return total;
+}
+
+const shiftDay = (day: string, by: number) => {
+  const [year, month, date] = day.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(year, month - 1, date + by)).toISOString().slice(0, 10);
+};
+const nextDay = (day: string) => shiftDay(day, 1);
+const previousDay = (day: string) => shiftDay(day, -1);
 
 /**
  * Payment data (SPEC §3, §7): every figure counts orders by their creation business day, in one
@@ -60,49 +81,65 @@ export class PaymentDataService {
 
   async overview(actor: Actor, input: PaymentDataQueryInput): Promise<PaymentFigures> {
     const { filter, currency } = await this.load(actor, input);
-    const windows = this.windowsOf(input);
-    const days = await this.dayFigures(filter, windows);
+    await this.stats.refresh();
+    const { whole, partial } = this.split(input);
+    const kept = whole ? await paymentStatsRepository.statsTotals(this.db, filter, whole.from, whole.to) : undefined;
+    const parts = await Promise.all(partial.map((window) => paymentStatsRepository.ordersFigures(this.db, filter, window.startMs, window.endMs)));
+    const miniPrograms = new Set([...(kept?.miniPrograms ?? []), ...parts.flat().map((row) => row.mnp_id)]);
     const range: DayWindow = { day: 'range', startMs: input.timeBegin, endMs: input.timeEnd + 1 };
-    const users = (await paymentStatsRepository.distinctUsers(this.db, filter, [range])).get('range') ?? { users: 0, paidUsers: 0 };
-    return this.figures(
-      days.flatMap((day) => day.miniPrograms),
-      users,
-      currency,
-      businessDateOf(input.timeEnd, this.config.timezone).replaceAll('-', ''),
-    );
+    const users = (await paymentStatsRepository.distinctUsers(this.db, filter, [range])).get('range') ?? noUsers;
+    const dataTime = businessDateOf(input.timeEnd, this.config.timezone).replaceAll('-', '');
+    return this.figures(sumFigures([...(kept ? [kept.figures] : []), ...parts.flat()]), miniPrograms.size, users, currency, dataTime);
   }
 
   async detail(actor: Actor, input: PaymentDataQueryInput): Promise<PaymentFigures[]> {
     const { filter, currency } = await this.load(actor, input);
-    const windows = this.windowsOf(input);
-    const days = await this.dayFigures(filter, windows);
-    const users = await paymentStatsRepository.distinctUsers(this.db, filter, windows);
-    return days.map((day) => this.figures(day.miniPrograms, users.get(day.day) ?? { users: 0, paidUsers: 0 }, currency, day.day.replaceAll('-', '')));
-  }
-
-  /** Each business day of the range, clipped to it: [start, end) windows, `whole` when nothing was clipped. */
-  private windowsOf(input: PaymentDataQueryInput): (DayWindow & { whole: boolean })[] {
-    return businessDaysBetween(input.timeBegin, input.timeEnd, this.config.timezone).map((day) => {
+    await this.stats.refresh();
+    const { whole, partial } = this.split(input);
+    const kept = new Map((whole ? await paymentStatsRepository.statsByDay(this.db, filter, whole.from, whole.to) : []).map((row) => [row.day, row]));
+    const clipped = new Map<string, MiniProgramFigures[]>();
+    for (const window of partial) clipped.set(window.day, await paymentStatsRepository.ordersFigures(this.db, filter, window.startMs, window.endMs));
+    const windows = businessDaysBetween(input.timeBegin, input.timeEnd, this.config.timezone).map((day) => {
       const range = businessDayRange(day, this.config.timezone)!;
-      const startMs = Math.max(range.startMs, input.timeBegin);
-      const endMs = Math.min(range.endMs, input.timeEnd + 1);
-      return { day, startMs, endMs, whole: startMs === range.startMs && endMs === range.endMs };
+      return { day, startMs: Math.max(range.startMs, input.timeBegin), endMs: Math.min(range.endMs, input.timeEnd + 1) };
+    });
+    const users = await paymentStatsRepository.distinctUsers(this.db, filter, windows);
+    return windows.map(({ day }) => {
+      const dataTime = day.replaceAll('-', '');
+      const part = clipped.get(day);
+      if (part) return this.figures(sumFigures(part), new Set(part.map((row) => row.mnp_id)).size, users.get(day) ?? noUsers, currency, dataTime);
+      const row = kept.get(day);
+      return this.figures(row ?? sumFigures([]), row?.mini_programs ?? 0, users.get(day) ?? noUsers, currency, dataTime);
     });
   }
 
-  /** Whole days from the kept figures; a clipped first or last day from the orders themselves. */
-  private async dayFigures(filter: PaymentFilter, windows: (DayWindow & { whole: boolean })[]): Promise<{ day: string; miniPrograms: MiniProgramFigures[] }[]> {
-    await this.stats.refresh();
-    const whole = windows.filter((window) => window.whole);
-    const kept = whole.length ? await paymentStatsRepository.statsByDay(this.db, filter, whole[0]!.day, whole[whole.length - 1]!.day) : [];
-    const out = [];
-    for (const window of windows) {
-      const miniPrograms = window.whole
-        ? kept.filter((row) => row.day === window.day)
-        : await paymentStatsRepository.ordersFigures(this.db, filter, window.startMs, window.endMs);
-      out.push({ day: window.day, miniPrograms });
+  /**
+   * The range as whole business days (answered from the kept figures) and at most two clipped days at
+   * its ends (counted from the orders).
+   */
+  private split(input: PaymentDataQueryInput): { whole?: { from: string; to: string }; partial: DayWindow[] } {
+    const timeZone = this.config.timezone;
+    const firstDay = businessDateOf(input.timeBegin, timeZone);
+    const lastDay = businessDateOf(input.timeEnd, timeZone);
+    const first = businessDayRange(firstDay, timeZone)!;
+    const last = businessDayRange(lastDay, timeZone)!;
+    const end = input.timeEnd + 1;
+    const partial: DayWindow[] = [];
+    let from = firstDay;
+    let to = lastDay;
+    if (firstDay === lastDay) {
+      if (input.timeBegin > first.startMs || end < first.endMs) return { partial: [{ day: firstDay, startMs: input.timeBegin, endMs: end }] };
+      return { whole: { from, to }, partial };
     }
-    return out;
+    if (input.timeBegin > first.startMs) {
+      partial.push({ day: firstDay, startMs: input.timeBegin, endMs: first.endMs });
+      from = nextDay(firstDay);
+    }
+    if (end < last.endMs) {
+      partial.push({ day: lastDay, startMs: last.startMs, endMs: end });
+      to = previousDay(lastDay);
+    }
+    return from <= to ? { whole: { from, to }, partial } : { partial };
   }
 
   private async load(actor: Actor, input: PaymentDataQueryInput) {
@@ -125,25 +162,10 @@ export class PaymentDataService {
     return { filter, currency };
   }
 
-  private figures(miniPrograms: MiniProgramFigures[], users: { users: number; paidUsers: number }, currency: string, dataTime: string): PaymentFigures {
-    let orderNum = 0;
-    let paidNum = 0;
-    let refundNum = 0;
-    let total = 0;
-    let paid = 0;
-    let refunded = 0;
-    const withOrders = new Set<string>();
-    for (const figures of miniPrograms) {
-      if (figures.order_count > 0) withOrders.add(figures.mnp_id);
-      orderNum += figures.order_count;
-      paidNum += figures.paid_count;
-      refundNum += figures.refund_order_count;
-      total += figures.total_amount;
-      paid += figures.paid_amount;
-      refunded += figures.refund_amount;
-    }
+  private figures(figures: Figures, miniPrograms: number, users: { users: number; paidUsers: number }, currency: string, dataTime: string): PaymentFigures {
+    const { order_count: orderNum, paid_count: paidNum, refund_order_count: refundNum, total_amount: total, paid_amount: paid, refund_amount: refunded } = figures;
     return {
-      OrderMNPNum: withOrders.size,
+      OrderMNPNum: miniPrograms,
       OrderNum: orderNum,
       OrderPaidNum: paidNum,
       OrderRefundNum: refundNum,

@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { isV3TimestampFresh, parseV3Authorization, verifyV3RequestSignature } from '../crypto/wechatpay-v3.ts';
 import type { Database, Executor } from '../db/schema.ts';
@@ -5,6 +6,8 @@ import type { Clock } from '../domain/clock.ts';
 import { AppError } from '../domain/errors.ts';
 import type { MerchantKeyLookup } from './payment-credential.service.ts';
 import type { NonceStore } from './nonce.service.ts';
+
+const maxCachedKeys = 1000;
 
 /** Who called the gateway: the mini program whose merchant certificate signed the request. */
 export interface GatewayCaller {
@@ -33,6 +36,9 @@ export interface MerchantKeys {
  * so forged requests cannot burn a merchant's nonces.
  */
 export class GatewayAuthService {
+  // Parsed merchant public keys by PEM: parsing costs more than verifying, and a serial's key never changes.
+  private readonly publicKeys = new Map<string, KeyObject>();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
@@ -52,12 +58,22 @@ export class GatewayAuthService {
     if (!key || key.status !== 'active' || key.mchid !== authorization.mchid) {
       throw new AppError('AuthFailure.SignatureFailure', 'No active merchant certificate with this serial_no for this mchid');
     }
-    if (!verifyV3RequestSignature(authorization, { method: request.method, url: request.url, body: request.body }, key.publicKeyPem)) {
+    if (!verifyV3RequestSignature(authorization, { method: request.method, url: request.url, body: request.body }, this.publicKeyOf(key.publicKeyPem))) {
       throw new AppError('AuthFailure.SignatureFailure', 'The signature does not verify');
     }
     if (!(await this.nonces.rememberNonce(`v3:${authorization.mchid}`, authorization.nonceStr, authorization.timestamp))) {
       throw new AppError('AuthFailure.SignatureFailure', 'This nonce_str was used already: the request is a replay');
     }
     return { mnpId: key.mnpId, mchid: key.mchid, serialNo: authorization.serialNo };
+  }
+
+  private publicKeyOf(pem: string): KeyObject {
+    let key = this.publicKeys.get(pem);
+    if (!key) {
+      key = createPublicKey(pem);
+      if (this.publicKeys.size >= maxCachedKeys) this.publicKeys.delete(this.publicKeys.keys().next().value!);
+      this.publicKeys.set(pem, key);
+    }
+    return key;
   }
 }

@@ -79,7 +79,7 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
     const pending = approvalRow(reviewer, fresh);
     await eventually(() => pending.innerText()).toContain('Demo Coffee sells coffee to go');
     // Names, not only ids: the mini program and its team.
-    expect(await pending.innerText()).toMatch(/Demo Coffee\s[\s\S]*Team Demo Shop Team/);
+    await eventually(() => pending.innerText()).toMatch(/Demo Coffee\s[\s\S]*Team Demo Shop Team/);
     await reviewer.screenshot({ path: screenshotPath('payment-approvals-pending'), fullPage: true });
     await pending.getByRole('button', { name: 'Approve' }).click();
     const dialog = await settled(reviewer.getByRole('dialog', { name: 'Approve request' }));

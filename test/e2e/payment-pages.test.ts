@@ -191,7 +191,9 @@ describeWithBrowser('payment configuration and merchant binding in the console (
     const decided = reviewer.getByRole('row', { name: /Team Demo Unbound Team/ });
     await decided.getByRole('button', { name: 'Unbind' }).click();
     await (await settled(reviewer.getByRole('tooltip'))).getByRole('button', { name: 'OK' }).click();
-    await eventually(() => decided.innerText()).toContain('Unbound');
+    // (The team's own name contains "Unbound": wait for the action to go, not for the word.)
+    await reviewer.getByText('Merchant unbound', { exact: true }).waitFor();
+    await eventually(() => decided.getByRole('button', { name: 'Unbind' }).count()).toBe(0);
     await reviewer.context().close();
 
     await teamAdmin.reload();
@@ -246,12 +248,39 @@ describeWithBrowser('payment configuration and merchant binding in the console (
     await operator.context().close();
   }, longFlow);
 
+  it('switches the superapp to host-reported with a refund webhook and shows its host key once', async () => {
+    const { selectableChannelKinds } = await savedConfig();
+    // Only where this deployment offers the host-reported connection (SPEC §4.5).
+    if (!selectableChannelKinds.includes('host_reported')) return;
+    const page = await signIn(demo.superapp.users.admin);
+    await openPage(page, 'Payment configuration');
+    const settings = page.locator('.ant-card').filter({ hasText: 'Payment settings' });
+    await settings.getByText('Host-reported', { exact: true }).click();
+    await settings.getByLabel('Refund webhook URL').fill('http://refunds.example.com/hook');
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await settings.getByText('An absolute https URL').waitFor();
+    await settings.getByLabel('Refund webhook URL').fill('https://refunds.example.com/hook');
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved', { exact: true }).waitFor();
+    expect(await savedConfig()).toMatchObject({ channelKind: 'host_reported', channelSettings: { webhookUrl: 'https://refunds.example.com/hook' } });
+
+    await settings.getByRole('button', { name: 'Issue host key' }).click();
+    await (await settled(page.getByRole('tooltip'))).getByRole('button', { name: 'OK' }).click();
+    const issued = await settled(page.getByRole('dialog', { name: 'Host key issued' }));
+    const hostKey = (await issued.locator('code').innerText()).trim();
+    expect(hostKey.length).toBeGreaterThanOrEqual(32);
+    await page.screenshot({ path: screenshotPath('payment-configuration-host-key') });
+    await issued.getByRole('button', { name: 'I have saved the host key' }).click();
+    await eventually(() => page.getByText(hostKey).count()).toBe(0);
+    await page.context().close();
+  }, longFlow);
+
   it('loaded without script errors', () => {
     expect(scriptErrors).toEqual([]);
   });
 
   /** The superapp's saved payment configuration, read through the console API as its Administrator. */
-  async function savedConfig(): Promise<{ currencies: string[]; selectableChannelKinds: string[] }> {
+  async function savedConfig(): Promise<{ currencies: string[]; selectableChannelKinds: string[]; channelKind: string | null; channelSettings: Record<string, string> }> {
     const admin = await ConsoleClient.signIn(server.context.app, demo.superapp.users.admin.account, demo.superapp.users.admin.password);
     return (await admin.get(`/superapps/${demo.superapp.applicationId}/payment-config`)).body;
   }

@@ -59,6 +59,7 @@ function HostKeyButton({ applicationId }: { applicationId: string }) {
       </Popconfirm>
       <Modal
         title={t('paymentConfig.hostKeyTitle')}
+        width={640}
         open={issued !== null}
         onCancel={() => setIssued(null)}
         mask={{ closable: false }}
@@ -73,7 +74,7 @@ function HostKeyButton({ applicationId }: { applicationId: string }) {
         {issued && (
           <Descriptions column={1} bordered size="small">
             <Descriptions.Item label={t('paymentConfig.hostKey')}>
-              <Typography.Text code copyable>
+              <Typography.Text code copyable style={{ wordBreak: 'break-all' }}>
                 {issued.hostKey}
               </Typography.Text>
             </Descriptions.Item>

@@ -346,6 +346,20 @@ describeWithBrowser('the seed flow from an empty database, through web pages onl
     await cashier.getByRole('button', { name: 'Cancel' }).click();
     await eventually(() => shop.locator('#result').innerText()).toContain('requestPayment:fail cancel');
     expect(await host.locator('[data-paythrough="cashier-overlay"]').count()).toBe(0);
+
+    // A container that passes on tampered parameters: the bridge refuses them and opens no cashier.
+    const tampered = await host.evaluate(async () => {
+      const placed = await (await fetch('/demo/merchant/api/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ goodsId: 'mug', quantity: 1 }) })).json();
+      const bridge = (window as any).PaythroughBridge.createPaymentBridge({ appId: placed.payment.appId });
+      try {
+        await bridge.requestPayment({ ...placed.payment, package: placed.payment.package, nonceStr: `${placed.payment.nonceStr}x` });
+        return 'requestPayment:ok';
+      } catch (error) {
+        return (error as { errMsg: string }).errMsg;
+      }
+    });
+    expect(tampered).toBe('requestPayment:fail paySign does not verify');
+    expect(await host.locator('[data-paythrough="cashier-overlay"]').count()).toBe(0);
   }, step);
 
   it.skipIf(!hostApiPresent)('"pay inside the host app": the host looks the pre-order up, charges with its wallet and reports the payment (host API)', async () => {
@@ -364,9 +378,11 @@ describeWithBrowser('the seed flow from an empty database, through web pages onl
 
   it.skipIf(!recordsPagesPresent)('an MP operator sees the order as paid in the Order record', async () => {
     const operator = await signIn(people.mpOperator);
-    await openPage(operator, 'Order record');
-    const row = operator.getByRole('row', { name: new RegExp(state.outTradeNo!) });
+    await nav(operator).getByRole('menuitem', { name: 'Order record' }).click();
+    await operator.getByTestId('order-filters').waitFor();
+    const row = operator.locator('tr.ant-table-row').filter({ hasText: state.outTradeNo! });
     await eventually(() => row.innerText()).toContain('SUCCESS');
+    expect(await row.innerText()).toContain('68.00 CNY');
     await shot(operator, 'console-order-record');
   }, step);
 
@@ -384,16 +400,30 @@ describeWithBrowser('the seed flow from an empty database, through web pages onl
     await eventually(() => order.innerText()).toContain('REFUND');
   }, step);
 
+  /** Starts a CSV export on a records page and reads the file once the export job is done. */
+  async function exportCsv(page: Page): Promise<string> {
+    await page.getByRole('button', { name: /CSV/ }).click();
+    const link = page.getByTestId('exports-panel').getByTestId('export-download').first();
+    await link.waitFor({ timeout: 30_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    return savedDownload(download);
+  }
+
   it.skipIf(!recordsPagesPresent)('the refund shows in the After-sales record, and the exports contain the order and the refund', async () => {
     const operator = await signIn(people.mpOperator);
-    await openPage(operator, 'After-sales record');
-    const row = operator.getByRole('row', { name: new RegExp(`R${state.outTradeNo}`) });
+    await nav(operator).getByRole('menuitem', { name: 'After-sales record' }).click();
+    await operator.getByTestId('refund-filters').waitFor();
+    const row = operator.locator('tr.ant-table-row').filter({ hasText: `R${state.outTradeNo}` });
     await eventually(() => row.innerText()).toContain('SUCCESS');
+    expect(await row.innerText()).toContain(state.outTradeNo!);
     await shot(operator, 'console-after-sales-record');
-    const [refundExport] = await Promise.all([operator.waitForEvent('download'), operator.getByRole('button', { name: /Export/ }).first().click()]);
-    expect(await savedDownload(refundExport)).toContain(`R${state.outTradeNo}`);
-    await openPage(operator, 'Order record');
-    const [orderExport] = await Promise.all([operator.waitForEvent('download'), operator.getByRole('button', { name: /Export/ }).first().click()]);
-    expect(await savedDownload(orderExport)).toContain(state.outTradeNo!);
+    const refunds = await exportCsv(operator);
+    expect(refunds).toContain(`R${state.outTradeNo}`);
+
+    await nav(operator).getByRole('menuitem', { name: 'Order record' }).click();
+    await operator.getByTestId('order-filters').waitFor();
+    await eventually(() => operator.locator('tr.ant-table-row').filter({ hasText: state.outTradeNo! }).innerText()).toContain('REFUND');
+    const orders = await exportCsv(operator);
+    expect(orders).toContain(state.outTradeNo!);
   }, step);
 });

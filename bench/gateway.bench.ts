@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { buildApp } from '../src/app.ts';
 import { createAppContext } from '../src/bootstrap.ts';
@@ -14,8 +14,9 @@ import { SecretBox } from '../src/crypto/secret-box.ts';
 /**
  * Prepay throughput and latency through the whole path on loopback: HTTP, WECHATPAY2-SHA256-RSA2048
  * verification, the nonce store, the gate, the order insert, the in-process sandbox channel's create,
- * the platform signature on the answer. The load runs in a worker thread (its own event loop) and signs
- * every request afresh (new nonce, new signature), as a merchant server does. The machine's RSA-2048
+ * the platform signature on the answer. The load runs in its own process and signs every request afresh
+ * (new nonce, new signature), as a merchant server does; the server's CPU time per prepay is measured
+ * too, which stays meaningful on a busy machine where throughput does not. The machine's RSA-2048
  * signing rate is measured in the same run: the server signs every answer, so it is the natural ceiling.
  *
  *   npm run bench -- gateway [--duration 10] [--concurrency 16] [--warmup 2]
@@ -52,9 +53,9 @@ function rsaSigningRate(seconds: number): number {
   return count / ((performance.now() - start) / 1000);
 }
 
-// The load generator, run in a worker thread. Plain JS so it needs no loader.
+// The load generator, run in its own process (so the server's CPU time can be measured alone). Plain JS.
 const loadScript = `
-const { workerData, parentPort } = require('node:worker_threads');
+const workerData = JSON.parse(process.env.PAYTHROUGH_BENCH_LOAD);
 const crypto = require('node:crypto');
 const http = require('node:http');
 const { port, merchant, concurrency, warmupMs, durationMs, runId } = workerData;
@@ -93,12 +94,14 @@ function prepay() {
   const latenciesMs = [];
   const statuses = {};
   let errors = 0;
+  process.send({ phase: 'measuring' });
   const start = performance.now();
   await Promise.all(lanes(start + durationMs, (result) => {
     statuses[result.status] = (statuses[result.status] || 0) + 1;
     if (result.status === 200) latenciesMs.push(result.latency); else errors += 1;
   }));
-  parentPort.postMessage({ latenciesMs, errors, statuses, elapsedMs: performance.now() - start });
+  const elapsedMs = performance.now() - start;
+  process.send({ phase: 'done', result: { latenciesMs, errors, statuses, elapsedMs } }, () => process.exit(0));
   agent.destroy();
 })();
 `;
@@ -157,21 +160,33 @@ export async function run(args: string[]): Promise<void> {
     process.stderr.write(`gateway bench: ${context.database.kind}, concurrency ${concurrency}, ${values.duration} s after ${values.warmup} s warm-up\n`);
     const rsaRate = rsaSigningRate(Number(values['rsa-seconds']));
 
+    let cpuAtStart = process.cpuUsage();
     const result = await new Promise<LoadResult>((resolve, reject) => {
-      const worker = new Worker(loadScript, {
-        eval: true,
-        workerData: {
-          port,
-          concurrency,
-          warmupMs,
-          durationMs,
-          runId: `B${Date.now().toString(36)}`,
-          merchant: { mnpId: ready.mnpId, mchid: ready.mchid, serialNo: ready.serialNo, privateKeyPem: ready.privateKeyPem },
+      const child = spawn(process.execPath, ['-e', loadScript], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        env: {
+          ...process.env,
+          PAYTHROUGH_BENCH_LOAD: JSON.stringify({
+            port,
+            concurrency,
+            warmupMs,
+            durationMs,
+            runId: `B${Date.now().toString(36)}`,
+            merchant: { mnpId: ready.mnpId, mchid: ready.mchid, serialNo: ready.serialNo, privateKeyPem: ready.privateKeyPem },
+          }),
         },
       });
-      worker.once('message', (message: LoadResult) => resolve(message));
-      worker.once('error', reject);
+      child.on('message', (message: { phase: 'measuring' } | { phase: 'done'; result: LoadResult }) => {
+        if (message.phase === 'measuring') cpuAtStart = process.cpuUsage();
+        else resolve(message.result);
+      });
+      child.once('error', reject);
+      child.once('exit', (code) => {
+        if (code !== 0) reject(new Error(`the load generator exited with ${code}`));
+      });
     });
+    const cpu = process.cpuUsage(cpuAtStart);
+    const serverCpuMsPerPrepay = (cpu.user + cpu.system) / 1000 / Math.max(1, result.latenciesMs.length + result.errors);
 
     const sorted = [...result.latenciesMs].sort((a, b) => a - b);
     const throughput = result.latenciesMs.length / (result.elapsedMs / 1000);
@@ -185,13 +200,18 @@ export async function run(args: string[]): Promise<void> {
     line('prepay_latency_p99', percentile(sorted, 99), 'ms');
     line('rsa2048_sign_rate', rsaRate, 'signs/s');
     line('prepay_per_rsa_sign', throughput / rsaRate, 'ratio');
+    // Load-independent: the server process's CPU time per prepay, and that in RSA-2048 signatures.
+    line('server_cpu_per_prepay', serverCpuMsPerPrepay, 'ms');
+    line('server_cpu_per_prepay_in_rsa_signs', serverCpuMsPerPrepay / (1000 / rsaRate), 'ratio');
+    line('prepay_capacity_per_core', 1000 / serverCpuMsPerPrepay, 'req/s');
     line('cpus', cpus().length, `x ${cpus()[0]?.model ?? 'unknown'}`);
     // Other work on the machine skews every figure above; say how busy it was.
     line('loadavg_1m', loadavg()[0]!, 'runnable');
     process.stderr.write(
       `prepay: ${throughput.toFixed(1)} req/s, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms ` +
         `(${result.latenciesMs.length} ok, ${result.errors} errors ${JSON.stringify(result.statuses)}); ` +
-        `RSA-2048 signing ${rsaRate.toFixed(0)}/s; ratio ${(throughput / rsaRate).toFixed(3)}\n`,
+        `RSA-2048 signing ${rsaRate.toFixed(0)}/s; ratio ${(throughput / rsaRate).toFixed(3)}; ` +
+        `server CPU ${serverCpuMsPerPrepay.toFixed(2)} ms per prepay (${(serverCpuMsPerPrepay / (1000 / rsaRate)).toFixed(1)} RSA signatures)\n`,
     );
   } finally {
     await app.close();

@@ -26,6 +26,14 @@ export const orderRepository = {
       .executeTakeFirst();
     return row ? Number(row.id) : undefined;
   },
+  /** Like insertIfAbsent, answering the whole new row (so the caller need not read it back). */
+  insertReturningIfAbsent: (db: Executor, order: NewOrderRow) =>
+    db
+      .insertInto('orders')
+      .values(order)
+      .onConflict((oc) => oc.columns(['mchid', 'out_trade_no']).doNothing())
+      .returningAll()
+      .executeTakeFirst(),
   findById: (db: Executor, id: number) => db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst(),
   findByOutTradeNo: (db: Executor, mchid: string, outTradeNo: string) =>
     db.selectFrom('orders').selectAll().where('mchid', '=', mchid).where('out_trade_no', '=', outTradeNo).executeTakeFirst(),

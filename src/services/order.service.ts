@@ -153,8 +153,8 @@ export class OrderService implements ChannelEventSink {
       timeExpire: requestedExpiry,
     });
 
-    const insertedId = await this.db.transaction().execute(async (trx) => {
-      const id = await orderRepository.insertIfAbsent(trx, {
+    const inserted = await this.db.transaction().execute(async (trx) => {
+      const row = await orderRepository.insertReturningIfAbsent(trx, {
         prepay_id: mintPrepayId(now),
         transaction_id: null,
         mchid: request.mchid,
@@ -190,12 +190,12 @@ export class OrderService implements ChannelEventSink {
         success_time: null,
         closed_at: null,
       });
-      if (id !== undefined) await recordCreation(trx, 'order', id, 'WAIT_PAY', now, 'prepay');
-      return id;
+      if (row) await recordCreation(trx, 'order', Number(row.id), 'WAIT_PAY', now, 'prepay');
+      return row;
     });
-    const order = await orderRepository.findByOutTradeNo(this.db, request.mchid, request.out_trade_no);
+    const order = inserted ? { ...inserted, id: Number(inserted.id) } : await orderRepository.findByOutTradeNo(this.db, request.mchid, request.out_trade_no);
     if (!order) throw new AppError('InternalError', 'The order vanished after its insert');
-    if (insertedId === undefined) this.checkRepeatedPrepay(order, fingerprint, caller, now);
+    if (!inserted) this.checkRepeatedPrepay(order, fingerprint, caller, now);
     if (order.channel_order_id === null) await this.createChannelOrder(order, channel);
     return { prepay_id: order.prepay_id };
   }

@@ -6,6 +6,7 @@ import { contextPlugin, type AppContext } from './plugins/app/context.plugin.ts'
 import { securityPlugin } from './plugins/external/security-headers.plugin.ts';
 import { swaggerPlugin } from './plugins/external/swagger.plugin.ts';
 import { webConsolePlugin } from './plugins/external/web-console.plugin.ts';
+import { channelCallbackRoutes } from './channels/http/callback.routes.ts';
 import { bridgeRoutes } from './routes/bridge/bridge.routes.ts';
 import { consoleApiPrefix, consoleRoutes } from './routes/console/index.ts';
 import { demoRoutes } from './routes/demo/demo.routes.ts';
@@ -46,6 +47,13 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   await app.register(managementRoutes);
   await app.register(gatewayRoutes, { prefix: gatewayPrefix });
   await app.register(hostRoutes, { prefix: hostApiPrefix });
+  // Events from superapps whose channel is the HTTP protocol (docs/channel-protocol.md).
+  await app.register(channelCallbackRoutes, {
+    channelKeysFor: (applicationId) => context.services.gatewayChannels.channelKeysFor(applicationId),
+    sink: context.services.channelEvents,
+    nonces: context.services.nonces,
+    clock: context.clock,
+  });
   // The sandbox channel's control API and cashier exist only while the sandbox is on (SPEC §6.1).
   if (context.config.sandboxEnabled && context.services.sandbox) await app.register(sandboxRoutes, { sandbox: context.services.sandbox });
   // The clickable demo (a superapp host, its demo mini program shop and the shop's merchant server) likewise.

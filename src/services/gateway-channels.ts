@@ -70,6 +70,13 @@ export class GatewayChannelResolver implements ChannelResolver {
     this.registered.set(kind, channel);
   }
 
+  /** The key a superapp's HTTP channel signs its callbacks with; null when its channel is not the HTTP protocol. */
+  async channelKeysFor(applicationId: string): Promise<string[] | null> {
+    const row = await paymentConfigRepository.find(this.db, applicationId);
+    if (!row || row.channel_kind !== 'http' || !row.channel_secret_sealed) return null;
+    return [this.secretBox.open(row.channel_secret_sealed, `channel-secret:${applicationId}`)];
+  }
+
   async channelFor(kind: string, applicationId: string): Promise<PaymentChannel | undefined> {
     const registered = this.registered.get(kind);
     if (registered) return registered;

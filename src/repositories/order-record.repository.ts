@@ -46,7 +46,7 @@ function conditions(eb: OrderWhere, part: RecordPart, filter: OrderListFilter, a
   if (part.column) out.push(eb(part.column, '=', part.value));
   if (filter.createdFrom !== undefined) out.push(eb('created_at', '>=', filter.createdFrom));
   if (filter.createdTo !== undefined) out.push(eb('created_at', '<=', filter.createdTo));
-  if (filter.tradeStates?.length === 1) out.push(eb('trade_state', '=', filter.tradeStates[0]!));
+  if (part.state !== undefined) out.push(eb('trade_state', '=', part.state as TradeState));
   else if (filter.tradeStates?.length) out.push(eb('trade_state', 'in', filter.tradeStates));
   if (filter.outTradeNo !== undefined) out.push(eb('out_trade_no', '=', filter.outTradeNo));
   if (filter.transactionId !== undefined) out.push(eb('transaction_id', '=', filter.transactionId));

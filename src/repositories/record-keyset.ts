@@ -6,7 +6,8 @@
  */
 export type RecordOwnerColumn = 'mnp_id' | 'mini_program_team_id' | 'application_id';
 
-export type RecordPart = { column: RecordOwnerColumn; value: string } | { column: null };
+/** `state`: a trade_state (orders) or status (refunds) equality, served by `(column, state, created_at, id)`. */
+export type RecordPart = ({ column: RecordOwnerColumn; value: string } | { column: null }) & { state?: string };
 
 /** The position after which the next page starts: the last row of the previous page. */
 export interface Keyset {

@@ -44,7 +44,7 @@ function conditions(eb: RefundWhere, part: RecordPart, filter: RefundListFilter,
   if (part.column) out.push(eb(part.column, '=', part.value));
   if (filter.orderNo !== undefined) out.push(eb.or([eb('out_trade_no', '=', filter.orderNo), eb('transaction_id', '=', filter.orderNo)]));
   if (filter.refundNo !== undefined) out.push(eb.or([eb('out_refund_no', '=', filter.refundNo), eb('refund_id', '=', filter.refundNo)]));
-  if (filter.statuses?.length === 1) out.push(eb('status', '=', filter.statuses[0]!));
+  if (part.state !== undefined) out.push(eb('status', '=', part.state as RefundStatus));
   else if (filter.statuses?.length) out.push(eb('status', 'in', filter.statuses));
   if (after) out.push(eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
   return out;

@@ -10,7 +10,7 @@ import type { RecordPart } from '../repositories/record-keyset.ts';
 import { recordAudit } from './audit.service.ts';
 import type { OutboxService } from './outbox.service.ts';
 import { detailScopeOf, listScopeOf } from './record-access.ts';
-import { cappedCount, decodeCursor, keysetBatches, keysetPage, offsetPage, recordPartsFor, type CappedCount } from './record-query.ts';
+import { cappedCount, decodeCursor, keysetBatches, keysetPage, offsetPage, partsByState, recordPartsFor, type CappedCount } from './record-query.ts';
 import { scopeIncludes } from './record-scope.ts';
 import { channelPaymentEntry, historyEntry, notificationEntry, orderFields, orderListItem, refundFields, type OrderListItem } from './record-views.ts';
 
@@ -56,7 +56,8 @@ export class OrderRecordService {
   async resolve(actor: Actor, query: OrderRecordQuery, capability: Capability = 'order.view'): Promise<ResolvedOrderQuery> {
     const filter = validatedFilter(query);
     const scope = await listScopeOf(this.db, actor, capability, query.mnpIds);
-    return { parts: await recordPartsFor(this.db, scope, query.mnpIds), filter };
+    const { tradeStates, ...rest } = filter;
+    return { parts: partsByState(await recordPartsFor(this.db, scope, query.mnpIds), tradeStates), filter: rest };
   }
 
   async list(actor: Actor, query: OrderRecordQuery, page: { cursor?: string | undefined; limit: number; withTotal?: boolean }): Promise<OrderPage> {

@@ -43,6 +43,7 @@ export interface PaymentFigures {
 
 const maxRangeMs = 366 * 24 * 60 * 60 * 1000;
 const noUsers = { users: 0, paidUsers: 0 };
+const dayMs = 24 * 60 * 60 * 1000;
 
 function sumFigures(rows: readonly Figures[]): Figures {
   const total: Figures = { order_count: 0, paid_count: 0, refund_order_count: 0, total_amount: 0, paid_amount: 0, refund_amount: 0 };
@@ -86,8 +87,7 @@ export class PaymentDataService {
     const kept = whole ? await paymentStatsRepository.statsTotals(this.db, filter, whole.from, whole.to) : undefined;
     const parts = await Promise.all(partial.map((window) => paymentStatsRepository.ordersFigures(this.db, filter, window.startMs, window.endMs)));
     const miniPrograms = new Set([...(kept?.miniPrograms ?? []), ...parts.flat().map((row) => row.mnp_id)]);
-    const range: DayWindow = { day: 'range', startMs: input.timeBegin, endMs: input.timeEnd + 1 };
-    const users = (await paymentStatsRepository.distinctUsers(this.db, filter, [range])).get('range') ?? noUsers;
+    const users = (await paymentStatsRepository.distinctUsers(this.db, this.config.databaseKind, filter, input.timeBegin, input.timeEnd + 1)).get(0) ?? noUsers;
     const dataTime = businessDateOf(input.timeEnd, this.config.timezone).replaceAll('-', '');
     return this.figures(sumFigures([...(kept ? [kept.figures] : []), ...parts.flat()]), miniPrograms.size, users, currency, dataTime);
   }
@@ -99,11 +99,8 @@ export class PaymentDataService {
     const kept = new Map((whole ? await paymentStatsRepository.statsByDay(this.db, filter, whole.from, whole.to) : []).map((row) => [row.day, row]));
     const clipped = new Map<string, MiniProgramFigures[]>();
     for (const window of partial) clipped.set(window.day, await paymentStatsRepository.ordersFigures(this.db, filter, window.startMs, window.endMs));
-    const windows = businessDaysBetween(input.timeBegin, input.timeEnd, this.config.timezone).map((day) => {
-      const range = businessDayRange(day, this.config.timezone)!;
-      return { day, startMs: Math.max(range.startMs, input.timeBegin), endMs: Math.min(range.endMs, input.timeEnd + 1) };
-    });
-    const users = await paymentStatsRepository.distinctUsers(this.db, filter, windows);
+    const windows = businessDaysBetween(input.timeBegin, input.timeEnd, this.config.timezone).map((day) => ({ day, ...businessDayRange(day, this.config.timezone)! }));
+    const users = await this.usersByDay(filter, windows, input);
     return windows.map(({ day }) => {
       const dataTime = day.replaceAll('-', '');
       const part = clipped.get(day);
@@ -111,6 +108,24 @@ export class PaymentDataService {
       const row = kept.get(day);
       return this.figures(row ?? sumFigures([]), row?.mini_programs ?? 0, users.get(day) ?? noUsers, currency, dataTime);
     });
+  }
+
+  /** Distinct users per business day: one query when every day is 24 hours long, else one per day. */
+  private async usersByDay(filter: PaymentFilter, windows: DayWindow[], input: PaymentDataQueryInput): Promise<Map<string, { users: number; paidUsers: number }>> {
+    const { databaseKind } = this.config;
+    const first = windows[0]!;
+    const uniform = windows.every((window, index) => window.startMs === first.startMs + index * dayMs && window.endMs - window.startMs === dayMs);
+    const out = new Map<string, { users: number; paidUsers: number }>();
+    if (uniform) {
+      const byIndex = await paymentStatsRepository.distinctUsers(this.db, databaseKind, filter, input.timeBegin, input.timeEnd + 1, first.startMs);
+      windows.forEach((window, index) => out.set(window.day, byIndex.get(index) ?? noUsers));
+      return out;
+    }
+    for (const window of windows) {
+      const users = await paymentStatsRepository.distinctUsers(this.db, databaseKind, filter, Math.max(window.startMs, input.timeBegin), Math.min(window.endMs, input.timeEnd + 1));
+      out.set(window.day, users.get(0) ?? noUsers);
+    }
+    return out;
   }
 
   /**

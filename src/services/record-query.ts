@@ -39,6 +39,15 @@ export async function recordPartsFor(db: Executor, scope: RecordScope, mnpIds: r
   ];
 }
 
+/**
+ * One part per (owner, state) when states are asked: each is one keyset range of an index
+ * `(owner, state, created_at, id)`, however rare the state (parts of different states never overlap).
+ */
+export function partsByState(parts: readonly RecordPart[], states: readonly string[] | undefined): RecordPart[] {
+  if (!states?.length) return [...parts];
+  return parts.flatMap((part) => [...new Set(states)].map((state) => ({ ...part, state })));
+}
+
 /** The opaque cursor of a page: the (created_at, id) of its last row. */
 export function encodeCursor(row: KeyedRow): string {
   return Buffer.from(JSON.stringify([row.created_at, row.id])).toString('base64url');

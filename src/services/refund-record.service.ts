@@ -11,7 +11,7 @@ import type { RecordPart } from '../repositories/record-keyset.ts';
 import { refundRecordRepository, type RefundListFilter } from '../repositories/refund-record.repository.ts';
 import { businessDateOf, businessDayRange } from './bill-time.ts';
 import { detailScopeOf, listScopeOf } from './record-access.ts';
-import { cappedCount, decodeCursor, keysetBatches, keysetPage, offsetPage, recordPartsFor, type CappedCount } from './record-query.ts';
+import { cappedCount, decodeCursor, keysetBatches, keysetPage, offsetPage, partsByState, recordPartsFor, type CappedCount } from './record-query.ts';
 import { scopeIncludes } from './record-scope.ts';
 import { channelPaymentEntry, historyEntry, notificationEntry, orderFields, refundFields, refundListItem, type RefundListItem } from './record-views.ts';
 
@@ -70,7 +70,8 @@ export class RefundRecordService {
   async resolve(actor: Actor, query: RefundRecordQuery, capability: Capability = 'refund.view'): Promise<ResolvedRefundQuery> {
     const filter = this.validatedFilter(query);
     const scope = await listScopeOf(this.db, actor, capability, query.mnpIds);
-    return { parts: await recordPartsFor(this.db, scope, query.mnpIds), filter };
+    const { statuses, ...rest } = filter;
+    return { parts: partsByState(await recordPartsFor(this.db, scope, query.mnpIds), statuses), filter: rest };
   }
 
   async list(actor: Actor, query: RefundRecordQuery, page: { cursor?: string | undefined; limit: number; withTotal?: boolean }): Promise<RefundPage> {

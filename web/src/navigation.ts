@@ -92,17 +92,17 @@ export const navItems: readonly NavItem[] = [
   {
     key: 'orderRecord', path: routePaths.orderRecord, label: 'nav.orderRecord', section: 'records',
     capabilities: ['order.view'],
-    page: null,
+    page: lazy(() => import('./pages/order-record/order-record-page.tsx')),
   },
   {
     key: 'afterSalesRecord', path: routePaths.afterSalesRecord, label: 'nav.afterSalesRecord', section: 'records',
     capabilities: ['refund.view'],
-    page: null,
+    page: lazy(() => import('./pages/after-sales-record/after-sales-record-page.tsx')),
   },
   {
     key: 'paymentData', path: routePaths.paymentData, label: 'nav.paymentData', section: 'records',
     capabilities: ['order.view'],
-    page: null,
+    page: lazy(() => import('./pages/payment-data/payment-data-page.tsx')),
   },
   {
     key: 'auditLog', path: routePaths.auditLog, label: 'nav.auditLog', section: 'records',

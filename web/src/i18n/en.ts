@@ -1,3 +1,5 @@
+import { recordMessagesEn } from './records-messages.ts';
+
 /** English: the source dictionary. Every other language must translate every key (checked by the type). */
 export const en = {
   'app.title': 'Paythrough console',
@@ -41,6 +43,7 @@ export const en = {
   'nav.orderRecord': 'Order record',
   'nav.afterSalesRecord': 'After-sales record',
   'nav.paymentData': 'Payment data',
+  ...recordMessagesEn,
 
   'signIn.title': 'Sign in to Paythrough',
   'signIn.subtitle': 'Superapp payment platform console',

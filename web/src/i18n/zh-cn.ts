@@ -1,4 +1,5 @@
 import type { Dictionary } from './en.ts';
+import { recordMessagesZhCn } from './records-messages.ts';
 
 /** Simplified Chinese. */
 export const zhCN: Dictionary = {
@@ -43,6 +44,7 @@ export const zhCN: Dictionary = {
   'nav.orderRecord': '订单记录',
   'nav.afterSalesRecord': '售后记录',
   'nav.paymentData': '支付数据',
+  ...recordMessagesZhCn,
 
   'signIn.title': '登录 Paythrough',
   'signIn.subtitle': '超级应用支付平台控制台',

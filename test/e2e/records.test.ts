@@ -1,0 +1,231 @@
+import { readFile } from 'node:fs/promises';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { systemActor } from '../../src/domain/access.ts';
+import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import { describeWithBrowser, launchBrowser, screenshotPath, settled, startConsoleServer, type ConsoleServer } from '../helpers/browser.ts';
+import { createUser, type TestUser } from '../helpers/factories.ts';
+import { insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
+
+const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
+const hour = 60 * 60 * 1000;
+const day = 24 * hour;
+const longFlow = 180_000;
+
+/** A small CSV reader (quoted fields with commas, quotes and newlines), for checking the downloaded file. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index]!;
+    if (quoted) {
+      if (char === '"' && text[index + 1] === '"') {
+        field += '"';
+        index += 1;
+      } else if (char === '"') quoted = false;
+      else field += char;
+    } else if (char === '"') quoted = true;
+    else if (char === ',') {
+      row.push(field);
+      field = '';
+    } else if (char === '\r' && text[index + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      index += 1;
+    } else field += char;
+  }
+  return rows;
+}
+
+// Issue 5's Done-when in Chromium: the Order record filtered, a detail, an export whose rows match the
+// filter; the After-sales record's 7-day default, searches by refund and order number, the 12-month limit;
+// another team's developer sees nothing of this team's.
+describeWithBrowser('order and after-sales records in the console (Chromium)', () => {
+  let server: ConsoleServer;
+  let browser: Browser;
+  let demo: DemoManifest;
+  let otherDeveloper: TestUser;
+  const scriptErrors: string[] = [];
+  const now = Date.now();
+
+  beforeAll(async () => {
+    server = await startConsoleServer();
+    server.context.clock.set(now);
+    demo = await server.context.services.demoWorld.ensure();
+    const db = server.context.database.db;
+    const owner = (mnpId: string): OrderOwner => ({ mnpId, applicationId: demo.superapp.applicationId, miniProgramTeamId: demo.miniProgramTeam.teamId, superappTeamId: demo.superapp.teamId });
+    const ready = owner(demo.miniPrograms.ready.mnpId);
+    const fresh = owner(demo.miniPrograms.fresh.mnpId);
+    for (let index = 0; index < 12; index++) {
+      await insertOrder(db, index % 3 === 0 ? fresh : ready, {
+        createdAt: now - (index + 1) * hour,
+        outTradeNo: `E2E-${String(index).padStart(2, '0')}`,
+        tradeState: index % 2 ? 'SUCCESS' : 'WAIT_PAY',
+        amount: 1000 + index * 111,
+        description: index === 1 ? 'Tea, "large", =1+1' : `Order ${index}`,
+      });
+    }
+    const refunded = await insertOrder(db, ready, { createdAt: now - 60 * day, outTradeNo: 'E2E-REFUNDED', tradeState: 'REFUND', amount: 8800, refundSucceeded: 800 });
+    await insertRefund(db, refunded, { createdAt: now - 3 * day, amount: 500, outRefundNo: 'E2E-RF-RECENT', status: 'PROCESSING' });
+    await insertRefund(db, refunded, { createdAt: now - 40 * day, amount: 800, outRefundNo: 'E2E-RF-OLD' });
+    otherDeveloper = await createUser(server.context, { account: 'e2e-other-developer' });
+    await server.context.services.teams.addMember(systemActor(), demo.unboundTeam.teamId, { account: otherDeveloper.account, role: 'developer' });
+    browser = await launchBrowser();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    expect(scriptErrors).toEqual([]);
+  });
+
+  async function signIn(user: { account: string; password: string }): Promise<Page> {
+    const context = await browser.newContext({ baseURL: server.baseUrl, locale: 'en-US', timezoneId: 'Asia/Shanghai', viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (error) => scriptErrors.push(`${user.account}: ${error.message}`));
+    await page.goto('/console/sign-in');
+    await page.getByLabel('Account').fill(user.account);
+    await page.getByLabel('Password').fill(user.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('console-nav').waitFor();
+    return page;
+  }
+
+  const openPage = async (page: Page, label: string) => {
+    await page.getByTestId('console-nav').getByRole('menuitem', { name: label }).click();
+    await page.getByRole('heading', { level: 3, name: label }).waitFor();
+  };
+
+  async function choose(page: Page, combobox: Locator, option: string) {
+    await combobox.click();
+    await (await settled(page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)').getByTitle(option, { exact: true }))).click();
+    await page.keyboard.press('Escape');
+  }
+
+  const bodyRows = (table: Locator) => table.locator('tbody tr.ant-table-row');
+  const columnTexts = async (table: Locator, column: number) => bodyRows(table).evaluateAll((rows, index) => rows.map((row) => row.querySelectorAll('td')[index]?.textContent ?? ''), column);
+
+  it(
+    'lets an MP operator filter the Order record, open a detail, and export exactly the filtered rows',
+    async () => {
+      const page = await signIn(demo.miniProgramTeam.users.operator);
+      await openPage(page, 'Order record');
+      const table = page.getByTestId('orders-table');
+      await eventually(() => bodyRows(table).count()).toBe(13);
+      await eventually(() => page.getByTestId('records-total').innerText()).toBe('13 matching');
+
+      await choose(page, page.getByRole('combobox', { name: 'Trade state' }), 'SUCCESS');
+      const miniPrograms = page.getByRole('combobox', { name: 'Mini programs' });
+      await miniPrograms.fill(demo.miniPrograms.ready.mnpId);
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('Escape');
+      await page.getByRole('button', { name: 'Search' }).click();
+      // SUCCESS orders of the ready mini program: odd indexes not divisible by 3 → 1, 5, 7, 11.
+      await eventually(() => columnTexts(table, 2)).toEqual(['E2E-01', 'E2E-05', 'E2E-07', 'E2E-11']);
+      expect(new Set(await columnTexts(table, 4))).toEqual(new Set(['SUCCESS']));
+      await eventually(() => page.getByTestId('records-total').innerText()).toBe('4 matching');
+
+      await bodyRows(table).first().getByRole('button', { name: 'Details' }).click();
+      const drawer = await settled(page.getByRole('dialog', { name: 'Order E2E-01' }));
+      const fields = drawer.getByTestId('order-fields');
+      await eventually(() => fields.innerText()).toContain('Tea, "large", =1+1');
+      expect(await fields.innerText()).toContain(demo.miniPrograms.ready.mnpId);
+      expect(await fields.innerText()).toContain('11.11 CNY');
+      await drawer.getByText('No notifications').waitFor();
+      await page.screenshot({ path: screenshotPath('order-record-detail'), fullPage: true });
+      await page.keyboard.press('Escape');
+      await drawer.waitFor({ state: 'hidden' });
+
+      await page.getByRole('button', { name: 'Export CSV' }).click();
+      const panel = page.getByTestId('exports-panel');
+      const link = panel.getByTestId('export-download').first();
+      await link.waitFor();
+      const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+      expect(download.suggestedFilename()).toMatch(/^orders-\d{8}-\d{6}\.csv$/);
+      const text = await readFile(await download.path(), 'utf8');
+      expect(text.startsWith('\uFEFF')).toBe(true);
+      const [header, ...records] = parseCsv(text.slice(1));
+      expect(header![2]).toBe('Merchant order no.');
+      expect(records.map((record) => record[2])).toEqual(['E2E-01', 'E2E-05', 'E2E-07', 'E2E-11']);
+      expect(new Set(records.map((record) => record[0]))).toEqual(new Set([demo.miniPrograms.ready.mnpId]));
+      expect(new Set(records.map((record) => record[4]))).toEqual(new Set(['SUCCESS']));
+      expect(records[0]![5]).toBe('Tea, "large", =1+1');
+      expect(records[0]![6]).toBe('11.11');
+
+      // The dashboard counts the same orders (the last 30 days: all but the 60-day-old one).
+      await openPage(page, 'Payment data');
+      await eventually(() => page.getByTestId('payment-overview').innerText()).toMatch(/Orders\s*12\b/);
+      await page.getByTestId('orders-chart').locator('rect:not([height="0"])').first().waitFor();
+      await page.screenshot({ path: screenshotPath('payment-data'), fullPage: true });
+      await page.context().close();
+    },
+    longFlow,
+  );
+
+  it(
+    'opens the After-sales record on the past 7 days, finds refunds by refund and order number, refuses 13 months',
+    async () => {
+      const page = await signIn(demo.miniProgramTeam.users.developer);
+      await openPage(page, 'After-sales record');
+      const table = page.getByTestId('refunds-table');
+      const today = new Date(now + 8 * hour).toISOString().slice(0, 10);
+      const sixDaysAgo = new Date(now + 8 * hour - 6 * day).toISOString().slice(0, 10);
+      expect(await page.getByLabel('Initiated from').inputValue()).toBe(sixDaysAgo);
+      expect(await page.getByLabel('Initiated to').inputValue()).toBe(today);
+      await eventually(() => columnTexts(table, 2)).toEqual(['E2E-RF-RECENT']);
+
+      await page.getByLabel('Refund number (out_refund_no or refund_id)').fill('E2E-RF-OLD');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await eventually(() => columnTexts(table, 2)).toEqual(['E2E-RF-OLD']);
+      await bodyRows(table).first().getByRole('button', { name: 'Details' }).click();
+      const drawer = await settled(page.getByRole('dialog', { name: 'Refund E2E-RF-OLD' }));
+      await eventually(() => drawer.getByTestId('refund-fields').innerText()).toContain('8.00 CNY');
+      await page.keyboard.press('Escape');
+      await drawer.waitFor({ state: 'hidden' });
+
+      await page.getByLabel('Refund number (out_refund_no or refund_id)').fill('');
+      await page.getByLabel('Order number (out_trade_no or transaction_id)').fill('E2E-REFUNDED');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await eventually(() => columnTexts(table, 2)).toEqual(['E2E-RF-RECENT', 'E2E-RF-OLD']);
+
+      const thirteenMonthsAgo = new Date(now + 8 * hour - 395 * day).toISOString().slice(0, 10);
+      await page.getByLabel('Order number (out_trade_no or transaction_id)').fill('');
+      await page.getByLabel('Initiated from').fill(thirteenMonthsAgo);
+      await page.getByRole('button', { name: 'Search' }).click();
+      await eventually(() => page.getByTestId('records-error').innerText()).toMatch(/last 12 months only/);
+      expect(await bodyRows(table).count()).toBe(0);
+      await page.screenshot({ path: screenshotPath('after-sales-record-13-months'), fullPage: true });
+      await page.context().close();
+    },
+    longFlow,
+  );
+
+  it(
+    'shows an MP developer of another team nothing of this team’s',
+    async () => {
+      const page = await signIn(otherDeveloper);
+      await openPage(page, 'Order record');
+      await eventually(() => page.getByTestId('records-total').innerText()).toBe('0 matching');
+      expect(await bodyRows(page.getByTestId('orders-table')).count()).toBe(0);
+      await page.getByLabel('Merchant order no. (out_trade_no)').fill('E2E-01');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await eventually(() => page.getByTestId('records-total').innerText()).toBe('0 matching');
+
+      await openPage(page, 'After-sales record');
+      await page.getByLabel('Order number (out_trade_no or transaction_id)').fill('E2E-REFUNDED');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await eventually(() => page.getByTestId('refunds-range').innerText()).toContain('Showing');
+      expect(await bodyRows(page.getByTestId('refunds-table')).count()).toBe(0);
+      await openPage(page, 'Payment data');
+      await eventually(() => page.getByTestId('payment-overview').innerText()).toContain('Orders');
+      expect(await page.getByTestId('payment-overview').innerText()).toMatch(/Orders\s*0/);
+      await page.context().close();
+    },
+    longFlow,
+  );
+});

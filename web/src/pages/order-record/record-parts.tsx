@@ -1,0 +1,120 @@
+import { useQuery } from '@tanstack/react-query';
+import { Button, Card, Flex, Progress, Table, Tag, Typography, type TableColumnsType } from 'antd';
+import { recordQueryKeys, recordsApi, type CappedTotal, type ExportJob, type RefundStatus, type TradeState } from '../../api/records-api.ts';
+import { useI18n } from '../../i18n/i18n-context.tsx';
+
+// Pieces the Order record and After-sales record pages share.
+
+const tradeStateColors: Record<TradeState, string> = {
+  WAIT_PAY: 'processing',
+  SUCCESS: 'success',
+  REFUND: 'purple',
+  CLOSED: 'default',
+  AUTO_CLOSED: 'default',
+  PAY_ERROR: 'error',
+};
+
+const refundStatusColors: Record<RefundStatus, string> = { PROCESSING: 'processing', SUCCESS: 'success', CLOSED: 'default', ABNORMAL: 'error' };
+
+export function TradeStateTag({ state }: { state: TradeState }) {
+  return <Tag color={tradeStateColors[state]}>{state}</Tag>;
+}
+
+export function RefundStatusTag({ status }: { status: RefundStatus }) {
+  return <Tag color={refundStatusColors[status]}>{status}</Tag>;
+}
+
+/** "N matching", or "more than 10,000" where counting stopped. */
+export function TotalText({ total }: { total: CappedTotal | undefined }) {
+  const { t } = useI18n();
+  if (!total) return null;
+  const count = total.value.toLocaleString();
+  return (
+    <Typography.Text type="secondary" data-testid="records-total">
+      {total.exact ? t('records.total', { count }) : t('records.totalMoreThan', { count })}
+    </Typography.Text>
+  );
+}
+
+/** Previous / next over cursor pages (the server has no page numbers: it continues after a row). */
+export function CursorPager(props: { page: number; hasNext: boolean; loading: boolean; onPrevious(): void; onNext(): void }) {
+  const { t } = useI18n();
+  return (
+    <Flex justify="flex-end" align="center" gap={12} style={{ marginTop: 12 }}>
+      <Typography.Text type="secondary">{t('records.page', { page: props.page })}</Typography.Text>
+      <Button onClick={props.onPrevious} disabled={props.page <= 1 || props.loading}>
+        {t('records.previous')}
+      </Button>
+      <Button onClick={props.onNext} disabled={!props.hasNext || props.loading}>
+        {t('records.next')}
+      </Button>
+    </Flex>
+  );
+}
+
+const inProgress = (job: ExportJob) => job.status === 'queued' || job.status === 'running';
+
+/** The caller's exports of one kind: progress while they run, the download once done. */
+export function ExportsPanel({ kind }: { kind: ExportJob['kind'] }) {
+  const { t, formatTime } = useI18n();
+  const exports = useQuery({
+    queryKey: recordQueryKeys.exports,
+    queryFn: () => recordsApi.listExports(),
+    refetchInterval: (query) => (query.state.data?.items.some(inProgress) ? 1000 : false),
+  });
+  const items = (exports.data?.items ?? []).filter((job) => job.kind === kind);
+  if (items.length === 0) return null;
+  const columns: TableColumnsType<ExportJob> = [
+    { title: t('records.exportFile'), dataIndex: 'fileName' },
+    {
+      title: t('records.exportStatus'),
+      key: 'status',
+      render: (_, job) =>
+        inProgress(job) ? (
+          <Progress percent={job.progress} size="small" style={{ width: 160 }} data-testid="export-progress" />
+        ) : (
+          <Tag color={job.status === 'done' ? 'success' : job.status === 'failed' ? 'error' : 'default'}>{t(`exportStatus.${job.status}`)}</Tag>
+        ),
+    },
+    { title: t('records.exportRows'), key: 'rows', render: (_, job) => (job.totalRows === null ? job.rowsWritten : `${job.rowsWritten} / ${job.totalRows}`) },
+    { title: t('records.exportExpires'), dataIndex: 'expiresAt', render: (at: number) => formatTime(at) },
+    {
+      title: t('common.actions'),
+      key: 'download',
+      render: (_, job) =>
+        job.status === 'done' ? (
+          <Button type="link" href={recordsApi.exportFileUrl(job.id)} download={job.fileName} data-testid="export-download">
+            {t('records.download')}
+          </Button>
+        ) : (
+          job.error && <Typography.Text type="danger">{job.error}</Typography.Text>
+        ),
+    },
+  ];
+  return (
+    <Card title={t('records.exports')} size="small" style={{ marginTop: 16 }} data-testid="exports-panel">
+      <Typography.Paragraph type="secondary">{t('records.exportsHelp')}</Typography.Paragraph>
+      <Table<ExportJob> rowKey="id" size="small" columns={columns} dataSource={items.slice(0, 5)} pagination={false} />
+    </Card>
+  );
+}
+
+/** Major units typed by a person → minor units, in the currency's exponent. */
+export function toMinorUnits(major: number | null | undefined, exponent: number): number | undefined {
+  if (major === null || major === undefined || Number.isNaN(major)) return undefined;
+  return Math.round(major * 10 ** exponent);
+}
+
+/** Epoch ms of a `<input type="date">` value at local midnight (`end`: the last millisecond of that day). */
+export function dateInputToMs(value: string | undefined, end = false): number | undefined {
+  if (!value) return undefined;
+  const [year, month, day] = value.split('-').map(Number) as [number, number, number];
+  const start = new Date(year, month - 1, day).getTime();
+  return end ? new Date(year, month - 1, day + 1).getTime() - 1 : start;
+}
+
+/** `YYYY-MM-DD` of a local date, for `<input type="date">`. */
+export function dateInputValue(date: Date): string {
+  const pad = (value: number) => String(value).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}

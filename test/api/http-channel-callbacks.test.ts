@@ -61,7 +61,7 @@ describeOnEachDatabase('HTTP channel callbacks into the app', (kind) => {
     },
   });
 
-  const post = (body: string, headers: Record<string, string>, applicationId = manifest.superapp.applicationId) =>
+  const post = (body: string, headers: object, applicationId = manifest.superapp.applicationId) =>
     context.app.inject({ method: 'POST', url: channelCallbackPath(applicationId), headers: { 'content-type': 'application/json', ...headers }, payload: body });
 
   it('refuses unsigned, wrongly signed and replayed callbacks, and superapps without an HTTP channel; nothing changes', async () => {

@@ -5,6 +5,9 @@ export {};
 
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   gateway: () => import('./gateway.bench.ts'),
+  // Issue 5: fill a database with N orders and refunds, then time the record lists, searches and exports.
+  'seed-records': () => import('./seed-records.ts'),
+  records: () => import('./records.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -106,15 +106,14 @@ export const orderRecordRepository = {
 
   /** Per order: the refunds that are PROCESSING or SUCCESS, summed (SPEC §7 `RefundTotal`). */
   async activeRefundTotals(db: Executor, orderIds: readonly number[]): Promise<Map<number, number>> {
-    if (orderIds.length === 0) return new Map();
-    const rows = await db
-      .selectFrom('refunds')
-      .select(['order_id', (eb) => eb.fn.sum<number | string>('amount_refund').as('total')])
-      .where('order_id', 'in', orderIds)
-      .where('status', 'in', ['PROCESSING', 'SUCCESS'])
-      .groupBy('order_id')
-      .execute();
-    return new Map(rows.map((row) => [Number(row.order_id), Number(row.total)]));
+    const totals = new Map<number, number>();
+    if (orderIds.length === 0) return totals;
+    // Only order_id in SQL, so the planner always takes refunds_order; the status is checked here.
+    const rows = await db.selectFrom('refunds').select(['order_id', 'status', 'amount_refund']).where('order_id', 'in', orderIds).execute();
+    for (const row of rows) {
+      if (row.status === 'PROCESSING' || row.status === 'SUCCESS') totals.set(Number(row.order_id), (totals.get(Number(row.order_id)) ?? 0) + Number(row.amount_refund));
+    }
+    return totals;
   },
 
   refundsOf: (db: Executor, orderId: number) => db.selectFrom('refunds').selectAll().where('order_id', '=', orderId).orderBy('id', 'asc').execute(),

@@ -5,14 +5,20 @@ import { businessDateTimeOf } from './bill-time.ts';
 import { csvRecords, neutraliseFormula, zonedDateTimeFormatter } from './export-format.ts';
 
 describe('export format helpers', () => {
-  it('writes CSV records byte for byte as csv-stringify does', () => {
+  // csv-stringify with CRLF record ends leaves a field with a bare LF unquoted unless quoted_match asks for it;
+  // a spreadsheet would split that record, so fields with CR or LF are always quoted.
+  it('writes CSV records byte for byte as csv-stringify does when it quotes CR and LF', () => {
     const field = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.constantFrom('', ' ', ',', '"', '\r\n', '\n', 'a,b', 'say "hi"', '=1+1', '中文', ' padded '));
     fc.assert(
       fc.property(fc.array(fc.array(field, { minLength: 1, maxLength: 6 }), { maxLength: 8 }), (records) => {
-        expect(csvRecords(records)).toBe(stringify(records, { record_delimiter: 'windows' }));
+        expect(csvRecords(records)).toBe(stringify(records, { record_delimiter: 'windows', quoted_match: /[\r\n]/ }));
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('quotes a field with only a line feed (a record must not split)', () => {
+    expect(csvRecords([['line one\nline two', 'x']])).toBe('"line one\nline two",x\r\n');
   });
 
   it('formats times in the business zone like businessDateTimeOf, across DST changes', () => {

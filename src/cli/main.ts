@@ -34,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
             `Paythrough is running at ${config.publicUrl}`,
             `  console            ${config.publicUrl}/`,
             `  API docs           ${config.publicUrl}/docs`,
+            `  demo (shop, host)  ${config.publicUrl}/demo`,
             '',
             'Sign in with (demo world; `npx paythrough demo --json` prints everything, API keys included):',
             line('super admin', manifest.superAdmin),

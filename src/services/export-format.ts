@@ -81,6 +81,9 @@ const offsetBucketMs = 15 * 60 * 1000;
  */
 export function zonedDateTimeFormatter(timeZone: string): (ms: number) => string {
   const offsets = new Map<number, number>();
+  // Rows come in time order: the date, hour and minute are reused while the minute stays the same.
+  let minuteStart = Number.NaN;
+  let minutePrefix = '';
   return (ms) => {
     const bucket = Math.floor(ms / offsetBucketMs);
     let offset = offsets.get(bucket);
@@ -90,8 +93,14 @@ export function zonedDateTimeFormatter(timeZone: string): (ms: number) => string
       if (offsets.size > 100_000) offsets.clear();
       offsets.set(bucket, offset);
     }
-    const wall = new Date(ms + offset);
-    return `${String(wall.getUTCFullYear()).padStart(4, '0')}-${pad(wall.getUTCMonth() + 1)}-${pad(wall.getUTCDate())} ${pad(wall.getUTCHours())}:${pad(wall.getUTCMinutes())}:${pad(wall.getUTCSeconds())}`;
+    const local = ms + offset;
+    const minute = local - (((local % 60_000) + 60_000) % 60_000);
+    if (minute !== minuteStart) {
+      const wall = new Date(minute);
+      minuteStart = minute;
+      minutePrefix = `${String(wall.getUTCFullYear()).padStart(4, '0')}-${pad(wall.getUTCMonth() + 1)}-${pad(wall.getUTCDate())} ${pad(wall.getUTCHours())}:${pad(wall.getUTCMinutes())}:`;
+    }
+    return minutePrefix + pad(Math.floor((local - minute) / 1000));
   };
 }
 
@@ -155,18 +164,32 @@ class CsvWriter<Row> implements ExportWriter<Row> {
 
   async write(rows: readonly Row[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.append(rows.map((row) => this.columns.map((column) => csvCell(column.kind, column.value(row)))));
+    // Straight to text, no per-row arrays (a million rows make garbage collection the main cost otherwise).
+    let text = this.first ? this.head() : '';
+    const { columns } = this;
+    for (const row of rows) {
+      let line = '';
+      for (let index = 0; index < columns.length; index++) {
+        const column = columns[index]!;
+        const cell = quote(csvCell(column.kind, column.value(row)));
+        line = index === 0 ? cell : `${line},${cell}`;
+      }
+      text += `${line}\r\n`;
+    }
+    await this.flush(text);
   }
 
   async finish(): Promise<void> {
     // An empty result is still a file with its BOM and header.
-    if (this.first) await this.append([]);
+    if (this.first) await this.flush(this.head());
     await closeStream(this.file);
   }
 
-  private async append(records: string[][]): Promise<void> {
-    const head = this.first ? stringify([], { bom: true, header: true, columns: this.columns.map((column) => column.header), record_delimiter: 'windows' }) : '';
-    const text = head + csvRecords(records);
+  private head(): string {
+    return stringify([], { bom: true, header: true, columns: this.columns.map((column) => column.header), record_delimiter: 'windows' });
+  }
+
+  private async flush(text: string): Promise<void> {
     this.first = false;
     if (!this.file.write(text)) await once(this.file, 'drain');
   }

@@ -123,15 +123,23 @@ export async function* keysetBatches<Row extends KeyedRow>(
   fetch: (part: RecordPart, after: Keyset | undefined, limit: number) => Promise<Row[]>,
   batchSize: number,
 ): AsyncGenerator<Row[]> {
-  const readers = parts.map((part) => ({ part, rows: [] as Row[], position: 0, after: undefined as Keyset | undefined, done: false }));
+  const readers = parts.map((part) => ({ part, rows: [] as Row[], position: 0, next: undefined as Promise<Row[]> | undefined, done: false }));
   type Reader = (typeof readers)[number];
+  // The next batch is asked for as soon as one arrives, so the database works while the caller writes.
+  const prefetch = (reader: Reader, after: Keyset | undefined) => {
+    reader.next = fetch(reader.part, after, batchSize);
+    // Handled where it is awaited; this only keeps an early failure from being reported as unhandled.
+    reader.next.catch(() => undefined);
+  };
+  readers.forEach((reader) => prefetch(reader, undefined));
   const refill = async (reader: Reader) => {
-    if (reader.position < reader.rows.length || reader.done) return;
-    reader.rows = await fetch(reader.part, reader.after, batchSize);
+    if (reader.position < reader.rows.length || reader.done || !reader.next) return;
+    reader.rows = await reader.next;
     reader.position = 0;
-    if (reader.rows.length < batchSize) reader.done = true;
+    reader.next = undefined;
     const last = reader.rows[reader.rows.length - 1];
-    if (last) reader.after = { createdAt: last.created_at, id: last.id };
+    if (reader.rows.length < batchSize || !last) reader.done = true;
+    else prefetch(reader, { createdAt: last.created_at, id: last.id });
   };
   for (;;) {
     await Promise.all(readers.map(refill));

@@ -240,10 +240,13 @@ describeWithBrowser('the seed flow from an empty database, through web pages onl
     const saAdmin = await signIn(people.saAdmin);
     await openPage(saAdmin, 'Approvals');
     await saAdmin.locator('.ant-segmented').getByText('Merchant binding', { exact: true }).click();
-    const request = saAdmin.getByRole('row', { name: /Seed Coffee Team/ });
+    // Table rows only: the approve dialog's own description rows also name the team.
+    const request = saAdmin.locator('tr.ant-table-row').filter({ hasText: 'Seed Coffee Team' });
     await request.getByRole('button', { name: 'Approve' }).click();
-    await (await settled(saAdmin.getByRole('dialog', { name: 'Approve request' }))).getByRole('button', { name: 'Approve' }).click();
-    await request.waitFor({ state: 'detached' });
+    const approve = await settled(saAdmin.getByRole('dialog', { name: 'Approve request' }));
+    await approve.getByRole('button', { name: 'Approve' }).click();
+    await approve.waitFor({ state: 'hidden' });
+    await eventually(() => request.count()).toBe(0);
 
     await mpAdmin.reload();
     await eventually(() => mpAdmin.getByTestId('effective-binding').innerText()).toContain('Effective');

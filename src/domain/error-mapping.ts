@@ -13,6 +13,9 @@ function fieldOf(issue: ValidationIssue, context: string | undefined): string {
   return [fromPath, missing].filter(Boolean).join('.') || context || 'request';
 }
 
+/** A body too large (413) or of an unsupported type (415) keeps its status; any other client error is a 400. */
+export const clientErrorStatus = (statusCode: number | undefined): 400 | 413 | 415 => (statusCode === 413 || statusCode === 415 ? statusCode : 400);
+
 /** Any thrown value as an AppError; unknown failures become InternalError without their internals. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
@@ -22,7 +25,7 @@ export function toAppError(error: unknown): AppError {
     const first = fields[0]!;
     return new AppError('InvalidParameterValue', `${first.field}: ${first.message}`, { field: first.field, fields });
   }
-  if (candidate.statusCode === 413) return new AppError('InvalidParameter', 'The request body is too large');
+  if (candidate.statusCode === 413) return new AppError('RequestSizeLimitExceeded', 'The request body is too large');
   if (candidate.statusCode === 415) return new AppError('InvalidParameter', 'Unsupported content type');
   if (candidate.statusCode === 429) return new AppError('RequestLimitExceeded', 'Too many requests');
   if (candidate.statusCode && candidate.statusCode >= 400 && candidate.statusCode < 500) {

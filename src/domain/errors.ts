@@ -42,6 +42,7 @@ export const errorCodes = {
   'ResourceNotFound.Order': { httpStatus: 404 },
   'ResourceNotFound.Refund': { httpStatus: 404 },
   RequestLimitExceeded: { httpStatus: 429 },
+  RequestSizeLimitExceeded: { httpStatus: 413 },
   InternalError: { httpStatus: 500 },
 } as const satisfies Record<string, { httpStatus: number }>;
 

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PaymentBridgeService } from '../../services/payment-bridge.service.ts';
+import { clientErrorStatus } from '../../domain/error-mapping.ts';
 
 export interface BridgeRoutesOptions {
   bridge: PaymentBridgeService;
@@ -46,7 +47,7 @@ const failAnswer = z.object({ result: z.literal('fail'), code: z.string(), reaso
 export async function bridgeRoutes(app: FastifyInstance, options: BridgeRoutesOptions) {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   app.setErrorHandler((error: { validation?: unknown; statusCode?: number; message: string }, request, reply) => {
-    if (error.validation || (error.statusCode && error.statusCode < 500)) return reply.status(400).send({ result: 'fail', code: 'INVALID_PARAMS', reason: error.message });
+    if (error.validation || (error.statusCode && error.statusCode < 500)) return reply.status(clientErrorStatus(error.statusCode)).send({ result: 'fail', code: 'INVALID_PARAMS', reason: error.message });
     request.log.error({ err: error }, 'bridge request failed');
     return reply.status(500).send({ result: 'fail', code: 'SYSTEM_ERROR', reason: 'Paythrough could not check the payment' });
   });
@@ -59,7 +60,7 @@ export async function bridgeRoutes(app: FastifyInstance, options: BridgeRoutesOp
         summary: "Host bridge: check a mini program's requestPayment parameters and name the cashier to open",
         tags: ['bridge'],
         body: verifyBody,
-        response: { 200: z.union([okAnswer, failAnswer]), 400: failAnswer },
+        response: { 200: z.union([okAnswer, failAnswer]), 400: failAnswer, 413: failAnswer, 415: failAnswer },
       },
     },
     async (request) => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { clientErrorStatus } from '../../domain/error-mapping.ts';
 import { DemoMerchant, DemoMerchantError, demoGoods } from './demo-merchant.ts';
 
 /**
@@ -40,7 +41,7 @@ export async function demoRoutes(app: FastifyInstance) {
 
   app.setErrorHandler((error: { validation?: unknown; statusCode?: number; message: string; detail?: unknown }, request, reply) => {
     if (error instanceof DemoMerchantError) return reply.status(error.status).send({ message: error.message, detail: error.detail ?? null });
-    if (error.validation || (error.statusCode && error.statusCode < 500)) return reply.status(400).send({ message: error.message });
+    if (error.validation || (error.statusCode && error.statusCode < 500)) return reply.status(clientErrorStatus(error.statusCode)).send({ message: error.message });
     request.log.error({ err: error }, 'demo request failed');
     return reply.status(500).send({ message: 'The demo failed' });
   });

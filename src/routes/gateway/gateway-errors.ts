@@ -34,6 +34,7 @@ const v3Codes: Partial<Record<ErrorCode, { code: string; status: number }>> = {
   'ResourceNotFound.Order': { code: 'ORDER_NOT_EXIST', status: 404 },
   'ResourceNotFound.Refund': { code: 'RESOURCE_NOT_EXISTS', status: 404 },
   RequestLimitExceeded: { code: 'FREQUENCY_LIMITED', status: 429 },
+  RequestSizeLimitExceeded: { code: 'PARAM_ERROR', status: 413 },
   InternalError: { code: 'SYSTEM_ERROR', status: 500 },
 };
 

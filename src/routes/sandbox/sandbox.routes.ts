@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { ChannelErrorCode, ChannelResult } from '../../channels/channel.ts';
 import { orderToWire, refundToWire, wireOrderSchema, wireRefundSchema } from '../../channels/protocol.ts';
 import type { SandboxChannel } from '../../channels/sandbox/sandbox-channel.ts';
+import { clientErrorStatus } from '../../domain/error-mapping.ts';
 
 /**
  * The sandbox channel's public surface (SPEC §4.3), present only while the sandbox is on:
@@ -18,7 +19,7 @@ export interface SandboxRoutesOptions {
 }
 
 const errorSchema = z.object({ code: z.string(), message: z.string() });
-const errors = { 400: errorSchema, 404: errorSchema, 409: errorSchema };
+const errors = { 400: errorSchema, 404: errorSchema, 409: errorSchema, 413: errorSchema, 415: errorSchema };
 
 const statusOf = (code: ChannelErrorCode): 400 | 404 | 409 => (code.endsWith('_NOT_EXIST') ? 404 : code === 'PARAM_ERROR' ? 400 : 409);
 
@@ -50,7 +51,7 @@ export async function sandboxRoutes(app: FastifyInstance, options: SandboxRoutes
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['sandbox'];
   app.setErrorHandler((error: { validation?: unknown; statusCode?: number; message: string }, request, reply) => {
-    if (error.validation || (error.statusCode && error.statusCode < 500)) return reply.status(400).send({ code: 'PARAM_ERROR', message: error.message });
+    if (error.validation || (error.statusCode && error.statusCode < 500)) return reply.status(clientErrorStatus(error.statusCode)).send({ code: 'PARAM_ERROR', message: error.message });
     request.log.error({ err: error }, 'sandbox request failed');
     return reply.status(500).send({ code: 'SYSTEM_ERROR', message: 'The sandbox failed' });
   });

@@ -110,6 +110,9 @@ export const orderRepository = {
       .set({ pending_operation: operation, reconcile_at: reconcileAt, updated_at: nowMs })
       .where('id', '=', id)
       .executeTakeFirst(),
+  /** Nothing in doubt, but ask the channel again at `reconcileAt` (an unpaid order whose payment callback may be lost). */
+  scheduleCheck: (db: Executor, id: number, reconcileAt: number, nowMs: number) =>
+    db.updateTable('orders').set({ pending_operation: null, reconcile_at: reconcileAt, updated_at: nowMs }).where('id', '=', id).where('trade_state', '=', 'WAIT_PAY').executeTakeFirst(),
   clearPending: (db: Executor, id: number, nowMs: number) =>
     db.updateTable('orders').set({ pending_operation: null, reconcile_at: null, updated_at: nowMs }).where('id', '=', id).executeTakeFirst(),
 

@@ -30,6 +30,9 @@ const minimumOrderLifetimeMs = minuteMs;
 const maximumOrderLifetimeMs = 90 * 24 * 60 * minuteMs;
 /** A channel call whose outcome is unknown is first checked this long after. */
 const firstCheckDelayMs = minuteMs;
+/** An unpaid order on an HTTP channel is asked about this long after creation (its payment callback may be lost), then less often. */
+const unpaidFirstCheckMs = 5 * minuteMs;
+const unpaidMaxCheckIntervalMs = 30 * minuteMs;
 
 export interface PrepayRequest {
   appid: string;
@@ -375,6 +378,19 @@ export class OrderService implements ChannelEventSink {
     if (result.outcome === 'rejected') throw channelRefusal(result);
     await orderRepository.setChannelOrder(this.db, order.id, result.value.channelOrderId, result.value.cashierToken, now);
     if (result.value.state !== 'WAIT_PAY') await this.settleFromChannel(order, result.value, 'create');
+    else await this.watchUnpaid(order);
+  }
+
+  /**
+   * A callback can be lost: an unpaid order on an HTTP channel is queried from time to time until it
+   * expires (docs/channel-protocol.md), so a payment whose callback never came is found before the expiry.
+   */
+  private async watchUnpaid(order: OrderRow): Promise<void> {
+    const now = this.clock.nowMs();
+    const age = Math.max(0, now - order.created_at);
+    const next = now + Math.min(Math.max(age, unpaidFirstCheckMs), unpaidMaxCheckIntervalMs);
+    if (order.channel_kind === 'http' && next < order.time_expire) await orderRepository.scheduleCheck(this.db, order.id, next, now);
+    else await orderRepository.clearPending(this.db, order.id, now);
   }
 
   /**
@@ -419,7 +435,7 @@ export class OrderService implements ChannelEventSink {
         await this.failPayment(order.id, view.failureReason ?? 'the channel reports the payment failed');
         return;
       case 'WAIT_PAY':
-        if (intent === 'create') await orderRepository.clearPending(this.db, order.id, this.clock.nowMs());
+        if (intent === 'create') await this.watchUnpaid(order);
         return;
     }
   }
@@ -436,12 +452,18 @@ export class OrderService implements ChannelEventSink {
   private async reconcileOne(order: OrderRow): Promise<void> {
     const now = this.clock.nowMs();
     const intent = order.pending_operation;
-    if (order.trade_state !== 'WAIT_PAY' || intent === null) {
+    if (order.trade_state !== 'WAIT_PAY') {
       await orderRepository.clearPending(this.db, order.id, now);
       return;
     }
     const channel = await this.channels.channelFor(order.channel_kind, order.application_id);
     const result = channel ? await channel.queryOrder({ merchantId: order.mchid, outTradeNo: order.out_trade_no }) : undefined;
+    if (intent === null) {
+      // A watched unpaid order: settle to what the channel says, or look again later.
+      if (result?.outcome === 'ok') await this.settleFromChannel(order, result.value, 'create');
+      else await this.watchUnpaid(order);
+      return;
+    }
     if (result?.outcome === 'ok') {
       const view = result.value;
       if (view.state === 'WAIT_PAY' && intent !== 'create') {

@@ -42,7 +42,7 @@ function percentile(sorted: number[], p: number): number {
  * RSA-2048 SHA256 PKCS#1 v1.5 signatures on this machine (one thread) for `seconds`: per second of wall
  * time, and per second of CPU time (the latter does not drop when other processes share the CPU).
  */
-function rsaSigningRate(seconds: number): { wall: number; cpu: number } {
+export function rsaSigningRate(seconds: number): { wall: number; cpu: number } {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const message = Buffer.from('1700000000\n0123456789abcdef0123456789abcdef\n{"prepay_id":"wx20260115040506abcdef0123456789abcdef"}\n');
   for (let i = 0; i < 50; i += 1) sign('sha256', message, { key: privateKey, padding: constants.RSA_PKCS1_PADDING });

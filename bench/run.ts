@@ -8,6 +8,8 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   // Issue 5: fill a database with N orders and refunds, then time the record lists, searches and exports.
   'seed-records': () => import('./seed-records.ts'),
   records: () => import('./records.ts'),
+  // Issue 7: a fixed-rate open-loop mix against `paythrough start` child processes (SQLite, PostgreSQL x1/x2).
+  load: () => import('./load.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config/config.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
+import { withDatabaseLock } from '../db/advisory-lock.ts';
 import type { Database } from '../db/schema.ts';
 import { loadActor } from './auth.service.ts';
 import { systemActor, type Actor } from '../domain/access.ts';
@@ -102,15 +103,24 @@ export class DemoWorldService {
   }
 
   async ensure(): Promise<DemoManifest> {
+    const stored = await this.stored();
+    if (stored) return stored;
+    // Instances starting together on a fresh database: one builds, the others wait and read its manifest.
+    return withDatabaseLock(this.db, this.config.databaseKind, 'demo-world', async () => {
+      const builtMeanwhile = await this.stored();
+      if (builtMeanwhile) return builtMeanwhile;
+      const manifest = await this.build();
+      await settingRepository.put(this.db, manifestSettingKey, this.secretBox.seal(JSON.stringify(manifest), manifestContext));
+      return manifest;
+    });
+  }
+
+  private async stored(): Promise<DemoManifest | undefined> {
     const stored = await settingRepository.get(this.db, manifestSettingKey);
-    if (stored) {
-      const manifest = JSON.parse(this.secretBox.open(stored, manifestContext)) as DemoManifest;
-      for (const refresh of this.refreshers) await refresh(manifest);
-      return { ...manifest, baseUrl: this.config.publicUrl };
-    }
-    const manifest = await this.build();
-    await settingRepository.put(this.db, manifestSettingKey, this.secretBox.seal(JSON.stringify(manifest), manifestContext));
-    return manifest;
+    if (!stored) return undefined;
+    const manifest = JSON.parse(this.secretBox.open(stored, manifestContext)) as DemoManifest;
+    for (const refresh of this.refreshers) await refresh(manifest);
+    return { ...manifest, baseUrl: this.config.publicUrl };
   }
 
   private async build(): Promise<DemoManifest> {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { createAppContext } from './bootstrap.ts';
 import type { Config } from './config/config.ts';
+import { withDatabaseLock } from './db/advisory-lock.ts';
 import type { AppContext } from './plugins/app/context.plugin.ts';
 
 export interface RunningServer {
@@ -14,6 +15,8 @@ export interface RunningServer {
 /** Starts the HTTP server; stops gracefully on SIGINT / SIGTERM when `handleSignals` is set. */
 export async function startServer(config: Config, options: { handleSignals?: boolean; context?: AppContext } = {}): Promise<RunningServer> {
   const context = options.context ?? (await createAppContext(config));
+  // The first platform key is made before serving, by one instance of those starting together.
+  await withDatabaseLock(context.database.db, context.database.kind, 'platform-key', () => context.services.platformKeys.ensure());
   const app = await buildApp(context, { logger: { level: config.logLevel } });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();

@@ -1,3 +1,4 @@
+import { whenDatabaseLockFree } from '../db/advisory-lock.ts';
 import type { AppContext } from '../plugins/app/context.plugin.ts';
 import { NotificationDeliverer } from '../services/notification-delivery.ts';
 import { merchantNotificationTopic } from '../services/notification.service.ts';
@@ -41,8 +42,10 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
   const loops: JobLoop[] = [outboxWorker.start(intervalMs), startJobLoop('nonce-purge', 60_000, () => services.nonces.purgeExpired())];
   loops.push(...startRecordJobs(services, intervalMs));
   // Orders past time_expire close (channel first); unknown channel outcomes are settled by querying.
-  loops.push(startJobLoop('auto-close', 5_000, () => services.autoCloseJob.runOnce()));
-  loops.push(startJobLoop('reconciler', 5_000, () => services.reconcilerJob.runOnce()));
+  // One instance at a time runs each pass, so a due order is closed or queried on its channel once.
+  const { db, kind } = database;
+  loops.push(startJobLoop('auto-close', 5_000, () => whenDatabaseLockFree(db, kind, 'auto-close', () => services.autoCloseJob.runOnce())));
+  loops.push(startJobLoop('reconciler', 5_000, () => whenDatabaseLockFree(db, kind, 'reconciler', () => services.reconcilerJob.runOnce())));
   const sandbox = services.sandbox;
   if (sandbox) loops.push(startJobLoop('sandbox', intervalMs, () => sandbox.tick()));
   return {

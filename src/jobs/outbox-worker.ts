@@ -14,6 +14,9 @@ export const notificationRetryScheduleMs: readonly number[] = [
   21_600_000,
 ];
 
+/** Three times the 5 s delivery timeout; renewed every third of it while the batch is in flight. */
+export const defaultOutboxLeaseMs = 15_000;
+
 /** What a handler reports about one delivery attempt. */
 export interface DeliveryResult {
   delivered: boolean;
@@ -34,7 +37,10 @@ export interface OutboxWorkerOptions {
   clock: Clock;
   handlers: Readonly<Record<string, OutboxHandler>>;
   workerId?: string;
-  /** A claimed job is hidden from other workers this long (longer than any delivery takes). */
+  /**
+   * A claimed job is hidden from other workers this long; the worker renews the lease while it still works
+   * on the batch, so it can be short: a worker killed mid-delivery holds its jobs at most this long.
+   */
   leaseMs?: number;
   batchSize?: number;
   /** Deliveries in flight at once. */
@@ -65,7 +71,7 @@ export class OutboxWorker {
 
   constructor(private readonly options: OutboxWorkerOptions) {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-    this.leaseMs = options.leaseMs ?? 60_000;
+    this.leaseMs = options.leaseMs ?? defaultOutboxLeaseMs;
     this.batchSize = options.batchSize ?? 20;
     this.concurrency = options.concurrency ?? 8;
     this.schedule = options.retryScheduleMs ?? notificationRetryScheduleMs;
@@ -86,6 +92,8 @@ export class OutboxWorker {
       }
     }
     const summary: OutboxRunSummary = { claimed: jobs.length, delivered: 0, rescheduled: 0, failed: 0 };
+    if (jobs.length === 0) return summary;
+    const stopRenewing = this.renewLeaseWhileRunning(claim.token);
     const queue = [...jobs];
     const lanes = Array.from({ length: Math.min(this.concurrency, queue.length) }, async () => {
       for (let job = queue.shift(); job; job = queue.shift()) {
@@ -95,8 +103,22 @@ export class OutboxWorker {
         else summary.rescheduled += 1;
       }
     });
-    await Promise.all(lanes);
+    try {
+      await Promise.all(lanes);
+    } finally {
+      stopRenewing();
+    }
     return summary;
+  }
+
+  /** Keeps the batch's claim alive while its deliveries run (a finished job has no claim left to renew). */
+  private renewLeaseWhileRunning(token: string): () => void {
+    const { db, clock } = this.options;
+    const timer = setInterval(() => {
+      outboxRepository.renewClaims(db, token, clock.nowMs() + this.leaseMs).catch(() => undefined);
+    }, Math.max(1, Math.floor(this.leaseMs / 3)));
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** Runs passes until nothing is due (tests; draining on shutdown). */

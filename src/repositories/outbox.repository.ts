@@ -78,6 +78,10 @@ export const outboxRepository = {
       .returningAll()
       .execute(),
 
+  /** Extends the lease of the jobs still held under one claim. */
+  renewClaims: (db: Executor, token: string, leaseUntil: number) =>
+    db.updateTable('outbox').set({ claim_expires_at: leaseUntil }).where('claim_token', '=', token).where('status', '=', 'pending').execute(),
+
   /** Records the outcome of an attempt, only if the claim is still ours (an expired claim changes nothing). */
   async complete(db: Executor, id: number, token: string, completion: Completion): Promise<boolean> {
     const result = await db

@@ -146,6 +146,26 @@ describeOnEachDatabase('outbox and its worker', (kind) => {
     expect((await context.services.outbox.get(job.id))!.status).toBe('delivered');
   });
 
+  it('a live worker renews its lease while a slow delivery runs, so no other worker takes the job meanwhile', async () => {
+    const job = await enqueue('renew-topic');
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const slow = { async deliver(): Promise<DeliveryResult> { await released; return { delivered: true, httpStatus: 204 }; } };
+    const leaseMs = 300;
+    const a = new OutboxWorker({ db: context.database.db, kind, clock: context.clock, handlers: { 'renew-topic': slow }, workerId: 'A', leaseMs });
+    const b = new OutboxWorker({ db: context.database.db, kind, clock: context.clock, handlers: { 'renew-topic': new ScriptedHandler(0) }, workerId: 'B', leaseMs });
+    const running = a.runOnce();
+    // Three leases pass on the clock while A's delivery hangs; A renews every 100 ms, so B never gets the job.
+    for (let step = 0; step < 18; step += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      context.clock.advance(leaseMs / 6);
+      expect((await b.runOnce()).claimed).toBe(0);
+    }
+    release();
+    expect(await running).toMatchObject({ claimed: 1, delivered: 1 });
+    expect((await context.services.outbox.get(job.id))!).toMatchObject({ status: 'delivered', claim_token: null, claim_expires_at: null });
+  });
+
   it('a job without a handler is a failed attempt, retried on schedule', async () => {
     const job = await enqueue('nobody-handles-this');
     await worker(new ScriptedHandler(0), 'w', 'other').runOnce();

@@ -44,8 +44,9 @@ export interface SandboxChannelOptions {
 
 export const defaultSandboxRefundDelayMs = 5000;
 const defaultEventRetryDelaysMs = [5_000, 15_000, 30_000, 60_000, 300_000];
-// An event being delivered is hidden from other deliverers this long.
-const eventClaimLeaseMs = 60_000;
+// An event being delivered is hidden from other deliverers this long. Handing it over is in-process and takes
+// milliseconds, and a repeat is harmless (the sink is idempotent), so a process killed mid-handover delays it little.
+const eventClaimLeaseMs = 10_000;
 
 export type SandboxRefundOutcome = 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
 

@@ -1,38 +1,32 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
-import { describeWithBrowser, launchBrowser, screenshotPath, startConsoleServer, type ConsoleServer } from '../helpers/browser.ts';
+import { describeWithBrowser, newConsolePage, screenshotPath, startDemoConsole, submitSignIn, type ConsoleServer } from '../helpers/browser.ts';
 
 describeWithBrowser('console pages in Chromium', () => {
   let server: ConsoleServer;
   let browser: Browser;
   let demo: DemoManifest;
 
+  let stop: (() => Promise<void>) | undefined;
+
   beforeAll(async () => {
-    server = await startConsoleServer();
-    demo = await server.context.services.demoWorld.ensure();
-    browser = await launchBrowser();
+    ({ server, browser, demo, close: stop } = await startDemoConsole());
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await stop?.();
   });
 
   async function openSignIn(): Promise<Page> {
-    const context = await browser.newContext({ baseURL: server.baseUrl, locale: 'en-US', viewport: { width: 1360, height: 860 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(8_000);
+    const page = await newConsolePage(browser, server.baseUrl, { viewport: { width: 1360, height: 860 } });
     await page.goto('/console/sign-in');
     return page;
   }
 
   async function signIn(account: string, password: string, path = '/'): Promise<Page> {
     const page = await openSignIn();
-    await page.getByLabel('Account').fill(account);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByTestId('console-nav').waitFor();
+    await submitSignIn(page, { account, password });
     if (path !== '/') await page.goto(path);
     return page;
   }

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
-import { describeWithBrowser, launchBrowser, screenshotPath, startConsoleServer, type ConsoleServer } from '../helpers/browser.ts';
+import { describeWithBrowser, newConsolePage, screenshotPath, startDemoConsole, submitSignIn, type ConsoleServer } from '../helpers/browser.ts';
 
 describeWithBrowser('console shell in Chromium', () => {
   let server: ConsoleServer;
@@ -9,22 +9,19 @@ describeWithBrowser('console shell in Chromium', () => {
   let demo: DemoManifest;
   const problems: string[] = [];
 
+  let stop: (() => Promise<void>) | undefined;
+
   beforeAll(async () => {
-    server = await startConsoleServer();
-    demo = await server.context.services.demoWorld.ensure();
-    browser = await launchBrowser();
+    ({ server, browser, demo, close: stop } = await startDemoConsole());
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await stop?.();
   });
 
   async function openConsole(): Promise<Page> {
-    const context = await browser.newContext({ baseURL: server.baseUrl, locale: 'en-US', viewport: { width: 1360, height: 860 } });
-    const page = await context.newPage();
     // Script errors and CSP violations fail the test at the end rather than hiding in the log.
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    const page = await newConsolePage(browser, server.baseUrl, { viewport: { width: 1360, height: 860 }, defaultTimeout: 30_000, scriptErrors: problems });
     page.on('console', (message) => {
       if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) problems.push(`CSP: ${message.text()}`);
     });
@@ -35,10 +32,7 @@ describeWithBrowser('console shell in Chromium', () => {
 
   async function signIn(account: string, password: string): Promise<Page> {
     const page = await openConsole();
-    await page.getByLabel('Account').fill(account);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByTestId('console-nav').waitFor();
+    await submitSignIn(page, { account, password });
     return page;
   }
 

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Browser, Download, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
-import { describeWithBrowser, launchBrowser, screenshotPath, settled, startConsoleServer, type ConsoleServer } from '../helpers/browser.ts';
+import { describeWithBrowser, newConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, type ConsoleServer } from '../helpers/browser.ts';
 import { ConsoleClient } from '../helpers/console-client.ts';
 
 // Browser steps share two CPUs with the rest of the suite: poll for as long as a locator would wait.
@@ -18,27 +18,20 @@ describeWithBrowser('payment enablement in the console (Chromium)', () => {
   let demo: DemoManifest;
   const scriptErrors: string[] = [];
 
+  let stop: (() => Promise<void>) | undefined;
+
   beforeAll(async () => {
-    server = await startConsoleServer();
-    demo = await server.context.services.demoWorld.ensure();
-    browser = await launchBrowser();
+    ({ server, browser, demo, close: stop } = await startDemoConsole());
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await stop?.();
   });
 
   async function signIn(user: { account: string; password: string }): Promise<Page> {
-    const context = await browser.newContext({ baseURL: server.baseUrl, locale: 'en-US', viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => scriptErrors.push(`${user.account}: ${error.message}`));
+    const page = await newConsolePage(browser, server.baseUrl, { scriptErrors });
     await page.goto('/console/sign-in');
-    await page.getByLabel('Account').fill(user.account);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByTestId('console-nav').waitFor();
+    await submitSignIn(page, user);
     return page;
   }
 

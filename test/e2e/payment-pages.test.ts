@@ -1,7 +1,7 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
-import { describeWithBrowser, launchBrowser, screenshotPath, settled, startConsoleServer, type ConsoleServer } from '../helpers/browser.ts';
+import { describeWithBrowser, newConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, type ConsoleServer } from '../helpers/browser.ts';
 import { ConsoleClient } from '../helpers/console-client.ts';
 
 // Browser steps share two CPUs with the rest of the suite: poll for as long as a locator would wait.
@@ -15,28 +15,20 @@ describeWithBrowser('payment configuration and merchant binding in the console (
   let demo: DemoManifest;
   const scriptErrors: string[] = [];
 
+  let stop: (() => Promise<void>) | undefined;
+
   beforeAll(async () => {
-    server = await startConsoleServer();
-    demo = await server.context.services.demoWorld.ensure();
-    browser = await launchBrowser();
+    ({ server, browser, demo, close: stop } = await startDemoConsole());
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await stop?.();
   });
 
   async function signIn(user: { account: string; password: string }, locale = 'en-US'): Promise<Page> {
-    const context = await browser.newContext({ baseURL: server.baseUrl, locale, viewport: { width: 1440, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => scriptErrors.push(`${user.account}: ${error.message}`));
+    const page = await newConsolePage(browser, server.baseUrl, { locale, scriptErrors });
     await page.goto('/console/sign-in');
-    await page.getByLabel(locale === 'zh-CN' ? '账号' : 'Account').fill(user.account);
-    await page.getByLabel(locale === 'zh-CN' ? '密码' : 'Password').fill(user.password);
-    // antd spaces out two-character Chinese button labels ("登 录").
-    await page.getByRole('button', { name: locale === 'zh-CN' ? /^登\s*录$/ : 'Sign in' }).click();
-    await page.getByTestId('console-nav').waitFor();
+    await submitSignIn(page, user, locale);
     return page;
   }
 

@@ -3,7 +3,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemActor } from '../../src/domain/access.ts';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
-import { describeWithBrowser, launchBrowser, screenshotPath, settled, startConsoleServer, type ConsoleServer } from '../helpers/browser.ts';
+import { describeWithBrowser, newConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, type ConsoleServer } from '../helpers/browser.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
 
@@ -52,10 +52,10 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
   const scriptErrors: string[] = [];
   const now = Date.now();
 
+  let stop: (() => Promise<void>) | undefined;
+
   beforeAll(async () => {
-    server = await startConsoleServer();
-    server.context.clock.set(now);
-    demo = await server.context.services.demoWorld.ensure();
+    ({ server, browser, demo, close: stop } = await startDemoConsole({ now }));
     const db = server.context.database.db;
     const owner = (mnpId: string): OrderOwner => ({ mnpId, applicationId: demo.superapp.applicationId, miniProgramTeamId: demo.miniProgramTeam.teamId, superappTeamId: demo.superapp.teamId });
     const ready = owner(demo.miniPrograms.ready.mnpId);
@@ -74,25 +74,17 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
     await insertRefund(db, refunded, { createdAt: now - 40 * day, amount: 800, outRefundNo: 'E2E-RF-OLD' });
     otherDeveloper = await createUser(server.context, { account: 'e2e-other-developer' });
     await server.context.services.teams.addMember(systemActor(), demo.unboundTeam.teamId, { account: otherDeveloper.account, role: 'developer' });
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await stop?.();
     expect(scriptErrors).toEqual([]);
   });
 
   async function signIn(user: { account: string; password: string }): Promise<Page> {
-    const context = await browser.newContext({ baseURL: server.baseUrl, locale: 'en-US', timezoneId: 'Asia/Shanghai', viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => scriptErrors.push(`${user.account}: ${error.message}`));
+    const page = await newConsolePage(browser, server.baseUrl, { timezoneId: 'Asia/Shanghai', scriptErrors });
     await page.goto('/console/sign-in');
-    await page.getByLabel('Account').fill(user.account);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByTestId('console-nav').waitFor();
+    await submitSignIn(page, user);
     return page;
   }
 

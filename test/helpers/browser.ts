@@ -3,8 +3,9 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Locator } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { describe, it } from 'vitest';
+import type { DemoManifest } from '../../src/services/demo-world.service.ts';
 import { createTestContext, type TestContext } from './test-context.ts';
 
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -94,6 +95,66 @@ export async function startConsoleServer(): Promise<ConsoleServer> {
   const context = await createTestContext('sqlite');
   const baseUrl = await context.app.listen({ port: 0, host: '127.0.0.1' });
   return { context, baseUrl, close: () => context.close() };
+}
+
+export interface DemoConsole {
+  server: ConsoleServer;
+  browser: Browser;
+  demo: DemoManifest;
+  close(): Promise<void>;
+}
+
+/** The server with the demo world, and Chromium: what most browser suites start in `beforeAll`. */
+export async function startDemoConsole(options: { now?: number } = {}): Promise<DemoConsole> {
+  const server = await startConsoleServer();
+  // Pages compute date ranges from the wall clock; suites that seed dated records pin both to one instant.
+  if (options.now !== undefined) server.context.clock.set(options.now);
+  const demo = await server.context.services.demoWorld.ensure();
+  const browser = await launchBrowser();
+  return {
+    server,
+    browser,
+    demo,
+    close: async () => {
+      await browser.close();
+      await server.close();
+    },
+  };
+}
+
+export interface ConsolePageOptions {
+  locale?: string;
+  timezoneId?: string;
+  viewport?: { width: number; height: number };
+  defaultTimeout?: number;
+  /** Collects the page's script errors, so the suite can fail on them at its end. */
+  scriptErrors?: string[];
+}
+
+/** A page in a fresh browser context (its own cookies), on the server under test. */
+export async function newConsolePage(browser: Browser, baseUrl: string, options: ConsolePageOptions = {}): Promise<Page> {
+  const context = await browser.newContext({
+    baseURL: baseUrl,
+    locale: options.locale ?? 'en-US',
+    timezoneId: options.timezoneId,
+    viewport: options.viewport ?? { width: 1440, height: 900 },
+    acceptDownloads: true,
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(options.defaultTimeout ?? 15_000);
+  const scriptErrors = options.scriptErrors;
+  if (scriptErrors) page.on('pageerror', (error) => scriptErrors.push(`${page.url()}: ${error.message}`));
+  return page;
+}
+
+/** Fills the console's sign-in form (English or Chinese) on a page showing it, and waits for the navigation. */
+export async function submitSignIn(page: Page, user: { account: string; password: string }, locale = 'en-US'): Promise<void> {
+  const chinese = locale === 'zh-CN';
+  await page.getByLabel(chinese ? '账号' : 'Account').fill(user.account);
+  await page.getByLabel(chinese ? '密码' : 'Password').fill(user.password);
+  // antd spaces out two-character Chinese button labels ("登 录").
+  await page.getByRole('button', { name: chinese ? /^登\s*录$/ : 'Sign in' }).click();
+  await page.getByTestId('console-nav').waitFor();
 }
 
 /** Screenshots for a human look; test-results/ is gitignored. */

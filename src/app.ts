@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { databaseAnswers } from './db/database.ts';
 import { startBackgroundJobs } from './jobs/index.ts';
 import { contextPlugin, type AppContext } from './plugins/app/context.plugin.ts';
+import { requireRouteGuards } from './plugins/app/route-guards.ts';
 import { securityPlugin } from './plugins/external/security-headers.plugin.ts';
 import { swaggerPlugin } from './plugins/external/swagger.plugin.ts';
 import { webConsolePlugin } from './plugins/external/web-console.plugin.ts';
@@ -34,12 +35,13 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  requireRouteGuards(app);
 
   await app.register(securityPlugin);
   await app.register(swaggerPlugin);
   await app.register(contextPlugin, context);
 
-  app.get('/healthz', { config: { capability: 'public' }, schema: { hide: true } }, async (_request, reply) => {
+  app.get('/healthz', { config: { capability: 'public', guard: 'public' }, schema: { hide: true } }, async (_request, reply) => {
     if (await databaseAnswers(context.database.db)) return { status: 'ok' };
     return reply.status(503).send({ status: 'unavailable' });
   });
@@ -53,6 +55,7 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
     sink: context.services.channelEvents,
     nonces: context.services.nonces,
     clock: context.clock,
+    signatureFailures: context.services.signatureFailures,
   });
   // The sandbox channel's control API and cashier exist only while the sandbox is on (SPEC §6.1).
   if (context.config.sandboxEnabled && context.services.sandbox) await app.register(sandboxRoutes, { sandbox: context.services.sandbox });

@@ -41,6 +41,7 @@ describeOnEachDatabase('HTTP channel protocol against the sandbox running as its
       sink,
       nonces: context.services.nonces,
       clock: context.clock,
+      signatureFailures: context.services.signatureFailures,
     });
     await receiver.listen({ port: 0, host: '127.0.0.1' });
     const receiverUrl = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}`;

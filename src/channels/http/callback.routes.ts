@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../domain/clock.ts';
+import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 import type { NonceStore } from '../../services/nonce.service.ts';
+import { signatureFailureMessage, type SignatureFailureLimiter } from '../../services/signature-failure-limiter.ts';
 import type { ChannelEventSink } from '../channel.ts';
 import { channelCallbackRoute } from '../protocol.ts';
 import { receiveChannelEvent } from './callbacks.ts';
@@ -17,15 +19,19 @@ export interface ChannelCallbackRoutesOptions {
   sink: ChannelEventSink;
   nonces: NonceStore;
   clock: Clock;
+  /** Counts failed signatures per client address and refuses the address once over the limit. */
+  signatureFailures: SignatureFailureLimiter;
 }
 
 export async function channelCallbackRoutes(app: FastifyInstance, options: ChannelCallbackRoutesOptions) {
+  guardRoutesWith(app, 'channel-signature');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.post<{ Params: { applicationId: string } }>(
     channelCallbackRoute,
     { config: { capability: 'public' }, schema: { hide: true } },
     async (request, reply) => {
       const { applicationId } = request.params;
+      if (await options.signatureFailures.isBlocked('channel', request.ip)) return reply.status(429).send({ code: 'FREQUENCY_LIMITED', message: signatureFailureMessage });
       const channelKeys = await options.channelKeysFor(applicationId);
       if (!channelKeys || channelKeys.length === 0) return reply.status(404).send({ code: 'RESOURCE_NOT_EXISTS', message: 'No HTTP channel for this superapp' });
       const received = await receiveChannelEvent({
@@ -36,7 +42,10 @@ export async function channelCallbackRoutes(app: FastifyInstance, options: Chann
         nonces: options.nonces,
         nowMs: options.clock.nowMs(),
       });
-      if (!received.ok) return reply.status(received.status).send({ code: received.code, message: received.message });
+      if (!received.ok) {
+        if (received.status === 401) await options.signatureFailures.recordFailure('channel', request.ip);
+        return reply.status(received.status).send({ code: received.code, message: received.message });
+      }
       try {
         await options.sink.handle(received.event, { channelKind: 'http', applicationId });
       } catch (error) {

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { guardRoutesWith } from '../app/route-guards.ts';
 
 /** `/openapi.json` (generated from the route schemas) and the browsable `/docs`. */
 export const swaggerPlugin = fp(
@@ -22,8 +23,12 @@ export const swaggerPlugin = fp(
       },
       transform: jsonSchemaTransform,
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
-    app.get('/openapi.json', { schema: { hide: true }, config: { capability: 'public' } }, async () => app.swagger());
+    // Encapsulated, so that the guard stamps the documents' routes only.
+    await app.register(async (documents) => {
+      guardRoutesWith(documents, 'public');
+      await documents.register(swaggerUi, { routePrefix: '/docs' });
+      documents.get('/openapi.json', { schema: { hide: true }, config: { capability: 'public' } }, async () => app.swagger());
+    });
   },
   { name: 'swagger' },
 );

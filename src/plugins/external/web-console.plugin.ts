@@ -3,11 +3,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { guardRoutesWith } from '../app/route-guards.ts';
 
 export const webConsoleRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web/dist');
 
 /** Serves the built React console at `/`, with client-side routes falling back to index.html. */
 export async function webConsolePlugin(app: FastifyInstance) {
+  guardRoutesWith(app, 'public');
   if (!existsSync(path.join(webConsoleRoot, 'index.html'))) {
     app.log.warn(`The web console is not built (${webConsoleRoot}); run "npm run build:web"`);
     app.get('/', { config: { capability: 'public' } }, async (_request, reply) =>

@@ -7,6 +7,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PaymentBridgeService } from '../../services/payment-bridge.service.ts';
 import { clientErrorStatus } from '../../domain/error-mapping.ts';
+import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 
 export interface BridgeRoutesOptions {
   bridge: PaymentBridgeService;
@@ -45,6 +46,7 @@ const failAnswer = z.object({ result: z.literal('fail'), code: z.string(), reaso
  * public call it makes. The answer reveals the order summary only, and only for a paySign that verifies.
  */
 export async function bridgeRoutes(app: FastifyInstance, options: BridgeRoutesOptions) {
+  guardRoutesWith(app, 'pay-sign');
   const routes = app.withTypeProvider<ZodTypeProvider>();
   app.setErrorHandler((error: { validation?: unknown; statusCode?: number; message: string }, request, reply) => {
     if (error.validation || (error.statusCode && error.statusCode < 500)) return reply.status(clientErrorStatus(error.statusCode)).send({ result: 'fail', code: 'INVALID_PARAMS', reason: error.message });
@@ -84,7 +86,11 @@ export async function bridgeRoutes(app: FastifyInstance, options: BridgeRoutesOp
   );
 
   if (existsSync(bridgeBundleRoot)) {
-    await app.register(fastifyStatic, { root: bridgeBundleRoot, prefix: '/bridge/', decorateReply: false, setHeaders: (reply) => reply.header('cache-control', 'no-cache') });
+    // The bundle itself is a public file.
+    await app.register(async (bundle) => {
+      guardRoutesWith(bundle, 'public');
+      await bundle.register(fastifyStatic, { root: bridgeBundleRoot, prefix: '/bridge/', decorateReply: false, setHeaders: (reply) => reply.header('cache-control', 'no-cache') });
+    });
   } else {
     app.log.warn(`The host bridge is not built (${bridgeBundleRoot}); run "npm run build:bridge"`);
   }

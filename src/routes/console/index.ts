@@ -3,6 +3,7 @@ import { apiKeyRoutes } from './api-key.routes.ts';
 import { approvalRoutes } from './approval.routes.ts';
 import { auditRoutes } from './audit.routes.ts';
 import { bindingRoutes } from './binding.routes.ts';
+import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 import { registerConsoleAuth } from './console-auth.ts';
 import { credentialRoutes } from './credential.routes.ts';
 import { enablementRoutes } from './enablement.routes.ts';
@@ -19,6 +20,7 @@ export const consoleApiPrefix = '/api/v1';
 /** The console JSON API, under one prefix, behind one auth hook. */
 export async function consoleRoutes(app: FastifyInstance) {
   registerConsoleAuth(app);
+  guardRoutesWith(app, 'console-session');
   await app.register(sessionRoutes);
   await app.register(tenancyRoutes);
   await app.register(apiKeyRoutes);

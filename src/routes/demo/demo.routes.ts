@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { clientErrorStatus } from '../../domain/error-mapping.ts';
 import { DemoMerchant, DemoMerchantError, demoGoods } from './demo-merchant.ts';
+import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 
 /**
  * The clickable demo (SPEC §4.4), present only while the sandbox is on:
@@ -32,6 +33,7 @@ function ownBaseUrl(app: FastifyInstance): string {
 }
 
 export async function demoRoutes(app: FastifyInstance) {
+  guardRoutesWith(app, 'sandbox-only');
   const read = (name: string) => readFileSync(new URL(name, demoFolder), 'utf8');
   const pageText = Object.fromEntries(Object.entries(pages).map(([key, file]) => [key, read(file)])) as Record<keyof typeof pages, string>;
   const assetText = Object.fromEntries(Object.keys(assets).map((name) => [name, read(name)]));

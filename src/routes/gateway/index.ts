@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { signV3Response } from '../../crypto/wechatpay-v3.ts';
 import { AppError } from '../../domain/errors.ts';
+import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 import { billRoutes } from './bill.routes.ts';
 import { certificateRoutes } from './certificate.routes.ts';
 import { toV3Error } from './gateway-errors.ts';
@@ -23,6 +24,7 @@ const header = (request: FastifyRequest, name: string) => {
  */
 export async function gatewayRoutes(app: FastifyInstance) {
   app.decorateRequest('gatewayCaller', null);
+  guardRoutesWith(app, 'v3-signature');
 
   // The signature covers the exact body bytes: keep them, and parse JSON ourselves.
   app.removeAllContentTypeParsers();
@@ -39,12 +41,14 @@ export async function gatewayRoutes(app: FastifyInstance) {
 
   // After parsing (the raw body is known), before validation: an unsigned request learns nothing about its fields.
   app.addHook('preValidation', async (request) => {
-    request.gatewayCaller = await app.services.gatewayAuth.authenticate({
-      authorization: header(request, 'authorization'),
-      method: request.raw.method ?? request.method,
-      url: request.raw.url ?? request.url,
-      body: request.rawBody ?? '',
-    });
+    request.gatewayCaller = await app.services.signatureFailures.guard('v3', request.ip, () =>
+      app.services.gatewayAuth.authenticate({
+        authorization: header(request, 'authorization'),
+        method: request.raw.method ?? request.method,
+        url: request.raw.url ?? request.url,
+        body: request.rawBody ?? '',
+      }),
+    );
   });
 
   app.addHook('onSend', async (request, reply, payload) => {

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HostAnswer, HostFields, HostMessageKind, HostSender } from '../../services/host-payment.service.ts';
+import { signatureFailureMessage } from '../../services/signature-failure-limiter.ts';
 import { buildHostXml, HostXmlError, parseHostXml } from './host-xml.ts';
+import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 
 /** Where the host API lives (SPEC §4.5: `{PUBLIC_URL}/superapp/pay/...`, as the demo host apps call it). */
 export const hostApiPrefix = '/superapp/pay';
@@ -64,8 +66,9 @@ const fail = (message: string): HostAnswer => ({ return_code: 'FAIL', return_msg
  * window, nonce replay store); the operations decide what an unsigned message may do.
  */
 export async function hostRoutes(app: FastifyInstance) {
-  const { hostPayments } = app.services;
+  const { hostPayments, signatureFailures } = app.services;
   app.decorateRequest('hostMessage', null);
+  guardRoutesWith(app, 'host-message');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: hostBodyLimit }, (_request, body, done) => done(null, body));
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, request, reply) => {
@@ -87,8 +90,12 @@ export async function hostRoutes(app: FastifyInstance) {
       if (error instanceof HostBodyError) return sendAnswer(reply, fail(error.message));
       throw error;
     }
+    if (await signatureFailures.isBlocked('host', request.ip)) return sendAnswer(reply, fail(signatureFailureMessage));
     const authentication = await hostPayments.authenticate(kind, fields, request.headers, raw);
-    if (!authentication.ok) return sendAnswer(reply, fail(authentication.message));
+    if (!authentication.ok) {
+      await signatureFailures.recordFailure('host', request.ip);
+      return sendAnswer(reply, fail(authentication.message));
+    }
     request.hostMessage = { fields, sender: authentication.sender };
   });
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseTc3Authorization } from '../../crypto/tc3.ts';
 import { AppError } from '../../domain/errors.ts';
+import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 import { managementActions } from './actions/index.ts';
 import { errorEnvelope, successEnvelope, validationError } from './management-errors.ts';
 
@@ -23,6 +24,7 @@ const header = (request: FastifyRequest, name: string) => {
  * Every answer to an API call is HTTP 200 with the TC3 envelope, because the SDKs read errors from it.
  */
 export async function managementRoutes(app: FastifyInstance) {
+  guardRoutesWith(app, 'tc3-signature');
   // The signature covers the raw body, so keep it; parse it ourselves to answer bad JSON in the envelope.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
@@ -36,19 +38,21 @@ export async function managementRoutes(app: FastifyInstance) {
     if (!actionName) {
       return reply.status(400).send({ error: { code: 'InvalidParameter', message: 'Not a management API call: X-TC-Action is missing' } });
     }
-    const authorization = parseTc3Authorization(header(request, 'authorization'));
-    if (!authorization) throw new AppError('AuthFailure.SignatureFailure', 'Authorization must be TC3-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...');
-    const timestampText = header(request, 'x-tc-timestamp') ?? '';
-    if (!/^\d{1,12}$/.test(timestampText)) throw new AppError('AuthFailure.SignatureFailure', 'X-TC-Timestamp must be a Unix time in seconds');
-    const [path = '/', query = ''] = request.url.split('?');
-    const actor = await app.services.managementAuth.authenticate({
-      authorization,
-      timestampSeconds: Number(timestampText),
-      method: request.method,
-      path,
-      query,
-      headers: request.headers,
-      rawBody: request.rawBody ?? '',
+    const actor = await app.services.signatureFailures.guard('tc3', request.ip, async () => {
+      const authorization = parseTc3Authorization(header(request, 'authorization'));
+      if (!authorization) throw new AppError('AuthFailure.SignatureFailure', 'Authorization must be TC3-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...');
+      const timestampText = header(request, 'x-tc-timestamp') ?? '';
+      if (!/^\d{1,12}$/.test(timestampText)) throw new AppError('AuthFailure.SignatureFailure', 'X-TC-Timestamp must be a Unix time in seconds');
+      const [path = '/', query = ''] = request.url.split('?');
+      return app.services.managementAuth.authenticate({
+        authorization,
+        timestampSeconds: Number(timestampText),
+        method: request.method,
+        path,
+        query,
+        headers: request.headers,
+        rawBody: request.rawBody ?? '',
+      });
     });
     const version = header(request, 'x-tc-version');
     if (version !== managementApiVersion) throw new AppError('InvalidParameter', `X-TC-Version must be ${managementApiVersion}`);

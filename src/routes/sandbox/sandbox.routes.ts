@@ -6,6 +6,7 @@ import type { ChannelErrorCode, ChannelResult } from '../../channels/channel.ts'
 import { orderToWire, refundToWire, wireOrderSchema, wireRefundSchema } from '../../channels/protocol.ts';
 import type { SandboxChannel } from '../../channels/sandbox/sandbox-channel.ts';
 import { clientErrorStatus } from '../../domain/error-mapping.ts';
+import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 
 /**
  * The sandbox channel's public surface (SPEC §4.3), present only while the sandbox is on:
@@ -48,6 +49,7 @@ const readAsset = (name: string) => readFileSync(new URL(name, cashierFolder), '
 
 export async function sandboxRoutes(app: FastifyInstance, options: SandboxRoutesOptions) {
   const { sandbox } = options;
+  guardRoutesWith(app, 'sandbox-only');
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['sandbox'];
   app.setErrorHandler((error: { validation?: unknown; statusCode?: number; message: string }, request, reply) => {

@@ -23,11 +23,13 @@ const toServiceQuery = (input: z.output<typeof paymentDataQuery>) => ({
 export const paymentDataActions = [
   defineAction({
     name: 'DescribePaymentDataOverview',
+    capability: 'order.view',
     input: paymentDataQuery,
     run: ({ actor, services }, input) => services.paymentData.overview(actor, toServiceQuery(input)),
   }),
   defineAction({
     name: 'DescribePaymentDataDetail',
+    capability: 'order.view',
     input: paymentDataQuery,
     run: ({ actor, services }, input) => services.paymentData.detail(actor, toServiceQuery(input)),
   }),

@@ -20,6 +20,7 @@ const decision = z.object({ ApplicationId: idString, ApprovalNo: text(64), Appro
 export const paymentEnablementActions = [
   defineAction({
     name: 'RequestPaymentMerchantBinding',
+    capability: 'merchant_binding.manage',
     input: merchantRequest,
     async run({ actor, services }, input) {
       const { approvalNo } = await services.bindings.request(actor, { teamId: input.TeamId, merchantId: input.MerchantID, merchantName: input.MerchantName });
@@ -28,6 +29,7 @@ export const paymentEnablementActions = [
   }),
   defineAction({
     name: 'ChangePaymentBoundMerchant',
+    capability: 'merchant_binding.manage',
     input: merchantRequest,
     async run({ actor, services }, input) {
       const { approvalNo } = await services.bindings.requestChange(actor, { teamId: input.TeamId, merchantId: input.MerchantID, merchantName: input.MerchantName });
@@ -36,6 +38,7 @@ export const paymentEnablementActions = [
   }),
   defineAction({
     name: 'QueryMNPMerchantInfo',
+    capability: 'merchant_binding.view',
     input: z.object({ QueryTeamID: idString }),
     async run({ actor, services }, input) {
       const info = await services.bindings.queryTeamMerchant(actor, input.QueryTeamID);
@@ -44,6 +47,7 @@ export const paymentEnablementActions = [
   }),
   defineAction({
     name: 'UnbindMNPPaymentMerchant',
+    capability: 'merchant_binding.manage',
     input: z.object({ TeamId: idString, ID: recordId }),
     async run({ actor, services }, input) {
       await services.bindings.unbindByTeam(actor, { teamId: input.TeamId, id: input.ID });
@@ -52,6 +56,7 @@ export const paymentEnablementActions = [
   }),
   defineAction({
     name: 'ApprovePaymentMerchantBinding',
+    capability: 'approval.decide',
     input: decision,
     async run({ actor, services }, input) {
       const { id } = await services.bindings.decide(actor, { applicationId: input.ApplicationId, approvalNo: input.ApprovalNo, approvalType: input.ApprovalType, approvalNote: input.ApprovalNote });
@@ -60,6 +65,7 @@ export const paymentEnablementActions = [
   }),
   defineAction({
     name: 'UnbindPaymentMerchant',
+    capability: 'approval.decide',
     input: z.object({ ApplicationId: idString, ID: recordId }),
     async run({ actor, services }, input) {
       await services.bindings.unbindBySuperapp(actor, { applicationId: input.ApplicationId, id: input.ID });
@@ -68,6 +74,7 @@ export const paymentEnablementActions = [
   }),
   defineAction({
     name: 'RequestPaymentEnable',
+    capability: 'payment_enable.request',
     input: z.object({ MNPId: idString, ApplyNote: text(500).optional().default('') }),
     async run({ actor, services }, input) {
       const { approvalNo } = await services.enablements.request(actor, { mnpId: input.MNPId, applyNote: input.ApplyNote });
@@ -76,6 +83,7 @@ export const paymentEnablementActions = [
   }),
   defineAction({
     name: 'DescribeMNPPaymentApprovalInfo',
+    capability: 'mini_program.view',
     input: z.object({ MNPId: idString }),
     async run({ actor, services }, input) {
       const info = await services.enablements.describe(actor, input.MNPId);
@@ -91,6 +99,7 @@ export const paymentEnablementActions = [
   }),
   defineAction({
     name: 'ApproveMNPPaymentEnable',
+    capability: 'approval.decide',
     input: decision,
     async run({ actor, services }, input) {
       const { id } = await services.enablements.decide(actor, { applicationId: input.ApplicationId, approvalNo: input.ApprovalNo, approvalType: input.ApprovalType, approvalNote: input.ApprovalNote });
@@ -99,6 +108,7 @@ export const paymentEnablementActions = [
   }),
   defineAction({
     name: 'DisableMNPPayment',
+    capability: 'approval.decide',
     input: z.object({ ApplicationId: idString, ID: recordId }),
     async run({ actor, services }, input) {
       await services.enablements.disable(actor, { applicationId: input.ApplicationId, id: input.ID });
@@ -107,6 +117,7 @@ export const paymentEnablementActions = [
   }),
   defineAction({
     name: 'DescribePaymentApprovalList',
+    capability: 'superapp.view',
     input: z.object({
       ApplicationId: idString,
       Kind: z.enum(['merchant_binding', 'payment_enable']).optional(),

@@ -16,6 +16,7 @@ const paging = {
 export const recordActions = [
   defineAction({
     name: 'DescribePaymentOrderList',
+    capability: 'order.view',
     input: z.object({
       TimeBegin: epochMs.optional(),
       TimeEnd: epochMs.optional(),
@@ -60,6 +61,7 @@ export const recordActions = [
   }),
   defineAction({
     name: 'DescribePaymentRefundList',
+    capability: 'refund.view',
     input: z.object({
       TimeBegin: epochMs.optional(),
       TimeEnd: epochMs.optional(),

@@ -21,6 +21,16 @@ export interface OpenDatabaseOptions {
   postgresPoolSize?: number;
 }
 
+/** The driver under a Kysely handle, for the few hot paths Kysely's per-row mapping would slow down (exports). */
+export type DriverHandle = { kind: 'sqlite'; connection: SQLite.Database } | { kind: 'postgres'; pool: pg.Pool };
+
+const drivers = new WeakMap<object, DriverHandle>();
+
+/** The driver of a handle openDatabase made; undefined for a transaction or a handle made elsewhere. */
+export function driverOf(db: object): DriverHandle | undefined {
+  return drivers.get(db);
+}
+
 export function sqliteFilePath(databaseUrl: string): string {
   if (databaseUrl === ':memory:' || databaseUrl === 'file::memory:') return ':memory:';
   return databaseUrl.replace(/^file:(\/\/)?/, '');
@@ -37,6 +47,7 @@ export function openDatabase(databaseUrl: string, options: OpenDatabaseOptions =
     connection.pragma('foreign_keys = ON');
     connection.pragma('synchronous = NORMAL');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+    drivers.set(db, { kind: 'sqlite', connection });
     return { db, kind, close: () => db.destroy() };
   }
   const pool = new pg.Pool({
@@ -45,6 +56,7 @@ export function openDatabase(databaseUrl: string, options: OpenDatabaseOptions =
     ...(options.postgresSchema ? { options: `-c search_path=${options.postgresSchema}` } : {}),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  drivers.set(db, { kind: 'postgres', pool });
   return { db, kind, close: () => db.destroy() };
 }
 

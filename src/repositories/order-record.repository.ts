@@ -1,6 +1,8 @@
-import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type SQLite from 'better-sqlite3';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { TradeState } from '../db/order-schema.ts';
 import type { Database, Executor } from '../db/schema.ts';
+import { csvAmountSql, csvIdSql, csvTextSql, csvTimeSql, inlineParameters } from './csv-sql.ts';
 import type { Keyset, RecordPart } from './record-keyset.ts';
 
 /** What an order list may filter on (the service validates and defaults it). */
@@ -57,6 +59,68 @@ function conditions(eb: OrderWhere, part: RecordPart, filter: OrderListFilter, a
   return out;
 }
 
+/**
+ * An export row as the fast CSV paths read it: a plain array (no per-row object), in this column order.
+ * `active_refund_total` is SPEC §7's RefundTotal (PROCESSING and SUCCESS refunds).
+ */
+export const orderExportColumns = [
+  'mnp_id',
+  'mchid',
+  'out_trade_no',
+  'transaction_id',
+  'trade_state',
+  'description',
+  'amount_total',
+  'currency',
+  'payer_openid',
+  'client_platform',
+  'sandbox',
+  'created_at',
+  'success_time',
+  'active_refund_total',
+  'id',
+] as const;
+
+export type OrderExportRow = [
+  mnpId: string,
+  mchid: string,
+  outTradeNo: string,
+  transactionId: string | null,
+  tradeState: string,
+  description: string,
+  amountTotal: number,
+  currency: string,
+  payerOpenid: string | null,
+  clientPlatform: number,
+  sandbox: number,
+  createdAt: number,
+  successTime: number | null,
+  activeRefundTotal: number,
+  id: number,
+];
+
+/**
+ * Every part's matching orders with their active refund totals, newest first: one keyset range per part
+ * under UNION ALL with the order on the whole, which both databases run as a merge of index scans.
+ */
+function exportQuery(db: Kysely<Database>, parts: readonly RecordPart[], filter: OrderListFilter, after: Keyset | undefined) {
+  const arms = parts.map((part) =>
+    db
+      .selectFrom('orders')
+      .select(orderExportColumns.filter((column) => column !== 'active_refund_total' && column !== 'id'))
+      // Only refunded (REFUND) and anomalous orders have refunds (a duplicate payment's refund leaves SUCCESS):
+      // the others skip the lookup. Only order_id in its WHERE, so the planner always takes refunds_order.
+      .select(
+        sql<number>`case when orders.trade_state = 'REFUND' or orders.anomaly_flags <> 0 then (${sql`select coalesce(sum(case when refunds.status in ('PROCESSING', 'SUCCESS') then refunds.amount_refund else 0 end), 0) from refunds where refunds.order_id = orders.id`}) else 0 end`.as(
+          'active_refund_total',
+        ),
+      )
+      .select('id')
+      .where((eb) => eb.and(conditions(eb, part, filter, after))),
+  );
+  return arms.slice(1).reduce((union, arm) => union.unionAll(arm), arms[0]!);
+}
+
 export const orderRecordRepository = {
   /** One part's rows after `after`, newest first: a keyset scan of the part's (owner, created_at, id) index. */
   page: (db: Executor, part: RecordPart, filter: OrderListFilter, after: Keyset | undefined, limit: number) =>
@@ -100,6 +164,43 @@ export const orderRecordRepository = {
       .where((eb) => eb.and(conditions(eb, part, filter)))
       .executeTakeFirstOrThrow();
     return Number(row.count);
+  },
+
+  /**
+   * SQLite's export batch: the next `limit` rows after `after` across the parts, as raw arrays straight
+   * from better-sqlite3 (Kysely builds the query; its per-row objects are skipped).
+   */
+  exportBatch(db: Kysely<Database>, connection: SQLite.Database, parts: readonly RecordPart[], filter: OrderListFilter, after: Keyset | undefined, limit: number): OrderExportRow[] {
+    if (parts.length === 0) return [];
+    const compiled = exportQuery(db, parts, filter, after).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).compile();
+    return connection.prepare(compiled.sql).raw(true).all(...compiled.parameters) as OrderExportRow[];
+  },
+
+  /**
+   * PostgreSQL's export: one `COPY (SELECT …) TO STDOUT WITH (FORMAT csv)` whose fields are the export's
+   * cells, formatted by the database (see csv-sql.ts). COPY takes no bind parameters, so the filter's
+   * values are inlined as escaped literals.
+   */
+  exportCsvCopySql(db: Kysely<Database>, parts: readonly RecordPart[], filter: OrderListFilter, timeZone: string): string {
+    const cells: RawBuilder<unknown>[] = [
+      csvIdSql(sql.ref('o.mnp_id')),
+      csvIdSql(sql.ref('o.mchid')),
+      csvIdSql(sql.ref('o.out_trade_no')),
+      csvIdSql(sql.ref('o.transaction_id')),
+      csvTextSql(sql.ref('o.trade_state')),
+      csvTextSql(sql.ref('o.description')),
+      csvAmountSql(sql.ref('o.amount_total'), sql.ref('o.currency')),
+      csvTextSql(sql.ref('o.currency')),
+      csvAmountSql(sql`o.active_refund_total::bigint`, sql.ref('o.currency')),
+      csvIdSql(sql.ref('o.payer_openid')),
+      sql`case o.client_platform when 2 then 'Android' when 3 then 'iOS' end`,
+      sql`case when o.sandbox = 1 then 'yes' else 'no' end`,
+      csvTimeSql(sql.ref('o.created_at'), timeZone),
+      csvTimeSql(sql.ref('o.success_time'), timeZone),
+    ];
+    if (parts.length === 0) throw new Error('An export reads at least one part');
+    const select = sql`select ${sql.join(cells)} from (${exportQuery(db, parts, filter, undefined)}) as o order by o.created_at desc, o.id desc`;
+    return `copy (${inlineParameters(select.compile(db))}) to stdout with (format csv)`;
   },
 
   findById: (db: Executor, id: number) => db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst(),

@@ -2,7 +2,8 @@ import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { businessDateTimeOf } from './bill-time.ts';
-import { csvRecords, neutraliseFormula, zonedDateTimeFormatter } from './export-format.ts';
+import { Readable } from 'node:stream';
+import { CrlfRecordEnds, csvRecords, neutraliseFormula, zonedDateTimeFormatter } from './export-format.ts';
 
 describe('export format helpers', () => {
   // csv-stringify with CRLF record ends leaves a field with a bare LF unquoted unless quoted_match asks for it;
@@ -14,6 +15,30 @@ describe('export format helpers', () => {
         expect(csvRecords(records)).toBe(stringify(records, { record_delimiter: 'windows', quoted_match: /[\r\n]/ }));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  // PostgreSQL's COPY ends records with LF; the export's CSV ends them with CRLF.
+  it('turns LF record ends into CRLF, leaving line feeds inside quoted fields, however the bytes are chunked', async () => {
+    const field = fc.oneof(fc.string(), fc.constantFrom('', '"', '""', '\n', '\r\n', 'a\nb', '"\n"', '中文\n😀', ',', 'say "hi"\n'));
+    const records = fc.array(fc.array(field, { minLength: 1, maxLength: 5 }), { maxLength: 8 });
+    await fc.assert(
+      fc.asyncProperty(records, fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 1, max: 4 }), async (rows, cuts, every) => {
+        const lf = Buffer.from(rows.map((row) => `${csvRecords([row]).slice(0, -2)}\n`).join(''));
+        const points = [...new Set(cuts.map((cut) => (lf.length ? cut % lf.length : 0)))].sort((a, b) => a - b);
+        const chunks = [...points, lf.length].map((end, index) => lf.subarray(index === 0 ? 0 : points[index - 1], end));
+        const reported: number[] = [];
+        const ends = new CrlfRecordEnds(every, async (count) => void reported.push(count));
+        const out: Buffer[] = [];
+        for await (const chunk of Readable.from(chunks).pipe(ends)) out.push(chunk as Buffer);
+        expect(Buffer.concat(out).toString('utf8')).toBe(csvRecords(rows));
+        expect(ends.records).toBe(rows.length);
+        // Reported at least once per `every` records, in order, never beyond the count.
+        expect(reported).toEqual([...reported].sort((a, b) => a - b));
+        if (rows.length >= every) expect(reported.length).toBeGreaterThanOrEqual(1);
+        expect(reported.every((count) => count <= rows.length)).toBe(true);
+      }),
+      { numRuns: 300 },
     );
   });
 

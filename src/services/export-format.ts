@@ -1,10 +1,12 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { stringify } from 'csv-stringify/sync';
 import type ExcelJS from 'exceljs';
 import type { ExportFormat, ExportKind } from '../db/records-schema.ts';
-import { currencyExponent } from '../domain/money.ts';
+import { currencyExponent, formatMinorUnits } from '../domain/money.ts';
+import type { OrderExportRow } from '../repositories/order-record.repository.ts';
 import { businessDateTimeOf } from './bill-time.ts';
 import type { OrderListItem, RefundListItem } from './record-views.ts';
 
@@ -136,6 +138,91 @@ function csvCell(kind: CellKind, value: string | null): string {
   if (kind === 'amount' || kind === 'time') return value;
   if (kind === 'id' && digitsOnly.test(value)) return `${value}\t`;
   return neutraliseFormula(value);
+}
+
+const idCell = (value: string | null) => (value === null ? '' : quote(csvCell('id', value)));
+const textCell = (value: string | null) => (value === null ? '' : quote(csvCell('text', value)));
+
+/** The CSV file's start: BOM and header (the same for every writer of the kind). */
+export function csvHead(kind: ExportKind, timeZone: string): string {
+  const columns: Column<never>[] = kind === 'orders' ? orderColumns(timeZone) : refundColumns(timeZone);
+  return stringify([], { bom: true, header: true, columns: columns.map((column) => column.header), record_delimiter: 'windows' });
+}
+
+/**
+ * CSV records of raw export rows (SQLite's fast path), cell for cell what CsvWriter writes for the same
+ * orders as OrderListItems (exports.test.ts compares the two files byte for byte).
+ */
+export function orderCsvLines(timeZone: string): (rows: readonly OrderExportRow[]) => string {
+  const time = zonedDateTimeFormatter(timeZone);
+  return (rows) => {
+    let text = '';
+    for (const row of rows) {
+      const [mnpId, mchid, outTradeNo, transactionId, tradeState, description, amount, currency, payerOpenid, platform, sandbox, createdAt, successTime, refundTotal] = row;
+      text +=
+        `${idCell(mnpId)},${idCell(mchid)},${idCell(outTradeNo)},${idCell(transactionId)},${textCell(tradeState)},${textCell(description)},` +
+        `${formatMinorUnits(amount, currency)},${textCell(currency)},${formatMinorUnits(refundTotal, currency)},${idCell(payerOpenid)},` +
+        `${platformNames[platform] ?? ''},${sandbox === 1 ? 'yes' : 'no'},${time(createdAt)},${successTime === null ? '' : time(successTime)}\r\n`;
+    }
+    return text;
+  };
+}
+
+const quoteByte = 0x22;
+const lineFeed = 0x0a;
+const carriageReturn = 0x0d;
+
+/**
+ * Turns the LF record ends of PostgreSQL's CSV COPY output into CRLF, leaving line feeds inside quoted
+ * fields alone, and counts records; `onRecords` runs (and is awaited, holding the stream back) after
+ * every `reportEvery` records.
+ */
+export class CrlfRecordEnds extends Transform {
+  records = 0;
+  private inQuotes = false;
+  private nextReport: number;
+
+  constructor(
+    private readonly reportEvery: number,
+    private readonly onRecords: (records: number) => Promise<void>,
+  ) {
+    super();
+    this.nextReport = reportEvery;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const ends: number[] = [];
+    let nextQuote = chunk.indexOf(quoteByte);
+    let position = 0;
+    for (;;) {
+      const end = chunk.indexOf(lineFeed, position);
+      if (end === -1) break;
+      // A doubled quote toggles twice: only the field's opening and closing quotes change the state.
+      while (nextQuote !== -1 && nextQuote < end) {
+        this.inQuotes = !this.inQuotes;
+        nextQuote = chunk.indexOf(quoteByte, nextQuote + 1);
+      }
+      if (!this.inQuotes) ends.push(end);
+      position = end + 1;
+    }
+    while (nextQuote !== -1) {
+      this.inQuotes = !this.inQuotes;
+      nextQuote = chunk.indexOf(quoteByte, nextQuote + 1);
+    }
+    const out = Buffer.allocUnsafe(chunk.length + ends.length);
+    let from = 0;
+    let to = 0;
+    for (const end of ends) {
+      to += chunk.copy(out, to, from, end);
+      out[to++] = carriageReturn;
+      from = end;
+    }
+    chunk.copy(out, to, from);
+    this.records += ends.length;
+    if (this.records < this.nextReport) return callback(null, out);
+    this.nextReport = this.records + this.reportEvery - (this.records % this.reportEvery);
+    this.onRecords(this.records).then(() => callback(null, out), callback);
+  }
 }
 
 export interface ExportWriter<Row> {

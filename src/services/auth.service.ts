@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { PasswordHasher } from '../crypto/passwords.ts';
-import { newToken, sha256Hex } from '../crypto/tokens.ts';
+import { csrfTokenOf, newToken, sha256Hex } from '../crypto/tokens.ts';
 import type { Database, Executor } from '../db/schema.ts';
 import type { Actor } from '../domain/access.ts';
 import type { Clock } from '../domain/clock.ts';
@@ -72,13 +72,14 @@ export class AuthService {
     await this.rateLimiter.reset(accountKey);
     await this.rateLimiter.release(addressKey, signInWindowMs);
     const sessionToken = newToken();
-    const csrfToken = newToken();
+    const csrfToken = csrfTokenOf(sessionToken);
     const now = this.clock.nowMs();
     const actor = await this.db.transaction().execute(async (trx) => {
       await sessionRepository.insert(trx, {
         token_hash: sha256Hex(sessionToken),
         user_id: user.id,
-        csrf_token: csrfToken,
+        // Only its hash: a database read must not yield a usable CSRF token.
+        csrf_token: sha256Hex(csrfToken),
         created_at: now,
         expires_at: now + sessionLifetimeMs,
       });
@@ -96,7 +97,9 @@ export class AuthService {
     if (!session) return undefined;
     const user = await userRepository.findById(this.db, session.user_id);
     if (!user || user.status !== 'active') return undefined;
-    return { actor: await loadActor(this.db, user, now), csrfToken: session.csrf_token };
+    const csrfToken = csrfTokenOf(sessionToken);
+    // Sessions made before CSRF tokens were hashed keep their stored token until they expire.
+    return { actor: await loadActor(this.db, user, now), csrfToken: session.csrf_token === sha256Hex(csrfToken) ? csrfToken : session.csrf_token };
   }
 
   async signOut(sessionToken: string): Promise<void> {

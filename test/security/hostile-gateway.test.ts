@@ -1,0 +1,126 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestContext, type TestContext } from '../helpers/test-context.ts';
+import {
+  allIds,
+  bodySchema,
+  createHostileWorld,
+  describeHostile,
+  expectHostileRequestHandled,
+  forgetBaseline,
+  fillUrl,
+  forgedV3Authorization,
+  hostileHeaderValue,
+  hostileId,
+  hostileJsonBody,
+  hostileQuery,
+  hostileSeed,
+  listAppRoutes,
+  paramNames,
+  propertyParameters,
+  sampleBody,
+  v3Authorization,
+  type AppRoute,
+  type HostileWorld,
+} from './hostile-input.ts';
+
+/**
+ * Hostile input on the v3 gateway (issue 7 item 4): every /v3 route, read from the app, gets forged
+ * credentials (must be refused with a signed {code, message}) and genuinely signed requests carrying
+ * malformed ids, queries and bodies (never a 5xx; a refusal changes nothing).
+ * PAYTHROUGH_FULL_RELIABILITY=1 runs ten times as many cases; PAYTHROUGH_HOSTILE_SEED replays a seed.
+ */
+
+const discovery = await createTestContext('sqlite');
+const routes = (await listAppRoutes(discovery.app)).filter((route) => route.surface === 'gateway');
+await discovery.close();
+
+/** The valid request of each gateway route that the generators start from; a new route needs an entry here. */
+const validRequests: Record<string, (world: HostileWorld) => { query: string; body?: unknown }> = {
+  'POST /v3/pay/transactions/jsapi': (world) => ({
+    query: '',
+    body: { appid: world.merchant.mnpId, mchid: world.merchant.mchid, description: 'Hostile', out_trade_no: `HX${Date.now()}`, notify_url: 'https://merchant.example/notify', amount: { total: 100, currency: 'CNY' }, payer: { openid: 'openid-hostile' } },
+  }),
+  'GET /v3/pay/transactions/out-trade-no/:out_trade_no': (world) => ({ query: `?mchid=${world.merchant.mchid}` }),
+  'POST /v3/pay/transactions/out-trade-no/:out_trade_no/close': (world) => ({ query: '', body: { mchid: world.merchant.mchid } }),
+  'GET /v3/pay/transactions/id/:transaction_id': (world) => ({ query: `?mchid=${world.merchant.mchid}` }),
+  'POST /v3/refund/domestic/refunds': (world) => ({ query: '', body: { out_trade_no: world.ids.outTradeNos[0], out_refund_no: `HR${Date.now()}`, reason: 'hostile', amount: { refund: 1, total: 1000, currency: 'CNY' } } }),
+  'GET /v3/refund/domestic/refunds/:out_refund_no': () => ({ query: '' }),
+  'GET /v3/certificates': () => ({ query: '' }),
+  'GET /v3/bill/tradebill': () => ({ query: '?bill_date=2026-01-14&bill_type=ALL' }),
+  'GET /v3/billdownload/file': () => ({ query: '?token=x' }),
+};
+const keyOf = (route: AppRoute) => `${route.method} ${route.url}`;
+
+describe('hostile gateway input: generators', () => {
+  it(`cover every /v3 route the app has (seed ${hostileSeed})`, () => {
+    expect(routes.length).toBeGreaterThanOrEqual(9);
+    for (const route of routes) expect(validRequests[keyOf(route)], `no hostile-input generator for ${keyOf(route)}: add one to validRequests`).toBeDefined();
+  });
+});
+
+describeHostile('hostile gateway input', (kind) => {
+  let world: HostileWorld;
+  let context: TestContext;
+
+  beforeAll(async () => {
+    context = await createTestContext(kind);
+    world = await createHostileWorld(context);
+  });
+  afterAll(() => context?.close());
+  beforeEach(() => context && forgetBaseline(context));
+
+  const base = kind === 'sqlite' ? 5 : 2;
+
+  /** A request to the route with hostile ids, query and body (bodies only where the route takes one). */
+  const hostileRequest = (route: AppRoute) => {
+    const valid = validRequests[keyOf(route)]!(world);
+    const takesBody = route.method === 'POST';
+    return fc.record({
+      params: fc.record(Object.fromEntries(paramNames(route.url).map((name) => [name, hostileId(allIds(world))]))),
+      query: fc.oneof(fc.constant(valid.query), hostileQuery, hostileQuery.map((extra) => `${valid.query}${valid.query ? extra.replace('?', '&') : extra}`)),
+      body: takesBody ? hostileJsonBody(valid.body ?? sampleBody(bodySchema(route))) : fc.constant(undefined),
+      extraHeader: fc.option(fc.tuple(fc.constantFrom('wechatpay-serial', 'accept', 'user-agent', 'x-forwarded-for', 'request-id'), hostileHeaderValue)),
+    });
+  };
+
+  for (const route of routes) {
+    describe(keyOf(route), () => {
+      it('forged, stale or misplaced signatures are refused with a signed v3 error; nothing changes', async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            hostileRequest(route).chain((request) => {
+              const url = fillUrl(route.url, request.params) + request.query;
+              const payload = request.body?.payload ?? '';
+              return fc.tuple(fc.constant({ request, url, payload }), forgedV3Authorization(world, route.method, url, payload));
+            }),
+            async ([{ request, url, payload }, authorization]) => {
+              const headers: Record<string, string> = { accept: 'application/json' };
+              if (authorization.value !== undefined) headers.authorization = authorization.value;
+              if (request.body?.contentType) headers['content-type'] = request.body.contentType;
+              if (request.extraHeader) headers[request.extraHeader[0]] = request.extraHeader[1];
+              const response = await expectHostileRequestHandled(context, 'gateway', { method: route.method, url, headers, ...(route.method === 'POST' ? { payload } : {}) }, { mayAccept: false, what: `forged (${authorization.kind})` });
+              expect([401, 400, 404, 413, 415]).toContain(response.statusCode);
+            },
+          ),
+          propertyParameters(base),
+        );
+      });
+
+      it('genuinely signed requests with hostile ids, queries and bodies: never a 5xx, a refusal changes nothing', async () => {
+        await fc.assert(
+          fc.asyncProperty(hostileRequest(route), async (request) => {
+            const url = fillUrl(route.url, request.params) + request.query;
+            const payload = request.body?.payload ?? '';
+            const headers: Record<string, string> = { accept: 'application/json', authorization: v3Authorization(world, route.method, url, route.method === 'POST' ? payload : '') };
+            if (request.body?.contentType) headers['content-type'] = request.body.contentType;
+            if (request.extraHeader) headers[request.extraHeader[0]] = request.extraHeader[1];
+            context.clock.advance(1);
+            await expectHostileRequestHandled(context, 'gateway', { method: route.method, url, headers, ...(route.method === 'POST' ? { payload } : {}) }, { mayAccept: true, what: `signed (${request.body?.kind ?? 'no body'})` });
+          }),
+          propertyParameters(base + 3),
+        );
+      });
+    });
+  }
+});

@@ -128,13 +128,17 @@ export const orderRepository = {
       .orderBy('time_expire', 'asc')
       .limit(limit)
       .execute(),
-  /** Orders with a channel outcome to settle, due first. */
-  listDueForReconcile: (db: Executor, nowMs: number, limit: number) =>
+  /**
+   * Orders due for the reconciler, earliest first: `unknown` ones have a channel outcome in doubt (a
+   * create, close or expiry); the others are routine checks of unpaid orders whose callback may be lost.
+   */
+  listDueForReconcile: (db: Executor, nowMs: number, limit: number, kind: 'unknown' | 'routine') =>
     db
       .selectFrom('orders')
       .selectAll()
       .where('reconcile_at', 'is not', null)
       .where('reconcile_at', '<=', nowMs)
+      .where('pending_operation', kind === 'unknown' ? 'is not' : 'is', null)
       .orderBy('reconcile_at', 'asc')
       .limit(limit)
       .execute(),

@@ -241,9 +241,12 @@ export class OrderService implements ChannelEventSink {
     return expired.length;
   }
 
-  /** The reconciler's half for orders: settle every due unknown to what the channel says. */
-  async reconcileDue(limit = 100): Promise<number> {
-    const due = await orderRepository.listDueForReconcile(this.db, this.clock.nowMs(), limit);
+  /**
+   * The reconciler's half for orders: settle due orders to what the channel says, either those with an
+   * outcome in doubt (`unknown`) or the routine checks of unpaid orders (`routine`), each its own batch.
+   */
+  async reconcileDue(limit: number, kind: 'unknown' | 'routine'): Promise<number> {
+    const due = await orderRepository.listDueForReconcile(this.db, this.clock.nowMs(), limit, kind);
     for (const order of due) {
       try {
         await this.reconcileOne(order);

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { HttpChannel } from '../../src/channels/http/http-channel.ts';
+import { ReconcilerJob } from '../../src/jobs/reconciler.ts';
 import { channelCallbackPath, channelProtocolPaths, signChannelMessage } from '../../src/channels/protocol.ts';
 import { orderRepository } from '../../src/repositories/order.repository.ts';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
@@ -306,6 +307,31 @@ describeOnEachDatabase('channel faults', (kind) => {
     await runJobsFor(20 * minute);
     expect((await ours(closing)).trade_state).toBe('AUTO_CLOSED');
     expect((await ours(paying)).trade_state).toBe('SUCCESS');
+    await checkInvariants({ settled: true });
+  });
+
+  it('an unknown outcome is settled in the first reconciler pass even when more than a batch of routine checks is due before it', async () => {
+    const batchSize = 3;
+    const watched = Array.from({ length: batchSize + 1 }, () => number('WATCH'));
+    for (const outTradeNo of watched) expect((await prepay(outTradeNo)).statusCode).toBe(200);
+    // A close whose answer is lost, asked about a little after the unpaid orders' routine checks fall due.
+    context.clock.advance(4 * minute + 30_000);
+    const closing = number('UNKN');
+    expect((await prepay(closing)).statusCode).toBe(200);
+    fake.inject({ mode: 'timeout', applied: true, path: channelProtocolPaths.closeOrder });
+    expect((await client.close(closing)).statusCode).toBe(500);
+    context.clock.advance(2 * minute);
+    const { db } = context.database;
+    const due = await db.selectFrom('orders').select(['out_trade_no', 'pending_operation', 'reconcile_at']).where('reconcile_at', '<=', context.clock.nowMs()).execute();
+    const unknownCheck = due.find((order) => order.out_trade_no === closing)?.reconcile_at;
+    expect(due.filter((order) => order.pending_operation !== null).map((order) => order.out_trade_no)).toEqual([closing]);
+    expect(due.filter((order) => order.pending_operation === null && Number(order.reconcile_at) < Number(unknownCheck)).length).toBeGreaterThan(batchSize);
+    const pass = await new ReconcilerJob(context.services.orders, context.services.refunds, batchSize).runOnce();
+    expect(await ours(closing)).toMatchObject({ trade_state: 'CLOSED', pending_operation: null });
+    expect(pass.orders).toBeGreaterThan(batchSize);
+    // The routine checks are not starved either: they take their own batch; the next pass reaches the rest.
+    await reconcile();
+    for (const outTradeNo of watched) expect(Number((await ours(outTradeNo)).reconcile_at)).toBeGreaterThan(context.clock.nowMs());
     await checkInvariants({ settled: true });
   });
 

@@ -30,8 +30,30 @@ export class PaymentStatsService {
     private readonly batchSize = 2_000,
   ) {}
 
-  /** Counts what changed since the last refresh; returns how many (mini program, day) pairs were recomputed. */
-  async refresh(): Promise<number> {
+  private running: Promise<number> | undefined;
+  private following: Promise<number> | undefined;
+
+  /**
+   * Counts what changed since the last refresh; returns how many (mini program, day) pairs were recomputed.
+   * One refresh at a time per instance: callers that arrive while one runs share the next one (it may have
+   * read its batch before their orders committed), so concurrent payment data requests do not each hold a
+   * pooled connection while they wait for the stats lock (pool exhaustion under load, issue 7).
+   */
+  refresh(): Promise<number> {
+    if (!this.running) {
+      this.running = this.refreshNow().finally(() => (this.running = undefined));
+      return this.running;
+    }
+    this.following ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.following = undefined;
+        return this.refresh();
+      });
+    return this.following;
+  }
+
+  private async refreshNow(): Promise<number> {
     if ((await settingRepository.get(this.db, timeZoneSetting)) !== this.config.timezone) await this.rebuild();
     let recomputed = 0;
     for (;;) {

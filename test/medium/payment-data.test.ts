@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { systemActor } from '../../src/domain/access.ts';
+import { paymentStatsRepository } from '../../src/repositories/payment-stats.repository.ts';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
 import { callAction, managementClient } from '../helpers/management-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
@@ -123,5 +124,23 @@ describeOnEachDatabase('payment data (DescribePaymentDataOverview / Detail)', (k
     expect((await call(manifest.unboundTeam.users.admin, query)).OrderNum).toBe(0);
     expect((await call(manifest.miniProgramTeam.users.admin, { ...query, TimeEnd: day1 - 1 })).error.code).toBe('InvalidParameterValue');
     expect((await call(manifest.miniProgramTeam.users.admin, { TimeBegin: day1 })).error.code).toBe('InvalidParameter');
+  });
+
+  it('refreshes the daily figures one at a time: concurrent callers share the next refresh and still see their orders', async () => {
+    await context.services.paymentStats.refresh();
+    const day3 = day1 + 2 * dayMs;
+    const ready = manifest.miniPrograms.ready.mnpId;
+    await insertOrder({ mnpId: ready, createdAt: day3 + hour, amount: 100, payer: 'u6', paid: true });
+    await insertOrder({ mnpId: ready, createdAt: day3 + 2 * hour, amount: 200, payer: 'u7', paid: true });
+    const lock = vi.spyOn(paymentStatsRepository, 'lockForWrite');
+    try {
+      // Each refresh used to wait for the stats lock inside its own transaction, holding a pooled connection.
+      await Promise.all(Array.from({ length: 6 }, () => context.services.paymentStats.refresh()));
+      expect(lock.mock.calls.length).toBeLessThanOrEqual(2);
+    } finally {
+      lock.mockRestore();
+    }
+    const detail = await context.services.paymentData.detail(systemActor(), { timeBegin: day3, timeEnd: day3 + dayMs - 1, dataType: 0 });
+    expect(detail.map((entry) => [entry.DataTime, entry.OrderNum, entry.PaidAmount])).toEqual([['20260303', 2, '3.00']]);
   });
 });

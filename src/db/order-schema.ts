@@ -14,8 +14,11 @@ export type PaymentDisposition = 'applied' | 'late_payment_refunded' | 'duplicat
 /** A channel call whose outcome is not known yet; the reconciler settles it by querying the channel. */
 export type PendingChannelOperation = 'create' | 'close' | 'expire';
 
-/** Bits of `orders.anomaly_flags`: shown in the console, never cleared. */
-export const OrderAnomaly = { LatePayment: 1, DuplicatePayment: 2, MismatchRefused: 4 } as const;
+/**
+ * Bits of `orders.anomaly_flags`: shown in the console, never cleared. `RefundMismatch`: a channel or host
+ * reported one of the order's refunds with another amount or currency (not applied; see the refund).
+ */
+export const OrderAnomaly = { LatePayment: 1, DuplicatePayment: 2, MismatchRefused: 4, RefundMismatch: 8 } as const;
 
 export interface OrderTable {
   id: Generated<number>;

@@ -55,7 +55,7 @@ export class HostPaymentService {
     private readonly config: Pick<Config, 'sandboxEnabled' | 'timezone'>,
     private readonly parts: {
       orders: Pick<OrderService, 'applyPayment' | 'handle' | 'closeExpired'>;
-      refunds: Pick<RefundService, 'recordChannelView'>;
+      refunds: Pick<RefundService, 'recordChannelView' | 'flagMismatch'>;
       sandbox: SandboxChannel | null;
       hostKeys: Pick<HostKeyService, 'hostKeysOf'>;
       nonces: NonceStore;
@@ -175,7 +175,13 @@ export class HostPaymentService {
     if (!state) return fail('refund_status must be SUCCESS, CLOSED or ABNORMAL');
     const refund = await refundRepository.findByOutRefundNo(this.db, mchid, outRefundNo);
     if (!refund || refund.application_id !== sender.applicationId || refund.channel_kind !== 'host_reported') return fail('Unknown refund');
-    if (fields.refund_fee !== undefined && Number(fields.refund_fee) !== refund.amount_refund) return fail(`refund_fee ${fields.refund_fee} does not match the refund's amount`);
+    if (fields.refund_fee !== undefined && !minorUnits.test(fields.refund_fee)) return fail('refund_fee must be an integer amount in minor units');
+    const feeType = fields.fee_type ? fields.fee_type : refund.currency;
+    if ((fields.refund_fee !== undefined && Number(fields.refund_fee) !== refund.amount_refund) || feeType !== refund.currency) {
+      // SPEC §7, as for payments: refused, flagged on the order, never applied.
+      await this.parts.refunds.flagMismatch(refund, `the host reports ${state} for ${fields.refund_fee ?? refund.amount_refund} ${feeType}`);
+      return fail(`refund_fee and fee_type (${fields.refund_fee ?? '-'} ${feeType}) do not match the refund (${refund.amount_refund} ${refund.currency}): nothing was applied, the order is flagged`);
+    }
     if (refund.status !== 'PROCESSING') {
       return refund.status === state ? success('The refund is settled already; nothing changed') : fail(`The refund is ${refund.status} already`);
     }

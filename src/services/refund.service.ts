@@ -153,6 +153,11 @@ export class RefundService {
 
   /** What the channel says about a refund (an answer, a query or an event): settle when final, else check later. */
   async recordChannelView(refund: RefundRow, view: ChannelRefund): Promise<void> {
+    const { refund: amount, total, currency } = view.amount;
+    if (amount !== refund.amount_refund || total !== refund.amount_total || currency !== refund.currency) {
+      await this.flagMismatch(refund, `the channel reports ${view.state} for ${amount} of ${total} ${currency}`);
+      return;
+    }
     if (view.state === 'PROCESSING') {
       const now = this.clock.nowMs();
       await refundRepository.setChannelRefund(this.db, refund.id, view.channelRefundId, nextCheckAt(now, refund.created_at), now);
@@ -160,6 +165,25 @@ export class RefundService {
     }
     const event: RefundEvent = view.state === 'SUCCESS' ? 'succeed' : view.state === 'CLOSED' ? 'close' : 'abnormal';
     await this.settle(refund.id, event, { reason: `channel reports ${view.state}`, channelRefundId: view.channelRefundId, settledAt: view.settledAt });
+  }
+
+  /**
+   * SPEC §7, as for payments: a refund result with another amount or currency than the refund's is never
+   * applied. The order is flagged for the operator; a PROCESSING refund stays so, and the reconciler keeps
+   * asking the channel until it answers about this refund's amount and currency.
+   */
+  async flagMismatch(refund: RefundRow, reported: string): Promise<void> {
+    const now = this.clock.nowMs();
+    const reason = `not applied: ${reported}, the refund is ${refund.amount_refund} of ${refund.amount_total} ${refund.currency}`;
+    await this.db.transaction().execute(async (trx) => {
+      await orderRepository.addAnomaly(trx, refund.order_id, OrderAnomaly.RefundMismatch, now);
+      if (refund.status === 'PROCESSING') await refundRepository.setReconcileAt(trx, refund.id, nextCheckAt(now, refund.created_at), now);
+      // The refund's history says what was reported, once per distinct report (the reconciler may hear it many times).
+      const history = await paymentStateHistoryRepository.listOf(trx, 'refund', refund.id);
+      if (history.at(-1)?.reason !== reason) {
+        await paymentStateHistoryRepository.append(trx, { subject: 'refund', subject_id: refund.id, from_state: refund.status, to_state: refund.status, at: now, reason });
+      }
+    });
   }
 
   /**

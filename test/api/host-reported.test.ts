@@ -6,7 +6,8 @@ import { hostRefundWebhookTopic } from '../../src/channels/host-reported/host-re
 import { RefundWebhookDeliverer } from '../../src/channels/host-reported/refund-webhook.ts';
 import { signChannelMessage, verifyChannelSignature } from '../../src/channels/protocol.ts';
 import { OutboxWorker } from '../../src/jobs/outbox-worker.ts';
-import { channelPaymentRepository } from '../../src/repositories/channel-payment.repository.ts';
+import { OrderAnomaly } from '../../src/db/order-schema.ts';
+import { channelPaymentRepository, paymentStateHistoryRepository } from '../../src/repositories/channel-payment.repository.ts';
 import { orderRepository } from '../../src/repositories/order.repository.ts';
 import { outboxRepository } from '../../src/repositories/outbox.repository.ts';
 import { refundRepository } from '../../src/repositories/refund.repository.ts';
@@ -181,7 +182,17 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     // Refund reports are always signed; a wrong amount is refused; the right one settles it once.
     const result = { mchid: client.merchant.mchid, out_refund_no: outRefundNo, refund_status: 'SUCCESS', refund_fee: 1000, refund_id: 'SA-REFUND-1' };
     expect((await report('refundResult', result, { unsigned: true })).answer.return_code).toBe('FAIL');
+    // A result about another amount or currency is refused and flagged on the order (SPEC §7), never applied.
+    expect((await orderRepository.findByPrepayId(context.database.db, prepayId))!.anomaly_flags & OrderAnomaly.RefundMismatch).toBe(0);
     expect((await report('refundResult', { ...result, refund_fee: 999 })).answer.return_code).toBe('FAIL');
+    expect((await report('refundResult', { ...result, fee_type: 'USD' })).answer.return_code).toBe('FAIL');
+    expect((await refundRepository.findById(context.database.db, refund.id))!.status).toBe('PROCESSING');
+    expect((await orderRepository.findByPrepayId(context.database.db, prepayId))!).toMatchObject({ refund_succeeded: 0, anomaly_flags: OrderAnomaly.RefundMismatch });
+    const history = await paymentStateHistoryRepository.listOf(context.database.db, 'refund', refund.id);
+    expect(history.map((entry) => entry.reason).filter((reason) => reason.startsWith('not applied'))).toEqual([
+      'not applied: the host reports SUCCESS for 999 CNY, the refund is 1000 of 3000 CNY',
+      'not applied: the host reports SUCCESS for 1000 USD, the refund is 1000 of 3000 CNY',
+    ]);
     expect((await report('refundResult', result)).answer).toMatchObject({ return_code: 'SUCCESS' });
     expect((await report('refundResult', result)).answer).toMatchObject({ return_code: 'SUCCESS', return_msg: expect.stringMatching(/already/) });
     expect((await report('refundResult', { ...result, refund_status: 'CLOSED' })).answer.return_code).toBe('FAIL');

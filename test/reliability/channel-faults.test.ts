@@ -2,10 +2,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { HttpChannel } from '../../src/channels/http/http-channel.ts';
 import { ReconcilerJob } from '../../src/jobs/reconciler.ts';
 import { channelCallbackPath, channelProtocolPaths, signChannelMessage } from '../../src/channels/protocol.ts';
+import { OrderAnomaly } from '../../src/db/order-schema.ts';
 import { orderRepository } from '../../src/repositories/order.repository.ts';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
 import { merchantNotificationTopic } from '../../src/services/notification.service.ts';
-import { readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
+import { demoActor, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 import { badAnswerModes, FakeChannelServer, type FaultMode } from './fake-channel-server.ts';
 
@@ -433,6 +434,43 @@ describeOnEachDatabase('channel faults', (kind) => {
     for (const refund of await context.database.db.selectFrom('refunds').select(['mchid', 'out_refund_no']).where('status', '=', 'PROCESSING').where('channel_kind', '=', 'http').execute()) {
       expect(await callback(fake.event('refund.succeeded', fake.settleRefund(refund.mchid, refund.out_refund_no, 'SUCCESS')))).toBe(204);
     }
+    await checkInvariants({ settled: true });
+  });
+
+  it('a refund result about another amount or currency is never applied: the order is flagged, the refund waits for a true answer', async () => {
+    const outTradeNo = number('RMIS');
+    await paidOrder(outTradeNo, 2000);
+    const flagged = async () => ((await ours(outTradeNo)).anomaly_flags & OrderAnomaly.RefundMismatch) !== 0;
+    // The channel's answer to the refund request names another amount: not recorded, not trusted.
+    const outRefundNo = `R${outTradeNo}`;
+    fake.beforeAnswer = async (path, answer) => {
+      if (path === channelProtocolPaths.createRefund) Object.assign(answer as object, { amount: { refund: 1900, total: 2000, currency: 'CNY' } });
+    };
+    expect((await client.refund({ outTradeNo, outRefundNo, refund: 900, total: 2000 })).body.status).toBe('PROCESSING');
+    fake.beforeAnswer = undefined;
+    const stored = () => context.database.db.selectFrom('refunds').selectAll().where('mchid', '=', mchid).where('out_refund_no', '=', outRefundNo).executeTakeFirstOrThrow();
+    expect(await stored()).toMatchObject({ status: 'PROCESSING', channel_refund_id: null });
+    expect(await flagged()).toBe(true);
+    // Its callback and the reconciler's query say SUCCESS for 1900, then for 900 in another currency: neither settles it.
+    const channelRefund = fake.refund(mchid, outRefundNo)!;
+    channelRefund.amount = { ...channelRefund.amount, refund: 1900 };
+    expect(await callback(fake.event('refund.succeeded', fake.settleRefund(mchid, outRefundNo, 'SUCCESS')))).toBe(204);
+    await runJobsFor(20 * minute);
+    channelRefund.amount = { ...channelRefund.amount, refund: 900, currency: 'USD' };
+    expect(await callback(fake.event('refund.succeeded', { ...channelRefund }))).toBe(204);
+    await runJobsFor(20 * minute);
+    expect(await stored()).toMatchObject({ status: 'PROCESSING', success_time: null });
+    expect(await ours(outTradeNo)).toMatchObject({ refund_succeeded: 0, refund_reserved: 900 });
+    expect(await notifications('refund', (await stored()).id)).toEqual([]);
+    // The flag shows in the Order record.
+    const record = await context.services.orderRecords.detail(await demoActor(context, manifest.miniProgramTeam.users.admin.account), (await ours(outTradeNo)).id);
+    expect(record.order.anomalies).toEqual(['RefundMismatch']);
+    // Once the channel answers with our refund's amount and currency, the reconciler settles it (the flag stays).
+    channelRefund.amount = { ...channelRefund.amount, currency: 'CNY' };
+    await runJobsFor(40 * minute);
+    expect(await stored()).toMatchObject({ status: 'SUCCESS', channel_refund_id: channelRefund.channel_refund_id });
+    expect(await ours(outTradeNo)).toMatchObject({ refund_succeeded: 900 });
+    expect(await flagged()).toBe(true);
     await checkInvariants({ settled: true });
   });
 

@@ -331,6 +331,9 @@ export function checkAnswer(surface: Surface, response: LightMyRequestResponse, 
       return { refused: code![1] === 'FAIL' };
     }
     case 'channel-callback':
+      // Paythrough's answers to a channel use the protocol's own codes (docs/channel-protocol.md#errors).
+      if (refused) expect(parsed(response, what), what).toMatchObject({ code: expect.stringMatching(/^(PARAM_ERROR|SIGN_ERROR|RESOURCE_NOT_EXISTS|FREQUENCY_LIMITED|SYSTEM_ERROR)$/), message: expect.any(String) });
+      return { refused };
     case 'sandbox':
       if (refused) expect(parsed(response, what), what).toMatchObject({ code: expect.any(String), message: expect.any(String) });
       return { refused };

@@ -26,6 +26,12 @@ export interface ChannelCallbackRoutesOptions {
 export async function channelCallbackRoutes(app: FastifyInstance, options: ChannelCallbackRoutesOptions) {
   guardRoutesWith(app, 'channel-signature');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  // Fastify's own refusals (body too large, wrong content type) in the protocol's {code, message} shape.
+  app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, 'channel callback failed');
+    return reply.status(status).send(status === 500 ? { code: 'SYSTEM_ERROR', message: 'The event was not accepted; send it again later' } : { code: 'PARAM_ERROR', message: error.message });
+  });
   app.post<{ Params: { applicationId: string } }>(
     channelCallbackRoute,
     { config: { capability: 'public' }, schema: { hide: true } },

@@ -13,8 +13,9 @@
  *   same result; other parameters under the same key are `rejected` (OUT_TRADE_NO_USED / OUT_REFUND_NO_USED).
  * - A call returns `ok` (the channel did it, here is its view), `rejected` (the channel answered and did
  *   nothing), or `unknown` (no definite answer: timeout, 5xx, broken answer). An unknown outcome is never
- *   guessed: the caller records it and resolves it by querying (the reconciler), then repeats the call if
- *   the channel does not have it. Never call a channel inside a database transaction.
+ *   guessed: the caller records it and resolves it by querying (the reconciler), then repeats a close or
+ *   refund the channel does not have (a create is repeated by the merchant's same-parameter retry, or the
+ *   order closes at its expiry). Never call a channel inside a database transaction.
  */
 
 /** A channel order's state, as the channel sees it (Paythrough's AUTO_CLOSED is a CLOSED channel order). */

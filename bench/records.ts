@@ -1,11 +1,9 @@
-import { rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { sql } from 'kysely';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
 import { systemClock } from '../src/domain/clock.ts';
 import { tradeStates } from '../src/domain/order-state.ts';
-import { ExportService } from '../src/services/export.service.ts';
 import { OrderRecordService } from '../src/services/order-record.service.ts';
 import { OutboxService } from '../src/services/outbox.service.ts';
 import { PaymentDataService } from '../src/services/payment-data.service.ts';
@@ -19,12 +17,33 @@ import { benchActors, benchConfig, miniProgramCount, miniProgramId, openBenchDat
  * latency of the list and search set through the services the console and the management API use
  * (first page unfiltered; by mini program; by state; exact out_trade_no; exact transaction_id; amount
  * range in a 31-day window; a page 1,000 pages deep by cursor; refunds by date range, by order number,
- * by refund number), and CSV export throughput with the process's peak RSS for 1,000,000 rows.
+ * by refund number), and CSV export throughput with the peak RSS of the process that exports 1,000,000 rows
+ * (bench/records-export.ts, a child process run as the server runs).
  *
  *   npm run bench -- records [--database sqlite|postgres|URL] [--iterations 200] [--export-rows 1000000]
+ *                            [--export-compare: the row-by-row writer too, as a baseline of the same run]
  */
 
+const execFileAsync = promisify(execFile);
 const day = 24 * 60 * 60 * 1000;
+
+interface ExportResult {
+  rows: number;
+  seconds: number;
+  cpuSeconds: number;
+  databaseCpuSeconds: number | null;
+  fileSize: number | null;
+  rssBefore: number;
+  peakRss: number;
+}
+
+/** One export in a process of its own run as the server runs (node with tsx), so its peak RSS is the export's. */
+async function exportInChild(databaseUrl: string, from: number, to: number, format: string, rowByRow: boolean): Promise<ExportResult> {
+  const script = fileURLToPath(new URL('./records-export.ts', import.meta.url));
+  const args = ['--import', 'tsx', script, '--database', databaseUrl, '--from', String(from), '--to', String(to), '--format', format, ...(rowByRow ? ['--row-by-row'] : [])];
+  const { stdout } = await execFileAsync(process.execPath, args, { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as ExportResult;
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
@@ -38,6 +57,7 @@ export async function run(args: string[]): Promise<void> {
       iterations: { type: 'string', default: '200' },
       'export-rows': { type: 'string', default: '1000000' },
       'export-format': { type: 'string', default: 'csv' },
+      'export-compare': { type: 'boolean', default: false },
       only: { type: 'string' },
     },
   });
@@ -151,41 +171,33 @@ export async function run(args: string[]): Promise<void> {
       // The newest `exportRows` orders: a created range ending now, starting at that row's time.
       const boundary = await db.selectFrom('orders').select(['created_at']).orderBy('created_at', 'desc').orderBy('id', 'desc').offset(exportRows - 1).limit(1).executeTakeFirst();
       const createdFrom = boundary ? Number(boundary.created_at) : first;
-      const exports = new ExportService(db, systemClock, config, { orders, refunds }, { folder: path.resolve('data', 'bench', 'exports') });
       const format = values['export-format'] === 'xlsx' ? 'xlsx' : 'csv';
-      let peakRss = process.memoryUsage().rss;
-      const sampler = setInterval(() => {
-        peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      }, 25);
-      const baseline = process.memoryUsage().rss;
-      const cpuBefore = process.cpuUsage();
-      const start = performance.now();
-      const job = await exports.create(admin, { kind: 'orders', format, query: { createdFrom, createdTo: last } });
-      while (await exports.runNext()) {
-        // The worker's loop, in this process.
+      // The row-by-row writer (order objects, the path XLSX takes) as the same run's baseline, when asked.
+      for (const path of values['export-compare'] ? (['driver', 'row_by_row'] as const) : (['driver'] as const)) {
+        const result = await exportInChild(databaseUrl, createdFrom, last, format, path === 'row_by_row');
+        const prefix = path === 'driver' ? `export.${format}` : `export.${format}.row_by_row`;
+        line(`${prefix}.rows`, result.rows, 'rows');
+        line(`${prefix}.throughput`, result.rows / result.seconds, 'rows/s');
+        line(`${prefix}.seconds`, result.seconds, 's');
+        // The export process's CPU time (SQLite runs inside it); on PostgreSQL its backends' CPU is added
+        // for the total: rows per CPU-second is what one idle core gives, whatever else shares the machine.
+        line(`${prefix}.cpu_seconds`, result.cpuSeconds, 's');
+        line(`${prefix}.rows_per_cpu_second`, result.rows / result.cpuSeconds, 'rows/s');
+        if (result.databaseCpuSeconds !== null) {
+          line(`${prefix}.database_cpu_seconds`, result.databaseCpuSeconds, 's');
+          line(`${prefix}.rows_per_cpu_second_with_database`, result.rows / (result.cpuSeconds + result.databaseCpuSeconds), 'rows/s');
+        }
+        line(`${prefix}.file_size`, (result.fileSize ?? 0) / 1e6, 'MB');
+        line(`${prefix}.peak_rss`, result.peakRss / 1e6, 'MB');
+        line(`${prefix}.rss_before`, result.rssBefore / 1e6, 'MB');
+        line(`${prefix}.rss_growth`, (result.peakRss - result.rssBefore) / 1e6, 'MB');
+        log(
+          `export ${format} (${path}): ${result.rows.toLocaleString('en')} rows in ${result.seconds.toFixed(1)} s = ${Math.round(result.rows / result.seconds).toLocaleString('en')} rows/s ` +
+            `(${Math.round(result.rows / result.cpuSeconds).toLocaleString('en')} rows per CPU-second of the export process` +
+            (result.databaseCpuSeconds !== null ? `, ${Math.round(result.rows / (result.cpuSeconds + result.databaseCpuSeconds)).toLocaleString('en')} with PostgreSQL's` : '') +
+            `), peak RSS ${Math.round(result.peakRss / 1e6)} MB (before ${Math.round(result.rssBefore / 1e6)} MB)`,
+        );
       }
-      const seconds = (performance.now() - start) / 1000;
-      const cpu = process.cpuUsage(cpuBefore);
-      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-      clearInterval(sampler);
-      const done = await exports.get(admin, job.id);
-      if (done.status !== 'done') throw new Error(`export ended ${done.status}: ${done.error}`);
-      line(`export.${format}.rows`, done.rowsWritten, 'rows');
-      line(`export.${format}.throughput`, done.rowsWritten / seconds, 'rows/s');
-      line(`export.${format}.seconds`, seconds, 's');
-      // This process's CPU time (SQLite runs inside it; PostgreSQL's own CPU is not counted): rows per
-      // CPU-second is what one idle core gives, whatever else shares the machine.
-      line(`export.${format}.cpu_seconds`, cpuSeconds, 's');
-      line(`export.${format}.rows_per_cpu_second`, done.rowsWritten / cpuSeconds, 'rows/s');
-      line(`export.${format}.file_size`, (done.fileSize ?? 0) / 1e6, 'MB');
-      line(`export.${format}.peak_rss`, peakRss / 1e6, 'MB');
-      line(`export.${format}.rss_before`, baseline / 1e6, 'MB');
-      log(
-        `export ${format}: ${done.rowsWritten.toLocaleString('en')} rows in ${seconds.toFixed(1)} s = ${Math.round(done.rowsWritten / seconds).toLocaleString('en')} rows/s ` +
-          `(${Math.round(done.rowsWritten / cpuSeconds).toLocaleString('en')} rows per CPU-second), peak RSS ${Math.round(peakRss / 1e6)} MB (before ${Math.round(baseline / 1e6)} MB)`,
-      );
-      rmSync(path.join(exports.folder, `${job.id}.${format}`), { force: true });
-      await sql`delete from export_jobs where id = ${job.id}`.execute(db);
     }
   } finally {
     await database.close();

@@ -9,16 +9,17 @@ import { currencies } from '../domain/money.ts';
  * as export-format.ts does, but quotes an empty string (to tell it from NULL): empty cells are NULL here.
  */
 
-const formulaStart = sql.lit('^[=+@\t\r-]');
+// The first character's code (0 for ''), not a regular expression: a million rows make the difference.
+const formulaStartCodes = sql.raw(['=', '+', '-', '@', '\t', '\r'].map((character) => character.charCodeAt(0)).join(', '));
 
 /** Text a spreadsheet would take for a formula gets a leading apostrophe (neutraliseFormula). */
 export function csvTextSql(value: RawBuilder<unknown>): RawBuilder<unknown> {
-  return sql`case when ${value} ~ ${formulaStart} then '''' || ${value} else nullif(${value}, '') end`;
+  return sql`case when ascii(${value}) in (${formulaStartCodes}) then '''' || ${value} else nullif(${value}, '') end`;
 }
 
 /** An ID made only of digits ends with a tab (read as text by spreadsheets); others are text. */
 export function csvIdSql(value: RawBuilder<unknown>): RawBuilder<unknown> {
-  return sql`case when ${value} ~ '^[0-9]+$' then ${value} || ${sql.lit('\t')} else ${csvTextSql(value)} end`;
+  return sql`case when ${value} <> '' and ltrim(${value}, '0123456789') = '' then ${value} || ${sql.lit('\t')} else ${csvTextSql(value)} end`;
 }
 
 /** Minor units as major units in the currency's exponent (formatMinorUnits): 1230 CNY → 12.30, 5 JPY → 5. */
@@ -34,10 +35,17 @@ export function csvAmountSql(amount: RawBuilder<unknown>, currency: RawBuilder<u
   return sql`case ${sql.join(branches, sql` `)} end`;
 }
 
-/** `YYYY-MM-DD HH:mm:ss` of epoch milliseconds in the business time zone (businessDateTimeOf). */
+/**
+ * `YYYY-MM-DD HH:mm:ss` of epoch milliseconds in the business time zone (businessDateTimeOf): whole seconds
+ * (floored), shown as a timestamp's text, which is that form under DateStyle ISO (the COPY session sets it)
+ * and several times cheaper than to_char.
+ */
 export function csvTimeSql(ms: RawBuilder<unknown>, timeZone: string): RawBuilder<unknown> {
-  return sql`to_char(to_timestamp(floor(${ms} / 1000.0)) at time zone ${sql.lit(timeZone)}, 'YYYY-MM-DD HH24:MI:SS')`;
+  return sql`(to_timestamp(${ms} / 1000 - case when ${ms} % 1000 < 0 then 1 else 0 end) at time zone ${sql.lit(timeZone)})::text`;
 }
+
+/** What the COPY session needs for csvTimeSql's text. */
+export const csvSessionSql = `set datestyle = 'ISO, YMD'`;
 
 /** The query with its parameters as escaped literals, for statements that take none (COPY). */
 export function inlineParameters(query: CompiledQuery): string {

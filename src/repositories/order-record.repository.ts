@@ -103,21 +103,34 @@ export type OrderExportRow = [
  * Every part's matching orders with their active refund totals, newest first: one keyset range per part
  * under UNION ALL with the order on the whole, which both databases run as a merge of index scans.
  */
-function exportQuery(db: Kysely<Database>, parts: readonly RecordPart[], filter: OrderListFilter, after: Keyset | undefined) {
-  const arms = parts.map((part) =>
-    db
+function exportQuery(db: Kysely<Database>, parts: readonly RecordPart[], filter: OrderListFilter, after: Keyset | undefined, kind: 'sqlite' | 'postgres') {
+  // Only refunded (REFUND) and anomalous orders have refunds (a duplicate payment's refund leaves SUCCESS):
+  // the others skip the lookup. Only order_id in its WHERE, so the planner always takes refunds_order.
+  const hasRefunds = sql<boolean>`(orders.trade_state = 'REFUND' or orders.anomaly_flags <> 0)`;
+  const activeSum = sql<number>`coalesce(sum(case when refunds.status in ('PROCESSING', 'SUCCESS') then refunds.amount_refund else 0 end), 0)`;
+  const arms = parts.map((part) => {
+    const columns = orderExportColumns.filter((column) => column !== 'active_refund_total' && column !== 'id');
+    const where = (eb: OrderWhere) => eb.and(conditions(eb, part, filter, after));
+    if (kind === 'sqlite') {
+      return db
+        .selectFrom('orders')
+        .select(columns)
+        .select(sql<number>`case when ${hasRefunds} then (select ${activeSum} from refunds where refunds.order_id = orders.id) else 0 end`.as('active_refund_total'))
+        .select('id')
+        .where(where);
+    }
+    // A lateral join, computed once per row: PostgreSQL would repeat a scalar subquery at every use of the column.
+    return db
       .selectFrom('orders')
-      .select(orderExportColumns.filter((column) => column !== 'active_refund_total' && column !== 'id'))
-      // Only refunded (REFUND) and anomalous orders have refunds (a duplicate payment's refund leaves SUCCESS):
-      // the others skip the lookup. Only order_id in its WHERE, so the planner always takes refunds_order.
-      .select(
-        sql<number>`case when orders.trade_state = 'REFUND' or orders.anomaly_flags <> 0 then (${sql`select coalesce(sum(case when refunds.status in ('PROCESSING', 'SUCCESS') then refunds.amount_refund else 0 end), 0) from refunds where refunds.order_id = orders.id`}) else 0 end`.as(
-          'active_refund_total',
-        ),
+      .leftJoinLateral(
+        (eb) => eb.selectFrom('refunds').select(sql<number>`${activeSum}::bigint`.as('active_refund_total')).whereRef('refunds.order_id', '=', 'orders.id').where(hasRefunds).as('totals'),
+        (join) => join.onTrue(),
       )
-      .select('id')
-      .where((eb) => eb.and(conditions(eb, part, filter, after))),
-  );
+      .select(columns.map((column) => `orders.${column}` as const))
+      .select(sql<number>`coalesce(totals.active_refund_total, 0)`.as('active_refund_total'))
+      .select('orders.id')
+      .where(where);
+  });
   return arms.slice(1).reduce((union, arm) => union.unionAll(arm), arms[0]!);
 }
 
@@ -172,7 +185,7 @@ export const orderRecordRepository = {
    */
   exportBatch(db: Kysely<Database>, connection: SQLite.Database, parts: readonly RecordPart[], filter: OrderListFilter, after: Keyset | undefined, limit: number): OrderExportRow[] {
     if (parts.length === 0) return [];
-    const compiled = exportQuery(db, parts, filter, after).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).compile();
+    const compiled = exportQuery(db, parts, filter, after, 'sqlite').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).compile();
     return connection.prepare(compiled.sql).raw(true).all(...compiled.parameters) as OrderExportRow[];
   },
 
@@ -191,7 +204,7 @@ export const orderRecordRepository = {
       csvTextSql(sql.ref('o.description')),
       csvAmountSql(sql.ref('o.amount_total'), sql.ref('o.currency')),
       csvTextSql(sql.ref('o.currency')),
-      csvAmountSql(sql`o.active_refund_total::bigint`, sql.ref('o.currency')),
+      csvAmountSql(sql.ref('o.active_refund_total'), sql.ref('o.currency')),
       csvIdSql(sql.ref('o.payer_openid')),
       sql`case o.client_platform when 2 then 'Android' when 3 then 'iOS' end`,
       sql`case when o.sandbox = 1 then 'yes' else 'no' end`,
@@ -199,7 +212,7 @@ export const orderRecordRepository = {
       csvTimeSql(sql.ref('o.success_time'), timeZone),
     ];
     if (parts.length === 0) throw new Error('An export reads at least one part');
-    const select = sql`select ${sql.join(cells)} from (${exportQuery(db, parts, filter, undefined)}) as o order by o.created_at desc, o.id desc`;
+    const select = sql`select ${sql.join(cells)} from (${exportQuery(db, parts, filter, undefined, 'postgres')}) as o order by o.created_at desc, o.id desc`;
     return `copy (${inlineParameters(select.compile(db))}) to stdout with (format csv)`;
   },
 

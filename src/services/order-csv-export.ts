@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { to as copyTo } from 'pg-copy-streams';
 import type { DriverHandle } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
+import { csvSessionSql } from '../repositories/csv-sql.ts';
 import { orderRecordRepository } from '../repositories/order-record.repository.ts';
 import { CrlfRecordEnds, csvHead, orderCsvLines } from './export-format.ts';
 import type { ResolvedOrderQuery } from './order-record.service.ts';
@@ -53,8 +54,11 @@ async function copyFromPostgres(
   const client = await pool.connect();
   let broken = false;
   try {
+    await client.query(csvSessionSql);
     const records = new CrlfRecordEnds(batchSize, onProgress);
     await pipeline(client.query(copyTo(copySql)), records, out);
+    // The connection goes back to the pool as it came.
+    await client.query('reset datestyle');
     return records.records;
   } catch (error) {
     // A COPY stopped half way leaves the connection mid-protocol: it is closed, not reused.

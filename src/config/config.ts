@@ -12,6 +12,7 @@ const environmentSchema = z.object({
   PAYTHROUGH_SANDBOX: onOff.optional(),
   PAYTHROUGH_ALLOW_PRIVATE_TARGETS: z.string().default(''),
   PAYTHROUGH_LOG_LEVEL: z.string().default('info'),
+  PAYTHROUGH_SIGNATURE_FAILURE_LIMIT: z.coerce.number().int().min(1).default(100),
 });
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -28,6 +29,8 @@ export interface Config {
   sandboxEnabled: boolean;
   allowPrivateTargets: string[];
   logLevel: string;
+  /** Failed signatures one address may make on a signed surface per 5 minutes before it gets 429 / RequestLimitExceeded. */
+  signatureFailureLimit: number;
 }
 
 export function databaseKindOf(databaseUrl: string): DatabaseKind {
@@ -59,6 +62,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     sandboxEnabled: sandbox === 'on',
     allowPrivateTargets: env.PAYTHROUGH_ALLOW_PRIVATE_TARGETS.split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: env.PAYTHROUGH_LOG_LEVEL,
+    signatureFailureLimit: env.PAYTHROUGH_SIGNATURE_FAILURE_LIMIT,
   };
 }
 

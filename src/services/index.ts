@@ -31,7 +31,7 @@ import { PaymentStatsService } from './payment-stats.service.ts';
 import { RefundRecordService } from './refund-record.service.ts';
 import { PlatformService } from './platform.service.ts';
 import { RateLimiter } from './rate-limiter.ts';
-import { SignatureFailureLimiter } from './signature-failure-limiter.ts';
+import { signatureFailureLimit, SignatureFailureLimiter } from './signature-failure-limiter.ts';
 import { SuperappService } from './superapp.service.ts';
 import { TeamService } from './team.service.ts';
 import { UserService } from './user.service.ts';
@@ -106,7 +106,7 @@ export function createServices(deps: ServiceDependencies) {
     ...gateway,
     ...host,
     rateLimiter,
-    signatureFailures: new SignatureFailureLimiter(rateLimiter),
+    signatureFailures: new SignatureFailureLimiter(rateLimiter, { ...signatureFailureLimit, failures: deps.config.signatureFailureLimit }),
     auth: new AuthService(db, clock, passwordHasher, rateLimiter),
     audit: new AuditService(db),
     managementAuth: new ManagementAuthService(db, clock, tenancy.apiKeys),

@@ -4,8 +4,13 @@ import type { RateLimiter } from './rate-limiter.ts';
 /** The signed surfaces whose failed signatures are counted, each on its own counters. */
 export type SignedSurface = 'v3' | 'tc3' | 'host' | 'channel';
 
-/** Failed authentications one client address may make on one surface per window (SPEC §7: counters in the database). */
+/** Failed authentications one client address may make on one surface per window (SPEC §7: counters in the database); the default of PAYTHROUGH_SIGNATURE_FAILURE_LIMIT. */
 export const signatureFailureLimit = { failures: 100, windowMs: 5 * 60 * 1000 } as const;
+
+export interface SignatureFailureLimit {
+  failures: number;
+  windowMs: number;
+}
 
 export const signatureFailureMessage = 'Too many failed signatures from this address; try again in a few minutes';
 
@@ -16,18 +21,21 @@ export const signatureFailureMessage = 'Too many failed signatures from this add
  * the address is refused before its signature is checked, the right one included, until the window ends.
  */
 export class SignatureFailureLimiter {
-  constructor(private readonly rateLimiter: RateLimiter) {}
+  constructor(
+    private readonly rateLimiter: RateLimiter,
+    readonly limit: SignatureFailureLimit = signatureFailureLimit,
+  ) {}
 
   private counterKey(surface: SignedSurface, clientAddress: string) {
     return `signature-failures:${surface}:${clientAddress}`;
   }
 
   isBlocked(surface: SignedSurface, clientAddress: string): Promise<boolean> {
-    return this.rateLimiter.isExceeded(this.counterKey(surface, clientAddress), signatureFailureLimit.failures, signatureFailureLimit.windowMs);
+    return this.rateLimiter.isExceeded(this.counterKey(surface, clientAddress), this.limit.failures, this.limit.windowMs);
   }
 
   async recordFailure(surface: SignedSurface, clientAddress: string): Promise<void> {
-    await this.rateLimiter.hit(this.counterKey(surface, clientAddress), signatureFailureLimit.failures, signatureFailureLimit.windowMs);
+    await this.rateLimiter.hit(this.counterKey(surface, clientAddress), this.limit.failures, this.limit.windowMs);
   }
 
   /** Runs an authentication: refused with RequestLimitExceeded while blocked; an AuthFailure it throws is counted. */

@@ -59,12 +59,28 @@ describe('hostile gateway input: generators', () => {
   });
 });
 
+describe('hostile gateway input: the signature-failure limit', () => {
+  it('past PAYTHROUGH_SIGNATURE_FAILURE_LIMIT failures an address gets 429 FREQUENCY_LIMITED as a signed v3 error', async () => {
+    const limited = await createTestContext('sqlite', { config: { signatureFailureLimit: 3 } });
+    try {
+      const forged = () => limited.app.inject({ method: 'GET', url: '/v3/certificates', remoteAddress: '203.0.113.7', headers: { accept: 'application/json', authorization: 'WECHATPAY2-SHA256-RSA2048 forged' } });
+      for (let i = 0; i < 3; i++) expect((await forged()).statusCode).toBe(401);
+      const refused = await forged();
+      expect([refused.statusCode, refused.json()]).toEqual([429, { code: 'FREQUENCY_LIMITED', message: expect.any(String) }]);
+      expect(refused.headers['wechatpay-signature']).toBeTruthy();
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describeHostile('hostile gateway input', (kind) => {
   let world: HostileWorld;
   let context: TestContext;
 
   beforeAll(async () => {
-    context = await createTestContext(kind);
+    // Hundreds of forged signatures come from one address here: the limiter's own behaviour is checked above and in brute-force.test.ts.
+    context = await createTestContext(kind, { config: { signatureFailureLimit: 1_000_000 } });
     world = await createHostileWorld(context);
   });
   afterAll(() => context?.close());

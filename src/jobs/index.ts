@@ -7,6 +7,7 @@ import { RefundWebhookDeliverer } from '../channels/host-reported/refund-webhook
 import { startJobLoop, type JobLoop } from './job-loop.ts';
 import { OutboxWorker } from './outbox-worker.ts';
 import { startRecordJobs } from './records-jobs.ts';
+import { purgeExpiredSecurityState } from './security-purge.ts';
 
 export interface BackgroundJobs {
   outboxWorker: OutboxWorker;
@@ -15,7 +16,7 @@ export interface BackgroundJobs {
 
 /**
  * The jobs every instance runs: the outbox worker, auto-close, the reconciler, the in-process sandbox's
- * clock-driven work, and the nonce purge. Safe on any number of instances (claims and compare-and-set in the database).
+ * clock-driven work, and the purge of expired nonces and rate-limit counters. Safe on any number of instances (claims and compare-and-set in the database).
  */
 export function startBackgroundJobs(context: AppContext, options: { intervalMs?: number } = {}): BackgroundJobs {
   const { config, database, clock, services } = context;
@@ -39,7 +40,7 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
       }),
     },
   });
-  const loops: JobLoop[] = [outboxWorker.start(intervalMs), startJobLoop('nonce-purge', 60_000, () => services.nonces.purgeExpired())];
+  const loops: JobLoop[] = [outboxWorker.start(intervalMs), startJobLoop('security-purge', 60_000, () => purgeExpiredSecurityState(services))];
   loops.push(...startRecordJobs(services, intervalMs));
   // Orders past time_expire close (channel first); unknown channel outcomes are settled by querying.
   // One instance at a time runs each pass, so a due order is closed or queried on its channel once.

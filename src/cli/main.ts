@@ -15,6 +15,8 @@ const usage = `Usage: paythrough <command>
                         create the super admin (or a platform admin when one exists);
                         the password comes from PAYTHROUGH_ADMIN_PASSWORD or is generated and printed
   demo --json           create the demo world (idempotent) and print its manifest as JSON
+  rotate-platform-key   publish a new platform signing key; it signs after PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS
+                        (default 7) and the current key is withdrawn one grace period later; prints JSON
 
 Configuration comes from the environment: see README.md.`;
 
@@ -89,6 +91,31 @@ async function main(argv: string[]): Promise<number> {
       try {
         const manifest = await context.services.demoWorld.ensure();
         process.stdout.write(values.json ? `${JSON.stringify(manifest, null, 2)}\n` : `Demo world ready; sign in as ${manifest.superAdmin.account} / ${manifest.superAdmin.password}\n`);
+      } finally {
+        await context.database.close();
+      }
+      return 0;
+    }
+    case 'rotate-platform-key': {
+      if (rest.length > 0) throw new Error(`rotate-platform-key takes no arguments (the grace period is PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS), got: ${rest.join(' ')}`);
+      const context = await createAppContext(config);
+      try {
+        const rotation = await context.services.platformKeys.rotate(systemActor('cli'));
+        const time = (ms: number) => new Date(ms).toISOString();
+        const printed = {
+          serialNo: rotation.serialNo,
+          publicKeyId: rotation.publicKeyId,
+          publishedAt: time(rotation.publishedAt),
+          signingFrom: time(rotation.signingFrom),
+          graceDays: rotation.graceMs / (24 * 60 * 60 * 1000),
+          retiring: {
+            serialNo: rotation.retiring.serialNo,
+            publicKeyId: rotation.retiring.publicKeyId,
+            signsUntil: time(rotation.retiring.signsUntil),
+            publishedUntil: time(rotation.retiring.publishedUntil),
+          },
+        };
+        process.stdout.write(`${JSON.stringify(printed, null, 2)}\n`);
       } finally {
         await context.database.close();
       }

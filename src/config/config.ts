@@ -13,6 +13,7 @@ const environmentSchema = z.object({
   PAYTHROUGH_ALLOW_PRIVATE_TARGETS: z.string().default(''),
   PAYTHROUGH_LOG_LEVEL: z.string().default('info'),
   PAYTHROUGH_SIGNATURE_FAILURE_LIMIT: z.coerce.number().int().min(1).default(100),
+  PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: z.coerce.number().int().min(1).max(365).default(7),
 });
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -31,6 +32,8 @@ export interface Config {
   logLevel: string;
   /** Failed signatures one address may make on a signed surface per 5 minutes before it gets 429 / RequestLimitExceeded. */
   signatureFailureLimit: number;
+  /** How long a new platform key is published before it signs, and the old one after (SPEC §7). */
+  platformKeyGraceDays: number;
 }
 
 export function databaseKindOf(databaseUrl: string): DatabaseKind {
@@ -63,6 +66,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     allowPrivateTargets: env.PAYTHROUGH_ALLOW_PRIVATE_TARGETS.split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: env.PAYTHROUGH_LOG_LEVEL,
     signatureFailureLimit: env.PAYTHROUGH_SIGNATURE_FAILURE_LIMIT,
+    platformKeyGraceDays: env.PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS,
   };
 }
 

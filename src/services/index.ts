@@ -47,7 +47,7 @@ export function createServices(deps: ServiceDependencies) {
     miniPrograms: new MiniProgramService(db, clock),
     apiKeys: new ApiKeyService(db, clock, secretBox),
   };
-  const platformKeys = new PlatformKeyService(db, clock, secretBox);
+  const platformKeys = new PlatformKeyService(db, clock, secretBox, { graceMs: deps.config.platformKeyGraceDays * 24 * 60 * 60 * 1000 });
   const credentials = new PaymentCredentialService(db, clock, secretBox, platformKeys);
   const bindings = new MerchantBindingService(db, clock);
   const enablements = new PaymentEnablementService(db, clock, credentials);

@@ -37,6 +37,12 @@ export interface PublishedPlatformKey {
   signing: boolean;
 }
 
+/** What a rotation did: the new key (published, not signing yet) and the key it replaces. */
+export interface PlatformKeyRotation extends PublishedPlatformKey {
+  graceMs: number;
+  retiring: { serialNo: string; publicKeyId: string; signsUntil: number; publishedUntil: number };
+}
+
 export interface PlatformSigningKey extends Omit<PublishedPlatformKey, 'signing' | 'publishedUntil'> {
   privateKey: KeyObject;
 }
@@ -78,16 +84,25 @@ export class PlatformKeyService {
     return rows.map((row) => toPublished(rows, row, now)).filter((key) => key.publishedAt <= now && (key.publishedUntil === null || now < key.publishedUntil));
   }
 
-  /** Publishes a new key that starts signing after the grace period. Platform admins only. */
-  async rotate(actor: Actor, options: { graceMs?: number } = {}): Promise<PublishedPlatformKey> {
+  /**
+   * Publishes a new key that starts signing after the grace period; the key signing now stays published
+   * for another grace period after that. One rotation at a time. Platform admins (and the CLI) only.
+   */
+  async rotate(actor: Actor, options: { graceMs?: number } = {}): Promise<PlatformKeyRotation> {
     if (actor.kind !== 'system' && !isPlatformAdmin(actor)) throw forbidden('Only platform admins rotate the platform key');
     const graceMs = options.graceMs ?? this.graceMs;
     if (!Number.isSafeInteger(graceMs) || graceMs < 0) throw new AppError('InvalidParameterValue', 'graceMs: a non-negative number of milliseconds', { field: 'graceMs' });
     await this.ensure();
     const now = this.clock.nowMs();
+    const retiring = signerAt(await this.rows(now, true), now);
     const row = await this.create(now, now + graceMs, graceMs, actor);
     const rows = await this.rows(now, true);
-    return toPublished(rows, rows.find((r) => r.serial_no === row.serial_no) ?? row, now);
+    const published = toPublished(rows, rows.find((r) => r.serial_no === row.serial_no) ?? row, now);
+    return {
+      ...published,
+      graceMs,
+      retiring: { serialNo: retiring.serial_no, publicKeyId: retiring.public_key_id, signsUntil: row.signing_from, publishedUntil: row.signing_from + graceMs },
+    };
   }
 
   /** Makes the first key when there is none (it signs at once: nothing to rotate from). */
@@ -125,6 +140,11 @@ export class PlatformKeyService {
       const existing = await platformKeyRepository.listAll(this.db);
       // The first key: another instance may have made it meanwhile; use theirs.
       if (!actor && existing.length > 0) return existing[0]!;
+      // Read again on every attempt: a rotation started meanwhile (another operator) must not be stacked.
+      const pending = existing.find((other) => other.signing_from > publishedAt);
+      if (actor && pending) {
+        throw new AppError('FailedOperation', `A rotation is in progress: key ${pending.serial_no} starts signing at ${new Date(pending.signing_from).toISOString()}; rotate again after that`);
+      }
       const row: PlatformSigningKeyRow = {
         serial_no: serialNo,
         generation: (existing.at(-1)?.generation ?? 0) + 1,

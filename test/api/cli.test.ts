@@ -212,6 +212,42 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
     }
   });
 
+  it('rotate-platform-key publishes a new key signing after PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS, prints JSON, is audited as cli, one at a time', async () => {
+    const url = databaseUrl('rotate');
+    const before = Date.now();
+    const rotated = await run(['rotate-platform-key'], { DATABASE_URL: url, PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: '2' });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const printed = z.object({
+      serialNo: z.string().regex(/^[0-9A-F]{40}$/),
+      publicKeyId: z.string().regex(/^PUB_KEY_ID_\d{31}$/),
+      publishedAt: z.iso.datetime(),
+      signingFrom: z.iso.datetime(),
+      graceDays: z.number(),
+      retiring: z.object({ serialNo: z.string(), publicKeyId: z.string(), signsUntil: z.iso.datetime(), publishedUntil: z.iso.datetime() }),
+    }).strict().parse(JSON.parse(rotated.stdout));
+    const day = 24 * 60 * 60 * 1000;
+    const publishedAt = Date.parse(printed.publishedAt);
+    expect(publishedAt).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(printed.signingFrom) - publishedAt).toBe(2 * day);
+    expect(printed.graceDays).toBe(2);
+    expect(Date.parse(printed.retiring.signsUntil)).toBe(Date.parse(printed.signingFrom));
+    expect(Date.parse(printed.retiring.publishedUntil) - Date.parse(printed.signingFrom)).toBe(2 * day);
+
+    const again = await run(['rotate-platform-key'], { DATABASE_URL: url });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(new RegExp(`rotation is in progress: key ${printed.serialNo}`));
+
+    const { context, close } = await openApp(url);
+    try {
+      const published = await context.services.platformKeys.publishedKeys();
+      expect(published.map((k) => [k.serialNo, k.signing])).toEqual([[printed.retiring.serialNo, true], [printed.serialNo, false]]);
+      const audit = await context.database.db.selectFrom('audit_log').select(['action', 'actor_account', 'target_id']).where('action', '=', 'platform_key.rotate').execute();
+      expect(audit).toEqual([{ action: 'platform_key.rotate', actor_account: 'cli', target_id: printed.serialNo }]);
+    } finally {
+      await close();
+    }
+  });
+
   it('refuses an unknown command with the usage on stderr (exit 2)', async () => {
     const result = await run(['frobnicate'], { DATABASE_URL: databaseUrl('usage') });
     expect(result.code).toBe(2);

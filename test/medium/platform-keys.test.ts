@@ -90,4 +90,31 @@ describeOnEachDatabase('platform signing keys and their rotation (SPEC §7)', (k
     expect((await platformKeys.publishedKeys()).map((k) => k.serialNo)).toEqual([next.serialNo]);
     await expectCode(platformKeys.rotate(systemActor(), { graceMs: -1 }), 'InvalidParameterValue');
   });
+
+  it('one rotation at a time: another is refused until the new key signs; the rotation names the key it retires and when', async () => {
+    const { platformKeys } = context.services;
+    const current = await platformKeys.signingKey();
+    const start = context.clock.nowMs();
+    const rotation = await platformKeys.rotate(systemActor('cli'), { graceMs: 3 * day });
+    expect(rotation).toMatchObject({
+      signingFrom: start + 3 * day,
+      signing: false,
+      graceMs: 3 * day,
+      retiring: { serialNo: current.serialNo, publicKeyId: current.publicKeyId, signsUntil: start + 3 * day, publishedUntil: start + 6 * day },
+    });
+    context.clock.set(start + 3 * day - 1);
+    await expectCode(platformKeys.rotate(systemActor('cli')), 'FailedOperation');
+    expect((await platformKeys.publishedKeys()).map((k) => k.serialNo)).toEqual([current.serialNo, rotation.serialNo]);
+    context.clock.set(start + 3 * day);
+    const again = await platformKeys.rotate(systemActor('cli'), { graceMs: day });
+    expect(again.retiring.serialNo).toBe(rotation.serialNo);
+    // The first retiring key keeps its own end while the second rotation runs.
+    expect((await platformKeys.publishedKeys()).map((k) => [k.serialNo, k.signing, k.publishedUntil])).toEqual([
+      [current.serialNo, false, start + 6 * day],
+      [rotation.serialNo, true, null],
+      [again.serialNo, false, null],
+    ]);
+    const audited = await context.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'platform_key.rotate').where('target_id', '=', rotation.serialNo).execute();
+    expect(audited.map((row) => row.actor_account)).toEqual(['cli']);
+  });
 });

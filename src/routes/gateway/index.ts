@@ -58,8 +58,11 @@ export async function gatewayRoutes(app: FastifyInstance) {
     // Streams are not signed (none is sent today); everything else is, as the clients require for 2xx.
     if (body === undefined) return payload;
     const key = await app.services.platformKeys.signingKey();
-    // A client that names the certificate serial it holds (Wechatpay-Serial) gets that id; others the public-key id.
-    const serial = header(request, 'wechatpay-serial') === key.serialNo ? key.serialNo : key.publicKeyId;
+    // A client naming any published platform certificate serial (Wechatpay-Serial) is in certificate mode: it gets
+    // the signing certificate's serial, also across a rotation; others get the public-key id.
+    const named = header(request, 'wechatpay-serial');
+    const certificateMode = named !== undefined && (named === key.serialNo || (await app.services.platformKeys.publishedKeys()).some((published) => published.serialNo === named));
+    const serial = certificateMode ? key.serialNo : key.publicKeyId;
     const headers = signV3Response({ serial, privateKey: key.privateKey }, body, { nowMs: app.clock.nowMs(), requestId: request.id });
     reply.headers({ ...headers });
     return payload;

@@ -23,9 +23,38 @@ export function sendConsoleError(reply: FastifyReply, error: unknown) {
   });
 }
 
+/** The origin a browser names in Origin or Referer (`null` when it hides it), or undefined for a value that is not a URL. */
+function originOf(value: string): string | undefined {
+  try {
+    return new URL(value).origin;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The console's one auth hook: session cookie → actor; CSRF header on every state-changing request;
- * and every route must declare the capability it needs (a route without one fails at startup).
+ * Defence in depth behind the CSRF header (and SameSite=Strict): a cookie-carrying state change whose
+ * Origin (or, without one, Referer) names another site is refused. The server's own origins are
+ * PUBLIC_URL's and the one the browser reached (the Host header: the default PUBLIC_URL is only a guess).
+ */
+export function isCrossSiteRequest(request: FastifyRequest, publicUrl: string): boolean {
+  const origin = request.headers.origin;
+  const referer = request.headers.referer;
+  const named = typeof origin === 'string' ? origin : typeof referer === 'string' ? referer : undefined;
+  if (named === undefined) return false;
+  const claimed = originOf(named);
+  if (claimed === undefined || claimed === 'null') return true;
+  if (claimed === originOf(publicUrl)) return false;
+  // The Host as the browser would write it under the claimed scheme (a default port dropped), compared with the claimed host.
+  const claimedUrl = new URL(claimed);
+  const reached = request.headers.host ? originOf(`${claimedUrl.protocol}//${request.headers.host}`) : undefined;
+  return reached !== claimed;
+}
+
+/**
+ * The console's one auth hook: session cookie → actor; on every state-changing request the CSRF header
+ * and, when a cookie is sent, an Origin/Referer of this server's own; and every route must declare the
+ * capability it needs (a route without one fails at startup).
  */
 export function registerConsoleAuth(app: FastifyInstance) {
   app.addHook('onRoute', (route) => {
@@ -35,6 +64,9 @@ export function registerConsoleAuth(app: FastifyInstance) {
   });
   app.addHook('onRequest', async (request) => {
     const token = request.cookies[sessionCookieName];
+    if (token && !safeMethods.has(request.method) && isCrossSiteRequest(request, app.config.publicUrl)) {
+      throw new AppError('AuthFailure.CsrfTokenInvalid', 'Cross-site request refused: its Origin (or Referer) is not this server');
+    }
     const session = token ? await app.services.auth.resolveSession(token) : undefined;
     request.actor = session?.actor ?? null;
     const capability = request.routeOptions.config.capability;

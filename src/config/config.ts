@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const onOff = z.enum(['on', 'off']);
@@ -14,6 +15,7 @@ const environmentSchema = z.object({
   PAYTHROUGH_LOG_LEVEL: z.string().default('info'),
   PAYTHROUGH_SIGNATURE_FAILURE_LIMIT: z.coerce.number().int().min(1).default(100),
   PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  PAYTHROUGH_TRUST_PROXY: z.string().default('off'),
 });
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -34,7 +36,12 @@ export interface Config {
   signatureFailureLimit: number;
   /** How long a new platform key is published before it signs, and the old one after (SPEC §7). */
   platformKeyGraceDays: number;
+  /** Fastify's `trustProxy`: whose X-Forwarded-For sets the client address (per-address limits). */
+  trustProxy: TrustProxy;
 }
+
+/** Off, every proxy (`true`), or the listed proxy addresses and CIDRs. */
+export type TrustProxy = boolean | string[];
 
 export function databaseKindOf(databaseUrl: string): DatabaseKind {
   if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) return 'postgres';
@@ -67,7 +74,38 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     logLevel: env.PAYTHROUGH_LOG_LEVEL,
     signatureFailureLimit: env.PAYTHROUGH_SIGNATURE_FAILURE_LIMIT,
     platformKeyGraceDays: env.PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS,
+    trustProxy: parseTrustProxy(env.PAYTHROUGH_TRUST_PROXY),
   };
+}
+
+/** `off` / `false` (default), `true`, or comma-separated proxy addresses, CIDRs and range names. */
+export function parseTrustProxy(value: string): TrustProxy {
+  const text = value.trim().toLowerCase();
+  if (text === '' || text === 'off' || text === 'false') return false;
+  if (text === 'true' || text === 'on') return true;
+  // Fastify 5 ignores a hop count (it cannot tell a proxy from a direct client that forges the header): refuse it.
+  if (/^\d+$/.test(text)) {
+    throw new Error(`Invalid configuration: PAYTHROUGH_TRUST_PROXY does not take a hop count (got ${text}); list the load balancer's addresses or CIDRs`);
+  }
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const invalid = entries.filter((entry) => !isAddressOrCidr(entry));
+  if (entries.length === 0 || invalid.length > 0) {
+    throw new Error(`Invalid configuration: PAYTHROUGH_TRUST_PROXY must be off, true or comma-separated proxy addresses/CIDRs (bad: ${invalid.join(', ') || value})`);
+  }
+  return entries;
+}
+
+// proxy-addr's names for the loopback, link-local and private ranges.
+const namedRanges = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrCidr(entry: string): boolean {
+  if (namedRanges.has(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d+$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 function isValidTimezone(timezone: string): boolean {

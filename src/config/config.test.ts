@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseTrustProxy } from './config.ts';
+
+describe('configuration from the environment', () => {
+  it('PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: 7 by default, whole days from 1 to 365', () => {
+    expect(loadConfig({}).platformKeyGraceDays).toBe(7);
+    expect(loadConfig({ PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: '30' }).platformKeyGraceDays).toBe(30);
+    for (const bad of ['0', '-1', '1.5', 'seven', '366']) {
+      expect(() => loadConfig({ PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: bad }), bad).toThrow(/PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS/);
+    }
+  });
+
+  it('PAYTHROUGH_TRUST_PROXY: off by default; true; proxy addresses, CIDRs and range names', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(parseTrustProxy('off')).toBe(false);
+    expect(parseTrustProxy('false')).toBe(false);
+    expect(parseTrustProxy('true')).toBe(true);
+    expect(loadConfig({ PAYTHROUGH_TRUST_PROXY: ' 10.0.0.7, 10.1.0.0/16 ,fd00::/8,loopback' }).trustProxy).toEqual(['10.0.0.7', '10.1.0.0/16', 'fd00::/8', 'loopback']);
+  });
+
+  it('PAYTHROUGH_TRUST_PROXY refuses hop counts (Fastify 5 ignores them) and anything that is not an address', () => {
+    expect(() => parseTrustProxy('2')).toThrow(/hop count/);
+    for (const bad of ['10.0.0.300', '10.0.0.0/33', 'lb.internal', '10.0.0.0/8/1', '::1/129', ',']) {
+      expect(() => parseTrustProxy(bad), bad).toThrow(/PAYTHROUGH_TRUST_PROXY/);
+    }
+  });
+});

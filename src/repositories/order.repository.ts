@@ -113,6 +113,9 @@ export const orderRepository = {
   /** Nothing in doubt, but ask the channel again at `reconcileAt` (an unpaid order whose payment callback may be lost). */
   scheduleCheck: (db: Executor, id: number, reconcileAt: number, nowMs: number) =>
     db.updateTable('orders').set({ pending_operation: null, reconcile_at: reconcileAt, updated_at: nowMs }).where('id', '=', id).where('trade_state', '=', 'WAIT_PAY').executeTakeFirst(),
+  /** Puts back the reconcile marker an order had before a channel call that changed nothing there. */
+  restorePending: (db: Executor, order: Pick<OrderRow, 'id' | 'pending_operation' | 'reconcile_at'>, nowMs: number) =>
+    db.updateTable('orders').set({ pending_operation: order.pending_operation, reconcile_at: order.reconcile_at, updated_at: nowMs }).where('id', '=', order.id).executeTakeFirst(),
   clearPending: (db: Executor, id: number, nowMs: number) =>
     db.updateTable('orders').set({ pending_operation: null, reconcile_at: null, updated_at: nowMs }).where('id', '=', id).executeTakeFirst(),
 

@@ -405,6 +405,8 @@ export class OrderService implements ChannelEventSink {
     const channel = await this.channels.channelFor(order.channel_kind, order.application_id);
     if (!channel) throw channelUnavailable('no channel is configured for this order');
     const key = { merchantId: order.mchid, outTradeNo: order.out_trade_no };
+    // Written before the call: a process killed after the channel closed it leaves the close to the reconciler.
+    await orderRepository.markPending(this.db, order.id, intent, this.clock.nowMs() + firstCheckDelayMs, this.clock.nowMs());
     let result = await channel.closeOrder(key);
     if (result.outcome === 'rejected' && result.code === 'ORDER_PAID') result = await channel.queryOrder(key);
     const now = this.clock.nowMs();
@@ -413,7 +415,11 @@ export class OrderService implements ChannelEventSink {
       throw channelUnavailable(result.reason);
     }
     if (result.outcome === 'rejected') {
-      if (result.code !== 'ORDER_NOT_EXIST') throw channelRefusal(result);
+      if (result.code !== 'ORDER_NOT_EXIST') {
+        // The channel refused and changed nothing: the order is as it was before the call.
+        await orderRepository.restorePending(this.db, order, now);
+        throw channelRefusal(result);
+      }
       // The channel never had the order: nothing can be paid there, so it closes here.
       await this.closeHere(order.id, intent, 'the channel has no such order');
     } else {

@@ -265,6 +265,48 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
       }
     });
 
+    it('a close the channel carried out before this process died: the reconciler closes it here too', async () => {
+      const sandbox = context.services.sandbox!;
+      const outTradeNo = orderNo('TMK');
+      await client.prepay({ outTradeNo });
+      // The channel closes the order, then the process "dies": nothing after the call runs.
+      const dying: PaymentChannel = {
+        ...answerLost(sandbox, {}),
+        async closeOrder(key: ChannelOrderKey): Promise<ChannelResult<ChannelOrder>> {
+          await sandbox.closeOrder(key);
+          throw new Error('process killed');
+        },
+      };
+      context.services.gatewayChannels.register('sandbox', dying);
+      try {
+        expect((await client.close(outTradeNo)).statusCode).toBe(500);
+      } finally {
+        context.services.gatewayChannels.register('sandbox', sandbox);
+      }
+      expect(await orderOf(outTradeNo)).toMatchObject({ trade_state: 'WAIT_PAY', pending_operation: 'close' });
+      context.clock.advance(61_000);
+      await context.services.reconcilerJob.runOnce();
+      expect(await orderOf(outTradeNo)).toMatchObject({ trade_state: 'CLOSED', pending_operation: null, reconcile_at: null });
+    });
+
+    it('a close the channel refuses changes nothing here: no close is left pending', async () => {
+      const sandbox = context.services.sandbox!;
+      const outTradeNo = orderNo('TMR');
+      await client.prepay({ outTradeNo });
+      const before = await orderOf(outTradeNo);
+      const refusing: PaymentChannel = {
+        ...answerLost(sandbox, {}),
+        closeOrder: async () => ({ outcome: 'rejected', code: 'PARAM_ERROR', message: 'refused' }),
+      };
+      context.services.gatewayChannels.register('sandbox', refusing);
+      try {
+        expect((await client.close(outTradeNo)).statusCode).toBeGreaterThanOrEqual(400);
+      } finally {
+        context.services.gatewayChannels.register('sandbox', sandbox);
+      }
+      expect(await orderOf(outTradeNo)).toMatchObject({ trade_state: 'WAIT_PAY', pending_operation: before.pending_operation, reconcile_at: before.reconcile_at });
+    });
+
     it('a close that never arrived while the user paid: the reconciler finds the payment and the order is SUCCESS', async () => {
       const sandbox = context.services.sandbox!;
       const outTradeNo = orderNo('TMP');

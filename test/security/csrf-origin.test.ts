@@ -69,7 +69,7 @@ describe('console refuses cross-site state changes by Origin / Referer', () => {
   });
 
   it('a same-origin request, or one without Origin, still needs the CSRF header', async () => {
-    for (const headers of [{}, { origin: publicUrl }, { referer: `${publicUrl}/x` }]) {
+    for (const headers of [{}, { origin: publicUrl }, { referer: `${publicUrl}/x` }] as Record<string, string>[]) {
       const response = await rename(headers, false);
       expect(response.statusCode).toBe(403);
       expect(response.json().error.message).toMatch(/x-csrf-token/);

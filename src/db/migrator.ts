@@ -7,6 +7,7 @@ import { outboxMigration } from './migrations/0004-outbox.ts';
 import { ordersMigration } from './migrations/0005-orders.ts';
 import { recordsMigration } from './migrations/0010-records.ts';
 import { recordIndexesMigration } from './migrations/0011-record-indexes.ts';
+import { reconcileInDoubtIndexMigration } from './migrations/0012-reconcile-in-doubt-index.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
@@ -19,6 +20,7 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0005-orders': ordersMigration(kind),
     '0010-records': recordsMigration(kind),
     '0011-record-indexes': recordIndexesMigration(),
+    '0012-reconcile-in-doubt-index': reconcileInDoubtIndexMigration(),
   };
 }
 

@@ -357,12 +357,3 @@ export class RefundService {
     throw new AppError('InternalError', 'The order is too busy to take this refund now; retry with the same out_refund_no');
   }
 }
-
-/** For console flags: an order's anomalies as words. */
-export function anomaliesOf(flags: number): string[] {
-  const names: string[] = [];
-  if (flags & OrderAnomaly.LatePayment) names.push('late_payment');
-  if (flags & OrderAnomaly.DuplicatePayment) names.push('duplicate_payment');
-  if (flags & OrderAnomaly.MismatchRefused) names.push('mismatch_refused');
-  return names;
-}

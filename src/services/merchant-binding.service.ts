@@ -12,7 +12,7 @@ import { merchantRepository } from '../repositories/merchant.repository.ts';
 import { paymentAccountRepository } from '../repositories/payment-account.repository.ts';
 import { recordAudit } from './audit.service.ts';
 import { alreadyProcessed, persistTransition, recordCreation, validDecision, type DecisionInput } from './approval-transition.ts';
-import { accessMiniProgramTeam, accessSuperapp } from './payment-access.ts';
+import { accessMiniProgramTeam, accessSuperapp, seesSuperapp } from './payment-access.ts';
 import { resolvePaymentConfig } from './payment-config.service.ts';
 import { disableApprovedOfTeam } from './payment-enablement.service.ts';
 
@@ -150,7 +150,7 @@ export class MerchantBindingService {
     await this.db.transaction().execute(async (trx) => {
       const { superapp } = await accessSuperapp(trx, actor, input.applicationId, 'approval.decide');
       const binding = await merchantBindingRepository.findById(trx, input.id);
-      if (!binding) throw recordNotFound();
+      if (!binding || (binding.superapp_id !== superapp.id && !(await seesSuperapp(trx, actor, binding.superapp_id)))) throw recordNotFound();
       if (binding.superapp_id !== superapp.id) {
         throw new AppError('FailedOperation.PaymentRecordNotBelongToApplication', 'This binding belongs to another superapp');
       }
@@ -164,7 +164,9 @@ export class MerchantBindingService {
       const { superapp } = await accessSuperapp(trx, actor, input.applicationId, 'approval.decide');
       const decision = validDecision(input);
       const request = await merchantBindingRepository.findByApprovalNo(trx, input.approvalNo);
-      if (!request) throw new AppError('InvalidParameterValue.InvalidApprovalNo', 'No merchant binding request has this ApprovalNo', { field: 'approvalNo' });
+      if (!request || (request.superapp_id !== superapp.id && !(await seesSuperapp(trx, actor, request.superapp_id)))) {
+        throw new AppError('InvalidParameterValue.InvalidApprovalNo', 'No merchant binding request has this ApprovalNo', { field: 'approvalNo' });
+      }
       if (request.superapp_id !== superapp.id) {
         throw new AppError('FailedOperation.ApprovalNotBelongToApplication', 'This request belongs to another superapp');
       }

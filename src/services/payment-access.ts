@@ -1,5 +1,5 @@
 import type { Executor } from '../db/schema.ts';
-import { requireAllowed, requireVisible, type AccessScope, type Actor } from '../domain/access.ts';
+import { accessLevel, requireAllowed, requireVisible, type AccessScope, type Actor } from '../domain/access.ts';
 import { AppError, notFound } from '../domain/errors.ts';
 import type { Capability } from '../domain/permissions.ts';
 import { miniProgramRepository, type MiniProgramRow } from '../repositories/mini-program.repository.ts';
@@ -59,4 +59,13 @@ export async function accessMiniProgram(db: Executor, actor: Actor, mnpId: strin
   if (!team.superapp_id) throw notFound('Mini program');
   if (act) requireAllowed(actor, act, scope);
   return { miniProgram, team: { ...team, superapp_id: team.superapp_id }, scope };
+}
+
+/**
+ * Whether the caller sees a superapp at all. A record of a superapp out of its reach must be answered
+ * as a nonexistent one, never "belongs to another superapp", which would confirm it exists (SPEC §7).
+ */
+export async function seesSuperapp(db: Executor, actor: Actor, applicationId: string): Promise<boolean> {
+  const superapp = await superappRepository.findById(db, applicationId);
+  return superapp !== undefined && accessLevel(actor, 'superapp.view', scopeOfSuperapp(superapp)) !== undefined;
 }

@@ -12,7 +12,7 @@ import { paymentAccountRepository } from '../repositories/payment-account.reposi
 import { paymentEnablementRepository, type PaymentEnablementRow } from '../repositories/payment-enablement.repository.ts';
 import { recordAudit } from './audit.service.ts';
 import { alreadyProcessed, persistTransition, recordCreation, validDecision, type DecisionInput } from './approval-transition.ts';
-import { accessMiniProgram, accessMiniProgramTeam, accessSuperapp } from './payment-access.ts';
+import { accessMiniProgram, accessMiniProgramTeam, accessSuperapp, seesSuperapp } from './payment-access.ts';
 import { resolvePaymentConfig } from './payment-config.service.ts';
 import type { PaymentCredentialService, PreparedMerchantKey } from './payment-credential.service.ts';
 
@@ -174,7 +174,9 @@ export class PaymentEnablementService {
     return this.db.transaction().execute(async (trx) => {
       const { superapp } = await accessSuperapp(trx, actor, input.applicationId, 'approval.decide');
       const request = await paymentEnablementRepository.findByApprovalNo(trx, input.approvalNo);
-      if (!request) throw new AppError('InvalidParameterValue.InvalidApprovalNo', 'No payment request has this ApprovalNo', { field: 'approvalNo' });
+      if (!request || (request.superapp_id !== superapp.id && !(await seesSuperapp(trx, actor, request.superapp_id)))) {
+        throw new AppError('InvalidParameterValue.InvalidApprovalNo', 'No payment request has this ApprovalNo', { field: 'approvalNo' });
+      }
       if (request.superapp_id !== superapp.id) throw new AppError('FailedOperation.ApprovalNotBelongToApplication', 'This request belongs to another superapp');
       if (request.status !== EnablementStatus.Pending) throw alreadyProcessed();
       const decided = { decided_by: actor.userId, decided_at: this.clock.nowMs(), approval_note: decision.note };
@@ -202,7 +204,7 @@ export class PaymentEnablementService {
     await this.db.transaction().execute(async (trx) => {
       const { superapp } = await accessSuperapp(trx, actor, input.applicationId, 'approval.decide');
       const record = await paymentEnablementRepository.findById(trx, input.id);
-      if (!record) throw recordNotFound('No such payment record');
+      if (!record || (record.superapp_id !== superapp.id && !(await seesSuperapp(trx, actor, record.superapp_id)))) throw recordNotFound('No such payment record');
       if (record.superapp_id !== superapp.id) {
         throw new AppError('FailedOperation.PaymentRecordNotBelongToApplication', 'This payment record belongs to another superapp');
       }

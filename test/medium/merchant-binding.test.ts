@@ -3,6 +3,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BindingStatus, EnablementStatus } from '../../src/domain/state-machines.ts';
 import { isUniqueViolation } from '../../src/repositories/constraint-errors.ts';
 import { approvePayment, bindTeam, createPaymentWorld, expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
+import { systemActor } from '../../src/domain/access.ts';
+import { actorOf } from '../helpers/factories.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
@@ -17,6 +19,12 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     world = await createPaymentWorld(context, options);
     return world;
   };
+  /** This world's reviewer made a reviewer of `other`'s superapp team too: someone who sees both superapps. */
+  const reviewerOfBoth = async (of: PaymentWorld, other: PaymentWorld) => {
+    await context.services.teams.addMember(systemActor(), other.tenant.superappTeamId, { account: of.tenant.members['sa:reviewer'].account, role: 'reviewer' });
+    return actorOf(context, of.tenant.members['sa:reviewer']);
+  };
+
   const decide = (approvalNo: string, approvalType: number, approvalNote = '', actor = world.reviewer, applicationId = world.applicationId) =>
     context.services.bindings.decide(actor, { applicationId, approvalNo, approvalType, approvalNote });
 
@@ -104,11 +112,13 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     expect((await bindings.queryTeamMerchant(world.mpAdmin, world.teamId)).approvalStatus).toBe(BindingStatus.Pending);
   });
 
-  it("deciding another superapp's request: ApprovalNotBelongToApplication", async () => {
+  it("deciding another superapp's request: as unknown out of reach (SPEC §7), ApprovalNotBelongToApplication to who sees both", async () => {
     const theirs = await fresh();
     const { approvalNo } = await context.services.bindings.request(theirs.mpAdmin, { teamId: theirs.teamId, ...theirs.merchants[0]! });
     const ours = await fresh();
-    await expectCode(decide(approvalNo, 10, '', ours.reviewer, ours.applicationId), 'FailedOperation.ApprovalNotBelongToApplication');
+    const unknown = await expectCode(decide('apr_nothing', 10, '', ours.reviewer, ours.applicationId), 'InvalidParameterValue.InvalidApprovalNo');
+    expect((await expectCode(decide(approvalNo, 10, '', ours.reviewer, ours.applicationId), 'InvalidParameterValue.InvalidApprovalNo')).message).toBe(unknown.message);
+    await expectCode(decide(approvalNo, 10, '', await reviewerOfBoth(ours, theirs), ours.applicationId), 'FailedOperation.ApprovalNotBelongToApplication');
     // And their superapp itself is out of our reviewer's reach.
     await expectCode(decide(approvalNo, 10, '', ours.reviewer, theirs.applicationId), 'ResourceNotFound');
   });
@@ -172,7 +182,9 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     await fresh();
     const { bindings } = context.services;
     const id = await bindTeam(world);
-    await expectCode(bindings.unbindBySuperapp(world.reviewer, { applicationId: world.applicationId, id: theirId }), 'FailedOperation.PaymentRecordNotBelongToApplication');
+    // Out of the caller's reach, another superapp's binding is answered as an unknown id (SPEC §7); who sees both is told it belongs elsewhere.
+    await expectCode(bindings.unbindBySuperapp(world.reviewer, { applicationId: world.applicationId, id: theirId }), 'FailedOperation.PaymentRecordNotFound');
+    await expectCode(bindings.unbindBySuperapp(await reviewerOfBoth(world, theirs), { applicationId: world.applicationId, id: theirId }), 'FailedOperation.PaymentRecordNotBelongToApplication');
     await expectCode(bindings.unbindBySuperapp(world.reviewer, { applicationId: world.applicationId, id: 99_999_999 }), 'FailedOperation.PaymentRecordNotFound');
     await expectCode(bindings.unbindBySuperapp(world.as['sa:developer'], { applicationId: world.applicationId, id }), 'UnauthorizedOperation');
     await bindings.unbindBySuperapp(world.saAdmin, { applicationId: world.applicationId, id });

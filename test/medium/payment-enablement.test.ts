@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EnablementStatus } from '../../src/domain/state-machines.ts';
 import { approvePayment, bindTeam, createPaymentWorld, expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
+import { systemActor } from '../../src/domain/access.ts';
+import { actorOf } from '../helpers/factories.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
@@ -16,6 +18,12 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
     return world;
   };
   const request = (applyNote = 'We sell coffee', mnpId = world.mnpId, actor = world.mpAdmin) => context.services.enablements.request(actor, { mnpId, applyNote });
+  /** This world's reviewer made a reviewer of `other`'s superapp team too: someone who sees both superapps. */
+  const reviewerOfBoth = async (of: PaymentWorld, other: PaymentWorld) => {
+    await context.services.teams.addMember(systemActor(), other.tenant.superappTeamId, { account: of.tenant.members['sa:reviewer'].account, role: 'reviewer' });
+    return actorOf(context, of.tenant.members['sa:reviewer']);
+  };
+
   const decide = (approvalNo: string, approvalType: number, approvalNote = '', actor = world.reviewer, applicationId = world.applicationId) =>
     context.services.enablements.decide(actor, { applicationId, approvalNo, approvalType, approvalNote });
   const describe = (mnpId = world.mnpId, actor = world.mpAdmin) => context.services.enablements.describe(actor, mnpId);
@@ -108,7 +116,9 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
     await bindTeam(world);
     const { enablements } = context.services;
     await expectCode(enablements.disable(world.reviewer, { applicationId: world.applicationId, id: 99_999_999 }), 'FailedOperation.PaymentRecordNotFound');
-    await expectCode(enablements.disable(world.reviewer, { applicationId: world.applicationId, id: theirId }), 'FailedOperation.PaymentRecordNotBelongToApplication');
+    // Out of the caller's reach, another superapp's record is answered as an unknown id (SPEC §7); who sees both is told it belongs elsewhere.
+    await expectCode(enablements.disable(world.reviewer, { applicationId: world.applicationId, id: theirId }), 'FailedOperation.PaymentRecordNotFound');
+    await expectCode(enablements.disable(await reviewerOfBoth(world, theirs), { applicationId: world.applicationId, id: theirId }), 'FailedOperation.PaymentRecordNotBelongToApplication');
     await request();
     const pendingId = (await context.services.approvals.list(world.reviewer, { applicationId: world.applicationId, kind: 'payment_enable' })).list[0]!;
     expect(pendingId.id).toBeNull();
@@ -123,7 +133,8 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
     const theirRequest = await context.services.enablements.request(theirs.mpAdmin, { mnpId: theirs.mnpId, applyNote: 'x' });
     await fresh();
     await expectCode(decide('apr_nothing', 10), 'InvalidParameterValue.InvalidApprovalNo');
-    await expectCode(decide(theirRequest.approvalNo, 10), 'FailedOperation.ApprovalNotBelongToApplication');
+    await expectCode(decide(theirRequest.approvalNo, 10), 'InvalidParameterValue.InvalidApprovalNo');
+    await expectCode(decide(theirRequest.approvalNo, 10, '', await reviewerOfBoth(world, theirs)), 'FailedOperation.ApprovalNotBelongToApplication');
     const bindingId = await bindTeam(world);
     const { approvalNo } = await request();
     await context.services.paymentConfig.update(world.saAdmin, world.applicationId, { paymentEnabled: false });

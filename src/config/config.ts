@@ -14,6 +14,7 @@ const environmentSchema = z.object({
   PAYTHROUGH_ALLOW_PRIVATE_TARGETS: z.string().default(''),
   PAYTHROUGH_LOG_LEVEL: z.string().default('info'),
   PAYTHROUGH_SIGNATURE_FAILURE_LIMIT: z.coerce.number().int().min(1).default(100),
+  PAYTHROUGH_MCHID_RATE_LIMIT: z.coerce.number().int().min(1).default(6000),
   PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   PAYTHROUGH_TRUST_PROXY: z.string().default('off'),
 });
@@ -34,6 +35,8 @@ export interface Config {
   logLevel: string;
   /** Failed signatures one address may make on a signed surface per 5 minutes before it gets 429 / RequestLimitExceeded. */
   signatureFailureLimit: number;
+  /** Signed gateway requests one mchid may make per minute, across instances, before 429 FREQUENCY_LIMITED. */
+  mchidRateLimit: number;
   /** How long a new platform key is published before it signs, and the old one after (SPEC §7). */
   platformKeyGraceDays: number;
   /** Fastify's `trustProxy`: whose X-Forwarded-For sets the client address (per-address limits). */
@@ -73,6 +76,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     allowPrivateTargets: env.PAYTHROUGH_ALLOW_PRIVATE_TARGETS.split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: env.PAYTHROUGH_LOG_LEVEL,
     signatureFailureLimit: env.PAYTHROUGH_SIGNATURE_FAILURE_LIMIT,
+    mchidRateLimit: env.PAYTHROUGH_MCHID_RATE_LIMIT,
     platformKeyGraceDays: env.PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS,
     trustProxy: parseTrustProxy(env.PAYTHROUGH_TRUST_PROXY),
   };

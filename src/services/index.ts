@@ -31,6 +31,7 @@ import { PaymentStatsService } from './payment-stats.service.ts';
 import { RefundRecordService } from './refund-record.service.ts';
 import { PlatformService } from './platform.service.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { MerchantRequestLimiter } from './merchant-request-limiter.ts';
 import { signatureFailureLimit, SignatureFailureLimiter } from './signature-failure-limiter.ts';
 import { SuperappService } from './superapp.service.ts';
 import { TeamService } from './team.service.ts';
@@ -107,6 +108,7 @@ export function createServices(deps: ServiceDependencies) {
     ...host,
     rateLimiter,
     signatureFailures: new SignatureFailureLimiter(rateLimiter, { ...signatureFailureLimit, failures: deps.config.signatureFailureLimit }),
+    merchantRequests: new MerchantRequestLimiter(rateLimiter, deps.config.mchidRateLimit),
     auth: new AuthService(db, clock, passwordHasher, rateLimiter),
     audit: new AuditService(db),
     managementAuth: new ManagementAuthService(db, clock, tenancy.apiKeys),

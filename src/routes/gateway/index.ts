@@ -49,6 +49,7 @@ export async function gatewayRoutes(app: FastifyInstance) {
         body: request.rawBody ?? '',
       }),
     );
+    await app.services.merchantRequests.admit(request.gatewayCaller.mchid);
   });
 
   app.addHook('onSend', async (request, reply, payload) => {

@@ -17,6 +17,8 @@ export interface TestContext extends AppContext {
   clock: ManualClock;
   app: FastifyInstance;
   kind: DatabaseKind;
+  /** The test's own PostgreSQL schema, for a second app context over the same database. */
+  postgresSchema?: string;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function createTestContext(kind: DatabaseKind, options: TestContext
     clock,
     app,
     kind,
+    postgresSchema,
     async close() {
       await app.close();
       await context.database.close();

@@ -54,9 +54,8 @@ describeOnEachDatabase('brute-force limits', (kind) => {
     expect((await v3Request(attacker)).statusCode).toBe(404);
   });
 
-  // A second instance needs the test's own PostgreSQL schema (not exposed); on SQLite a second connection shows the same.
-  it.runIf(kind === 'sqlite')('the counters are shared: failures seen by one instance block the address on another instance over the same database', async () => {
-    const second = await createAppContext(context.config, { clock: context.clock, hashingCost: testHashingCost });
+  it('the counters are shared: failures seen by one instance block the address on another instance over the same database', async () => {
+    const second = await createAppContext(context.config, { clock: context.clock, hashingCost: testHashingCost, postgresSchema: context.postgresSchema });
     const secondApp = await buildApp(second, { backgroundJobs: false });
     try {
       const attacker = '198.51.100.20';

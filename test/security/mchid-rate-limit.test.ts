@@ -38,9 +38,8 @@ describeOnEachDatabase('per-mchid gateway request limit', (kind) => {
     context.clock.advance(merchantRequestWindowMs);
   });
 
-  // A second instance needs the test's own PostgreSQL schema (not exposed); on SQLite a second connection shows the same.
-  it.runIf(kind === 'sqlite')('two instances over one database share the count', async () => {
-    const second = await createAppContext(context.config, { clock: context.clock, hashingCost: testHashingCost });
+  it('two instances over one database share the count', async () => {
+    const second = await createAppContext(context.config, { clock: context.clock, hashingCost: testHashingCost, postgresSchema: context.postgresSchema });
     const secondApp = await buildApp(second, { backgroundJobs: false });
     try {
       const other = new V3InjectClient(secondApp, client.merchant, context.clock);

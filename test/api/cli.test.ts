@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildApp } from '../../src/app.ts';
@@ -13,44 +12,19 @@ import { ConsoleClient } from '../helpers/console-client.ts';
 import { callAction, managementClient } from '../helpers/management-client.ts';
 import { createPostgresSchema, postgresReachable, postgresRequired, postgresTestUrl } from '../helpers/postgres.ts';
 import { withSchemaCatalogLock } from '../helpers/test-context.ts';
+import { cliPath, repositoryRoot, runCli, type CliRun } from '../helpers/cli-process.ts';
 
 /**
  * The command line as a user runs it: `node bin/paythrough.mjs ...` as a child process against a
  * temporary SQLite file, its output read as printed.
  */
 
-const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = path.join(repositoryRoot, 'bin/paythrough.mjs');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function cleanEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
   const environment: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', ...extra };
   return environment;
 }
 
-function run(args: string[], environment: Record<string, string>, timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: repositoryRoot, env: cleanEnvironment(environment), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`paythrough ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], environment: Record<string, string>, timeoutMs?: number) => runCli(args, cleanEnvironment(environment), timeoutMs);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -108,7 +82,7 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
   afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
   describe('demo --json', () => {
-    let first: Run;
+    let first: CliRun;
     let manifest: Manifest;
 
     beforeAll(async () => {
@@ -257,7 +231,7 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
 
   it('start serves /healthz and the console, prints working sign-in details, accepts the demo API keys, and stops on SIGTERM', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [cli, 'start'], {
+    const child = spawn(process.execPath, [cliPath, 'start'], {
       cwd: repositoryRoot,
       env: cleanEnvironment({ DATABASE_URL: databaseUrl('start'), PORT: String(port), PAYTHROUGH_LOG_LEVEL: 'warn' }),
       stdio: ['ignore', 'pipe', 'pipe'],

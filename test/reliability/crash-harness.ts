@@ -5,10 +5,10 @@ import { createRequire } from 'node:module';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SecretBox } from '../../src/crypto/secret-box.ts';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import type { DatabaseKind } from '../../src/config/config.ts';
+import { cliPath, repositoryRoot } from '../helpers/cli-process.ts';
 import type { MerchantCredentials } from '../helpers/gateway-client.ts';
 import { createPostgresSchema, postgresTestUrl } from '../helpers/postgres.ts';
 import { withSchemaCatalogLock } from '../helpers/test-context.ts';
@@ -23,8 +23,6 @@ const require = createRequire(import.meta.url);
 // The published client, unmodified: signs requests, verifies answers; its Rsa / Aes check notifications.
 const { Rsa, Aes, Formatter } = require('wechatpay-axios-plugin');
 
-const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = path.join(repositoryRoot, 'bin/paythrough.mjs');
 
 /** mulberry32: small, seedable, good enough to pick amounts, outcomes and kill moments. */
 export function seededRandom(seed: number) {
@@ -83,25 +81,6 @@ export async function createCrashDatabase(kind: DatabaseKind): Promise<CrashData
   };
 }
 
-/** Runs the CLI once to completion (e.g. `demo --json`). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: repositoryRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`paythrough ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** The server as an operator runs it, on one database and one port across kills and restarts. */
 export class ServerProcess {
@@ -124,7 +103,7 @@ export class ServerProcess {
   async start(timeoutMs = 90_000): Promise<number> {
     const startedAt = Date.now();
     await this.beforeStart(async () => {
-      const child = spawn(process.execPath, [cli, 'start', '--no-demo'], { cwd: repositoryRoot, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [cliPath, 'start', '--no-demo'], { cwd: repositoryRoot, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
       this.child = child;
       this.starts += 1;
       const remember = (chunk: Buffer) => {

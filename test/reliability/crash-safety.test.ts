@@ -9,7 +9,6 @@ import { describeOnEachDatabase, withSchemaCatalogLock } from '../helpers/test-c
 import {
   createCrashDatabase,
   freePort,
-  runCli,
   seededRandom,
   serverEnvironment,
   ServerProcess,
@@ -18,6 +17,7 @@ import {
   type CrashDatabase,
   type SeededRandom,
 } from './crash-harness.ts';
+import { runCli } from '../helpers/cli-process.ts';
 
 /**
  * Crash safety (issue 7, docs/RELIABILITY.md "Crash safety"): the real server (`node bin/paythrough.mjs

@@ -5,7 +5,7 @@ import { systemActor } from '../../src/domain/access.ts';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
 import { describeWithBrowser, newConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, type ConsoleServer } from '../helpers/browser.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
-import { insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
+import { insertOrder, insertOrders, insertRefund, orderRow, type OrderOwner } from '../helpers/record-factory.ts';
 
 const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
 const hour = 60 * 60 * 1000;
@@ -192,6 +192,54 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       await eventually(() => page.getByTestId('records-error').innerText()).toMatch(/last 12 months only/);
       expect(await bodyRows(table).count()).toBe(0);
       await page.screenshot({ path: screenshotPath('after-sales-record-13-months'), fullPage: true });
+      await page.context().close();
+    },
+    longFlow,
+  );
+
+  it(
+    'runs an export above the inline limit in the background: progress in the panel, then a download of every row',
+    async () => {
+      // 5,000 more orders of the fresh mini program (above the 5,000-row inline limit with its 4 from the first flow).
+      const db = server.context.database.db;
+      const fresh: OrderOwner = { mnpId: demo.miniPrograms.fresh.mnpId, applicationId: demo.superapp.applicationId, miniProgramTeamId: demo.miniProgramTeam.teamId, superappTeamId: demo.superapp.teamId };
+      const bulk = 5_000;
+      await insertOrders(
+        db,
+        Array.from({ length: bulk }, (_, index) => orderRow(fresh, { createdAt: now - 2 * day - index * 60_000, outTradeNo: `E2E-BULK-${String(index).padStart(4, '0')}`, description: index === 7 ? '=HYPERLINK("x")' : `Bulk ${index}` })),
+      );
+      const expected = bulk + 4;
+
+      const page = await signIn(demo.miniProgramTeam.users.operator);
+      await openPage(page, 'Order record');
+      const miniPrograms = page.getByRole('combobox', { name: 'Mini programs' });
+      await miniPrograms.fill(demo.miniPrograms.fresh.mnpId);
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('Escape');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await eventually(() => page.getByTestId('records-total').innerText()).toBe(`${expected.toLocaleString('en')} matching`);
+
+      // The test server runs no job loop: the export waits, queued, until the worker below takes it.
+      await page.getByRole('button', { name: 'Export CSV' }).click();
+      const panel = page.getByTestId('exports-panel');
+      const progress = panel.getByTestId('export-progress');
+      await progress.waitFor();
+      expect(await progress.innerText()).toContain('0%');
+      await page.screenshot({ path: screenshotPath('order-record-export-queued'), fullPage: true });
+
+      expect(await server.context.services.exports.runNext()).toBe(true);
+      await progress.waitFor({ state: 'detached', timeout: 15_000 });
+      const newest = panel.locator('tbody tr.ant-table-row').first();
+      await eventually(() => newest.innerText()).toContain(`${expected} / ${expected}`);
+      const [download] = await Promise.all([page.waitForEvent('download'), newest.getByTestId('export-download').click()]);
+      const text = await readFile(await download.path(), 'utf8');
+      const [, ...records] = parseCsv(text.slice(1));
+      expect(records).toHaveLength(expected);
+      expect(new Set(records.map((record) => record[0]))).toEqual(new Set([demo.miniPrograms.fresh.mnpId]));
+      expect(records.slice(0, 4).map((record) => record[2])).toEqual(['E2E-00', 'E2E-03', 'E2E-06', 'E2E-09']);
+      expect(records[4]![2]).toBe('E2E-BULK-0000');
+      expect(records.at(-1)![2]).toBe(`E2E-BULK-${bulk - 1}`);
+      expect(records.find((record) => record[2] === 'E2E-BULK-0007')![5]).toBe(`'=HYPERLINK("x")`);
       await page.context().close();
     },
     longFlow,

@@ -3,7 +3,7 @@ import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuil
 import type { TradeState } from '../db/order-schema.ts';
 import type { Database, Executor } from '../db/schema.ts';
 import { csvAmountSql, csvIdSql, csvTextSql, csvTimeSql, inlineParameters } from './csv-sql.ts';
-import type { Keyset, RecordPart } from './record-keyset.ts';
+import { keysetOperatorOf, sqlDirectionOf, type Keyset, type RecordPart, type RecordSort } from './record-keyset.ts';
 
 /** What an order list may filter on (the service validates and defaults it). */
 export interface OrderListFilter {
@@ -17,6 +17,8 @@ export interface OrderListFilter {
   amountMin?: number | undefined;
   amountMax?: number | undefined;
   currency?: string | undefined;
+  /** Newest first unless asked otherwise. */
+  sort?: RecordSort | undefined;
 }
 
 /** The columns a list row (and an export row) shows. */
@@ -55,7 +57,7 @@ function conditions(eb: OrderWhere, part: RecordPart, filter: OrderListFilter, a
   if (filter.amountMin !== undefined) out.push(eb('amount_total', '>=', filter.amountMin));
   if (filter.amountMax !== undefined) out.push(eb('amount_total', '<=', filter.amountMax));
   if (filter.currency !== undefined) out.push(eb('currency', '=', filter.currency));
-  if (after) out.push(eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
+  if (after) out.push(eb(eb.refTuple('created_at', 'id'), keysetOperatorOf(filter.sort), eb.tuple(after.createdAt, after.id)));
   return out;
 }
 
@@ -100,7 +102,7 @@ export type OrderExportRow = [
 ];
 
 /**
- * Every part's matching orders with their active refund totals, newest first: one keyset range per part
+ * Every part's matching orders with their active refund totals (the caller orders them): one keyset range per part
  * under UNION ALL with the order on the whole, which both databases run as a merge of index scans.
  */
 function exportQuery(db: Kysely<Database>, parts: readonly RecordPart[], filter: OrderListFilter, after: Keyset | undefined, kind: 'sqlite' | 'postgres') {
@@ -135,18 +137,18 @@ function exportQuery(db: Kysely<Database>, parts: readonly RecordPart[], filter:
 }
 
 export const orderRecordRepository = {
-  /** One part's rows after `after`, newest first: a keyset scan of the part's (owner, created_at, id) index. */
+  /** One part's rows after `after` in the filter's order: a keyset scan of the part's (owner, created_at, id) index. */
   page: (db: Executor, part: RecordPart, filter: OrderListFilter, after: Keyset | undefined, limit: number) =>
     db
       .selectFrom('orders')
       .select(orderListColumns)
       .where((eb) => eb.and(conditions(eb, part, filter, after)))
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
+      .orderBy('created_at', sqlDirectionOf(filter.sort))
+      .orderBy('id', sqlDirectionOf(filter.sort))
       .limit(limit)
       .execute(),
 
-  /** Rows `offset .. offset + limit` of a part (the management API's Offset, at most 10,000 deep). */
+  /** Rows `offset .. offset + limit` of a part, newest first (the management API's Offset, at most 10,000 deep). */
   pageAt: (db: Executor, part: RecordPart, filter: OrderListFilter, limit: number, offset: number) =>
     db
       .selectFrom('orders')
@@ -185,7 +187,8 @@ export const orderRecordRepository = {
    */
   exportBatch(db: Kysely<Database>, connection: SQLite.Database, parts: readonly RecordPart[], filter: OrderListFilter, after: Keyset | undefined, limit: number): OrderExportRow[] {
     if (parts.length === 0) return [];
-    const compiled = exportQuery(db, parts, filter, after, 'sqlite').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).compile();
+    const direction = sqlDirectionOf(filter.sort);
+    const compiled = exportQuery(db, parts, filter, after, 'sqlite').orderBy('created_at', direction).orderBy('id', direction).limit(limit).compile();
     return connection.prepare(compiled.sql).raw(true).all(...compiled.parameters) as OrderExportRow[];
   },
 
@@ -212,7 +215,7 @@ export const orderRecordRepository = {
       csvTimeSql(sql.ref('o.success_time'), timeZone),
     ];
     if (parts.length === 0) throw new Error('An export reads at least one part');
-    const select = sql`select ${sql.join(cells)} from (${exportQuery(db, parts, filter, undefined, 'postgres')}) as o order by o.created_at desc, o.id desc`;
+    const select = sql`select ${sql.join(cells)} from (${exportQuery(db, parts, filter, undefined, 'postgres')}) as o order by o.created_at ${sql.raw(sqlDirectionOf(filter.sort))}, o.id ${sql.raw(sqlDirectionOf(filter.sort))}`;
     return `copy (${inlineParameters(select.compile(db))}) to stdout with (format csv)`;
   },
 

@@ -1,7 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { RefundStatus } from '../db/order-schema.ts';
 import type { Database, Executor } from '../db/schema.ts';
-import type { Keyset, RecordPart } from './record-keyset.ts';
+import { keysetOperatorOf, sqlDirectionOf, type Keyset, type RecordPart, type RecordSort } from './record-keyset.ts';
 
 /** What a refund list may filter on (the service validates and defaults it). */
 export interface RefundListFilter {
@@ -13,6 +13,8 @@ export interface RefundListFilter {
   /** out_refund_no or refund_id. */
   refundNo?: string | undefined;
   statuses?: readonly RefundStatus[] | undefined;
+  /** Newest first unless asked otherwise. */
+  sort?: RecordSort | undefined;
 }
 
 export const refundListColumns = [
@@ -46,23 +48,23 @@ function conditions(eb: RefundWhere, part: RecordPart, filter: RefundListFilter,
   if (filter.refundNo !== undefined) out.push(eb.or([eb('out_refund_no', '=', filter.refundNo), eb('refund_id', '=', filter.refundNo)]));
   if (part.state !== undefined) out.push(eb('status', '=', part.state as RefundStatus));
   else if (filter.statuses?.length) out.push(eb('status', 'in', filter.statuses));
-  if (after) out.push(eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
+  if (after) out.push(eb(eb.refTuple('created_at', 'id'), keysetOperatorOf(filter.sort), eb.tuple(after.createdAt, after.id)));
   return out;
 }
 
 export const refundRecordRepository = {
-  /** One part's refunds after `after`, newest first (a keyset scan of the part's index). */
+  /** One part's refunds after `after` in the filter's order (a keyset scan of the part's index). */
   page: (db: Executor, part: RecordPart, filter: RefundListFilter, after: Keyset | undefined, limit: number) =>
     db
       .selectFrom('refunds')
       .select(refundListColumns)
       .where((eb) => eb.and(conditions(eb, part, filter, after)))
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
+      .orderBy('created_at', sqlDirectionOf(filter.sort))
+      .orderBy('id', sqlDirectionOf(filter.sort))
       .limit(limit)
       .execute(),
 
-  /** Rows `offset .. offset + limit` of a part (the management API's Offset, at most 10,000 deep). */
+  /** Rows `offset .. offset + limit` of a part, newest first (the management API's Offset, at most 10,000 deep). */
   pageAt: (db: Executor, part: RecordPart, filter: RefundListFilter, limit: number, offset: number) =>
     db
       .selectFrom('refunds')

@@ -6,7 +6,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { Capability } from '../domain/permissions.ts';
 import { AppError, notFound } from '../domain/errors.ts';
 import { orderRecordRepository, type OrderListFilter, type OrderListRow } from '../repositories/order-record.repository.ts';
-import type { RecordPart } from '../repositories/record-keyset.ts';
+import type { RecordPart, RecordSort } from '../repositories/record-keyset.ts';
 import { recordAudit } from './audit.service.ts';
 import type { OutboxService } from './outbox.service.ts';
 import { detailScopeOf, listScopeOf } from './record-access.ts';
@@ -27,6 +27,8 @@ export interface OrderRecordQuery {
   amountMin?: number | undefined;
   amountMax?: number | undefined;
   currency?: string | undefined;
+  /** Newest first (the default) or oldest first; exports follow it. */
+  sort?: RecordSort | undefined;
 }
 
 /** A query resolved for one caller: the parts it reaches and the filter on them. */
@@ -42,8 +44,8 @@ export interface OrderPage {
 }
 
 /**
- * The Order record (SPEC §5): orders the caller's roles reach (SPEC §1.1), newest first, a keyset page at a
- * time; details with refunds, state history and notification attempts; resend of a notification.
+ * The Order record (SPEC §5): orders the caller's roles reach (SPEC §1.1), newest or oldest first, a keyset
+ * page at a time; details with refunds, state history and notification attempts; resend of a notification.
  */
 export class OrderRecordService {
   constructor(
@@ -61,9 +63,10 @@ export class OrderRecordService {
   }
 
   async list(actor: Actor, query: OrderRecordQuery, page: { cursor?: string | undefined; limit: number; withTotal?: boolean }): Promise<OrderPage> {
-    const after = decodeCursor(page.cursor);
+    const sort = query.sort ?? 'newest';
+    const after = decodeCursor(page.cursor, sort);
     const { parts, filter } = await this.resolve(actor, query);
-    const { rows, nextCursor } = await keysetPage(parts, (part, position, limit) => orderRecordRepository.page(this.db, part, filter, position, limit), after, page.limit);
+    const { rows, nextCursor } = await keysetPage(parts, (part, position, limit) => orderRecordRepository.page(this.db, part, filter, position, limit), after, page.limit, sort);
     const items = await this.withRefundTotals(rows);
     if (!page.withTotal) return { items, nextCursor };
     return { items, nextCursor, total: await cappedCount(parts, (part, cap) => orderRecordRepository.countUpTo(this.db, part, filter, cap)) };
@@ -89,7 +92,7 @@ export class OrderRecordService {
 
   /** Every matching order in list order, by keyset batches (exports). */
   async *batches({ parts, filter }: ResolvedOrderQuery, batchSize: number): AsyncGenerator<OrderListItem[]> {
-    for await (const rows of keysetBatches(parts, (part, after, limit) => orderRecordRepository.page(this.db, part, filter, after, limit), batchSize)) {
+    for await (const rows of keysetBatches(parts, (part, after, limit) => orderRecordRepository.page(this.db, part, filter, after, limit), batchSize, filter.sort)) {
       yield await this.withRefundTotals(rows);
     }
   }
@@ -175,5 +178,6 @@ function validatedFilter(query: OrderRecordQuery): OrderListFilter {
     amountMin,
     amountMax,
     currency: query.currency,
+    sort: query.sort,
   };
 }

@@ -1,6 +1,6 @@
 import type { Executor } from '../db/schema.ts';
 import { AppError, notFound } from '../domain/errors.ts';
-import { comesBefore, mergeDescending, type KeyedRow, type Keyset, type RecordPart } from '../repositories/record-keyset.ts';
+import { comesBefore, mergeInOrder, type KeyedRow, type Keyset, type RecordPart, type RecordSort } from '../repositories/record-keyset.ts';
 import { scopeIncludes, type RecordScope } from './record-scope.ts';
 
 /** Counts stop here: beyond it the console says "more than 10,000" (SPEC §7 "Records at scale"). */
@@ -48,20 +48,23 @@ export function partsByState(parts: readonly RecordPart[], states: readonly stri
   return parts.flatMap((part) => [...new Set(states)].map((state) => ({ ...part, state })));
 }
 
-/** The opaque cursor of a page: the (created_at, id) of its last row. */
-export function encodeCursor(row: KeyedRow): string {
-  return Buffer.from(JSON.stringify([row.created_at, row.id])).toString('base64url');
+/** The opaque cursor of a page: the (created_at, id) of its last row, and the order it continues in. */
+export function encodeCursor(row: KeyedRow, sort: RecordSort = 'newest'): string {
+  return Buffer.from(JSON.stringify(sort === 'newest' ? [row.created_at, row.id] : [row.created_at, row.id, sort])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined): Keyset | undefined {
+export function decodeCursor(cursor: string | undefined, sort: RecordSort = 'newest'): Keyset | undefined {
   if (cursor === undefined) return undefined;
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && value.every((n) => Number.isSafeInteger(n) && n >= 0)) {
-      return { createdAt: value[0] as number, id: value[1] as number };
-    }
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     // Falls through to the error below.
+  }
+  if (Array.isArray(value) && (value.length === 2 || (value.length === 3 && value[2] === 'oldest')) && value.slice(0, 2).every((n) => Number.isSafeInteger(n) && n >= 0)) {
+    // A cursor continues the order it was made in: in the other one it would skip or repeat rows.
+    if ((value[2] ?? 'newest') !== sort) throw new AppError('InvalidParameterValue', `cursor: from a list sorted ${value[2] ?? 'newest'} first, not ${sort} first`, { field: 'cursor' });
+    return { createdAt: value[0] as number, id: value[1] as number };
   }
   throw new AppError('InvalidParameterValue', 'cursor: not a cursor this list returned', { field: 'cursor' });
 }
@@ -78,11 +81,12 @@ export async function keysetPage<Row extends KeyedRow>(
   fetch: (part: RecordPart, after: Keyset | undefined, limit: number) => Promise<Row[]>,
   after: Keyset | undefined,
   limit: number,
+  sort: RecordSort = 'newest',
 ): Promise<KeysetPage<Row>> {
   const lists = await Promise.all(parts.map((part) => fetch(part, after, limit + 1)));
-  const merged = parts.length ? mergeDescending(lists) : [];
+  const merged = parts.length ? mergeInOrder(lists, sort) : [];
   const rows = merged.slice(0, limit);
-  return { rows, nextCursor: merged.length > limit ? encodeCursor(rows[rows.length - 1]!) : null };
+  return { rows, nextCursor: merged.length > limit ? encodeCursor(rows[rows.length - 1]!, sort) : null };
 }
 
 /** Rows `offset .. offset + limit` across the parts (the management API's Offset / Limit, Offset ≤ 10,000). */
@@ -95,7 +99,7 @@ export async function offsetPage<Row extends KeyedRow>(
   if (parts.length === 0) return [];
   if (parts.length === 1) return fetch(parts[0]!, limit, offset);
   const lists = await Promise.all(parts.map((part) => fetch(part, offset + limit, 0)));
-  return mergeDescending(lists).slice(offset, offset + limit);
+  return mergeInOrder(lists).slice(offset, offset + limit);
 }
 
 export interface CappedCount {
@@ -122,6 +126,7 @@ export async function* keysetBatches<Row extends KeyedRow>(
   parts: readonly RecordPart[],
   fetch: (part: RecordPart, after: Keyset | undefined, limit: number) => Promise<Row[]>,
   batchSize: number,
+  sort: RecordSort = 'newest',
 ): AsyncGenerator<Row[]> {
   const readers = parts.map((part) => ({ part, rows: [] as Row[], position: 0, next: undefined as Promise<Row[]> | undefined, done: false }));
   type Reader = (typeof readers)[number];
@@ -156,7 +161,7 @@ export async function* keysetBatches<Row extends KeyedRow>(
     for (;;) {
       let best: Reader | undefined;
       for (const reader of live) {
-        if (reader.position < reader.rows.length && (!best || comesBefore(reader.rows[reader.position]!, best.rows[best.position]!))) best = reader;
+        if (reader.position < reader.rows.length && (!best || comesBefore(reader.rows[reader.position]!, best.rows[best.position]!, sort))) best = reader;
       }
       if (!best) break;
       out.push(best.rows[best.position++]!);

@@ -7,7 +7,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { Capability } from '../domain/permissions.ts';
 import { AppError, notFound } from '../domain/errors.ts';
 import { orderRecordRepository } from '../repositories/order-record.repository.ts';
-import type { RecordPart } from '../repositories/record-keyset.ts';
+import type { RecordPart, RecordSort } from '../repositories/record-keyset.ts';
 import { refundRecordRepository, type RefundListFilter } from '../repositories/refund-record.repository.ts';
 import { businessDateOf, businessDayRange } from './bill-time.ts';
 import { detailScopeOf, listScopeOf } from './record-access.ts';
@@ -24,6 +24,8 @@ export interface RefundRecordQuery {
   refundNo?: string | undefined;
   statuses?: readonly RefundStatus[] | undefined;
   mnpIds?: readonly string[] | undefined;
+  /** Newest first (the default) or oldest first; exports follow it. */
+  sort?: RecordSort | undefined;
 }
 
 export interface ResolvedRefundQuery {
@@ -75,9 +77,10 @@ export class RefundRecordService {
   }
 
   async list(actor: Actor, query: RefundRecordQuery, page: { cursor?: string | undefined; limit: number; withTotal?: boolean }): Promise<RefundPage> {
-    const after = decodeCursor(page.cursor);
+    const sort = query.sort ?? 'newest';
+    const after = decodeCursor(page.cursor, sort);
     const { parts, filter } = await this.resolve(actor, query);
-    const { rows, nextCursor } = await keysetPage(parts, (part, position, limit) => refundRecordRepository.page(this.db, part, filter, position, limit), after, page.limit);
+    const { rows, nextCursor } = await keysetPage(parts, (part, position, limit) => refundRecordRepository.page(this.db, part, filter, position, limit), after, page.limit, sort);
     const result: RefundPage = { items: rows.map(refundListItem), nextCursor, range: { createdFrom: filter.createdFrom, createdTo: filter.createdTo } };
     if (page.withTotal) result.total = await cappedCount(parts, (part, cap) => refundRecordRepository.countUpTo(this.db, part, filter, cap));
     return result;
@@ -101,7 +104,7 @@ export class RefundRecordService {
   }
 
   async *batches({ parts, filter }: ResolvedRefundQuery, batchSize: number): AsyncGenerator<RefundListItem[]> {
-    for await (const rows of keysetBatches(parts, (part, after, limit) => refundRecordRepository.page(this.db, part, filter, after, limit), batchSize)) {
+    for await (const rows of keysetBatches(parts, (part, after, limit) => refundRecordRepository.page(this.db, part, filter, after, limit), batchSize, filter.sort)) {
       yield rows.map(refundListItem);
     }
   }
@@ -149,6 +152,7 @@ export class RefundRecordService {
       orderNo: query.orderNo,
       refundNo: query.refundNo,
       statuses: query.statuses?.length ? [...new Set(query.statuses)] : undefined,
+      sort: query.sort,
     };
   }
 }

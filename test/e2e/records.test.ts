@@ -55,7 +55,8 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
   let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    ({ server, browser, demo, close: stop } = await startDemoConsole({ now }));
+    // No job loops: the background export below waits queued until the test runs the worker itself.
+    ({ server, browser, demo, close: stop } = await startDemoConsole({ now, backgroundJobs: false }));
     const db = server.context.database.db;
     const owner = (mnpId: string): OrderOwner => ({ mnpId, applicationId: demo.superapp.applicationId, miniProgramTeamId: demo.miniProgramTeam.teamId, superappTeamId: demo.superapp.teamId });
     const ready = owner(demo.miniPrograms.ready.mnpId);
@@ -133,6 +134,11 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       await page.keyboard.press('Escape');
       await drawer.waitFor({ state: 'hidden' });
 
+      // Oldest first from the Created column's sorter: the list turns round, and the export follows it.
+      await table.locator('th', { hasText: 'Created' }).click();
+      await eventually(() => columnTexts(table, 2)).toEqual(['E2E-11', 'E2E-07', 'E2E-05', 'E2E-01']);
+      expect(await table.locator('th[aria-sort]').getAttribute('aria-sort')).toBe('ascending');
+
       await page.getByRole('button', { name: 'Export CSV' }).click();
       const panel = page.getByTestId('exports-panel');
       const link = panel.getByTestId('export-download').first();
@@ -143,11 +149,11 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       expect(text.startsWith('\uFEFF')).toBe(true);
       const [header, ...records] = parseCsv(text.slice(1));
       expect(header![2]).toBe('Merchant order no.');
-      expect(records.map((record) => record[2])).toEqual(['E2E-01', 'E2E-05', 'E2E-07', 'E2E-11']);
+      expect(records.map((record) => record[2])).toEqual(['E2E-11', 'E2E-07', 'E2E-05', 'E2E-01']);
       expect(new Set(records.map((record) => record[0]))).toEqual(new Set([demo.miniPrograms.ready.mnpId]));
       expect(new Set(records.map((record) => record[4]))).toEqual(new Set(['SUCCESS']));
-      expect(records[0]![5]).toBe('Tea, "large", =1+1');
-      expect(records[0]![6]).toBe('11.11');
+      expect(records[3]![5]).toBe('Tea, "large", =1+1');
+      expect(records[3]![6]).toBe('11.11');
 
       // The dashboard counts the same orders (the last 30 days: all but the 60-day-old one).
       await openPage(page, 'Payment data');
@@ -184,6 +190,8 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       await page.getByLabel('Order number (out_trade_no or transaction_id)').fill('E2E-REFUNDED');
       await page.getByRole('button', { name: 'Search' }).click();
       await eventually(() => columnTexts(table, 2)).toEqual(['E2E-RF-RECENT', 'E2E-RF-OLD']);
+      await table.locator('th', { hasText: 'Refund initiated' }).click();
+      await eventually(() => columnTexts(table, 2)).toEqual(['E2E-RF-OLD', 'E2E-RF-RECENT']);
 
       const thirteenMonthsAgo = new Date(now + 8 * hour - 395 * day).toISOString().slice(0, 10);
       await page.getByLabel('Order number (out_trade_no or transaction_id)').fill('');
@@ -219,7 +227,7 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       await page.getByRole('button', { name: 'Search' }).click();
       await eventually(() => page.getByTestId('records-total').innerText()).toBe(`${expected.toLocaleString('en')} matching`);
 
-      // The test server runs no job loop: the export waits, queued, until the worker below takes it.
+      // The server runs no job loops here: the export waits, queued, until the worker below takes it.
       await page.getByRole('button', { name: 'Export CSV' }).click();
       const panel = page.getByTestId('exports-panel');
       const progress = panel.getByTestId('export-progress');
@@ -229,9 +237,10 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
 
       expect(await server.context.services.exports.runNext()).toBe(true);
       await progress.waitFor({ state: 'detached', timeout: 15_000 });
-      const newest = panel.locator('tbody tr.ant-table-row').first();
-      await eventually(() => newest.innerText()).toContain(`${expected} / ${expected}`);
-      const [download] = await Promise.all([page.waitForEvent('download'), newest.getByTestId('export-download').click()]);
+      // Both exports were made at the test clock's one instant: the row is found by its count, not its place.
+      const finished = panel.locator('tbody tr.ant-table-row', { hasText: `${expected} / ${expected}` });
+      await finished.getByTestId('export-download').waitFor();
+      const [download] = await Promise.all([page.waitForEvent('download'), finished.getByTestId('export-download').click()]);
       const text = await readFile(await download.path(), 'utf8');
       const [, ...records] = parseCsv(text.slice(1));
       expect(records).toHaveLength(expected);

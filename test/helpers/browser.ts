@@ -90,9 +90,9 @@ export interface ConsoleServer {
 }
 
 /** The real server on a free port, over a fresh migrated SQLite database, with the console built. */
-export async function startConsoleServer(): Promise<ConsoleServer> {
+export async function startConsoleServer(options: { backgroundJobs?: boolean } = {}): Promise<ConsoleServer> {
   await ensureWebConsoleBuilt();
-  const context = await createTestContext('sqlite');
+  const context = await createTestContext('sqlite', options);
   const baseUrl = await context.app.listen({ port: 0, host: '127.0.0.1' });
   return { context, baseUrl, close: () => context.close() };
 }
@@ -105,8 +105,8 @@ export interface DemoConsole {
 }
 
 /** The server with the demo world, and Chromium: what most browser suites start in `beforeAll`. */
-export async function startDemoConsole(options: { now?: number } = {}): Promise<DemoConsole> {
-  const server = await startConsoleServer();
+export async function startDemoConsole(options: { now?: number; backgroundJobs?: boolean } = {}): Promise<DemoConsole> {
+  const server = await startConsoleServer({ backgroundJobs: options.backgroundJobs });
   // Pages compute date ranges from the wall clock; suites that seed dated records pin both to one instant.
   if (options.now !== undefined) server.context.clock.set(options.now);
   const demo = await server.context.services.demoWorld.ensure();

@@ -24,6 +24,8 @@ export interface TestContext extends AppContext {
 
 export interface TestContextOptions {
   config?: Partial<Config>;
+  /** The app's job loops once it listens (default true); off, a test runs each job itself. */
+  backgroundJobs?: boolean;
 }
 
 /** A fresh database (SQLite temp file, or a new PostgreSQL schema), migrated, with its app built. */
@@ -49,7 +51,7 @@ export async function createTestContext(kind: DatabaseKind, options: TestContext
   const clock = new ManualClock();
   const createContext = () => createAppContext(config, { clock, hashingCost: testHashingCost, postgresSchema, postgresPoolSize: 5 });
   const context = kind === 'postgres' ? await withSchemaCatalogLock('shared', createContext) : await createContext();
-  const app = await buildApp(context);
+  const app = await buildApp(context, { backgroundJobs: options.backgroundJobs ?? true });
   return {
     ...context,
     clock,

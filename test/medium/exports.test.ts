@@ -213,6 +213,9 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
       [world.as['mp:operator'], { tradeStates: ['SUCCESS', 'REFUND', 'WAIT_PAY'] as const }, 12 + 4],
       [world.as['sa:operator'], { createdFrom: now - 31 * hour, createdTo: now - 10 * hour, outTradeNo: '=x' }, 1],
       [world.as['mp:operator'], { outTradeNo: "it's not there" }, 0],
+      // Oldest first: the list's order, which the file follows.
+      [world.as['mp:operator'], { mnpIds: [world.mnpId], sort: 'oldest' }, texts.length + 5],
+      [world.as['mp:operator'], { tradeStates: ['SUCCESS', 'REFUND', 'WAIT_PAY'] as const, sort: 'oldest' }, 12 + 4],
     ] as const) {
       const expected = await exportBytes(rowByRow, actor, query);
       const actual = await exportBytes(fast, actor, query);
@@ -222,6 +225,12 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
       expect(actual.bytes.toString('utf8')).toBe(expected.bytes.toString('utf8'));
       expect(actual.bytes.equals(expected.bytes)).toBe(true);
     }
+    // The two orders hold the same records, the other way round (the header line aside).
+    const records = (bytes: Buffer) => bytes.toString('utf8').split(/\r\n(?=[^\r\n]*mnp)/).slice(1);
+    const newest = records((await exportBytes(fast, world.as['mp:operator'], { mnpIds: [world.mnpId] })).bytes);
+    const oldest = records((await exportBytes(fast, world.as['mp:operator'], { mnpIds: [world.mnpId], sort: 'oldest' })).bytes);
+    expect(newest).toHaveLength(texts.length + 5);
+    expect(oldest.map((record) => record.replace(/\r\n$/, ''))).toEqual(newest.map((record) => record.replace(/\r\n$/, '')).reverse());
   });
 
   it('never writes a file for a filter the caller may not use', async () => {

@@ -64,6 +64,27 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
       expect(seen).toEqual(paged);
     });
 
+    it('pages oldest first when asked, the exact reverse, and refuses a cursor from the other order', async () => {
+      const operator = world.as['sa:operator'];
+      const newest = await context.services.orderRecords.list(operator, {}, { limit: 100 });
+      const seen: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await context.services.orderRecords.list(operator, { sort: 'oldest' }, { cursor, limit: 7 });
+        seen.push(...page.items.map((item) => item.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen).toHaveLength(46);
+      expect(seen).toEqual(newest.items.map((item) => item.id).reverse());
+      const byState = await context.services.orderRecords.list(operator, { sort: 'oldest', tradeStates: ['SUCCESS', 'REFUND'] }, { limit: 100 });
+      expect(byState.items.map((item) => item.id)).toEqual(newest.items.filter((item) => item.tradeState === 'SUCCESS' || item.tradeState === 'REFUND').map((item) => item.id).reverse());
+
+      const firstNewest = await context.services.orderRecords.list(operator, {}, { limit: 5 });
+      const firstOldest = await context.services.orderRecords.list(operator, { sort: 'oldest' }, { limit: 5 });
+      await expect(context.services.orderRecords.list(operator, { sort: 'oldest' }, { cursor: firstNewest.nextCursor!, limit: 5 })).rejects.toThrow(/cursor: from a list sorted newest first/);
+      await expect(context.services.orderRecords.list(operator, {}, { cursor: firstOldest.nextCursor!, limit: 5 })).rejects.toThrow(/cursor: from a list sorted oldest first/);
+    });
+
     it('merges the superapp team’s mini program teams in one order (several parts)', async () => {
       const operator = world.as['sa:operator'];
       const all = await context.services.orderRecords.list(operator, {}, { limit: 100, withTotal: true });
@@ -169,6 +190,20 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
     });
 
     const numbers = (page: { items: { outRefundNo: string }[] }) => page.items.map((item) => item.outRefundNo);
+
+    it('lists oldest first when asked, by cursor, the reverse of newest first', async () => {
+      const query = { mnpIds: [teamA.mnpId], orderNo: 'REFUND-ORDER' };
+      const newest = await context.services.refundRecords.list(world.as['mp:operator'], query, { limit: 50 });
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await context.services.refundRecords.list(world.as['mp:operator'], { ...query, sort: 'oldest' }, { cursor, limit: 1 });
+        seen.push(...numbers(page));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(numbers(newest)).toEqual(['RF-RECENT', 'RF-PROCESSING', 'RF-TEN-DAYS', 'RF-OLD']);
+      expect(seen).toEqual(['RF-OLD', 'RF-TEN-DAYS', 'RF-PROCESSING', 'RF-RECENT']);
+    });
 
     it('defaults to the past 7 days (business days in the time zone)', async () => {
       const page = await context.services.refundRecords.list(world.as['mp:operator'], { mnpIds: [teamA.mnpId] }, { limit: 50 });

@@ -34,7 +34,7 @@ export async function orderRecordRoutes(app: FastifyInstance) {
   routes.get('/orders', {
     config: { capability: 'order.view' },
     schema: {
-      summary: 'Orders the caller reaches, newest first, a cursor page at a time (an amount range needs a created range of at most 31 days)',
+      summary: 'Orders the caller reaches, newest first (or oldest first: sort=oldest), a cursor page at a time (an amount range needs a created range of at most 31 days)',
       tags: ['console: order record'],
       querystring: orderListQuery,
       response: { 200: z.object({ items: z.array(orderListItemSchema), nextCursor: z.string().nullable(), total: cappedTotalSchema.optional() }), ...consoleErrors },

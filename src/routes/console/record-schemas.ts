@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { tradeStates } from '../../domain/order-state.ts';
 import { refundStatuses } from '../../domain/refund-state.ts';
 import { notFound } from '../../domain/errors.ts';
+import { recordSorts } from '../../repositories/record-keyset.ts';
 
 // Schemas of the record pages' routes (Order record, After-sales record, exports, payment data).
 
@@ -13,6 +14,8 @@ const listOf = (item: string, max: number) => z.string().max(max * 65).regex(new
 export const splitList = <T extends string = string>(value: string | undefined): T[] | undefined => (value ? (value.split(',') as T[]) : undefined);
 
 const recordNumber = z.string().trim().min(1).max(64);
+/** By created time, newest first unless `oldest`; a cursor continues the order it came from. */
+const recordSort = z.enum(recordSorts).optional();
 
 export const orderListQuery = z.object({
   createdFrom: epochMs.optional(),
@@ -24,6 +27,7 @@ export const orderListQuery = z.object({
   amountMin: minorUnits.optional(),
   amountMax: minorUnits.optional(),
   currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code').optional(),
+  sort: recordSort,
   cursor: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   withTotal: z.enum(['true', 'false']).optional(),
@@ -36,6 +40,7 @@ export const refundListQuery = z.object({
   status: listOf(`(${refundStatuses.join('|')})`, refundStatuses.length).optional(),
   orderNo: recordNumber.optional(),
   refundNo: recordNumber.optional(),
+  sort: recordSort,
   cursor: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   withTotal: z.enum(['true', 'false']).optional(),
@@ -55,6 +60,7 @@ export const orderExportBody = z.object({
   amountMin: z.number().int().min(0).max(9_007_199_254_740_991).optional(),
   amountMax: z.number().int().min(0).max(9_007_199_254_740_991).optional(),
   currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code').optional(),
+  sort: recordSort,
 });
 
 export const refundExportBody = z.object({
@@ -65,6 +71,7 @@ export const refundExportBody = z.object({
   statuses: z.array(z.enum(refundStatuses)).max(refundStatuses.length).optional(),
   orderNo: recordNumber.optional(),
   refundNo: recordNumber.optional(),
+  sort: recordSort,
 });
 
 /** Record ids in paths are plain strings (as every console id is); one that is not a number finds nothing. */

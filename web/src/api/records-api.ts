@@ -26,6 +26,9 @@ export const refundStatuses = ['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'] as
 export type TradeState = (typeof tradeStates)[number];
 export type RefundStatus = (typeof refundStatuses)[number];
 
+/** Record lists by created time: newest first (the server's default) or oldest first. */
+export type RecordSort = 'newest' | 'oldest';
+
 /** The Order record's filter, as the list (query string) and the export (body) both take it. */
 export interface OrderFilter {
   createdFrom?: number;
@@ -38,6 +41,7 @@ export interface OrderFilter {
   amountMin?: number;
   amountMax?: number;
   currency?: string;
+  sort?: RecordSort;
 }
 
 export interface RefundFilter {
@@ -47,6 +51,7 @@ export interface RefundFilter {
   statuses?: RefundStatus[];
   orderNo?: string;
   refundNo?: string;
+  sort?: RecordSort;
 }
 
 export interface OrderPage {
@@ -79,6 +84,7 @@ export const recordsApi = {
         amountMin: filter.amountMin,
         amountMax: filter.amountMax,
         currency: filter.currency,
+        sort: filter.sort,
         cursor: page.cursor,
         limit: page.limit,
         withTotal: page.withTotal ? 'true' : undefined,
@@ -97,6 +103,7 @@ export const recordsApi = {
         status: list(filter.statuses),
         orderNo: filter.orderNo,
         refundNo: filter.refundNo,
+        sort: filter.sort,
         cursor: page.cursor,
         limit: page.limit,
         withTotal: page.withTotal ? 'true' : undefined,

@@ -1,12 +1,12 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App as AntApp, Button, Col, Descriptions, Drawer, Flex, Form, Input, Row, Select, Skeleton, Table, Typography, type TableColumnsType } from 'antd';
 import { useState } from 'react';
-import { recordQueryKeys, recordsApi, refundStatuses, type RefundFilter, type RefundListItem, type RefundStatus } from '../../api/records-api.ts';
+import { recordQueryKeys, recordsApi, refundStatuses, type RecordSort, type RefundFilter, type RefundListItem, type RefundStatus } from '../../api/records-api.ts';
 import { LoadError } from '../../components/load-error.tsx';
 import { PageHeader } from '../../components/page-header.tsx';
 import { useI18n } from '../../i18n/i18n-context.tsx';
 import { HistoryTable, NotificationsTable, OrderFieldsList } from '../order-record/order-detail-drawer.tsx';
-import { CursorPager, dateInputToMs, dateInputValue, ExportsPanel, RefundStatusTag, TotalText } from '../order-record/record-parts.tsx';
+import { createdSorter, CursorPager, dateInputToMs, dateInputValue, ExportsPanel, RefundStatusTag, sortOfTableChange, TotalText } from '../order-record/record-parts.tsx';
 
 interface FilterForm {
   from?: string;
@@ -99,18 +99,21 @@ export default function AfterSalesRecordPage() {
   const queryClient = useQueryClient();
   const [form] = Form.useForm<FilterForm>();
   const [filter, setFilter] = useState<RefundFilter>(() => filterOf(pastSevenDays()));
+  const [sort, setSort] = useState<RecordSort>('newest');
+  // The list and the export follow the sort (the Created column's).
+  const sorted: RefundFilter = { ...filter, sort };
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [openRefundId, setOpenRefundId] = useState<number | null>(null);
   const cursor = cursors[cursors.length - 1];
 
   const refunds = useQuery({
-    queryKey: recordQueryKeys.refunds(filter, cursor),
-    queryFn: () => recordsApi.listRefunds(filter, { cursor, limit: pageSize, withTotal: cursor === undefined }),
+    queryKey: recordQueryKeys.refunds(sorted, cursor),
+    queryFn: () => recordsApi.listRefunds(sorted, { cursor, limit: pageSize, withTotal: cursor === undefined }),
     placeholderData: keepPreviousData,
     retry: false,
   });
   const startExport = useMutation({
-    mutationFn: (format: 'csv' | 'xlsx') => recordsApi.exportRefunds(format, filter),
+    mutationFn: (format: 'csv' | 'xlsx') => recordsApi.exportRefunds(format, sorted),
     onSuccess: async (job) => {
       if (job.status === 'done') message.success(t('records.exportDone', { rows: job.rowsWritten }));
       else message.info(t('records.exportStarted'));
@@ -128,7 +131,7 @@ export default function AfterSalesRecordPage() {
   };
 
   const columns: TableColumnsType<RefundListItem> = [
-    { title: t('refunds.range'), dataIndex: 'createdAt', render: (at: number) => formatTime(at), width: 170 },
+    { title: t('refunds.range'), dataIndex: 'createdAt', render: (at: number) => formatTime(at), width: 170, ...createdSorter<RefundListItem>(sort) },
     { title: t('records.miniProgram'), dataIndex: 'mnpId', ellipsis: true },
     { title: 'out_refund_no', dataIndex: 'outRefundNo' },
     { title: 'refund_id', dataIndex: 'refundId', ellipsis: true },
@@ -220,6 +223,10 @@ export default function AfterSalesRecordPage() {
         loading={refunds.isFetching}
         pagination={false}
         locale={{ emptyText: t('records.noResults') }}
+        onChange={(_pagination, _filters, sorter) => {
+          setSort(sortOfTableChange(sorter));
+          setCursors([undefined]);
+        }}
         data-testid="refunds-table"
         size="middle"
       />

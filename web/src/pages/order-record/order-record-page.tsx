@@ -2,13 +2,13 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { Alert, App as AntApp, Button, Col, Flex, Form, Input, InputNumber, Row, Select, Table, type TableColumnsType } from 'antd';
 import { useState } from 'react';
 import { consoleApi, queryKeys } from '../../api/console-api.ts';
-import { recordQueryKeys, recordsApi, tradeStates, type OrderFilter, type OrderListItem, type TradeState } from '../../api/records-api.ts';
+import { recordQueryKeys, recordsApi, tradeStates, type OrderFilter, type OrderListItem, type RecordSort, type TradeState } from '../../api/records-api.ts';
 import { useConsole } from '../../app/console-context.tsx';
 import { fromLocalInputValue } from '../../components/date-time.ts';
 import { PageHeader } from '../../components/page-header.tsx';
 import { useI18n } from '../../i18n/i18n-context.tsx';
 import { OrderDetailDrawer } from './order-detail-drawer.tsx';
-import { CursorPager, ExportsPanel, toMinorUnits, TotalText, TradeStateTag } from './record-parts.tsx';
+import { createdSorter, CursorPager, ExportsPanel, sortOfTableChange, toMinorUnits, TotalText, TradeStateTag } from './record-parts.tsx';
 
 interface FilterForm {
   createdFrom?: string;
@@ -26,8 +26,8 @@ const pageSize = 20;
 const trimmed = (value: string | undefined) => (value?.trim() ? value.trim() : undefined);
 
 /**
- * Order record (SPEC §5): the orders the caller's roles reach, newest first, filtered on the server and
- * read a cursor page at a time; details in a drawer; exports of everything the filter matches.
+ * Order record (SPEC §5): the orders the caller's roles reach, newest first (or oldest first from the
+ * Created column), filtered on the server and read a cursor page at a time; details in a drawer; exports of everything the filter matches.
  */
 export default function OrderRecordPage() {
   const { t, formatTime } = useI18n();
@@ -36,6 +36,9 @@ export default function OrderRecordPage() {
   const queryClient = useQueryClient();
   const [form] = Form.useForm<FilterForm>();
   const [filter, setFilter] = useState<OrderFilter>({});
+  const [sort, setSort] = useState<RecordSort>('newest');
+  // The list and the export follow the sort; the total does not depend on it.
+  const sorted: OrderFilter = { ...filter, sort };
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [openOrderId, setOpenOrderId] = useState<number | null>(null);
   const cursor = cursors[cursors.length - 1];
@@ -47,8 +50,8 @@ export default function OrderRecordPage() {
     enabled: currentTeam?.kind === 'miniprogram',
   });
   const orders = useQuery({
-    queryKey: recordQueryKeys.orders(filter, cursor),
-    queryFn: () => recordsApi.listOrders(filter, { cursor, limit: pageSize, withTotal: false }),
+    queryKey: recordQueryKeys.orders(sorted, cursor),
+    queryFn: () => recordsApi.listOrders(sorted, { cursor, limit: pageSize, withTotal: false }),
     placeholderData: keepPreviousData,
     retry: false,
   });
@@ -58,7 +61,7 @@ export default function OrderRecordPage() {
     retry: false,
   });
   const startExport = useMutation({
-    mutationFn: (format: 'csv' | 'xlsx') => recordsApi.exportOrders(format, filter),
+    mutationFn: (format: 'csv' | 'xlsx') => recordsApi.exportOrders(format, sorted),
     onSuccess: async (job) => {
       if (job.status === 'done') message.success(t('records.exportDone', { rows: job.rowsWritten }));
       else message.info(t('records.exportStarted'));
@@ -86,7 +89,7 @@ export default function OrderRecordPage() {
   };
 
   const columns: TableColumnsType<OrderListItem> = [
-    { title: t('records.createdAt'), dataIndex: 'createdAt', render: (at: number) => formatTime(at), width: 170 },
+    { title: t('records.createdAt'), dataIndex: 'createdAt', render: (at: number) => formatTime(at), width: 170, ...createdSorter<OrderListItem>(sort) },
     { title: t('records.miniProgram'), dataIndex: 'mnpId', ellipsis: true },
     { title: 'out_trade_no', dataIndex: 'outTradeNo' },
     { title: 'transaction_id', dataIndex: 'transactionId', render: (id: string | null) => id ?? t('common.none') },
@@ -193,6 +196,10 @@ export default function OrderRecordPage() {
         loading={orders.isFetching}
         pagination={false}
         locale={{ emptyText: t('records.noResults') }}
+        onChange={(_pagination, _filters, sorter) => {
+          setSort(sortOfTableChange(sorter));
+          setCursors([undefined]);
+        }}
         data-testid="orders-table"
         size="middle"
       />

@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
-import { Button, Card, Flex, Progress, Table, Tag, Typography, type TableColumnsType } from 'antd';
-import { recordQueryKeys, recordsApi, type CappedTotal, type ExportJob, type RefundStatus, type TradeState } from '../../api/records-api.ts';
+import { Button, Card, Flex, Progress, Table, Tag, Typography, type TableColumnType, type TableColumnsType, type TableProps } from 'antd';
+import { recordQueryKeys, recordsApi, type CappedTotal, type ExportJob, type RecordSort, type RefundStatus, type TradeState } from '../../api/records-api.ts';
 import { useI18n } from '../../i18n/i18n-context.tsx';
 
 // Pieces the Order record and After-sales record pages share.
@@ -117,4 +117,14 @@ export function dateInputToMs(value: string | undefined, end = false): number | 
 export function dateInputValue(date: Date): string {
   const pad = (value: number) => String(value).padStart(2, '0');
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** The Created column's sorter: the server sorts, newest first unless turned; it never goes unsorted. */
+export function createdSorter<Row>(sort: RecordSort | undefined): Pick<TableColumnType<Row>, 'sorter' | 'sortOrder' | 'sortDirections'> {
+  return { sorter: true, sortOrder: sort === 'oldest' ? 'ascend' : 'descend', sortDirections: ['descend', 'ascend', 'descend'] };
+}
+
+/** The order a table's sort change asks for (only the Created column sorts). */
+export function sortOfTableChange<Row>(sorter: Parameters<NonNullable<TableProps<Row>['onChange']>>[2]): RecordSort {
+  return !Array.isArray(sorter) && sorter.order === 'ascend' ? 'oldest' : 'newest';
 }

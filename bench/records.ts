@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { freshCompiledFileOf } from '../bin/compiled-build.mjs';
 import { systemClock } from '../src/domain/clock.ts';
 import { tradeStates } from '../src/domain/order-state.ts';
 import { OrderRecordService } from '../src/services/order-record.service.ts';
@@ -37,10 +38,14 @@ interface ExportResult {
   peakRss: number;
 }
 
-/** One export in a process of its own run as the server runs (node with tsx), so its peak RSS is the export's. */
+/**
+ * One export in a process of its own run as the server runs (the compiled JavaScript in dist/ while it is
+ * fresh, as bin/paythrough.mjs does; else the sources through tsx), so its peak RSS is the export's.
+ */
 async function exportInChild(databaseUrl: string, from: number, to: number, format: string, rowByRow: boolean): Promise<ExportResult> {
-  const script = fileURLToPath(new URL('./records-export.ts', import.meta.url));
-  const args = ['--import', 'tsx', script, '--database', databaseUrl, '--from', String(from), '--to', String(to), '--format', format, ...(rowByRow ? ['--row-by-row'] : [])];
+  const compiled = freshCompiledFileOf('bench/records-export.ts', ['src', 'bench']);
+  const entry = compiled ? [compiled] : ['--import', 'tsx', fileURLToPath(new URL('./records-export.ts', import.meta.url))];
+  const args = [...entry, '--database', databaseUrl, '--from', String(from), '--to', String(to), '--format', format, ...(rowByRow ? ['--row-by-row'] : [])];
   const { stdout } = await execFileAsync(process.execPath, args, { maxBuffer: 1 << 20 });
   return JSON.parse(stdout) as ExportResult;
 }
@@ -172,6 +177,7 @@ export async function run(args: string[]): Promise<void> {
       const boundary = await db.selectFrom('orders').select(['created_at']).orderBy('created_at', 'desc').orderBy('id', 'desc').offset(exportRows - 1).limit(1).executeTakeFirst();
       const createdFrom = boundary ? Number(boundary.created_at) : first;
       const format = values['export-format'] === 'xlsx' ? 'xlsx' : 'csv';
+      log(`export runs ${freshCompiledFileOf('bench/records-export.ts', ['src', 'bench']) ? 'the compiled JavaScript (dist/)' : 'the sources through tsx (dist/ is missing or older than them: npm run build:server)'}`);
       // The row-by-row writer (order objects, the path XLSX takes) as the same run's baseline, when asked.
       for (const path of values['export-compare'] ? (['driver', 'row_by_row'] as const) : (['driver'] as const)) {
         const result = await exportInChild(databaseUrl, createdFrom, last, format, path === 'row_by_row');

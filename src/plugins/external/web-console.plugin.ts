@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { guardRoutesWith } from '../app/route-guards.ts';
+import { repositoryRoot } from '../../config/repository-root.ts';
 
-export const webConsoleRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web/dist');
+export const webConsoleRoot = path.join(repositoryRoot, 'web/dist');
 
 /** Serves the built React console at `/`, with client-side routes falling back to index.html. */
 export async function webConsolePlugin(app: FastifyInstance) {

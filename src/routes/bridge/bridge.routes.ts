@@ -1,20 +1,20 @@
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PaymentBridgeService } from '../../services/payment-bridge.service.ts';
 import { clientErrorStatus } from '../../domain/error-mapping.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
+import { repositoryRoot } from '../../config/repository-root.ts';
 
 export interface BridgeRoutesOptions {
   bridge: PaymentBridgeService;
 }
 
 /** Where `npm ci` (prepare) puts the bundled browser bridge. */
-export const bridgeBundleRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bridge/dist');
+export const bridgeBundleRoot = path.join(repositoryRoot, 'bridge/dist');
 
 const verifyBody = z.object({
   appId: z.string().min(1).max(32),

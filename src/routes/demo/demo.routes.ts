@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { clientErrorStatus } from '../../domain/error-mapping.ts';
 import { DemoMerchant, DemoMerchantError, demoGoods } from './demo-merchant.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
+import { repositoryRoot } from '../../config/repository-root.ts';
 
 /**
  * The clickable demo (SPEC §4.4), present only while the sandbox is on:
@@ -14,7 +16,7 @@ import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
  * - `/demo/merchant/...`: the shop's merchant server, its notify_url, its settings and what it received.
  * Static pages and scripts come from `demo/` (CSP script-src 'self': no inline scripts).
  */
-const demoFolder = new URL('../../../demo/', import.meta.url);
+const demoFolder = path.join(repositoryRoot, 'demo');
 const pages = { host: 'host.html', shop: 'shop.html', settings: 'settings.html', notifications: 'notifications.html' } as const;
 const assets: Record<string, string> = {
   'demo.css': 'text/css; charset=utf-8',
@@ -34,7 +36,7 @@ function ownBaseUrl(app: FastifyInstance): string {
 
 export async function demoRoutes(app: FastifyInstance) {
   guardRoutesWith(app, 'sandbox-only');
-  const read = (name: string) => readFileSync(new URL(name, demoFolder), 'utf8');
+  const read = (name: string) => readFileSync(path.join(demoFolder, name), 'utf8');
   const pageText = Object.fromEntries(Object.entries(pages).map(([key, file]) => [key, read(file)])) as Record<keyof typeof pages, string>;
   const assetText = Object.fromEntries(Object.keys(assets).map((name) => [name, read(name)]));
   const merchant = new DemoMerchant(app.database.db, app.clock, app.services.demoShopSecrets, app.services.demoWorld, () => ownBaseUrl(app), `${app.config.publicUrl}/demo/merchant/notify`);

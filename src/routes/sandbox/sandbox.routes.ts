@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -7,6 +8,7 @@ import { orderToWire, refundToWire, wireOrderSchema, wireRefundSchema } from '..
 import type { SandboxChannel } from '../../channels/sandbox/sandbox-channel.ts';
 import { clientErrorStatus } from '../../domain/error-mapping.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
+import { repositoryRoot } from '../../config/repository-root.ts';
 
 /**
  * The sandbox channel's public surface (SPEC §4.3), present only while the sandbox is on:
@@ -44,8 +46,9 @@ export function formatAmount(total: number, currency: string): string {
   return `${sign}${major} ${currency}`;
 }
 
-const cashierFolder = new URL('./cashier/', import.meta.url);
-const readAsset = (name: string) => readFileSync(new URL(name, cashierFolder), 'utf8');
+// Static files stay beside the sources (the compiled server reads them there too).
+const cashierFolder = path.join(repositoryRoot, 'src/routes/sandbox/cashier');
+const readAsset = (name: string) => readFileSync(path.join(cashierFolder, name), 'utf8');
 
 export async function sandboxRoutes(app: FastifyInstance, options: SandboxRoutesOptions) {
   const { sandbox } = options;

@@ -78,6 +78,8 @@ export interface OutboxTable {
   event_id: string;
   /** Which handler delivers it, e.g. `merchant_notification`. */
   topic: string;
+  /** `TRANSACTION.SUCCESS`, `REFUND.*`, `refund.requested` (a host's refund webhook): the delivery log filters on it (migration 0013). */
+  event_type: string | null;
   payload_json: string;
   target_url: string | null;
   /** 1 when the target's superapp uses the sandbox channel: plain http and loopback are allowed while the sandbox is on. */

@@ -8,6 +8,7 @@ import { ordersMigration } from './migrations/0005-orders.ts';
 import { recordsMigration } from './migrations/0010-records.ts';
 import { recordIndexesMigration } from './migrations/0011-record-indexes.ts';
 import { reconcileInDoubtIndexMigration } from './migrations/0012-reconcile-in-doubt-index.ts';
+import { notificationLogMigration } from './migrations/0013-notification-log.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
@@ -21,6 +22,7 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0010-records': recordsMigration(kind),
     '0011-record-indexes': recordIndexesMigration(),
     '0012-reconcile-in-doubt-index': reconcileInDoubtIndexMigration(),
+    '0013-notification-log': notificationLogMigration(kind),
   };
 }
 

@@ -77,6 +77,7 @@ export class NotificationService {
     return this.outbox.enqueue(trx, {
       topic: merchantNotificationTopic,
       eventId: payload.id,
+      eventType: input.eventType,
       payload,
       targetUrl: input.notifyUrl,
       sandbox: input.sandbox,

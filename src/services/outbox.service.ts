@@ -16,6 +16,8 @@ export interface OutboxEventInput {
   topic: string;
   /** Unique id of the event; a random UUID by default. */
   eventId?: string;
+  /** What the event reports (`TRANSACTION.SUCCESS`, ...), for the delivery log's filter. */
+  eventType?: string;
   /** JSON-serialisable; what the handler needs to build the message at delivery time. */
   payload: unknown;
   targetUrl: string | null;
@@ -42,6 +44,7 @@ export class OutboxService {
     return outboxRepository.insert(trx, {
       event_id: event.eventId ?? randomUUID(),
       topic: event.topic,
+      event_type: event.eventType ?? null,
       payload_json: JSON.stringify(event.payload),
       target_url: event.targetUrl,
       sandbox: event.sandbox ? 1 : 0,

@@ -124,15 +124,23 @@ export async function insertRefund(db: Kysely<Database>, order: { id: number; mc
 }
 
 /** A merchant notification about an order or refund, with one failed delivery attempt. */
-export async function insertNotification(db: Kysely<Database>, subject: { type: 'order' | 'refund'; id: number }, owner: OrderOwner, at: number) {
+export async function insertNotification(
+  db: Kysely<Database>,
+  subject: { type: 'order' | 'refund'; id: number },
+  owner: OrderOwner,
+  at: number,
+  fields: { eventType?: string; targetUrl?: string } = {},
+) {
   const n = next();
+  const eventType = fields.eventType ?? (subject.type === 'order' ? 'TRANSACTION.SUCCESS' : 'REFUND.SUCCESS');
   const outbox = await db
     .insertInto('outbox')
     .values({
       event_id: `evt-${n}-${Math.random().toString(36).slice(2, 8)}`,
       topic: 'merchant_notification',
-      payload_json: JSON.stringify({ event_type: subject.type === 'order' ? 'TRANSACTION.SUCCESS' : 'REFUND.SUCCESS' }),
-      target_url: 'https://merchant.example/notify',
+      event_type: eventType,
+      payload_json: JSON.stringify({ event_type: eventType }),
+      target_url: fields.targetUrl ?? 'https://merchant.example/notify',
       sandbox: 1,
       subject_type: subject.type,
       subject_id: String(subject.id),

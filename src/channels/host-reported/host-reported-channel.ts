@@ -126,6 +126,7 @@ export class HostReportedChannel implements PaymentChannel {
           this.options.outbox.enqueue(trx, {
             topic: hostRefundWebhookTopic,
             eventId,
+            eventType: 'refund.requested',
             payload,
             targetUrl: webhookUrl,
             sandbox: false,

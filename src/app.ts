@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { databaseAnswers } from './db/database.ts';
 import { startBackgroundJobs } from './jobs/index.ts';
 import { contextPlugin, type AppContext } from './plugins/app/context.plugin.ts';
+import { metricsPlugin } from './plugins/app/metrics.plugin.ts';
 import { requireRouteGuards } from './plugins/app/route-guards.ts';
 import { securityPlugin } from './plugins/external/security-headers.plugin.ts';
 import { swaggerPlugin } from './plugins/external/swagger.plugin.ts';
@@ -14,6 +15,7 @@ import { demoRoutes } from './routes/demo/demo.routes.ts';
 import { gatewayPrefix, gatewayRoutes } from './routes/gateway/index.ts';
 import { hostApiPrefix, hostRoutes } from './routes/host/index.ts';
 import { managementRoutes } from './routes/manage/management.routes.ts';
+import { metricsRoutes } from './routes/metrics/metrics.routes.ts';
 import { sandboxRoutes } from './routes/sandbox/sandbox.routes.ts';
 
 export interface BuildAppOptions {
@@ -40,11 +42,14 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   await app.register(securityPlugin);
   await app.register(swaggerPlugin);
   await app.register(contextPlugin, context);
+  // Before every route, so its request counter sees all of them (SPEC §7 /metrics).
+  await app.register(metricsPlugin);
 
   app.get('/healthz', { config: { capability: 'public', guard: 'public' }, schema: { hide: true } }, async (_request, reply) => {
     if (await databaseAnswers(context.database.db)) return { status: 'ok' };
     return reply.status(503).send({ status: 'unavailable' });
   });
+  await app.register(metricsRoutes);
   await app.register(consoleRoutes, { prefix: consoleApiPrefix });
   await app.register(managementRoutes);
   await app.register(gatewayRoutes, { prefix: gatewayPrefix });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseTrustProxy } from './config.ts';
+import { loadConfig, parseMetricsToken, parseTrustProxy } from './config.ts';
 
 describe('configuration from the environment', () => {
   it('PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: 7 by default, whole days from 1 to 365', () => {
@@ -22,6 +22,25 @@ describe('configuration from the environment', () => {
     expect(() => parseTrustProxy('2')).toThrow(/hop count/);
     for (const bad of ['10.0.0.300', '10.0.0.0/33', 'lb.internal', '10.0.0.0/8/1', '::1/129', ',']) {
       expect(() => parseTrustProxy(bad), bad).toThrow(/PAYTHROUGH_TRUST_PROXY/);
+    }
+  });
+
+  it('PAYTHROUGH_METRICS_TOKEN: unset or empty turns /metrics off; a set token is 16+ token68 characters', () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(parseMetricsToken('')).toBeUndefined();
+    const token = 'f'.repeat(64);
+    expect(loadConfig({ PAYTHROUGH_METRICS_TOKEN: token }).metricsToken).toBe(token);
+    expect(parseMetricsToken('abc-DEF_012.345~+/xyz==')).toBe('abc-DEF_012.345~+/xyz==');
+    for (const bad of ['short', 'x'.repeat(15), `${'x'.repeat(20)} y`, `${'x'.repeat(20)}"`, `${'x'.repeat(20)}\n`, `=${'x'.repeat(20)}`]) {
+      expect(() => loadConfig({ PAYTHROUGH_METRICS_TOKEN: bad }), bad).toThrow(/PAYTHROUGH_METRICS_TOKEN/);
+    }
+  });
+
+  it('PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES: 60 by default, whole minutes up to a week', () => {
+    expect(loadConfig({}).metricsRefundStuckMinutes).toBe(60);
+    expect(loadConfig({ PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES: '15' }).metricsRefundStuckMinutes).toBe(15);
+    for (const bad of ['0', '-5', '2.5', 'an hour', '10081']) {
+      expect(() => loadConfig({ PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES: bad }), bad).toThrow(/PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES/);
     }
   });
 });

@@ -17,6 +17,8 @@ const environmentSchema = z.object({
   PAYTHROUGH_MCHID_RATE_LIMIT: z.coerce.number().int().min(1).default(6000),
   PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   PAYTHROUGH_TRUST_PROXY: z.string().default('off'),
+  PAYTHROUGH_METRICS_TOKEN: z.string().optional(),
+  PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES: z.coerce.number().int().min(1).max(10_080).default(60),
 });
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -41,6 +43,10 @@ export interface Config {
   platformKeyGraceDays: number;
   /** Fastify's `trustProxy`: whose X-Forwarded-For sets the client address (per-address limits). */
   trustProxy: TrustProxy;
+  /** Bearer token Prometheus presents on `GET /metrics`; undefined: metrics are off (404). */
+  metricsToken: string | undefined;
+  /** A refund PROCESSING longer than this counts as stuck in /metrics. */
+  metricsRefundStuckMinutes: number;
 }
 
 /** Off, every proxy (`true`), or the listed proxy addresses and CIDRs. */
@@ -79,7 +85,19 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     mchidRateLimit: env.PAYTHROUGH_MCHID_RATE_LIMIT,
     platformKeyGraceDays: env.PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS,
     trustProxy: parseTrustProxy(env.PAYTHROUGH_TRUST_PROXY),
+    metricsToken: parseMetricsToken(env.PAYTHROUGH_METRICS_TOKEN),
+    metricsRefundStuckMinutes: env.PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES,
   };
+}
+
+/** Unset or empty: metrics off. Otherwise at least 16 visible characters, sent as `Authorization: Bearer <token>`. */
+export function parseMetricsToken(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  // RFC 6750's token68 alphabet: what a Bearer header carries unescaped.
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(value) || value.length < 16) {
+    throw new Error('Invalid configuration: PAYTHROUGH_METRICS_TOKEN must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (then =), e.g. openssl rand -hex 32');
+  }
+  return value;
 }
 
 /** `off` / `false` (default), `true`, or comma-separated proxy addresses, CIDRs and range names. */

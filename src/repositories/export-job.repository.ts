@@ -17,6 +17,19 @@ export const exportJobRepository = {
   listByUser: (db: Executor, userId: string, limit: number) =>
     db.selectFrom('export_jobs').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute(),
 
+  /** Queued and running jobs, and the oldest queued one's creation time (for /metrics; the `(status, created_at)` index). */
+  async workload(db: Executor): Promise<{ queued: number; running: number; oldestQueuedAt: number | null }> {
+    const rows = await db
+      .selectFrom('export_jobs')
+      .select((eb) => ['status', eb.fn.countAll<number>().as('jobs'), eb.fn.min<number>('created_at').as('oldest')])
+      .where('status', 'in', ['queued', 'running'])
+      .groupBy('status')
+      .execute();
+    const of = (status: string) => rows.find((row) => row.status === status);
+    const oldest = of('queued')?.oldest;
+    return { queued: Number(of('queued')?.jobs ?? 0), running: Number(of('running')?.jobs ?? 0), oldestQueuedAt: oldest === undefined || oldest === null ? null : Number(oldest) };
+  },
+
   /** Jobs any worker may take: queued, or running under a claim that has expired (its worker died). */
   claimable: (db: Executor, now: number, limit: number) =>
     db

@@ -146,6 +146,16 @@ export const orderRepository = {
       .limit(limit)
       .execute(),
 
+  /** Orders whose channel outcome is in doubt and the earliest due check among them (for /metrics; the partial index `orders_reconcile_in_doubt`). */
+  async inDoubtSummary(db: Executor): Promise<{ inDoubt: number; earliestCheckAt: number | null }> {
+    const row = await db
+      .selectFrom('orders')
+      .select((eb) => [eb.fn.countAll<number>().as('in_doubt'), eb.fn.min<number>('reconcile_at').as('earliest')])
+      .where('pending_operation', 'is not', null)
+      .executeTakeFirstOrThrow();
+    return { inDoubt: Number(row.in_doubt), earliestCheckAt: row.earliest === null ? null : Number(row.earliest) };
+  },
+
   /** Orders paid in [fromMs, toMs) of one mini program, for the trade bill, in a stable order. */
   listPaidBetween: (db: Executor, mnpId: string, mchid: string, fromMs: number, toMs: number) =>
     db

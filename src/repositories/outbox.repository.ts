@@ -140,13 +140,27 @@ export const outboxRepository = {
   deleteAttemptsBefore: async (db: Executor, before: number) =>
     Number((await db.deleteFrom('delivery_attempts').where('started_at', '<', before).executeTakeFirst()).numDeletedRows),
 
-  /** Backlog size and the creation time of the oldest pending job (for /metrics). */
+  /**
+   * Backlog size and the creation time of the oldest pending job (for /metrics), read through the pending
+   * jobs' partial index. `created_at + 0` keeps it there: asked for min(created_at) alone, PostgreSQL walks
+   * `outbox_created` from the oldest job past every delivered one (pending jobs are the newest).
+   */
   async backlog(db: Executor): Promise<{ pending: number; oldestCreatedAt: number | null }> {
     const row = await db
       .selectFrom('outbox')
-      .select((eb) => [eb.fn.countAll<number>().as('pending'), eb.fn.min<number>('created_at').as('oldest')])
+      .select((eb) => [eb.fn.countAll<number>().as('pending'), eb.fn.min<number>(sql<number>`created_at + 0`).as('oldest')])
       .where('status', '=', 'pending')
       .executeTakeFirstOrThrow();
     return { pending: Number(row.pending), oldestCreatedAt: row.oldest === null ? null : Number(row.oldest) };
+  },
+  /** Pending jobs due by `now` and the due time of the most overdue one (for /metrics: how far behind the workers are). */
+  async dueBacklog(db: Executor, now: number): Promise<{ due: number; oldestDueAt: number | null }> {
+    const row = await db
+      .selectFrom('outbox')
+      .select((eb) => [eb.fn.countAll<number>().as('due'), eb.fn.min<number>('next_attempt_at').as('oldest')])
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .executeTakeFirstOrThrow();
+    return { due: Number(row.due), oldestDueAt: row.oldest === null ? null : Number(row.oldest) };
   },
 };

@@ -59,6 +59,25 @@ export const refundRepository = {
       .limit(limit)
       .execute(),
 
+  /** PROCESSING refunds: how many, how many were created before `stuckBefore`, and the oldest's creation time (for /metrics; one range of `refunds_state_created`). */
+  async processingSummary(db: Executor, stuckBefore: number): Promise<{ processing: number; stuck: number; oldestCreatedAt: number | null }> {
+    const row = await db
+      .selectFrom('refunds')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('processing'),
+        eb.fn.count<number>(eb.case().when('created_at', '<', stuckBefore).then(eb.lit(1)).end()).as('stuck'),
+        eb.fn.min<number>('created_at').as('oldest'),
+      ])
+      .where('status', '=', 'PROCESSING')
+      .executeTakeFirstOrThrow();
+    return { processing: Number(row.processing), stuck: Number(row.stuck), oldestCreatedAt: row.oldest === null ? null : Number(row.oldest) };
+  },
+  /** The earliest time the reconciler is due to ask a channel about a PROCESSING refund (for /metrics; the partial index `refunds_reconcile`). */
+  async earliestReconcileAt(db: Executor): Promise<number | null> {
+    const row = await db.selectFrom('refunds').select((eb) => eb.fn.min<number>('reconcile_at').as('earliest')).where('reconcile_at', 'is not', null).executeTakeFirstOrThrow();
+    return row.earliest === null ? null : Number(row.earliest);
+  },
+
   /** Refunds that succeeded in [fromMs, toMs) for one mini program, with their order's fields, for the trade bill. */
   listSucceededBetween: (db: Executor, mnpId: string, mchid: string, fromMs: number, toMs: number) =>
     db

@@ -17,6 +17,7 @@ import { HostPaymentService } from './host-payment.service.ts';
 import { NonceService } from './nonce.service.ts';
 import { notificationKeysFrom } from './notification-delivery.ts';
 import { NotificationService } from './notification.service.ts';
+import { OperationsMetricsService } from './operations-metrics.service.ts';
 import { OutboxService } from './outbox.service.ts';
 import { PaymentConfigService } from './payment-config.service.ts';
 import { findPaymentAccount, PaymentCredentialService } from './payment-credential.service.ts';
@@ -114,6 +115,8 @@ export function createServices(deps: ServiceDependencies) {
     managementAuth: new ManagementAuthService(db, clock, tenancy.apiKeys),
     platform: new PlatformService(db, clock),
     paymentData: new PaymentDataService(db, clock, deps.config, paymentStats),
+    /** The database gauges of /metrics (outbox, stuck refunds, reconciler lag, exports). */
+    operationsMetrics: new OperationsMetricsService(db, clock, { refundStuckMs: deps.config.metricsRefundStuckMinutes * 60_000 }),
     ...records,
     paymentBridge,
     demoWorld,

@@ -13,6 +13,7 @@ export const routeGuards = {
   'channel-signature': "a superapp HTTP channel's signature over its event",
   'pay-sign': "a mini program's paySign over the prepay_id: reveals the order summary only",
   'sandbox-only': 'no credential: the sandbox channel and the demo, which exist only while the sandbox is on',
+  'metrics-token': "the bearer token PAYTHROUGH_METRICS_TOKEN names, compared in constant time (Prometheus's scrape); 404 while no token is set",
   public: 'no credential: health, API documents and the static console pages',
 } as const;
 

@@ -33,12 +33,12 @@ import {
  * Hostile input on the channel-facing and public surfaces (issue 7 item 4): the HTTP channel's
  * callback route (unsigned, forged, replayed-for-another-body and genuinely signed malformed events),
  * the host API (XML with DTDs and entities, malformed XML, JSON, signed and unsigned; always a 200
- * XML answer), the sandbox control API and cashier, the host bridge, the demo, and every read-only
- * page or document — every route read from the app.
+ * XML answer), the sandbox control API and cashier, the host bridge, the demo, /metrics, and every
+ * read-only page or document — every route read from the app.
  * PAYTHROUGH_FULL_RELIABILITY=1 runs ten times as many cases; PAYTHROUGH_HOSTILE_SEED replays a seed.
  */
 
-const surfaces: Surface[] = ['channel-callback', 'host', 'sandbox', 'bridge', 'demo', 'static'];
+const surfaces: Surface[] = ['channel-callback', 'host', 'sandbox', 'bridge', 'demo', 'metrics', 'static'];
 const discovery = await createTestContext('sqlite');
 const appRoutes = await listAppRoutes(discovery.app);
 await discovery.close();
@@ -83,7 +83,8 @@ describeHostile('hostile channel, host, sandbox, bridge, demo and static input',
   let gateway: FastifyInstance;
 
   beforeAll(async () => {
-    context = await createTestContext(kind);
+    // /metrics on (its bearer token is not among the generated headers): hostile scrapes get its 401.
+    context = await createTestContext(kind, { config: { metricsToken: 'hostile-suite-metrics-token-0123456789' } });
     world = await createHostileWorld(context);
     // The demo merchant calls the gateway over HTTP: a second app on the same database listens for it (no jobs).
     gateway = await buildApp(context, { backgroundJobs: false });

@@ -42,7 +42,7 @@ export function describeHostile(name: string, suite: (kind: DatabaseKind) => voi
   describe.skip(`${name} [postgres] — SKIPPED in the bounded run: PAYTHROUGH_FULL_RELIABILITY=1 or PAYTHROUGH_HOSTILE_POSTGRES=1 runs it`, () => suite('postgres'));
 }
 
-export type Surface = 'gateway' | 'management' | 'console' | 'channel-callback' | 'sandbox' | 'host' | 'bridge' | 'demo' | 'static';
+export type Surface = 'gateway' | 'management' | 'console' | 'channel-callback' | 'sandbox' | 'host' | 'bridge' | 'demo' | 'metrics' | 'static';
 
 export interface AppRoute {
   method: string;
@@ -64,6 +64,7 @@ export function surfaceOf(method: string, url: string): Surface | undefined {
   if (url.startsWith('/superapp/pay/')) return 'host';
   if (url.startsWith('/bridge/v1/')) return 'bridge';
   if (url === '/demo' || url.startsWith('/demo/')) return 'demo';
+  if (url === '/metrics') return 'metrics';
   if ((method === 'GET' || method === 'HEAD') && staticRoutes.some((pattern) => pattern.test(url))) return 'static';
   return undefined;
 }
@@ -345,6 +346,11 @@ export function checkAnswer(surface: Surface, response: LightMyRequestResponse, 
     }
     case 'demo':
       if (refused) expect(parsed(response, what), what).toMatchObject({ message: expect.any(String) });
+      return { refused };
+    case 'metrics':
+      // Prometheus text for the right bearer token; a refusal (404 while off, 401) is the console's error shape.
+      if (refused) expect(parsed(response, what), what).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
+      else expect(String(response.headers['content-type']), what).toMatch(/^text\/plain; version=0\.0\.4/);
       return { refused };
     case 'static':
       return { refused };

@@ -122,6 +122,7 @@ const surfaceRoutes: Record<string, RegExp> = {
   'host-message': /^POST \/superapp\/pay\//,
   'channel-signature': /^POST \/channel\/v1\//,
   'pay-sign': /^POST \/bridge\/v1\//,
+  'metrics-token': /^GET \/metrics$/,
 };
 
 const key = (route: { method: string; url: string }) => `${route.method} ${route.url}`;

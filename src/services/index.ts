@@ -16,6 +16,7 @@ import { HostKeyService } from './host-key.service.ts';
 import { HostPaymentService } from './host-payment.service.ts';
 import { NonceService } from './nonce.service.ts';
 import { notificationKeysFrom } from './notification-delivery.ts';
+import { NotificationLogService } from './notification-log.service.ts';
 import { NotificationService } from './notification.service.ts';
 import { OperationsMetricsService } from './operations-metrics.service.ts';
 import { OutboxService } from './outbox.service.ts';
@@ -93,6 +94,7 @@ export function createServices(deps: ServiceDependencies) {
   const records = {
     orderRecords,
     refundRecords,
+    notificationLog: new NotificationLogService(db, clock, orderRecords),
     exports: new ExportService(db, clock, deps.config, { orders: orderRecords, refunds: refundRecords }),
     paymentStats,
   };

@@ -176,7 +176,7 @@ describe('cross-tenant ids on the management API answer like nonexistent ones', 
   it('console record routes: another tenant\'s order, refund, notification and export, and another user\'s export, answer 404 like nonexistent ids', async () => {
     const routes = (await listConsoleRoutes(context.app)).filter((route) => route.params.some((param) => ['orderId', 'refundId', 'notificationId', 'exportId'].includes(param)));
     expect(routes.map((route) => `${route.method} ${route.url}`)).toEqual(
-      expect.arrayContaining(['GET /api/v1/orders/:orderId', 'GET /api/v1/refunds/:refundId', 'POST /api/v1/orders/:orderId/notifications/:notificationId/resend', 'GET /api/v1/exports/:exportId', 'GET /api/v1/exports/:exportId/file']),
+      expect.arrayContaining(['GET /api/v1/orders/:orderId', 'GET /api/v1/refunds/:refundId', 'POST /api/v1/orders/:orderId/notifications/:notificationId/resend', 'GET /api/v1/notifications/:notificationId', 'POST /api/v1/notifications/:notificationId/resend', 'GET /api/v1/exports/:exportId', 'GET /api/v1/exports/:exportId/file']),
     );
     const caller = tenants.alpha;
     const client = await ConsoleClient.signIn(context.app, caller.world.tenant.members['mp:administrator'].account, caller.world.tenant.members['mp:administrator'].password);

@@ -78,6 +78,10 @@ const consoleRouteCapabilities: Record<string, string> = {
   'GET /api/v1/orders': 'order.view',
   'GET /api/v1/orders/:orderId': 'order.view',
   'POST /api/v1/orders/:orderId/notifications/:notificationId/resend': 'order.view',
+  // SPEC §5's notification delivery log: whoever sees order records sees (and resends) their notifications.
+  'GET /api/v1/notifications': 'order.view',
+  'GET /api/v1/notifications/:notificationId': 'order.view',
+  'POST /api/v1/notifications/:notificationId/resend': 'order.view',
   'POST /api/v1/orders/exports': 'order.export',
   'GET /api/v1/refunds': 'refund.view',
   'GET /api/v1/refunds/:refundId': 'refund.view',
@@ -266,7 +270,7 @@ describe('console routes refuse roles without the capability (generated from the
     if (params[0] === 'userId') return [{ target: 'platform', ids: { userId } }];
     if (params[0] === 'applicationId') return [{ target: 'superappTeam', ids: { applicationId: tenant.applicationId } }];
     if (params[0] === 'mnpId') return [{ target: 'miniProgramTeam', ids: { mnpId: tenant.mnpId } }];
-    if (['orderId', 'refundId'].includes(params[0]!)) return [{ target: 'miniProgramTeam', ids: records }];
+    if (['orderId', 'refundId', 'notificationId'].includes(params[0]!)) return [{ target: 'miniProgramTeam', ids: records }];
     throw new Error(`${key(route)}: teach targetsOf() the parameter :${params[0]}`);
   }
 

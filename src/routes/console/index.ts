@@ -9,6 +9,7 @@ import { credentialRoutes } from './credential.routes.ts';
 import { enablementRoutes } from './enablement.routes.ts';
 import { hostKeyRoutes } from './host-key.routes.ts';
 import { exportRoutes } from './export.routes.ts';
+import { notificationLogRoutes } from './notification-log.routes.ts';
 import { orderRecordRoutes } from './order-record.routes.ts';
 import { paymentDataRoutes } from './payment-data.routes.ts';
 import { paymentConfigRoutes } from './payment-config.routes.ts';
@@ -32,6 +33,7 @@ export async function consoleRoutes(app: FastifyInstance) {
   await app.register(approvalRoutes);
   await app.register(credentialRoutes);
   await app.register(orderRecordRoutes);
+  await app.register(notificationLogRoutes);
   await app.register(exportRoutes);
   await app.register(paymentDataRoutes);
 }

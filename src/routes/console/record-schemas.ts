@@ -6,14 +6,14 @@ import { recordSorts } from '../../repositories/record-keyset.ts';
 
 // Schemas of the record pages' routes (Order record, After-sales record, exports, payment data).
 
-const epochMs = z.coerce.number().int().min(0).max(8_640_000_000_000);
+export const epochMs = z.coerce.number().int().min(0).max(8_640_000_000_000);
 const minorUnits = z.coerce.number().int().min(0).max(9_007_199_254_740_991);
 const id = '[A-Za-z0-9_-]{1,64}';
 /** Comma-separated lists in query strings, e.g. `mnpId=mnp_a,mnp_b`. */
-const listOf = (item: string, max: number) => z.string().max(max * 65).regex(new RegExp(`^${item}(,${item}){0,${max - 1}}$`), 'a comma-separated list');
+export const listOf = (item: string, max: number) => z.string().max(max * 65).regex(new RegExp(`^${item}(,${item}){0,${max - 1}}$`), 'a comma-separated list');
 export const splitList = <T extends string = string>(value: string | undefined): T[] | undefined => (value ? (value.split(',') as T[]) : undefined);
 
-const recordNumber = z.string().trim().min(1).max(64);
+export const recordNumber = z.string().trim().min(1).max(64);
 /** By created time, newest first unless `oldest`; a cursor continues the order it came from. */
 const recordSort = z.enum(recordSorts).optional();
 

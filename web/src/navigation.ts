@@ -17,6 +17,7 @@ export const routePaths = {
   standardPayment: '/console/standard-payment',
   orderRecord: '/console/orders',
   afterSalesRecord: '/console/refunds',
+  notifications: '/console/notifications',
   paymentData: '/console/payment-data',
   auditLog: '/console/audit-log',
   apiKeys: '/console/api-keys',
@@ -98,6 +99,11 @@ export const navItems: readonly NavItem[] = [
     key: 'afterSalesRecord', path: routePaths.afterSalesRecord, label: 'nav.afterSalesRecord', section: 'records',
     capabilities: ['refund.view'],
     page: lazy(() => import('./pages/after-sales-record/after-sales-record-page.tsx')),
+  },
+  {
+    key: 'notifications', path: routePaths.notifications, label: 'nav.notifications', section: 'records',
+    capabilities: ['order.view'],
+    page: lazy(() => import('./pages/notifications/notifications-page.tsx')),
   },
   {
     key: 'paymentData', path: routePaths.paymentData, label: 'nav.paymentData', section: 'records',

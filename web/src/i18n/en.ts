@@ -1,3 +1,4 @@
+import { notificationMessagesEn } from './notification-messages.ts';
 import { recordMessagesEn } from './records-messages.ts';
 
 /** English: the source dictionary. Every other language must translate every key (checked by the type). */
@@ -44,6 +45,7 @@ export const en = {
   'nav.afterSalesRecord': 'After-sales record',
   'nav.paymentData': 'Payment data',
   ...recordMessagesEn,
+  ...notificationMessagesEn,
 
   'signIn.title': 'Sign in to Paythrough',
   'signIn.subtitle': 'Superapp payment platform console',

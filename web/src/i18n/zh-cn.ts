@@ -1,4 +1,5 @@
 import type { Dictionary } from './en.ts';
+import { notificationMessagesZhCn } from './notification-messages.ts';
 import { recordMessagesZhCn } from './records-messages.ts';
 
 /** Simplified Chinese. */
@@ -45,6 +46,7 @@ export const zhCN: Dictionary = {
   'nav.afterSalesRecord': '售后记录',
   'nav.paymentData': '支付数据',
   ...recordMessagesZhCn,
+  ...notificationMessagesZhCn,
 
   'signIn.title': '登录 Paythrough',
   'signIn.subtitle': '超级应用支付平台控制台',

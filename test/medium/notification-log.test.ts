@@ -1,4 +1,6 @@
+import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notificationLogMigration } from '../../src/db/migrations/0013-notification-log.ts';
 import type { Actor } from '../../src/domain/access.ts';
 import { systemActor } from '../../src/domain/access.ts';
 import { OutboxWorker, type DeliveryResult } from '../../src/jobs/outbox-worker.ts';
@@ -278,5 +280,31 @@ describeOnEachDatabase('notification delivery log', (kind) => {
       expect(refundAudit.after_json).toContain('A-REFUNDED');
       context.clock.set(now);
     });
+  });
+});
+
+describeOnEachDatabase('migration 0013 on an outbox that already has rows', (kind) => {
+  it('fills in the event type from merchant notifications’ payloads and of host refund webhooks', async () => {
+    const context = await createTestContext(kind);
+    try {
+      const db = context.database.db;
+      // Back to the outbox as 0012 left it, with rows written before the column existed.
+      await db.schema.dropIndex('outbox_mp_team_created').execute();
+      await db.schema.dropIndex('outbox_application_created').execute();
+      await db.schema.alterTable('outbox').dropColumn('event_type').execute();
+      await sql`insert into outbox (event_id, topic, payload_json, sandbox, subject_type, subject_id, status, attempts, round_attempts, manual, created_at, updated_at)
+        values ('a', 'merchant_notification', ${JSON.stringify({ id: 'a', event_type: 'REFUND.CLOSED', resource: { x: 1 } })}, 0, 'refund', '1', 'failed', 15, 15, 0, 1, 1),
+               ('b', 'host_refund_webhook', ${JSON.stringify({ applicationId: 'app', body: '{"event_type":"refund.requested"}' })}, 0, 'refund', '2', 'pending', 0, 0, 0, 2, 2),
+               ('c', 'test-topic', '{}', 0, null, null, 'delivered', 1, 1, 0, 3, 3)`.execute(db);
+      await notificationLogMigration(kind).up(db as unknown as Kysely<unknown>);
+      const rows = await db.selectFrom('outbox').select(['event_id', 'event_type']).orderBy('event_id').execute();
+      expect(rows).toEqual([
+        { event_id: 'a', event_type: 'REFUND.CLOSED' },
+        { event_id: 'b', event_type: 'refund.requested' },
+        { event_id: 'c', event_type: null },
+      ]);
+    } finally {
+      await context.close();
+    }
   });
 });

@@ -5,8 +5,6 @@ import { epochMs, listOf, recordNumber } from './record-schemas.ts';
 // Schemas of the notification delivery log's routes (SPEC §5).
 
 const escaped = (value: string) => value.replace(/\./g, '\\.');
-/** An exact order or refund number; control characters (which PostgreSQL text refuses) are refused here. */
-const searchNumber = recordNumber.refine((value) => !/\p{Cc}/u.test(value), 'no control characters');
 
 export const notificationListQuery = z.object({
   createdFrom: epochMs.optional(),
@@ -14,8 +12,8 @@ export const notificationListQuery = z.object({
   mnpId: listOf('[A-Za-z0-9_-]{1,64}', 50).optional(),
   status: listOf(`(${notificationStatuses.join('|')})`, notificationStatuses.length).optional(),
   eventType: listOf(`(${notificationEventTypes.map(escaped).join('|')})`, notificationEventTypes.length).optional(),
-  outTradeNo: searchNumber.optional(),
-  outRefundNo: searchNumber.optional(),
+  outTradeNo: recordNumber.optional(),
+  outRefundNo: recordNumber.optional(),
   cursor: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });

@@ -13,7 +13,8 @@ const id = '[A-Za-z0-9_-]{1,64}';
 export const listOf = (item: string, max: number) => z.string().max(max * 65).regex(new RegExp(`^${item}(,${item}){0,${max - 1}}$`), 'a comma-separated list');
 export const splitList = <T extends string = string>(value: string | undefined): T[] | undefined => (value ? (value.split(',') as T[]) : undefined);
 
-export const recordNumber = z.string().trim().min(1).max(64);
+/** An exact order or refund number to search by; control characters (which PostgreSQL text refuses) are refused here. */
+export const recordNumber = z.string().trim().min(1).max(64).refine((value) => !/\p{Cc}/u.test(value), 'no control characters');
 /** By created time, newest first unless `oldest`; a cursor continues the order it came from. */
 const recordSort = z.enum(recordSorts).optional();
 

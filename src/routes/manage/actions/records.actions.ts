@@ -7,7 +7,8 @@ import { defineAction } from '../management-action.ts';
 // scale"), Limit 1–100 (default 20), times in ms since the epoch, amounts as major-unit strings.
 
 const epochMs = z.number().int().min(0).max(8_640_000_000_000);
-const number = z.string().trim().min(1).max(64);
+// Control characters (which PostgreSQL text refuses) are refused as parameter errors, never sent to the database.
+const number = z.string().trim().min(1).max(64).refine((value) => !/\p{Cc}/u.test(value), 'no control characters');
 const paging = {
   Offset: z.number().int().min(0).max(10_000).default(0),
   Limit: z.number().int().min(1).max(100).default(20),

@@ -1,9 +1,9 @@
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemActor } from '../../src/domain/access.ts';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
 import type { NotificationEventType } from '../../src/services/notification.service.ts';
-import { describeWithBrowser, newConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, type ConsoleServer } from '../helpers/browser.ts';
+import { chooseOption, columnTexts, describeWithBrowser, newConsolePage, openConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, tableRows, type ConsoleServer } from '../helpers/browser.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { insertNotification, insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
 
@@ -72,32 +72,19 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
     return page;
   }
 
-  const openPage = async (page: Page, label: string) => {
-    await page.getByTestId('console-nav').getByRole('menuitem', { name: label }).click();
-    await page.getByRole('heading', { level: 3, name: label }).waitFor();
-  };
-
-  async function choose(page: Page, combobox: Locator, option: string) {
-    await combobox.click();
-    await (await settled(page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)').getByTitle(option, { exact: true }))).click();
-    await page.keyboard.press('Escape');
-  }
-
-  const bodyRows = (table: Locator) => table.locator('tbody tr.ant-table-row');
-  const columnTexts = async (table: Locator, column: number) => bodyRows(table).evaluateAll((rows, index) => rows.map((row) => row.querySelectorAll('td')[index]?.textContent ?? ''), column);
 
   it(
     'lets an MP operator filter the log, open a notification’s attempts and resend it',
     async () => {
       const page = await signIn(demo.miniProgramTeam.users.operator);
-      await openPage(page, 'Notifications');
+      await openConsolePage(page, 'Notifications');
       const table = page.getByTestId('notifications-table');
       await eventually(() => columnTexts(table, 1)).toEqual(['Order NT-0', 'Order NT-1', 'Order NT-2', 'Order NT-FAILED', 'Refund NT-RF-1']);
       expect(await columnTexts(table, 3)).toEqual(['TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESS', 'REFUND.SUCCESS']);
       expect(await columnTexts(table, 8)).toEqual(['shop.example', 'shop.example', 'shop.example', 'broken.example', 'shop.example']);
       await page.screenshot({ path: screenshotPath('notifications-log'), fullPage: true });
 
-      await choose(page, page.getByRole('combobox', { name: 'Delivery status' }), 'failed');
+      await chooseOption(page, page.getByRole('combobox', { name: 'Delivery status' }), 'failed');
       await page.getByRole('button', { name: 'Search' }).click();
       await eventually(() => columnTexts(table, 1)).toEqual(['Order NT-FAILED']);
       expect(await columnTexts(table, 4)).toEqual(['failed']);
@@ -112,12 +99,12 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
       await page.getByRole('button', { name: 'Search' }).click();
       await eventually(() => columnTexts(table, 1)).toEqual(['Order NT-FAILED']);
 
-      await bodyRows(table).first().getByRole('button', { name: 'Details' }).click();
+      await tableRows(table).first().getByRole('button', { name: 'Details' }).click();
       const drawer = await settled(page.getByRole('dialog', { name: /^Notification / }));
       await eventually(() => drawer.getByTestId('notification-fields').innerText()).toContain('https://broken.example/notify');
       const attempts = drawer.getByTestId('notification-attempts');
-      expect(await bodyRows(attempts).count()).toBe(1);
-      expect(await bodyRows(attempts).first().innerText()).toContain('500');
+      expect(await tableRows(attempts).count()).toBe(1);
+      expect(await tableRows(attempts).first().innerText()).toContain('500');
       await page.screenshot({ path: screenshotPath('notifications-detail'), fullPage: true });
 
       await drawer.getByTestId('notification-resend').click();
@@ -140,13 +127,13 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
     'shows an MP developer of another team nothing of this team’s',
     async () => {
       const page = await signIn(otherDeveloper);
-      await openPage(page, 'Notifications');
+      await openConsolePage(page, 'Notifications');
       await page.getByTestId('notifications-range').waitFor();
       await eventually(() => page.getByTestId('notifications-table').getByText('Nothing matches these filters.').count()).toBe(1);
       await page.getByLabel('Merchant order no. (out_trade_no)').fill('NT-FAILED');
       await page.getByRole('button', { name: 'Search' }).click();
       await eventually(() => page.getByTestId('notifications-range').innerText()).toContain('Showing');
-      expect(await bodyRows(page.getByTestId('notifications-table')).count()).toBe(0);
+      expect(await tableRows(page.getByTestId('notifications-table')).count()).toBe(0);
       await page.context().close();
     },
     longFlow,

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemActor } from '../../src/domain/access.ts';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
-import { describeWithBrowser, newConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, type ConsoleServer } from '../helpers/browser.ts';
+import { chooseOption, columnTexts, describeWithBrowser, newConsolePage, openConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, tableRows, type ConsoleServer } from '../helpers/browser.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { insertOrder, insertOrders, insertRefund, orderRow, type OrderOwner } from '../helpers/record-factory.ts';
 
@@ -89,30 +89,17 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
     return page;
   }
 
-  const openPage = async (page: Page, label: string) => {
-    await page.getByTestId('console-nav').getByRole('menuitem', { name: label }).click();
-    await page.getByRole('heading', { level: 3, name: label }).waitFor();
-  };
-
-  async function choose(page: Page, combobox: Locator, option: string) {
-    await combobox.click();
-    await (await settled(page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)').getByTitle(option, { exact: true }))).click();
-    await page.keyboard.press('Escape');
-  }
-
-  const bodyRows = (table: Locator) => table.locator('tbody tr.ant-table-row');
-  const columnTexts = async (table: Locator, column: number) => bodyRows(table).evaluateAll((rows, index) => rows.map((row) => row.querySelectorAll('td')[index]?.textContent ?? ''), column);
 
   it(
     'lets an MP operator filter the Order record, open a detail, and export exactly the filtered rows',
     async () => {
       const page = await signIn(demo.miniProgramTeam.users.operator);
-      await openPage(page, 'Order record');
+      await openConsolePage(page, 'Order record');
       const table = page.getByTestId('orders-table');
-      await eventually(() => bodyRows(table).count()).toBe(13);
+      await eventually(() => tableRows(table).count()).toBe(13);
       await eventually(() => page.getByTestId('records-total').innerText()).toBe('13 matching');
 
-      await choose(page, page.getByRole('combobox', { name: 'Trade state' }), 'SUCCESS');
+      await chooseOption(page, page.getByRole('combobox', { name: 'Trade state' }), 'SUCCESS');
       const miniPrograms = page.getByRole('combobox', { name: 'Mini programs' });
       await miniPrograms.fill(demo.miniPrograms.ready.mnpId);
       await page.keyboard.press('Enter');
@@ -123,7 +110,7 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       expect(new Set(await columnTexts(table, 4))).toEqual(new Set(['SUCCESS']));
       await eventually(() => page.getByTestId('records-total').innerText()).toBe('4 matching');
 
-      await bodyRows(table).first().getByRole('button', { name: 'Details' }).click();
+      await tableRows(table).first().getByRole('button', { name: 'Details' }).click();
       const drawer = await settled(page.getByRole('dialog', { name: 'Order E2E-01' }));
       const fields = drawer.getByTestId('order-fields');
       await eventually(() => fields.innerText()).toContain('Tea, "large", =1+1');
@@ -156,7 +143,7 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       expect(records[3]![6]).toBe('11.11');
 
       // The dashboard counts the same orders (the last 30 days: all but the 60-day-old one).
-      await openPage(page, 'Payment data');
+      await openConsolePage(page, 'Payment data');
       await eventually(() => page.getByTestId('payment-overview').innerText()).toMatch(/Orders\s*12\b/);
       await page.getByTestId('orders-chart').locator('rect:not([height="0"])').first().waitFor();
       await page.screenshot({ path: screenshotPath('payment-data'), fullPage: true });
@@ -169,7 +156,7 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
     'opens the After-sales record on the past 7 days, finds refunds by refund and order number, refuses 13 months',
     async () => {
       const page = await signIn(demo.miniProgramTeam.users.developer);
-      await openPage(page, 'After-sales record');
+      await openConsolePage(page, 'After-sales record');
       const table = page.getByTestId('refunds-table');
       const today = new Date(now + 8 * hour).toISOString().slice(0, 10);
       const sixDaysAgo = new Date(now + 8 * hour - 6 * day).toISOString().slice(0, 10);
@@ -180,7 +167,7 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       await page.getByLabel('Refund number (out_refund_no or refund_id)').fill('E2E-RF-OLD');
       await page.getByRole('button', { name: 'Search' }).click();
       await eventually(() => columnTexts(table, 2)).toEqual(['E2E-RF-OLD']);
-      await bodyRows(table).first().getByRole('button', { name: 'Details' }).click();
+      await tableRows(table).first().getByRole('button', { name: 'Details' }).click();
       const drawer = await settled(page.getByRole('dialog', { name: 'Refund E2E-RF-OLD' }));
       await eventually(() => drawer.getByTestId('refund-fields').innerText()).toContain('8.00 CNY');
       await page.keyboard.press('Escape');
@@ -198,7 +185,7 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       await page.getByLabel('Initiated from').fill(thirteenMonthsAgo);
       await page.getByRole('button', { name: 'Search' }).click();
       await eventually(() => page.getByTestId('records-error').innerText()).toMatch(/last 12 months only/);
-      expect(await bodyRows(table).count()).toBe(0);
+      expect(await tableRows(table).count()).toBe(0);
       await page.screenshot({ path: screenshotPath('after-sales-record-13-months'), fullPage: true });
       await page.context().close();
     },
@@ -219,7 +206,7 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       const expected = bulk + 4;
 
       const page = await signIn(demo.miniProgramTeam.users.operator);
-      await openPage(page, 'Order record');
+      await openConsolePage(page, 'Order record');
       const miniPrograms = page.getByRole('combobox', { name: 'Mini programs' });
       await miniPrograms.fill(demo.miniPrograms.fresh.mnpId);
       await page.keyboard.press('Enter');
@@ -258,19 +245,19 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
     'shows an MP developer of another team nothing of this team’s',
     async () => {
       const page = await signIn(otherDeveloper);
-      await openPage(page, 'Order record');
+      await openConsolePage(page, 'Order record');
       await eventually(() => page.getByTestId('records-total').innerText()).toBe('0 matching');
-      expect(await bodyRows(page.getByTestId('orders-table')).count()).toBe(0);
+      expect(await tableRows(page.getByTestId('orders-table')).count()).toBe(0);
       await page.getByLabel('Merchant order no. (out_trade_no)').fill('E2E-01');
       await page.getByRole('button', { name: 'Search' }).click();
       await eventually(() => page.getByTestId('records-total').innerText()).toBe('0 matching');
 
-      await openPage(page, 'After-sales record');
+      await openConsolePage(page, 'After-sales record');
       await page.getByLabel('Order number (out_trade_no or transaction_id)').fill('E2E-REFUNDED');
       await page.getByRole('button', { name: 'Search' }).click();
       await eventually(() => page.getByTestId('refunds-range').innerText()).toContain('Showing');
-      expect(await bodyRows(page.getByTestId('refunds-table')).count()).toBe(0);
-      await openPage(page, 'Payment data');
+      expect(await tableRows(page.getByTestId('refunds-table')).count()).toBe(0);
+      await openConsolePage(page, 'Payment data');
       await eventually(() => page.getByTestId('payment-overview').innerText()).toContain('Orders');
       expect(await page.getByTestId('payment-overview').innerText()).toMatch(/Orders\s*0/);
       await page.context().close();

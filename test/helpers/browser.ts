@@ -157,6 +157,26 @@ export async function submitSignIn(page: Page, user: { account: string; password
   await page.getByTestId('console-nav').waitFor();
 }
 
+/** Opens a console page from the navigation menu and waits for its heading. */
+export async function openConsolePage(page: Page, label: string): Promise<void> {
+  await page.getByTestId('console-nav').getByRole('menuitem', { name: label }).click();
+  await page.getByRole('heading', { level: 3, name: label }).waitFor();
+}
+
+/** Picks one option of an antd Select and closes its dropdown. */
+export async function chooseOption(page: Page, combobox: Locator, option: string): Promise<void> {
+  await combobox.click();
+  await (await settled(page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)').getByTitle(option, { exact: true }))).click();
+  await page.keyboard.press('Escape');
+}
+
+/** An antd table's data rows (not its placeholder row). */
+export const tableRows = (table: Locator) => table.locator('tbody tr.ant-table-row');
+
+/** The text of one column of an antd table's data rows, top to bottom. */
+export const columnTexts = (table: Locator, column: number) =>
+  tableRows(table).evaluateAll((rows, index) => rows.map((row) => row.querySelectorAll('td')[index]?.textContent ?? ''), column);
+
 /** Screenshots for a human look; test-results/ is gitignored. */
 export function screenshotPath(name: string): string {
   const folder = path.join(repositoryRoot, 'test-results');

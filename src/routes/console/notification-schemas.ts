@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { notificationEventTypes, notificationStatuses } from '../../services/notification-log.service.ts';
-import { epochMs, listOf, recordNumber } from './record-schemas.ts';
+import { deliveryAttemptSchema, epochMs, listOf, recordNumber } from './record-schemas.ts';
 
 // Schemas of the notification delivery log's routes (SPEC §5).
 
@@ -58,16 +58,5 @@ export const notificationLogDetailSchema = notificationLogItemSchema.extend({
   targetUrl: z.string().nullable(),
   /** The current round was started by a console user's resend. */
   manual: z.boolean(),
-  deliveryAttempts: z.array(
-    z.object({
-      attemptNo: z.number(),
-      manual: z.boolean(),
-      startedAt: z.number(),
-      latencyMs: z.number(),
-      outcome: z.enum(['delivered', 'failed']),
-      httpStatus: z.number().nullable(),
-      responseExcerpt: z.string().nullable(),
-      error: z.string().nullable(),
-    }),
-  ),
+  deliveryAttempts: z.array(deliveryAttemptSchema),
 });

@@ -199,6 +199,18 @@ export const channelPaymentSchema = z.object({
   refundId: z.number().nullable(),
 });
 
+/** One delivery attempt of a notification (the order's details and the Notifications page show them). */
+export const deliveryAttemptSchema = z.object({
+  attemptNo: z.number(),
+  manual: z.boolean(),
+  startedAt: z.number(),
+  latencyMs: z.number(),
+  outcome: z.enum(['delivered', 'failed']),
+  httpStatus: z.number().nullable(),
+  responseExcerpt: z.string().nullable(),
+  error: z.string().nullable(),
+});
+
 export const notificationSchema = z.object({
   id: z.number(),
   eventId: z.string(),
@@ -214,18 +226,7 @@ export const notificationSchema = z.object({
   createdAt: z.number(),
   deliveredAt: z.number().nullable(),
   failedAt: z.number().nullable(),
-  deliveryAttempts: z.array(
-    z.object({
-      attemptNo: z.number(),
-      manual: z.boolean(),
-      startedAt: z.number(),
-      latencyMs: z.number(),
-      outcome: z.enum(['delivered', 'failed']),
-      httpStatus: z.number().nullable(),
-      responseExcerpt: z.string().nullable(),
-      error: z.string().nullable(),
-    }),
-  ),
+  deliveryAttempts: z.array(deliveryAttemptSchema),
 });
 
 export const orderDetailSchema = z.object({

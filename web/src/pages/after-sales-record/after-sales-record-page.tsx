@@ -1,12 +1,12 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App as AntApp, Button, Col, Descriptions, Drawer, Flex, Form, Input, Row, Select, Skeleton, Table, Typography, type TableColumnsType } from 'antd';
+import { Alert, App as AntApp, Button, Col, Descriptions, Drawer, Form, Input, Row, Select, Skeleton, Table, Typography, type TableColumnsType } from 'antd';
 import { useState } from 'react';
 import { recordQueryKeys, recordsApi, refundStatuses, type RecordSort, type RefundFilter, type RefundListItem, type RefundStatus } from '../../api/records-api.ts';
 import { LoadError } from '../../components/load-error.tsx';
 import { PageHeader } from '../../components/page-header.tsx';
 import { useI18n } from '../../i18n/i18n-context.tsx';
 import { HistoryTable, NotificationsTable, OrderFieldsList } from '../order-record/order-detail-drawer.tsx';
-import { createdSorter, CursorPager, dateInputToMs, dateInputValue, ExportsPanel, RefundStatusTag, sortOfTableChange, TotalText } from '../order-record/record-parts.tsx';
+import { createdSorter, CursorPager, dateInputToMs, dateInputValue, ExportsPanel, RefundStatusTag, SearchActions, sortOfTableChange, TotalText } from '../order-record/record-parts.tsx';
 
 interface FilterForm {
   from?: string;
@@ -195,25 +195,19 @@ export default function AfterSalesRecordPage() {
           </Col>
         </Row>
         <Typography.Paragraph type="secondary">{t('refunds.rangeHelp')}</Typography.Paragraph>
-        <Flex gap={8} align="center" style={{ marginBottom: 16 }} wrap>
-          <Button type="primary" htmlType="submit">
-            {t('records.search')}
-          </Button>
-          <Button
-            onClick={() => {
-              form.resetFields();
-              search(pastSevenDays());
-            }}
-          >
-            {t('records.reset')}
-          </Button>
+        <SearchActions
+          onReset={() => {
+            form.resetFields();
+            search(pastSevenDays());
+          }}
+        >
           {range && (
             <Typography.Text type="secondary" data-testid="refunds-range">
               {t('refunds.searching', { from: formatTime(range.createdFrom), to: formatTime(range.createdTo) })}
             </Typography.Text>
           )}
           <TotalText total={firstPage?.total} />
-        </Flex>
+        </SearchActions>
       </Form>
       {refunds.error && <Alert type="error" showIcon title={refunds.error.message} style={{ marginBottom: 16 }} data-testid="records-error" />}
       <Table<RefundListItem>

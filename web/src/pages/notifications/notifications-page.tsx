@@ -1,5 +1,5 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App as AntApp, Button, Col, Descriptions, Drawer, Empty, Flex, Form, Input, Row, Select, Skeleton, Space, Table, Tag, Typography, type TableColumnsType } from 'antd';
+import { Alert, App as AntApp, Button, Col, Descriptions, Drawer, Empty, Form, Input, Row, Select, Skeleton, Space, Table, Tag, Typography, type TableColumnsType } from 'antd';
 import { useState } from 'react';
 import { consoleApi, queryKeys } from '../../api/console-api.ts';
 import {
@@ -16,7 +16,7 @@ import { useConsole } from '../../app/console-context.tsx';
 import { LoadError } from '../../components/load-error.tsx';
 import { PageHeader } from '../../components/page-header.tsx';
 import { useI18n, type Translate } from '../../i18n/i18n-context.tsx';
-import { CursorPager, dateInputToMs, dateInputValue } from '../order-record/record-parts.tsx';
+import { CursorPager, dateInputToMs, dateInputValue, SearchActions } from '../order-record/record-parts.tsx';
 
 interface FilterForm {
   from?: string;
@@ -263,24 +263,18 @@ export default function NotificationsPage() {
           </Col>
         </Row>
         <Typography.Paragraph type="secondary">{t('notifications.help')}</Typography.Paragraph>
-        <Flex gap={8} align="center" style={{ marginBottom: 16 }} wrap>
-          <Button type="primary" htmlType="submit">
-            {t('records.search')}
-          </Button>
-          <Button
-            onClick={() => {
-              form.resetFields();
-              search(pastSevenDays());
-            }}
-          >
-            {t('records.reset')}
-          </Button>
+        <SearchActions
+          onReset={() => {
+            form.resetFields();
+            search(pastSevenDays());
+          }}
+        >
           {range && (
             <Typography.Text type="secondary" data-testid="notifications-range">
               {t('notifications.searching', { from: formatTime(range.createdFrom), to: formatTime(range.createdTo) })}
             </Typography.Text>
           )}
-        </Flex>
+        </SearchActions>
       </Form>
       {notifications.error && <Alert type="error" showIcon title={notifications.error.message} style={{ marginBottom: 16 }} data-testid="records-error" />}
       <Table<NotificationLogItem>

@@ -1,5 +1,5 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App as AntApp, Button, Col, Flex, Form, Input, InputNumber, Row, Select, Table, type TableColumnsType } from 'antd';
+import { Alert, App as AntApp, Button, Col, Form, Input, InputNumber, Row, Select, Table, type TableColumnsType } from 'antd';
 import { useState } from 'react';
 import { consoleApi, queryKeys } from '../../api/console-api.ts';
 import { recordQueryKeys, recordsApi, tradeStates, type OrderFilter, type OrderListItem, type RecordSort, type TradeState } from '../../api/records-api.ts';
@@ -8,7 +8,7 @@ import { fromLocalInputValue } from '../../components/date-time.ts';
 import { PageHeader } from '../../components/page-header.tsx';
 import { useI18n } from '../../i18n/i18n-context.tsx';
 import { OrderDetailDrawer } from './order-detail-drawer.tsx';
-import { createdSorter, CursorPager, ExportsPanel, sortOfTableChange, toMinorUnits, TotalText, TradeStateTag } from './record-parts.tsx';
+import { createdSorter, CursorPager, ExportsPanel, SearchActions, sortOfTableChange, toMinorUnits, TotalText, TradeStateTag } from './record-parts.tsx';
 
 interface FilterForm {
   createdFrom?: string;
@@ -173,20 +173,14 @@ export default function OrderRecordPage() {
             </Form.Item>
           </Col>
         </Row>
-        <Flex gap={8} align="center" style={{ marginBottom: 16 }}>
-          <Button type="primary" htmlType="submit">
-            {t('records.search')}
-          </Button>
-          <Button
-            onClick={() => {
-              form.resetFields();
-              search({ currency: 'CNY' });
-            }}
-          >
-            {t('records.reset')}
-          </Button>
+        <SearchActions
+          onReset={() => {
+            form.resetFields();
+            search({ currency: 'CNY' });
+          }}
+        >
           <TotalText total={total.data} />
-        </Flex>
+        </SearchActions>
       </Form>
       {error && <Alert type="error" showIcon title={error.message} style={{ marginBottom: 16 }} data-testid="records-error" />}
       <Table<OrderListItem>

@@ -1,5 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { Button, Card, Flex, Progress, Table, Tag, Typography, type TableColumnType, type TableColumnsType, type TableProps } from 'antd';
+import type { ReactNode } from 'react';
 import { recordQueryKeys, recordsApi, type CappedTotal, type ExportJob, type RecordSort, type RefundStatus, type TradeState } from '../../api/records-api.ts';
 import { useI18n } from '../../i18n/i18n-context.tsx';
 
@@ -127,4 +128,18 @@ export function createdSorter<Row>(sort: RecordSort | undefined): Pick<TableColu
 /** The order a table's sort change asks for (only the Created column sorts). */
 export function sortOfTableChange<Row>(sorter: Parameters<NonNullable<TableProps<Row>['onChange']>>[2]): RecordSort {
   return !Array.isArray(sorter) && sorter.order === 'ascend' ? 'oldest' : 'newest';
+}
+
+/** A record filter's Search (the form's submit) and Reset buttons, then what the search covers (its range, its total). */
+export function SearchActions({ onReset, children }: { onReset(): void; children?: ReactNode }) {
+  const { t } = useI18n();
+  return (
+    <Flex gap={8} align="center" style={{ marginBottom: 16 }} wrap>
+      <Button type="primary" htmlType="submit">
+        {t('records.search')}
+      </Button>
+      <Button onClick={onReset}>{t('records.reset')}</Button>
+      {children}
+    </Flex>
+  );
 }

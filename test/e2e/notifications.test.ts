@@ -72,7 +72,6 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
     return page;
   }
 
-
   it(
     'lets an MP operator filter the log, open a notification’s attempts and resend it',
     async () => {

@@ -89,7 +89,6 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
     return page;
   }
 
-
   it(
     'lets an MP operator filter the Order record, open a detail, and export exactly the filtered rows',
     async () => {

@@ -1,7 +1,7 @@
 import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
 import type { OutboxStatus } from '../db/gateway-schema.ts';
 import type { Database, Executor } from '../db/schema.ts';
-import type { Keyset, RecordPart } from './record-keyset.ts';
+import { keysetOperatorOf, sqlDirectionOf, type Keyset, type RecordPart, type RecordSort } from './record-keyset.ts';
 
 /** What the notification delivery log may filter on (the service validates and defaults it). */
 export interface NotificationListFilter {
@@ -12,6 +12,8 @@ export interface NotificationListFilter {
   eventTypes?: readonly string[] | undefined;
   /** Only notifications about these orders and refunds (a search by number). */
   subjects?: { orderIds: readonly number[]; refundIds: readonly number[] } | undefined;
+  /** Newest first unless asked otherwise. */
+  sort?: RecordSort | undefined;
 }
 
 /** The columns a log row shows. */
@@ -54,19 +56,19 @@ function conditions(eb: OutboxWhere, part: RecordPart, filter: NotificationListF
     if (refundIds.length) bySubject.push(eb.and([eb('subject_type', '=', 'refund'), eb('subject_id', 'in', refundIds.map(String))]));
     out.push(eb.or(bySubject));
   }
-  if (after) out.push(eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
+  if (after) out.push(eb(eb.refTuple('created_at', 'id'), keysetOperatorOf(filter.sort), eb.tuple(after.createdAt, after.id)));
   return out;
 }
 
 export const notificationLogRepository = {
-  /** One part's rows after `after`, newest first: a keyset scan of the outbox's (owner, created_at, id) index. */
+  /** One part's rows after `after` in the filter's order: a keyset scan of the outbox's (owner, created_at, id) index. */
   page: (db: Executor, part: RecordPart, filter: NotificationListFilter, after: Keyset | undefined, limit: number) =>
     db
       .selectFrom('outbox')
       .select(notificationListColumns)
       .where((eb) => eb.and(conditions(eb, part, filter, after)))
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
+      .orderBy('created_at', sqlDirectionOf(filter.sort))
+      .orderBy('id', sqlDirectionOf(filter.sort))
       .limit(limit)
       .execute(),
 

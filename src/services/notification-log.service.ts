@@ -5,6 +5,7 @@ import type { Actor } from '../domain/access.ts';
 import type { Clock } from '../domain/clock.ts';
 import { AppError, notFound } from '../domain/errors.ts';
 import { notificationLogRepository, type NotificationListFilter, type NotificationListRow } from '../repositories/notification-log.repository.ts';
+import type { RecordSort } from '../repositories/record-keyset.ts';
 import type { OrderRecordService } from './order-record.service.ts';
 import { detailScopeOf, listScopeOf } from './record-access.ts';
 import { decodeCursor, keysetPage, recordPartsFor } from './record-query.ts';
@@ -29,6 +30,8 @@ export interface NotificationLogQuery {
   eventTypes?: readonly string[] | undefined;
   outTradeNo?: string | undefined;
   outRefundNo?: string | undefined;
+  /** Newest first (the default) or oldest first. */
+  sort?: RecordSort | undefined;
 }
 
 export type NotificationLogItem = ReturnType<typeof logItem>;
@@ -88,7 +91,7 @@ function logItem(
 
 /**
  * The notification delivery log (SPEC §5): the notifications of the orders and refunds the caller's
- * Order record reaches (capability `order.view`, the same scope and parts), across orders, newest first,
+ * Order record reaches (capability `order.view`, the same scope and parts), across orders, newest or oldest first,
  * a keyset page at a time; details with every attempt; resend through the Order record's resend.
  */
 export class NotificationLogService {
@@ -99,7 +102,8 @@ export class NotificationLogService {
   ) {}
 
   async list(actor: Actor, query: NotificationLogQuery, page: { cursor?: string | undefined; limit: number }): Promise<NotificationLogPage> {
-    const after = decodeCursor(page.cursor);
+    const sort = query.sort ?? 'newest';
+    const after = decodeCursor(page.cursor, sort);
     const filter = this.validatedFilter(query);
     const scope = await listScopeOf(this.db, actor, 'order.view', query.mnpIds);
     const parts = await recordPartsFor(this.db, scope, query.mnpIds);
@@ -108,7 +112,7 @@ export class NotificationLogService {
       filter.subjects = await this.subjectsNumbered(query.outTradeNo, query.outRefundNo);
       if (filter.subjects.orderIds.length === 0 && filter.subjects.refundIds.length === 0) return { items: [], nextCursor: null, range };
     }
-    const { rows, nextCursor } = await keysetPage(parts, (part, position, limit) => notificationLogRepository.page(this.db, part, filter, position, limit), after, page.limit);
+    const { rows, nextCursor } = await keysetPage(parts, (part, position, limit) => notificationLogRepository.page(this.db, part, filter, position, limit), after, page.limit, sort);
     return { items: await this.itemsOf(rows), nextCursor, range };
   }
 
@@ -202,6 +206,7 @@ export class NotificationLogService {
       createdTo,
       statuses: query.statuses?.length ? [...new Set(query.statuses)] : undefined,
       eventTypes: query.eventTypes?.length ? [...new Set(query.eventTypes)] : undefined,
+      sort: query.sort,
     };
   }
 }

@@ -82,6 +82,11 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
       expect(await columnTexts(table, 3)).toEqual(['TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESS', 'REFUND.SUCCESS']);
       expect(await columnTexts(table, 8)).toEqual(['shop.example', 'shop.example', 'shop.example', 'broken.example', 'shop.example']);
       await page.screenshot({ path: screenshotPath('notifications-log'), fullPage: true });
+      // Oldest first from the Created column, and back.
+      await table.locator('th', { hasText: 'Created' }).click();
+      await eventually(() => columnTexts(table, 1)).toEqual(['Refund NT-RF-1', 'Order NT-FAILED', 'Order NT-2', 'Order NT-1', 'Order NT-0']);
+      await table.locator('th', { hasText: 'Created' }).click();
+      await eventually(() => columnTexts(table, 1)).toEqual(['Order NT-0', 'Order NT-1', 'Order NT-2', 'Order NT-FAILED', 'Refund NT-RF-1']);
 
       await chooseOption(page, page.getByRole('combobox', { name: 'Delivery status' }), 'failed');
       await page.getByRole('button', { name: 'Search' }).click();

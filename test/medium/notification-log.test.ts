@@ -134,6 +134,19 @@ describeOnEachDatabase('notification delivery log', (kind) => {
       expect(seen).toEqual(teamAIds);
     });
 
+    it('pages oldest first when asked: the exact reverse; a cursor of the other order is refused', async () => {
+      const seen: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await context.services.notificationLog.list(world.as['mp:operator'], { sort: 'oldest' }, { cursor, limit: 10 });
+        seen.push(...ids(page));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen).toEqual([...teamAIds].reverse());
+      const newestFirst = await context.services.notificationLog.list(world.as['mp:operator'], {}, { limit: 10 });
+      await expect(context.services.notificationLog.list(world.as['mp:operator'], { sort: 'oldest' }, { cursor: newestFirst.nextCursor!, limit: 10 })).rejects.toThrow(/cursor: from a list sorted newest first/);
+    });
+
     it('shows the subject with its number, the mini program, the last attempt and the target host only', async () => {
       const page = await list(world.as['mp:operator'], { outRefundNo: 'A-RF-1' });
       expect(page.items).toHaveLength(1);

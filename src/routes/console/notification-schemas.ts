@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { notificationEventTypes, notificationStatuses } from '../../services/notification-log.service.ts';
-import { deliveryAttemptSchema, epochMs, listOf, recordNumber } from './record-schemas.ts';
+import { deliveryAttemptSchema, epochMs, listOf, recordNumber, recordSort } from './record-schemas.ts';
 
 // Schemas of the notification delivery log's routes (SPEC §5).
 
@@ -14,6 +14,7 @@ export const notificationListQuery = z.object({
   eventType: listOf(`(${notificationEventTypes.map(escaped).join('|')})`, notificationEventTypes.length).optional(),
   outTradeNo: recordNumber.optional(),
   outRefundNo: recordNumber.optional(),
+  sort: recordSort,
   cursor: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });

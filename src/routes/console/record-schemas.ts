@@ -16,7 +16,7 @@ export const splitList = <T extends string = string>(value: string | undefined):
 /** An exact order or refund number to search by; control characters (which PostgreSQL text refuses) are refused here. */
 export const recordNumber = z.string().trim().min(1).max(64).refine((value) => !/\p{Cc}/u.test(value), 'no control characters');
 /** By created time, newest first unless `oldest`; a cursor continues the order it came from. */
-const recordSort = z.enum(recordSorts).optional();
+export const recordSort = z.enum(recordSorts).optional();
 
 export const orderListQuery = z.object({
   createdFrom: epochMs.optional(),

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { notificationLogDetailSchema, notificationLogItemSchema, notificationLogPageSchema } from '../../../src/routes/console/notification-schemas.ts';
 import { apiRequest } from './client.ts';
+import type { RecordSort } from './records-api.ts';
 
 // Type-only imports: the page's types come from the server's Zod schemas.
 export type NotificationLogItem = z.infer<typeof notificationLogItemSchema>;
@@ -20,6 +21,7 @@ export interface NotificationFilter {
   eventTypes?: string[];
   outTradeNo?: string;
   outRefundNo?: string;
+  sort?: RecordSort;
 }
 
 const list = (values: readonly string[] | undefined) => (values?.length ? values.join(',') : undefined);
@@ -36,6 +38,7 @@ export const notificationsApi = {
         eventType: list(filter.eventTypes),
         outTradeNo: filter.outTradeNo,
         outRefundNo: filter.outRefundNo,
+        sort: filter.sort,
         cursor: page.cursor,
         limit: page.limit,
       },

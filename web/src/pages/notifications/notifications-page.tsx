@@ -16,7 +16,8 @@ import { useConsole } from '../../app/console-context.tsx';
 import { LoadError } from '../../components/load-error.tsx';
 import { PageHeader } from '../../components/page-header.tsx';
 import { useI18n, type Translate } from '../../i18n/i18n-context.tsx';
-import { CursorPager, dateInputToMs, dateInputValue, SearchActions } from '../order-record/record-parts.tsx';
+import type { RecordSort } from '../../api/records-api.ts';
+import { createdSorter, CursorPager, dateInputToMs, dateInputValue, SearchActions, sortOfTableChange } from '../order-record/record-parts.tsx';
 
 interface FilterForm {
   from?: string;
@@ -159,6 +160,8 @@ export default function NotificationsPage() {
   const queryClient = useQueryClient();
   const [form] = Form.useForm<FilterForm>();
   const [filter, setFilter] = useState<NotificationFilter>(() => filterOf(pastSevenDays()));
+  const [sort, setSort] = useState<RecordSort>('newest');
+  const sorted: NotificationFilter = { ...filter, sort };
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [openId, setOpenId] = useState<number | null>(null);
   const cursor = cursors[cursors.length - 1];
@@ -169,8 +172,8 @@ export default function NotificationsPage() {
     enabled: currentTeam?.kind === 'miniprogram',
   });
   const notifications = useQuery({
-    queryKey: notificationQueryKeys.list(filter, cursor),
-    queryFn: () => notificationsApi.list(filter, { cursor, limit: pageSize }),
+    queryKey: notificationQueryKeys.list(sorted, cursor),
+    queryFn: () => notificationsApi.list(sorted, { cursor, limit: pageSize }),
     placeholderData: keepPreviousData,
     retry: false,
   });
@@ -193,7 +196,7 @@ export default function NotificationsPage() {
 
   const none = t('common.none');
   const columns: TableColumnsType<NotificationLogItem> = [
-    { title: t('records.createdAt'), dataIndex: 'createdAt', render: (at: number) => formatTime(at), width: 170 },
+    { title: t('records.createdAt'), dataIndex: 'createdAt', render: (at: number) => formatTime(at), width: 170, ...createdSorter<NotificationLogItem>(sort) },
     { title: t('notifications.subject'), key: 'subject', render: (_, notification) => subjectText(t, notification.subject) },
     { title: t('records.miniProgram'), key: 'mnp', ellipsis: true, render: (_, notification) => notification.mnpName ?? notification.mnpId ?? none },
     { title: t('notifications.eventType'), dataIndex: 'eventType', render: (eventType: string | null) => eventType ?? none },
@@ -284,6 +287,10 @@ export default function NotificationsPage() {
         loading={notifications.isFetching}
         pagination={false}
         locale={{ emptyText: t('records.noResults') }}
+        onChange={(_pagination, _filters, sorter) => {
+          setSort(sortOfTableChange(sorter));
+          setCursors([undefined]);
+        }}
         data-testid="notifications-table"
         size="middle"
         scroll={{ x: 'max-content' }}

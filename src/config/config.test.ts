@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseMetricsToken, parseTrustProxy } from './config.ts';
+import { replayWindowMs } from '../services/nonce.service.ts';
+import { loadConfig, parseMetricsToken, parseTrustProxy, replayWindowMinutes } from './config.ts';
 
 describe('configuration from the environment', () => {
   it('PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: 7 by default, whole days from 1 to 365', () => {
@@ -41,6 +42,38 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES: '15' }).metricsRefundStuckMinutes).toBe(15);
     for (const bad of ['0', '-5', '2.5', 'an hour', '10081']) {
       expect(() => loadConfig({ PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES: bad }), bad).toThrow(/PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES/);
+    }
+  });
+  it('PAYTHROUGH_NONCE_RETENTION_MINUTES: the replay window (5) by default; a shorter value is refused naming the minimum', () => {
+    expect(loadConfig({}).nonceRetentionMinutes).toBe(replayWindowMinutes);
+    expect(replayWindowMinutes * 60_000).toBe(replayWindowMs);
+    expect(loadConfig({ PAYTHROUGH_NONCE_RETENTION_MINUTES: '60' }).nonceRetentionMinutes).toBe(60);
+    expect(loadConfig({ PAYTHROUGH_NONCE_RETENTION_MINUTES: '5' }).nonceRetentionMinutes).toBe(5);
+    for (const short of ['4', '1', '0']) {
+      expect(() => loadConfig({ PAYTHROUGH_NONCE_RETENTION_MINUTES: short }), short).toThrow(
+        'Invalid configuration: PAYTHROUGH_NONCE_RETENTION_MINUTES: must be at least 5 (the replay window the nonces protect)',
+      );
+    }
+    for (const bad of ['-5', '7.5', 'an hour', '10081']) {
+      expect(() => loadConfig({ PAYTHROUGH_NONCE_RETENTION_MINUTES: bad }), bad).toThrow(/PAYTHROUGH_NONCE_RETENTION_MINUTES/);
+    }
+  });
+
+  it('PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS: 90 by default, whole days from 1 to 3650', () => {
+    expect(loadConfig({}).deliveryAttemptRetentionDays).toBe(90);
+    expect(loadConfig({ PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS: '3650' }).deliveryAttemptRetentionDays).toBe(3650);
+    expect(loadConfig({ PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS: '1' }).deliveryAttemptRetentionDays).toBe(1);
+    for (const bad of ['0', '-1', '1.5', 'forever', '3651']) {
+      expect(() => loadConfig({ PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS: bad }), bad).toThrow(/PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS/);
+    }
+  });
+
+  it('PAYTHROUGH_EXPORT_RETENTION_HOURS: 24 by default (SPEC §7), whole hours from 1 to 720', () => {
+    expect(loadConfig({}).exportRetentionHours).toBe(24);
+    expect(loadConfig({ PAYTHROUGH_EXPORT_RETENTION_HOURS: '720' }).exportRetentionHours).toBe(720);
+    expect(loadConfig({ PAYTHROUGH_EXPORT_RETENTION_HOURS: '1' }).exportRetentionHours).toBe(1);
+    for (const bad of ['0', '-2', '0.5', 'a day', '721']) {
+      expect(() => loadConfig({ PAYTHROUGH_EXPORT_RETENTION_HOURS: bad }), bad).toThrow(/PAYTHROUGH_EXPORT_RETENTION_HOURS/);
     }
   });
 });

@@ -3,6 +3,9 @@ import { z } from 'zod';
 
 const onOff = z.enum(['on', 'off']);
 
+/** How long a signed message's timestamp is accepted either way (SPEC §4.1, §7: 5 minutes). */
+export const replayWindowMinutes = 5;
+
 const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -19,6 +22,15 @@ const environmentSchema = z.object({
   PAYTHROUGH_TRUST_PROXY: z.string().default('off'),
   PAYTHROUGH_METRICS_TOKEN: z.string().optional(),
   PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES: z.coerce.number().int().min(1).max(10_080).default(60),
+  // Retention (SPEC §7). A nonce kept for less than the replay window would let its message be replayed.
+  PAYTHROUGH_NONCE_RETENTION_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(replayWindowMinutes, `must be at least ${replayWindowMinutes} (the replay window the nonces protect)`)
+    .max(10_080)
+    .default(replayWindowMinutes),
+  PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  PAYTHROUGH_EXPORT_RETENTION_HOURS: z.coerce.number().int().min(1).max(720).default(24),
 });
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -47,6 +59,12 @@ export interface Config {
   metricsToken: string | undefined;
   /** A refund PROCESSING longer than this counts as stuck in /metrics. */
   metricsRefundStuckMinutes: number;
+  /** How long a used replay nonce is kept from its message's timestamp; never less than the replay window. */
+  nonceRetentionMinutes: number;
+  /** Delivery attempts of delivered or failed notifications older than this are purged (the outbox row stays). */
+  deliveryAttemptRetentionDays: number;
+  /** How long an export file stays downloadable (SPEC §7: 24 hours by default). */
+  exportRetentionHours: number;
 }
 
 /** Off, every proxy (`true`), or the listed proxy addresses and CIDRs. */
@@ -87,6 +105,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     trustProxy: parseTrustProxy(env.PAYTHROUGH_TRUST_PROXY),
     metricsToken: parseMetricsToken(env.PAYTHROUGH_METRICS_TOKEN),
     metricsRefundStuckMinutes: env.PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES,
+    nonceRetentionMinutes: env.PAYTHROUGH_NONCE_RETENTION_MINUTES,
+    deliveryAttemptRetentionDays: env.PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS,
+    exportRetentionHours: env.PAYTHROUGH_EXPORT_RETENTION_HOURS,
   };
 }
 

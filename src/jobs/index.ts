@@ -16,7 +16,7 @@ export interface BackgroundJobs {
 
 /**
  * The jobs every instance runs: the outbox worker, auto-close, the reconciler, the in-process sandbox's
- * clock-driven work, and the purge of expired nonces and rate-limit counters. Safe on any number of instances (claims and compare-and-set in the database).
+ * clock-driven work, and the purges of expired nonces, rate-limit counters and old delivery attempts. Safe on any number of instances (claims and compare-and-set in the database).
  */
 export function startBackgroundJobs(context: AppContext, options: { intervalMs?: number } = {}): BackgroundJobs {
   const { config, database, clock, services } = context;
@@ -40,7 +40,12 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
       }),
     },
   });
-  const loops: JobLoop[] = [outboxWorker.start(intervalMs), startJobLoop('security-purge', 60_000, () => purgeExpiredSecurityState(services))];
+  const loops: JobLoop[] = [
+    outboxWorker.start(intervalMs),
+    startJobLoop('security-purge', 60_000, () => purgeExpiredSecurityState(services)),
+    // Delivery attempts past PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS (finished notifications only), in batches.
+    startJobLoop('delivery-attempt-purge', 60_000, () => services.outbox.purgeOldAttempts()),
+  ];
   loops.push(...startRecordJobs(services, intervalMs));
   // Orders past time_expire close (channel first); unknown channel outcomes are settled by querying.
   // One instance at a time runs each pass, so a due order is closed or queried on its channel once.

@@ -4,7 +4,7 @@ import { startJobLoop, type JobLoop } from './job-loop.ts';
 /**
  * The record pages' jobs (issue 5), on every instance: the export worker (jobs claimed by
  * compare-and-set with a lease, so any instance may run any export and a dead worker's job is taken
- * over), the purge of exports past their 24 hours, and the refresh of the daily payment figures.
+ * over), the purge of exports past PAYTHROUGH_EXPORT_RETENTION_HOURS (24 by default), and the refresh of the daily payment figures.
  */
 export function startRecordJobs(services: Pick<Services, 'exports' | 'paymentStats'>, intervalMs: number): JobLoop[] {
   return [

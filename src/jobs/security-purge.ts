@@ -1,8 +1,9 @@
 import type { Services } from '../services/index.ts';
 
 /**
- * The periodic purge of short-lived security state (SPEC §7 retention): replay nonces whose window
- * has passed and rate-limit counters (sign-in, signature failures, per-mchid requests) whose window ended.
+ * The periodic purge of short-lived security state (SPEC §7 retention): replay nonces whose retention
+ * (PAYTHROUGH_NONCE_RETENTION_MINUTES, at least their window) has passed, in batches, and rate-limit
+ * counters (sign-in, signature failures, per-mchid requests) whose window ended.
  */
 export async function purgeExpiredSecurityState(services: Pick<Services, 'nonces' | 'rateLimiter'>): Promise<{ nonces: number; counters: number }> {
   const nonces = await services.nonces.purgeExpired();

@@ -1,5 +1,6 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { DeliveryAttemptTable, OutboxTable } from '../db/gateway-schema.ts';
+import { onPostgres } from '../db/batched-delete.ts';
 import type { Executor } from '../db/schema.ts';
 
 export type OutboxRow = Selectable<OutboxTable>;
@@ -137,8 +138,24 @@ export const outboxRepository = {
 
   insertAttempt: (db: Executor, row: Insertable<DeliveryAttemptTable>) => db.insertInto('delivery_attempts').values(row).execute(),
   listAttempts: (db: Executor, outboxId: number) => db.selectFrom('delivery_attempts').selectAll().where('outbox_id', '=', outboxId).orderBy('id').execute(),
-  deleteAttemptsBefore: async (db: Executor, before: number) =>
-    Number((await db.deleteFrom('delivery_attempts').where('started_at', '<', before).executeTakeFirst()).numDeletedRows),
+  /**
+   * Deletes up to `limit` attempts started before `before` of notifications that are delivered or failed
+   * (a pending one keeps all of its attempts); the range is read by index delivery_attempts_started.
+   */
+  async deleteFinishedAttemptsBatch(db: Executor, before: number, limit: number): Promise<number> {
+    const batch = db
+      .selectFrom('delivery_attempts as old')
+      .innerJoin('outbox', 'outbox.id', 'old.outbox_id')
+      .select('old.id')
+      .where('old.started_at', '<', before)
+      .where('outbox.status', 'in', ['delivered', 'failed'])
+      .limit(limit);
+    const result = await db
+      .deleteFrom('delivery_attempts')
+      .where(onPostgres(db) ? sql<boolean>`id = any(array(${batch}))` : sql<boolean>`id in (${batch})`)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  },
 
   /**
    * Backlog size and the creation time of the oldest pending job (for /metrics), read through the pending

@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+import { onPostgres } from '../db/batched-delete.ts';
 import type { Executor } from '../db/schema.ts';
 import '../db/gateway-schema.ts';
 
@@ -20,8 +22,12 @@ export const replayNonceRepository = {
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
   },
-  async deleteExpired(db: Executor, nowMs: number): Promise<number> {
-    const result = await db.deleteFrom('replay_nonces').where('expires_at', '<=', nowMs).executeTakeFirst();
+  /** Deletes up to `limit` rows expired by `before` (index replay_nonces_expires); returns how many went. */
+  async deleteExpiredBatch(db: Executor, before: number, limit: number): Promise<number> {
+    const expired = db.selectFrom('replay_nonces').where('expires_at', '<=', before).limit(limit);
+    // PostgreSQL: the batch's row addresses (ctid), so the delete is a lookup, not a scan; SQLite: rowid.
+    const batch = onPostgres(db) ? sql<boolean>`ctid = any(array(${expired.select(sql`ctid`.as('row'))}))` : sql<boolean>`rowid in (${expired.select(sql`rowid`.as('row'))})`;
+    const result = await db.deleteFrom('replay_nonces').where(batch).where('expires_at', '<=', before).executeTakeFirst();
     return Number(result.numDeletedRows);
   },
   count: async (db: Executor) => Number((await db.selectFrom('replay_nonces').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),

@@ -28,7 +28,7 @@ export interface ExportOptions {
   folder: string;
   /** Exports of at most this many rows are written during the request; larger ones by the background worker. */
   inlineRowLimit: number;
-  /** How long a file stays downloadable (SPEC §7: 24 hours). */
+  /** How long a file stays downloadable (PAYTHROUGH_EXPORT_RETENTION_HOURS; SPEC §7: 24 hours by default). */
   lifetimeMs: number;
   /** Rows per database batch (memory stays bounded by one batch). */
   batchSize: number;
@@ -78,9 +78,16 @@ export function exportView(row: ExportJobRow) {
 
 export type ExportView = ReturnType<typeof exportView>;
 
+/** `24 hours`, `1 hour`, `0.5 hours`: an export's lifetime as its error message states it. */
+function hoursText(ms: number): string {
+  const hours = Math.round((ms / 3_600_000) * 100) / 100;
+  return `${hours} ${hours === 1 ? 'hour' : 'hours'}`;
+}
+
 /**
  * Exports of record lists (SPEC §5, §7): everything the filter matches, streamed from the database by
- * keyset batches into a file that belongs to the user who asked, downloadable only by them for 24 hours.
+ * keyset batches into a file that belongs to the user who asked, downloadable only by them for
+ * PAYTHROUGH_EXPORT_RETENTION_HOURS (24 by default).
  * Small exports are written at once; larger ones are jobs any instance's worker claims (compare-and-set,
  * with a lease renewed as it goes, so a dead worker's job is taken over). Every export is audited.
  */
@@ -91,11 +98,11 @@ export class ExportService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
-    private readonly config: Pick<Config, 'timezone' | 'databaseKind' | 'databaseUrl'>,
+    private readonly config: Pick<Config, 'timezone' | 'databaseKind' | 'databaseUrl' | 'exportRetentionHours'>,
     private readonly records: { orders: OrderRecordService; refunds: RefundRecordService },
     options: Partial<ExportOptions> = {},
   ) {
-    this.options = { folder: exportsFolderFor(config), ...defaultExportOptions, ...options };
+    this.options = { folder: exportsFolderFor(config), ...defaultExportOptions, lifetimeMs: config.exportRetentionHours * 60 * 60 * 1000, ...options };
   }
 
   get folder(): string {
@@ -158,7 +165,7 @@ export class ExportService {
   /** The finished file, for its owner only, until it expires. */
   async openFile(actor: Actor, id: string, requestId?: string): Promise<{ stream: ReadStream; fileName: string; size: number; contentType: string }> {
     const job = await this.ownJob(actor, id);
-    if (job.status === 'expired' || job.expires_at <= this.clock.nowMs()) throw new AppError('ResourceNotFound', 'This export has expired (exports are kept for 24 hours); export again');
+    if (job.status === 'expired' || job.expires_at <= this.clock.nowMs()) throw new AppError('ResourceNotFound', `This export has expired (exports are kept for ${hoursText(this.options.lifetimeMs)}); export again`);
     if (job.status !== 'done' || !job.file_path) throw new AppError('FailedOperation', job.status === 'failed' ? `This export failed: ${job.error ?? 'unknown error'}` : 'This export is not finished yet');
     const file = path.join(this.options.folder, job.file_path);
     const size = statSync(file).size;

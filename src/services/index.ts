@@ -66,9 +66,9 @@ export function createServices(deps: ServiceDependencies) {
   // Gateway building blocks: replay protection, the outbox and notifications, and channel events (the
   // gateway attaches itself to the sink).
   const channelEvents = new DeferredEventSink();
-  const outbox = new OutboxService(db, clock);
+  const outbox = new OutboxService(db, clock, { attemptRetentionMs: deps.config.deliveryAttemptRetentionDays * 24 * 60 * 60 * 1000 });
   const gatewayParts = {
-    nonces: new NonceService(db, clock),
+    nonces: new NonceService(db, clock, { retentionMs: deps.config.nonceRetentionMinutes * 60_000 }),
     outbox,
     notifications: new NotificationService(outbox, clock, deps.config.timezone),
     notificationKeys: notificationKeysFrom({

@@ -1,10 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { replayWindowMinutes } from '../config/config.ts';
+import { deleteInBatches } from '../db/batched-delete.ts';
 import type { Clock } from '../domain/clock.ts';
 import { replayNonceRepository } from '../repositories/replay-nonce.repository.ts';
 
 /** How long a signed message's timestamp is accepted either way (SPEC §4.1, §7: 5 minutes). */
-export const replayWindowMs = 5 * 60 * 1000;
+export const replayWindowMs = replayWindowMinutes * 60 * 1000;
 
 /** What signature checkers need: one call per signed message, after its signature and timestamp passed. */
 export interface NonceStore {
@@ -17,14 +19,21 @@ export interface NonceStore {
 
 /**
  * Replay protection shared by every instance: nonces live in the database until their message's
- * timestamp has left the window, so the same signed message is accepted at most once.
+ * timestamp has left the window, so the same signed message is accepted at most once. A used nonce is
+ * kept `retentionMs` from its timestamp (PAYTHROUGH_NONCE_RETENTION_MINUTES, never less than the window),
+ * then purged; past the window a kept row no longer refuses anything (`expires_at` stays the window's end).
  */
 export class NonceService implements NonceStore {
+  private readonly retentionMs: number;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
+    options: { retentionMs?: number } = {},
     private readonly windowMs = replayWindowMs,
-  ) {}
+  ) {
+    this.retentionMs = Math.max(options.retentionMs ?? windowMs, windowMs);
+  }
 
   async rememberNonce(scope: string, nonce: string, timestampSeconds: number): Promise<boolean> {
     const now = this.clock.nowMs();
@@ -34,8 +43,9 @@ export class NonceService implements NonceStore {
     return replayNonceRepository.remember(this.db, { scope, nonce, seenAt: now, expiresAt });
   }
 
-  /** Deletes nonces whose window has passed; returns how many went. */
-  purgeExpired(): Promise<number> {
-    return replayNonceRepository.deleteExpired(this.db, this.clock.nowMs());
+  /** Deletes nonces whose retention has passed (their window ended `retentionMs - windowMs` ago); returns how many went. */
+  purgeExpired(batchSize?: number): Promise<number> {
+    const before = this.clock.nowMs() - (this.retentionMs - this.windowMs);
+    return deleteInBatches((limit) => replayNonceRepository.deleteExpiredBatch(this.db, before, limit), batchSize);
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, Executor } from '../db/schema.ts';
+import { deleteInBatches } from '../db/batched-delete.ts';
 import type { Clock } from '../domain/clock.ts';
 import { notFound } from '../domain/errors.ts';
 import { outboxRepository, type DeliveryAttemptRow, type OutboxRow } from '../repositories/outbox.repository.ts';
@@ -29,11 +30,19 @@ export interface OutboxEventInput {
   notBefore?: number;
 }
 
+/** PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS' default: 90 days. */
+export const defaultAttemptRetentionMs = 90 * 24 * 60 * 60 * 1000;
+
 export class OutboxService {
+  private readonly attemptRetentionMs: number;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
-  ) {}
+    options: { attemptRetentionMs?: number } = {},
+  ) {
+    this.attemptRetentionMs = options.attemptRetentionMs ?? defaultAttemptRetentionMs;
+  }
 
   /**
    * Adds an event to the outbox inside the caller's transaction (the one that changes the state the
@@ -110,8 +119,13 @@ export class OutboxService {
     return outboxRepository.backlog(this.db);
   }
 
-  /** Retention: deletes delivery attempts started before `before`; returns how many went. */
-  purgeAttemptsBefore(before: number): Promise<number> {
-    return outboxRepository.deleteAttemptsBefore(this.db, before);
+  /**
+   * Retention (SPEC §7): deletes the delivery attempts older than the retention of notifications that are
+   * delivered or failed, in batches; the outbox row (status, attempt counters) stays, and a pending
+   * notification keeps every attempt. Returns how many went.
+   */
+  purgeOldAttempts(batchSize?: number): Promise<number> {
+    const before = this.clock.nowMs() - this.attemptRetentionMs;
+    return deleteInBatches((limit) => outboxRepository.deleteFinishedAttemptsBatch(this.db, before, limit), batchSize);
   }
 }

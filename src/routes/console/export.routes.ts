@@ -5,7 +5,7 @@ import { actorOf } from './console-auth.ts';
 import { exportSchema } from './record-schemas.ts';
 import { consoleErrors } from './schemas.ts';
 
-/** The caller's own exports: progress while they run, the file once done (24 hours, its owner only). */
+/** The caller's own exports: progress while they run, the file once done (PAYTHROUGH_EXPORT_RETENTION_HOURS, its owner only). */
 export async function exportRoutes(app: FastifyInstance) {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const { exports } = app.services;

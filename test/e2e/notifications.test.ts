@@ -109,6 +109,7 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
       const attempts = drawer.getByTestId('notification-attempts');
       expect(await tableRows(attempts).count()).toBe(1);
       expect(await tableRows(attempts).first().innerText()).toContain('500');
+      expect(await drawer.getByTestId('attempts-purged').count(), 'every attempt is listed: no retention note').toBe(0);
       await page.screenshot({ path: screenshotPath('notifications-detail'), fullPage: true });
 
       await drawer.getByTestId('notification-resend').click();
@@ -138,6 +139,30 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
       await page.getByRole('button', { name: 'Search' }).click();
       await eventually(() => page.getByTestId('notifications-range').innerText()).toContain('Showing');
       expect(await tableRows(page.getByTestId('notifications-table')).count()).toBe(0);
+      await page.context().close();
+    },
+    longFlow,
+  );
+  it(
+    'says when older delivery attempts were deleted by the retention purge (the count is larger than the rows)',
+    async () => {
+      const { context } = server;
+      const db = context.database.db;
+      const owner: OrderOwner = { mnpId: demo.miniPrograms.ready.mnpId, applicationId: demo.superapp.applicationId, miniProgramTeamId: demo.miniProgramTeam.teamId, superappTeamId: demo.superapp.teamId };
+      const order = await insertOrder(db, owner, { createdAt: now - 6 * hour, outTradeNo: 'NT-PURGED' });
+      const notification = await insertNotification(db, { type: 'order', id: order.id }, owner, now - 6 * hour);
+      // Three attempts were made; the purge left the last one's row.
+      await db.updateTable('outbox').set({ attempts: 3 }).where('id', '=', notification.id).execute();
+      const page = await signIn(demo.miniProgramTeam.users.operator);
+      await openConsolePage(page, 'Notifications');
+      const table = page.getByTestId('notifications-table');
+      await page.getByLabel('Merchant order no. (out_trade_no)').fill('NT-PURGED');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await eventually(() => columnTexts(table, 1)).toEqual(['Order NT-PURGED']);
+      await tableRows(table).first().getByRole('button', { name: 'Details' }).click();
+      const drawer = await settled(page.getByRole('dialog', { name: /^Notification / }));
+      await eventually(() => drawer.getByTestId('attempts-purged').innerText()).toBe('2 older attempts were deleted after the retention period; the attempt count still includes them.');
+      expect(await tableRows(drawer.getByTestId('notification-attempts')).count()).toBe(1);
       await page.context().close();
     },
     longFlow,

@@ -5,7 +5,7 @@ import { systemActor } from '../../src/domain/access.ts';
 import type { DemoManifest } from '../../src/services/demo-world.service.ts';
 import { chooseOption, columnTexts, describeWithBrowser, newConsolePage, openConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, tableRows, type ConsoleServer } from '../helpers/browser.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
-import { insertOrder, insertOrders, insertRefund, orderRow, type OrderOwner } from '../helpers/record-factory.ts';
+import { insertNotification, insertOrder, insertOrders, insertRefund, orderRow, type OrderOwner } from '../helpers/record-factory.ts';
 
 const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
 const hour = 60 * 60 * 1000;
@@ -259,6 +259,29 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       await openConsolePage(page, 'Payment data');
       await eventually(() => page.getByTestId('payment-overview').innerText()).toContain('Orders');
       expect(await page.getByTestId('payment-overview').innerText()).toMatch(/Orders\s*0/);
+      await page.context().close();
+    },
+    longFlow,
+  );
+  it(
+    'says in an order’s details when older delivery attempts of a notification were deleted by the retention purge',
+    async () => {
+      const db = server.context.database.db;
+      const ready: OrderOwner = { mnpId: demo.miniPrograms.ready.mnpId, applicationId: demo.superapp.applicationId, miniProgramTeamId: demo.miniProgramTeam.teamId, superappTeamId: demo.superapp.teamId };
+      const order = await insertOrder(db, ready, { createdAt: now - 30 * 60_000, outTradeNo: 'E2E-PURGED', tradeState: 'SUCCESS' });
+      const notification = await insertNotification(db, { type: 'order', id: order.id }, ready, now - 20 * 60_000);
+      // Four attempts were made; the purge left the last one's row.
+      await db.updateTable('outbox').set({ attempts: 4 }).where('id', '=', notification.id).execute();
+      const page = await signIn(demo.miniProgramTeam.users.operator);
+      await openConsolePage(page, 'Order record');
+      const table = page.getByTestId('orders-table');
+      await page.getByLabel('Merchant order no. (out_trade_no)').fill('E2E-PURGED');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await eventually(() => columnTexts(table, 2)).toEqual(['E2E-PURGED']);
+      await tableRows(table).first().getByRole('button', { name: 'Details' }).click();
+      const drawer = await settled(page.getByRole('dialog', { name: 'Order E2E-PURGED' }));
+      await drawer.locator('.ant-table-row-expand-icon').first().click();
+      await eventually(() => drawer.getByTestId('attempts-purged').innerText()).toBe('3 older attempts were deleted after the retention period; the attempt count still includes them.');
       await page.context().close();
     },
     longFlow,

@@ -137,10 +137,15 @@ function NotificationDrawer({ notificationId, onClose, onResend, resending }: { 
           <Typography.Title level={5} style={{ marginTop: 24 }}>
             {t('notifications.deliveryAttempts')}
           </Typography.Title>
+          {data.attempts > data.deliveryAttempts.length && (
+            <Typography.Paragraph type="secondary" data-testid="attempts-purged">
+              {t('notifications.attemptsPurged', { purged: data.attempts - data.deliveryAttempts.length })}
+            </Typography.Paragraph>
+          )}
           {data.deliveryAttempts.length ? (
             <Table<Attempt> rowKey="attemptNo" size="small" columns={attemptColumns} dataSource={data.deliveryAttempts} pagination={false} data-testid="notification-attempts" />
           ) : (
-            <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('notifications.noAttempts')} />
+            data.attempts === 0 && <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('notifications.noAttempts')} />
           )}
         </>
       )}

@@ -62,6 +62,11 @@ export function NotificationsTable({ notifications, onResend, resending }: { not
             <Typography.Paragraph type="secondary">
               {t('orders.target')}: {notification.targetUrl ?? t('common.none')}
             </Typography.Paragraph>
+            {notification.attempts > notification.deliveryAttempts.length && (
+              <Typography.Paragraph type="secondary" data-testid="attempts-purged">
+                {t('notifications.attemptsPurged', { purged: notification.attempts - notification.deliveryAttempts.length })}
+              </Typography.Paragraph>
+            )}
             <Table
               rowKey="attemptNo"
               size="small"

@@ -1,6 +1,10 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { OrderTable, RefundTable, TradeState, RefundStatus } from '../../src/db/order-schema.ts';
 import type { Database } from '../../src/db/schema.ts';
+import { systemActor, type Actor } from '../../src/domain/access.ts';
+import { actorOf, createUser } from './factories.ts';
+import { createPaymentWorld, type PaymentWorld } from './payment-world.ts';
+import type { TestContext } from './test-context.ts';
 
 /**
  * Orders, refunds and notifications written straight into the tables (the record pages read them; the
@@ -170,4 +174,30 @@ export async function insertNotification(
     .values({ outbox_id: outbox.id, attempt_no: 1, manual: 0, target_url: outbox.target_url, started_at: at + 500, latency_ms: 42, outcome: 'failed', http_status: 500, response_excerpt: 'oops', error: 'HTTP 500', worker: 'test' })
     .execute();
   return outbox;
+}
+
+/** What the record suites read from: two mini program teams (A, B) under one superapp, another tenant, and a developer of team B. */
+export interface RecordTenants {
+  world: PaymentWorld;
+  other: PaymentWorld;
+  teamA: OrderOwner;
+  teamB: OrderOwner;
+  otherTenant: OrderOwner;
+  developerB: Actor;
+}
+
+export async function createRecordTenants(context: TestContext): Promise<RecordTenants> {
+  const world = await createPaymentWorld(context);
+  const other = await createPaymentWorld(context);
+  const superappTeamId = world.tenant.superappTeamId;
+  const developer = await createUser(context);
+  await context.services.teams.addMember(systemActor(), world.second.teamId, { account: developer.account, role: 'developer' });
+  return {
+    world,
+    other,
+    teamA: { mnpId: world.mnpId, applicationId: world.applicationId, miniProgramTeamId: world.teamId, superappTeamId },
+    teamB: { mnpId: world.second.mnpId, applicationId: world.applicationId, miniProgramTeamId: world.second.teamId, superappTeamId },
+    otherTenant: { mnpId: other.mnpId, applicationId: other.applicationId, miniProgramTeamId: other.teamId, superappTeamId: other.tenant.superappTeamId },
+    developerB: await actorOf(context, developer),
+  };
 }

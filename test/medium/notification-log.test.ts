@@ -2,13 +2,11 @@ import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notificationLogMigration } from '../../src/db/migrations/0013-notification-log.ts';
 import type { Actor } from '../../src/domain/access.ts';
-import { systemActor } from '../../src/domain/access.ts';
 import { OutboxWorker, type DeliveryResult } from '../../src/jobs/outbox-worker.ts';
 import type { NotificationEventType } from '../../src/services/notification.service.ts';
 import type { NotificationLogQuery } from '../../src/services/notification-log.service.ts';
-import { actorOf, createUser } from '../helpers/factories.ts';
-import { createPaymentWorld, expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
-import { insertNotification, insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
+import { expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
+import { createRecordTenants, insertNotification, insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 const minute = 60 * 1000;
@@ -61,15 +59,7 @@ describeOnEachDatabase('notification delivery log', (kind) => {
   beforeAll(async () => {
     context = await createTestContext(kind);
     context.clock.set(now);
-    world = await createPaymentWorld(context);
-    other = await createPaymentWorld(context);
-    const superappTeamId = world.tenant.superappTeamId;
-    teamA = { mnpId: world.mnpId, applicationId: world.applicationId, miniProgramTeamId: world.teamId, superappTeamId };
-    teamB = { mnpId: world.second.mnpId, applicationId: world.applicationId, miniProgramTeamId: world.second.teamId, superappTeamId };
-    otherTenant = { mnpId: other.mnpId, applicationId: other.applicationId, miniProgramTeamId: other.teamId, superappTeamId: other.tenant.superappTeamId };
-    const developer = await createUser(context);
-    await context.services.teams.addMember(systemActor(), world.second.teamId, { account: developer.account, role: 'developer' });
-    developerB = await actorOf(context, developer);
+    ({ world, other, teamA, teamB, otherTenant, developerB } = await createRecordTenants(context));
     const db = context.database.db;
 
     // Team A: 24 orders, one notification each, two per created_at (ties broken by id), an hour apart; every

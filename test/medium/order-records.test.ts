@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/access.ts';
 import { systemActor } from '../../src/domain/access.ts';
 import { refundSearchWindow } from '../../src/services/refund-record.service.ts';
-import { actorOf, createUser } from '../helpers/factories.ts';
-import { createPaymentWorld, expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
-import { insertNotification, insertOrder, insertOrders, insertRefund, orderRow, type OrderOwner } from '../helpers/record-factory.ts';
+import { expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
+import { createRecordTenants, insertNotification, insertOrder, insertOrders, insertRefund, orderRow, type OrderOwner } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 const hour = 60 * 60 * 1000;
@@ -25,15 +24,7 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
   beforeAll(async () => {
     context = await createTestContext(kind);
     context.clock.set(now);
-    world = await createPaymentWorld(context);
-    other = await createPaymentWorld(context);
-    const superappTeamId = world.tenant.superappTeamId;
-    teamA = { mnpId: world.mnpId, applicationId: world.applicationId, miniProgramTeamId: world.teamId, superappTeamId };
-    teamB = { mnpId: world.second.mnpId, applicationId: world.applicationId, miniProgramTeamId: world.second.teamId, superappTeamId };
-    otherTenant = { mnpId: other.mnpId, applicationId: other.applicationId, miniProgramTeamId: other.teamId, superappTeamId: other.tenant.superappTeamId };
-    const developer = await createUser(context);
-    await context.services.teams.addMember(systemActor(), world.second.teamId, { account: developer.account, role: 'developer' });
-    developerB = await actorOf(context, developer);
+    ({ world, other, teamA, teamB, otherTenant, developerB } = await createRecordTenants(context));
 
     // Team A: 45 orders an hour apart (some sharing a created_at, to test ties), states cycling.
     const states = ['SUCCESS', 'WAIT_PAY', 'CLOSED', 'REFUND', 'PAY_ERROR'] as const;

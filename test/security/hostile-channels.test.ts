@@ -10,6 +10,7 @@ import {
   channelHeaders,
   createHostileWorld,
   describeHostile,
+  discoverAppRoutes,
   expectHostileRequestHandled,
   fillUrl,
   forgetBaseline,
@@ -20,7 +21,6 @@ import {
   hostileSeed,
   hostileString,
   hostileXml,
-  listAppRoutes,
   paramNames,
   propertyParameters,
   sampleBody,
@@ -39,9 +39,7 @@ import {
  */
 
 const surfaces: Surface[] = ['channel-callback', 'host', 'sandbox', 'bridge', 'demo', 'metrics', 'static'];
-const discovery = await createTestContext('sqlite');
-const appRoutes = await listAppRoutes(discovery.app);
-await discovery.close();
+const appRoutes = await discoverAppRoutes();
 const routes = appRoutes.filter((route) => route.surface && surfaces.includes(route.surface));
 const keyOf = (route: AppRoute) => `${route.method} ${route.url}`;
 

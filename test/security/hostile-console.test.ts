@@ -7,15 +7,15 @@ import {
   bodySchema,
   createHostileWorld,
   describeHostile,
+  discoverAppRoutes,
   expectHostileRequestHandled,
-  forgetBaseline,
   fillUrl,
+  forgetBaseline,
   hostileHeaderValue,
   hostileId,
   hostileJsonBody,
   hostileQuery,
   hostileSeed,
-  listAppRoutes,
   paramNames,
   propertyParameters,
   sampleBody,
@@ -31,9 +31,7 @@ import {
  * PAYTHROUGH_FULL_RELIABILITY=1 runs ten times as many cases; PAYTHROUGH_HOSTILE_SEED replays a seed.
  */
 
-const discovery = await createTestContext('sqlite');
-const routes = (await listAppRoutes(discovery.app)).filter((route) => route.surface === 'console');
-await discovery.close();
+const routes = (await discoverAppRoutes()).filter((route) => route.surface === 'console');
 
 const keyOf = (route: AppRoute) => `${route.method} ${route.url}`;
 const changesState = (route: AppRoute) => route.method !== 'GET';

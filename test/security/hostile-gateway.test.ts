@@ -6,16 +6,16 @@ import {
   bodySchema,
   createHostileWorld,
   describeHostile,
+  discoverAppRoutes,
   expectHostileRequestHandled,
-  forgetBaseline,
   fillUrl,
   forgedV3Authorization,
+  forgetBaseline,
   hostileHeaderValue,
   hostileId,
   hostileJsonBody,
   hostileQuery,
   hostileSeed,
-  listAppRoutes,
   paramNames,
   propertyParameters,
   sampleBody,
@@ -31,9 +31,7 @@ import {
  * PAYTHROUGH_FULL_RELIABILITY=1 runs ten times as many cases; PAYTHROUGH_HOSTILE_SEED replays a seed.
  */
 
-const discovery = await createTestContext('sqlite');
-const routes = (await listAppRoutes(discovery.app)).filter((route) => route.surface === 'gateway');
-await discovery.close();
+const routes = (await discoverAppRoutes()).filter((route) => route.surface === 'gateway');
 
 /** The valid request of each gateway route that the generators start from; a new route needs an entry here. */
 const validRequests: Record<string, (world: HostileWorld) => { query: string; body?: unknown }> = {

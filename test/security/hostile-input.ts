@@ -9,7 +9,7 @@ import { concreteSchema, listRoutes, sampleFromSchema, type JsonSchema, type Ope
 import { actorOf, createTenant, snapshotDatabase, type Tenant } from '../helpers/factories.ts';
 import { payInSandbox, readyMerchant, V3InjectClient, type MerchantCredentials } from '../helpers/gateway-client.ts';
 import { orderRow } from '../helpers/record-factory.ts';
-import { describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
+import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 import type { DatabaseKind } from '../../src/config/config.ts';
 
 /**
@@ -79,6 +79,16 @@ export async function listAppRoutes(app: FastifyInstance): Promise<AppRoute[]> {
       surface: surfaceOf(route.method, route.url),
       operation: document.paths[route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]?.[route.method.toLowerCase()],
     }));
+}
+
+/** Every route of an app built over a throwaway SQLite database: the suites read their routes before they run. */
+export async function discoverAppRoutes(): Promise<AppRoute[]> {
+  const discovery = await createTestContext('sqlite');
+  try {
+    return await listAppRoutes(discovery.app);
+  } finally {
+    await discovery.close();
+  }
 }
 
 export function bodySchema(route: AppRoute): JsonSchema | undefined {

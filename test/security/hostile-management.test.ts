@@ -9,6 +9,7 @@ import {
   allIds,
   createHostileWorld,
   describeHostile,
+  discoverAppRoutes,
   expectHostileRequestHandled,
   forgetBaseline,
   hostileContentType,
@@ -18,7 +19,6 @@ import {
   hostileNumber,
   hostileSeed,
   hostileString,
-  listAppRoutes,
   propertyParameters,
   sampleBody,
   tc3Authorization,
@@ -34,9 +34,7 @@ import {
  * PAYTHROUGH_FULL_RELIABILITY=1 runs ten times as many cases; PAYTHROUGH_HOSTILE_SEED replays a seed.
  */
 
-const discovery = await createTestContext('sqlite');
-const managementRoutes = (await listAppRoutes(discovery.app)).filter((route) => route.surface === 'management');
-await discovery.close();
+const managementRoutes = (await discoverAppRoutes()).filter((route) => route.surface === 'management');
 
 const host = 'paythrough.test';
 const contentType = 'application/json';

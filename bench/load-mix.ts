@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { signV3Request, verifyV3Response } from '../src/crypto/wechatpay-v3.ts';
-import type { DemoReadyMiniProgram } from '../src/services/demo-world.service.ts';
+import type { DemoReadyMiniProgram } from '../src/services/demo/demo-world.service.ts';
 import { errorKindOf, type HttpAnswer, type LoadHttpClient } from './load-http.ts';
 import type { LoadNotifyReceiver } from './load-notify-receiver.ts';
 import type { Outcome, ScheduledOperation } from './load-scheduler.ts';

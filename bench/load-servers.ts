@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { DemoManifest } from '../src/services/demo-world.service.ts';
+import type { DemoManifest } from '../src/services/demo/demo-world.service.ts';
 
 /**
  * The servers of the load bench, run as an operator runs them: `node bin/paythrough.mjs start` child

@@ -3,10 +3,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { systemClock } from '../src/domain/clock.ts';
-import { ExportService } from '../src/services/export.service.ts';
-import { OrderRecordService } from '../src/services/order-record.service.ts';
-import { OutboxService } from '../src/services/outbox.service.ts';
-import { RefundRecordService } from '../src/services/refund-record.service.ts';
+import { ExportService } from '../src/services/records/export.service.ts';
+import { OrderRecordService } from '../src/services/records/order-record.service.ts';
+import { OutboxService } from '../src/services/payments/outbox.service.ts';
+import { RefundRecordService } from '../src/services/records/refund-record.service.ts';
 import { benchActors, benchConfig, openBenchDatabase } from './records-world.ts';
 
 /**

@@ -5,12 +5,12 @@ import { parseArgs, promisify } from 'node:util';
 import { freshCompiledFileOf } from '../bin/compiled-build.mjs';
 import { systemClock } from '../src/domain/clock.ts';
 import { tradeStates } from '../src/domain/order-state.ts';
-import { OrderRecordService } from '../src/services/order-record.service.ts';
-import { OutboxService } from '../src/services/outbox.service.ts';
-import { PaymentDataService } from '../src/services/payment-data.service.ts';
-import { PaymentStatsService } from '../src/services/payment-stats.service.ts';
-import { encodeCursor } from '../src/services/record-query.ts';
-import { RefundRecordService } from '../src/services/refund-record.service.ts';
+import { OrderRecordService } from '../src/services/records/order-record.service.ts';
+import { OutboxService } from '../src/services/payments/outbox.service.ts';
+import { PaymentDataService } from '../src/services/records/payment-data.service.ts';
+import { PaymentStatsService } from '../src/services/records/payment-stats.service.ts';
+import { encodeCursor } from '../src/services/records/record-query.ts';
+import { RefundRecordService } from '../src/services/records/refund-record.service.ts';
 import { benchActors, benchConfig, miniProgramCount, miniProgramId, openBenchDatabase, parseDatabaseArg, randomFrom } from './records-world.ts';
 
 /**

@@ -7,7 +7,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { sqliteFilePath } from '../src/db/database.ts';
 import { paymentStatsTriggerStatements } from '../src/db/migrations/0010-records.ts';
 import { systemClock } from '../src/domain/clock.ts';
-import { PaymentStatsService } from '../src/services/payment-stats.service.ts';
+import { PaymentStatsService } from '../src/services/records/payment-stats.service.ts';
 import {
   benchConfig,
   dataFolderOf,

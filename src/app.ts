@@ -1,14 +1,14 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { databaseAnswers } from './db/database.ts';
-import { startBackgroundJobs } from './jobs/index.ts';
+import { startBackgroundJobs } from './composition.ts';
 import { contextPlugin, type AppContext } from './plugins/app/context.plugin.ts';
 import { metricsPlugin } from './plugins/app/metrics.plugin.ts';
 import { requireRouteGuards } from './plugins/app/route-guards.ts';
 import { securityPlugin } from './plugins/external/security-headers.plugin.ts';
 import { swaggerPlugin } from './plugins/external/swagger.plugin.ts';
 import { webConsolePlugin } from './plugins/external/web-console.plugin.ts';
-import { channelCallbackRoutes } from './channels/http/callback.routes.ts';
+import { channelCallbackRoutes } from './routes/channel-callbacks/callback.routes.ts';
 import { bridgeRoutes } from './routes/bridge/bridge.routes.ts';
 import { consoleApiPrefix, consoleRoutes } from './routes/console/index.ts';
 import { demoRoutes } from './routes/demo/demo.routes.ts';

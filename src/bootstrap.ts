@@ -5,8 +5,8 @@ import { openDatabase, type OpenDatabaseOptions } from './db/database.ts';
 import { migrateToLatest } from './db/migrator.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import type { AppContext } from './plugins/app/context.plugin.ts';
-import { createServices } from './services/index.ts';
-import { resolveMasterKey } from './services/master-key.ts';
+import { createServices } from './composition.ts';
+import { resolveMasterKey } from './config/master-key.ts';
 
 export interface ContextOptions extends OpenDatabaseOptions {
   clock?: Clock;

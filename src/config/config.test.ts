@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replayWindowMs } from '../services/nonce.service.ts';
+import { replayWindowMs } from '../services/auth/nonce.service.ts';
 import { loadConfig, parseMetricsToken, parseTrustProxy, replayWindowMinutes } from './config.ts';
 
 describe('configuration from the environment', () => {

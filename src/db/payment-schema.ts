@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { ApprovalKind, BindingStatus, EnablementStatus } from '../domain/state-machines.ts';
+import type { ApprovalKind, BindingStatus, EnablementStatus } from '../domain/approval-state.ts';
 
 // Tables of merchant binding, payment enablement and payment credentials (SPEC §2); migration 0002.
 // Times are ms since the epoch (UTC).

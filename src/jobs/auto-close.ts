@@ -1,4 +1,4 @@
-import type { OrderService } from '../services/order.service.ts';
+import type { OrderService } from '../services/payments/index.ts';
 
 /**
  * Closes unpaid orders past their `time_expire` (SPEC §4.1: AUTO_CLOSED), the channel first. What is due

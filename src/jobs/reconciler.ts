@@ -1,5 +1,4 @@
-import type { OrderService } from '../services/order.service.ts';
-import type { RefundService } from '../services/refund.service.ts';
+import type { OrderService, RefundService } from '../services/payments/index.ts';
 
 /**
  * Settles what Paythrough does not know (SPEC §4.3): channel calls that timed out or failed mid-way

@@ -1,4 +1,4 @@
-import type { Services } from '../services/index.ts';
+import type { Services } from '../composition.ts';
 import { startJobLoop, type JobLoop } from './job-loop.ts';
 
 /**

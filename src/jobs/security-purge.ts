@@ -1,4 +1,4 @@
-import type { Services } from '../services/index.ts';
+import type { Services } from '../composition.ts';
 
 /**
  * The periodic purge of short-lived security state (SPEC §7 retention): replay nonces whose retention

@@ -1,7 +1,7 @@
 import type { Insertable } from 'kysely';
 import type { ApprovalTransitionTable } from '../db/payment-schema.ts';
 import type { Executor } from '../db/schema.ts';
-import type { ApprovalKind } from '../domain/state-machines.ts';
+import type { ApprovalKind } from '../domain/approval-state.ts';
 
 export const approvalTransitionRepository = {
   append: (db: Executor, row: Insertable<ApprovalTransitionTable>) => db.insertInto('approval_transitions').values(row).execute(),

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/schema.ts';
-import type { ApprovalKind } from '../domain/state-machines.ts';
+import type { ApprovalKind } from '../domain/approval-state.ts';
 
 export interface ApprovalQuery {
   superappId: string;

@@ -1,5 +1,4 @@
-import type { CompiledQuery, RawBuilder } from 'kysely';
-import { sql } from 'kysely';
+import { type CompiledQuery, type RawBuilder, sql } from 'kysely';
 import pg from 'pg';
 import { currencies } from '../domain/money.ts';
 

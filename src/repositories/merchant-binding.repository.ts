@@ -1,9 +1,10 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { MerchantBindingTable } from '../db/payment-schema.ts';
 import type { Executor } from '../db/schema.ts';
-import { BindingStatus } from '../domain/state-machines.ts';
+import { BindingStatus } from '../domain/approval-state.ts';
 
 export type MerchantBindingRow = Selectable<MerchantBindingTable>;
+export type MerchantBindingChanges = Updateable<MerchantBindingTable>;
 
 const bindings = (db: Executor) => db.selectFrom('merchant_bindings').selectAll();
 

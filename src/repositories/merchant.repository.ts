@@ -1,7 +1,7 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { SuperappMerchantTable } from '../db/payment-schema.ts';
 import type { Executor } from '../db/schema.ts';
-import { BindingStatus } from '../domain/state-machines.ts';
+import { BindingStatus } from '../domain/approval-state.ts';
 
 export type MerchantRow = Selectable<SuperappMerchantTable>;
 

@@ -4,6 +4,7 @@ import type { Executor } from '../db/schema.ts';
 
 export type OrderRow = Selectable<OrderTable>;
 export type NewOrderRow = Insertable<OrderTable>;
+export type OrderChanges = Updateable<OrderTable>;
 
 /** What a refund admission expects the order to hold; the update happens only if it still does. */
 export interface RefundAdmission {

@@ -1,10 +1,11 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { PaymentEnablementTable } from '../db/payment-schema.ts';
 import type { Executor } from '../db/schema.ts';
-import { EnablementStatus } from '../domain/state-machines.ts';
+import { EnablementStatus } from '../domain/approval-state.ts';
 
 export type PaymentEnablementRow = Selectable<PaymentEnablementTable>;
 export type StoredEnablementStatus = PaymentEnablementRow['status'];
+export type PaymentEnablementChanges = Updateable<PaymentEnablementTable>;
 
 const enablements = (db: Executor) => db.selectFrom('payment_enablements').selectAll();
 

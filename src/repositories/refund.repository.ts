@@ -4,6 +4,7 @@ import type { Executor } from '../db/schema.ts';
 
 export type RefundRow = Selectable<RefundTable>;
 export type NewRefundRow = Insertable<RefundTable>;
+export type RefundChanges = Updateable<RefundTable>;
 
 export const refundRepository = {
   /** Inserts unless (mchid, out_refund_no) exists; the id of the new row, or undefined when it existed. */

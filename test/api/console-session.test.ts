@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { sessionLifetimeMs } from '../../src/services/auth.service.ts';
+import { sessionLifetimeMs } from '../../src/services/auth/auth.service.ts';
 import { createPlatform, createTenant, createUser, snapshotDatabase, type Platform, type TestUser } from '../helpers/factories.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signV3Request } from '../../src/crypto/wechatpay-v3.ts';
-import { EnablementStatus } from '../../src/domain/state-machines.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import { EnablementStatus } from '../../src/domain/approval-state.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { keyFixtures } from '../fixtures/keys/index.ts';
 import { demoActor, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';

@@ -5,9 +5,9 @@ import { decryptV3Resource, verifyV3Response } from '../../src/crypto/wechatpay-
 import { OutboxWorker } from '../../src/jobs/outbox-worker.ts';
 import { orderRepository } from '../../src/repositories/order.repository.ts';
 import { outboxRepository } from '../../src/repositories/outbox.repository.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
-import { NotificationDeliverer } from '../../src/services/notification-delivery.ts';
-import { merchantNotificationTopic } from '../../src/services/notification.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
+import { NotificationDeliverer } from '../../src/services/payments/notification-delivery.ts';
+import { merchantNotificationTopic } from '../../src/services/payments/notification.service.ts';
 import { NotifyServer, payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

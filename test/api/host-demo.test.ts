@@ -9,9 +9,9 @@ import { channelPaymentRepository } from '../../src/repositories/channel-payment
 import { orderRepository } from '../../src/repositories/order.repository.ts';
 import { refundRepository } from '../../src/repositories/refund.repository.ts';
 import { parseHostXml } from '../../src/routes/host/host-xml.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
-import { NotificationDeliverer } from '../../src/services/notification-delivery.ts';
-import { merchantNotificationTopic } from '../../src/services/notification.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
+import { NotificationDeliverer } from '../../src/services/payments/notification-delivery.ts';
+import { merchantNotificationTopic } from '../../src/services/payments/notification.service.ts';
 import { NotifyServer, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

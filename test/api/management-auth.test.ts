@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { callAction, managementClient } from '../helpers/management-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

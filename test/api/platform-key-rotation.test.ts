@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { systemActor } from '../../src/domain/access.ts';
-import type { PublishedPlatformKey } from '../../src/services/platform-key.service.ts';
+import type { PublishedPlatformKey } from '../../src/services/payment-setup/platform-key.service.ts';
 import { ConsoleClient } from '../helpers/console-client.ts';
 import { readyMerchant, type MerchantCredentials } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';

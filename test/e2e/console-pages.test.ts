@@ -1,6 +1,6 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { describeWithBrowser, newConsolePage, screenshotPath, startDemoConsole, submitSignIn, type ConsoleServer } from '../helpers/browser.ts';
 
 describeWithBrowser('console pages in Chromium', () => {

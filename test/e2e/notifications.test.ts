@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemActor } from '../../src/domain/access.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
-import type { NotificationEventType } from '../../src/services/notification.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
+import type { NotificationEventType } from '../../src/services/payments/notification.service.ts';
 import { chooseOption, columnTexts, describeWithBrowser, newConsolePage, openConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, tableRows, type ConsoleServer } from '../helpers/browser.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { insertNotification, insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';

@@ -4,11 +4,11 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { signV3Request, verifyV3Response } from '../../src/crypto/wechatpay-v3.ts';
 import { generateApiV3Key } from '../../src/domain/credentials.ts';
 import type { Clock } from '../../src/domain/clock.ts';
-import { ApprovalType } from '../../src/domain/state-machines.ts';
+import { ApprovalType } from '../../src/domain/approval-state.ts';
 import type { AppContext } from '../../src/plugins/app/context.plugin.ts';
 import { userRepository } from '../../src/repositories/user.repository.ts';
-import { loadActor } from '../../src/services/auth.service.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import { loadActor } from '../../src/services/auth/auth.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 
 /** A mini program's gateway credentials, as the demo manifest's `ready` entry carries them. */
 export interface MerchantCredentials {

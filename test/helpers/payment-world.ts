@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import type { Actor } from '../../src/domain/access.ts';
 import { AppError, type ErrorCode } from '../../src/domain/errors.ts';
-import { ApprovalType } from '../../src/domain/state-machines.ts';
+import { ApprovalType } from '../../src/domain/approval-state.ts';
 import { userRepository } from '../../src/repositories/user.repository.ts';
 import { actorOf, addMiniProgramTeam, createTenant, createUser, type TeamRoleKey, type Tenant, type TestUser } from './factories.ts';
 import type { TestContext } from './test-context.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { merchantNotificationTopic } from '../../src/services/notification.service.ts';
+import { merchantNotificationTopic } from '../../src/services/payments/notification.service.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 describeOnEachDatabase('background jobs', (kind) => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ExportService } from '../../src/services/export.service.ts';
+import { ExportService } from '../../src/services/records/export.service.ts';
 import type { ConsoleClient } from '../helpers/console-client.ts';
 import { signIn } from '../helpers/factories.ts';
 import { createPaymentWorld, expectCode, type PaymentWorld } from '../helpers/payment-world.ts';

@@ -4,10 +4,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { ChannelResult, CreateChannelOrderInput } from '../../src/channels/channel.ts';
-import { channelCallbackRoutes } from '../../src/channels/http/callback.routes.ts';
+import { channelCallbackRoutes } from '../../src/routes/channel-callbacks/callback.routes.ts';
 import { HttpChannel } from '../../src/channels/http/http-channel.ts';
 import { channelCallbackPath, channelProtocolPaths, orderToWire, signChannelMessage } from '../../src/channels/protocol.ts';
-import { startSandboxServer, type RunningSandboxServer } from '../../src/channels/sandbox/sandbox-server.ts';
+import { startSandboxServer, type RunningSandboxServer } from '../../src/cli/sandbox-server.ts';
 import { RecordingSink } from '../helpers/recording-sink.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

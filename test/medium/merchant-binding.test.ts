@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { BindingStatus, EnablementStatus } from '../../src/domain/state-machines.ts';
+import { BindingStatus, EnablementStatus } from '../../src/domain/approval-state.ts';
 import { isUniqueViolation } from '../../src/repositories/constraint-errors.ts';
 import { approvePayment, bindTeam, createPaymentWorld, expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
 import { systemActor } from '../../src/domain/access.ts';

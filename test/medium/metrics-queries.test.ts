@@ -1,6 +1,6 @@
 import { CompiledQuery, sql, type KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { OperationsMetricsService } from '../../src/services/operations-metrics.service.ts';
+import { OperationsMetricsService } from '../../src/services/records/operations-metrics.service.ts';
 import { insertOrder, insertRefund } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { NonceService } from '../../src/services/nonce.service.ts';
+import { NonceService } from '../../src/services/auth/nonce.service.ts';
 import { replayNonceRepository } from '../../src/repositories/replay-nonce.repository.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { decryptV3Resource, verifyV3Response } from '../../src/crypto/wechatpay-v3.ts';
 import { OutboxWorker, notificationRetryScheduleMs } from '../../src/jobs/outbox-worker.ts';
-import { NotificationDeliverer, type NotificationKeys } from '../../src/services/notification-delivery.ts';
-import { merchantNotificationTopic, type MerchantNotificationInput } from '../../src/services/notification.service.ts';
+import { NotificationDeliverer, type NotificationKeys } from '../../src/services/payments/notification-delivery.ts';
+import { merchantNotificationTopic, type MerchantNotificationInput } from '../../src/services/payments/notification.service.ts';
 import { keyFixtures, tlsFixtures } from '../fixtures/keys/index.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

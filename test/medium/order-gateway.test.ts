@@ -5,7 +5,7 @@ import { channelPaymentRepository, paymentStateHistoryRepository } from '../../s
 import { orderRepository } from '../../src/repositories/order.repository.ts';
 import { refundRepository } from '../../src/repositories/refund.repository.ts';
 import { outboxRepository } from '../../src/repositories/outbox.repository.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { enableFreshMiniProgram, payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

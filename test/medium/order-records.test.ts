@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Actor } from '../../src/domain/access.ts';
-import { systemActor } from '../../src/domain/access.ts';
-import { refundSearchWindow } from '../../src/services/refund-record.service.ts';
+import { type Actor, systemActor } from '../../src/domain/access.ts';
+import { refundSearchWindow } from '../../src/services/records/refund-record.service.ts';
 import { expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
 import { createRecordTenants, insertNotification, insertOrder, insertOrders, insertRefund, orderRow, type OrderOwner } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { systemActor } from '../../src/domain/access.ts';
 import { paymentStatsRepository } from '../../src/repositories/payment-stats.repository.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { callAction, managementClient } from '../helpers/management-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

@@ -1,7 +1,7 @@
 import { createSign, createVerify } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemActor } from '../../src/domain/access.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 describeOnEachDatabase('demo world: payment parts (SPEC §6.2)', (kind) => {

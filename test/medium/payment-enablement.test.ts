@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { EnablementStatus } from '../../src/domain/state-machines.ts';
+import { EnablementStatus } from '../../src/domain/approval-state.ts';
 import { approvePayment, bindTeam, createPaymentWorld, expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
 import { systemActor } from '../../src/domain/access.ts';
 import { actorOf } from '../helpers/factories.ts';

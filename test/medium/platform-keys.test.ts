@@ -2,7 +2,7 @@ import { createVerify, sign, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SecretBox } from '../../src/crypto/secret-box.ts';
 import { systemActor } from '../../src/domain/access.ts';
-import { PlatformKeyService } from '../../src/services/platform-key.service.ts';
+import { PlatformKeyService } from '../../src/services/payment-setup/platform-key.service.ts';
 import { actorOf, createUser } from '../helpers/factories.ts';
 import { expectCode } from '../helpers/payment-world.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import type { DatabaseKind } from '../../src/config/config.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { readyMerchant, type MerchantCredentials } from '../helpers/gateway-client.ts';
 import { describeOnEachDatabase, withSchemaCatalogLock } from '../helpers/test-context.ts';
 import {

@@ -11,9 +11,9 @@ import { orderRepository } from '../../src/repositories/order.repository.ts';
 import { outboxRepository, type OutboxRow } from '../../src/repositories/outbox.repository.ts';
 import { refundRepository } from '../../src/repositories/refund.repository.ts';
 import { buildHostXml, parseHostXml } from '../../src/routes/host/host-xml.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
-import { NotificationDeliverer } from '../../src/services/notification-delivery.ts';
-import { merchantNotificationTopic } from '../../src/services/notification.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
+import { NotificationDeliverer } from '../../src/services/payments/notification-delivery.ts';
+import { merchantNotificationTopic } from '../../src/services/payments/notification.service.ts';
 import { tlsFixtures } from '../fixtures/keys/index.ts';
 import { demoActor, payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
@@ -95,7 +95,7 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     notifyUrl = `http://127.0.0.1:${notify.port_}/notify`;
     webhook = new FaultyReceiver(true);
     await webhook.up();
-    // The worker and deliverers the server runs (src/jobs/index.ts), with short per-attempt deadlines.
+    // The worker and deliverers the server runs (src/composition.ts), with short per-attempt deadlines.
     worker = new OutboxWorker({
       db: context.database.db,
       kind: context.database.kind,

@@ -14,7 +14,7 @@ import { decryptV3Resource, signV3Request, verifyV3Response } from '../../src/cr
 import { openDatabase } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrator.ts';
 import type { AppContext } from '../../src/plugins/app/context.plugin.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { readyMerchant, type MerchantCredentials } from '../helpers/gateway-client.ts';
 import { postgresReachable, postgresRequired, postgresTestUrl } from '../helpers/postgres.ts';
 

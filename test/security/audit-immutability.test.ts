@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateApiV3Key } from '../../src/domain/credentials.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { ConsoleClient } from '../helpers/console-client.ts';
 import { bodySchemaOf, consolePrefix, fillPath, listConsoleRoutes, sampleFromSchema } from '../helpers/console-routes.ts';
 import { demoActor, enableFreshMiniProgram } from '../helpers/gateway-client.ts';

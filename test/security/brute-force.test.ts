@@ -4,8 +4,8 @@ import { createAppContext } from '../../src/bootstrap.ts';
 import { testHashingCost } from '../../src/crypto/passwords.ts';
 import { tc3Date, tc3Signature } from '../../src/crypto/tc3.ts';
 import { signV3Request } from '../../src/crypto/wechatpay-v3.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
-import { signatureFailureLimit, signatureFailureMessage } from '../../src/services/signature-failure-limiter.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
+import { signatureFailureLimit, signatureFailureMessage } from '../../src/services/auth/signature-failure-limiter.ts';
 import { readyMerchant, type MerchantCredentials } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

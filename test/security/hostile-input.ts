@@ -4,7 +4,7 @@ import { describe, expect } from 'vitest';
 import { signChannelMessage } from '../../src/channels/protocol.ts';
 import { tc3Date, tc3Signature } from '../../src/crypto/tc3.ts';
 import { signV3Request } from '../../src/crypto/wechatpay-v3.ts';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { concreteSchema, listRoutes, sampleFromSchema, type JsonSchema, type OpenApiOperation } from '../helpers/console-routes.ts';
 import { actorOf, createTenant, snapshotDatabase, type Tenant } from '../helpers/factories.ts';
 import { payInSandbox, readyMerchant, V3InjectClient, type MerchantCredentials } from '../helpers/gateway-client.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { createAppContext } from '../../src/bootstrap.ts';
 import { testHashingCost } from '../../src/crypto/passwords.ts';
-import { merchantRequestLimitMessage, merchantRequestWindowMs } from '../../src/services/merchant-request-limiter.ts';
+import { merchantRequestLimitMessage, merchantRequestWindowMs } from '../../src/services/auth/merchant-request-limiter.ts';
 import { readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

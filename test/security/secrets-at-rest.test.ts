@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { DemoManifest } from '../../src/services/demo-world.service.ts';
+import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { ConsoleClient } from '../helpers/console-client.ts';
 import { demoActor, enableFreshMiniProgram } from '../helpers/gateway-client.ts';
 import { postgresTestUrl } from '../helpers/postgres.ts';

@@ -5,8 +5,8 @@ import { OutboxWorker } from '../../src/jobs/outbox-worker.ts';
 import { purgeExpiredSecurityState } from '../../src/jobs/security-purge.ts';
 import { outboxRepository } from '../../src/repositories/outbox.repository.ts';
 import { replayNonceRepository } from '../../src/repositories/replay-nonce.repository.ts';
-import { rateLimitRetentionMs } from '../../src/services/rate-limiter.ts';
-import { replayWindowMs } from '../../src/services/nonce.service.ts';
+import { rateLimitRetentionMs } from '../../src/services/auth/rate-limiter.ts';
+import { replayWindowMs } from '../../src/services/auth/nonce.service.ts';
 import { readyMerchant, type MerchantCredentials } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

@@ -4,7 +4,7 @@ import type { Clock } from '../../domain/clock.ts';
 import { orderRepository, type OrderRow } from '../../repositories/order.repository.ts';
 import { outboxRepository } from '../../repositories/outbox.repository.ts';
 import { refundRepository, type RefundRow } from '../../repositories/refund.repository.ts';
-import type { OutboxService } from '../../services/outbox.service.ts';
+import type { OutboxService } from '../../services/payments/index.ts';
 import type {
   ChannelOrder,
   ChannelOrderKey,

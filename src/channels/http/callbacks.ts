@@ -1,7 +1,7 @@
 import type { Clock } from '../../domain/clock.ts';
 import type { HostLookup, TargetPolicy } from '../../net/address-policy.ts';
 import { sendOutbound } from '../../net/pinned-http.ts';
-import type { NonceStore } from '../../services/nonce.service.ts';
+import type { NonceStore } from '../../services/auth/index.ts';
 import type { ChannelEvent, ChannelEventSink, ChannelEventSource } from '../channel.ts';
 import { eventFromWire, eventToWire, signChannelMessage, verifyChannelSignature, wireEventSchema } from '../protocol.ts';
 

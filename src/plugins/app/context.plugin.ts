@@ -4,7 +4,7 @@ import type { DatabaseHandle } from '../../db/database.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { Capability } from '../../domain/permissions.ts';
-import type { Services } from '../../services/index.ts';
+import type { Services } from '../../composition.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { OperationsSnapshot } from '../../services/operations-metrics.service.ts';
+import type { OperationsSnapshot } from '../../services/records/index.ts';
 import { methodLabel, statusClassOf, surfaceOfRoute } from './request-surface.ts';
 
 declare module 'fastify' {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { approvalKinds } from '../../domain/state-machines.ts';
+import { approvalKinds } from '../../domain/approval-state.ts';
 import { actorOf } from './console-auth.ts';
 import { applicationIdParams, approvalItemSchema, pageQuery } from './payment-schemas.ts';
 import { consoleErrors } from './schemas.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { MerchantKeySource } from '../../services/payment-credential.service.ts';
+import type { MerchantKeySource } from '../../services/payment-setup/index.ts';
 import { actorOf } from './console-auth.ts';
 import { credentialSchema, issuedKeySchema, mnpIdParams, platformKeySchema } from './payment-schemas.ts';
 import { consoleErrors } from './schemas.ts';

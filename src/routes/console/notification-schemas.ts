@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { notificationEventTypes, notificationStatuses } from '../../services/notification-log.service.ts';
+import { notificationEventTypes, notificationStatuses } from '../../services/records/index.ts';
 import { deliveryAttemptSchema, epochMs, listOf, recordNumber, recordSort } from './record-schemas.ts';
 
 // Schemas of the notification delivery log's routes (SPEC §5).

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { currencyCodes } from '../../domain/money.ts';
-import { approvalKinds } from '../../domain/state-machines.ts';
-import { channelKinds } from '../../services/payment-config.service.ts';
+import { approvalKinds } from '../../domain/approval-state.ts';
+import { channelKinds } from '../../services/payment-setup/index.ts';
 
 // Request and response schemas of the payment console routes (merchant binding, enablement, credentials).
 

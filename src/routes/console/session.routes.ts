@@ -3,9 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { accessLevel, type AccessScope, type Actor } from '../../domain/access.ts';
 import { capabilities, type AccessLevel, type Capability } from '../../domain/permissions.ts';
-import { sessionLifetimeMs } from '../../services/auth.service.ts';
-import { scopeOfTeam } from '../../services/access-scope.ts';
-import { ownTeamCapabilities, ownTeamScope } from '../../services/team.service.ts';
+import { sessionLifetimeMs } from '../../services/auth/index.ts';
+import { ownTeamCapabilities, ownTeamScope, scopeOfTeam } from '../../services/tenancy/index.ts';
 import { actorOf, sessionCookieName } from './console-auth.ts';
 import { capabilityMapSchema, consoleErrors, passwordSchema, teamSchema, userSchema } from './schemas.ts';
 

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../domain/errors.ts';
-import type { GatewayCaller } from '../../services/gateway-auth.service.ts';
+import type { GatewayCaller } from '../../services/auth/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { HostAnswer, HostFields, HostMessageKind, HostSender } from '../../services/host-payment.service.ts';
-import { signatureFailureMessage } from '../../services/signature-failure-limiter.ts';
+import type { HostAnswer, HostFields, HostMessageKind, HostSender } from '../../services/payments/index.ts';
+import { signatureFailureMessage } from '../../services/auth/index.ts';
 import { buildHostXml, HostXmlError, parseHostXml } from './host-xml.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 

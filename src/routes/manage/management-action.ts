@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Actor } from '../../domain/access.ts';
 import type { Capability } from '../../domain/permissions.ts';
-import type { Services } from '../../services/index.ts';
+import type { Services } from '../../composition.ts';
 
 export interface ActionContext {
   actor: Actor;

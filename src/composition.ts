@@ -1,0 +1,214 @@
+/**
+ * The composition root: builds every service and job of one app from its configuration, database, clock and
+ * keys, and starts the background jobs. Nothing else constructs a service; routes reach them through
+ * `app.services`, jobs through what this module hands them.
+ */
+import { DeferredEventSink, type PaymentChannel } from './channels/channel.ts';
+import { hostRefundWebhookTopic, HostReportedChannel } from './channels/host-reported/host-reported-channel.ts';
+import { RefundWebhookDeliverer } from './channels/host-reported/refund-webhook.ts';
+import { SandboxChannel } from './channels/sandbox/sandbox-channel.ts';
+import type { Config } from './config/config.ts';
+import type { PasswordHasher } from './crypto/passwords.ts';
+import type { SecretBox } from './crypto/secret-box.ts';
+import { whenDatabaseLockFree } from './db/advisory-lock.ts';
+import type { Database } from './db/schema.ts';
+import type { Clock } from './domain/clock.ts';
+import { AutoCloseJob } from './jobs/auto-close.ts';
+import { startJobLoop, type JobLoop } from './jobs/job-loop.ts';
+import { OutboxWorker } from './jobs/outbox-worker.ts';
+import { ReconcilerJob } from './jobs/reconciler.ts';
+import { startRecordJobs } from './jobs/records-jobs.ts';
+import { purgeExpiredSecurityState } from './jobs/security-purge.ts';
+import type { AppContext } from './plugins/app/context.plugin.ts';
+import { ApiKeyService, AuthService, GatewayAuthService, ManagementAuthService, MerchantRequestLimiter, NonceService, type NonceStore, RateLimiter, signatureFailureLimit, SignatureFailureLimiter } from './services/auth/index.ts';
+import { DemoWorldService, extendDemoWorldWithPayment } from './services/demo/index.ts';
+import { ApprovalService, findPaymentAccount, GatewayCertificateService, HostKeyService, MerchantBindingService, MerchantService, PaymentConfigService, PaymentCredentialService, PaymentEnablementService, PlatformKeyService } from './services/payment-setup/index.ts';
+import { BillService, GatewayChannelResolver, HostPaymentService, merchantNotificationTopic, NotificationDeliverer, notificationKeysFrom, NotificationService, notifierFrom, OrderService, OutboxService, PaymentBridgeService, RefundService } from './services/payments/index.ts';
+import { ExportService, NotificationLogService, OperationsMetricsService, OrderRecordService, PaymentDataService, PaymentStatsService, RefundRecordService } from './services/records/index.ts';
+import { AuditService, MiniProgramService, PlatformService, SuperappService, TeamService, UserService } from './services/tenancy/index.ts';
+import type { Kysely } from 'kysely';
+
+/** What services are built from; each service takes only what it uses. */
+export interface ServiceDependencies {
+  db: Kysely<Database>;
+  clock: Clock;
+  secretBox: SecretBox;
+  passwordHasher: PasswordHasher;
+  config: Config;
+}
+
+/** Every service, built once per app from the same dependencies. */
+export function createServices(deps: ServiceDependencies) {
+  const { db, clock, secretBox, passwordHasher } = deps;
+  const rateLimiter = new RateLimiter(db, clock);
+  const tenancy = {
+    users: new UserService(db, clock, passwordHasher),
+    teams: new TeamService(db, clock),
+    superapps: new SuperappService(db, clock),
+    miniPrograms: new MiniProgramService(db, clock),
+    apiKeys: new ApiKeyService(db, clock, secretBox),
+  };
+  const platformKeys = new PlatformKeyService(db, clock, secretBox, { graceMs: deps.config.platformKeyGraceDays * 24 * 60 * 60 * 1000 });
+  const credentials = new PaymentCredentialService(db, clock, secretBox, platformKeys);
+  const bindings = new MerchantBindingService(db, clock);
+  const enablements = new PaymentEnablementService(db, clock, credentials);
+  const payment = {
+    paymentConfig: new PaymentConfigService(db, clock, secretBox, deps.config.sandboxEnabled),
+    merchants: new MerchantService(db, clock),
+    bindings,
+    enablements,
+    approvals: new ApprovalService(db, bindings, enablements),
+    credentials,
+    platformKeys,
+  };
+  // Gateway building blocks: replay protection, the outbox and notifications, and channel events (the
+  // gateway attaches itself to the sink).
+  const channelEvents = new DeferredEventSink();
+  const outbox = new OutboxService(db, clock, { attemptRetentionMs: deps.config.deliveryAttemptRetentionDays * 24 * 60 * 60 * 1000 });
+  const gatewayParts = {
+    nonces: new NonceService(db, clock, { retentionMs: deps.config.nonceRetentionMinutes * 60_000 }),
+    outbox,
+    notifications: new NotificationService(outbox, clock, deps.config.timezone),
+    notificationKeys: notificationKeysFrom({
+      apiV3KeyOf: async (mnpId) => (await findPaymentAccount(db, secretBox, mnpId))?.apiV3Key ?? null,
+      platformSigningKey: () => platformKeys.signingKey(),
+    }),
+    channelEvents,
+    /** The in-process sandbox channel; null while the sandbox is off. */
+    sandbox: deps.config.sandboxEnabled ? new SandboxChannel({ db, clock, sink: channelEvents, publicUrl: deps.config.publicUrl }) : null,
+  };
+  const gateway = createGatewayServices(deps, { ...payment, ...gatewayParts });
+  // The host API and the host-reported channel mode (issue 8): one channel instance serves every such superapp.
+  const hostKeys = new HostKeyService(db, clock, secretBox);
+  gateway.gatewayChannels.register('host_reported', new HostReportedChannel({ db, clock, outbox, refundWebhookOf: (id) => hostKeys.refundWebhookOf(id) }));
+  const host = {
+    hostKeys,
+    hostPayments: new HostPaymentService(db, clock, deps.config, { orders: gateway.orders, refunds: gateway.refunds, sandbox: gatewayParts.sandbox, hostKeys, nonces: gatewayParts.nonces }),
+  };
+  // Order and after-sales records, their exports, and payment data (issue 5).
+  const orderRecords = new OrderRecordService(db, clock, outbox);
+  const refundRecords = new RefundRecordService(db, clock, deps.config);
+  const paymentStats = new PaymentStatsService(db, clock, deps.config);
+  const records = {
+    orderRecords,
+    refundRecords,
+    notificationLog: new NotificationLogService(db, clock, orderRecords),
+    exports: new ExportService(db, clock, deps.config, { orders: orderRecords, refunds: refundRecords }),
+    paymentStats,
+  };
+  // The host bridge's paySign check (SPEC §4.4); the sandbox names its own cashier pages.
+  const sandboxChannel = gatewayParts.sandbox;
+  const paymentBridge = new PaymentBridgeService(db, clock, (channelKind, token) => (channelKind === 'sandbox' && sandboxChannel ? sandboxChannel.cashierUrl(token) : null));
+  const demoWorld = new DemoWorldService(db, clock, secretBox, deps.config, tenancy);
+  extendDemoWorldWithPayment(demoWorld, payment);
+  return {
+    ...tenancy,
+    ...payment,
+    ...gatewayParts,
+    ...gateway,
+    ...host,
+    rateLimiter,
+    signatureFailures: new SignatureFailureLimiter(rateLimiter, { ...signatureFailureLimit, failures: deps.config.signatureFailureLimit }),
+    merchantRequests: new MerchantRequestLimiter(rateLimiter, deps.config.mchidRateLimit),
+    auth: new AuthService(db, clock, passwordHasher, rateLimiter),
+    audit: new AuditService(db),
+    managementAuth: new ManagementAuthService(db, clock, tenancy.apiKeys),
+    platform: new PlatformService(db, clock),
+    paymentData: new PaymentDataService(db, clock, deps.config, paymentStats),
+    /** The database gauges of /metrics (outbox, stuck refunds, reconciler lag, exports). */
+    operationsMetrics: new OperationsMetricsService(db, clock, { refundStuckMs: deps.config.metricsRefundStuckMinutes * 60_000 }),
+    ...records,
+    paymentBridge,
+    demoWorld,
+    /** Seals the demo shop's pasted merchant credentials (the demo merchant server, src/routes/demo). */
+    demoShopSecrets: { seal: (text: string) => secretBox.seal(text, 'demo-merchant'), open: (sealed: string) => secretBox.open(sealed, 'demo-merchant') },
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;
+
+interface GatewayParts {
+  credentials: PaymentCredentialService;
+  platformKeys: PlatformKeyService;
+  nonces: NonceStore;
+  channelEvents: DeferredEventSink;
+  sandbox: PaymentChannel | null;
+  notifications: Pick<NotificationService, 'enqueue'>;
+}
+
+/**
+ * The v3 gateway's services: authentication, orders, refunds, bills, certificates, the channel
+ * resolver, and the jobs that keep orders honest (auto-close, reconciler). The order service becomes the
+ * sink of channel events.
+ */
+function createGatewayServices(deps: ServiceDependencies, parts: GatewayParts) {
+  const { db, clock, config } = deps;
+  const gatewayChannels = new GatewayChannelResolver(db, clock, deps.secretBox, config, parts.sandbox);
+  const notifier = notifierFrom(parts.notifications);
+  const refunds = new RefundService(db, clock, config, gatewayChannels, notifier);
+  const orders = new OrderService(db, clock, config, parts.credentials, gatewayChannels, notifier, refunds);
+  parts.channelEvents.attach(orders);
+  return {
+    gatewayAuth: new GatewayAuthService(db, clock, parts.credentials, parts.nonces),
+    gatewayChannels,
+    orders,
+    refunds,
+    bills: new BillService(db, clock, config, parts.credentials),
+    gatewayCertificates: new GatewayCertificateService(db, clock, config, parts.credentials, parts.platformKeys),
+    autoCloseJob: new AutoCloseJob(orders),
+    reconcilerJob: new ReconcilerJob(orders, refunds),
+  };
+}
+
+export interface BackgroundJobs {
+  outboxWorker: OutboxWorker;
+  stop(): Promise<void>;
+}
+
+/**
+ * The jobs every instance runs: the outbox worker, auto-close, the reconciler, the in-process sandbox's
+ * clock-driven work, and the purges of expired nonces, rate-limit counters and old delivery attempts. Safe on any number of instances (claims and compare-and-set in the database).
+ */
+export function startBackgroundJobs(context: AppContext, options: { intervalMs?: number } = {}): BackgroundJobs {
+  const { config, database, clock, services } = context;
+  const intervalMs = options.intervalMs ?? 1000;
+  const outboxWorker = new OutboxWorker({
+    db: database.db,
+    kind: database.kind,
+    clock,
+    handlers: {
+      [merchantNotificationTopic]: new NotificationDeliverer({
+        keys: services.notificationKeys,
+        clock,
+        allowPrivateTargets: config.allowPrivateTargets,
+        sandboxEnabled: config.sandboxEnabled,
+        timeZone: config.timezone,
+      }),
+      [hostRefundWebhookTopic]: new RefundWebhookDeliverer({
+        hostKeyOf: async (applicationId) => (await services.hostKeys.hostKeysOf(applicationId))[0] ?? null,
+        clock,
+        allowPrivateTargets: config.allowPrivateTargets,
+      }),
+    },
+  });
+  const loops: JobLoop[] = [
+    outboxWorker.start(intervalMs),
+    startJobLoop('security-purge', 60_000, () => purgeExpiredSecurityState(services)),
+    // Delivery attempts past PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS (finished notifications only), in batches.
+    startJobLoop('delivery-attempt-purge', 60_000, () => services.outbox.purgeOldAttempts()),
+  ];
+  loops.push(...startRecordJobs(services, intervalMs));
+  // Orders past time_expire close (channel first); unknown channel outcomes are settled by querying.
+  // One instance at a time runs each pass, so a due order is closed or queried on its channel once.
+  const { db, kind } = database;
+  loops.push(startJobLoop('auto-close', 5_000, () => whenDatabaseLockFree(db, kind, 'auto-close', () => services.autoCloseJob.runOnce())));
+  loops.push(startJobLoop('reconciler', 5_000, () => whenDatabaseLockFree(db, kind, 'reconciler', () => services.reconcilerJob.runOnce())));
+  const sandbox = services.sandbox;
+  if (sandbox) loops.push(startJobLoop('sandbox', intervalMs, () => sandbox.tick()));
+  return {
+    outboxWorker,
+    async stop() {
+      await Promise.all(loops.map((loop) => loop.stop()));
+    },
+  };
+}

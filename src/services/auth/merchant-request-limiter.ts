@@ -1,0 +1,25 @@
+import { AppError } from '../../domain/errors.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+
+/** The window of the per-mchid gateway request limit. */
+export const merchantRequestWindowMs = 60 * 1000;
+
+export const merchantRequestLimitMessage = 'Too many requests for this mchid; slow down and retry in a minute';
+
+/**
+ * Limits signed gateway requests per mchid (PAYTHROUGH_MCHID_RATE_LIMIT a minute): one merchant's runaway
+ * loop cannot starve the others. Counted in the database after the signature checked, so every instance
+ * shares the count and nobody can spend a merchant's allowance without its key.
+ */
+export class MerchantRequestLimiter {
+  constructor(
+    private readonly rateLimiter: RateLimiter,
+    readonly requestsPerMinute: number,
+  ) {}
+
+  async admit(mchid: string): Promise<void> {
+    if (!(await this.rateLimiter.hit(`gateway-requests:${mchid}`, this.requestsPerMinute, merchantRequestWindowMs))) {
+      throw new AppError('RequestLimitExceeded', merchantRequestLimitMessage);
+    }
+  }
+}

@@ -1,0 +1,9 @@
+export { ApprovalService } from './approval.service.ts';
+export { GatewayCertificateService } from './gateway-certificates.service.ts';
+export { HostKeyService } from './host-key.service.ts';
+export { MerchantBindingService } from './merchant-binding.service.ts';
+export { MerchantService } from './merchant.service.ts';
+export { PaymentConfigService, channelKinds, resolvePaymentConfig, type ChannelSettings } from './payment-config.service.ts';
+export { PaymentCredentialService, findPaymentAccount, type MerchantKeyLookup, type MerchantKeySource, type PaymentAccountLookup } from './payment-credential.service.ts';
+export { PaymentEnablementService } from './payment-enablement.service.ts';
+export { PlatformKeyService } from './platform-key.service.ts';

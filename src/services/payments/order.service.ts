@@ -1,0 +1,507 @@
+import type { Kysely } from 'kysely';
+import type { ChannelEvent, ChannelEventSink, ChannelEventSource, ChannelOrder, PaymentChannel } from '../../channels/channel.ts';
+import type { Config } from '../../config/config.ts';
+import { OrderAnomaly, type PendingChannelOperation } from '../../db/order-schema.ts';
+import type { Database, Executor } from '../../db/schema.ts';
+import type { Clock } from '../../domain/clock.ts';
+import { AppError } from '../../domain/errors.ts';
+import { paidTradeStates, type OrderEvent } from '../../domain/order-state.ts';
+import { EnablementStatus } from '../../domain/approval-state.ts';
+import { channelPaymentRepository } from '../../repositories/channel-payment.repository.ts';
+import { orderRepository, type OrderRow } from '../../repositories/order.repository.ts';
+import { refundRepository } from '../../repositories/refund.repository.ts';
+import { superappRepository } from '../../repositories/superapp.repository.ts';
+import { teamRepository } from '../../repositories/team.repository.ts';
+import type { GatewayCaller } from '../auth/index.ts';
+import { channelRefusal, channelUnavailable, eventSourceMatches, nextCheckAt, type ChannelResolver } from './channel-resolver.ts';
+import { mintPrepayId, mintTransactionId, prepayFingerprint } from './gateway-ids.ts';
+import { transactionSuccessNotification, type PaymentNotifier } from './gateway-notifications.ts';
+import { orderTransitions } from './payment-transitions.ts';
+import { toV3Transaction, type V3Transaction } from './gateway-views.ts';
+import type { PaymentAccountLookup } from '../payment-setup/index.ts';
+import type { RefundService } from './refund.service.ts';
+
+const minuteMs = 60_000;
+/** SPEC §4.1: an order without `time_expire` may be paid for 2 hours. */
+export const defaultOrderLifetimeMs = 120 * minuteMs;
+/** Reference §7: an earlier expiry moves to 1 minute, a later one to 90 days. */
+const minimumOrderLifetimeMs = minuteMs;
+const maximumOrderLifetimeMs = 90 * 24 * 60 * minuteMs;
+/** A channel call whose outcome is unknown is first checked this long after. */
+const firstCheckDelayMs = minuteMs;
+/** An unpaid order on an HTTP channel is asked about this long after creation (its payment callback may be lost), then less often. */
+const unpaidFirstCheckMs = 5 * minuteMs;
+const unpaidMaxCheckIntervalMs = 30 * minuteMs;
+
+export interface PrepayRequest {
+  appid: string;
+  mchid: string;
+  description: string;
+  out_trade_no: string;
+  time_expire?: string | undefined;
+  attach?: string | undefined;
+  notify_url: string;
+  amount: { total: number; currency?: string | undefined };
+  payer: { openid: string };
+  scene_info?: { h5_info?: { type?: string | undefined } | undefined; client_platform?: number | undefined } | undefined;
+}
+
+export interface PaymentAccounts {
+  findPaymentAccount(db: Executor, mnpId: string): Promise<PaymentAccountLookup | undefined>;
+}
+
+/** A payment a channel or host reports for an order. */
+export interface ReportedPayment {
+  channelTransactionId: string;
+  amount: number;
+  currency: string;
+  payerOpenid: string | null;
+  /** When the channel says the user paid; null when it does not say. */
+  paidAt: number | null;
+}
+
+const noAuth = (message: string) => new AppError('FailedOperation.PaymentNotEnabled', message);
+const orderNotFound = () => new AppError('ResourceNotFound.Order', 'The order does not exist');
+const paramError = (field: string, issue: string, value?: unknown) =>
+  new AppError('InvalidParameterValue', `${field}: ${issue}`, { field, issue, location: 'body', ...(value === undefined ? {} : { value }) });
+
+/**
+ * SPEC §4.2: a notify_url is https, without a query string; plain http is allowed only for superapps on
+ * the sandbox channel while the sandbox is on (where the SSRF guard also lets loopback through).
+ */
+export function checkNotifyUrl(value: string, field: string, sandboxRelaxed: boolean): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw paramError(field, 'must be an absolute https URL', value);
+  }
+  if (url.protocol !== 'https:' && !(sandboxRelaxed && url.protocol === 'http:')) throw paramError(field, 'must be an https URL', value);
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') throw paramError(field, 'must carry no query string, fragment or credentials', value);
+}
+
+/** scene_info → client platform (0 unknown, 2 Android, 3 iOS): `h5_info.type`, or our `client_platform`. */
+export function clientPlatformOf(sceneInfo: PrepayRequest['scene_info']): number {
+  if (sceneInfo?.client_platform === 2 || sceneInfo?.client_platform === 3) return sceneInfo.client_platform;
+  const type = sceneInfo?.h5_info?.type?.toLowerCase();
+  if (type === 'android') return 2;
+  if (type === 'ios') return 3;
+  return 0;
+}
+
+/**
+ * Orders (SPEC §4.1, §4.5, §7): prepay behind the gate, idempotent per (mchid, out_trade_no); query;
+ * close; auto-close at `time_expire`; payments reported by channels (including late and duplicate
+ * ones, refunded at once); and the reconciler's half for orders. Every state change is a compare-and-set
+ * with its history row and outbox event in one transaction; channels are called only outside one.
+ */
+export class OrderService implements ChannelEventSink {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+    private readonly config: Pick<Config, 'timezone' | 'sandboxEnabled'>,
+    private readonly accounts: PaymentAccounts,
+    private readonly channels: ChannelResolver,
+    private readonly notifier: PaymentNotifier,
+    private readonly refunds: RefundService,
+  ) {}
+
+  /** `POST /v3/pay/transactions/jsapi`. */
+  async prepay(caller: GatewayCaller, request: PrepayRequest): Promise<{ prepay_id: string }> {
+    const now = this.clock.nowMs();
+    if (request.mchid !== caller.mchid) throw paramError('/mchid', 'must be the mchid of the Authorization header', request.mchid);
+    if (request.appid !== caller.mnpId) {
+      throw new AppError('FailedOperation.AppIdMchIdNotMatch', 'The appid is not the mini program of this merchant certificate');
+    }
+    const account = await this.accounts.findPaymentAccount(this.db, request.appid);
+    if (!account || account.enablementStatus !== EnablementStatus.Approved) {
+      throw noAuth('Payment is not enabled for this mini program (not approved, or disabled by the superapp)');
+    }
+    if (!account.bindingEffective || account.mchid !== request.mchid) {
+      throw new AppError('FailedOperation.AppIdMchIdNotMatch', "The mchid is not the effective merchant binding of the mini program's team");
+    }
+    if (!account.paymentEnabled) throw noAuth('The superapp has payment switched off');
+    const team = await teamRepository.findById(this.db, account.teamId);
+    if (!team || team.status !== 'active' || (team.expires_at !== null && team.expires_at <= now)) {
+      throw noAuth("The mini program's team is disabled or expired");
+    }
+    const currency = request.amount.currency ?? account.currencies[0] ?? 'CNY';
+    if (!(account.currencies as string[]).includes(currency)) {
+      throw paramError('/amount/currency', `the superapp accepts ${account.currencies.join(', ')}`, currency);
+    }
+    if (!account.channelKind || (account.channelKind === 'sandbox' && !this.config.sandboxEnabled)) {
+      throw noAuth('The superapp has no payment channel available');
+    }
+    checkNotifyUrl(request.notify_url, '/notify_url', account.channelKind === 'sandbox' && this.config.sandboxEnabled);
+    const channel = await this.channels.channelFor(account.channelKind, account.applicationId);
+    if (!channel) throw noAuth('The superapp has no payment channel available');
+    const superapp = await superappRepository.findById(this.db, account.applicationId);
+    if (!superapp) throw noAuth('The superapp does not exist');
+
+    const requestedExpiry = request.time_expire === undefined ? null : Date.parse(request.time_expire);
+    if (requestedExpiry !== null && !Number.isFinite(requestedExpiry)) throw paramError('/time_expire', 'must be an RFC 3339 time', request.time_expire);
+    const timeExpire =
+      requestedExpiry === null
+        ? now + defaultOrderLifetimeMs
+        : Math.min(Math.max(requestedExpiry, now + minimumOrderLifetimeMs), now + maximumOrderLifetimeMs);
+    const fingerprint = prepayFingerprint({
+      appid: request.appid,
+      description: request.description,
+      amountTotal: request.amount.total,
+      currency,
+      payerOpenid: request.payer.openid,
+      notifyUrl: request.notify_url,
+      attach: request.attach ?? null,
+      timeExpire: requestedExpiry,
+    });
+
+    const inserted = await this.db.transaction().execute(async (trx) => {
+      const row = await orderRepository.insertReturningIfAbsent(trx, {
+        prepay_id: mintPrepayId(now),
+        transaction_id: null,
+        mchid: request.mchid,
+        out_trade_no: request.out_trade_no,
+        mnp_id: request.appid,
+        application_id: account.applicationId,
+        mini_program_team_id: account.teamId,
+        superapp_team_id: superapp.team_id,
+        description: request.description,
+        attach: request.attach ?? null,
+        notify_url: request.notify_url,
+        amount_total: request.amount.total,
+        currency,
+        payer_openid: request.payer.openid,
+        time_expire: timeExpire,
+        client_platform: clientPlatformOf(request.scene_info),
+        sandbox: account.channelKind === 'sandbox' ? 1 : 0,
+        trade_state: 'WAIT_PAY',
+        channel_kind: account.channelKind!,
+        channel_order_id: null,
+        channel_transaction_id: null,
+        cashier_token: null,
+        fingerprint,
+        refund_reserved: 0,
+        refund_count: 0,
+        refund_succeeded: 0,
+        anomaly_flags: 0,
+        // Until the channel confirms the order, the reconciler owns the question "does the channel have it?".
+        pending_operation: 'create',
+        reconcile_at: now + firstCheckDelayMs,
+        created_at: now,
+        updated_at: now,
+        success_time: null,
+        closed_at: null,
+      });
+      if (row) await orderTransitions.recordCreation(trx, Number(row.id), now, 'prepay');
+      return row;
+    });
+    const order = inserted ? { ...inserted, id: Number(inserted.id) } : await orderRepository.findByOutTradeNo(this.db, request.mchid, request.out_trade_no);
+    if (!order) throw new AppError('InternalError', 'The order vanished after its insert');
+    if (!inserted) this.checkRepeatedPrepay(order, fingerprint, caller, now);
+    if (order.channel_order_id === null) await this.createChannelOrder(order, channel);
+    return { prepay_id: order.prepay_id };
+  }
+
+  /** `GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=`. */
+  async queryByOutTradeNo(caller: GatewayCaller, mchid: string, outTradeNo: string): Promise<V3Transaction> {
+    if (mchid !== caller.mchid) throw orderNotFound();
+    const order = await orderRepository.findByOutTradeNo(this.db, mchid, outTradeNo);
+    if (!order || order.mnp_id !== caller.mnpId) throw orderNotFound();
+    return toV3Transaction(order, this.config.timezone);
+  }
+
+  /** `GET /v3/pay/transactions/id/{transaction_id}?mchid=`. */
+  async queryByTransactionId(caller: GatewayCaller, mchid: string, transactionId: string): Promise<V3Transaction> {
+    if (mchid !== caller.mchid) throw orderNotFound();
+    const order = await orderRepository.findByTransactionId(this.db, transactionId);
+    if (!order || order.mchid !== mchid || order.mnp_id !== caller.mnpId) throw orderNotFound();
+    return toV3Transaction(order, this.config.timezone);
+  }
+
+  /** `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close`: closed (again) or ORDERPAID. */
+  async close(caller: GatewayCaller, mchid: string, outTradeNo: string): Promise<void> {
+    if (mchid !== caller.mchid) throw paramError('/mchid', 'must be the mchid of the Authorization header', mchid);
+    const order = await orderRepository.findByOutTradeNo(this.db, mchid, outTradeNo);
+    if (!order || order.mnp_id !== caller.mnpId) throw orderNotFound();
+    const after = await this.closeOnChannel(order, 'close');
+    if (paidTradeStates.includes(after.trade_state)) throw new AppError('FailedOperation.OrderPaid', 'The order is paid; refund it instead');
+  }
+
+  /** The auto-close job: closes unpaid orders past `time_expire` (the channel first). Returns how many it looked at. */
+  async closeExpired(limit = 100): Promise<number> {
+    const expired = await orderRepository.listExpired(this.db, this.clock.nowMs(), limit);
+    for (const order of expired) {
+      try {
+        await this.closeOnChannel(order, 'expire');
+      } catch {
+        // An unknown outcome is already marked for the reconciler; anything else is tried again next run.
+      }
+    }
+    return expired.length;
+  }
+
+  /**
+   * The reconciler's half for orders: settle due orders to what the channel says, either those with an
+   * outcome in doubt (`unknown`) or the routine checks of unpaid orders (`routine`), each its own batch.
+   */
+  async reconcileDue(limit: number, kind: 'unknown' | 'routine'): Promise<number> {
+    const due = await orderRepository.listDueForReconcile(this.db, this.clock.nowMs(), limit, kind);
+    for (const order of due) {
+      try {
+        await this.reconcileOne(order);
+      } catch {
+        await orderRepository.markPending(this.db, order.id, order.pending_operation ?? 'create', nextCheckAt(this.clock.nowMs(), order.created_at), this.clock.nowMs());
+      }
+    }
+    return due.length;
+  }
+
+  /** Channel events (ChannelEventSink): payments and refund results. Idempotent; unknown records are ignored. */
+  async handle(event: ChannelEvent, source: ChannelEventSource): Promise<void> {
+    if ('order' in event) {
+      const reported = event.order;
+      const order =
+        (await orderRepository.findByPrepayId(this.db, reported.prepayId)) ??
+        (await orderRepository.findByOutTradeNo(this.db, reported.merchantId, reported.outTradeNo));
+      if (!order || order.mchid !== reported.merchantId || order.out_trade_no !== reported.outTradeNo || !eventSourceMatches(source, order)) return;
+      if (order.channel_order_id === null) await orderRepository.setChannelOrder(this.db, order.id, reported.channelOrderId, reported.cashierToken, this.clock.nowMs());
+      if (event.type === 'payment.succeeded') {
+        const payment = paymentOf(reported);
+        if (payment) await this.applyPayment(order.id, payment);
+      } else {
+        await this.failPayment(order.id, reported.failureReason ?? 'the channel reports the payment failed');
+      }
+      return;
+    }
+    const reported = event.refund;
+    const refund = await refundRepository.findByOutRefundNo(this.db, reported.merchantId, reported.outRefundNo);
+    if (!refund || !eventSourceMatches(source, refund)) return;
+    await this.refunds.recordChannelView(refund, reported);
+  }
+
+  /**
+   * Applies a reported payment (SPEC §4.5, §7): to an unpaid order it is the payment; to a closed,
+   * expired or failed one it is a late payment (the order becomes SUCCESS and is refunded in full at
+   * once); to a paid order under another channel transaction it is a duplicate (refunded in full). An
+   * amount or currency other than the order's is refused and flagged. The same report twice is one.
+   */
+  async applyPayment(orderId: number, payment: ReportedPayment): Promise<void> {
+    const refundIds = await this.db.transaction().execute(async (trx) => {
+      const now = this.clock.nowMs();
+      for (let attempt = 0; attempt < 20; attempt += 1) {
+        const order = await orderRepository.findById(trx, orderId);
+        if (!order) return [];
+        if (await channelPaymentRepository.find(trx, order.id, payment.channelTransactionId)) return [];
+        const record = (disposition: 'applied' | 'late_payment_refunded' | 'duplicate_refunded' | 'mismatch_refused') =>
+          channelPaymentRepository.insertIfAbsent(trx, {
+            order_id: order.id,
+            channel_kind: order.channel_kind,
+            channel_transaction_id: payment.channelTransactionId,
+            amount: payment.amount,
+            currency: payment.currency,
+            payer_openid: payment.payerOpenid,
+            paid_at: payment.paidAt ?? now,
+            reported_at: now,
+            disposition,
+          });
+
+        if (payment.amount !== order.amount_total || payment.currency !== order.currency) {
+          await record('mismatch_refused');
+          await orderRepository.addAnomaly(trx, order.id, OrderAnomaly.MismatchRefused, now);
+          return [];
+        }
+        if (paidTradeStates.includes(order.trade_state)) {
+          if (order.channel_transaction_id === payment.channelTransactionId) return [];
+          const paymentId = await record('duplicate_refunded');
+          if (paymentId === undefined) return [];
+          await orderRepository.addAnomaly(trx, order.id, OrderAnomaly.DuplicatePayment, now);
+          return [await this.refunds.startSystemRefund(trx, order, { kind: 'duplicate_payment', amount: payment.amount, channelPaymentId: paymentId })];
+        }
+
+        const late = order.trade_state !== 'WAIT_PAY';
+        const event: OrderEvent = late ? 'late_payment' : 'pay';
+        const paid = await orderTransitions.transition(trx, order, event, {
+          nowMs: now,
+          reason: late ? `late payment after ${order.trade_state}` : 'payment reported by the channel',
+          changes: {
+            transaction_id: mintTransactionId(now),
+            channel_transaction_id: payment.channelTransactionId,
+            success_time: now,
+            pending_operation: null,
+            reconcile_at: null,
+            ...(late ? { anomaly_flags: order.anomaly_flags | OrderAnomaly.LatePayment } : {}),
+          },
+        });
+        if (!paid) continue;
+        const paymentId = await record(late ? 'late_payment_refunded' : 'applied');
+        await this.notifier.enqueue(trx, transactionSuccessNotification(paid, this.config.timezone));
+        if (!late || paymentId === undefined) return [];
+        return [await this.refunds.startSystemRefund(trx, paid, { kind: 'late_payment', amount: paid.amount_total, channelPaymentId: paymentId })];
+      }
+      throw new AppError('InternalError', 'The order kept changing while a payment was applied');
+    });
+    for (const refundId of refundIds) await this.refunds.submit(refundId);
+  }
+
+  private async failPayment(orderId: number, reason: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const order = await orderRepository.findById(trx, orderId);
+      if (!order || order.trade_state !== 'WAIT_PAY') return;
+      await orderTransitions.transition(trx, order, 'fail', { nowMs: this.clock.nowMs(), reason, changes: { pending_operation: null, reconcile_at: null } });
+    });
+  }
+
+  /** SPEC §7's table for a prepay whose out_trade_no exists. */
+  private checkRepeatedPrepay(order: OrderRow, fingerprint: string, caller: GatewayCaller, now: number): void {
+    if (order.mnp_id !== caller.mnpId || order.fingerprint !== fingerprint) {
+      throw new AppError('FailedOperation.OutTradeNoUsed', 'out_trade_no is already used with other parameters');
+    }
+    if (paidTradeStates.includes(order.trade_state)) throw new AppError('FailedOperation.OrderPaid', 'The order is paid already');
+    if (order.trade_state !== 'WAIT_PAY' || order.time_expire <= now) throw new AppError('FailedOperation.OrderClosed', 'The order is closed');
+  }
+
+  private async createChannelOrder(order: OrderRow, channel: PaymentChannel): Promise<void> {
+    const result = await channel.createOrder({
+      merchantId: order.mchid,
+      appId: order.mnp_id,
+      outTradeNo: order.out_trade_no,
+      prepayId: order.prepay_id,
+      amount: { total: order.amount_total, currency: order.currency },
+      description: order.description,
+      expiresAt: order.time_expire,
+      attach: order.attach,
+      payer: { openid: order.payer_openid },
+    });
+    const now = this.clock.nowMs();
+    if (result.outcome === 'unknown') {
+      await orderRepository.markPending(this.db, order.id, 'create', now + firstCheckDelayMs, now);
+      throw channelUnavailable(result.reason);
+    }
+    if (result.outcome === 'rejected') throw channelRefusal(result);
+    await orderRepository.setChannelOrder(this.db, order.id, result.value.channelOrderId, result.value.cashierToken, now);
+    if (result.value.state !== 'WAIT_PAY') await this.settleFromChannel(order, result.value, 'create');
+    else await this.watchUnpaid(order);
+  }
+
+  /**
+   * A callback can be lost: an unpaid order on an HTTP channel is queried from time to time until it
+   * expires (docs/channel-protocol.md), so a payment whose callback never came is found before the expiry.
+   */
+  private async watchUnpaid(order: OrderRow): Promise<void> {
+    const now = this.clock.nowMs();
+    const age = Math.max(0, now - order.created_at);
+    const next = now + Math.min(Math.max(age, unpaidFirstCheckMs), unpaidMaxCheckIntervalMs);
+    if (order.channel_kind === 'http' && next < order.time_expire) await orderRepository.scheduleCheck(this.db, order.id, next, now);
+    else await orderRepository.clearPending(this.db, order.id, now);
+  }
+
+  /**
+   * Closes an unpaid order on its channel first, then here (merchant close or expiry). The channel's
+   * answer decides: closed → closed here; paid → the payment is applied. Unknown → the reconciler.
+   */
+  private async closeOnChannel(order: OrderRow, intent: 'close' | 'expire'): Promise<OrderRow> {
+    if (order.trade_state !== 'WAIT_PAY') return order;
+    const channel = await this.channels.channelFor(order.channel_kind, order.application_id);
+    if (!channel) throw channelUnavailable('no channel is configured for this order');
+    const key = { merchantId: order.mchid, outTradeNo: order.out_trade_no };
+    // Written before the call: a process killed after the channel closed it leaves the close to the reconciler.
+    await orderRepository.markPending(this.db, order.id, intent, this.clock.nowMs() + firstCheckDelayMs, this.clock.nowMs());
+    let result = await channel.closeOrder(key);
+    if (result.outcome === 'rejected' && result.code === 'ORDER_PAID') result = await channel.queryOrder(key);
+    const now = this.clock.nowMs();
+    if (result.outcome === 'unknown') {
+      await orderRepository.markPending(this.db, order.id, intent, now + firstCheckDelayMs, now);
+      throw channelUnavailable(result.reason);
+    }
+    if (result.outcome === 'rejected') {
+      if (result.code !== 'ORDER_NOT_EXIST') {
+        // The channel refused and changed nothing: the order is as it was before the call.
+        await orderRepository.restorePending(this.db, order, now);
+        throw channelRefusal(result);
+      }
+      // The channel never had the order: nothing can be paid there, so it closes here.
+      await this.closeHere(order.id, intent, 'the channel has no such order');
+    } else {
+      await this.settleFromChannel(order, result.value, intent);
+    }
+    return (await orderRepository.findById(this.db, order.id)) ?? order;
+  }
+
+  /** Brings an order to the channel's view of it (the channel is the truth about payments). */
+  private async settleFromChannel(order: OrderRow, view: ChannelOrder, intent: PendingChannelOperation): Promise<void> {
+    if (order.channel_order_id === null) await orderRepository.setChannelOrder(this.db, order.id, view.channelOrderId, view.cashierToken, this.clock.nowMs());
+    switch (view.state) {
+      case 'SUCCESS': {
+        const payment = paymentOf(view);
+        if (payment) await this.applyPayment(order.id, payment);
+        return;
+      }
+      case 'CLOSED':
+        await this.closeHere(order.id, intent === 'close' ? 'close' : 'expire', 'the channel closed the order');
+        return;
+      case 'PAY_ERROR':
+        await this.failPayment(order.id, view.failureReason ?? 'the channel reports the payment failed');
+        return;
+      case 'WAIT_PAY':
+        if (intent === 'create') await this.watchUnpaid(order);
+        return;
+    }
+  }
+
+  private async closeHere(orderId: number, intent: 'close' | 'expire', reason: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const order = await orderRepository.findById(trx, orderId);
+      if (!order || order.trade_state !== 'WAIT_PAY') return;
+      const now = this.clock.nowMs();
+      await orderTransitions.transition(trx, order, intent, { nowMs: now, reason, changes: { closed_at: now, pending_operation: null, reconcile_at: null } });
+    });
+  }
+
+  private async reconcileOne(order: OrderRow): Promise<void> {
+    const now = this.clock.nowMs();
+    const intent = order.pending_operation;
+    if (order.trade_state !== 'WAIT_PAY') {
+      await orderRepository.clearPending(this.db, order.id, now);
+      return;
+    }
+    const channel = await this.channels.channelFor(order.channel_kind, order.application_id);
+    const result = channel ? await channel.queryOrder({ merchantId: order.mchid, outTradeNo: order.out_trade_no }) : undefined;
+    if (intent === null) {
+      // A watched unpaid order: settle to what the channel says, or look again later.
+      if (result?.outcome === 'ok') await this.settleFromChannel(order, result.value, 'create');
+      else await this.watchUnpaid(order);
+      return;
+    }
+    if (result?.outcome === 'ok') {
+      const view = result.value;
+      if (view.state === 'WAIT_PAY' && intent !== 'create') {
+        // The close we asked for did not happen there: ask again (an unknown outcome is marked again).
+        await this.settleFromChannel(order, view, 'create');
+        await this.closeOnChannel(order, intent).catch(() => undefined);
+        return;
+      }
+      await this.settleFromChannel(order, view, intent);
+      await orderRepository.clearPending(this.db, order.id, this.clock.nowMs());
+      return;
+    }
+    if (result?.outcome === 'rejected' && result.code === 'ORDER_NOT_EXIST') {
+      // The channel never received it: nothing was paid. A create is repeated by the merchant's retry
+      // (or the order expires); a close or expiry completes here.
+      if (intent === 'create') await orderRepository.clearPending(this.db, order.id, now);
+      else await this.closeHere(order.id, intent, 'the channel has no such order');
+      return;
+    }
+    await orderRepository.markPending(this.db, order.id, intent, nextCheckAt(now, order.created_at), now);
+  }
+}
+
+function paymentOf(view: ChannelOrder): ReportedPayment | undefined {
+  if (!view.channelTransactionId) return undefined;
+  return {
+    channelTransactionId: view.channelTransactionId,
+    amount: view.amount.total,
+    currency: view.amount.currency,
+    payerOpenid: view.payerOpenid,
+    paidAt: view.paidAt,
+  };
+}

@@ -1,0 +1,359 @@
+import type { Kysely } from 'kysely';
+import type { ChannelRefund } from '../../channels/channel.ts';
+import type { Config } from '../../config/config.ts';
+import { OrderAnomaly, type RefundKind } from '../../db/order-schema.ts';
+import type { Database, Executor } from '../../db/schema.ts';
+import type { Clock } from '../../domain/clock.ts';
+import { AppError } from '../../domain/errors.ts';
+import { orderStateMachine, refundableTradeStates } from '../../domain/order-state.ts';
+import type { RefundEvent } from '../../domain/refund-state.ts';
+import { channelPaymentRepository, paymentStateHistoryRepository } from '../../repositories/channel-payment.repository.ts';
+import { orderRepository, type OrderRow } from '../../repositories/order.repository.ts';
+import { refundRepository, type RefundRow } from '../../repositories/refund.repository.ts';
+import type { GatewayCaller } from '../auth/index.ts';
+import { nextCheckAt, type ChannelResolver } from './channel-resolver.ts';
+import { checkNotifyUrl } from './order.service.ts';
+import { mintRefundId } from './gateway-ids.ts';
+import { refundNotification, type PaymentNotifier } from './gateway-notifications.ts';
+import { refundTransitions } from './payment-transitions.ts';
+import { toV3Refund, type V3Refund } from './gateway-views.ts';
+
+const dayMs = 24 * 60 * 60 * 1000;
+/** SPEC §4.1: refunds only within 365 days of payment, at most 50 per order. */
+export const refundWindowMs = 365 * dayMs;
+export const maxRefundsPerOrder = 50;
+/** A PROCESSING refund is looked at by the reconciler this long after it was written, unless settled first. */
+const firstCheckDelayMs = 60_000;
+/** Compare-and-set retries before giving up on a very busy order (each retry sees the latest row). */
+const maxAdmissionAttempts = 200;
+
+export interface RefundRequest {
+  transaction_id?: string | undefined;
+  out_trade_no?: string | undefined;
+  out_refund_no: string;
+  reason?: string | undefined;
+  notify_url?: string | undefined;
+  amount: { refund: number; total: number; currency?: string | undefined };
+}
+
+const refundNotAllowed = (message: string) => new AppError('FailedOperation.RefundNotAllowed', message);
+
+/** Signals, inside a transaction, that the out_refund_no exists already (the insert did nothing). */
+class RefundAlreadyExists extends Error {}
+
+/**
+ * Refunds (SPEC §4.1, §7): admission is a compare-and-set on the order's reservation and count in the
+ * transaction that inserts the refund, so concurrent requests never refund more than was paid; the
+ * channel is called after the commit; unknown outcomes are left to the reconciler.
+ */
+export class RefundService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+    private readonly config: Pick<Config, 'timezone' | 'sandboxEnabled'>,
+    private readonly channels: ChannelResolver,
+    private readonly notifier: PaymentNotifier,
+  ) {}
+
+  /** `POST /v3/refund/domestic/refunds`. */
+  async create(caller: GatewayCaller, request: RefundRequest): Promise<V3Refund> {
+    const order = await this.findOrderOfCaller(caller, request);
+    const existing = await refundRepository.findByOutRefundNo(this.db, caller.mchid, request.out_refund_no);
+    if (existing) return this.repeat(caller, existing, order, request);
+    if (request.notify_url !== undefined) checkNotifyUrl(request.notify_url, '/notify_url', order.sandbox === 1 && this.config.sandboxEnabled);
+    if (request.amount.total !== order.amount_total) {
+      throw refundNotAllowed(`amount.total must be the order's total (${order.amount_total})`);
+    }
+    if (request.amount.currency !== undefined && request.amount.currency !== order.currency) {
+      throw refundNotAllowed(`amount.currency must be the order's currency (${order.currency})`);
+    }
+    let refundId: number;
+    try {
+      refundId = await this.db.transaction().execute(async (trx) => {
+        const id = await this.insertRefund(trx, order, {
+          kind: 'merchant',
+          outRefundNo: request.out_refund_no,
+          amount: request.amount.refund,
+          reason: request.reason ?? null,
+          notifyUrl: request.notify_url ?? null,
+          channelPaymentId: null,
+        });
+        if (id === undefined) throw new RefundAlreadyExists();
+        await this.admit(trx, order.id, request.amount.refund, 'merchant');
+        return id;
+      });
+    } catch (error) {
+      if (!(error instanceof RefundAlreadyExists)) throw error;
+      const winner = await refundRepository.findByOutRefundNo(this.db, caller.mchid, request.out_refund_no);
+      if (!winner) throw error;
+      return this.repeat(caller, winner, order, request);
+    }
+    await this.submit(refundId);
+    return this.view(refundId);
+  }
+
+  /** `GET /v3/refund/domestic/refunds/{out_refund_no}`: only the caller's own mini program's refunds exist. */
+  async query(caller: GatewayCaller, outRefundNo: string): Promise<V3Refund> {
+    const refund = await refundRepository.findByOutRefundNo(this.db, caller.mchid, outRefundNo);
+    if (!refund || refund.mnp_id !== caller.mnpId) throw new AppError('ResourceNotFound.Refund', 'The refund does not exist');
+    return toV3Refund(refund, this.config.timezone);
+  }
+
+  /**
+   * A refund Paythrough starts itself inside the caller's transaction (late or duplicate payment, SPEC
+   * §4.5). Late-payment refunds take the whole paid amount from the order; duplicate-payment refunds
+   * return a payment the order never counted, so they reserve nothing. Submit it after the commit.
+   */
+  async startSystemRefund(
+    trx: Executor,
+    order: OrderRow,
+    input: { kind: Exclude<RefundKind, 'merchant'>; amount: number; channelPaymentId: number },
+  ): Promise<number> {
+    const outRefundNo = input.kind === 'late_payment' ? `PTSYS-LATE-${order.transaction_id}` : `PTSYS-DUP-${input.channelPaymentId}-${order.transaction_id}`;
+    const id = await this.insertRefund(trx, order, {
+      kind: input.kind,
+      outRefundNo,
+      amount: input.amount,
+      reason: input.kind === 'late_payment' ? 'late payment' : 'duplicate payment',
+      notifyUrl: null,
+      channelPaymentId: input.channelPaymentId,
+    });
+    if (id === undefined) throw new Error(`The system refund ${outRefundNo} exists already`);
+    if (input.kind === 'late_payment') await this.admit(trx, order.id, input.amount, input.kind);
+    await channelPaymentRepository.setRefund(trx, input.channelPaymentId, id);
+    return id;
+  }
+
+  /** Hands a PROCESSING refund to its channel (after the commit that created it); the outcome is recorded. */
+  async submit(refundId: number): Promise<void> {
+    const refund = await refundRepository.findById(this.db, refundId);
+    if (!refund || refund.status !== 'PROCESSING') return;
+    const order = await orderRepository.findById(this.db, refund.order_id);
+    const channel = await this.channels.channelFor(refund.channel_kind, refund.application_id);
+    if (!order || !channel) return;
+    const channelTransactionId =
+      refund.kind === 'duplicate_payment' && refund.channel_payment_id !== null
+        ? ((await channelPaymentRepository.listByOrder(this.db, order.id)).find((p) => p.id === refund.channel_payment_id)?.channel_transaction_id ?? null)
+        : order.channel_transaction_id;
+    const result = await channel.refund({
+      merchantId: refund.mchid,
+      outTradeNo: refund.out_trade_no,
+      outRefundNo: refund.out_refund_no,
+      channelTransactionId,
+      amount: { refund: refund.amount_refund, total: refund.amount_total, currency: refund.currency },
+      reason: refund.reason,
+    });
+    if (result.outcome === 'ok') {
+      await this.recordChannelView(refund, result.value);
+    } else if (result.outcome === 'rejected') {
+      await this.settle(refund.id, 'close', { reason: `the channel refused: ${result.code} ${result.message}` });
+    }
+    // Unknown: reconcile_at is already set; the reconciler asks the channel and settles to its answer.
+  }
+
+  /** What the channel says about a refund (an answer, a query or an event): settle when final, else check later. */
+  async recordChannelView(refund: RefundRow, view: ChannelRefund): Promise<void> {
+    const { refund: amount, total, currency } = view.amount;
+    if (amount !== refund.amount_refund || total !== refund.amount_total || currency !== refund.currency) {
+      await this.flagMismatch(refund, `the channel reports ${view.state} for ${amount} of ${total} ${currency}`);
+      return;
+    }
+    if (view.state === 'PROCESSING') {
+      const now = this.clock.nowMs();
+      await refundRepository.setChannelRefund(this.db, refund.id, view.channelRefundId, nextCheckAt(now, refund.created_at), now);
+      return;
+    }
+    const event: RefundEvent = view.state === 'SUCCESS' ? 'succeed' : view.state === 'CLOSED' ? 'close' : 'abnormal';
+    await this.settle(refund.id, event, { reason: `channel reports ${view.state}`, channelRefundId: view.channelRefundId, settledAt: view.settledAt });
+  }
+
+  /**
+   * SPEC §7, as for payments: a refund result with another amount or currency than the refund's is never
+   * applied. The order is flagged for the operator; a PROCESSING refund stays so, and the reconciler keeps
+   * asking the channel until it answers about this refund's amount and currency.
+   */
+  async flagMismatch(refund: RefundRow, reported: string): Promise<void> {
+    const now = this.clock.nowMs();
+    const reason = `not applied: ${reported}, the refund is ${refund.amount_refund} of ${refund.amount_total} ${refund.currency}`;
+    await this.db.transaction().execute(async (trx) => {
+      await orderRepository.addAnomaly(trx, refund.order_id, OrderAnomaly.RefundMismatch, now);
+      if (refund.status === 'PROCESSING') await refundRepository.setReconcileAt(trx, refund.id, nextCheckAt(now, refund.created_at), now);
+      // The refund's history says what was reported, once per distinct report (the reconciler may hear it many times).
+      const history = await paymentStateHistoryRepository.listOf(trx, 'refund', refund.id);
+      if (history.at(-1)?.reason !== reason) {
+        await paymentStateHistoryRepository.append(trx, { subject: 'refund', subject_id: refund.id, from_state: refund.status, to_state: refund.status, at: now, reason });
+      }
+    });
+  }
+
+  /**
+   * Moves a PROCESSING refund to its final state with its history row and notification; SUCCESS adds to
+   * the order's refunded total, CLOSED releases the reservation. Repeats are no-ops.
+   */
+  async settle(refundId: number, event: RefundEvent, input: { reason: string; channelRefundId?: string; settledAt?: number | null }): Promise<void> {
+    const now = this.clock.nowMs();
+    await this.db.transaction().execute(async (trx) => {
+      const refund = await refundRepository.findById(trx, refundId);
+      if (!refund || refund.status !== 'PROCESSING') return;
+      const settled = await refundTransitions.transition(trx, refund, event, {
+        nowMs: now,
+        reason: input.reason,
+        changes: {
+          reconcile_at: null,
+          ...(input.channelRefundId && refund.channel_refund_id === null ? { channel_refund_id: input.channelRefundId } : {}),
+          ...(event === 'succeed' ? { success_time: now } : {}),
+        },
+      });
+      if (!settled) return;
+      if (settled.kind !== 'duplicate_payment') {
+        if (event === 'succeed') await orderRepository.addRefundSucceeded(trx, refund.order_id, refund.amount_refund, now);
+        if (event === 'close') await orderRepository.releaseRefund(trx, refund.order_id, refund.amount_refund, now);
+      }
+      const order = await orderRepository.findById(trx, refund.order_id);
+      const notification = order ? refundNotification(settled, order, this.config.timezone) : undefined;
+      if (notification) await this.notifier.enqueue(trx, notification);
+    });
+  }
+
+  /** The reconciler's half for refunds: ask the channel about every due PROCESSING refund. */
+  async reconcileDue(limit = 100): Promise<number> {
+    const due = await refundRepository.listDueForReconcile(this.db, this.clock.nowMs(), limit);
+    for (const refund of due) {
+      try {
+        await this.reconcileOne(refund);
+      } catch {
+        await refundRepository.setReconcileAt(this.db, refund.id, nextCheckAt(this.clock.nowMs(), refund.created_at), this.clock.nowMs());
+      }
+    }
+    return due.length;
+  }
+
+  private async reconcileOne(refund: RefundRow): Promise<void> {
+    const now = this.clock.nowMs();
+    if (refund.status !== 'PROCESSING') {
+      await refundRepository.setReconcileAt(this.db, refund.id, null, now);
+      return;
+    }
+    const channel = await this.channels.channelFor(refund.channel_kind, refund.application_id);
+    const result = channel ? await channel.queryRefund({ merchantId: refund.mchid, outRefundNo: refund.out_refund_no }) : undefined;
+    if (result?.outcome === 'ok') {
+      await this.recordChannelView(refund, result.value);
+      return;
+    }
+    // Ask again later whatever happens next; a submit that settles it clears this.
+    await refundRepository.setReconcileAt(this.db, refund.id, nextCheckAt(now, refund.created_at), now);
+    // The channel does not have it: the request never arrived, so sending it again is safe (idempotent by out_refund_no).
+    if (result?.outcome === 'rejected' && result.code === 'REFUND_NOT_EXIST') await this.submit(refund.id);
+  }
+
+  private async view(refundId: number): Promise<V3Refund> {
+    const refund = await refundRepository.findById(this.db, refundId);
+    if (!refund) throw new AppError('ResourceNotFound.Refund', 'The refund does not exist');
+    return toV3Refund(refund, this.config.timezone);
+  }
+
+  /** The same out_refund_no again: the same refund for the same order and amount, else refused. */
+  private async repeat(caller: GatewayCaller, existing: RefundRow, order: OrderRow, request: RefundRequest): Promise<V3Refund> {
+    if (existing.mnp_id !== caller.mnpId || existing.order_id !== order.id || existing.amount_refund !== request.amount.refund) {
+      throw refundNotAllowed('out_refund_no is already used by another refund (another order or amount)');
+    }
+    if (existing.status === 'PROCESSING' && existing.channel_refund_id === null) await this.submit(existing.id);
+    return this.view(existing.id);
+  }
+
+  private async findOrderOfCaller(caller: GatewayCaller, request: RefundRequest): Promise<OrderRow> {
+    const order = request.transaction_id
+      ? await orderRepository.findByTransactionId(this.db, request.transaction_id)
+      : await orderRepository.findByOutTradeNo(this.db, caller.mchid, request.out_trade_no ?? '');
+    if (!order || order.mchid !== caller.mchid || order.mnp_id !== caller.mnpId) throw new AppError('ResourceNotFound.Order', 'The order does not exist');
+    if (request.transaction_id && request.out_trade_no && request.out_trade_no !== order.out_trade_no) {
+      throw new AppError('ResourceNotFound.Order', 'The order does not exist');
+    }
+    return order;
+  }
+
+  private async insertRefund(
+    trx: Executor,
+    order: OrderRow,
+    input: { kind: RefundKind; outRefundNo: string; amount: number; reason: string | null; notifyUrl: string | null; channelPaymentId: number | null },
+  ): Promise<number | undefined> {
+    const now = this.clock.nowMs();
+    if (!order.transaction_id) throw refundNotAllowed('The order is not paid: only paid orders are refunded');
+    const id = await refundRepository.insertIfAbsent(trx, {
+      refund_id: mintRefundId(now),
+      mchid: order.mchid,
+      out_refund_no: input.outRefundNo,
+      order_id: order.id,
+      mnp_id: order.mnp_id,
+      application_id: order.application_id,
+      mini_program_team_id: order.mini_program_team_id,
+      superapp_team_id: order.superapp_team_id,
+      sandbox: order.sandbox,
+      out_trade_no: order.out_trade_no,
+      transaction_id: order.transaction_id,
+      kind: input.kind,
+      channel_payment_id: input.channelPaymentId,
+      amount_refund: input.amount,
+      amount_total: order.amount_total,
+      currency: order.currency,
+      reason: input.reason,
+      notify_url: input.notifyUrl,
+      status: 'PROCESSING',
+      channel_kind: order.channel_kind,
+      channel_refund_id: null,
+      user_received_account: null,
+      // Should the process stop between commit and channel call, the reconciler picks the refund up.
+      reconcile_at: now + firstCheckDelayMs,
+      created_at: now,
+      updated_at: now,
+      success_time: null,
+    });
+    if (id !== undefined) await refundTransitions.recordCreation(trx, id, now, input.kind === 'merchant' ? 'merchant request' : (input.reason ?? input.kind));
+    return id;
+  }
+
+  /**
+   * Admits a refund against the order: reserve its amount and count it, moving SUCCESS to REFUND for the
+   * first one, as one compare-and-set on (trade_state, refund_reserved, refund_count). A lost race re-reads
+   * the order and checks the rules again, so the reservation never passes the paid amount.
+   */
+  private async admit(trx: Executor, orderId: number, amount: number, kind: RefundKind): Promise<void> {
+    const now = this.clock.nowMs();
+    for (let attempt = 0; attempt < maxAdmissionAttempts; attempt += 1) {
+      const order = await orderRepository.findById(trx, orderId);
+      if (!order || !refundableTradeStates.includes(order.trade_state) || order.success_time === null) {
+        throw refundNotAllowed('The order is not paid: only paid orders are refunded');
+      }
+      if (kind === 'merchant' && now - order.success_time > refundWindowMs) {
+        throw refundNotAllowed('Refunds are accepted only within 365 days of payment');
+      }
+      if (order.refund_count >= maxRefundsPerOrder) throw refundNotAllowed(`An order takes at most ${maxRefundsPerOrder} refunds`);
+      const refundable = order.amount_total - order.refund_reserved;
+      if (amount > refundable) {
+        throw refundNotAllowed(`The refund amount ${amount} is more than the refundable amount ${refundable} of the order`);
+      }
+      const nextTradeState = order.trade_state === 'SUCCESS' ? orderStateMachine.transition('SUCCESS', 'refund') : order.trade_state;
+      const admitted = await orderRepository.admitRefund(trx, order.id, {
+        tradeState: order.trade_state,
+        refundReserved: order.refund_reserved,
+        refundCount: order.refund_count,
+        amount,
+        nextTradeState,
+        nowMs: now,
+      });
+      if (admitted === 0) continue;
+      if (nextTradeState !== order.trade_state) {
+        await paymentStateHistoryRepository.append(trx, {
+          subject: 'order',
+          subject_id: order.id,
+          from_state: order.trade_state,
+          to_state: nextTradeState,
+          at: now,
+          reason: kind === 'merchant' ? 'first refund accepted' : `${kind.replace('_', ' ')} refund accepted`,
+        });
+      }
+      return;
+    }
+    throw new AppError('InternalError', 'The order is too busy to take this refund now; retry with the same out_refund_no');
+  }
+}

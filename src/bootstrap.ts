@@ -4,7 +4,7 @@ import { SecretBox } from './crypto/secret-box.ts';
 import { openDatabase, type OpenDatabaseOptions } from './db/database.ts';
 import { migrateToLatest } from './db/migrator.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
-import type { AppContext } from './plugins/app/context.plugin.ts';
+import type { AppContext } from './composition.ts';
 import { createServices } from './composition.ts';
 import { resolveMasterKey } from './config/master-key.ts';
 

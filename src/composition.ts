@@ -11,7 +11,7 @@ import type { Config } from './config/config.ts';
 import type { PasswordHasher } from './crypto/passwords.ts';
 import type { SecretBox } from './crypto/secret-box.ts';
 import { whenDatabaseLockFree } from './db/advisory-lock.ts';
-import type { Database } from './db/schema.ts';
+import type { DatabaseClient } from './db/schema.ts';
 import type { Clock } from './domain/clock.ts';
 import { AutoCloseJob } from './jobs/auto-close.ts';
 import { startJobLoop, type JobLoop } from './jobs/job-loop.ts';
@@ -19,18 +19,17 @@ import { OutboxWorker } from './jobs/outbox-worker.ts';
 import { ReconcilerJob } from './jobs/reconciler.ts';
 import { startRecordJobs } from './jobs/records-jobs.ts';
 import { purgeExpiredSecurityState } from './jobs/security-purge.ts';
-import type { AppContext } from './plugins/app/context.plugin.ts';
+import type { DatabaseHandle } from './db/database.ts';
 import { ApiKeyService, AuthService, GatewayAuthService, ManagementAuthService, MerchantRequestLimiter, NonceService, type NonceStore, RateLimiter, signatureFailureLimit, SignatureFailureLimiter } from './services/auth/index.ts';
 import { DemoWorldService, extendDemoWorldWithPayment } from './services/demo/index.ts';
 import { ApprovalService, findPaymentAccount, GatewayCertificateService, HostKeyService, MerchantBindingService, MerchantService, PaymentConfigService, PaymentCredentialService, PaymentEnablementService, PlatformKeyService } from './services/payment-setup/index.ts';
 import { BillService, GatewayChannelResolver, HostPaymentService, merchantNotificationTopic, NotificationDeliverer, notificationKeysFrom, NotificationService, notifierFrom, OrderService, OutboxService, PaymentBridgeService, RefundService } from './services/payments/index.ts';
 import { ExportService, NotificationLogService, OperationsMetricsService, OrderRecordService, PaymentDataService, PaymentStatsService, RefundRecordService } from './services/records/index.ts';
 import { AuditService, MiniProgramService, PlatformService, SuperappService, TeamService, UserService } from './services/tenancy/index.ts';
-import type { Kysely } from 'kysely';
 
 /** What services are built from; each service takes only what it uses. */
 export interface ServiceDependencies {
-  db: Kysely<Database>;
+  db: DatabaseClient;
   clock: Clock;
   secretBox: SecretBox;
   passwordHasher: PasswordHasher;
@@ -126,6 +125,14 @@ export function createServices(deps: ServiceDependencies) {
 }
 
 export type Services = ReturnType<typeof createServices>;
+
+/** Everything but HTTP: what the app, the CLI and the tests are built from. */
+export interface AppContext {
+  config: Config;
+  database: DatabaseHandle;
+  clock: Clock;
+  services: Services;
+}
 
 interface GatewayParts {
   credentials: PaymentCredentialService;

@@ -3,7 +3,7 @@ import { buildApp } from './app.ts';
 import { createAppContext } from './bootstrap.ts';
 import type { Config } from './config/config.ts';
 import { withDatabaseLock } from './db/advisory-lock.ts';
-import type { AppContext } from './plugins/app/context.plugin.ts';
+import type { AppContext } from './composition.ts';
 
 export interface RunningServer {
   app: FastifyInstance;

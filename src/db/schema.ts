@@ -114,4 +114,7 @@ export interface FoundationTables {
 export interface Database extends FoundationTables, PaymentTables {}
 
 /** A database handle or an open transaction; repositories take one as a required argument. */
+/** The database handle services and jobs hold; they open transactions on it and pass them to repositories. */
+export type DatabaseClient = Kysely<Database>;
+export type DatabaseTransaction = Transaction<Database>;
 export type Executor = Kysely<Database> | Transaction<Database>;

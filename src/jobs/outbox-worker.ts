@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { Kysely } from 'kysely';
 import type { DatabaseKind } from '../config/config.ts';
-import type { Database } from '../db/schema.ts';
+import type { DatabaseClient } from '../db/schema.ts';
 import type { Clock } from '../domain/clock.ts';
 import { outboxRepository, type OutboxRow } from '../repositories/outbox.repository.ts';
 import { startJobLoop, type JobLoop } from './job-loop.ts';
@@ -32,7 +31,7 @@ export interface OutboxHandler {
 }
 
 export interface OutboxWorkerOptions {
-  db: Kysely<Database>;
+  db: DatabaseClient;
   kind: DatabaseKind;
   clock: Clock;
   handlers: Readonly<Record<string, OutboxHandler>>;

@@ -1,8 +1,12 @@
+import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import type SQLite from 'better-sqlite3';
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { TradeState } from '../db/order-schema.ts';
 import type { Database, Executor } from '../db/schema.ts';
-import { csvAmountSql, csvIdSql, csvTextSql, csvTimeSql, inlineParameters } from './csv-sql.ts';
+import { csvAmountSql, csvIdSql, csvSessionSql, csvTextSql, csvTimeSql, inlineParameters } from './csv-sql.ts';
 import { keysetOperatorOf, sqlDirectionOf, type Keyset, type RecordPart, type RecordSort } from './record-keyset.ts';
 
 /** What an order list may filter on (the service validates and defaults it). */
@@ -190,6 +194,26 @@ export const orderRecordRepository = {
     const direction = sqlDirectionOf(filter.sort);
     const compiled = exportQuery(db, parts, filter, after, 'sqlite').orderBy('created_at', direction).orderBy('id', direction).limit(limit).compile();
     return connection.prepare(compiled.sql).raw(true).all(...compiled.parameters) as OrderExportRow[];
+  },
+
+  /**
+   * Runs the export's COPY on a connection of its own and pipes its bytes through `stages` (the last one the
+   * file). A COPY stopped half way leaves the connection mid-protocol, so then it is closed, not reused.
+   */
+  async copyCsvOut(pool: pg.Pool, copySql: string, stages: [NodeJS.ReadWriteStream, Writable]): Promise<void> {
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query(csvSessionSql);
+      await pipeline(client.query(copyTo(copySql)), ...stages);
+      // The connection goes back to the pool as it came.
+      await client.query('reset datestyle');
+    } catch (error) {
+      broken = true;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   },
 
   /**

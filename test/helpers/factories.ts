@@ -3,7 +3,7 @@ import type { Database } from '../../src/db/schema.ts';
 import { systemActor, type Actor } from '../../src/domain/access.ts';
 import type { RoleKey } from '../../src/domain/permissions.ts';
 import { miniProgramTeamRoles, superappTeamRoles, type PlatformRole, type TeamRole } from '../../src/domain/roles.ts';
-import type { AppContext } from '../../src/plugins/app/context.plugin.ts';
+import type { AppContext } from '../../src/composition.ts';
 import { userRepository } from '../../src/repositories/user.repository.ts';
 import { loadActor } from '../../src/services/auth/auth.service.ts';
 import { ConsoleClient } from './console-client.ts';

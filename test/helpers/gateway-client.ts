@@ -5,7 +5,7 @@ import { signV3Request, verifyV3Response } from '../../src/crypto/wechatpay-v3.t
 import { generateApiV3Key } from '../../src/domain/credentials.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 import { ApprovalType } from '../../src/domain/approval-state.ts';
-import type { AppContext } from '../../src/plugins/app/context.plugin.ts';
+import type { AppContext } from '../../src/composition.ts';
 import { userRepository } from '../../src/repositories/user.repository.ts';
 import { loadActor } from '../../src/services/auth/auth.service.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';

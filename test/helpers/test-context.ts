@@ -10,7 +10,7 @@ import { loadConfig, type Config, type DatabaseKind } from '../../src/config/con
 import { testHashingCost } from '../../src/crypto/passwords.ts';
 import { SecretBox } from '../../src/crypto/secret-box.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
-import type { AppContext } from '../../src/plugins/app/context.plugin.ts';
+import type { AppContext } from '../../src/composition.ts';
 import { createPostgresSchema, postgresReachable, postgresRequired, postgresTestUrl } from './postgres.ts';
 
 export interface TestContext extends AppContext {

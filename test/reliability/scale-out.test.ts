@@ -13,7 +13,7 @@ import { SecretBox } from '../../src/crypto/secret-box.ts';
 import { decryptV3Resource, signV3Request, verifyV3Response } from '../../src/crypto/wechatpay-v3.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrator.ts';
-import type { AppContext } from '../../src/plugins/app/context.plugin.ts';
+import type { AppContext } from '../../src/composition.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { readyMerchant, type MerchantCredentials } from '../helpers/gateway-client.ts';
 import { postgresReachable, postgresRequired, postgresTestUrl } from '../helpers/postgres.ts';

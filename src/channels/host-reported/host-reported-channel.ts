@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { orderRepository, type OrderRow } from '../../repositories/order.repository.ts';
 import { outboxRepository } from '../../repositories/outbox.repository.ts';
@@ -59,7 +58,7 @@ export class HostReportedChannel implements PaymentChannel {
 
   constructor(
     private readonly options: {
-      db: Kysely<Database>;
+      db: DatabaseClient;
       clock: Clock;
       outbox: Pick<OutboxService, 'enqueue'>;
       /** The refund webhook URL of a superapp in host-reported mode; null when it has none. */

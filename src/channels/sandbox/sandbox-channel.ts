@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
 import { monotonicFactory } from 'ulid';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient, DatabaseTransaction } from '../../db/schema.ts';
 import type { SandboxRefundState } from '../../db/gateway-schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { randomString } from '../../domain/ids.ts';
@@ -29,7 +28,7 @@ import { eventFromWire, eventToWire, type WireEvent } from '../protocol.ts';
  * Its events to Paythrough go to a ChannelEventSink, kept in its own table until accepted.
  */
 export interface SandboxChannelOptions {
-  db: Kysely<Database>;
+  db: DatabaseClient;
   clock: Clock;
   sink: ChannelEventSink;
   /** Base of cashier links (PUBLIC_URL); a function when it is known only once the server listens. */
@@ -87,7 +86,7 @@ function fingerprintOf(input: CreateChannelOrderInput): string {
 
 export class SandboxChannel implements PaymentChannel {
   readonly kind = 'sandbox' as const;
-  private readonly db: Kysely<Database>;
+  private readonly db: DatabaseClient;
   readonly clock: Clock;
   private readonly sink: ChannelEventSink;
   private readonly publicUrl: () => string;
@@ -146,7 +145,7 @@ export class SandboxChannel implements PaymentChannel {
   }
 
   /** Runs `work` in a transaction; a Refusal rolls back and becomes a `rejected` result. Events are delivered after commit. */
-  private async write<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<ChannelResult<T>> {
+  private async write<T>(work: (trx: DatabaseTransaction) => Promise<T>): Promise<ChannelResult<T>> {
     let result: ChannelResult<T>;
     try {
       result = ok(await this.db.transaction().execute(work));
@@ -158,7 +157,7 @@ export class SandboxChannel implements PaymentChannel {
     return result;
   }
 
-  private async recordEvent(trx: Transaction<Database>, event: EventBody): Promise<void> {
+  private async recordEvent(trx: DatabaseTransaction, event: EventBody): Promise<void> {
     const now = this.clock.nowMs();
     const full = { ...event, eventId: newSandboxId('evt', now), occurredAt: now } as ChannelEvent;
     await sandboxRepository.insertEvent(trx, {

@@ -4,7 +4,7 @@ import type { DatabaseHandle } from '../../db/database.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { Capability } from '../../domain/permissions.ts';
-import type { Services } from '../../composition.ts';
+import type { AppContext, Services } from '../../composition.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,12 +23,6 @@ declare module 'fastify' {
   }
 }
 
-export interface AppContext {
-  config: Config;
-  database: DatabaseHandle;
-  clock: Clock;
-  services: Services;
-}
 
 /** Decorates the app with its configuration, database, clock and services. */
 export const contextPlugin = fp<AppContext>(

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { businessDayRange, businessDateOf } from '../../services/payments/index.ts';
+import { businessDayRange, businessDateOf } from '../../domain/business-time.ts';
 import { actorOf } from './console-auth.ts';
 import { paymentDataQuery, paymentFiguresSchema, splitList } from './record-schemas.ts';
 import { consoleErrors } from './schemas.ts';

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accessLevel, type AccessScope, type Actor } from '../../domain/access.ts';
-import { capabilities, type AccessLevel, type Capability } from '../../domain/permissions.ts';
+import type { Actor } from '../../domain/access.ts';
 import { sessionLifetimeMs } from '../../services/auth/index.ts';
-import { ownTeamCapabilities, ownTeamScope, scopeOfTeam } from '../../services/tenancy/index.ts';
+import { capabilityMapOf } from '../../services/tenancy/index.ts';
 import { actorOf, sessionCookieName } from './console-auth.ts';
 import { capabilityMapSchema, consoleErrors, passwordSchema, teamSchema, userSchema } from './schemas.ts';
 
@@ -22,23 +21,11 @@ export async function sessionRoutes(app: FastifyInstance) {
 
   async function describeSession(actor: Actor, csrfToken: string) {
     const user = await app.services.users.getSelf(actor);
-    // The same scopes the services check with, so the console shows exactly what the API allows.
-    const capabilityMap = (scope: AccessScope, ownScope: AccessScope = scope) => {
-      const map: Partial<Record<Capability, AccessLevel>> = {};
-      for (const capability of capabilities) {
-        const level = accessLevel(actor, capability, ownTeamCapabilities.has(capability) ? ownScope : scope);
-        if (level) map[capability] = level;
-      }
-      return map;
-    };
-    const teams = await app.services.teams.listWithRows(actor);
     return {
       user,
       csrfToken,
-      capabilities: capabilityMap({}),
-      teams: await Promise.all(
-        teams.map(async ({ row, view }) => ({ ...view, capabilities: capabilityMap(await scopeOfTeam(app.database.db, row), ownTeamScope(row)) })),
-      ),
+      capabilities: capabilityMapOf(actor, {}),
+      teams: await app.services.teams.listWithCapabilities(actor),
     };
   }
 

@@ -1,5 +1,4 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import {
   buildRequestPaymentParams,
   decryptV3Resource,
@@ -8,7 +7,7 @@ import {
   verifyV3Response,
   type RequestPaymentParams,
 } from '../../crypto/wechatpay-v3.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { randomString } from '../../domain/ids.ts';
 import { settingRepository } from '../../repositories/setting.repository.ts';
@@ -79,7 +78,7 @@ const keep = 50;
 
 export class DemoMerchant {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly secrets: { seal(text: string): string; open(sealed: string): string },
     private readonly demoWorld: DemoWorldService,

@@ -1,6 +1,5 @@
-import type { Kysely } from 'kysely';
 import type { SecretBox } from '../../crypto/secret-box.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { forbidden, notFound } from '../../domain/errors.ts';
@@ -32,7 +31,7 @@ const secretKeyContext = (secretId: string) => `api-key:${secretId}`;
 /** Each user's own management-API keys. The SecretKey is shown once, and kept encrypted for TC3 checks. */
 export class ApiKeyService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly secretBox: SecretBox,
   ) {}

@@ -1,7 +1,6 @@
-import type { Kysely } from 'kysely';
 import type { PasswordHasher } from '../../crypto/passwords.ts';
 import { csrfTokenOf, newToken, sha256Hex } from '../../crypto/tokens.ts';
-import type { Database, Executor } from '../../db/schema.ts';
+import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -45,7 +44,7 @@ export async function loadActor(db: Executor, user: UserRow, nowMs: number): Pro
 
 export class AuthService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly passwordHasher: PasswordHasher,
     private readonly rateLimiter: RateLimiter,

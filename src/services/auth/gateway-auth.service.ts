@@ -1,15 +1,21 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { isV3TimestampFresh, parseV3Authorization, verifyV3RequestSignature } from '../../crypto/wechatpay-v3.ts';
-import type { Database, Executor } from '../../db/schema.ts';
+import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { MerchantKeyLookup } from '../payment-setup/index.ts';
 import type { NonceStore } from './nonce.service.ts';
 
 const maxCachedKeys = 1000;
 
 /** Who called the gateway: the mini program whose merchant certificate signed the request. */
+/** What the gateway learns from a merchant certificate serial (`serial_no` of WECHATPAY2-SHA256-RSA2048). */
+export interface MerchantKeyLookup {
+  mnpId: string;
+  mchid: string;
+  publicKeyPem: string;
+  status: 'active' | 'revoked';
+}
+
 export interface GatewayCaller {
   mnpId: string;
   mchid: string;
@@ -40,7 +46,7 @@ export class GatewayAuthService {
   private readonly publicKeys = new Map<string, KeyObject>();
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly keys: MerchantKeys,
     private readonly nonces: NonceStore,

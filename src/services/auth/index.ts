@@ -1,6 +1,6 @@
 export { ApiKeyService } from './api-key.service.ts';
 export { AuthService, loadActor, sessionLifetimeMs } from './auth.service.ts';
-export { GatewayAuthService, type GatewayCaller } from './gateway-auth.service.ts';
+export { GatewayAuthService, type GatewayCaller, type MerchantKeyLookup } from './gateway-auth.service.ts';
 export { ManagementAuthService } from './management-auth.service.ts';
 export { MerchantRequestLimiter } from './merchant-request-limiter.ts';
 export { NonceService, type NonceStore } from './nonce.service.ts';

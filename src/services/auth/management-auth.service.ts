@@ -1,6 +1,5 @@
-import type { Kysely } from 'kysely';
 import { tc3Date, verifyTc3Signature, type Tc3Authorization } from '../../crypto/tc3.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -23,7 +22,7 @@ export interface SignedManagementRequest {
 /** Authenticates management API calls: the API key's SecretKey checks the signature; its user acts. */
 export class ManagementAuthService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly apiKeys: ApiKeyService,
   ) {}

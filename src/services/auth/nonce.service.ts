@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import { replayWindowMinutes } from '../../config/config.ts';
 import { deleteInBatches } from '../../db/batched-delete.ts';
 import type { Clock } from '../../domain/clock.ts';
@@ -27,7 +26,7 @@ export class NonceService implements NonceStore {
   private readonly retentionMs: number;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     options: { retentionMs?: number } = {},
     private readonly windowMs = replayWindowMs,

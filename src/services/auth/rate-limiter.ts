@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { rateLimitRepository } from '../../repositories/rate-limit.repository.ts';
 
@@ -9,7 +8,7 @@ export const rateLimitRetentionMs = 60 * 60 * 1000;
 /** Fixed-window counters kept in the database, so every instance shares them. */
 export class RateLimiter {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
   ) {}
 

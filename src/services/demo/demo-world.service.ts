@@ -1,8 +1,7 @@
-import type { Kysely } from 'kysely';
 import type { Config } from '../../config/config.ts';
 import type { SecretBox } from '../../crypto/secret-box.ts';
 import { withDatabaseLock } from '../../db/advisory-lock.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import { type ApiKeyService, loadActor } from '../auth/index.ts';
 import { systemActor, type Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
@@ -80,7 +79,7 @@ export class DemoWorldService {
   private readonly refreshers: ((manifest: DemoManifest) => Promise<void>)[] = [];
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly secretBox: SecretBox,
     private readonly config: Config,

@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import { AppError } from '../../domain/errors.ts';
 import { approvalKinds, BindingStatus, EnablementStatus, type ApprovalKind } from '../../domain/approval-state.ts';
@@ -59,7 +58,7 @@ const approvedStatuses = new Set<number>([BindingStatus.Effective, BindingStatus
 /** The superapp's Approvals page (SPEC §5): binding requests and payment requests, pending and decided. */
 export class ApprovalService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly bindings: MerchantBindingService,
     private readonly enablements: PaymentEnablementService,
   ) {}

@@ -1,10 +1,10 @@
-import type { Kysely } from 'kysely';
 import type { Config } from '../../config/config.ts';
 import { encryptV3Resource } from '../../crypto/wechatpay-v3.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
-import { type PaymentAccounts, rfc3339In } from '../payments/index.ts';
+import { rfc3339In } from '../../domain/business-time.ts';
+import type { PaymentAccounts } from './payment-credential.service.ts';
 import type { GatewayCaller } from '../auth/index.ts';
 import type { PlatformKeyService } from './platform-key.service.ts';
 
@@ -18,7 +18,7 @@ export interface EncryptedCertificate {
 /** `GET /v3/certificates`: every published platform certificate, encrypted under the caller's own APIv3 key. */
 export class GatewayCertificateService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly config: Pick<Config, 'timezone'>,
     private readonly accounts: PaymentAccounts,

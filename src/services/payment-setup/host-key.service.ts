@@ -1,6 +1,5 @@
-import type { Kysely } from 'kysely';
 import type { SecretBox } from '../../crypto/secret-box.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -29,7 +28,7 @@ export const channelSecretContext = (applicationId: string) => `channel-secret:$
  */
 export class HostKeyService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly secretBox: SecretBox,
   ) {}

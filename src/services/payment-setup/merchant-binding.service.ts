@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database, Executor } from '../../db/schema.ts';
+import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -80,7 +79,7 @@ const recordNotFound = (message = 'No such binding record') => new AppError('Fai
 /** SPEC §2.1: merchant binding per mini program team — request, change, decide, unbind, records. */
 export class MerchantBindingService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
   ) {}
 

@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database, Executor } from '../../db/schema.ts';
+import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import { accessLevel, type Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, forbidden, notFound } from '../../domain/errors.ts';
@@ -40,7 +39,7 @@ const toView = (row: MerchantRow & { bound_team_id?: string | null }): MerchantV
 /** The superapp's merchant list (SPEC §5 Payment configuration): search, add, edit. */
 export class MerchantService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
   ) {}
 

@@ -1,7 +1,6 @@
-import type { Kysely } from 'kysely';
 import type { SecretBox } from '../../crypto/secret-box.ts';
 import type { ChannelKind } from '../../db/payment-schema.ts';
-import type { Database, Executor } from '../../db/schema.ts';
+import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import { accessLevel, type Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, forbidden } from '../../domain/errors.ts';
@@ -87,7 +86,7 @@ export async function resolvePaymentConfig(db: Executor, superappId: string): Pr
 /** Superapp → Payment management → Payment configuration (SPEC §5): enable flag, currencies, channel. */
 export class PaymentConfigService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly secretBox: SecretBox,
     private readonly sandboxEnabled: boolean,

@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import {
   generateRsaKeyPair,
   issueCertificate,
@@ -10,7 +9,7 @@ import {
 } from '../../crypto/certificates.ts';
 import type { SecretBox } from '../../crypto/secret-box.ts';
 import type { ChannelKind } from '../../db/payment-schema.ts';
-import type { Database, Executor } from '../../db/schema.ts';
+import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { apiV3KeyProblem } from '../../domain/credentials.ts';
@@ -23,6 +22,7 @@ import { paymentEnablementRepository } from '../../repositories/payment-enableme
 import { accessMiniProgram, recordAudit } from '../tenancy/index.ts';
 import { resolvePaymentConfig } from './payment-config.service.ts';
 import { platformCertificateName, type PlatformKeyService } from './platform-key.service.ts';
+import type { MerchantKeyLookup } from '../auth/index.ts';
 
 const dayMs = 24 * 60 * 60 * 1000;
 const merchantCertificateLifetimeMs = 5 * 365 * dayMs;
@@ -62,12 +62,9 @@ export interface IssuedMerchantKey {
   privateKeyPem?: string;
 }
 
-/** What the gateway learns from a merchant certificate serial (`serial_no` of WECHATPAY2-SHA256-RSA2048). */
-export interface MerchantKeyLookup {
-  mnpId: string;
-  mchid: string;
-  publicKeyPem: string;
-  status: 'active' | 'revoked';
+/** Where the gateway finds a mini program's payment account. */
+export interface PaymentAccounts {
+  findPaymentAccount(db: Executor, mnpId: string): Promise<PaymentAccountLookup | undefined>;
 }
 
 /** What the gateway needs to decide whether a mini program may pay now, and to encrypt for it. */
@@ -158,7 +155,7 @@ export interface PreparedMerchantKey {
  */
 export class PaymentCredentialService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly secretBox: SecretBox,
     private readonly platformKeys: PlatformKeyService,

@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database, Executor } from '../../db/schema.ts';
+import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -71,7 +70,7 @@ export async function disableApprovedOfTeam(trx: Executor, clock: Clock, actor: 
 /** SPEC §2.2: payment enablement per mini program — request, describe, decide, disable. */
 export class PaymentEnablementService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly credentials: PaymentCredentialService,
   ) {}

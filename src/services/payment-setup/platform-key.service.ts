@@ -1,8 +1,7 @@
 import { createPrivateKey, randomInt, type KeyObject } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { generateRsaKeyPair, issueCertificate, newCertificateSerial, type CertificateName } from '../../crypto/certificates.ts';
 import type { SecretBox } from '../../crypto/secret-box.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import { isPlatformAdmin, systemActor, type Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, forbidden } from '../../domain/errors.ts';
@@ -57,7 +56,7 @@ export class PlatformKeyService {
   private readonly privateKeys = new Map<string, KeyObject>();
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly secretBox: SecretBox,
     private readonly options: { graceMs?: number } = {},

@@ -1,5 +1,5 @@
 import { formatMinorUnits } from '../../domain/money.ts';
-import { businessDateTimeOf } from './bill-time.ts';
+import { businessDateTimeOf } from '../../domain/business-time.ts';
 
 /**
  * The trade bill file (SPEC §7 "Trade bill file"), shaped like a processor's: UTF-8 with BOM, a header

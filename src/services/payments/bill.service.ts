@@ -1,17 +1,16 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Config } from '../../config/config.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
 import { orderRepository } from '../../repositories/order.repository.ts';
 import { refundRepository } from '../../repositories/refund.repository.ts';
 import { buildTradeBill, type BillType } from './bill-file.ts';
-import { businessDateOf, businessDayRange } from './bill-time.ts';
+import { businessDateOf, businessDayRange } from '../../domain/business-time.ts';
 import type { GatewayCaller } from '../auth/index.ts';
-import type { PaymentAccounts } from './order.service.ts';
+import type { PaymentAccounts } from '../payment-setup/index.ts';
 
 export interface TradeBillRequest {
   billDate: string;
@@ -50,7 +49,7 @@ export const billSettleMarginMs = 2000;
 /** Trade bills (SPEC §4.1, §7 "Trade bill file") by business day in PAYTHROUGH_TIMEZONE, per mini program. */
 export class BillService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly config: Pick<Config, 'timezone' | 'publicUrl'>,
     private readonly accounts: PaymentAccounts,

@@ -1,9 +1,8 @@
-import type { Kysely } from 'kysely';
 import type { ChannelEventSource, ChannelResult, PaymentChannel } from '../../channels/channel.ts';
 import { HttpChannel } from '../../channels/http/http-channel.ts';
 import type { Config } from '../../config/config.ts';
 import type { SecretBox } from '../../crypto/secret-box.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
 import { paymentConfigRepository } from '../../repositories/payment-config.repository.ts';
@@ -57,7 +56,7 @@ export class GatewayChannelResolver implements ChannelResolver {
   private readonly registered = new Map<string, PaymentChannel>();
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly secretBox: SecretBox,
     private readonly config: Pick<Config, 'sandboxEnabled' | 'allowPrivateTargets'>,

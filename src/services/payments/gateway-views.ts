@@ -2,7 +2,7 @@ import { tradeStateDescriptions, type TradeState } from '../../domain/order-stat
 import type { RefundStatus } from '../../domain/refund-state.ts';
 import type { OrderRow } from '../../repositories/order.repository.ts';
 import type { RefundRow } from '../../repositories/refund.repository.ts';
-import { rfc3339In } from './bill-time.ts';
+import { rfc3339In } from '../../domain/business-time.ts';
 
 /** The v3 transaction object (query answers and TRANSACTION.SUCCESS resources). */
 export interface V3Transaction {

@@ -1,16 +1,15 @@
-import type { Kysely } from 'kysely';
 import type { ChannelRefund, ChannelRefundState } from '../../channels/channel.ts';
 import { verifyChannelSignature } from '../../channels/protocol.ts';
 import type { SandboxChannel } from '../../channels/sandbox/sandbox-channel.ts';
 import type { Config } from '../../config/config.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { randomString } from '../../domain/ids.ts';
 import { paidTradeStates } from '../../domain/order-state.ts';
 import { channelPaymentRepository } from '../../repositories/channel-payment.repository.ts';
 import { orderRepository, type OrderRow } from '../../repositories/order.repository.ts';
 import { refundRepository } from '../../repositories/refund.repository.ts';
-import { rfc3339In } from './bill-time.ts';
+import { rfc3339In } from '../../domain/business-time.ts';
 import { type HostKeyService, resolvePaymentConfig } from '../payment-setup/index.ts';
 import type { NonceStore } from '../auth/index.ts';
 import type { OrderService } from './order.service.ts';
@@ -49,7 +48,7 @@ const refundStates: Record<string, Exclude<ChannelRefundState, 'PROCESSING'>> = 
  */
 export class HostPaymentService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly config: Pick<Config, 'sandboxEnabled' | 'timezone'>,
     private readonly parts: {

@@ -1,10 +1,9 @@
-export { businessDateOf, businessDateTimeOf, businessDayRange, rfc3339In } from './bill-time.ts';
 export { BillService } from './bill.service.ts';
 export { GatewayChannelResolver } from './channel-resolver.ts';
 export { HostPaymentService, type HostAnswer, type HostFields, type HostMessageKind, type HostSender } from './host-payment.service.ts';
 export { NotificationDeliverer, notificationKeysFrom } from './notification-delivery.ts';
 export { NotificationService, merchantNotificationTopic, notifierFrom } from './notification.service.ts';
-export { OrderService, type PaymentAccounts } from './order.service.ts';
+export { OrderService } from './order.service.ts';
 export { OutboxService } from './outbox.service.ts';
 export { PaymentBridgeService } from './payment-bridge.service.ts';
 export { RefundService } from './refund.service.ts';

@@ -4,7 +4,7 @@ import type { HostLookup } from '../../net/address-policy.ts';
 import { OutboundError, outboundTimeoutMs, sendOutbound, type OutboundOptions } from '../../net/pinned-http.ts';
 import type { DeliveryResult, OutboxHandler } from '../../jobs/outbox-worker.ts';
 import type { OutboxRow } from '../../repositories/outbox.repository.ts';
-import { rfc3339In } from './bill-time.ts';
+import { rfc3339In } from '../../domain/business-time.ts';
 import type { MerchantNotificationPayload } from './notification.service.ts';
 
 /** Where the deliverer gets its keys at each attempt (the gateway wires these to the credential services). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Executor } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { OutboxRow } from '../../repositories/outbox.repository.ts';
-import { rfc3339In } from './bill-time.ts';
+import { rfc3339In } from '../../domain/business-time.ts';
 import type { PaymentNotification, PaymentNotifier } from './gateway-notifications.ts';
 import type { OutboxService } from './outbox.service.ts';
 

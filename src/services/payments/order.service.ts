@@ -1,12 +1,12 @@
-import type { Kysely } from 'kysely';
 import type { ChannelEvent, ChannelEventSink, ChannelEventSource, ChannelOrder, PaymentChannel } from '../../channels/channel.ts';
 import type { Config } from '../../config/config.ts';
 import { OrderAnomaly, type PendingChannelOperation } from '../../db/order-schema.ts';
-import type { Database, Executor } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
 import { paidTradeStates, type OrderEvent } from '../../domain/order-state.ts';
 import { EnablementStatus } from '../../domain/approval-state.ts';
+import { checkNotifyUrl } from '../../domain/notify-url.ts';
 import { channelPaymentRepository } from '../../repositories/channel-payment.repository.ts';
 import { orderRepository, type OrderRow } from '../../repositories/order.repository.ts';
 import { refundRepository } from '../../repositories/refund.repository.ts';
@@ -18,7 +18,7 @@ import { mintPrepayId, mintTransactionId, prepayFingerprint } from './gateway-id
 import { transactionSuccessNotification, type PaymentNotifier } from './gateway-notifications.ts';
 import { orderTransitions } from './payment-transitions.ts';
 import { toV3Transaction, type V3Transaction } from './gateway-views.ts';
-import type { PaymentAccountLookup } from '../payment-setup/index.ts';
+import type { PaymentAccounts } from '../payment-setup/index.ts';
 import type { RefundService } from './refund.service.ts';
 
 const minuteMs = 60_000;
@@ -46,10 +46,6 @@ export interface PrepayRequest {
   scene_info?: { h5_info?: { type?: string | undefined } | undefined; client_platform?: number | undefined } | undefined;
 }
 
-export interface PaymentAccounts {
-  findPaymentAccount(db: Executor, mnpId: string): Promise<PaymentAccountLookup | undefined>;
-}
-
 /** A payment a channel or host reports for an order. */
 export interface ReportedPayment {
   channelTransactionId: string;
@@ -64,21 +60,6 @@ const noAuth = (message: string) => new AppError('FailedOperation.PaymentNotEnab
 const orderNotFound = () => new AppError('ResourceNotFound.Order', 'The order does not exist');
 const paramError = (field: string, issue: string, value?: unknown) =>
   new AppError('InvalidParameterValue', `${field}: ${issue}`, { field, issue, location: 'body', ...(value === undefined ? {} : { value }) });
-
-/**
- * SPEC §4.2: a notify_url is https, without a query string; plain http is allowed only for superapps on
- * the sandbox channel while the sandbox is on (where the SSRF guard also lets loopback through).
- */
-export function checkNotifyUrl(value: string, field: string, sandboxRelaxed: boolean): void {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw paramError(field, 'must be an absolute https URL', value);
-  }
-  if (url.protocol !== 'https:' && !(sandboxRelaxed && url.protocol === 'http:')) throw paramError(field, 'must be an https URL', value);
-  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') throw paramError(field, 'must carry no query string, fragment or credentials', value);
-}
 
 /** scene_info → client platform (0 unknown, 2 Android, 3 iOS): `h5_info.type`, or our `client_platform`. */
 export function clientPlatformOf(sceneInfo: PrepayRequest['scene_info']): number {
@@ -97,7 +78,7 @@ export function clientPlatformOf(sceneInfo: PrepayRequest['scene_info']): number
  */
 export class OrderService implements ChannelEventSink {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly config: Pick<Config, 'timezone' | 'sandboxEnabled'>,
     private readonly accounts: PaymentAccounts,

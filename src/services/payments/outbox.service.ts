@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Database, Executor } from '../../db/schema.ts';
+import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import { deleteInBatches } from '../../db/batched-delete.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { notFound } from '../../domain/errors.ts';
@@ -37,7 +36,7 @@ export class OutboxService {
   private readonly attemptRetentionMs: number;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     options: { attemptRetentionMs?: number } = {},
   ) {

@@ -1,6 +1,5 @@
-import type { Kysely } from 'kysely';
 import { prepayIdOfPackage, verifyRequestPaymentParams } from '../../crypto/wechatpay-v3.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { orderRepository } from '../../repositories/order.repository.ts';
 import { paymentAccountRepository } from '../../repositories/payment-account.repository.ts';
@@ -45,7 +44,7 @@ const fail = (code: BridgeFailureCode, reason: string): BridgeVerification => ({
  */
 export class PaymentBridgeService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     /** The cashier URL of a channel order, by channel kind (the sandbox knows its own). */
     private readonly cashierUrlOf: (channelKind: string, cashierToken: string) => string | null,

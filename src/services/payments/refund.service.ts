@@ -1,9 +1,9 @@
-import type { Kysely } from 'kysely';
 import type { ChannelRefund } from '../../channels/channel.ts';
 import type { Config } from '../../config/config.ts';
 import { OrderAnomaly, type RefundKind } from '../../db/order-schema.ts';
-import type { Database, Executor } from '../../db/schema.ts';
+import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
+import { checkNotifyUrl } from '../../domain/notify-url.ts';
 import { AppError } from '../../domain/errors.ts';
 import { orderStateMachine, refundableTradeStates } from '../../domain/order-state.ts';
 import type { RefundEvent } from '../../domain/refund-state.ts';
@@ -12,7 +12,6 @@ import { orderRepository, type OrderRow } from '../../repositories/order.reposit
 import { refundRepository, type RefundRow } from '../../repositories/refund.repository.ts';
 import type { GatewayCaller } from '../auth/index.ts';
 import { nextCheckAt, type ChannelResolver } from './channel-resolver.ts';
-import { checkNotifyUrl } from './order.service.ts';
 import { mintRefundId } from './gateway-ids.ts';
 import { refundNotification, type PaymentNotifier } from './gateway-notifications.ts';
 import { refundTransitions } from './payment-transitions.ts';
@@ -48,7 +47,7 @@ class RefundAlreadyExists extends Error {}
  */
 export class RefundService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly config: Pick<Config, 'timezone' | 'sandboxEnabled'>,
     private readonly channels: ChannelResolver,

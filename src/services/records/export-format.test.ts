@@ -1,7 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { businessDateTimeOf } from '../payments/bill-time.ts';
+import { businessDateTimeOf } from '../../domain/business-time.ts';
 import { Readable } from 'node:stream';
 import { CrlfRecordEnds, csvRecords, neutraliseFormula, zonedDateTimeFormatter } from './export-format.ts';
 

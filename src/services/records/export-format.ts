@@ -7,7 +7,7 @@ import type ExcelJS from 'exceljs';
 import type { ExportFormat, ExportKind } from '../../db/records-schema.ts';
 import { currencyExponent, formatMinorUnits } from '../../domain/money.ts';
 import type { OrderExportRow } from '../../repositories/order-record.repository.ts';
-import { businessDateTimeOf } from '../payments/index.ts';
+import { businessDateTimeOf } from '../../domain/business-time.ts';
 import type { OrderListItem, RefundListItem } from './record-views.ts';
 
 /**

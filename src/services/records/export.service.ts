@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, mkdirSync, renameSync, rmSync, statSync, type ReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Kysely } from 'kysely';
 import { ulid } from 'ulid';
 import type { Config } from '../../config/config.ts';
 import { driverOf, sqliteFilePath } from '../../db/database.ts';
 import type { ExportFormat, ExportKind } from '../../db/records-schema.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
@@ -16,7 +15,7 @@ import { exportJobRepository, type ExportJobRow } from '../../repositories/expor
 import { userRepository } from '../../repositories/user.repository.ts';
 import { recordAudit } from '../tenancy/index.ts';
 import { loadActor } from '../auth/index.ts';
-import { businessDateTimeOf } from '../payments/index.ts';
+import { businessDateTimeOf } from '../../domain/business-time.ts';
 import { exportContentTypes, exportWriter, xlsxRowsPerSheet, type ExportWriter } from './export-format.ts';
 import { writeOrdersCsv } from './order-csv-export.ts';
 import type { OrderRecordQuery, OrderRecordService } from './order-record.service.ts';
@@ -96,7 +95,7 @@ export class ExportService {
   private readonly workerId = `exports-${randomUUID()}`;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly config: Pick<Config, 'timezone' | 'databaseKind' | 'databaseUrl' | 'exportRetentionHours'>,
     private readonly records: { orders: OrderRecordService; refunds: RefundRecordService },

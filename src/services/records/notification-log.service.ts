@@ -1,6 +1,5 @@
-import type { Kysely } from 'kysely';
 import type { OutboxStatus } from '../../db/gateway-schema.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
@@ -96,7 +95,7 @@ function logItem(
  */
 export class NotificationLogService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly orderRecords: OrderRecordService,
   ) {}

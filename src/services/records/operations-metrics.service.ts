@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { exportJobRepository } from '../../repositories/export-job.repository.ts';
 import { orderRepository } from '../../repositories/order.repository.ts';
@@ -35,7 +34,7 @@ export class OperationsMetricsService {
   private cached: { takenAt: number; snapshot: Promise<OperationsSnapshot> } | undefined;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly options: OperationsMetricsOptions,
   ) {}

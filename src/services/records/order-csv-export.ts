@@ -1,11 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import type { Kysely } from 'kysely';
-import { to as copyTo } from 'pg-copy-streams';
 import type { DriverHandle } from '../../db/database.ts';
-import type { Database } from '../../db/schema.ts';
-import { csvSessionSql } from '../../repositories/csv-sql.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import { orderRecordRepository } from '../../repositories/order-record.repository.ts';
 import { CrlfRecordEnds, csvHead, orderCsvLines } from './export-format.ts';
 import type { ResolvedOrderQuery } from './order-record.service.ts';
@@ -17,7 +13,7 @@ import type { ResolvedOrderQuery } from './order-record.service.ts';
  * are those of CsvWriter over OrderListItems (exports.test.ts compares them). Returns the rows written.
  */
 export async function writeOrdersCsv(
-  db: Kysely<Database>,
+  db: DatabaseClient,
   driver: DriverHandle,
   { parts, filter }: ResolvedOrderQuery,
   file: string,
@@ -42,7 +38,7 @@ export async function writeOrdersCsv(
 }
 
 async function copyFromPostgres(
-  db: Kysely<Database>,
+  db: DatabaseClient,
   pool: Extract<DriverHandle, { kind: 'postgres' }>['pool'],
   { parts, filter }: ResolvedOrderQuery,
   out: WriteStream,
@@ -51,26 +47,13 @@ async function copyFromPostgres(
   onProgress: (rowsWritten: number) => Promise<void>,
 ): Promise<number> {
   const copySql = orderRecordRepository.exportCsvCopySql(db, parts, filter, timeZone);
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query(csvSessionSql);
-    const records = new CrlfRecordEnds(batchSize, onProgress);
-    await pipeline(client.query(copyTo(copySql)), records, out);
-    // The connection goes back to the pool as it came.
-    await client.query('reset datestyle');
-    return records.records;
-  } catch (error) {
-    // A COPY stopped half way leaves the connection mid-protocol: it is closed, not reused.
-    broken = true;
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  const records = new CrlfRecordEnds(batchSize, onProgress);
+  await orderRecordRepository.copyCsvOut(pool, copySql, [records, out]);
+  return records.records;
 }
 
 async function batchesFromSqlite(
-  db: Kysely<Database>,
+  db: DatabaseClient,
   connection: Extract<DriverHandle, { kind: 'sqlite' }>['connection'],
   { parts, filter }: ResolvedOrderQuery,
   out: WriteStream,

@@ -1,12 +1,11 @@
-import type { Kysely } from 'kysely';
 import type { Config } from '../../config/config.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
 import { formatMinorUnits, isCurrencyCode } from '../../domain/money.ts';
 import { paymentStatsRepository, type DayWindow, type Figures, type MiniProgramFigures, type PaymentFilter } from '../../repositories/payment-stats.repository.ts';
-import { businessDateOf, businessDayRange } from '../payments/index.ts';
+import { businessDateOf, businessDayRange } from '../../domain/business-time.ts';
 import type { PaymentStatsService } from './payment-stats.service.ts';
 import { listScopeOf } from './record-access.ts';
 import { scopeIncludes, type RecordScope } from './record-scope.ts';
@@ -74,7 +73,7 @@ const previousDay = (day: string) => shiftDay(day, -1);
  */
 export class PaymentDataService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly config: Config,
     private readonly stats: PaymentStatsService,

@@ -1,10 +1,9 @@
-import type { Kysely } from 'kysely';
 import type { Config } from '../../config/config.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { paymentStatsRepository, type DayWindow } from '../../repositories/payment-stats.repository.ts';
 import { settingRepository } from '../../repositories/setting.repository.ts';
-import { businessDateOf, businessDayRange } from '../payments/index.ts';
+import { businessDateOf, businessDayRange } from '../../domain/business-time.ts';
 
 const timeZoneSetting = 'payment_stats.timezone';
 
@@ -24,7 +23,7 @@ export function dayWindowOf(ms: number, timeZone: string): DayWindow {
  */
 export class PaymentStatsService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly config: Pick<Config, 'timezone' | 'databaseKind'>,
     private readonly batchSize = 2_000,

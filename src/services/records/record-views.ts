@@ -1,9 +1,11 @@
-import type { Selectable } from 'kysely';
-import type { DeliveryAttemptTable, OutboxTable } from '../../db/gateway-schema.ts';
-import { OrderAnomaly, type ChannelPaymentTable, type OrderTable, type PaymentStateHistoryTable, type RefundTable } from '../../db/order-schema.ts';
+import { OrderAnomaly } from '../../db/order-schema.ts';
 import { formatMinorUnits } from '../../domain/money.ts';
+import type { ChannelPaymentRow, PaymentStateHistoryRow } from '../../repositories/channel-payment.repository.ts';
 import type { OrderListRow } from '../../repositories/order-record.repository.ts';
+import type { OrderRow } from '../../repositories/order.repository.ts';
+import type { DeliveryAttemptRow, OutboxRow } from '../../repositories/outbox.repository.ts';
 import type { RefundListRow } from '../../repositories/refund-record.repository.ts';
+import type { RefundRow } from '../../repositories/refund.repository.ts';
 
 // How the console shows orders and refunds: minor-unit integers for machines, major-unit strings in the
 // currency's own exponent for people (SPEC §7 "Money and time").
@@ -75,7 +77,7 @@ export function anomaliesOf(flags: number): string[] {
  * Every field of an order but two: the cashier token (a bearer credential for the cashier page, not a
  * record) and the request fingerprint (an internal hash of the prepay fields).
  */
-export function orderFields(row: Selectable<OrderTable>) {
+export function orderFields(row: OrderRow) {
   return {
     id: row.id,
     prepayId: row.prepay_id,
@@ -112,7 +114,7 @@ export function orderFields(row: Selectable<OrderTable>) {
   };
 }
 
-export function refundFields(row: Selectable<RefundTable>) {
+export function refundFields(row: RefundRow) {
   return {
     ...refundListItem(row),
     channelKind: row.channel_kind,
@@ -125,11 +127,11 @@ export function refundFields(row: Selectable<RefundTable>) {
   };
 }
 
-export function historyEntry(row: Selectable<PaymentStateHistoryTable>) {
+export function historyEntry(row: PaymentStateHistoryRow) {
   return { id: row.id, subject: row.subject, subjectId: row.subject_id, fromState: row.from_state, toState: row.to_state, at: row.at, reason: row.reason };
 }
 
-export function channelPaymentEntry(row: Selectable<ChannelPaymentTable>) {
+export function channelPaymentEntry(row: ChannelPaymentRow) {
   return {
     id: row.id,
     channelKind: row.channel_kind,
@@ -144,7 +146,7 @@ export function channelPaymentEntry(row: Selectable<ChannelPaymentTable>) {
   };
 }
 
-export function notificationEntry(row: Selectable<OutboxTable>, attempts: Selectable<DeliveryAttemptTable>[]) {
+export function notificationEntry(row: OutboxRow, attempts: DeliveryAttemptRow[]) {
   let eventType: string | null = null;
   try {
     eventType = (JSON.parse(row.payload_json) as { event_type?: string }).event_type ?? null;

@@ -1,7 +1,6 @@
-import type { Kysely } from 'kysely';
 import type { Config } from '../../config/config.ts';
 import type { RefundStatus } from '../../db/order-schema.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { Capability } from '../../domain/permissions.ts';
@@ -9,7 +8,7 @@ import { AppError, notFound } from '../../domain/errors.ts';
 import { orderRecordRepository } from '../../repositories/order-record.repository.ts';
 import type { RecordPart, RecordSort } from '../../repositories/record-keyset.ts';
 import { refundRecordRepository, type RefundListFilter } from '../../repositories/refund-record.repository.ts';
-import { businessDateOf, businessDayRange } from '../payments/index.ts';
+import { businessDateOf, businessDayRange } from '../../domain/business-time.ts';
 import { detailScopeOf, listScopeOf } from './record-access.ts';
 import { cappedCount, decodeCursor, keysetBatches, keysetPage, offsetPage, partsByState, recordPartsFor, type CappedCount } from './record-query.ts';
 import { scopeIncludes } from './record-scope.ts';
@@ -63,7 +62,7 @@ export function refundSearchWindow(nowMs: number, timeZone: string) {
  */
 export class RefundRecordService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly config: Pick<Config, 'timezone'>,
   ) {}

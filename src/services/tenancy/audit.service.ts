@@ -1,11 +1,10 @@
-import type { Database, Executor } from '../../db/schema.ts';
+import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import { accessLevel, type Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { notFound } from '../../domain/errors.ts';
 import { auditRepository } from '../../repositories/audit.repository.ts';
 import { teamRepository } from '../../repositories/team.repository.ts';
-import { ownTeamScope } from './team.service.ts';
-import type { Kysely } from 'kysely';
+import { ownTeamScope } from './access-scope.ts';
 
 export interface AuditEntry {
   action: string;
@@ -33,7 +32,7 @@ export async function recordAudit(db: Executor, clock: Clock, actor: Actor, entr
 }
 
 export class AuditService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: DatabaseClient) {}
 
   /**
    * Entries of the teams whose audit log the actor reads (SPEC §1.1 table: admins every entry, a

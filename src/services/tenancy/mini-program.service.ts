@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database, Executor } from '../../db/schema.ts';
+import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import { requireAllowed, requireVisible, type Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
@@ -35,7 +34,7 @@ export interface NewMiniProgram {
 
 export class MiniProgramService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
   ) {}
 

@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database, Executor } from '../../db/schema.ts';
+import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import { isPlatformAdmin, requireAllowed, requireVisible, type Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
@@ -27,7 +26,7 @@ export const toSuperappView = (row: SuperappRow): SuperappView => ({
 
 export class SuperappService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
   ) {}
 

@@ -1,27 +1,14 @@
-import type { Kysely } from 'kysely';
-import type { Database, Executor } from '../../db/schema.ts';
-import { isPlatformAdmin, requireAllowed, requireVisible, type AccessScope, type Actor } from '../../domain/access.ts';
+import type { Executor, DatabaseClient } from '../../db/schema.ts';
+import { isPlatformAdmin, requireAllowed, requireVisible, type Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, forbidden, notFound } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
-import type { Capability } from '../../domain/permissions.ts';
 import { rolesOfTeamKind, type TeamKind, type TeamRole, type TeamStatus } from '../../domain/roles.ts';
 import { superappRepository } from '../../repositories/superapp.repository.ts';
 import { teamRepository, type TeamRow } from '../../repositories/team.repository.ts';
 import { userRepository } from '../../repositories/user.repository.ts';
-import { scopeOfTeam } from './access-scope.ts';
+import { capabilityMapOf, ownTeamScope, scopeOfTeam } from './access-scope.ts';
 import { recordAudit } from './audit.service.ts';
-
-/**
- * A team as the resource itself, without the superapp team above a mini program team: its members and
- * settings belong to the team, so only the team's own roles (and admins) act on them.
- */
-export function ownTeamScope(team: Pick<TeamRow, 'id' | 'kind'>): AccessScope {
-  return team.kind === 'superapp' ? { superappTeamId: team.id } : { miniProgramTeamId: team.id };
-}
-
-/** Capabilities on a team that only the team's own roles (and admins) hold: see ownTeamScope. */
-export const ownTeamCapabilities: ReadonlySet<Capability> = new Set<Capability>(['team.manage', 'team.members.manage', 'audit.view']);
 
 export interface TeamView {
   id: string;
@@ -55,7 +42,7 @@ export interface NewTeam {
 
 export class TeamService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
   ) {}
 
@@ -119,6 +106,14 @@ export class TeamService {
   async listWithRows(actor: Actor): Promise<{ row: TeamRow; view: TeamView }[]> {
     const teams = isPlatformAdmin(actor) ? await teamRepository.listAll(this.db) : await teamRepository.listReachableFrom(this.db, [...actor.memberships.keys()]);
     return teams.map((row) => ({ row, view: this.toView(actor, row) }));
+  }
+
+  /** The actor's teams, each with what the actor may do there: the same scopes the services check with. */
+  async listWithCapabilities(actor: Actor) {
+    const teams = await this.listWithRows(actor);
+    return Promise.all(
+      teams.map(async ({ row, view }) => ({ ...view, capabilities: capabilityMapOf(actor, await scopeOfTeam(this.db, row), ownTeamScope(row)) })),
+    );
   }
 
   /** The team if the actor may see it; otherwise "not found". */

@@ -1,6 +1,5 @@
-import type { Kysely } from 'kysely';
 import type { PasswordHasher } from '../../crypto/passwords.ts';
-import type { Database } from '../../db/schema.ts';
+import type { DatabaseClient } from '../../db/schema.ts';
 import { requireAllowed, requireVisible, type Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, forbidden, notFound } from '../../domain/errors.ts';
@@ -38,7 +37,7 @@ export interface NewUser {
 
 export class UserService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly passwordHasher: PasswordHasher,
   ) {}

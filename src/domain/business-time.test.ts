@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { businessDateOf, businessDateTimeOf, businessDayRange, rfc3339In } from './bill-time.ts';
+import { businessDateOf, businessDateTimeOf, businessDayRange, rfc3339In } from './business-time.ts';
 
 describe('business days', () => {
   it('maps a Shanghai business day to its UTC range', () => {

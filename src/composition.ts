@@ -21,7 +21,7 @@ import { startRecordJobs } from './jobs/records-jobs.ts';
 import { purgeExpiredSecurityState } from './jobs/security-purge.ts';
 import type { DatabaseHandle } from './db/database.ts';
 import { ApiKeyService, AuthService, GatewayAuthService, ManagementAuthService, MerchantRequestLimiter, NonceService, type NonceStore, RateLimiter, signatureFailureLimit, SignatureFailureLimiter } from './services/auth/index.ts';
-import { DemoWorldService, extendDemoWorldWithPayment } from './services/demo/index.ts';
+import { DemoMerchant, DemoWorldService, extendDemoWorldWithPayment } from './services/demo/index.ts';
 import { ApprovalService, findPaymentAccount, GatewayCertificateService, HostKeyService, MerchantBindingService, MerchantService, PaymentConfigService, PaymentCredentialService, PaymentEnablementService, PlatformKeyService } from './services/payment-setup/index.ts';
 import { BillService, GatewayChannelResolver, HostPaymentService, merchantNotificationTopic, NotificationDeliverer, notificationKeysFrom, NotificationService, notifierFrom, OrderService, OutboxService, PaymentBridgeService, RefundService } from './services/payments/index.ts';
 import { ExportService, NotificationLogService, OperationsMetricsService, OrderRecordService, PaymentDataService, PaymentStatsService, RefundRecordService } from './services/records/index.ts';
@@ -98,6 +98,8 @@ export function createServices(deps: ServiceDependencies) {
   // The host bridge's paySign check (SPEC §4.4); the sandbox names its own cashier pages.
   const sandboxChannel = gatewayParts.sandbox;
   const paymentBridge = new PaymentBridgeService(db, clock, (channelKind, token) => (channelKind === 'sandbox' && sandboxChannel ? sandboxChannel.cashierUrl(token) : null));
+  // Seals the demo shop's pasted merchant credentials.
+  const demoShopSecrets = { seal: (text: string) => secretBox.seal(text, 'demo-merchant'), open: (sealed: string) => secretBox.open(sealed, 'demo-merchant') };
   const demoWorld = new DemoWorldService(db, clock, secretBox, deps.config, tenancy);
   extendDemoWorldWithPayment(demoWorld, payment);
   return {
@@ -119,8 +121,9 @@ export function createServices(deps: ServiceDependencies) {
     ...records,
     paymentBridge,
     demoWorld,
-    /** Seals the demo shop's pasted merchant credentials (the demo merchant server, src/routes/demo). */
-    demoShopSecrets: { seal: (text: string) => secretBox.seal(text, 'demo-merchant'), open: (sealed: string) => secretBox.open(sealed, 'demo-merchant') },
+    /** The demo shop's merchant server, which calls the gateway at the address the server listens on. */
+    createDemoMerchant: (gatewayBaseUrl: () => string) =>
+      new DemoMerchant(db, clock, demoShopSecrets, demoWorld, gatewayBaseUrl, `${deps.config.publicUrl}/demo/merchant/notify`),
   };
 }
 

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createAppContext } from '../bootstrap.ts';
-import { loadConfig } from '../config/config.ts';
+import { loadConfig, type Config } from '../config/config.ts';
 import { systemActor } from '../domain/access.ts';
 import { randomString } from '../domain/ids.ts';
 import { startServer } from '../server.ts';
@@ -24,107 +24,127 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const config = loadConfig();
   switch (command) {
-    case 'start': {
-      const { values } = parseArgs({ args: rest, options: { 'no-demo': { type: 'boolean', default: false } } });
-      const server = await startServer(config, { handleSignals: true });
-      if (config.sandboxEnabled && !values['no-demo']) {
-        const manifest = await server.context.services.demoWorld.ensure();
-        const line = (label: string, user: { account: string; password: string }) => `  ${label.padEnd(28)} ${user.account} / ${user.password}`;
-        process.stdout.write(
-          [
-            '',
-            `Paythrough is running at ${config.publicUrl}`,
-            `  console            ${config.publicUrl}/`,
-            `  API docs           ${config.publicUrl}/docs`,
-            `  demo (shop, host)  ${config.publicUrl}/demo`,
-            '',
-            'Sign in with (demo world; `npx paythrough demo --json` prints everything, API keys included):',
-            line('super admin', manifest.superAdmin),
-            line('superapp administrator', manifest.superapp.users.admin),
-            line('superapp review staff', manifest.superapp.users.reviewer),
-            line('mini program administrator', manifest.miniProgramTeam.users.admin),
-            line('mini program operator', manifest.miniProgramTeam.users.operator),
-            '',
-          ].join('\n'),
-        );
-      } else {
-        process.stdout.write(`Paythrough is running at ${config.publicUrl}\n`);
-      }
-      return -1;
-    }
-    case 'migrate': {
-      // Only the schema: no master key needed, so a PostgreSQL deployment can migrate before it has one.
-      const database = openDatabase(config.databaseUrl);
-      try {
-        const applied = await migrateToLatest(database.db, database.kind);
-        process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'The database is up to date.\n');
-      } finally {
-        await database.close();
-      }
-      return 0;
-    }
-    case 'create-admin': {
-      const { values } = parseArgs({ args: rest, options: { account: { type: 'string' }, 'display-name': { type: 'string' } } });
-      if (!values.account) throw new Error('create-admin needs --account NAME');
-      const context = await createAppContext(config);
-      try {
-        const { users } = context.services;
-        const password = process.env.PAYTHROUGH_ADMIN_PASSWORD ?? randomString(20);
-        if (password.length < 10) throw new Error('PAYTHROUGH_ADMIN_PASSWORD must be at least 10 characters');
-        const hasSuperAdmin = (await users.countSuperAdmins()) > 0;
-        const created = await users.createUnchecked(systemActor('cli'), {
-          account: values.account,
-          displayName: values['display-name'] ?? values.account,
-          password,
-          platformRole: hasSuperAdmin ? 'platform_admin' : 'super_admin',
-        });
-        const shown = process.env.PAYTHROUGH_ADMIN_PASSWORD ? '(from PAYTHROUGH_ADMIN_PASSWORD)' : password;
-        process.stdout.write(`Created ${created.platformRole.replace('_', ' ')} ${created.account}; password: ${shown}\n`);
-      } finally {
-        await context.database.close();
-      }
-      return 0;
-    }
-    case 'demo': {
-      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
-      const context = await createAppContext(config);
-      try {
-        const manifest = await context.services.demoWorld.ensure();
-        process.stdout.write(values.json ? `${JSON.stringify(manifest, null, 2)}\n` : `Demo world ready; sign in as ${manifest.superAdmin.account} / ${manifest.superAdmin.password}\n`);
-      } finally {
-        await context.database.close();
-      }
-      return 0;
-    }
-    case 'rotate-platform-key': {
-      if (rest.length > 0) throw new Error(`rotate-platform-key takes no arguments (the grace period is PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS), got: ${rest.join(' ')}`);
-      const context = await createAppContext(config);
-      try {
-        const rotation = await context.services.platformKeys.rotate(systemActor('cli'));
-        const time = (ms: number) => new Date(ms).toISOString();
-        const printed = {
-          serialNo: rotation.serialNo,
-          publicKeyId: rotation.publicKeyId,
-          publishedAt: time(rotation.publishedAt),
-          signingFrom: time(rotation.signingFrom),
-          graceDays: rotation.graceMs / (24 * 60 * 60 * 1000),
-          retiring: {
-            serialNo: rotation.retiring.serialNo,
-            publicKeyId: rotation.retiring.publicKeyId,
-            signsUntil: time(rotation.retiring.signsUntil),
-            publishedUntil: time(rotation.retiring.publishedUntil),
-          },
-        };
-        process.stdout.write(`${JSON.stringify(printed, null, 2)}\n`);
-      } finally {
-        await context.database.close();
-      }
-      return 0;
-    }
+    case 'start':
+      return startCommand(config, rest);
+    case 'migrate':
+      return migrateCommand(config);
+    case 'create-admin':
+      return createAdminCommand(config, rest);
+    case 'demo':
+      return demoCommand(config, rest);
+    case 'rotate-platform-key':
+      return rotatePlatformKeyCommand(config, rest);
     default:
       process.stderr.write(`${usage}\n`);
       return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
   }
+}
+
+/** Returns -1: the server keeps the process alive, and its signal handlers end it. */
+async function startCommand(config: Config, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'no-demo': { type: 'boolean', default: false } } });
+  const server = await startServer(config, { handleSignals: true });
+  if (config.sandboxEnabled && !values['no-demo']) {
+    const manifest = await server.context.services.demoWorld.ensure();
+    const line = (label: string, user: { account: string; password: string }) => `  ${label.padEnd(28)} ${user.account} / ${user.password}`;
+    process.stdout.write(
+      [
+        '',
+        `Paythrough is running at ${config.publicUrl}`,
+        `  console            ${config.publicUrl}/`,
+        `  API docs           ${config.publicUrl}/docs`,
+        `  demo (shop, host)  ${config.publicUrl}/demo`,
+        '',
+        'Sign in with (demo world; `npx paythrough demo --json` prints everything, API keys included):',
+        line('super admin', manifest.superAdmin),
+        line('superapp administrator', manifest.superapp.users.admin),
+        line('superapp review staff', manifest.superapp.users.reviewer),
+        line('mini program administrator', manifest.miniProgramTeam.users.admin),
+        line('mini program operator', manifest.miniProgramTeam.users.operator),
+        '',
+      ].join('\n'),
+    );
+  } else {
+    process.stdout.write(`Paythrough is running at ${config.publicUrl}\n`);
+  }
+  return -1;
+}
+
+async function migrateCommand(config: Config): Promise<number> {
+  // Only the schema: no master key needed, so a PostgreSQL deployment can migrate before it has one.
+  const database = openDatabase(config.databaseUrl);
+  try {
+    const applied = await migrateToLatest(database.db, database.kind);
+    process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'The database is up to date.\n');
+  } finally {
+    await database.close();
+  }
+  return 0;
+}
+
+async function createAdminCommand(config: Config, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { account: { type: 'string' }, 'display-name': { type: 'string' } } });
+  if (!values.account) throw new Error('create-admin needs --account NAME');
+  const context = await createAppContext(config);
+  try {
+    const { users } = context.services;
+    const password = process.env.PAYTHROUGH_ADMIN_PASSWORD ?? randomString(20);
+    if (password.length < 10) throw new Error('PAYTHROUGH_ADMIN_PASSWORD must be at least 10 characters');
+    const hasSuperAdmin = (await users.countSuperAdmins()) > 0;
+    const created = await users.createUnchecked(systemActor('cli'), {
+      account: values.account,
+      displayName: values['display-name'] ?? values.account,
+      password,
+      platformRole: hasSuperAdmin ? 'platform_admin' : 'super_admin',
+    });
+    const shown = process.env.PAYTHROUGH_ADMIN_PASSWORD ? '(from PAYTHROUGH_ADMIN_PASSWORD)' : password;
+    process.stdout.write(`Created ${created.platformRole.replace('_', ' ')} ${created.account}; password: ${shown}\n`);
+  } finally {
+    await context.database.close();
+  }
+  return 0;
+}
+
+async function demoCommand(config: Config, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
+  const context = await createAppContext(config);
+  try {
+    const manifest = await context.services.demoWorld.ensure();
+    const signIn = `Demo world ready; sign in as ${manifest.superAdmin.account} / ${manifest.superAdmin.password}\n`;
+    process.stdout.write(values.json ? `${JSON.stringify(manifest, null, 2)}\n` : signIn);
+  } finally {
+    await context.database.close();
+  }
+  return 0;
+}
+
+async function rotatePlatformKeyCommand(config: Config, args: string[]): Promise<number> {
+  if (args.length > 0) {
+    const hint = 'the grace period is PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS';
+    throw new Error(`rotate-platform-key takes no arguments (${hint}), got: ${args.join(' ')}`);
+  }
+  const context = await createAppContext(config);
+  try {
+    const rotation = await context.services.platformKeys.rotate(systemActor('cli'));
+    const time = (ms: number) => new Date(ms).toISOString();
+    const printed = {
+      serialNo: rotation.serialNo,
+      publicKeyId: rotation.publicKeyId,
+      publishedAt: time(rotation.publishedAt),
+      signingFrom: time(rotation.signingFrom),
+      graceDays: rotation.graceMs / (24 * 60 * 60 * 1000),
+      retiring: {
+        serialNo: rotation.retiring.serialNo,
+        publicKeyId: rotation.retiring.publicKeyId,
+        signsUntil: time(rotation.retiring.signsUntil),
+        publishedUntil: time(rotation.retiring.publishedUntil),
+      },
+    };
+    process.stdout.write(`${JSON.stringify(printed, null, 2)}\n`);
+  } finally {
+    await context.database.close();
+  }
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -5,6 +5,7 @@ import type { DatabaseKind } from '../config/config.ts';
 import type { DatabaseClient } from '../db/schema.ts';
 import type { Clock } from '../domain/clock.ts';
 import { outboxRepository, type OutboxRow } from '../repositories/outbox.repository.ts';
+import type { DeliveryResult, OutboxHandler } from '../services/payments/index.ts';
 import { startJobLoop, type JobLoop } from './job-loop.ts';
 
 /** Waits after a failed attempt, in order (SPEC §4.2): 15 retries over 24 h 4 min, then the job fails. */
@@ -15,20 +16,6 @@ export const notificationRetryScheduleMs: readonly number[] = [
 
 /** Three times the 5 s delivery timeout; renewed every third of it while the batch is in flight. */
 export const defaultOutboxLeaseMs = 15_000;
-
-/** What a handler reports about one delivery attempt. */
-export interface DeliveryResult {
-  delivered: boolean;
-  httpStatus?: number | null;
-  /** The start of the answer, at most 1 KB. */
-  responseExcerpt?: string | null;
-  error?: string | null;
-}
-
-/** Delivers the jobs of one topic; throwing counts as a failed attempt. */
-export interface OutboxHandler {
-  deliver(job: OutboxRow): Promise<DeliveryResult>;
-}
 
 export interface OutboxWorkerOptions {
   db: DatabaseClient;

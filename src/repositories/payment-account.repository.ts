@@ -6,6 +6,15 @@ export type PaymentAccountRow = Selectable<PaymentAccountTable>;
 export type MerchantApiKeyRow = Selectable<MerchantApiKeyTable>;
 
 export const paymentAccountRepository = {
+  /** A merchant API key by certificate serial, with its account's mchid. */
+  findKeyWithMchidBySerial: (db: Executor, serialNo: string) =>
+    db
+      .selectFrom('merchant_api_keys')
+      .innerJoin('payment_accounts', 'payment_accounts.mnp_id', 'merchant_api_keys.mnp_id')
+      .select(['merchant_api_keys.mnp_id', 'payment_accounts.mchid', 'merchant_api_keys.public_key_pem', 'merchant_api_keys.status'])
+      .where('merchant_api_keys.serial_no', '=', serialNo)
+      .executeTakeFirst(),
+
   find: (db: Executor, mnpId: string) => db.selectFrom('payment_accounts').selectAll().where('mnp_id', '=', mnpId).executeTakeFirst(),
   insert: (db: Executor, row: Insertable<PaymentAccountTable>) => db.insertInto('payment_accounts').values(row).execute(),
   listByTeam: (db: Executor, teamId: string) => db.selectFrom('payment_accounts').selectAll().where('team_id', '=', teamId).execute(),

@@ -1,7 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import type { DatabaseKind } from '../config/config.ts';
 import type { Database, Executor } from '../db/schema.ts';
-import type { RecordScope } from '../services/records/index.ts';
+import type { RecordScope } from '../domain/record-scope.ts';
 
 /** The orders payment data counts (SPEC §7): one currency, inside the scope, optionally narrowed. */
 export interface PaymentFilter {

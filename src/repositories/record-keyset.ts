@@ -1,3 +1,5 @@
+import type { RecordSort } from '../domain/record-scope.ts';
+
 /**
  * Record lists (orders, refunds) are read as keyset scans ordered by (created_at, id), newest or oldest
  * first (an index serves both directions). A list is the union of "parts": one equality on an owner column that an index `(column, created_at, id)`
@@ -21,8 +23,7 @@ export interface KeyedRow {
 }
 
 /** The list's order by (created_at, id): newest first (the default) or oldest first. */
-export type RecordSort = 'newest' | 'oldest';
-export const recordSorts = ['newest', 'oldest'] as const satisfies readonly RecordSort[];
+export type { RecordSort };
 
 /** SQL's direction for a sort, and the keyset comparison that continues after a row in it. */
 export const sqlDirectionOf = (sort: RecordSort | undefined) => (sort === 'oldest' ? 'asc' : 'desc');

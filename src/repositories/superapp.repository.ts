@@ -6,6 +6,7 @@ export type SuperappRow = Selectable<SuperappTable>;
 export const superappRepository = {
   insert: (db: Executor, superapp: Insertable<SuperappTable>) => db.insertInto('superapps').values(superapp).execute(),
   findById: (db: Executor, id: string) => db.selectFrom('superapps').selectAll().where('id', '=', id).executeTakeFirst(),
+  findOldest: (db: Executor) => db.selectFrom('superapps').selectAll().orderBy('created_at', 'asc').executeTakeFirst(),
   listAll: (db: Executor) => db.selectFrom('superapps').selectAll().orderBy('created_at', 'asc').execute(),
   listByTeams: (db: Executor, teamIds: readonly string[]) =>
     teamIds.length === 0

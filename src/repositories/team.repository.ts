@@ -6,8 +6,19 @@ export type TeamRow = Selectable<TeamTable>;
 export type TeamMemberRow = Selectable<TeamMemberTable>;
 
 export const teamRepository = {
+  /** A user's memberships with their team's status and expiry (what an actor is loaded from). */
+  listMembershipsOfUser: (db: Executor, userId: string) =>
+    db
+      .selectFrom('team_members')
+      .innerJoin('teams', 'teams.id', 'team_members.team_id')
+      .select(['team_members.team_id', 'team_members.role', 'teams.status', 'teams.expires_at'])
+      .where('team_members.user_id', '=', userId)
+      .execute(),
+
   insert: (db: Executor, team: Insertable<TeamTable>) => db.insertInto('teams').values(team).execute(),
   findById: (db: Executor, id: string) => db.selectFrom('teams').selectAll().where('id', '=', id).executeTakeFirst(),
+  listByIds: (db: Executor, ids: readonly string[]) =>
+    ids.length === 0 ? Promise.resolve([]) : db.selectFrom('teams').selectAll().where('id', 'in', ids).execute(),
   listAll: (db: Executor) => db.selectFrom('teams').selectAll().orderBy('created_at', 'asc').execute(),
   /** The given teams, plus the mini program teams on superapps owned by any of them. */
   listReachableFrom: (db: Executor, teamIds: readonly string[]) =>

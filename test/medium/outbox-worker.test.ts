@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { notificationRetryScheduleMs, OutboxWorker, type DeliveryResult, type OutboxHandler } from '../../src/jobs/outbox-worker.ts';
+import { notificationRetryScheduleMs, OutboxWorker } from '../../src/jobs/outbox-worker.ts';
+import type { DeliveryResult, OutboxHandler } from '../../src/services/payments/index.ts';
 import { outboxRepository, type OutboxRow } from '../../src/repositories/outbox.repository.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 

@@ -1,4 +1,4 @@
-import type { DeliveryResult, OutboxHandler } from '../../jobs/outbox-worker.ts';
+import type { DeliveryResult, OutboxHandler } from '../../services/payments/index.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { HostLookup } from '../../net/address-policy.ts';
 import { OutboundError, outboundTimeoutMs, sendOutbound, type OutboundOptions } from '../../net/pinned-http.ts';

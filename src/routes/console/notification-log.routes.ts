@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { OutboxStatus } from '../../db/gateway-schema.ts';
+import type { NotificationStatus } from '../../services/records/index.ts';
 import { actorOf } from './console-auth.ts';
 import { notificationIdParams, notificationListQuery, notificationLogDetailSchema, notificationLogPageSchema } from './notification-schemas.ts';
 import { recordIdOf, splitList } from './record-schemas.ts';
@@ -24,7 +24,7 @@ export async function notificationLogRoutes(app: FastifyInstance) {
     },
   }, async (request) => {
     const { cursor, limit, mnpId, status, eventType, ...filter } = request.query;
-    return notificationLog.list(actorOf(request), { ...filter, mnpIds: splitList(mnpId), statuses: splitList<OutboxStatus>(status), eventTypes: splitList(eventType) }, { cursor, limit });
+    return notificationLog.list(actorOf(request), { ...filter, mnpIds: splitList(mnpId), statuses: splitList<NotificationStatus>(status), eventTypes: splitList(eventType) }, { cursor, limit });
   });
 
   routes.get('/notifications/:notificationId', {

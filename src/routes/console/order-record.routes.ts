@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { RefundStatus, TradeState } from '../../db/order-schema.ts';
+import type { TradeState } from '../../domain/order-state.ts';
+import type { RefundStatus } from '../../domain/refund-state.ts';
 import { actorOf } from './console-auth.ts';
 import {
   cappedTotalSchema,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { tradeStates } from '../../domain/order-state.ts';
 import { refundStatuses } from '../../domain/refund-state.ts';
 import { notFound } from '../../domain/errors.ts';
-import { recordSorts } from '../../repositories/record-keyset.ts';
+import { recordSorts } from '../../domain/record-scope.ts';
 
 // Schemas of the record pages' routes (Order record, After-sales record, exports, payment data).
 

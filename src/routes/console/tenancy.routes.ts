@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { ZodRoutes } from '../zod-routes.ts';
 import { actorOf } from './console-auth.ts';
 import {
   accountSchema,
@@ -25,7 +26,15 @@ const description = z.string().trim().max(500);
 /** Users, teams and members, superapps, mini programs (SPEC §1). */
 export async function tenancyRoutes(app: FastifyInstance) {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  const { users, teams, superapps, miniPrograms } = app.services;
+  registerUserRoutes(routes);
+  registerTeamRoutes(routes);
+  registerMemberRoutes(routes);
+  registerSuperappRoutes(routes);
+  registerMiniProgramRoutes(routes);
+}
+
+function registerUserRoutes(routes: ZodRoutes) {
+  const { users } = routes.services;
 
   routes.get('/users', {
     config: { capability: 'platform.users.manage' },
@@ -46,6 +55,10 @@ export async function tenancyRoutes(app: FastifyInstance) {
     config: { capability: 'platform.users.manage' },
     schema: { summary: 'Enable or disable a user', tags: ['console: users'], params: z.object({ userId: z.string().min(1).max(64) }), body: z.object({ status: z.enum(['active', 'disabled']) }), response: { 200: userSchema, ...consoleErrors } },
   }, async (request) => users.setStatus(actorOf(request), request.params.userId, request.body.status));
+}
+
+function registerTeamRoutes(routes: ZodRoutes) {
+  const { teams } = routes.services;
 
   routes.get('/teams', {
     config: { capability: 'self' },
@@ -83,6 +96,10 @@ export async function tenancyRoutes(app: FastifyInstance) {
       response: { 200: teamSchema, ...consoleErrors },
     },
   }, async (request) => teams.update(actorOf(request), request.params.teamId, request.body));
+}
+
+function registerMemberRoutes(routes: ZodRoutes) {
+  const { teams } = routes.services;
 
   routes.get('/teams/:teamId/members', {
     config: { capability: 'team.view' },
@@ -112,6 +129,10 @@ export async function tenancyRoutes(app: FastifyInstance) {
     await teams.removeMember(actorOf(request), request.params.teamId, request.params.userId);
     return reply.status(204).send(null);
   });
+}
+
+function registerSuperappRoutes(routes: ZodRoutes) {
+  const { superapps } = routes.services;
 
   routes.get('/superapps', {
     config: { capability: 'superapp.view' },
@@ -135,6 +156,10 @@ export async function tenancyRoutes(app: FastifyInstance) {
     config: { capability: 'superapp.manage' },
     schema: { summary: 'Rename or describe a superapp', tags: ['console: superapps'], params: z.object({ applicationId: z.string().min(1).max(64) }), body: z.object({ name: nameSchema.optional(), description: description.optional() }), response: { 200: superappSchema, ...consoleErrors } },
   }, async (request) => superapps.update(actorOf(request), request.params.applicationId, request.body));
+}
+
+function registerMiniProgramRoutes(routes: ZodRoutes) {
+  const { miniPrograms } = routes.services;
 
   routes.get('/teams/:teamId/mini-programs', {
     config: { capability: 'mini_program.view' },

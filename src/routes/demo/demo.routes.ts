@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { clientErrorStatus } from '../../domain/error-mapping.ts';
-import { DemoMerchant, DemoMerchantError, demoGoods } from './demo-merchant.ts';
+import { DemoMerchantError, demoGoods } from '../../services/demo/index.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 import { repositoryRoot } from '../../config/repository-root.ts';
 
@@ -39,7 +39,7 @@ export async function demoRoutes(app: FastifyInstance) {
   const read = (name: string) => readFileSync(path.join(demoFolder, name), 'utf8');
   const pageText = Object.fromEntries(Object.entries(pages).map(([key, file]) => [key, read(file)])) as Record<keyof typeof pages, string>;
   const assetText = Object.fromEntries(Object.keys(assets).map((name) => [name, read(name)]));
-  const merchant = new DemoMerchant(app.database.db, app.clock, app.services.demoShopSecrets, app.services.demoWorld, () => ownBaseUrl(app), `${app.config.publicUrl}/demo/merchant/notify`);
+  const merchant = app.services.createDemoMerchant(() => ownBaseUrl(app));
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const hidden = { config: { capability: 'public' as const }, schema: { hide: true } };
 

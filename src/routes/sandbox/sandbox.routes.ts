@@ -9,6 +9,7 @@ import type { SandboxChannel } from '../../channels/sandbox/sandbox-channel.ts';
 import { clientErrorStatus } from '../../domain/error-mapping.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 import { repositoryRoot } from '../../config/repository-root.ts';
+import type { ZodRoutes } from '../zod-routes.ts';
 
 /**
  * The sandbox channel's public surface (SPEC §4.3), present only while the sandbox is on:
@@ -50,16 +51,26 @@ export function formatAmount(total: number, currency: string): string {
 const cashierFolder = path.join(repositoryRoot, 'src/routes/sandbox/cashier');
 const readAsset = (name: string) => readFileSync(path.join(cashierFolder, name), 'utf8');
 
+const tags = ['sandbox'];
+const tokenParams = z.object({ token: z.string().min(1).max(128) });
+
 export async function sandboxRoutes(app: FastifyInstance, options: SandboxRoutesOptions) {
   const { sandbox } = options;
   guardRoutesWith(app, 'sandbox-only');
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  const tags = ['sandbox'];
   app.setErrorHandler((error: { validation?: unknown; statusCode?: number; message: string }, request, reply) => {
     if (error.validation || (error.statusCode && error.statusCode < 500)) return reply.status(clientErrorStatus(error.statusCode)).send({ code: 'PARAM_ERROR', message: error.message });
     request.log.error({ err: error }, 'sandbox request failed');
     return reply.status(500).send({ code: 'SYSTEM_ERROR', message: 'The sandbox failed' });
   });
+  registerPaymentControlRoutes(routes, sandbox);
+  registerRefundControlRoutes(routes, sandbox);
+  // The cashier: a static page and script (CSP script-src 'self'), and the JSON they use.
+  registerCashierPageRoutes(routes);
+  registerCashierApiRoutes(routes, sandbox);
+}
+
+function registerPaymentControlRoutes(routes: ZodRoutes, sandbox: SandboxChannel) {
   const prepayParams = z.object({ prepay_id: z.string().min(1).max(64) });
 
   routes.post(
@@ -115,7 +126,9 @@ export async function sandboxRoutes(app: FastifyInstance, options: SandboxRoutes
       return orderToWire(sandbox.toChannelOrder(row));
     },
   );
+}
 
+function registerRefundControlRoutes(routes: ZodRoutes, sandbox: SandboxChannel) {
   const outcomes = { succeed: 'SUCCESS', close: 'CLOSED', abnormal: 'ABNORMAL' } as const;
   routes.post(
     '/sandbox/v1/refunds/:out_refund_no/:outcome',
@@ -136,12 +149,12 @@ export async function sandboxRoutes(app: FastifyInstance, options: SandboxRoutes
       return answer(reply, result, refundToWire);
     },
   );
+}
 
-  // The cashier: a static page and script (CSP script-src 'self'), and the JSON they use.
+function registerCashierPageRoutes(routes: ZodRoutes) {
   const page = readAsset('cashier.html');
   const script = readAsset('cashier.js');
   const style = readAsset('cashier.css');
-  const tokenParams = z.object({ token: z.string().min(1).max(128) });
 
   routes.get('/sandbox/cashier/assets/cashier.js', { config: { capability: 'public' }, schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(script),
@@ -152,7 +165,9 @@ export async function sandboxRoutes(app: FastifyInstance, options: SandboxRoutes
   routes.get('/sandbox/cashier/:token', { config: { capability: 'public' }, schema: { hide: true, params: tokenParams } }, async (_request, reply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').send(page),
   );
+}
 
+function registerCashierApiRoutes(routes: ZodRoutes, sandbox: SandboxChannel) {
   const cashierViewSchema = z.object({
     prepay_id: z.string(),
     merchant_id: z.string(),

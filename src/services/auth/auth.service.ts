@@ -6,6 +6,7 @@ import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { TeamRole } from '../../domain/roles.ts';
 import { sessionRepository } from '../../repositories/session.repository.ts';
+import { teamRepository } from '../../repositories/team.repository.ts';
 import { userRepository, type UserRow } from '../../repositories/user.repository.ts';
 import { recordAudit } from '../tenancy/index.ts';
 import type { RateLimiter } from './rate-limiter.ts';
@@ -26,12 +27,7 @@ export interface SignedIn {
 
 /** Loads a user's actor: platform role and the roles of teams that are active and not expired. */
 export async function loadActor(db: Executor, user: UserRow, nowMs: number): Promise<Actor> {
-  const memberships = await db
-    .selectFrom('team_members')
-    .innerJoin('teams', 'teams.id', 'team_members.team_id')
-    .select(['team_members.team_id', 'team_members.role', 'teams.status', 'teams.expires_at'])
-    .where('team_members.user_id', '=', user.id)
-    .execute();
+  const memberships = await teamRepository.listMembershipsOfUser(db, user.id);
   const live = memberships.filter((m) => m.status === 'active' && (m.expires_at === null || m.expires_at > nowMs));
   return {
     kind: 'user',

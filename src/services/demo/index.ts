@@ -1,2 +1,3 @@
+export { DemoMerchant, DemoMerchantError, demoGoods } from './demo-merchant.service.ts';
 export { DemoWorldService } from './demo-world.service.ts';
 export { extendDemoWorldWithPayment } from './payment-demo-world.ts';

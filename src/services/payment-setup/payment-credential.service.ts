@@ -102,12 +102,7 @@ const toKeyView = (row: MerchantApiKeyRow): MerchantKeyView => ({
  * authentication). Undefined when no such serial exists; a revoked key comes back with status `revoked`.
  */
 export async function findMerchantKeyBySerial(db: Executor, serialNo: string): Promise<MerchantKeyLookup | undefined> {
-  const row = await db
-    .selectFrom('merchant_api_keys')
-    .innerJoin('payment_accounts', 'payment_accounts.mnp_id', 'merchant_api_keys.mnp_id')
-    .select(['merchant_api_keys.mnp_id', 'payment_accounts.mchid', 'merchant_api_keys.public_key_pem', 'merchant_api_keys.status'])
-    .where('merchant_api_keys.serial_no', '=', serialNo)
-    .executeTakeFirst();
+  const row = await paymentAccountRepository.findKeyWithMchidBySerial(db, serialNo);
   return row ? { mnpId: row.mnp_id, mchid: row.mchid, publicKeyPem: row.public_key_pem, status: row.status } : undefined;
 }
 

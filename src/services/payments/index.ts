@@ -4,6 +4,6 @@ export { HostPaymentService, type HostAnswer, type HostFields, type HostMessageK
 export { NotificationDeliverer, notificationKeysFrom } from './notification-delivery.ts';
 export { NotificationService, merchantNotificationTopic, notifierFrom } from './notification.service.ts';
 export { OrderService } from './order.service.ts';
-export { OutboxService } from './outbox.service.ts';
+export { OutboxService, type DeliveryResult, type OutboxHandler } from './outbox.service.ts';
 export { PaymentBridgeService } from './payment-bridge.service.ts';
 export { RefundService } from './refund.service.ts';

@@ -2,7 +2,7 @@ import type { Clock } from '../../domain/clock.ts';
 import { encryptV3Resource, signV3Response, v3AuthorizationScheme, type KeyInput } from '../../crypto/wechatpay-v3.ts';
 import type { HostLookup } from '../../net/address-policy.ts';
 import { OutboundError, outboundTimeoutMs, sendOutbound, type OutboundOptions } from '../../net/pinned-http.ts';
-import type { DeliveryResult, OutboxHandler } from '../../jobs/outbox-worker.ts';
+import type { DeliveryResult, OutboxHandler } from './outbox.service.ts';
 import type { OutboxRow } from '../../repositories/outbox.repository.ts';
 import { rfc3339In } from '../../domain/business-time.ts';
 import type { MerchantNotificationPayload } from './notification.service.ts';

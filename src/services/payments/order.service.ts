@@ -1,6 +1,7 @@
 import type { ChannelEvent, ChannelEventSink, ChannelEventSource, ChannelOrder, PaymentChannel } from '../../channels/channel.ts';
 import type { Config } from '../../config/config.ts';
 import { OrderAnomaly, type PendingChannelOperation } from '../../db/order-schema.ts';
+import type { ChannelKind } from '../../db/payment-schema.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -18,7 +19,7 @@ import { mintPrepayId, mintTransactionId, prepayFingerprint } from './gateway-id
 import { transactionSuccessNotification, type PaymentNotifier } from './gateway-notifications.ts';
 import { orderTransitions } from './payment-transitions.ts';
 import { toV3Transaction, type V3Transaction } from './gateway-views.ts';
-import type { PaymentAccounts } from '../payment-setup/index.ts';
+import type { PaymentAccountLookup, PaymentAccounts } from '../payment-setup/index.ts';
 import type { RefundService } from './refund.service.ts';
 
 const minuteMs = 60_000;
@@ -70,6 +71,33 @@ export function clientPlatformOf(sceneInfo: PrepayRequest['scene_info']): number
   return 0;
 }
 
+/** What the gate hands on to a prepay's insert. */
+interface PrepayAdmission {
+  account: PaymentAccountLookup;
+  channelKind: ChannelKind;
+  channel: PaymentChannel;
+  superappTeamId: string;
+  currency: string;
+  /** The merchant's `time_expire` as given (it is part of the fingerprint); null when absent. */
+  requestedExpiry: number | null;
+  /** When the order expires: the requested time moved into the allowed lifetime, or the default lifetime. */
+  timeExpire: number;
+}
+
+function orderExpiryOf(timeExpire: string | undefined, now: number): Pick<PrepayAdmission, 'requestedExpiry' | 'timeExpire'> {
+  const requestedExpiry = timeExpire === undefined ? null : Date.parse(timeExpire);
+  if (requestedExpiry !== null && !Number.isFinite(requestedExpiry)) {
+    throw paramError('/time_expire', 'must be an RFC 3339 time', timeExpire);
+  }
+  return {
+    requestedExpiry,
+    timeExpire:
+      requestedExpiry === null
+        ? now + defaultOrderLifetimeMs
+        : Math.min(Math.max(requestedExpiry, now + minimumOrderLifetimeMs), now + maximumOrderLifetimeMs),
+  };
+}
+
 /**
  * Orders (SPEC §4.1, §4.5, §7): prepay behind the gate, idempotent per (mchid, out_trade_no); query;
  * close; auto-close at `time_expire`; payments reported by channels (including late and duplicate
@@ -90,6 +118,27 @@ export class OrderService implements ChannelEventSink {
   /** `POST /v3/pay/transactions/jsapi`. */
   async prepay(caller: GatewayCaller, request: PrepayRequest): Promise<{ prepay_id: string }> {
     const now = this.clock.nowMs();
+    const admission = await this.admitPrepay(caller, request, now);
+    const fingerprint = prepayFingerprint({
+      appid: request.appid,
+      description: request.description,
+      amountTotal: request.amount.total,
+      currency: admission.currency,
+      payerOpenid: request.payer.openid,
+      notifyUrl: request.notify_url,
+      attach: request.attach ?? null,
+      timeExpire: admission.requestedExpiry,
+    });
+    const inserted = await this.insertPrepayOrder(request, admission, fingerprint, now);
+    const order = inserted ?? (await orderRepository.findByOutTradeNo(this.db, request.mchid, request.out_trade_no));
+    if (!order) throw new AppError('InternalError', 'The order vanished after its insert');
+    if (!inserted) this.checkRepeatedPrepay(order, fingerprint, caller, now);
+    if (order.channel_order_id === null) await this.createChannelOrder(order, admission.channel);
+    return { prepay_id: order.prepay_id };
+  }
+
+  /** The gate before a prepay writes anything: caller, enablement, binding, team, currency, channel, notify_url, time_expire. */
+  private async admitPrepay(caller: GatewayCaller, request: PrepayRequest, now: number): Promise<PrepayAdmission> {
     if (request.mchid !== caller.mchid) throw paramError('/mchid', 'must be the mchid of the Authorization header', request.mchid);
     if (request.appid !== caller.mnpId) {
       throw new AppError('FailedOperation.AppIdMchIdNotMatch', 'The appid is not the mini program of this merchant certificate');
@@ -99,7 +148,8 @@ export class OrderService implements ChannelEventSink {
       throw noAuth('Payment is not enabled for this mini program (not approved, or disabled by the superapp)');
     }
     if (!account.bindingEffective || account.mchid !== request.mchid) {
-      throw new AppError('FailedOperation.AppIdMchIdNotMatch', "The mchid is not the effective merchant binding of the mini program's team");
+      const message = "The mchid is not the effective merchant binding of the mini program's team";
+      throw new AppError('FailedOperation.AppIdMchIdNotMatch', message);
     }
     if (!account.paymentEnabled) throw noAuth('The superapp has payment switched off');
     const team = await teamRepository.findById(this.db, account.teamId);
@@ -110,32 +160,26 @@ export class OrderService implements ChannelEventSink {
     if (!(account.currencies as string[]).includes(currency)) {
       throw paramError('/amount/currency', `the superapp accepts ${account.currencies.join(', ')}`, currency);
     }
-    if (!account.channelKind || (account.channelKind === 'sandbox' && !this.config.sandboxEnabled)) {
+    const channelKind = account.channelKind;
+    if (!channelKind || (channelKind === 'sandbox' && !this.config.sandboxEnabled)) {
       throw noAuth('The superapp has no payment channel available');
     }
-    checkNotifyUrl(request.notify_url, '/notify_url', account.channelKind === 'sandbox' && this.config.sandboxEnabled);
-    const channel = await this.channels.channelFor(account.channelKind, account.applicationId);
+    checkNotifyUrl(request.notify_url, '/notify_url', channelKind === 'sandbox' && this.config.sandboxEnabled);
+    const channel = await this.channels.channelFor(channelKind, account.applicationId);
     if (!channel) throw noAuth('The superapp has no payment channel available');
     const superapp = await superappRepository.findById(this.db, account.applicationId);
     if (!superapp) throw noAuth('The superapp does not exist');
+    return { account, channelKind, channel, superappTeamId: superapp.team_id, currency, ...orderExpiryOf(request.time_expire, now) };
+  }
 
-    const requestedExpiry = request.time_expire === undefined ? null : Date.parse(request.time_expire);
-    if (requestedExpiry !== null && !Number.isFinite(requestedExpiry)) throw paramError('/time_expire', 'must be an RFC 3339 time', request.time_expire);
-    const timeExpire =
-      requestedExpiry === null
-        ? now + defaultOrderLifetimeMs
-        : Math.min(Math.max(requestedExpiry, now + minimumOrderLifetimeMs), now + maximumOrderLifetimeMs);
-    const fingerprint = prepayFingerprint({
-      appid: request.appid,
-      description: request.description,
-      amountTotal: request.amount.total,
-      currency,
-      payerOpenid: request.payer.openid,
-      notifyUrl: request.notify_url,
-      attach: request.attach ?? null,
-      timeExpire: requestedExpiry,
-    });
-
+  /** Writes the order with its creation history; undefined when the (mchid, out_trade_no) exists already. */
+  private async insertPrepayOrder(
+    request: PrepayRequest,
+    admission: PrepayAdmission,
+    fingerprint: string,
+    now: number,
+  ): Promise<OrderRow | undefined> {
+    const { account, channelKind } = admission;
     const inserted = await this.db.transaction().execute(async (trx) => {
       const row = await orderRepository.insertReturningIfAbsent(trx, {
         prepay_id: mintPrepayId(now),
@@ -145,18 +189,18 @@ export class OrderService implements ChannelEventSink {
         mnp_id: request.appid,
         application_id: account.applicationId,
         mini_program_team_id: account.teamId,
-        superapp_team_id: superapp.team_id,
+        superapp_team_id: admission.superappTeamId,
         description: request.description,
         attach: request.attach ?? null,
         notify_url: request.notify_url,
         amount_total: request.amount.total,
-        currency,
+        currency: admission.currency,
         payer_openid: request.payer.openid,
-        time_expire: timeExpire,
+        time_expire: admission.timeExpire,
         client_platform: clientPlatformOf(request.scene_info),
-        sandbox: account.channelKind === 'sandbox' ? 1 : 0,
+        sandbox: channelKind === 'sandbox' ? 1 : 0,
         trade_state: 'WAIT_PAY',
-        channel_kind: account.channelKind!,
+        channel_kind: channelKind,
         channel_order_id: null,
         channel_transaction_id: null,
         cashier_token: null,
@@ -176,11 +220,7 @@ export class OrderService implements ChannelEventSink {
       if (row) await orderTransitions.recordCreation(trx, Number(row.id), now, 'prepay');
       return row;
     });
-    const order = inserted ? { ...inserted, id: Number(inserted.id) } : await orderRepository.findByOutTradeNo(this.db, request.mchid, request.out_trade_no);
-    if (!order) throw new AppError('InternalError', 'The order vanished after its insert');
-    if (!inserted) this.checkRepeatedPrepay(order, fingerprint, caller, now);
-    if (order.channel_order_id === null) await this.createChannelOrder(order, channel);
-    return { prepay_id: order.prepay_id };
+    return inserted ? { ...inserted, id: Number(inserted.id) } : undefined;
   }
 
   /** `GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=`. */

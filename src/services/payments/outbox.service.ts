@@ -5,6 +5,20 @@ import type { Clock } from '../../domain/clock.ts';
 import { notFound } from '../../domain/errors.ts';
 import { outboxRepository, type DeliveryAttemptRow, type OutboxRow } from '../../repositories/outbox.repository.ts';
 
+/** What a handler reports about one delivery attempt. */
+export interface DeliveryResult {
+  delivered: boolean;
+  httpStatus?: number | null;
+  /** The start of the answer, at most 1 KB. */
+  responseExcerpt?: string | null;
+  error?: string | null;
+}
+
+/** Delivers the jobs of one topic; throwing counts as a failed attempt. */
+export interface OutboxHandler {
+  deliver(job: OutboxRow): Promise<DeliveryResult>;
+}
+
 /**
  * The outbox (SPEC §4.2): work that must leave Paythrough after a state change is written in the same
  * transaction as that change, then delivered by a worker (jobs/outbox-worker.ts) on any instance,

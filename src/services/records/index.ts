@@ -1,8 +1,7 @@
 export { ExportService } from './export.service.ts';
-export { NotificationLogService, notificationEventTypes, notificationStatuses } from './notification-log.service.ts';
+export { NotificationLogService, notificationEventTypes, notificationStatuses, type NotificationStatus } from './notification-log.service.ts';
 export { OperationsMetricsService, type OperationsSnapshot } from './operations-metrics.service.ts';
 export { OrderRecordService } from './order-record.service.ts';
 export { PaymentDataService } from './payment-data.service.ts';
 export { PaymentStatsService } from './payment-stats.service.ts';
-export { type RecordScope } from './record-scope.ts';
 export { RefundRecordService } from './refund-record.service.ts';

@@ -8,7 +8,7 @@ import type { RecordSort } from '../../repositories/record-keyset.ts';
 import type { OrderRecordService } from './order-record.service.ts';
 import { detailScopeOf, listScopeOf } from './record-access.ts';
 import { decodeCursor, keysetPage, recordPartsFor } from './record-query.ts';
-import { scopeIncludes } from './record-scope.ts';
+import { scopeIncludes } from '../../domain/record-scope.ts';
 import { notificationEntry } from './record-views.ts';
 
 const day = 24 * 60 * 60 * 1000;
@@ -18,6 +18,7 @@ export const notificationLogWindowMs = 31 * day;
 const defaultSpanMs = 7 * day;
 
 export const notificationStatuses = ['pending', 'delivered', 'failed'] as const satisfies readonly OutboxStatus[];
+export type NotificationStatus = (typeof notificationStatuses)[number];
 /** Merchant notifications (SPEC §4.2) and a host-reported superapp's refund webhook. */
 export const notificationEventTypes = ['TRANSACTION.SUCCESS', 'REFUND.SUCCESS', 'REFUND.ABNORMAL', 'REFUND.CLOSED', 'refund.requested'] as const;
 

@@ -10,7 +10,7 @@ import { recordAudit } from '../tenancy/index.ts';
 import type { OutboxService } from '../payments/index.ts';
 import { detailScopeOf, listScopeOf } from './record-access.ts';
 import { cappedCount, decodeCursor, keysetBatches, keysetPage, offsetPage, partsByState, recordPartsFor, type CappedCount } from './record-query.ts';
-import { scopeIncludes } from './record-scope.ts';
+import { scopeIncludes } from '../../domain/record-scope.ts';
 import { channelPaymentEntry, historyEntry, notificationEntry, orderFields, orderListItem, refundFields, type OrderListItem } from './record-views.ts';
 
 /** An amount range needs a created-time window of at most this (SPEC §7 "Records at scale"). */

@@ -4,11 +4,15 @@ import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
 import { formatMinorUnits, isCurrencyCode } from '../../domain/money.ts';
+import { miniProgramRepository } from '../../repositories/mini-program.repository.ts';
+import { paymentConfigRepository } from '../../repositories/payment-config.repository.ts';
+import { superappRepository } from '../../repositories/superapp.repository.ts';
+import { teamRepository } from '../../repositories/team.repository.ts';
 import { paymentStatsRepository, type DayWindow, type Figures, type MiniProgramFigures, type PaymentFilter } from '../../repositories/payment-stats.repository.ts';
 import { businessDateOf, businessDayRange } from '../../domain/business-time.ts';
 import type { PaymentStatsService } from './payment-stats.service.ts';
 import { listScopeOf } from './record-access.ts';
-import { scopeIncludes, type RecordScope } from './record-scope.ts';
+import { scopeIncludes, type RecordScope } from '../../domain/record-scope.ts';
 
 export interface PaymentDataQueryInput {
   timeBegin: number;
@@ -198,12 +202,7 @@ export class PaymentDataService {
 
   /** Every asked mini program must be inside the scope; returns the first one's superapp. */
   private async requireVisibleMiniPrograms(scope: RecordScope, mnpIds: string[]): Promise<string | undefined> {
-    const rows = await this.db
-      .selectFrom('mini_programs')
-      .innerJoin('teams', 'teams.id', 'mini_programs.team_id')
-      .select(['mini_programs.id', 'mini_programs.team_id', 'teams.superapp_id'])
-      .where('mini_programs.id', 'in', mnpIds)
-      .execute();
+    const rows = await miniProgramRepository.listWithSuperapp(this.db, mnpIds);
     for (const mnpId of mnpIds) {
       const row = rows.find((candidate) => candidate.id === mnpId);
       if (!row || !scopeIncludes(scope, { miniProgramTeamId: row.team_id, applicationId: row.superapp_id ?? '' })) throw notFound(`Mini program ${mnpId}`);
@@ -214,14 +213,14 @@ export class PaymentDataService {
   private async anySuperappOf(scope: RecordScope): Promise<string | undefined> {
     if (!scope.all && scope.applicationIds[0]) return scope.applicationIds[0];
     if (!scope.all && scope.miniProgramTeamIds[0]) {
-      return (await this.db.selectFrom('teams').select('superapp_id').where('id', '=', scope.miniProgramTeamIds[0]).executeTakeFirst())?.superapp_id ?? undefined;
+      return (await teamRepository.findById(this.db, scope.miniProgramTeamIds[0]))?.superapp_id ?? undefined;
     }
-    return (await this.db.selectFrom('superapps').select('id').orderBy('created_at', 'asc').executeTakeFirst())?.id;
+    return (await superappRepository.findOldest(this.db))?.id;
   }
 
   private async defaultCurrency(applicationId: string | undefined): Promise<string> {
     if (!applicationId) return 'CNY';
-    const config = await this.db.selectFrom('superapp_payment_configs').select('currencies_json').where('superapp_id', '=', applicationId).executeTakeFirst();
+    const config = await paymentConfigRepository.find(this.db, applicationId);
     const currencies = config ? (JSON.parse(config.currencies_json) as string[]) : [];
     return currencies[0] ?? 'CNY';
   }

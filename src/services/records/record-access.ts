@@ -2,9 +2,11 @@ import type { Executor } from '../../db/schema.ts';
 import { accessLevel, type Actor } from '../../domain/access.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
 import type { Capability } from '../../domain/permissions.ts';
+import { miniProgramRepository } from '../../repositories/mini-program.repository.ts';
 import { teamRepository } from '../../repositories/team.repository.ts';
 import { scopeOfTeam } from '../tenancy/index.ts';
-import { recordScopeOf, type RecordScope } from './record-scope.ts';
+import type { RecordScope } from '../../domain/record-scope.ts';
+import { recordScopeOf } from './record-scope.ts';
 
 const isUnauthorized = (error: unknown) => error instanceof AppError && error.code === 'UnauthorizedOperation';
 
@@ -18,7 +20,7 @@ export async function listScopeOf(db: Executor, actor: Actor, capability: Capabi
   } catch (error) {
     if (isUnauthorized(error) && mnpIds?.length) {
       for (const mnpId of mnpIds) {
-        const miniProgram = await db.selectFrom('mini_programs').select('team_id').where('id', '=', mnpId).executeTakeFirst();
+        const miniProgram = await miniProgramRepository.findById(db, mnpId);
         const team = miniProgram ? await teamRepository.findById(db, miniProgram.team_id) : undefined;
         if (!team || !accessLevel(actor, 'mini_program.view', await scopeOfTeam(db, team))) throw notFound(`Mini program ${mnpId}`);
       }

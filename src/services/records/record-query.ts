@@ -1,7 +1,9 @@
 import type { Executor } from '../../db/schema.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
 import { comesBefore, mergeInOrder, type KeyedRow, type Keyset, type RecordPart, type RecordSort } from '../../repositories/record-keyset.ts';
-import { scopeIncludes, type RecordScope } from './record-scope.ts';
+import { scopeIncludes, type RecordScope } from '../../domain/record-scope.ts';
+import { miniProgramRepository } from '../../repositories/mini-program.repository.ts';
+import { teamRepository } from '../../repositories/team.repository.ts';
 
 /** Counts stop here: beyond it the console says "more than 10,000" (SPEC §7 "Records at scale"). */
 export const totalCountCap = 10_000;
@@ -14,12 +16,7 @@ export const totalCountCap = 10_000;
 export async function recordPartsFor(db: Executor, scope: RecordScope, mnpIds: readonly string[] | undefined): Promise<RecordPart[]> {
   if (mnpIds?.length) {
     const unique = [...new Set(mnpIds)];
-    const rows = await db
-      .selectFrom('mini_programs')
-      .innerJoin('teams', 'teams.id', 'mini_programs.team_id')
-      .select(['mini_programs.id', 'mini_programs.team_id', 'teams.superapp_id'])
-      .where('mini_programs.id', 'in', unique)
-      .execute();
+    const rows = await miniProgramRepository.listWithSuperapp(db, unique);
     for (const mnpId of unique) {
       const row = rows.find((candidate) => candidate.id === mnpId);
       if (!row || !scopeIncludes(scope, { miniProgramTeamId: row.team_id, applicationId: row.superapp_id ?? '' })) throw notFound(`Mini program ${mnpId}`);
@@ -29,7 +26,7 @@ export async function recordPartsFor(db: Executor, scope: RecordScope, mnpIds: r
   if (scope.all) return [{ column: null }];
   let teamIds = scope.miniProgramTeamIds;
   if (teamIds.length && scope.applicationIds.length) {
-    const teams = await db.selectFrom('teams').select(['id', 'superapp_id']).where('id', 'in', teamIds).execute();
+    const teams = await teamRepository.listByIds(db, teamIds);
     const covered = new Set(teams.filter((team) => team.superapp_id && scope.applicationIds.includes(team.superapp_id)).map((team) => team.id));
     teamIds = teamIds.filter((id) => !covered.has(id));
   }

@@ -11,7 +11,7 @@ import { refundRecordRepository, type RefundListFilter } from '../../repositorie
 import { businessDateOf, businessDayRange } from '../../domain/business-time.ts';
 import { detailScopeOf, listScopeOf } from './record-access.ts';
 import { cappedCount, decodeCursor, keysetBatches, keysetPage, offsetPage, partsByState, recordPartsFor, type CappedCount } from './record-query.ts';
-import { scopeIncludes } from './record-scope.ts';
+import { scopeIncludes } from '../../domain/record-scope.ts';
 import { channelPaymentEntry, historyEntry, notificationEntry, orderFields, refundFields, refundListItem, type RefundListItem } from './record-views.ts';
 
 export interface RefundRecordQuery {

@@ -11,7 +11,7 @@ import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { randomString } from '../../domain/ids.ts';
 import { settingRepository } from '../../repositories/setting.repository.ts';
-import type { DemoWorldService } from '../../services/demo/index.ts';
+import type { DemoWorldService } from './demo-world.service.ts';
 
 /**
  * The demo mini program's merchant server (SPEC §4.4): an ordinary v3 merchant that happens to run in

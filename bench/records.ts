@@ -3,7 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { freshCompiledFileOf } from '../bin/compiled-build.mjs';
-import { systemClock } from '../src/domain/clock.ts';
+import { systemClock, dayMs as day } from '../src/domain/clock.ts';
 import { tradeStates } from '../src/domain/order-state.ts';
 import { OrderRecordService } from '../src/services/records/order-record.service.ts';
 import { OutboxService } from '../src/services/payments/outbox.service.ts';
@@ -26,7 +26,6 @@ import { benchActors, benchConfig, miniProgramCount, miniProgramId, openBenchDat
  */
 
 const execFileAsync = promisify(execFile);
-const day = 24 * 60 * 60 * 1000;
 
 interface ExportResult {
   rows: number;

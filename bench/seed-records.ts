@@ -6,7 +6,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { sqliteFilePath } from '../src/db/database.ts';
 import { paymentStatsTriggerStatements } from '../src/db/migrations/0010-records.ts';
-import { systemClock } from '../src/domain/clock.ts';
+import { systemClock, dayMs as day } from '../src/domain/clock.ts';
 import { PaymentStatsService } from '../src/services/records/payment-stats.service.ts';
 import {
   benchConfig,
@@ -51,7 +51,6 @@ const refundColumns = [
 
 type Value = string | number | null;
 
-const day = 24 * 60 * 60 * 1000;
 /** Bytes on disk per order, indexes and its share of refunds included (measured at 1M, rounded up). */
 const bytesPerOrder = { postgres: 1_600, sqlite: 1_300 };
 

@@ -26,6 +26,7 @@ import { ApprovalService, findPaymentAccount, GatewayCertificateService, HostKey
 import { BillService, GatewayChannelResolver, HostPaymentService, merchantNotificationTopic, NotificationDeliverer, notificationKeysFrom, NotificationService, notifierFrom, OrderService, OutboxService, PaymentBridgeService, RefundService } from './services/payments/index.ts';
 import { ExportService, NotificationLogService, OperationsMetricsService, OrderRecordService, PaymentDataService, PaymentStatsService, RefundRecordService } from './services/records/index.ts';
 import { AuditService, MiniProgramService, PlatformService, SuperappService, TeamService, UserService } from './services/tenancy/index.ts';
+import { dayMs } from './domain/clock.ts';
 
 /** What services are built from; each service takes only what it uses. */
 export interface ServiceDependencies {
@@ -47,7 +48,7 @@ export function createServices(deps: ServiceDependencies) {
     miniPrograms: new MiniProgramService(db, clock),
     apiKeys: new ApiKeyService(db, clock, secretBox),
   };
-  const platformKeys = new PlatformKeyService(db, clock, secretBox, { graceMs: deps.config.platformKeyGraceDays * 24 * 60 * 60 * 1000 });
+  const platformKeys = new PlatformKeyService(db, clock, secretBox, { graceMs: deps.config.platformKeyGraceDays * dayMs });
   const credentials = new PaymentCredentialService(db, clock, secretBox, platformKeys);
   const bindings = new MerchantBindingService(db, clock);
   const enablements = new PaymentEnablementService(db, clock, credentials);
@@ -63,7 +64,7 @@ export function createServices(deps: ServiceDependencies) {
   // Gateway building blocks: replay protection, the outbox and notifications, and channel events (the
   // gateway attaches itself to the sink).
   const channelEvents = new DeferredEventSink();
-  const outbox = new OutboxService(db, clock, { attemptRetentionMs: deps.config.deliveryAttemptRetentionDays * 24 * 60 * 60 * 1000 });
+  const outbox = new OutboxService(db, clock, { attemptRetentionMs: deps.config.deliveryAttemptRetentionDays * dayMs });
   const gatewayParts = {
     nonces: new NonceService(db, clock, { retentionMs: deps.config.nonceRetentionMinutes * 60_000 }),
     outbox,
@@ -77,14 +78,14 @@ export function createServices(deps: ServiceDependencies) {
     sandbox: deps.config.sandboxEnabled ? new SandboxChannel({ db, clock, sink: channelEvents, publicUrl: deps.config.publicUrl }) : null,
   };
   const gateway = createGatewayServices(deps, { ...payment, ...gatewayParts });
-  // The host API and the host-reported channel mode (issue 8): one channel instance serves every such superapp.
+  // The host API and the host-reported channel mode: one channel instance serves every such superapp.
   const hostKeys = new HostKeyService(db, clock, secretBox);
   gateway.gatewayChannels.register('host_reported', new HostReportedChannel({ db, clock, outbox, refundWebhookOf: (id) => hostKeys.refundWebhookOf(id) }));
   const host = {
     hostKeys,
     hostPayments: new HostPaymentService(db, clock, deps.config, { orders: gateway.orders, refunds: gateway.refunds, sandbox: gatewayParts.sandbox, hostKeys, nonces: gatewayParts.nonces }),
   };
-  // Order and after-sales records, their exports, and payment data (issue 5).
+  // Order and after-sales records, their exports, and payment data.
   const orderRecords = new OrderRecordService(db, clock, outbox);
   const refundRecords = new RefundRecordService(db, clock, deps.config);
   const paymentStats = new PaymentStatsService(db, clock, deps.config);

@@ -6,6 +6,7 @@ import { randomString } from '../domain/ids.ts';
 import { startServer } from '../server.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrator.ts';
+import { dayMs } from '../domain/clock.ts';
 
 const usage = `Usage: paythrough <command>
 
@@ -132,7 +133,7 @@ async function rotatePlatformKeyCommand(config: Config, args: string[]): Promise
       publicKeyId: rotation.publicKeyId,
       publishedAt: time(rotation.publishedAt),
       signingFrom: time(rotation.signingFrom),
-      graceDays: rotation.graceMs / (24 * 60 * 60 * 1000),
+      graceDays: rotation.graceMs / dayMs,
       retiring: {
         serialNo: rotation.retiring.serialNo,
         publicKeyId: rotation.retiring.publicKeyId,

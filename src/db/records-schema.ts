@@ -1,6 +1,6 @@
 import type { Generated } from 'kysely';
 
-// Tables of the record pages (issue 5): export jobs, the daily payment figures and their change queue;
+// Tables of the record pages: export jobs, the daily payment figures and their change queue;
 // migration 0010. Times are ms since the epoch (UTC); money is an integer in the currency's minor unit.
 
 export type ExportKind = 'orders' | 'refunds';

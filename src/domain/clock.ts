@@ -18,3 +18,7 @@ export class ManualClock implements Clock {
     this.current += ms;
   }
 }
+
+export const minuteMs = 60_000;
+export const hourMs = 60 * minuteMs;
+export const dayMs = 24 * hourMs;

@@ -2,7 +2,7 @@ import type { ExportService, PaymentStatsService } from '../services/records/ind
 import { startJobLoop, type JobLoop } from './job-loop.ts';
 
 /**
- * The record pages' jobs (issue 5), on every instance: the export worker (jobs claimed by
+ * The record pages' jobs, on every instance: the export worker (jobs claimed by
  * compare-and-set with a lease, so any instance may run any export and a dead worker's job is taken
  * over), the purge of exports past PAYTHROUGH_EXPORT_RETENTION_HOURS (24 by default), and the refresh of the daily payment figures.
  */

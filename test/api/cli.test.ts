@@ -13,6 +13,7 @@ import { callAction, managementClient } from '../helpers/management-client.ts';
 import { createPostgresSchema, postgresReachable, postgresRequired, postgresTestUrl } from '../helpers/postgres.ts';
 import { withSchemaCatalogLock } from '../helpers/test-context.ts';
 import { cliPath, repositoryRoot, runCli, type CliRun } from '../helpers/cli-process.ts';
+import { dayMs as day } from '../../src/domain/clock.ts';
 
 /**
  * The command line as a user runs it: `node bin/paythrough.mjs ...` as a child process against a
@@ -199,7 +200,6 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
       graceDays: z.number(),
       retiring: z.object({ serialNo: z.string(), publicKeyId: z.string(), signsUntil: z.iso.datetime(), publishedUntil: z.iso.datetime() }),
     }).strict().parse(JSON.parse(rotated.stdout));
-    const day = 24 * 60 * 60 * 1000;
     const publishedAt = Date.parse(printed.publishedAt);
     expect(publishedAt).toBeGreaterThanOrEqual(before - 1000);
     expect(Date.parse(printed.signingFrom) - publishedAt).toBe(2 * day);

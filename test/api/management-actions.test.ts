@@ -4,7 +4,7 @@ import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts
 import { callAction, managementClient } from '../helpers/management-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
-/** The seed's whole enablement flow, driven only through the published CommonClient (issue 3's Done-when). */
+/** The seed's whole enablement flow, driven only through the published CommonClient. */
 describeOnEachDatabase('management API actions through CommonClient', (kind) => {
   let context: TestContext;
   let baseUrl: string;

@@ -4,9 +4,9 @@ import { signIn, snapshotDatabase } from '../helpers/factories.ts';
 import { createPaymentWorld, type PaymentWorld } from '../helpers/payment-world.ts';
 import { insertNotification, insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
+import { dayMs as day } from '../../src/domain/clock.ts';
 
 const hour = 60 * 60 * 1000;
-const day = 24 * hour;
 
 /** The notification delivery log's console routes (SPEC §5): /api/v1/notifications, details, resend. */
 describeOnEachDatabase('notification log console API', (kind) => {

@@ -6,12 +6,12 @@ import type { PublishedPlatformKey } from '../../src/services/payment-setup/plat
 import { ConsoleClient } from '../helpers/console-client.ts';
 import { readyMerchant, type MerchantCredentials } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
+import { dayMs as day } from '../../src/domain/clock.ts';
 
 // The published client, unmodified: it verifies every answer against the platform keys it was given.
 const require = createRequire(import.meta.url);
 const { Wechatpay, Aes } = require('wechatpay-axios-plugin');
 
-const day = 24 * 60 * 60 * 1000;
 
 /**
  * SPEC §7 "Platform key rotation" seen by merchants' v3 clients: during the grace period both keys are

@@ -3,9 +3,9 @@ import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts
 import { callAction, managementClient } from '../helpers/management-client.ts';
 import { insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
+import { dayMs as day } from '../../src/domain/clock.ts';
 
 const hour = 60 * 60 * 1000;
-const day = 24 * hour;
 
 /** DescribePaymentOrderList / DescribePaymentRefundList (SPEC §3, §7) through the published CommonClient. */
 describeOnEachDatabase('record list actions through CommonClient', (kind) => {

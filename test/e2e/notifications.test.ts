@@ -6,10 +6,10 @@ import type { NotificationEventType } from '../../src/services/payments/notifica
 import { chooseOption, columnTexts, describeWithBrowser, newConsolePage, openConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, tableRows, type ConsoleServer } from '../helpers/browser.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { insertNotification, insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
+import { dayMs as day } from '../../src/domain/clock.ts';
 
 const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
 const hour = 60 * 60 * 1000;
-const day = 24 * hour;
 const longFlow = 180_000;
 
 // SPEC §5's notification delivery log in Chromium: an MP operator filters the log, opens a notification's

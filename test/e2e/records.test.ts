@@ -6,10 +6,10 @@ import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts
 import { chooseOption, columnTexts, describeWithBrowser, newConsolePage, openConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, tableRows, type ConsoleServer } from '../helpers/browser.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { insertNotification, insertOrder, insertOrders, insertRefund, orderRow, type OrderOwner } from '../helpers/record-factory.ts';
+import { dayMs as day } from '../../src/domain/clock.ts';
 
 const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
 const hour = 60 * 60 * 1000;
-const day = 24 * hour;
 const longFlow = 180_000;
 
 /** A small CSV reader (quoted fields with commas, quotes and newlines), for checking the downloaded file. */

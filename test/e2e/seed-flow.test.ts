@@ -10,7 +10,7 @@ import { systemActor } from '../../src/domain/access.ts';
 import { describeWithBrowser, ensureWebConsoleBuilt, launchBrowser, newConsolePage, submitSignIn } from '../helpers/browser.ts';
 import { createTestContext, type TestContext } from '../helpers/test-context.ts';
 
-// SPEC §4.4 and issue 6: the whole seed flow from an empty database, through web pages only, in Chromium:
+// SPEC §4.4: the whole seed flow from an empty database, through web pages only, in Chromium:
 // console (tenancy, binding, enablement, credentials), the demo (host, mini program, cashier, merchant
 // server), then the records. The README's screenshots (docs/screenshots) are taken on the way.
 

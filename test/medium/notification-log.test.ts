@@ -9,10 +9,10 @@ import type { NotificationLogQuery } from '../../src/services/records/notificati
 import { expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
 import { createRecordTenants, insertNotification, insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
+import { dayMs as day } from '../../src/domain/clock.ts';
 
 const minute = 60 * 1000;
 const hour = 60 * minute;
-const day = 24 * hour;
 // 2026-06-15 12:00 in Shanghai.
 const now = Date.UTC(2026, 5, 15, 4, 0, 0);
 

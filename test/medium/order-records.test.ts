@@ -4,9 +4,9 @@ import { refundSearchWindow } from '../../src/services/records/refund-record.ser
 import { expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
 import { createRecordTenants, insertNotification, insertOrder, insertOrders, insertRefund, orderRow, type OrderOwner } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
+import { dayMs as day } from '../../src/domain/clock.ts';
 
 const hour = 60 * 60 * 1000;
-const day = 24 * hour;
 // 2026-06-15 12:00 in Shanghai.
 const now = Date.UTC(2026, 5, 15, 4, 0, 0);
 

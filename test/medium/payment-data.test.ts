@@ -4,11 +4,11 @@ import { paymentStatsRepository } from '../../src/repositories/payment-stats.rep
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { callAction, managementClient } from '../helpers/management-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
+import { dayMs } from '../../src/domain/clock.ts';
 
 // Shanghai is UTC+8: 2026-03-01 00:00 there is 2026-02-28T16:00Z.
 const day1 = Date.UTC(2026, 1, 28, 16, 0, 0);
 const hour = 60 * 60 * 1000;
-const dayMs = 24 * hour;
 
 describeOnEachDatabase('payment data (DescribePaymentDataOverview / Detail)', (kind) => {
   let context: TestContext;

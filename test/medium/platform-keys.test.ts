@@ -6,8 +6,8 @@ import { PlatformKeyService } from '../../src/services/payment-setup/platform-ke
 import { actorOf, createUser } from '../helpers/factories.ts';
 import { expectCode } from '../helpers/payment-world.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
+import { dayMs as day } from '../../src/domain/clock.ts';
 
-const day = 24 * 60 * 60 * 1000;
 
 describeOnEachDatabase('platform signing keys and their rotation (SPEC §7)', (kind) => {
   let context: TestContext;

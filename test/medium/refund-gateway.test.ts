@@ -6,8 +6,8 @@ import { refundRepository } from '../../src/repositories/refund.repository.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
+import { dayMs as day } from '../../src/domain/clock.ts';
 
-const day = 24 * 60 * 60 * 1000;
 let sequence = 0;
 const number = (prefix: string) => `${prefix}${Date.now().toString(36)}${(sequence += 1)}`.slice(0, 32);
 

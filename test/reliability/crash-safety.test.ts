@@ -20,7 +20,7 @@ import {
 import { runCli } from '../helpers/cli-process.ts';
 
 /**
- * Crash safety (issue 7, docs/RELIABILITY.md "Crash safety"): the real server (`node bin/paythrough.mjs
+ * Crash safety (docs/RELIABILITY.md "Crash safety"): the real server (`node bin/paythrough.mjs
  * start`) takes a concurrent load of prepays, sandbox payments, failures, closes and partial refunds
  * (some concurrent on one order, some over-subscribing it) while it is SIGKILLed at random moments and
  * started again on the same database. Clients retry what got no answer, as a merchant would. At the end

@@ -19,7 +19,7 @@ import { readyMerchant, type MerchantCredentials } from '../helpers/gateway-clie
 import { postgresReachable, postgresRequired, postgresTestUrl } from '../helpers/postgres.ts';
 
 /**
- * Scale-out (issue 7 item 3; SPEC §6, §7 "Shared state when scaled out"): real `paythrough start`
+ * Scale-out (SPEC §6, §7 "Shared state when scaled out"): real `paythrough start`
  * processes (bin/paythrough.mjs as child processes) against one PostgreSQL database of this file's own,
  * two instances and then three, sharing PAYTHROUGH_MASTER_KEY, with the sandbox on and a local notify
  * receiver. Under a concurrent load spread over the instances it checks that there are no duplicate

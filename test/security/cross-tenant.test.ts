@@ -12,7 +12,7 @@ import { createTestContext, type TestContext } from '../helpers/test-context.ts'
 import { listAppRoutes, sampleBody, tc3Authorization, type Tc3Key } from './hostile-input.ts';
 
 /**
- * Cross-tenant id guessing (issue 7 item 5, SPEC §7 "Not found versus forbidden"): another tenant's id
+ * Cross-tenant id guessing (SPEC §7 "Not found versus forbidden"): another tenant's id
  * must be answered exactly as an id that does not exist — same status, code and message (the probed
  * value itself aside), an empty page where the action is a filtered list — so a guess confirms nothing.
  * The cases are generated from the management action list and each action's input fields.

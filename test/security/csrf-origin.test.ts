@@ -4,7 +4,7 @@ import { createTenant, snapshotDatabase, type Tenant } from '../helpers/factorie
 import { createTestContext, type TestContext } from '../helpers/test-context.ts';
 
 /**
- * CSRF defence in depth (issue 7 item 5): besides the x-csrf-token header, a cookie-carrying state
+ * CSRF defence in depth: besides the x-csrf-token header, a cookie-carrying state
  * change whose Origin (or, without one, Referer) is not this server's is refused with 403 in the
  * console's error format, and changes nothing. The server's origins: PUBLIC_URL's, and the Host the
  * request reached. HTTP logic only, so SQLite alone.

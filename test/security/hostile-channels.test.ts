@@ -30,7 +30,7 @@ import {
 } from './hostile-input.ts';
 
 /**
- * Hostile input on the channel-facing and public surfaces (issue 7 item 4): the HTTP channel's
+ * Hostile input on the channel-facing and public surfaces: the HTTP channel's
  * callback route (unsigned, forged, replayed-for-another-body and genuinely signed malformed events),
  * the host API (XML with DTDs and entities, malformed XML, JSON, signed and unsigned; always a 200
  * XML answer), the sandbox control API and cashier, the host bridge, the demo, /metrics, and every

@@ -24,7 +24,7 @@ import {
 } from './hostile-input.ts';
 
 /**
- * Hostile input on the console API (issue 7 item 4): every /api/v1 route, read from the app, with
+ * Hostile input on the console API: every /api/v1 route, read from the app, with
  * hostile ids, queries and bodies — without a session, with a session but a missing or wrong CSRF
  * token (both refused, nothing changes), and signed in as the super admin with the CSRF token (never a
  * 5xx; a refusal is {error: {code, message}} and changes nothing).

@@ -25,7 +25,7 @@ import {
 } from './hostile-input.ts';
 
 /**
- * Hostile input on the v3 gateway (issue 7 item 4): every /v3 route, read from the app, gets forged
+ * Hostile input on the v3 gateway: every /v3 route, read from the app, gets forged
  * credentials (must be refused with a signed {code, message}) and genuinely signed requests carrying
  * malformed ids, queries and bodies (never a 5xx; a refusal changes nothing).
  * PAYTHROUGH_FULL_RELIABILITY=1 runs ten times as many cases; PAYTHROUGH_HOSTILE_SEED replays a seed.

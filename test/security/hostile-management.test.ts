@@ -27,7 +27,7 @@ import {
 } from './hostile-input.ts';
 
 /**
- * Hostile input on the management API (issue 7 item 4): `POST /` with every Action the router knows
+ * Hostile input on the management API: `POST /` with every Action the router knows
  * (read from the action list it routes by), forged TC3 credentials (refused in the TC3 envelope) and
  * genuinely signed calls with malformed fields and bodies (never a 5xx, always HTTP 200 with
  * {Response: {Error: {Code, Message}, RequestId}} when refused, and a refusal changes nothing).

@@ -6,7 +6,7 @@ import { createTestContext, type TestContext } from '../helpers/test-context.ts'
 import { checkAnswer, createHostileWorld, describeHostile, fillUrl, discoverAppRoutes, stateOf, changedTables, type AppRoute, type HostileWorld, type Surface } from './hostile-input.ts';
 
 /**
- * Bodies over a size limit (issue 7 item 4): every route that takes a body, read from the app, gets
+ * Bodies over a size limit: every route that takes a body, read from the app, gets
  * one byte more than its limit (1 MiB, the host API 64 KiB) and must refuse it in its own format —
  * 413 with {code, message} / {error} on the gateway, console, channel, sandbox, bridge and demo; the
  * TC3 envelope (HTTP 200, Code RequestSizeLimitExceeded) on the management API; a 200 XML FAIL on

@@ -11,7 +11,7 @@ import { postgresTestUrl } from '../helpers/postgres.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 /**
- * Secrets at rest (SPEC §2.2 "Stored encrypted at rest", issue 7): after every kind of credential has
+ * Secrets at rest (SPEC §2.2 "Stored encrypted at rest"): after every kind of credential has
  * been made — APIv3 keys, merchant private keys generated here, the platform signing key, API
  * SecretKeys, a host key, console sessions and their CSRF tokens, passwords — the database alone (the
  * SQLite file and its WAL, or a pg_dump of the test's schema) holds none of them in plain text, base64

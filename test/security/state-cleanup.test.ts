@@ -9,6 +9,7 @@ import { rateLimitRetentionMs } from '../../src/services/auth/rate-limiter.ts';
 import { replayWindowMs } from '../../src/services/auth/nonce.service.ts';
 import { readyMerchant, type MerchantCredentials } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
+import { dayMs as day } from '../../src/domain/clock.ts';
 
 /**
  * Short-lived security state is purged by the periodic job once its window is over (SPEC §7 retention):
@@ -76,7 +77,6 @@ describeOnEachDatabase('purge of nonces and rate-limit counters', (kind) => {
  */
 describeOnEachDatabase('retention of nonces and delivery attempts', (kind) => {
   const minute = 60_000;
-  const day = 24 * 60 * minute;
   let context: TestContext;
 
   beforeAll(async () => {

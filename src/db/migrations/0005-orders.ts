@@ -3,7 +3,7 @@ import type { DatabaseKind } from '../../config/config.ts';
 import { columnTypes, makeAppendOnly, withSerialId } from './column-types.ts';
 
 /**
- * Orders, refunds, their state history and channel payments (issue 4). Sized for 10 million orders:
+ * Orders, refunds, their state history and channel payments. Sized for 10 million orders:
  * integer keys, every record list served by an index that ends in (created_at, id) so pages are
  * keyset scans, and the jobs' work queues (auto-close, reconciler) as small partial indexes.
  */

@@ -52,7 +52,7 @@ export function paymentStatsTriggerStatements(kind: DatabaseKind): { create: str
 }
 
 /**
- * Records (issue 5): export jobs, daily payment figures and the queue of orders whose figures changed.
+ * Records: export jobs, daily payment figures and the queue of orders whose figures changed.
  * The queue is filled by triggers on `orders`, so every writer (gateway, reconciler, a bulk load) keeps
  * payment data current without knowing about it. Orders older than this migration are counted by the
  * stats refresh's first full rebuild.

@@ -1,7 +1,7 @@
 import type { Kysely, Migration } from 'kysely';
 
 /**
- * Record lists filtered by state (issue 5, measured with the records benchmark): a rare trade_state or
+ * Record lists filtered by state (measured with the records benchmark): a rare trade_state or
  * refund status under a big owner would otherwise scan the owner's whole `(owner, created_at, id)` range.
  * With these, every (owner, state) pair is one keyset range, merged in created order by the services.
  */

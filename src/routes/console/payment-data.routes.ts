@@ -5,8 +5,8 @@ import { businessDayRange, businessDateOf } from '../../domain/business-time.ts'
 import { actorOf } from './console-auth.ts';
 import { paymentDataQuery, paymentFiguresSchema, splitList } from './record-schemas.ts';
 import { consoleErrors } from './schemas.ts';
+import { dayMs } from '../../domain/clock.ts';
 
-const dayMs = 24 * 60 * 60 * 1000;
 
 /** The Payment data dashboard (SPEC §5): the range's figures and one entry per business day. */
 export async function paymentDataRoutes(app: FastifyInstance) {

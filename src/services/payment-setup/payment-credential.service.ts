@@ -23,8 +23,8 @@ import { accessMiniProgram, recordAudit } from '../tenancy/index.ts';
 import { resolvePaymentConfig } from './payment-config.service.ts';
 import { platformCertificateName, type PlatformKeyService } from './platform-key.service.ts';
 import type { MerchantKeyLookup } from '../auth/index.ts';
+import { dayMs } from '../../domain/clock.ts';
 
-const dayMs = 24 * 60 * 60 * 1000;
 const merchantCertificateLifetimeMs = 5 * 365 * dayMs;
 const apiV3KeyContext = (mnpId: string) => `api-v3-key:${mnpId}`;
 const merchantPrivateKeyContext = (serialNo: string) => `merchant-private-key:${serialNo}`;

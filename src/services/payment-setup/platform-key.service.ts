@@ -8,8 +8,8 @@ import { AppError, forbidden } from '../../domain/errors.ts';
 import { isUniqueViolation } from '../../repositories/constraint-errors.ts';
 import { platformKeyRepository, type PlatformSigningKeyRow } from '../../repositories/platform-key.repository.ts';
 import { recordAudit } from '../tenancy/index.ts';
+import { dayMs } from '../../domain/clock.ts';
 
-const dayMs = 24 * 60 * 60 * 1000;
 export const defaultPlatformKeyGraceMs = 7 * dayMs;
 const certificateLifetimeMs = 5 * 365 * dayMs;
 const cacheLifetimeMs = 30_000;

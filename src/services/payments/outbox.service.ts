@@ -4,6 +4,7 @@ import { deleteInBatches } from '../../db/batched-delete.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { notFound } from '../../domain/errors.ts';
 import { outboxRepository, type DeliveryAttemptRow, type OutboxRow } from '../../repositories/outbox.repository.ts';
+import { dayMs } from '../../domain/clock.ts';
 
 /** What a handler reports about one delivery attempt. */
 export interface DeliveryResult {
@@ -44,7 +45,7 @@ export interface OutboxEventInput {
 }
 
 /** PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS' default: 90 days. */
-export const defaultAttemptRetentionMs = 90 * 24 * 60 * 60 * 1000;
+export const defaultAttemptRetentionMs = 90 * dayMs;
 
 export class OutboxService {
   private readonly attemptRetentionMs: number;

@@ -16,8 +16,8 @@ import { mintRefundId } from './gateway-ids.ts';
 import { refundNotification, type PaymentNotifier } from './gateway-notifications.ts';
 import { refundTransitions } from './payment-transitions.ts';
 import { toV3Refund, type V3Refund } from './gateway-views.ts';
+import { dayMs } from '../../domain/clock.ts';
 
-const dayMs = 24 * 60 * 60 * 1000;
 /** SPEC §4.1: refunds only within 365 days of payment, at most 50 per order. */
 export const refundWindowMs = 365 * dayMs;
 export const maxRefundsPerOrder = 50;

@@ -21,6 +21,7 @@ import { writeOrdersCsv } from './order-csv-export.ts';
 import type { OrderRecordQuery, OrderRecordService } from './order-record.service.ts';
 import type { RefundRecordQuery, RefundRecordService } from './refund-record.service.ts';
 import type { OrderListItem, RefundListItem } from './record-views.ts';
+import { dayMs } from '../../domain/clock.ts';
 
 export interface ExportOptions {
   /** Where export files are written. */
@@ -39,7 +40,7 @@ export interface ExportOptions {
   fastCsv: boolean;
 }
 
-export const defaultExportOptions = { inlineRowLimit: 5_000, lifetimeMs: 24 * 60 * 60 * 1000, batchSize: 5_000, leaseMs: 60_000, xlsxRowsPerSheet, fastCsv: true } as const;
+export const defaultExportOptions = { inlineRowLimit: 5_000, lifetimeMs: dayMs, batchSize: 5_000, leaseMs: 60_000, xlsxRowsPerSheet, fastCsv: true } as const;
 
 /** The data folder's `exports/`: next to the SQLite file, else `./data/exports` (shared storage when scaled out). */
 export function exportsFolderFor(config: Pick<Config, 'databaseKind' | 'databaseUrl'>): string {

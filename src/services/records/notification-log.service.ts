@@ -10,12 +10,12 @@ import { detailScopeOf, listScopeOf } from './record-access.ts';
 import { decodeCursor, keysetPage, recordPartsFor } from './record-query.ts';
 import { scopeIncludes } from '../../domain/record-scope.ts';
 import { notificationEntry } from './record-views.ts';
+import { dayMs } from '../../domain/clock.ts';
 
-const day = 24 * 60 * 60 * 1000;
 /** The log searches at most this much created time at once (like an amount range on the Order record). */
-export const notificationLogWindowMs = 31 * day;
+export const notificationLogWindowMs = 31 * dayMs;
 /** Without a range: the past 7 days, or the past 31 with an order or refund number. */
-const defaultSpanMs = 7 * day;
+const defaultSpanMs = 7 * dayMs;
 
 export const notificationStatuses = ['pending', 'delivered', 'failed'] as const satisfies readonly OutboxStatus[];
 export type NotificationStatus = (typeof notificationStatuses)[number];

@@ -12,9 +12,10 @@ import { detailScopeOf, listScopeOf } from './record-access.ts';
 import { cappedCount, decodeCursor, keysetBatches, keysetPage, offsetPage, partsByState, recordPartsFor, type CappedCount } from './record-query.ts';
 import { scopeIncludes } from '../../domain/record-scope.ts';
 import { channelPaymentEntry, historyEntry, notificationEntry, orderFields, orderListItem, refundFields, type OrderListItem } from './record-views.ts';
+import { dayMs } from '../../domain/clock.ts';
 
 /** An amount range needs a created-time window of at most this (SPEC §7 "Records at scale"). */
-export const amountRangeWindowMs = 31 * 24 * 60 * 60 * 1000;
+export const amountRangeWindowMs = 31 * dayMs;
 
 export interface OrderRecordQuery {
   createdFrom?: number | undefined;

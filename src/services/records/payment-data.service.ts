@@ -13,6 +13,7 @@ import { businessDateOf, businessDayRange } from '../../domain/business-time.ts'
 import type { PaymentStatsService } from './payment-stats.service.ts';
 import { listScopeOf } from './record-access.ts';
 import { scopeIncludes, type RecordScope } from '../../domain/record-scope.ts';
+import { dayMs } from '../../domain/clock.ts';
 
 export interface PaymentDataQueryInput {
   timeBegin: number;
@@ -44,9 +45,8 @@ export interface PaymentFigures {
 }
 
 
-const maxRangeMs = 366 * 24 * 60 * 60 * 1000;
+const maxRangeMs = 366 * dayMs;
 const noUsers = { users: 0, paidUsers: 0 };
-const dayMs = 24 * 60 * 60 * 1000;
 
 function sumFigures(rows: readonly Figures[]): Figures {
   const total: Figures = { order_count: 0, paid_count: 0, refund_order_count: 0, total_amount: 0, paid_amount: 0, refund_amount: 0 };

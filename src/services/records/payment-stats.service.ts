@@ -15,7 +15,7 @@ export function dayWindowOf(ms: number, timeZone: string): DayWindow {
 }
 
 /**
- * Keeps `payment_daily_stats` current (issue 5): triggers on `orders` queue every changed order's
+ * Keeps `payment_daily_stats` current: triggers on `orders` queue every changed order's
  * (mini program, creation time); a refresh recomputes each touched (mini program, business day) from
  * the orders and removes what it handled. Run by a job on every instance and before every payment data
  * answer, so answers always include committed orders. A changed time zone (or the first run on orders
@@ -36,7 +36,7 @@ export class PaymentStatsService {
    * Counts what changed since the last refresh; returns how many (mini program, day) pairs were recomputed.
    * One refresh at a time per instance: callers that arrive while one runs share the next one (it may have
    * read its batch before their orders committed), so concurrent payment data requests do not each hold a
-   * pooled connection while they wait for the stats lock (pool exhaustion under load, issue 7).
+   * pooled connection while they wait for the stats lock (pool exhaustion under load).
    */
   refresh(): Promise<number> {
     if (!this.running) {

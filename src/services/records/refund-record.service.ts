@@ -13,6 +13,7 @@ import { detailScopeOf, listScopeOf } from './record-access.ts';
 import { cappedCount, decodeCursor, keysetBatches, keysetPage, offsetPage, partsByState, recordPartsFor, type CappedCount } from './record-query.ts';
 import { scopeIncludes } from '../../domain/record-scope.ts';
 import { channelPaymentEntry, historyEntry, notificationEntry, orderFields, refundFields, refundListItem, type RefundListItem } from './record-views.ts';
+import { dayMs, hourMs } from '../../domain/clock.ts';
 
 export interface RefundRecordQuery {
   createdFrom?: number | undefined;
@@ -47,7 +48,7 @@ export function refundSearchWindow(nowMs: number, timeZone: string) {
   const lastDay = new Date(Date.UTC(year - 1, month, 0)).getUTCDate();
   const earliestDate = `${String(year - 1).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(Math.min(day, lastDay)).padStart(2, '0')}`;
   const today = businessDayRange(businessDateOf(nowMs, timeZone), timeZone)!;
-  const sixDaysBack = businessDateOf(today.startMs - 6 * 24 * 60 * 60 * 1000 + 12 * 60 * 60 * 1000, timeZone);
+  const sixDaysBack = businessDateOf(today.startMs - 6 * dayMs + 12 * hourMs, timeZone);
   return {
     earliestDate,
     earliestMs: businessDayRange(earliestDate, timeZone)!.startMs,
@@ -136,7 +137,7 @@ export class RefundRecordService {
     const createdTo = query.createdTo ?? Math.max(now, query.createdFrom ?? now);
     let createdFrom = query.createdFrom ?? (byNumber ? window.earliestMs : window.pastSevenDaysMs);
     // An end before the default start: the default becomes the seven days before that end.
-    if (query.createdFrom === undefined && createdFrom > createdTo) createdFrom = Math.max(window.earliestMs, createdTo - 7 * 24 * 60 * 60 * 1000);
+    if (query.createdFrom === undefined && createdFrom > createdTo) createdFrom = Math.max(window.earliestMs, createdTo - 7 * dayMs);
     if (createdFrom < window.earliestMs || createdTo < window.earliestMs) {
       throw new AppError(
         'InvalidParameterValue.TimeRangeExceeded',

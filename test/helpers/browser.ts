@@ -42,7 +42,7 @@ export function launchBrowser(): Promise<Browser> {
 
 const webDist = path.join(repositoryRoot, 'web/dist/index.html');
 // What the bundle is built from: a change to any of these makes web/dist stale.
-const webSources = ['web/src', 'web/index.html', 'vite.config.ts', 'src/domain/roles.ts'].map((source) => path.join(repositoryRoot, source));
+const webSources = ['web/src', 'web/index.html', 'vite.config.ts', 'src/domain'].map((source) => path.join(repositoryRoot, source));
 const buildLock = path.join(tmpdir(), 'paythrough-web-build.lock');
 
 function newestModification(target: string): number {

@@ -1,27 +1,8 @@
 import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
-import type { Capability, TeamKind } from './api/types.ts';
+import type { Capability, Session, SessionTeam, TeamKind } from './api/types.ts';
+import { levelIn } from './app/capabilities.ts';
 import type { MessageKey } from './i18n/en.ts';
-
-/** Every console URL; client routes live under /console so the server can fall back to index.html. */
-export const routePaths = {
-  home: '/',
-  signIn: '/console/sign-in',
-  users: '/console/users',
-  teams: '/console/teams',
-  members: '/console/members',
-  miniPrograms: '/console/mini-programs',
-  superapps: '/console/superapps',
-  paymentConfiguration: '/console/payment-configuration',
-  approvals: '/console/approvals',
-  bindMerchant: '/console/bind-merchant',
-  standardPayment: '/console/standard-payment',
-  orderRecord: '/console/orders',
-  afterSalesRecord: '/console/refunds',
-  notifications: '/console/notifications',
-  paymentData: '/console/payment-data',
-  auditLog: '/console/audit-log',
-  apiKeys: '/console/api-keys',
-} as const;
+import { routePaths } from './route-paths.ts';
 
 export type NavSection = 'platform' | 'team' | 'superapp' | 'miniProgram' | 'records' | 'account';
 export const navSections: readonly NavSection[] = ['platform', 'team', 'superapp', 'miniProgram', 'records', 'account'];
@@ -38,7 +19,7 @@ export interface NavItem {
   teamKind?: TeamKind;
   /** Shown only while a team is selected. */
   needsTeam?: boolean;
-  /** Null until the issue that builds the page lands; such entries stay out of the menu and the router. */
+  /** Null while the page is not built yet; such entries stay out of the menu and the router. */
   page: LazyExoticComponent<ComponentType> | null;
 }
 
@@ -124,3 +105,14 @@ export const navItems: readonly NavItem[] = [
 
 /** The entries whose page exists. */
 export const builtNavItems = navItems.filter((item): item is NavItem & { page: NonNullable<NavItem['page']> } => item.page !== null);
+
+/**
+ * A nav item shows when its team kind (if any) matches the current team and the caller holds one of its
+ * capabilities at any level. The levels come from the server's permission table via GET /session.
+ */
+export function isNavItemVisible(item: NavItem, session: Session, team: SessionTeam | undefined): boolean {
+  if (item.teamKind && team?.kind !== item.teamKind) return false;
+  if (item.needsTeam && !team) return false;
+  if (item.capabilities === 'everyone') return true;
+  return item.capabilities.some((capability) => levelIn(session, team, capability) !== undefined);
+}

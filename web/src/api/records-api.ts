@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { TradeState } from '../../../src/domain/order-state.ts';
+import type { RefundStatus } from '../../../src/domain/refund-state.ts';
 import type {
   cappedTotalSchema,
   exportSchema,
@@ -11,6 +13,10 @@ import type {
 } from '../../../src/routes/console/record-schemas.ts';
 import { apiRequest, consoleApiBase } from './client.ts';
 
+// The state values are the server's own (src/domain), so a filter never offers one the server does not know.
+export { tradeStates, type TradeState } from '../../../src/domain/order-state.ts';
+export { refundStatuses, type RefundStatus } from '../../../src/domain/refund-state.ts';
+
 // Type-only imports: the record pages' types come from the server's Zod schemas.
 export type OrderListItem = z.infer<typeof orderListItemSchema>;
 export type RefundListItem = z.infer<typeof refundListItemSchema>;
@@ -20,11 +26,6 @@ export type Notification = z.infer<typeof notificationSchema>;
 export type ExportJob = z.infer<typeof exportSchema>;
 export type CappedTotal = z.infer<typeof cappedTotalSchema>;
 export type PaymentFigures = z.infer<typeof paymentFiguresSchema>;
-
-export const tradeStates = ['WAIT_PAY', 'SUCCESS', 'REFUND', 'CLOSED', 'AUTO_CLOSED', 'PAY_ERROR'] as const;
-export const refundStatuses = ['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'] as const;
-export type TradeState = (typeof tradeStates)[number];
-export type RefundStatus = (typeof refundStatuses)[number];
 
 /** Record lists by created time: newest first (the server's default) or oldest first. */
 export type RecordSort = 'newest' | 'oldest';
@@ -91,8 +92,10 @@ export const recordsApi = {
       },
     }),
   getOrder: (orderId: number) => apiRequest<OrderDetail>('GET', `/orders/${orderId}`),
-  resendNotification: (orderId: number, notificationId: number) => apiRequest<Notification>('POST', `/orders/${orderId}/notifications/${notificationId}/resend`),
-  exportOrders: (format: 'csv' | 'xlsx', filter: OrderFilter) => apiRequest<ExportJob>('POST', '/orders/exports', { body: { format, ...filter } }),
+  resendNotification: (orderId: number, notificationId: number) =>
+    apiRequest<Notification>('POST', `/orders/${orderId}/notifications/${notificationId}/resend`),
+  exportOrders: (format: 'csv' | 'xlsx', filter: OrderFilter) =>
+    apiRequest<ExportJob>('POST', '/orders/exports', { body: { format, ...filter } }),
 
   listRefunds: (filter: RefundFilter, page: { cursor?: string; limit: number; withTotal: boolean }) =>
     apiRequest<RefundPage>('GET', '/refunds', {
@@ -110,13 +113,21 @@ export const recordsApi = {
       },
     }),
   getRefund: (refundId: number) => apiRequest<RefundDetail>('GET', `/refunds/${refundId}`),
-  exportRefunds: (format: 'csv' | 'xlsx', filter: RefundFilter) => apiRequest<ExportJob>('POST', '/refunds/exports', { body: { format, ...filter } }),
+  exportRefunds: (format: 'csv' | 'xlsx', filter: RefundFilter) =>
+    apiRequest<ExportJob>('POST', '/refunds/exports', { body: { format, ...filter } }),
 
   listExports: () => apiRequest<{ items: ExportJob[] }>('GET', '/exports'),
   /** A plain link: the browser downloads the file with the session cookie. */
   exportFileUrl: (exportId: string) => `${consoleApiBase}/exports/${segment(exportId)}/file`,
 
-  getPaymentData: (query: { timeBegin?: number; timeEnd?: number; mnpIds?: string[]; dataType?: 0 | 1; platform?: 0 | 2 | 3; currency?: string }) =>
+  getPaymentData: (query: {
+    timeBegin?: number;
+    timeEnd?: number;
+    mnpIds?: string[];
+    dataType?: 0 | 1;
+    platform?: 0 | 2 | 3;
+    currency?: string;
+  }) =>
     apiRequest<{ overview: PaymentFigures; days: PaymentFigures[] }>('GET', '/order-stats', {
       query: {
         timeBegin: query.timeBegin,

@@ -4,8 +4,8 @@ import { useMemo } from 'react';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
 import { consoleApi } from '../api/console-api.ts';
 import { languages, useI18n, type Language } from '../i18n/i18n-context.tsx';
-import { navItems, navSections, routePaths } from '../navigation.ts';
-import { isNavItemVisible } from './capabilities.ts';
+import { isNavItemVisible, navItems, navSections } from '../navigation.ts';
+import { routePaths } from '../route-paths.ts';
 import { useConsole } from './console-context.tsx';
 import { storeSession } from './use-session.ts';
 

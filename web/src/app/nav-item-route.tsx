@@ -1,8 +1,7 @@
 import { Flex, Result, Spin } from 'antd';
 import { Suspense } from 'react';
 import { useI18n } from '../i18n/i18n-context.tsx';
-import type { NavItem } from '../navigation.ts';
-import { isNavItemVisible } from './capabilities.ts';
+import { isNavItemVisible, type NavItem } from '../navigation.ts';
 import { useConsole } from './console-context.tsx';
 
 /** A page behind the same rule as its menu entry, so a typed URL shows no more than the menu does. */

@@ -1,7 +1,7 @@
 import { Flex, Spin } from 'antd';
 import { Navigate, Outlet, useLocation } from 'react-router';
 import { LoadError } from '../components/load-error.tsx';
-import { routePaths } from '../navigation.ts';
+import { routePaths } from '../route-paths.ts';
 import { ConsoleProvider } from './console-context.tsx';
 import { useSession } from './use-session.ts';
 

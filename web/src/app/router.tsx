@@ -1,5 +1,6 @@
 import { createBrowserRouter, Navigate } from 'react-router';
-import { builtNavItems, routePaths } from '../navigation.ts';
+import { builtNavItems } from '../navigation.ts';
+import { routePaths } from '../route-paths.ts';
 import { HomePage } from '../pages/home/home-page.tsx';
 import { NotFoundPage } from '../pages/not-found/not-found-page.tsx';
 import { SignInPage } from '../pages/sign-in/sign-in-page.tsx';

@@ -27,7 +27,7 @@ export function BindingStatusTag({ status }: { status: number }) {
       [BindingStatus.Rejected]: 'bindingStatus.rejected',
       [BindingStatus.Unbound]: 'bindingStatus.unbound',
     } as const
-  )[status as 0 | 10 | 20 | 30];
+  )[status as BindingStatus];
   return <Tag color={bindingColors[status] ?? 'default'}>{key ? t(key) : String(status)}</Tag>;
 }
 
@@ -42,6 +42,6 @@ export function EnablementStatusTag({ status }: { status: number }) {
       [EnablementStatus.Rejected]: 'enablementStatus.rejected',
       [EnablementStatus.Disabled]: 'enablementStatus.disabled',
     } as const
-  )[status as -1 | 0 | 10 | 20 | 30];
+  )[status as EnablementStatus];
   return <Tag color={enablementColors[status] ?? 'default'}>{key ? t(key) : String(status)}</Tag>;
 }

@@ -1,9 +1,8 @@
 import { Card, Col, Descriptions, Empty, Row, Tag, Typography } from 'antd';
 import { Link } from 'react-router';
-import { isNavItemVisible } from '../../app/capabilities.ts';
 import { useConsole } from '../../app/console-context.tsx';
 import { useI18n } from '../../i18n/i18n-context.tsx';
-import { builtNavItems } from '../../navigation.ts';
+import { builtNavItems, isNavItemVisible } from '../../navigation.ts';
 
 /** The console home: who you are, where you are, and the pages your roles open. */
 export function HomePage() {

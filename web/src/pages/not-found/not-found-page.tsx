@@ -1,7 +1,7 @@
 import { Button, Result } from 'antd';
 import { Link } from 'react-router';
 import { useI18n } from '../../i18n/i18n-context.tsx';
-import { routePaths } from '../../navigation.ts';
+import { routePaths } from '../../route-paths.ts';
 
 export function NotFoundPage() {
   const { t } = useI18n();

@@ -1,7 +1,27 @@
-import { useQuery } from '@tanstack/react-query';
-import { Button, Card, Flex, Progress, Table, Tag, Typography, type TableColumnType, type TableColumnsType, type TableProps } from 'antd';
-import type { ReactNode } from 'react';
-import { recordQueryKeys, recordsApi, type CappedTotal, type ExportJob, type RecordSort, type RefundStatus, type TradeState } from '../../api/records-api.ts';
+import { useMutation, useQuery, useQueryClient, type UseMutationResult } from '@tanstack/react-query';
+import {
+  App as AntApp,
+  Button,
+  Card,
+  Flex,
+  Progress,
+  Table,
+  Tag,
+  Typography,
+  type TableColumnType,
+  type TableColumnsType,
+  type TableProps,
+} from 'antd';
+import { useState, type ReactNode } from 'react';
+import {
+  recordQueryKeys,
+  recordsApi,
+  type CappedTotal,
+  type ExportJob,
+  type RecordSort,
+  type RefundStatus,
+  type TradeState,
+} from '../../api/records-api.ts';
 import { useI18n } from '../../i18n/i18n-context.tsx';
 
 // Pieces the Order record and After-sales record pages share.
@@ -15,7 +35,12 @@ const tradeStateColors: Record<TradeState, string> = {
   PAY_ERROR: 'error',
 };
 
-const refundStatusColors: Record<RefundStatus, string> = { PROCESSING: 'processing', SUCCESS: 'success', CLOSED: 'default', ABNORMAL: 'error' };
+const refundStatusColors: Record<RefundStatus, string> = {
+  PROCESSING: 'processing',
+  SUCCESS: 'success',
+  CLOSED: 'default',
+  ABNORMAL: 'error',
+};
 
 export function TradeStateTag({ state }: { state: TradeState }) {
   return <Tag color={tradeStateColors[state]}>{state}</Tag>;
@@ -37,6 +62,29 @@ export function TotalText({ total }: { total: CappedTotal | undefined }) {
   );
 }
 
+export interface CursorPages {
+  /** Where the shown page starts; undefined on the first page. */
+  cursor: string | undefined;
+  /** 1 on the first page. */
+  page: number;
+  next(cursor: string): void;
+  previous(): void;
+  /** Back to the first page, as after a new search or sort. */
+  restart(): void;
+}
+
+/** The cursors of the pages read so far: going back is forgetting the last one. */
+export function useCursorPages(): CursorPages {
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  return {
+    cursor: cursors[cursors.length - 1],
+    page: cursors.length,
+    next: (cursor) => setCursors((stack) => [...stack, cursor]),
+    previous: () => setCursors((stack) => stack.slice(0, -1)),
+    restart: () => setCursors([undefined]),
+  };
+}
+
 /** Previous / next over cursor pages (the server has no page numbers: it continues after a row). */
 export function CursorPager(props: { page: number; hasNext: boolean; loading: boolean; onPrevious(): void; onNext(): void }) {
   const { t } = useI18n();
@@ -50,6 +98,40 @@ export function CursorPager(props: { page: number; hasNext: boolean; loading: bo
         {t('records.next')}
       </Button>
     </Flex>
+  );
+}
+
+export type ExportFormat = 'csv' | 'xlsx';
+export type StartExport = UseMutationResult<ExportJob, Error, ExportFormat>;
+
+/** Starts an export of what the filter matches; a small one is done at once, a large one goes to the panel. */
+export function useStartExport(exportRecords: (format: ExportFormat) => Promise<ExportJob>): StartExport {
+  const { t } = useI18n();
+  const { message } = AntApp.useApp();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: exportRecords,
+    onSuccess: async (job) => {
+      if (job.status === 'done') message.success(t('records.exportDone', { rows: job.rowsWritten }));
+      else message.info(t('records.exportStarted'));
+      await queryClient.invalidateQueries({ queryKey: recordQueryKeys.exports });
+    },
+    onError: (error) => message.error(error.message),
+  });
+}
+
+/** Export CSV and Export XLSX, each spinning while its own export starts. */
+export function ExportButtons({ startExport }: { startExport: StartExport }) {
+  const { t } = useI18n();
+  return (
+    <>
+      <Button onClick={() => startExport.mutate('csv')} loading={startExport.isPending && startExport.variables === 'csv'}>
+        {t('records.exportCsv')}
+      </Button>
+      <Button onClick={() => startExport.mutate('xlsx')} loading={startExport.isPending && startExport.variables === 'xlsx'}>
+        {t('records.exportXlsx')}
+      </Button>
+    </>
   );
 }
 
@@ -74,10 +156,16 @@ export function ExportsPanel({ kind }: { kind: ExportJob['kind'] }) {
         inProgress(job) ? (
           <Progress percent={job.progress} size="small" style={{ width: 160 }} data-testid="export-progress" />
         ) : (
-          <Tag color={job.status === 'done' ? 'success' : job.status === 'failed' ? 'error' : 'default'}>{t(`exportStatus.${job.status}`)}</Tag>
+          <Tag color={job.status === 'done' ? 'success' : job.status === 'failed' ? 'error' : 'default'}>
+            {t(`exportStatus.${job.status}`)}
+          </Tag>
         ),
     },
-    { title: t('records.exportRows'), key: 'rows', render: (_, job) => (job.totalRows === null ? job.rowsWritten : `${job.rowsWritten} / ${job.totalRows}`) },
+    {
+      title: t('records.exportRows'),
+      key: 'rows',
+      render: (_, job) => (job.totalRows === null ? job.rowsWritten : `${job.rowsWritten} / ${job.totalRows}`),
+    },
     { title: t('records.exportExpires'), dataIndex: 'expiresAt', render: (at: number) => formatTime(at) },
     {
       title: t('common.actions'),
@@ -118,6 +206,13 @@ export function dateInputToMs(value: string | undefined, end = false): number | 
 export function dateInputValue(date: Date): string {
   const pad = (value: number) => String(value).padStart(2, '0');
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** The past 7 days as date inputs: six days ago through today. */
+export function pastSevenDays(): { from: string; to: string } {
+  const today = new Date();
+  const from = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 6);
+  return { from: dateInputValue(from), to: dateInputValue(today) };
 }
 
 /** The Created column's sorter: the server sorts, newest first unless turned; it never goes unsorted. */

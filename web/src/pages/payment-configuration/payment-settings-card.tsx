@@ -1,5 +1,21 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App as AntApp, Button, Card, Descriptions, Form, Input, Modal, Popconfirm, Radio, Select, Skeleton, Switch, Tag, Typography } from 'antd';
+import {
+  Alert,
+  App as AntApp,
+  Button,
+  Card,
+  Descriptions,
+  Form,
+  Input,
+  Modal,
+  Popconfirm,
+  Radio,
+  Select,
+  Skeleton,
+  Switch,
+  Tag,
+  Typography,
+} from 'antd';
 import { useMemo, useState } from 'react';
 import { ApiError } from '../../api/client.ts';
 import { consoleApi, queryKeys, type PaymentConfigChanges } from '../../api/console-api.ts';
@@ -85,7 +101,35 @@ function HostKeyButton({ applicationId }: { applicationId: string }) {
   );
 }
 
-function SettingsForm({ applicationId, config, currencies, canEdit }: { applicationId: string; config: PaymentConfig; currencies: Currency[]; canEdit: boolean }) {
+/** What a save sends: payment and currencies always; the channel only when it changes. */
+function paymentConfigChangesOf(values: SettingsValues, config: PaymentConfig): PaymentConfigChanges {
+  const changes: PaymentConfigChanges = { paymentEnabled: values.paymentEnabled, currencies: values.currencies };
+  // Re-sending an unchanged connection could replace its stored key.
+  if (values.channelKind === 'sandbox' && config.channelKind !== 'sandbox') changes.channel = { kind: 'sandbox' };
+  if (values.channelKind === 'http') {
+    const baseUrl = values.baseUrl?.trim() ?? '';
+    const secret = values.secret || undefined;
+    if (config.channelKind !== 'http' || baseUrl !== config.channelSettings.baseUrl || secret) {
+      changes.channel = { kind: 'http', baseUrl, ...(secret ? { secret } : {}) };
+    }
+  }
+  if (values.channelKind === 'host_reported') {
+    const webhookUrl = values.webhookUrl?.trim() ?? '';
+    if (config.channelKind !== 'host_reported' || webhookUrl !== config.channelSettings.webhookUrl) {
+      changes.channel = { kind: 'host_reported', webhookUrl };
+    }
+  }
+  return changes;
+}
+
+interface SettingsFormProps {
+  applicationId: string;
+  config: PaymentConfig;
+  currencies: Currency[];
+  canEdit: boolean;
+}
+
+function SettingsForm({ applicationId, config, currencies, canEdit }: SettingsFormProps) {
   const { t, formatTime } = useI18n();
   const { message } = AntApp.useApp();
   const queryClient = useQueryClient();
@@ -97,18 +141,7 @@ function SettingsForm({ applicationId, config, currencies, canEdit }: { applicat
   const channelKind = Form.useWatch('channelKind', form) ?? config.channelKind;
 
   async function save(values: SettingsValues) {
-    const changes: PaymentConfigChanges = { paymentEnabled: values.paymentEnabled, currencies: values.currencies };
-    // The channel is sent only when it changes: re-sending a connection could replace its stored key.
-    if (values.channelKind === 'sandbox' && config.channelKind !== 'sandbox') changes.channel = { kind: 'sandbox' };
-    if (values.channelKind === 'http') {
-      const baseUrl = values.baseUrl?.trim() ?? '';
-      const secret = values.secret || undefined;
-      if (config.channelKind !== 'http' || baseUrl !== config.channelSettings.baseUrl || secret) changes.channel = { kind: 'http', baseUrl, ...(secret ? { secret } : {}) };
-    }
-    if (values.channelKind === 'host_reported') {
-      const webhookUrl = values.webhookUrl?.trim() ?? '';
-      if (config.channelKind !== 'host_reported' || webhookUrl !== config.channelSettings.webhookUrl) changes.channel = { kind: 'host_reported', webhookUrl };
-    }
+    const changes = paymentConfigChangesOf(values, config);
     setSaving(true);
     setError(null);
     try {
@@ -117,7 +150,8 @@ function SettingsForm({ applicationId, config, currencies, canEdit }: { applicat
       message.success(t('common.saved'));
     } catch (caught) {
       const serverField = caught instanceof ApiError ? caught.details?.field : undefined;
-      const field = serverField === 'currencies' ? 'currencies' : typeof serverField === 'string' ? channelFieldOfServerField[serverField] : undefined;
+      const field =
+        serverField === 'currencies' ? 'currencies' : typeof serverField === 'string' ? channelFieldOfServerField[serverField] : undefined;
       const text = caught instanceof Error ? caught.message : String(caught);
       if (field) form.setFields([{ name: field, errors: [text] }]);
       else setError(text);
@@ -150,7 +184,11 @@ function SettingsForm({ applicationId, config, currencies, canEdit }: { applicat
     >
       {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 16 }} role="alert" />}
       <Form.Item label={t('paymentConfig.payment')} name="paymentEnabled" valuePropName="checked" extra={t('paymentConfig.paymentHelp')}>
-        <Switch checkedChildren={t('paymentConfig.enabled')} unCheckedChildren={t('paymentConfig.disabled')} aria-label={t('paymentConfig.payment')} />
+        <Switch
+          checkedChildren={t('paymentConfig.enabled')}
+          unCheckedChildren={t('paymentConfig.disabled')}
+          aria-label={t('paymentConfig.payment')}
+        />
       </Form.Item>
       <Form.Item
         label={t('paymentConfig.currencies')}
@@ -171,13 +209,22 @@ function SettingsForm({ applicationId, config, currencies, canEdit }: { applicat
       </Form.Item>
       {channelKind === 'http' && (
         <>
-          <Form.Item label={t('paymentConfig.baseUrl')} name="baseUrl" extra={t('paymentConfig.baseUrlHelp')} rules={[{ required: true, type: 'url', pattern: /^https:\/\//, message: t('paymentConfig.httpsUrl') }]}>
+          <Form.Item
+            label={t('paymentConfig.baseUrl')}
+            name="baseUrl"
+            extra={t('paymentConfig.baseUrlHelp')}
+            rules={[{ required: true, type: 'url', pattern: /^https:\/\//, message: t('paymentConfig.httpsUrl') }]}
+          >
             <Input placeholder="https://" maxLength={500} />
           </Form.Item>
           <Form.Item
             label={t('paymentConfig.channelKey')}
             name="secret"
-            extra={config.channelKind === 'http' && config.channelSecretSet ? t('paymentConfig.channelKeyKeep') : t('paymentConfig.channelKeyHelp')}
+            extra={
+              config.channelKind === 'http' && config.channelSecretSet
+                ? t('paymentConfig.channelKeyKeep')
+                : t('paymentConfig.channelKeyHelp')
+            }
             rules={[
               { required: !(config.channelKind === 'http' && config.channelSecretSet), message: t('common.required') },
               { min: minimumChannelKeyLength, message: t('paymentConfig.channelKeyLength', { count: minimumChannelKeyLength }) },
@@ -188,7 +235,12 @@ function SettingsForm({ applicationId, config, currencies, canEdit }: { applicat
         </>
       )}
       {channelKind === 'host_reported' && (
-        <Form.Item label={t('paymentConfig.webhookUrl')} name="webhookUrl" extra={t('paymentConfig.webhookUrlHelp')} rules={[{ required: true, type: 'url', pattern: /^https:\/\//, message: t('paymentConfig.httpsUrl') }]}>
+        <Form.Item
+          label={t('paymentConfig.webhookUrl')}
+          name="webhookUrl"
+          extra={t('paymentConfig.webhookUrlHelp')}
+          rules={[{ required: true, type: 'url', pattern: /^https:\/\//, message: t('paymentConfig.httpsUrl') }]}
+        >
           <Input placeholder="https://" maxLength={500} />
         </Form.Item>
       )}
@@ -215,14 +267,26 @@ export function PaymentSettingsCard({ applicationId, canEdit }: { applicationId:
   return (
     <Card
       title={t('paymentConfig.settings')}
-      extra={config.data && <Tag color={config.data.paymentEnabled ? 'success' : 'default'}>{config.data.paymentEnabled ? t('paymentConfig.enabled') : t('paymentConfig.disabled')}</Tag>}
+      extra={
+        config.data && (
+          <Tag color={config.data.paymentEnabled ? 'success' : 'default'}>
+            {config.data.paymentEnabled ? t('paymentConfig.enabled') : t('paymentConfig.disabled')}
+          </Tag>
+        )
+      }
       style={{ marginBottom: 24 }}
     >
       {!canEdit && <Alert type="info" showIcon title={t('paymentConfig.readOnly')} style={{ marginBottom: 16 }} />}
       <LoadError error={config.error ?? currencies.error} />
       {config.data && currencies.data ? (
         // Keyed by the saved version so a save (or another admin's) resets the form to what the server holds.
-        <SettingsForm key={`${applicationId}:${config.data.updatedAt ?? 0}`} applicationId={applicationId} config={config.data} currencies={currencies.data.items} canEdit={canEdit} />
+        <SettingsForm
+          key={`${applicationId}:${config.data.updatedAt ?? 0}`}
+          applicationId={applicationId}
+          config={config.data}
+          currencies={currencies.data.items}
+          canEdit={canEdit}
+        />
       ) : (
         !config.error && <Skeleton active />
       )}

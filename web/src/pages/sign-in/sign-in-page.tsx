@@ -5,7 +5,7 @@ import { ApiError } from '../../api/client.ts';
 import { consoleApi } from '../../api/console-api.ts';
 import { storeSession, useSession } from '../../app/use-session.ts';
 import { languages, useI18n, type Language } from '../../i18n/i18n-context.tsx';
-import { routePaths } from '../../navigation.ts';
+import { routePaths } from '../../route-paths.ts';
 
 interface Credentials {
   account: string;

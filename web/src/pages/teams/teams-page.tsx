@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Form, Input, Radio, Select, Table, Tag, type TableColumnsType } from 'antd';
+import { Button, Form, Input, Radio, Table, Tag, type TableColumnsType } from 'antd';
 import { useState } from 'react';
 import { consoleApi, queryKeys } from '../../api/console-api.ts';
 import type { Team, TeamKind, TeamStatus } from '../../api/types.ts';
@@ -9,15 +9,8 @@ import { FormModal } from '../../components/form-modal.tsx';
 import { LoadError } from '../../components/load-error.tsx';
 import { PageHeader } from '../../components/page-header.tsx';
 import { useI18n } from '../../i18n/i18n-context.tsx';
+import { CreateTeamModal } from './create-team-modal.tsx';
 import { teamStatusColors } from './team-status.ts';
-
-interface NewTeamValues {
-  kind: TeamKind;
-  name: string;
-  superappId?: string;
-  expiresAt?: string;
-  administratorUserId: string;
-}
 
 interface TeamEditValues {
   name: string;
@@ -37,15 +30,27 @@ export default function TeamsPage() {
 
   const teams = useQuery({ queryKey: queryKeys.teams, queryFn: consoleApi.listTeams });
   // Superapp names for the table and the form, where the caller may see superapps at all.
-  const superapps = useQuery({ queryKey: queryKeys.superapps, queryFn: consoleApi.listSuperapps, enabled: level('superapp.view') !== undefined });
-  const users = useQuery({ queryKey: queryKeys.users, queryFn: () => consoleApi.listUsers(), enabled: creating });
+  const superapps = useQuery({
+    queryKey: queryKeys.superapps,
+    queryFn: consoleApi.listSuperapps,
+    enabled: level('superapp.view') !== undefined,
+  });
 
-  const superappName = (id: string | null) => superapps.data?.items.find((superapp) => superapp.applicationId === id)?.name ?? id ?? t('common.none');
-  const refresh = () => Promise.all([queryClient.invalidateQueries({ queryKey: queryKeys.teams }), queryClient.invalidateQueries({ queryKey: queryKeys.session })]);
+  const superappName = (id: string | null) =>
+    superapps.data?.items.find((superapp) => superapp.applicationId === id)?.name ?? id ?? t('common.none');
+  const refresh = () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: queryKeys.teams }),
+      queryClient.invalidateQueries({ queryKey: queryKeys.session }),
+    ]);
 
   const columns: TableColumnsType<Team> = [
     { title: t('teams.name'), dataIndex: 'name' },
-    { title: t('teams.kind'), dataIndex: 'kind', render: (kind: TeamKind) => <Tag color={kind === 'superapp' ? 'purple' : 'blue'}>{t(`teamKind.${kind}`)}</Tag> },
+    {
+      title: t('teams.kind'),
+      dataIndex: 'kind',
+      render: (kind: TeamKind) => <Tag color={kind === 'superapp' ? 'purple' : 'blue'}>{t(`teamKind.${kind}`)}</Tag>,
+    },
     { title: t('teams.superapp'), dataIndex: 'superappId', render: (id: string | null) => (id ? superappName(id) : t('common.none')) },
     {
       title: t('common.status'),
@@ -56,67 +61,42 @@ export default function TeamsPage() {
     { title: t('teams.myRole'), dataIndex: 'myRole', render: (role: Team['myRole']) => (role ? t(`role.${role}`) : t('common.none')) },
     { title: t('common.createdAt'), dataIndex: 'createdAt', render: (at: number) => formatTime(at) },
     ...(canManage
-      ? [{ title: t('common.actions'), key: 'actions', render: (_: unknown, team: Team) => <Button size="small" onClick={() => setEditing(team)}>{t('common.edit')}</Button> }]
+      ? [
+          {
+            title: t('common.actions'),
+            key: 'actions',
+            render: (_: unknown, team: Team) => (
+              <Button size="small" onClick={() => setEditing(team)}>
+                {t('common.edit')}
+              </Button>
+            ),
+          },
+        ]
       : []),
   ];
 
   return (
     <>
-      <PageHeader title={t('teams.title')} extra={canCreate && <Button type="primary" onClick={() => setCreating(true)}>{t('teams.create')}</Button>} />
+      <PageHeader
+        title={t('teams.title')}
+        extra={
+          canCreate && (
+            <Button type="primary" onClick={() => setCreating(true)}>
+              {t('teams.create')}
+            </Button>
+          )
+        }
+      />
       <LoadError error={teams.error} />
-      <Table<Team> rowKey="id" columns={columns} dataSource={teams.data?.items} loading={teams.isPending} pagination={{ pageSize: 20, hideOnSinglePage: true }} />
+      <Table<Team>
+        rowKey="id"
+        columns={columns}
+        dataSource={teams.data?.items}
+        loading={teams.isPending}
+        pagination={{ pageSize: 20, hideOnSinglePage: true }}
+      />
 
-      <FormModal<NewTeamValues>
-        title={t('teams.create')}
-        open={creating}
-        okText={t('common.create')}
-        initialValues={{ kind: 'miniprogram' }}
-        onClose={() => setCreating(false)}
-        onSubmit={async ({ expiresAt, superappId, ...values }) => {
-          const team = await consoleApi.createTeam({
-            ...values,
-            expiresAt: fromLocalInputValue(expiresAt),
-            ...(values.kind === 'miniprogram' ? { superappId } : {}),
-          });
-          await refresh();
-          return team;
-        }}
-      >
-        <Form.Item label={t('teams.kind')} name="kind" rules={[{ required: true }]}>
-          <Radio.Group
-            optionType="button"
-            options={(['miniprogram', 'superapp'] as const).map((kind) => ({ value: kind, label: t(`teamKind.${kind}`) }))}
-          />
-        </Form.Item>
-        <Form.Item label={t('teams.name')} name="name" rules={[{ required: true, whitespace: true, message: t('common.required') }]}>
-          <Input maxLength={100} />
-        </Form.Item>
-        <Form.Item noStyle dependencies={['kind']}>
-          {({ getFieldValue }) =>
-            getFieldValue('kind') === 'miniprogram' && (
-              <Form.Item label={t('teams.superapp')} name="superappId" rules={[{ required: true, message: t('common.required') }]}>
-                <Select
-                  loading={superapps.isPending}
-                  options={superapps.data?.items.map((superapp) => ({ value: superapp.applicationId, label: superapp.name }))}
-                  showSearch={{ optionFilterProp: 'label' }}
-                />
-              </Form.Item>
-            )
-          }
-        </Form.Item>
-        <Form.Item label={t('teams.administrator')} name="administratorUserId" extra={t('teams.administratorHelp')} rules={[{ required: true, message: t('common.required') }]}>
-          <Select
-            loading={users.isPending}
-            showSearch={{ optionFilterProp: 'label' }}
-            options={users.data?.items
-              .filter((user) => user.platformRole === 'member' && user.status === 'active')
-              .map((user) => ({ value: user.id, label: `${user.displayName} (${user.account})` }))}
-          />
-        </Form.Item>
-        <Form.Item label={t('teams.expiresAt')} name="expiresAt">
-          <Input type="datetime-local" />
-        </Form.Item>
-      </FormModal>
+      <CreateTeamModal open={creating} superapps={superapps} onCreated={refresh} onClose={() => setCreating(false)} />
 
       <FormModal<TeamEditValues>
         title={t('teams.edit')}
@@ -133,7 +113,10 @@ export default function TeamsPage() {
           <Input maxLength={100} />
         </Form.Item>
         <Form.Item label={t('common.status')} name="status" rules={[{ required: true }]}>
-          <Radio.Group optionType="button" options={(['active', 'disabled'] as const).map((status) => ({ value: status, label: t(`teamStatus.${status}`) }))} />
+          <Radio.Group
+            optionType="button"
+            options={(['active', 'disabled'] as const).map((status) => ({ value: status, label: t(`teamStatus.${status}`) }))}
+          />
         </Form.Item>
         <Form.Item label={t('teams.expiresAt')} name="expiresAt">
           <Input type="datetime-local" />

@@ -1,0 +1,20 @@
+/** Every console URL; client routes live under /console so the server can fall back to index.html. */
+export const routePaths = {
+  home: '/',
+  signIn: '/console/sign-in',
+  users: '/console/users',
+  teams: '/console/teams',
+  members: '/console/members',
+  miniPrograms: '/console/mini-programs',
+  superapps: '/console/superapps',
+  paymentConfiguration: '/console/payment-configuration',
+  approvals: '/console/approvals',
+  bindMerchant: '/console/bind-merchant',
+  standardPayment: '/console/standard-payment',
+  orderRecord: '/console/orders',
+  afterSalesRecord: '/console/refunds',
+  notifications: '/console/notifications',
+  paymentData: '/console/payment-data',
+  auditLog: '/console/audit-log',
+  apiKeys: '/console/api-keys',
+} as const;

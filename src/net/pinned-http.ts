@@ -2,7 +2,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { resolveTarget, TargetRefusedError, type HostLookup, type TargetPolicy } from './address-policy.ts';
+import { resolveTarget, TargetRefusedError, type HostLookup, type ResolvedTarget, type TargetPolicy } from './address-policy.ts';
 
 /**
  * One outbound HTTP call under the SSRF policy: the host is resolved and checked once, the socket
@@ -63,21 +63,50 @@ function pinnedLookup(addresses: ReadonlyArray<{ address: string; family: 4 | 6 
   }) as unknown as LookupFunction;
 }
 
-export async function sendOutbound(request: OutboundRequest, options: OutboundOptions): Promise<OutboundResponse> {
-  let target;
+/** Resolves and checks the target; a refusal by the policy becomes an OutboundError that never reached it. */
+async function resolveOrRefuse(url: string, options: OutboundOptions): Promise<ResolvedTarget> {
   try {
-    target = await resolveTarget(request.url, options.policy, options.lookup);
+    return await resolveTarget(url, options.policy, options.lookup);
   } catch (error) {
     if (error instanceof TargetRefusedError) throw new OutboundError(error.message, 'refused', false);
     throw error;
   }
+}
+
+/** A request that can connect to the checked addresses only, on a socket of its own, with the body's length declared. */
+function pinnedRequestOptions(
+  target: ResolvedTarget,
+  request: OutboundRequest,
+  body: Buffer | undefined,
+  tls: OutboundOptions['tls'],
+): https.RequestOptions {
   const { url, hostname, addresses } = target;
+  const isHttps = url.protocol === 'https:';
+  const headers: Record<string, string> = { ...request.headers, host: url.host, connection: 'close' };
+  if (body) headers['content-length'] = String(body.length);
+  return {
+    protocol: url.protocol,
+    // The name stays (Host header, TLS name check); the lookup answers with the checked addresses only.
+    hostname,
+    port: url.port || (isHttps ? 443 : 80),
+    path: `${url.pathname}${url.search}`,
+    method: request.method,
+    headers,
+    lookup: pinnedLookup(addresses),
+    // A fresh socket per call: a pooled one might belong to an address checked for another call.
+    agent: false,
+    ...(isHttps ? { ...tls } : {}),
+  };
+}
+
+export async function sendOutbound(request: OutboundRequest, options: OutboundOptions): Promise<OutboundResponse> {
+  const target = await resolveOrRefuse(request.url, options);
+  const { url, addresses } = target;
   const timeoutMs = request.timeoutMs ?? outboundTimeoutMs;
   const maxBytes = request.maxResponseBytes ?? 1024 * 1024;
   const body = request.body === undefined ? undefined : typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : request.body;
   const isHttps = url.protocol === 'https:';
-  const headers: Record<string, string> = { ...request.headers, host: url.host, connection: 'close' };
-  if (body) headers['content-length'] = String(body.length);
+  const requestOptions = pinnedRequestOptions(target, request, body, options.tls);
 
   return new Promise<OutboundResponse>((resolve, reject) => {
     let connected = false;
@@ -88,19 +117,6 @@ export async function sendOutbound(request: OutboundRequest, options: OutboundOp
       settled = true;
       clearTimeout(deadline);
       outcome();
-    };
-    const requestOptions: https.RequestOptions = {
-      protocol: url.protocol,
-      // The name stays (Host header, TLS name check); the lookup answers with the checked addresses only.
-      hostname,
-      port: url.port || (isHttps ? 443 : 80),
-      path: `${url.pathname}${url.search}`,
-      method: request.method,
-      headers,
-      lookup: pinnedLookup(addresses),
-      // A fresh socket per call: a pooled one might belong to an address checked for another call.
-      agent: false,
-      ...(isHttps ? { ...options.tls } : {}),
     };
     const outgoing = (isHttps ? https : http).request(requestOptions, (response) => {
       const chunks: Buffer[] = [];

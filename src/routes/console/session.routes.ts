@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Actor } from '../../domain/access.ts';
 import { sessionLifetimeMs } from '../../services/auth/index.ts';
 import { capabilityMapOf } from '../../services/tenancy/index.ts';
+import type { ZodRoutes } from '../zod-routes.ts';
 import { actorOf, sessionCookieName } from './console-auth.ts';
 import { capabilityMapSchema, consoleErrors, passwordSchema, teamSchema, userSchema } from './schemas.ts';
 
@@ -17,15 +18,21 @@ const sessionSchema = z.object({
 
 export async function sessionRoutes(app: FastifyInstance) {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  const secureCookie = app.config.publicUrl.startsWith('https://');
+  registerSessionRoutes(routes);
+  registerOwnPasswordRoutes(routes);
+}
+
+/** Sign in, the current session, sign out. */
+function registerSessionRoutes(routes: ZodRoutes) {
+  const secureCookie = routes.config.publicUrl.startsWith('https://');
 
   async function describeSession(actor: Actor, csrfToken: string) {
-    const user = await app.services.users.getSelf(actor);
+    const user = await routes.services.users.getSelf(actor);
     return {
       user,
       csrfToken,
       capabilities: capabilityMapOf(actor, {}),
-      teams: await app.services.teams.listWithCapabilities(actor),
+      teams: await routes.services.teams.listWithCapabilities(actor),
     };
   }
 
@@ -42,8 +49,8 @@ export async function sessionRoutes(app: FastifyInstance) {
     },
     async (request, reply) => {
       const previous = request.cookies[sessionCookieName];
-      if (previous) await app.services.auth.signOut(previous);
-      const signedIn = await app.services.auth.signIn(request.body.account, request.body.password, request.ip);
+      if (previous) await routes.services.auth.signOut(previous);
+      const signedIn = await routes.services.auth.signIn(request.body.account, request.body.password, request.ip);
       reply.setCookie(sessionCookieName, signedIn.sessionToken, {
         path: '/',
         httpOnly: true,
@@ -63,7 +70,7 @@ export async function sessionRoutes(app: FastifyInstance) {
     },
     async (request) => {
       const token = request.cookies[sessionCookieName]!;
-      const session = await app.services.auth.resolveSession(token);
+      const session = await routes.services.auth.resolveSession(token);
       return describeSession(actorOf(request), session!.csrfToken);
     },
   );
@@ -76,12 +83,14 @@ export async function sessionRoutes(app: FastifyInstance) {
     },
     async (request, reply) => {
       const token = request.cookies[sessionCookieName];
-      if (token) await app.services.auth.signOut(token);
+      if (token) await routes.services.auth.signOut(token);
       reply.clearCookie(sessionCookieName, { path: '/' });
       return reply.status(204).send(null);
     },
   );
+}
 
+function registerOwnPasswordRoutes(routes: ZodRoutes) {
   routes.post(
     '/me/password',
     {
@@ -94,7 +103,7 @@ export async function sessionRoutes(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      await app.services.users.changeOwnPassword(actorOf(request), request.body.currentPassword, request.body.newPassword);
+      await routes.services.users.changeOwnPassword(actorOf(request), request.body.currentPassword, request.body.newPassword);
       reply.clearCookie(sessionCookieName, { path: '/' });
       return reply.status(204).send(null);
     },

@@ -32,10 +32,48 @@ export interface SandboxProtocolOptions {
 const statusOf = (code: ChannelErrorCode): number => (code === 'SIGN_ERROR' ? 401 : code.endsWith('_NOT_EXIST') ? 404 : code === 'PARAM_ERROR' ? 400 : 409);
 
 export async function sandboxProtocolRoutes(app: FastifyInstance, options: SandboxProtocolOptions) {
-  const { sandbox, channelKey, nonces, clock } = options;
+  const { sandbox } = options;
+  const { accept, answer, send } = signedChannelReplies(options);
   // The signature covers the raw bytes, so the body is kept as sent.
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
+  const route = (path: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+    app.post(path, { config: { capability: 'public' }, schema: { hide: true } }, handler);
+
+  route(channelProtocolPaths.createOrder, async (request, reply) => {
+    const body = await accept(request, reply, wireCreateOrderSchema);
+    if (body) return answer(reply, await sandbox.createOrder(createOrderFromWire(body)), orderToWire);
+    return reply;
+  });
+  route(channelProtocolPaths.queryOrder, async (request, reply) => {
+    const body = await accept(request, reply, wireOrderKeySchema);
+    if (body) return answer(reply, await sandbox.queryOrder({ merchantId: body.merchant_id, outTradeNo: body.out_trade_no }), orderToWire);
+    return reply;
+  });
+  route(channelProtocolPaths.closeOrder, async (request, reply) => {
+    const body = await accept(request, reply, wireOrderKeySchema);
+    if (body) return answer(reply, await sandbox.closeOrder({ merchantId: body.merchant_id, outTradeNo: body.out_trade_no }), orderToWire);
+    return reply;
+  });
+  route(channelProtocolPaths.createRefund, async (request, reply) => {
+    const body = await accept(request, reply, wireCreateRefundSchema);
+    if (body) return answer(reply, await sandbox.refund(createRefundFromWire(body)), refundToWire);
+    return reply;
+  });
+  route(channelProtocolPaths.queryRefund, async (request, reply) => {
+    const body = await accept(request, reply, wireRefundKeySchema);
+    if (body) return answer(reply, await sandbox.queryRefund({ merchantId: body.merchant_id, outRefundNo: body.out_refund_no }), refundToWire);
+    return reply;
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    request.log.error({ err: error }, 'sandbox channel request failed');
+    return send(reply, 500, { code: 'SYSTEM_ERROR', message: 'The sandbox channel failed' });
+  });
+}
+
+/** Requests checked and answers signed the way a superapp's payment backend does it (docs/channel-protocol.md). */
+function signedChannelReplies({ channelKey, nonces, clock }: Pick<SandboxProtocolOptions, 'channelKey' | 'nonces' | 'clock'>) {
   function send(reply: FastifyReply, status: number, body: unknown) {
     const text = JSON.stringify(body);
     return reply
@@ -82,37 +120,5 @@ export async function sandboxProtocolRoutes(app: FastifyInstance, options: Sandb
     return send(reply, 500, { code: 'SYSTEM_ERROR', message: result.reason });
   }
 
-  const route = (path: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
-    app.post(path, { config: { capability: 'public' }, schema: { hide: true } }, handler);
-
-  route(channelProtocolPaths.createOrder, async (request, reply) => {
-    const body = await accept(request, reply, wireCreateOrderSchema);
-    if (body) return answer(reply, await sandbox.createOrder(createOrderFromWire(body)), orderToWire);
-    return reply;
-  });
-  route(channelProtocolPaths.queryOrder, async (request, reply) => {
-    const body = await accept(request, reply, wireOrderKeySchema);
-    if (body) return answer(reply, await sandbox.queryOrder({ merchantId: body.merchant_id, outTradeNo: body.out_trade_no }), orderToWire);
-    return reply;
-  });
-  route(channelProtocolPaths.closeOrder, async (request, reply) => {
-    const body = await accept(request, reply, wireOrderKeySchema);
-    if (body) return answer(reply, await sandbox.closeOrder({ merchantId: body.merchant_id, outTradeNo: body.out_trade_no }), orderToWire);
-    return reply;
-  });
-  route(channelProtocolPaths.createRefund, async (request, reply) => {
-    const body = await accept(request, reply, wireCreateRefundSchema);
-    if (body) return answer(reply, await sandbox.refund(createRefundFromWire(body)), refundToWire);
-    return reply;
-  });
-  route(channelProtocolPaths.queryRefund, async (request, reply) => {
-    const body = await accept(request, reply, wireRefundKeySchema);
-    if (body) return answer(reply, await sandbox.queryRefund({ merchantId: body.merchant_id, outRefundNo: body.out_refund_no }), refundToWire);
-    return reply;
-  });
-
-  app.setErrorHandler((error, request, reply) => {
-    request.log.error({ err: error }, 'sandbox channel request failed');
-    return send(reply, 500, { code: 'SYSTEM_ERROR', message: 'The sandbox channel failed' });
-  });
+  return { accept, answer, send };
 }

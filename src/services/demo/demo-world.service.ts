@@ -64,6 +64,13 @@ export interface DemoReadyMiniProgram {
   platformCertificateSerial?: string;
 }
 
+/** A demo user as created, before its API key. */
+interface DemoAccount {
+  id: string;
+  account: string;
+  password: string;
+}
+
 const manifestSettingKey = 'demo.manifest';
 const manifestContext = 'demo-manifest';
 
@@ -118,83 +125,32 @@ export class DemoWorldService {
   }
 
   private async build(): Promise<DemoManifest> {
-    const { users, teams, superapps, miniPrograms } = this.services;
-    const installer = systemActor('demo');
-    if (await userRepository.findSuperAdmin(this.db)) {
-      throw new Error('This database already has a super admin that is not the demo one; run the demo on a fresh database');
-    }
-    const superAdminPassword = randomString(16);
-    const superAdmin = await users.createUnchecked(installer, {
-      account: 'demo-superadmin',
-      displayName: 'Demo super admin',
-      password: superAdminPassword,
-      platformRole: 'super_admin',
-    });
-    const admin = await this.actorOf(superAdmin.id);
+    const { superAdmin, admin } = await this.createSuperAdmin();
+    const superappSide = await this.createSuperappTeam(admin);
+    const shopSide = await this.createMiniProgramTeam(admin, superappSide.superapp.applicationId);
+    const unboundSide = await this.createUnboundTeam(admin, superappSide.superapp.applicationId);
 
-    const member = async (account: string, displayName: string) => {
-      const password = randomString(16);
-      const view = await users.create(admin, { account, displayName, password, platformRole: 'member' });
-      return { id: view.id, account, password };
-    };
-
-    const saAdmin = await member('demo-sa-admin', 'Superapp administrator');
-    const superappTeam = await teams.create(admin, { kind: 'superapp', name: 'Demo Superapp Co.', administratorUserId: saAdmin.id });
-    const superapp = await superapps.create(admin, { teamId: superappTeam.id, name: 'Demo Superapp', description: 'The demo superapp with the sandbox channel' });
-    const saUsers = { admin: saAdmin } as Record<string, { id: string; account: string; password: string }>;
-    for (const [key, role, account] of [
-      ['seniorDeveloper', 'senior_developer', 'demo-sa-senior'],
-      ['developer', 'developer', 'demo-sa-developer'],
-      ['operator', 'operator', 'demo-sa-operator'],
-      ['reviewer', 'reviewer', 'demo-sa-reviewer'],
-    ] as const) {
-      saUsers[key] = await member(account, `Superapp ${role.replace('_', ' ')}`);
-      await teams.addMember(admin, superappTeam.id, { account, role: role as TeamRole });
-    }
-
-    const mpAdmin = await member('demo-mp-admin', 'Mini program administrator');
-    const miniProgramTeam = await teams.create(admin, { kind: 'miniprogram', name: 'Demo Shop Team', superappId: superapp.applicationId, administratorUserId: mpAdmin.id });
-    const mpUsers = { admin: mpAdmin } as Record<string, { id: string; account: string; password: string }>;
-    for (const [key, role, account] of [
-      ['seniorDeveloper', 'senior_developer', 'demo-mp-senior'],
-      ['developer', 'developer', 'demo-mp-developer'],
-      ['operator', 'operator', 'demo-mp-operator'],
-      ['memberAdmin', 'member_admin', 'demo-mp-memberadmin'],
-    ] as const) {
-      mpUsers[key] = await member(account, `Mini program ${role.replace('_', ' ')}`);
-      await teams.addMember(admin, miniProgramTeam.id, { account, role: role as TeamRole });
-    }
-
-    const unboundAdmin = await member('demo-unbound-admin', 'Unbound team administrator');
-    const unboundTeam = await teams.create(admin, { kind: 'miniprogram', name: 'Demo Unbound Team', superappId: superapp.applicationId, administratorUserId: unboundAdmin.id });
-
-    const ready = await miniPrograms.create(admin, miniProgramTeam.id, { name: 'Demo Shop', category: 'Shopping' });
-    const fresh = await miniPrograms.create(admin, miniProgramTeam.id, { name: 'Demo Coffee', category: 'Food' });
-    const unbound = await miniPrograms.create(admin, unboundTeam.id, { name: 'Demo Books', category: 'Education' });
-
-    const withKey = async (user: { id: string; account: string; password: string }): Promise<DemoUser> => {
-      const key = await this.services.apiKeys.create(await this.actorOf(user.id), 'demo');
-      return { account: user.account, password: user.password, secretId: key.secretId, secretKey: key.secretKey };
-    };
-    const keyed = async <K extends string>(group: Record<string, { id: string; account: string; password: string }>, keys: readonly K[]) => {
-      const out = {} as Record<K, DemoUser>;
-      for (const key of keys) out[key] = await withKey(group[key]!);
-      return out;
-    };
+    const { miniPrograms } = this.services;
+    const ready = await miniPrograms.create(admin, shopSide.team.id, { name: 'Demo Shop', category: 'Shopping' });
+    const fresh = await miniPrograms.create(admin, shopSide.team.id, { name: 'Demo Coffee', category: 'Food' });
+    const unbound = await miniPrograms.create(admin, unboundSide.team.id, { name: 'Demo Books', category: 'Education' });
 
     const manifest: DemoManifest = {
       baseUrl: this.config.publicUrl,
       platformId: await ensurePlatformId(this.db, this.clock),
-      superAdmin: { account: superAdmin.account, password: superAdminPassword },
+      superAdmin,
       superapp: {
-        applicationId: superapp.applicationId,
-        teamId: superappTeam.id,
+        applicationId: superappSide.superapp.applicationId,
+        teamId: superappSide.team.id,
         currencies: [],
         merchants: [],
-        users: await keyed(saUsers, ['admin', 'seniorDeveloper', 'developer', 'operator', 'reviewer'] as const),
+        users: await this.withApiKeys(superappSide.users, ['admin', 'seniorDeveloper', 'developer', 'operator', 'reviewer'] as const),
       },
-      miniProgramTeam: { teamId: miniProgramTeam.id, users: await keyed(mpUsers, ['admin', 'seniorDeveloper', 'developer', 'operator', 'memberAdmin'] as const) },
-      unboundTeam: { teamId: unboundTeam.id, users: { admin: await withKey(unboundAdmin) } },
+      miniProgramTeam: {
+        teamId: shopSide.team.id,
+        users: await this.withApiKeys(shopSide.users, ['admin', 'seniorDeveloper', 'developer', 'operator', 'memberAdmin'] as const),
+      },
+      unboundTeam: { teamId: unboundSide.team.id, users: { admin: await this.withApiKey(unboundSide.admin) } },
       miniPrograms: {
         ready: { mnpId: ready.mnpId, mchid: '', serialNo: '', privateKeyPem: '', apiV3Key: '', platformSerial: '', platformPublicKeyPem: '' },
         fresh: { mnpId: fresh.mnpId },
@@ -210,6 +166,101 @@ export class DemoWorldService {
     };
     for (const step of this.extensions) await step(manifest, actors);
     return manifest;
+  }
+
+  /** The demo super admin (refused when the database has another one) and the actor the rest is built as. */
+  private async createSuperAdmin(): Promise<{ superAdmin: DemoManifest['superAdmin']; admin: Actor }> {
+    if (await userRepository.findSuperAdmin(this.db)) {
+      throw new Error('This database already has a super admin that is not the demo one; run the demo on a fresh database');
+    }
+    const password = randomString(16);
+    const superAdmin = await this.services.users.createUnchecked(systemActor('demo'), {
+      account: 'demo-superadmin',
+      displayName: 'Demo super admin',
+      password,
+      platformRole: 'super_admin',
+    });
+    return { superAdmin: { account: superAdmin.account, password }, admin: await this.actorOf(superAdmin.id) };
+  }
+
+  private async createSuperappTeam(admin: Actor) {
+    const { teams, superapps } = this.services;
+    const teamAdmin = await this.createMember(admin, 'demo-sa-admin', 'Superapp administrator');
+    const team = await teams.create(admin, { kind: 'superapp', name: 'Demo Superapp Co.', administratorUserId: teamAdmin.id });
+    const superapp = await superapps.create(admin, {
+      teamId: team.id,
+      name: 'Demo Superapp',
+      description: 'The demo superapp with the sandbox channel',
+    });
+    const members = await this.addMembers(admin, team.id, 'Superapp', [
+      ['seniorDeveloper', 'senior_developer', 'demo-sa-senior'],
+      ['developer', 'developer', 'demo-sa-developer'],
+      ['operator', 'operator', 'demo-sa-operator'],
+      ['reviewer', 'reviewer', 'demo-sa-reviewer'],
+    ]);
+    return { team, superapp, users: { admin: teamAdmin, ...members } };
+  }
+
+  private async createMiniProgramTeam(admin: Actor, superappId: string) {
+    const teamAdmin = await this.createMember(admin, 'demo-mp-admin', 'Mini program administrator');
+    const team = await this.services.teams.create(admin, {
+      kind: 'miniprogram',
+      name: 'Demo Shop Team',
+      superappId,
+      administratorUserId: teamAdmin.id,
+    });
+    const members = await this.addMembers(admin, team.id, 'Mini program', [
+      ['seniorDeveloper', 'senior_developer', 'demo-mp-senior'],
+      ['developer', 'developer', 'demo-mp-developer'],
+      ['operator', 'operator', 'demo-mp-operator'],
+      ['memberAdmin', 'member_admin', 'demo-mp-memberadmin'],
+    ]);
+    return { team, users: { admin: teamAdmin, ...members } };
+  }
+
+  /** A mini program team with no merchant binding, so its mini programs cannot pay. */
+  private async createUnboundTeam(admin: Actor, superappId: string) {
+    const teamAdmin = await this.createMember(admin, 'demo-unbound-admin', 'Unbound team administrator');
+    const team = await this.services.teams.create(admin, {
+      kind: 'miniprogram',
+      name: 'Demo Unbound Team',
+      superappId,
+      administratorUserId: teamAdmin.id,
+    });
+    return { team, admin: teamAdmin };
+  }
+
+  private async createMember(admin: Actor, account: string, displayName: string): Promise<DemoAccount> {
+    const password = randomString(16);
+    const view = await this.services.users.create(admin, { account, displayName, password, platformRole: 'member' });
+    return { id: view.id, account, password };
+  }
+
+  /** Creates each member (titled after the team side and role) and adds them to the team, in order. */
+  private async addMembers<K extends string>(
+    admin: Actor,
+    teamId: string,
+    side: string,
+    members: readonly (readonly [key: K, role: TeamRole, account: string])[],
+  ): Promise<Record<K, DemoAccount>> {
+    const created = {} as Record<K, DemoAccount>;
+    for (const [key, role, account] of members) {
+      created[key] = await this.createMember(admin, account, `${side} ${role.replace('_', ' ')}`);
+      await this.services.teams.addMember(admin, teamId, { account, role });
+    }
+    return created;
+  }
+
+  private async withApiKey(user: DemoAccount): Promise<DemoUser> {
+    const key = await this.services.apiKeys.create(await this.actorOf(user.id), 'demo');
+    return { account: user.account, password: user.password, secretId: key.secretId, secretKey: key.secretKey };
+  }
+
+  /** Gives each listed user an API key, one after another in the listed order. */
+  private async withApiKeys<K extends string>(group: Record<K, DemoAccount>, keys: readonly K[]): Promise<Record<K, DemoUser>> {
+    const keyed = {} as Record<K, DemoUser>;
+    for (const key of keys) keyed[key] = await this.withApiKey(group[key]);
+    return keyed;
   }
 
   private async actorOf(userId: string): Promise<Actor> {

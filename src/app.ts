@@ -1,9 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { databaseAnswers } from './db/database.ts';
-import { startBackgroundJobs } from './composition.ts';
+import { type AppContext, startBackgroundJobs } from './composition.ts';
 import { contextPlugin } from './plugins/app/context.plugin.ts';
-import type { AppContext } from './composition.ts';
 import { metricsPlugin } from './plugins/app/metrics.plugin.ts';
 import { requireRouteGuards } from './plugins/app/route-guards.ts';
 import { securityPlugin } from './plugins/external/security-headers.plugin.ts';

@@ -4,8 +4,7 @@ import { SecretBox } from './crypto/secret-box.ts';
 import { openDatabase, type OpenDatabaseOptions } from './db/database.ts';
 import { migrateToLatest } from './db/migrator.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
-import type { AppContext } from './composition.ts';
-import { createServices } from './composition.ts';
+import { type AppContext, createServices } from './composition.ts';
 import { resolveMasterKey } from './config/master-key.ts';
 
 export interface ContextOptions extends OpenDatabaseOptions {

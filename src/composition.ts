@@ -12,7 +12,7 @@ import type { PasswordHasher } from './crypto/passwords.ts';
 import type { SecretBox } from './crypto/secret-box.ts';
 import { whenDatabaseLockFree } from './db/advisory-lock.ts';
 import type { DatabaseClient } from './db/schema.ts';
-import type { Clock } from './domain/clock.ts';
+import { type Clock, dayMs } from './domain/clock.ts';
 import { AutoCloseJob } from './jobs/auto-close.ts';
 import { startJobLoop, type JobLoop } from './jobs/job-loop.ts';
 import { OutboxWorker } from './jobs/outbox-worker.ts';
@@ -26,7 +26,6 @@ import { ApprovalService, findPaymentAccount, GatewayCertificateService, HostKey
 import { BillService, GatewayChannelResolver, HostPaymentService, merchantNotificationTopic, NotificationDeliverer, notificationKeysFrom, NotificationService, notifierFrom, OrderService, OutboxService, PaymentBridgeService, RefundService } from './services/payments/index.ts';
 import { ExportService, NotificationLogService, OperationsMetricsService, OrderRecordService, PaymentDataService, PaymentStatsService, RefundRecordService } from './services/records/index.ts';
 import { AuditService, MiniProgramService, PlatformService, SuperappService, TeamService, UserService } from './services/tenancy/index.ts';
-import { dayMs } from './domain/clock.ts';
 
 /** What services are built from; each service takes only what it uses. */
 export interface ServiceDependencies {

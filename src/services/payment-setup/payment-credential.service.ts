@@ -11,7 +11,7 @@ import type { SecretBox } from '../../crypto/secret-box.ts';
 import type { ChannelKind } from '../../db/payment-schema.ts';
 import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
-import type { Clock } from '../../domain/clock.ts';
+import { type Clock, dayMs } from '../../domain/clock.ts';
 import { apiV3KeyProblem } from '../../domain/credentials.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { CurrencyCode } from '../../domain/money.ts';
@@ -23,7 +23,6 @@ import { accessMiniProgram, recordAudit } from '../tenancy/index.ts';
 import { resolvePaymentConfig } from './payment-config.service.ts';
 import { platformCertificateName, type PlatformKeyService } from './platform-key.service.ts';
 import type { MerchantKeyLookup } from '../auth/index.ts';
-import { dayMs } from '../../domain/clock.ts';
 
 const merchantCertificateLifetimeMs = 5 * 365 * dayMs;
 const apiV3KeyContext = (mnpId: string) => `api-v3-key:${mnpId}`;

@@ -3,12 +3,11 @@ import { generateRsaKeyPair, issueCertificate, newCertificateSerial, type Certif
 import type { SecretBox } from '../../crypto/secret-box.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
 import { isPlatformAdmin, systemActor, type Actor } from '../../domain/access.ts';
-import type { Clock } from '../../domain/clock.ts';
+import { type Clock, dayMs } from '../../domain/clock.ts';
 import { AppError, forbidden } from '../../domain/errors.ts';
 import { isUniqueViolation } from '../../repositories/constraint-errors.ts';
 import { platformKeyRepository, type PlatformSigningKeyRow } from '../../repositories/platform-key.repository.ts';
 import { recordAudit } from '../tenancy/index.ts';
-import { dayMs } from '../../domain/clock.ts';
 
 export const defaultPlatformKeyGraceMs = 7 * dayMs;
 const certificateLifetimeMs = 5 * 365 * dayMs;

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import { deleteInBatches } from '../../db/batched-delete.ts';
-import type { Clock } from '../../domain/clock.ts';
+import { type Clock, dayMs } from '../../domain/clock.ts';
 import { notFound } from '../../domain/errors.ts';
 import { outboxRepository, type DeliveryAttemptRow, type OutboxRow } from '../../repositories/outbox.repository.ts';
-import { dayMs } from '../../domain/clock.ts';
 
 /** What a handler reports about one delivery attempt. */
 export interface DeliveryResult {

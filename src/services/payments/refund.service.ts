@@ -2,7 +2,7 @@ import type { ChannelRefund } from '../../channels/channel.ts';
 import type { Config } from '../../config/config.ts';
 import { OrderAnomaly, type RefundKind } from '../../db/order-schema.ts';
 import type { Executor, DatabaseClient } from '../../db/schema.ts';
-import type { Clock } from '../../domain/clock.ts';
+import { type Clock, dayMs } from '../../domain/clock.ts';
 import { checkNotifyUrl } from '../../domain/notify-url.ts';
 import { AppError } from '../../domain/errors.ts';
 import { orderStateMachine, refundableTradeStates } from '../../domain/order-state.ts';
@@ -16,7 +16,6 @@ import { mintRefundId } from './gateway-ids.ts';
 import { refundNotification, type PaymentNotifier } from './gateway-notifications.ts';
 import { refundTransitions } from './payment-transitions.ts';
 import { toV3Refund, type V3Refund } from './gateway-views.ts';
-import { dayMs } from '../../domain/clock.ts';
 
 /** SPEC §4.1: refunds only within 365 days of payment, at most 50 per order. */
 export const refundWindowMs = 365 * dayMs;

@@ -8,7 +8,7 @@ import { driverOf, sqliteFilePath } from '../../db/database.ts';
 import type { ExportFormat, ExportKind } from '../../db/records-schema.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
-import type { Clock } from '../../domain/clock.ts';
+import { type Clock, dayMs } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
 import type { Capability } from '../../domain/permissions.ts';
 import { exportJobRepository, type ExportJobRow } from '../../repositories/export-job.repository.ts';
@@ -21,7 +21,6 @@ import { writeOrdersCsv } from './order-csv-export.ts';
 import type { OrderRecordQuery, OrderRecordService } from './order-record.service.ts';
 import type { RefundRecordQuery, RefundRecordService } from './refund-record.service.ts';
 import type { OrderListItem, RefundListItem } from './record-views.ts';
-import { dayMs } from '../../domain/clock.ts';
 
 export interface ExportOptions {
   /** Where export files are written. */

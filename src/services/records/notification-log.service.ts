@@ -1,7 +1,7 @@
 import type { OutboxStatus } from '../../db/gateway-schema.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
-import type { Clock } from '../../domain/clock.ts';
+import { type Clock, dayMs } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
 import { notificationLogRepository, type NotificationListFilter, type NotificationListRow } from '../../repositories/notification-log.repository.ts';
 import type { RecordSort } from '../../repositories/record-keyset.ts';
@@ -10,7 +10,6 @@ import { detailScopeOf, listScopeOf } from './record-access.ts';
 import { decodeCursor, keysetPage, recordPartsFor } from './record-query.ts';
 import { scopeIncludes } from '../../domain/record-scope.ts';
 import { notificationEntry } from './record-views.ts';
-import { dayMs } from '../../domain/clock.ts';
 
 /** The log searches at most this much created time at once (like an amount range on the Order record). */
 export const notificationLogWindowMs = 31 * dayMs;

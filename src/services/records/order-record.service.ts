@@ -1,7 +1,7 @@
 import type { DatabaseClient } from '../../db/schema.ts';
 import type { TradeState } from '../../db/order-schema.ts';
 import type { Actor } from '../../domain/access.ts';
-import type { Clock } from '../../domain/clock.ts';
+import { type Clock, dayMs } from '../../domain/clock.ts';
 import type { Capability } from '../../domain/permissions.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
 import { orderRecordRepository, type OrderListFilter, type OrderListRow } from '../../repositories/order-record.repository.ts';
@@ -12,7 +12,6 @@ import { detailScopeOf, listScopeOf } from './record-access.ts';
 import { cappedCount, decodeCursor, keysetBatches, keysetPage, offsetPage, partsByState, recordPartsFor, type CappedCount } from './record-query.ts';
 import { scopeIncludes } from '../../domain/record-scope.ts';
 import { channelPaymentEntry, historyEntry, notificationEntry, orderFields, orderListItem, refundFields, type OrderListItem } from './record-views.ts';
-import { dayMs } from '../../domain/clock.ts';
 
 /** An amount range needs a created-time window of at most this (SPEC §7 "Records at scale"). */
 export const amountRangeWindowMs = 31 * dayMs;

@@ -1,7 +1,7 @@
 import type { Config } from '../../config/config.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
-import type { Clock } from '../../domain/clock.ts';
+import { type Clock, dayMs } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
 import { formatMinorUnits, isCurrencyCode } from '../../domain/money.ts';
 import { miniProgramRepository } from '../../repositories/mini-program.repository.ts';
@@ -13,7 +13,6 @@ import { businessDateOf, businessDayRange } from '../../domain/business-time.ts'
 import type { PaymentStatsService } from './payment-stats.service.ts';
 import { listScopeOf } from './record-access.ts';
 import { scopeIncludes, type RecordScope } from '../../domain/record-scope.ts';
-import { dayMs } from '../../domain/clock.ts';
 
 export interface PaymentDataQueryInput {
   timeBegin: number;

@@ -2,7 +2,7 @@ import type { Config } from '../../config/config.ts';
 import type { RefundStatus } from '../../db/order-schema.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
-import type { Clock } from '../../domain/clock.ts';
+import { type Clock, dayMs, hourMs } from '../../domain/clock.ts';
 import type { Capability } from '../../domain/permissions.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
 import { orderRecordRepository } from '../../repositories/order-record.repository.ts';
@@ -13,7 +13,6 @@ import { detailScopeOf, listScopeOf } from './record-access.ts';
 import { cappedCount, decodeCursor, keysetBatches, keysetPage, offsetPage, partsByState, recordPartsFor, type CappedCount } from './record-query.ts';
 import { scopeIncludes } from '../../domain/record-scope.ts';
 import { channelPaymentEntry, historyEntry, notificationEntry, orderFields, refundFields, refundListItem, type RefundListItem } from './record-views.ts';
-import { dayMs, hourMs } from '../../domain/clock.ts';
 
 export interface RefundRecordQuery {
   createdFrom?: number | undefined;

@@ -31,7 +31,9 @@ interface LoadResult {
 }
 
 const line = (metric: string, value: number | string, unit: string) =>
-  process.stdout.write(`${JSON.stringify({ bench: 'gateway', metric, value: typeof value === 'number' ? Math.round(value * 1000) / 1000 : value, unit })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'gateway', metric, value: typeof value === 'number' ? Math.round(value * 1000) / 1000 : value, unit })}\n`,
+  );
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -153,7 +155,10 @@ export async function run(args: string[]): Promise<void> {
     ...loadConfig({ DATABASE_URL: databaseUrl, PAYTHROUGH_SANDBOX: 'on', PORT: '0', PAYTHROUGH_LOG_LEVEL: 'warn' }),
     masterKey: SecretBox.generateMasterKey(),
   };
-  const context = await createAppContext(config, { hashingCost: testHashingCost, ...(postgresSchema ? { postgresSchema, postgresPoolSize: 10 } : {}) });
+  const context = await createAppContext(config, {
+    hashingCost: testHashingCost,
+    ...(postgresSchema ? { postgresSchema, postgresPoolSize: 10 } : {}),
+  });
   const app = await buildApp(context, { backgroundJobs: false });
   try {
     const manifest = await context.services.demoWorld.ensure();
@@ -162,7 +167,9 @@ export async function run(args: string[]): Promise<void> {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
 
-    process.stderr.write(`gateway bench: ${context.database.kind}, concurrency ${concurrency}, ${values.duration} s after ${values.warmup} s warm-up\n`);
+    process.stderr.write(
+      `gateway bench: ${context.database.kind}, concurrency ${concurrency}, ${values.duration} s after ${values.warmup} s warm-up\n`,
+    );
     const rsaRate = rsaSigningRate(Number(values['rsa-seconds']));
 
     let cpuAtStart = process.cpuUsage();

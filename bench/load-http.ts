@@ -2,8 +2,7 @@ import http from 'node:http';
 
 /** One answer as the load generator sees it: status, headers, body text, or the reason there was none. */
 export type HttpAnswer =
-  | { kind: 'answer'; status: number; headers: http.IncomingHttpHeaders; body: string }
-  | { kind: 'failure'; reason: string };
+  { kind: 'answer'; status: number; headers: http.IncomingHttpHeaders; body: string } | { kind: 'failure'; reason: string };
 
 export interface HttpRequest {
   method: 'GET' | 'POST';
@@ -39,14 +38,22 @@ export class LoadHttpClient {
           path: request.path,
           method: request.method,
           agent: target.agent,
-          headers: { ...(request.headers ?? {}), ...(request.method === 'POST' ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+          headers: {
+            ...(request.headers ?? {}),
+            ...(request.method === 'POST' ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+          },
         },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
           response.on('end', () => {
             clearTimeout(timer);
-            resolve({ kind: 'answer', status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') });
+            resolve({
+              kind: 'answer',
+              status: response.statusCode ?? 0,
+              headers: response.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            });
           });
           response.on('error', (error: NodeJS.ErrnoException) => {
             clearTimeout(timer);

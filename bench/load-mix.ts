@@ -37,7 +37,8 @@ const refundsPerOrder = 3;
 /** Reads pick among the newest records, as merchants mostly look at recent ones. */
 const recentWindow = 500;
 
-const pickRecent = <T>(items: T[]): T | undefined => (items.length === 0 ? undefined : items[items.length - 1 - Math.floor(Math.random() * Math.min(items.length, recentWindow))]);
+const pickRecent = <T>(items: T[]): T | undefined =>
+  items.length === 0 ? undefined : items[items.length - 1 - Math.floor(Math.random() * Math.min(items.length, recentWindow))];
 
 export interface ConsoleSession {
   cookie: string;
@@ -115,7 +116,8 @@ export class LoadMix {
     if (unpaid && !unpaid.ok) throw new Error(`seed payment failed: ${unpaid.kind}`);
     const until = performance.now() + timeoutMs;
     while (this.refundable.length < orders) {
-      if (performance.now() > until) throw new Error(`only ${this.refundable.length} of ${orders} seed payments were notified in ${timeoutMs} ms`);
+      if (performance.now() > until)
+        throw new Error(`only ${this.refundable.length} of ${orders} seed payments were notified in ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const refunded = await this.refund(this.refundable[0]!.order);
@@ -127,11 +129,19 @@ export class LoadMix {
 
   private async signed(method: 'GET' | 'POST', path: string, body?: unknown): Promise<HttpAnswer> {
     const raw = body === undefined ? '' : JSON.stringify(body);
-    const authorization = signV3Request({ mchid: this.merchant.mchid, serialNo: this.merchant.serialNo, privateKey: this.privateKey }, { method, url: path, body: raw }, { nowMs: Date.now() });
+    const authorization = signV3Request(
+      { mchid: this.merchant.mchid, serialNo: this.merchant.serialNo, privateKey: this.privateKey },
+      { method, url: path, body: raw },
+      { nowMs: Date.now() },
+    );
     return this.http.send({
       method,
       path,
-      headers: { authorization, accept: 'application/json', ...(method === 'POST' ? { 'content-type': 'application/json; charset=utf-8' } : {}) },
+      headers: {
+        authorization,
+        accept: 'application/json',
+        ...(method === 'POST' ? { 'content-type': 'application/json; charset=utf-8' } : {}),
+      },
       ...(method === 'POST' ? { body: raw } : {}),
     });
   }
@@ -213,7 +223,10 @@ export class LoadMix {
   }
 
   private consoleRead(path: string, field: string): Promise<Outcome> {
-    return this.expectJson({ method: 'GET', path, headers: { cookie: this.session.cookie, 'x-csrf-token': this.session.csrfToken, accept: 'application/json' } }, (body) => body?.[field] !== undefined);
+    return this.expectJson(
+      { method: 'GET', path, headers: { cookie: this.session.cookie, 'x-csrf-token': this.session.csrfToken, accept: 'application/json' } },
+      (body) => body?.[field] !== undefined,
+    );
   }
 
   private async expectJson(request: Parameters<LoadHttpClient['send']>[0], expect: (body: any) => boolean): Promise<Outcome> {
@@ -229,7 +242,15 @@ export class LoadMix {
 
 /** Signs in to the console once (sessions live in the database, so every instance honours the cookie). */
 export async function signInToConsole(http: LoadHttpClient, account: string, password: string): Promise<ConsoleSession> {
-  const answer = await http.send({ method: 'POST', path: '/api/v1/session', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ account, password }) }, 0);
+  const answer = await http.send(
+    {
+      method: 'POST',
+      path: '/api/v1/session',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ account, password }),
+    },
+    0,
+  );
   if (answer.kind !== 'answer' || answer.status !== 200) throw new Error(`console sign-in failed: ${errorKindOf(answer)}`);
   const setCookie = ([] as string[]).concat(answer.headers['set-cookie'] ?? []).find((cookie) => cookie.startsWith('paythrough_session='));
   if (!setCookie) throw new Error('console sign-in set no session cookie');

@@ -47,12 +47,19 @@ export class LoadNotifyReceiver {
   }
 
   private accept(headers: Record<string, unknown>, body: string): boolean {
-    const verified = verifyV3Response({ headers, body, publicKeys: { [this.merchant.platformSerial]: this.merchant.platformPublicKeyPem }, nowMs: Date.now() });
+    const verified = verifyV3Response({
+      headers,
+      body,
+      publicKeys: { [this.merchant.platformSerial]: this.merchant.platformPublicKeyPem },
+      nowMs: Date.now(),
+    });
     if (!verified.ok) return false;
     try {
       const notification = JSON.parse(body) as { event_type: string; resource: V3EncryptedResource };
       const { resource } = notification;
-      const plain = JSON.parse(aeadAes256GcmDecrypt(resource.ciphertext, this.merchant.apiV3Key, resource.nonce, resource.associated_data)) as {
+      const plain = JSON.parse(
+        aeadAes256GcmDecrypt(resource.ciphertext, this.merchant.apiV3Key, resource.nonce, resource.associated_data),
+      ) as {
         out_trade_no?: string;
         out_refund_no?: string;
       };

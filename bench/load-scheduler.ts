@@ -37,11 +37,21 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * request still in flight. Each operation's first arrival is at a random phase within its interval, so
  * operations do not fire in lockstep.
  */
-export async function runOpenLoop(operations: ScheduledOperation[], options: { warmupMs: number; durationMs: number; onMeasuring?: () => void }): Promise<ScheduleResult> {
+export async function runOpenLoop(
+  operations: ScheduledOperation[],
+  options: { warmupMs: number; durationMs: number; onMeasuring?: () => void },
+): Promise<ScheduleResult> {
   const start = performance.now();
   const windowStartMs = start + options.warmupMs;
   const end = windowStartMs + options.durationMs;
-  const tallies = operations.map((operation): OperationTally => ({ name: operation.name, offered: 0, latenciesMs: [], errors: {}, skipped: 0, lastCompletionMs: windowStartMs }));
+  const tallies = operations.map((operation): OperationTally => ({
+    name: operation.name,
+    offered: 0,
+    latenciesMs: [],
+    errors: {},
+    skipped: 0,
+    lastCompletionMs: windowStartMs,
+  }));
   const intervals = operations.map((operation) => 1000 / operation.rate);
   const nextDue = intervals.map((interval) => start + Math.random() * interval);
   const inFlight = new Set<Promise<void>>();

@@ -66,13 +66,24 @@ export function freePort(): Promise<number> {
 
 /** The environment of every child: nothing inherited but PATH and HOME, so the run is reproducible. */
 function childEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PAYTHROUGH_SANDBOX: 'on', PAYTHROUGH_LOG_LEVEL: 'warn', ...extra };
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    PAYTHROUGH_SANDBOX: 'on',
+    PAYTHROUGH_LOG_LEVEL: 'warn',
+    ...extra,
+  };
 }
 
 /** `paythrough demo --json`: migrates, builds the demo world (idempotent) and returns its manifest. */
 export function demoManifest(environment: Record<string, string>): Promise<DemoManifest> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'demo', '--json'], { cwd: repositoryRoot, env: childEnvironment(environment), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'demo', '--json'], {
+      cwd: repositoryRoot,
+      env: childEnvironment(environment),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

@@ -78,7 +78,9 @@ export async function run(args: string[]): Promise<void> {
     say(`demo world ready (${elapsed()})`);
     const ports = await Promise.all(Array.from({ length: instanceCount }, () => freePort()));
     servers.push(...(await Promise.all(ports.map((port) => startInstance(environment, port)))));
-    say(`${instanceCount} instance(s) up on ports ${ports.join(", ")} (${elapsed()}); offered ${rate} req/s for ${values.duration} s after ${values.warmup} s warm-up`);
+    say(
+      `${instanceCount} instance(s) up on ports ${ports.join(', ')} (${elapsed()}); offered ${rate} req/s for ${values.duration} s after ${values.warmup} s warm-up`,
+    );
 
     receiver = await new LoadNotifyReceiver(manifest.miniPrograms.ready).start();
     http = new LoadHttpClient(ports);
@@ -99,14 +101,22 @@ export async function run(args: string[]): Promise<void> {
     // settle in the sandbox after its delay (5 s), then the outbox delivers.
     const drainUntil = performance.now() + drainMs;
     const expected = () => ({ transaction: mix.totals.paid, refund: mix.totals.refunded });
-    while (performance.now() < drainUntil && (receiver.count('TRANSACTION.SUCCESS') < expected().transaction || receiver.count('REFUND.SUCCESS') < expected().refund)) {
+    while (
+      performance.now() < drainUntil &&
+      (receiver.count('TRANSACTION.SUCCESS') < expected().transaction || receiver.count('REFUND.SUCCESS') < expected().refund)
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const rsaAfter = rsaSigningRate(rsaSeconds);
     const rsaWall = (rsaBefore.wall + rsaAfter.wall) / 2;
     const rsaCpu = (rsaBefore.cpu + rsaAfter.cpu) / 2;
 
-    line('config', kind, 'database', { instances: instanceCount, offered_rate: rate, duration_s: durationMs / 1000, warmup_s: warmupMs / 1000 });
+    line('config', kind, 'database', {
+      instances: instanceCount,
+      offered_rate: rate,
+      duration_s: durationMs / 1000,
+      warmup_s: warmupMs / 1000,
+    });
     let requests = 0;
     let achievedTotal = 0;
     let errorTotal = 0;
@@ -131,7 +141,10 @@ export async function run(args: string[]): Promise<void> {
         skipped: tally.skipped,
       });
     }
-    line('total', achievedTotal, 'req/s', { offered_rate: round(schedule.tallies.reduce((sum, tally) => sum + tally.offered, 0) / (schedule.windowMs / 1000)), error_count: errorTotal });
+    line('total', achievedTotal, 'req/s', {
+      offered_rate: round(schedule.tallies.reduce((sum, tally) => sum + tally.offered, 0) / (schedule.windowMs / 1000)),
+      error_count: errorTotal,
+    });
     const lag = [...receiver.paymentNotifyLagMs].sort((a, b) => a - b);
     line('notifications', receiver.events.size, 'events', {
       expected: expected().transaction + expected().refund,
@@ -150,8 +163,17 @@ export async function run(args: string[]): Promise<void> {
     line('rsa2048_sign_rate_cpu', rsaCpu, 'signs/cpu-s');
     line('achieved_per_rsa_sign', achievedTotal / rsaWall, 'ratio');
     const cpuPerRequest = serverCpu / Math.max(1, requests);
-    line('server_cpu_per_request', cpuPerRequest, 'ms', { in_rsa_signs: round(cpuPerRequest / (1000 / rsaCpu)), server_cpu_ms: round(serverCpu), requests });
-    line('server_error_logs', servers.reduce((sum, server) => sum + server.errorLogCount(), 0), 'lines', { sample: servers.flatMap((server) => server.errorLogSample()).slice(0, 3) });
+    line('server_cpu_per_request', cpuPerRequest, 'ms', {
+      in_rsa_signs: round(cpuPerRequest / (1000 / rsaCpu)),
+      server_cpu_ms: round(serverCpu),
+      requests,
+    });
+    line(
+      'server_error_logs',
+      servers.reduce((sum, server) => sum + server.errorLogCount(), 0),
+      'lines',
+      { sample: servers.flatMap((server) => server.errorLogSample()).slice(0, 3) },
+    );
     line('cpus', cpus().length, `x ${cpus()[0]?.model ?? 'unknown'}`);
     line('loadavg_1m', loadAfter, 'runnable', { before: round(loadBefore) });
     say(

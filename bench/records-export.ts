@@ -24,7 +24,9 @@ async function backendCpuSeconds(db: typeof database.db, name: string): Promise<
   const out = new Map<number, number>();
   for (const { pid } of rows.rows) {
     try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        .replace(/^.*\) /, '')
+        .split(' ');
       out.set(pid, (Number(fields[11]) + Number(fields[12])) / ticksPerSecond);
     } catch {
       // Not on this machine, or gone: not counted.
@@ -33,23 +35,42 @@ async function backendCpuSeconds(db: typeof database.db, name: string): Promise<
   return out;
 }
 
-const kilobytesOf = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
+const kilobytesOf = (field: string) =>
+  Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
 
-const { values } = parseArgs({ options: { database: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, format: { type: 'string', default: 'csv' }, 'row-by-row': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    database: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    format: { type: 'string', default: 'csv' },
+    'row-by-row': { type: 'boolean', default: false },
+  },
+});
 const databaseUrl = values.database!;
 const format = values.format === 'xlsx' ? 'xlsx' : 'csv';
 const database = await openBenchDatabase(databaseUrl);
 const { db } = database;
 try {
   const config = benchConfig(databaseUrl);
-  const records = { orders: new OrderRecordService(db, systemClock, new OutboxService(db, systemClock)), refunds: new RefundRecordService(db, systemClock, config) };
-  const exports = new ExportService(db, systemClock, config, records, { folder: path.resolve('data', 'bench', 'exports'), fastCsv: !values['row-by-row'] });
+  const records = {
+    orders: new OrderRecordService(db, systemClock, new OutboxService(db, systemClock)),
+    refunds: new RefundRecordService(db, systemClock, config),
+  };
+  const exports = new ExportService(db, systemClock, config, records, {
+    folder: path.resolve('data', 'bench', 'exports'),
+    fastCsv: !values['row-by-row'],
+  });
   const databaseName = database.kind === 'postgres' ? new URL(databaseUrl).pathname.slice(1) : undefined;
   const backendsBefore = databaseName ? await backendCpuSeconds(db, databaseName) : new Map<number, number>();
   const rssBefore = process.memoryUsage().rss;
   const cpuBefore = process.cpuUsage();
   const start = performance.now();
-  const job = await exports.create(benchActors.admin, { kind: 'orders', format, query: { createdFrom: Number(values.from), createdTo: Number(values.to) } });
+  const job = await exports.create(benchActors.admin, {
+    kind: 'orders',
+    format,
+    query: { createdFrom: Number(values.from), createdTo: Number(values.to) },
+  });
   while (await exports.runNext()) {
     // The worker's loop.
   }
@@ -59,7 +80,8 @@ try {
   let databaseCpuSeconds: number | null = null;
   if (databaseName) {
     databaseCpuSeconds = 0;
-    for (const [pid, cpuSeconds] of await backendCpuSeconds(db, databaseName)) databaseCpuSeconds += cpuSeconds - (backendsBefore.get(pid) ?? 0);
+    for (const [pid, cpuSeconds] of await backendCpuSeconds(db, databaseName))
+      databaseCpuSeconds += cpuSeconds - (backendsBefore.get(pid) ?? 0);
   }
   if (done.status !== 'done') throw new Error(`export ended ${done.status}: ${done.error}`);
   process.stdout.write(

@@ -100,21 +100,72 @@ export async function ensureWorld(db: Kysely<Database>, now: number): Promise<vo
   if (exists) return;
   await db.transaction().execute(async (trx) => {
     for (let index = 0; index < world.superapps; index++) {
-      await trx.insertInto('teams').values({ id: superappTeamId(index), kind: 'superapp', name: `Bench superapp team ${index}`, status: 'active', expires_at: null, superapp_id: null, created_at: now, updated_at: now }).execute();
-      await trx.insertInto('superapps').values({ id: superappId(index), team_id: superappTeamId(index), name: `Bench superapp ${index}`, description: 'records benchmark', created_at: now, updated_at: now }).execute();
+      await trx
+        .insertInto('teams')
+        .values({
+          id: superappTeamId(index),
+          kind: 'superapp',
+          name: `Bench superapp team ${index}`,
+          status: 'active',
+          expires_at: null,
+          superapp_id: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      await trx
+        .insertInto('superapps')
+        .values({
+          id: superappId(index),
+          team_id: superappTeamId(index),
+          name: `Bench superapp ${index}`,
+          description: 'records benchmark',
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
       await trx
         .insertInto('superapp_payment_configs')
-        .values({ superapp_id: superappId(index), payment_enabled: 1, currencies_json: JSON.stringify(['CNY', 'USD']), channel_kind: 'http', channel_settings_json: '{}', channel_secret_sealed: null, created_at: now, updated_at: now })
+        .values({
+          superapp_id: superappId(index),
+          payment_enabled: 1,
+          currencies_json: JSON.stringify(['CNY', 'USD']),
+          channel_kind: 'http',
+          channel_settings_json: '{}',
+          channel_secret_sealed: null,
+          created_at: now,
+          updated_at: now,
+        })
         .execute();
     }
     for (let team = 0; team < world.teams; team++) {
       await trx
         .insertInto('teams')
-        .values({ id: miniProgramTeamId(team), kind: 'miniprogram', name: `Bench mini program team ${team}`, status: 'active', expires_at: null, superapp_id: superappId(superappOfTeam(team)), created_at: now, updated_at: now })
+        .values({
+          id: miniProgramTeamId(team),
+          kind: 'miniprogram',
+          name: `Bench mini program team ${team}`,
+          status: 'active',
+          expires_at: null,
+          superapp_id: superappId(superappOfTeam(team)),
+          created_at: now,
+          updated_at: now,
+        })
         .execute();
       for (let slot = 0; slot < world.miniProgramsPerTeam; slot++) {
         const mnp = team * world.miniProgramsPerTeam + slot;
-        await trx.insertInto('mini_programs').values({ id: miniProgramId(mnp), team_id: miniProgramTeamId(team), name: `Bench shop ${mnp}`, icon_url: '', category: 'Shopping', created_at: now, updated_at: now }).execute();
+        await trx
+          .insertInto('mini_programs')
+          .values({
+            id: miniProgramId(mnp),
+            team_id: miniProgramTeamId(team),
+            name: `Bench shop ${mnp}`,
+            icon_url: '',
+            category: 'Shopping',
+            created_at: now,
+            updated_at: now,
+          })
+          .execute();
       }
     }
     const users = [
@@ -123,18 +174,45 @@ export async function ensureWorld(db: Kysely<Database>, now: number): Promise<vo
       { id: world.saOperatorUserId, account: 'bench-sa-operator', platform_role: 'member' as const },
     ];
     for (const user of users) {
-      await trx.insertInto('users').values({ ...user, display_name: user.account, password_hash: 'not-a-hash', status: 'active', created_at: now, updated_at: now }).execute();
+      await trx
+        .insertInto('users')
+        .values({ ...user, display_name: user.account, password_hash: 'not-a-hash', status: 'active', created_at: now, updated_at: now })
+        .execute();
     }
-    await trx.insertInto('team_members').values({ team_id: miniProgramTeamId(0), user_id: world.mpOperatorUserId, role: 'operator', created_at: now }).execute();
-    await trx.insertInto('team_members').values({ team_id: superappTeamId(0), user_id: world.saOperatorUserId, role: 'operator', created_at: now }).execute();
+    await trx
+      .insertInto('team_members')
+      .values({ team_id: miniProgramTeamId(0), user_id: world.mpOperatorUserId, role: 'operator', created_at: now })
+      .execute();
+    await trx
+      .insertInto('team_members')
+      .values({ team_id: superappTeamId(0), user_id: world.saOperatorUserId, role: 'operator', created_at: now })
+      .execute();
   });
 }
 
 /** The actors the benchmark queries as (the same shape a session loads). */
 export const benchActors = {
-  admin: { kind: 'user', userId: world.adminUserId, account: 'bench-admin', platformRole: 'platform_admin', memberships: new Map() } satisfies Actor,
-  mpOperator: { kind: 'user', userId: world.mpOperatorUserId, account: 'bench-mp-operator', platformRole: 'member', memberships: new Map([[miniProgramTeamId(0), 'operator' as const]]) } satisfies Actor,
-  saOperator: { kind: 'user', userId: world.saOperatorUserId, account: 'bench-sa-operator', platformRole: 'member', memberships: new Map([[superappTeamId(0), 'operator' as const]]) } satisfies Actor,
+  admin: {
+    kind: 'user',
+    userId: world.adminUserId,
+    account: 'bench-admin',
+    platformRole: 'platform_admin',
+    memberships: new Map(),
+  } satisfies Actor,
+  mpOperator: {
+    kind: 'user',
+    userId: world.mpOperatorUserId,
+    account: 'bench-mp-operator',
+    platformRole: 'member',
+    memberships: new Map([[miniProgramTeamId(0), 'operator' as const]]),
+  } satisfies Actor,
+  saOperator: {
+    kind: 'user',
+    userId: world.saOperatorUserId,
+    account: 'bench-sa-operator',
+    platformRole: 'member',
+    memberships: new Map([[superappTeamId(0), 'operator' as const]]),
+  } satisfies Actor,
 };
 
 /** A small deterministic PRNG (mulberry32), so that two seeds of the same N are the same data. */

@@ -11,7 +11,15 @@ import { PaymentDataService } from '../src/services/records/payment-data.service
 import { PaymentStatsService } from '../src/services/records/payment-stats.service.ts';
 import { encodeCursor } from '../src/services/records/record-query.ts';
 import { RefundRecordService } from '../src/services/records/refund-record.service.ts';
-import { benchActors, benchConfig, miniProgramCount, miniProgramId, openBenchDatabase, parseDatabaseArg, randomFrom } from './records-world.ts';
+import {
+  benchActors,
+  benchConfig,
+  miniProgramCount,
+  miniProgramId,
+  openBenchDatabase,
+  parseDatabaseArg,
+  randomFrom,
+} from './records-world.ts';
 
 /**
  * The records benchmark (SPEC §7 "Records at scale"), on a database filled by `seed-records`: p50 / p95
@@ -44,7 +52,18 @@ interface ExportResult {
 async function exportInChild(databaseUrl: string, from: number, to: number, format: string, rowByRow: boolean): Promise<ExportResult> {
   const compiled = freshCompiledFileOf('bench/records-export.ts', ['src', 'bench']);
   const entry = compiled ? [compiled] : ['--import', 'tsx', fileURLToPath(new URL('./records-export.ts', import.meta.url))];
-  const args = [...entry, '--database', databaseUrl, '--from', String(from), '--to', String(to), '--format', format, ...(rowByRow ? ['--row-by-row'] : [])];
+  const args = [
+    ...entry,
+    '--database',
+    databaseUrl,
+    '--from',
+    String(from),
+    '--to',
+    String(to),
+    '--format',
+    format,
+    ...(rowByRow ? ['--row-by-row'] : []),
+  ];
   const { stdout } = await execFileAsync(process.execPath, args, { maxBuffer: 1 << 20 });
   return JSON.parse(stdout) as ExportResult;
 }
@@ -82,19 +101,46 @@ export async function run(args: string[]): Promise<void> {
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
 
   try {
-    const count = Number((await db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    const refundCount = Number((await db.selectFrom('refunds').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const count = Number(
+      (
+        await db
+          .selectFrom('orders')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+    const refundCount = Number(
+      (
+        await db
+          .selectFrom('refunds')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
     if (count === 0) throw new Error('no orders: run `npm run bench -- seed-records --orders N` first');
     line('orders', count, 'rows');
     line('refunds', refundCount, 'rows');
-    log(`${count.toLocaleString('en')} orders, ${refundCount.toLocaleString('en')} refunds on ${kind}; ${cpus().length} CPUs, ${Math.round(totalmem() / 1e9)} GB RAM`);
-    const bounds = await db.selectFrom('orders').select((eb) => [eb.fn.min('created_at').as('first'), eb.fn.max('created_at').as('last')]).executeTakeFirstOrThrow();
+    log(
+      `${count.toLocaleString('en')} orders, ${refundCount.toLocaleString('en')} refunds on ${kind}; ${cpus().length} CPUs, ${Math.round(totalmem() / 1e9)} GB RAM`,
+    );
+    const bounds = await db
+      .selectFrom('orders')
+      .select((eb) => [eb.fn.min('created_at').as('first'), eb.fn.max('created_at').as('last')])
+      .executeTakeFirstOrThrow();
     const first = Number(bounds.first);
     const last = Number(bounds.last);
     // Samples for exact searches, spread over the table.
     const sampleIds = Array.from({ length: 64 }, () => Math.floor(random() * count) + 1);
     const samples = await db.selectFrom('orders').select(['out_trade_no', 'transaction_id']).where('id', 'in', sampleIds).execute();
-    const refundSamples = await db.selectFrom('refunds').select(['out_refund_no', 'refund_id', 'out_trade_no', 'transaction_id', 'created_at']).where('id', 'in', sampleIds.map((id) => Math.max(1, Math.floor((id / count) * refundCount)))).execute();
+    const refundSamples = await db
+      .selectFrom('refunds')
+      .select(['out_refund_no', 'refund_id', 'out_trade_no', 'transaction_id', 'created_at'])
+      .where(
+        'id',
+        'in',
+        sampleIds.map((id) => Math.max(1, Math.floor((id / count) * refundCount))),
+      )
+      .execute();
     const paidSamples = samples.filter((row) => row.transaction_id);
 
     async function measure(metric: string, query: () => Promise<unknown>) {
@@ -126,7 +172,9 @@ export async function run(args: string[]): Promise<void> {
     await measure('orders.first_page_with_capped_total.superapp_operator', () => orders.list(saOperator, {}, { ...page, withTotal: true }));
     await measure('orders.by_mini_program', () => orders.list(admin, { mnpIds: [randomMnp()] }, page));
     await measure('orders.by_state', () => orders.list(saOperator, { tradeStates: [pick(tradeStates)] }, page));
-    await measure('orders.by_state_and_mini_program', () => orders.list(admin, { mnpIds: [randomMnp()], tradeStates: [pick(tradeStates)] }, page));
+    await measure('orders.by_state_and_mini_program', () =>
+      orders.list(admin, { mnpIds: [randomMnp()], tradeStates: [pick(tradeStates)] }, page),
+    );
     await measure('orders.by_out_trade_no', () => orders.list(admin, { outTradeNo: pick(samples).out_trade_no }, page));
     await measure('orders.by_transaction_id', () => orders.list(admin, { transactionId: pick(paidSamples).transaction_id! }, page));
     await measure('orders.amount_range_31_days', () => {
@@ -136,13 +184,30 @@ export async function run(args: string[]): Promise<void> {
 
     // A page 1,000 pages deep: the cursor of row 20,000 (found once, by offset, outside the timing).
     const deepCursors: { admin?: string; mnp?: string; last?: string } = {};
-    const deepRow = await db.selectFrom('orders').select(['id', 'created_at']).orderBy('created_at', 'desc').orderBy('id', 'desc').offset(20 * 1000).limit(1).executeTakeFirst();
+    const deepRow = await db
+      .selectFrom('orders')
+      .select(['id', 'created_at'])
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .offset(20 * 1000)
+      .limit(1)
+      .executeTakeFirst();
     if (deepRow) deepCursors.admin = encodeCursor(deepRow);
-    const lastRow = await db.selectFrom('orders').select(['id', 'created_at']).orderBy('created_at', 'asc').orderBy('id', 'asc').offset(10).limit(1).executeTakeFirst();
+    const lastRow = await db
+      .selectFrom('orders')
+      .select(['id', 'created_at'])
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .offset(10)
+      .limit(1)
+      .executeTakeFirst();
     if (lastRow) deepCursors.last = encodeCursor(lastRow);
-    if (deepCursors.admin) await measure('orders.page_1000_by_cursor', () => orders.list(admin, {}, { ...page, cursor: deepCursors.admin }));
+    if (deepCursors.admin)
+      await measure('orders.page_1000_by_cursor', () => orders.list(admin, {}, { ...page, cursor: deepCursors.admin }));
     if (deepCursors.last) await measure('orders.last_page_by_cursor', () => orders.list(admin, {}, { ...page, cursor: deepCursors.last }));
-    await measure('orders.management_offset_10000', () => orders.listByOffset(saOperator, { createdFrom: last - 30 * day, createdTo: last }, 10_000, 20));
+    await measure('orders.management_offset_10000', () =>
+      orders.listByOffset(saOperator, { createdFrom: last - 30 * day, createdTo: last }, 10_000, 20),
+    );
 
     await measure('refunds.by_date_range_7_days', () => refunds.list(saOperator, { createdFrom: last - 7 * day, createdTo: last }, page));
     await measure('refunds.default_range', () => refunds.list(admin, {}, page));
@@ -166,17 +231,34 @@ export async function run(args: string[]): Promise<void> {
       line(`${metric}.p95`, percentile(times, 95), 'ms');
       log(`${metric}: p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms (${times.length} runs)`);
     };
-    await measureSlow('payment_data.overview.mini_program_30_days', () => paymentData.overview(admin, { timeBegin: last - 30 * day, timeEnd: last, mnpIds: [randomMnp()] }));
-    await measureSlow('payment_data.detail.superapp_30_days', () => paymentData.detail(saOperator, { timeBegin: last - 30 * day, timeEnd: last }));
-    await measureSlow('payment_data.overview.platform_365_days', () => paymentData.overview(admin, { timeBegin: last - 365 * day, timeEnd: last }));
-    await measureSlow('orders.exact_total.superapp_operator', () => orders.count({ parts: [{ column: 'application_id', value: 'app_bench_0' }], filter: {} }));
+    await measureSlow('payment_data.overview.mini_program_30_days', () =>
+      paymentData.overview(admin, { timeBegin: last - 30 * day, timeEnd: last, mnpIds: [randomMnp()] }),
+    );
+    await measureSlow('payment_data.detail.superapp_30_days', () =>
+      paymentData.detail(saOperator, { timeBegin: last - 30 * day, timeEnd: last }),
+    );
+    await measureSlow('payment_data.overview.platform_365_days', () =>
+      paymentData.overview(admin, { timeBegin: last - 365 * day, timeEnd: last }),
+    );
+    await measureSlow('orders.exact_total.superapp_operator', () =>
+      orders.count({ parts: [{ column: 'application_id', value: 'app_bench_0' }], filter: {} }),
+    );
 
     if (exportRows > 0 && (!values.only || 'export'.includes(values.only) || values.only.includes('export'))) {
       // The newest `exportRows` orders: a created range ending now, starting at that row's time.
-      const boundary = await db.selectFrom('orders').select(['created_at']).orderBy('created_at', 'desc').orderBy('id', 'desc').offset(exportRows - 1).limit(1).executeTakeFirst();
+      const boundary = await db
+        .selectFrom('orders')
+        .select(['created_at'])
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .offset(exportRows - 1)
+        .limit(1)
+        .executeTakeFirst();
       const createdFrom = boundary ? Number(boundary.created_at) : first;
       const format = values['export-format'] === 'xlsx' ? 'xlsx' : 'csv';
-      log(`export runs ${freshCompiledFileOf('bench/records-export.ts', ['src', 'bench']) ? 'the compiled JavaScript (dist/)' : 'the sources through tsx (dist/ is missing or older than them: npm run build:server)'}`);
+      log(
+        `export runs ${freshCompiledFileOf('bench/records-export.ts', ['src', 'bench']) ? 'the compiled JavaScript (dist/)' : 'the sources through tsx (dist/ is missing or older than them: npm run build:server)'}`,
+      );
       // The row-by-row writer (order objects, the path XLSX takes) as the same run's baseline, when asked.
       for (const path of values['export-compare'] ? (['driver', 'row_by_row'] as const) : (['driver'] as const)) {
         const result = await exportInChild(databaseUrl, createdFrom, last, format, path === 'row_by_row');
@@ -199,7 +281,9 @@ export async function run(args: string[]): Promise<void> {
         log(
           `export ${format} (${path}): ${result.rows.toLocaleString('en')} rows in ${result.seconds.toFixed(1)} s = ${Math.round(result.rows / result.seconds).toLocaleString('en')} rows/s ` +
             `(${Math.round(result.rows / result.cpuSeconds).toLocaleString('en')} rows per CPU-second of the export process` +
-            (result.databaseCpuSeconds !== null ? `, ${Math.round(result.rows / (result.cpuSeconds + result.databaseCpuSeconds)).toLocaleString('en')} with PostgreSQL's` : '') +
+            (result.databaseCpuSeconds !== null
+              ? `, ${Math.round(result.rows / (result.cpuSeconds + result.databaseCpuSeconds)).toLocaleString('en')} with PostgreSQL's`
+              : '') +
             `), peak RSS ${Math.round(result.peakRss / 1e6)} MB (before ${Math.round(result.rssBefore / 1e6)} MB)`,
         );
       }

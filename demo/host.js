@@ -22,7 +22,9 @@
   // The appId of the mini program this container runs (a real container knows it from the package).
   function currentAppId() {
     return fetch('/demo/merchant/api/shop', { headers: { accept: 'application/json' } })
-      .then(function (response) { return response.json(); })
+      .then(function (response) {
+        return response.json();
+      })
       .then(function (shop) {
         if (!shop.mnpId) throw new Error('the demo shop has no mini program configured');
         return shop.mnpId;
@@ -43,7 +45,13 @@
       if (!response.ok) throw new Error('host API answered HTTP ' + response.status);
       return response.text().then(function (text) {
         var parsed = new DOMParser().parseFromString(text, 'application/xml');
-        return { returnCode: xmlField(parsed, 'return_code'), returnMsg: xmlField(parsed, 'return_msg'), field: function (name) { return xmlField(parsed, name); } };
+        return {
+          returnCode: xmlField(parsed, 'return_code'),
+          returnMsg: xmlField(parsed, 'return_msg'),
+          field: function (name) {
+            return xmlField(parsed, name);
+          },
+        };
       });
     });
   }
@@ -52,7 +60,11 @@
     var alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
     var values = new Uint32Array(length);
     window.crypto.getRandomValues(values);
-    return Array.prototype.map.call(values, function (value) { return alphabet[value % alphabet.length]; }).join('');
+    return Array.prototype.map
+      .call(values, function (value) {
+        return alphabet[value % alphabet.length];
+      })
+      .join('');
   }
 
   // The host's own wallet sheet, shown over the phone screen.
@@ -84,15 +96,29 @@
     return fetch('/bridge/v1/verify-payment', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ appId: appId, timeStamp: params.timeStamp, nonceStr: params.nonceStr, package: params.package, signType: params.signType, paySign: params.paySign }),
+      body: JSON.stringify({
+        appId: appId,
+        timeStamp: params.timeStamp,
+        nonceStr: params.nonceStr,
+        package: params.package,
+        signType: params.signType,
+        paySign: params.paySign,
+      }),
     })
-      .then(function (response) { return response.json(); })
+      .then(function (response) {
+        return response.json();
+      })
       .then(function (verified) {
         if (verified.result !== 'ok') return { errMsg: 'requestPayment:fail ' + verified.reason };
         return hostApi('queryPreOrder', { appid: appId, nonce_str: randomText(32), prepay_id: prepayId }).then(function (order) {
           log('host API queryPreOrder → ' + order.returnCode + (order.returnMsg ? ' (' + order.returnMsg + ')' : ''));
           if (order.returnCode !== 'SUCCESS') return { errMsg: 'requestPayment:fail ' + (order.returnMsg || 'the order cannot be paid') };
-          var summary = { outTradeNo: order.field('out_trade_no'), totalFee: order.field('total_fee'), feeType: order.field('fee_type') || 'CNY', body: order.field('body') };
+          var summary = {
+            outTradeNo: order.field('out_trade_no'),
+            totalFee: order.field('total_fee'),
+            feeType: order.field('fee_type') || 'CNY',
+            body: order.field('body'),
+          };
           return walletSheet(summary).then(function (action) {
             if (action !== 'pay') return { errMsg: 'requestPayment:fail cancel' };
             return hostApi('payOrder', {
@@ -103,7 +129,9 @@
               result_code: 'SUCCESS',
             }).then(function (report) {
               log('host API payOrder → ' + report.returnCode + (report.returnMsg ? ' (' + report.returnMsg + ')' : ''));
-              return report.returnCode === 'SUCCESS' ? { errMsg: 'requestPayment:ok' } : { errMsg: 'requestPayment:fail ' + (report.returnMsg || 'payOrder failed') };
+              return report.returnCode === 'SUCCESS'
+                ? { errMsg: 'requestPayment:ok' }
+                : { errMsg: 'requestPayment:fail ' + (report.returnMsg || 'payOrder failed') };
             });
           });
         });

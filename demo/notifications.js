@@ -39,14 +39,22 @@
 
   function refresh() {
     fetch('/demo/merchant/api/notifications')
-      .then(function (response) { return response.json(); })
-      .then(function (answer) { render(answer.notifications); })
+      .then(function (response) {
+        return response.json();
+      })
+      .then(function (answer) {
+        render(answer.notifications);
+      })
       .catch(function () {});
   }
 
   fetch('/demo/merchant/api/shop')
-    .then(function (response) { return response.json(); })
-    .then(function (shop) { document.getElementById('notify-url').textContent = shop.notifyUrl; });
+    .then(function (response) {
+      return response.json();
+    })
+    .then(function (shop) {
+      document.getElementById('notify-url').textContent = shop.notifyUrl;
+    });
   refresh();
   window.setInterval(refresh, 2000);
 })();

@@ -6,10 +6,18 @@
 
   function showCurrent() {
     return fetch('/demo/merchant/api/shop')
-      .then(function (response) { return response.json(); })
+      .then(function (response) {
+        return response.json();
+      })
       .then(function (shop) {
         document.getElementById('current').textContent = shop.configured
-          ? 'Now using mini program ' + shop.mnpId + ' (merchant ' + shop.mchid + ') from ' + (shop.source === 'settings' ? 'these settings' : 'the demo world') + '.'
+          ? 'Now using mini program ' +
+            shop.mnpId +
+            ' (merchant ' +
+            shop.mchid +
+            ') from ' +
+            (shop.source === 'settings' ? 'these settings' : 'the demo world') +
+            '.'
           : 'No credentials yet: the demo shop cannot place orders.';
       });
   }

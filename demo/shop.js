@@ -21,7 +21,17 @@
           else reject(result);
         };
         window.parent.postMessage(
-          { type: 'paythrough-demo:requestPayment', id: id, params: { timeStamp: options.timeStamp, nonceStr: options.nonceStr, package: options.package, signType: options.signType, paySign: options.paySign } },
+          {
+            type: 'paythrough-demo:requestPayment',
+            id: id,
+            params: {
+              timeStamp: options.timeStamp,
+              nonceStr: options.nonceStr,
+              package: options.package,
+              signType: options.signType,
+              paySign: options.paySign,
+            },
+          },
           window.location.origin,
         );
       });
@@ -77,18 +87,38 @@
         result('Order ' + placed.order.outTradeNo + ' placed. Paying…');
         var payment = placed.payment;
         return wx
-          .requestPayment({ timeStamp: payment.timeStamp, nonceStr: payment.nonceStr, package: payment.package, signType: payment.signType, paySign: payment.paySign })
+          .requestPayment({
+            timeStamp: payment.timeStamp,
+            nonceStr: payment.nonceStr,
+            package: payment.package,
+            signType: payment.signType,
+            paySign: payment.paySign,
+          })
           .then(
             function () {
               // requestPayment:ok is the user's word; the merchant server asks the gateway before believing it.
               result('Checking the payment with the merchant server…');
               return api('GET', '/orders/' + encodeURIComponent(placed.order.outTradeNo)).then(function (order) {
-                if (order.trade_state === 'SUCCESS') result('Paid: ' + order.out_trade_no + ' · ' + money(order.amount.total, order.amount.currency) + ' · transaction ' + order.transaction_id, 'ok');
+                if (order.trade_state === 'SUCCESS')
+                  result(
+                    'Paid: ' +
+                      order.out_trade_no +
+                      ' · ' +
+                      money(order.amount.total, order.amount.currency) +
+                      ' · transaction ' +
+                      order.transaction_id,
+                    'ok',
+                  );
                 else result('Not paid yet: the order is ' + order.trade_state, 'error');
               });
             },
             function (failure) {
-              result(failure.errMsg === 'requestPayment:fail cancel' ? 'Payment cancelled (' + failure.errMsg + ')' : 'Payment failed (' + failure.errMsg + ')', 'error');
+              result(
+                failure.errMsg === 'requestPayment:fail cancel'
+                  ? 'Payment cancelled (' + failure.errMsg + ')'
+                  : 'Payment failed (' + failure.errMsg + ')',
+                'error',
+              );
             },
           );
       })
@@ -137,7 +167,12 @@
         api('GET', '/orders/' + encodeURIComponent(order.outTradeNo)).then(
           function (current) {
             state.textContent = current.trade_state;
-            if (current.trade_state === 'SUCCESS') item.appendChild(button('Refund', function (event) { refund(order, event.target); }));
+            if (current.trade_state === 'SUCCESS')
+              item.appendChild(
+                button('Refund', function (event) {
+                  refund(order, event.target);
+                }),
+              );
           },
           function () {
             state.textContent = 'unknown';
@@ -170,7 +205,15 @@
         price.className = 'price';
         price.textContent = money(item.price, 'CNY');
         right.appendChild(price);
-        right.appendChild(button('Buy', function (event) { buy(item, event.target); }, true));
+        right.appendChild(
+          button(
+            'Buy',
+            function (event) {
+              buy(item, event.target);
+            },
+            true,
+          ),
+        );
         row.appendChild(name);
         row.appendChild(right);
         goods.appendChild(row);

@@ -20,11 +20,54 @@ import { ReconcilerJob } from './jobs/reconciler.ts';
 import { startRecordJobs } from './jobs/records-jobs.ts';
 import { purgeExpiredSecurityState } from './jobs/security-purge.ts';
 import type { DatabaseHandle } from './db/database.ts';
-import { ApiKeyService, AuthService, GatewayAuthService, ManagementAuthService, MerchantRequestLimiter, NonceService, type NonceStore, RateLimiter, signatureFailureLimit, SignatureFailureLimiter } from './services/auth/index.ts';
+import {
+  ApiKeyService,
+  AuthService,
+  GatewayAuthService,
+  ManagementAuthService,
+  MerchantRequestLimiter,
+  NonceService,
+  type NonceStore,
+  RateLimiter,
+  signatureFailureLimit,
+  SignatureFailureLimiter,
+} from './services/auth/index.ts';
 import { DemoMerchant, DemoWorldService, extendDemoWorldWithPayment } from './services/demo/index.ts';
-import { ApprovalService, findPaymentAccount, GatewayCertificateService, HostKeyService, MerchantBindingService, MerchantService, PaymentConfigService, PaymentCredentialService, PaymentEnablementService, PlatformKeyService } from './services/payment-setup/index.ts';
-import { BillService, GatewayChannelResolver, HostPaymentService, merchantNotificationTopic, NotificationDeliverer, notificationKeysFrom, NotificationService, notifierFrom, OrderService, OutboxService, PaymentBridgeService, RefundService } from './services/payments/index.ts';
-import { ExportService, NotificationLogService, OperationsMetricsService, OrderRecordService, PaymentDataService, PaymentStatsService, RefundRecordService } from './services/records/index.ts';
+import {
+  ApprovalService,
+  findPaymentAccount,
+  GatewayCertificateService,
+  HostKeyService,
+  MerchantBindingService,
+  MerchantService,
+  PaymentConfigService,
+  PaymentCredentialService,
+  PaymentEnablementService,
+  PlatformKeyService,
+} from './services/payment-setup/index.ts';
+import {
+  BillService,
+  GatewayChannelResolver,
+  HostPaymentService,
+  merchantNotificationTopic,
+  NotificationDeliverer,
+  notificationKeysFrom,
+  NotificationService,
+  notifierFrom,
+  OrderService,
+  OutboxService,
+  PaymentBridgeService,
+  RefundService,
+} from './services/payments/index.ts';
+import {
+  ExportService,
+  NotificationLogService,
+  OperationsMetricsService,
+  OrderRecordService,
+  PaymentDataService,
+  PaymentStatsService,
+  RefundRecordService,
+} from './services/records/index.ts';
 import { AuditService, MiniProgramService, PlatformService, SuperappService, TeamService, UserService } from './services/tenancy/index.ts';
 
 /** What services are built from; each service takes only what it uses. */
@@ -79,10 +122,19 @@ export function createServices(deps: ServiceDependencies) {
   const gateway = createGatewayServices(deps, { ...payment, ...gatewayParts });
   // The host API and the host-reported channel mode: one channel instance serves every such superapp.
   const hostKeys = new HostKeyService(db, clock, secretBox);
-  gateway.gatewayChannels.register('host_reported', new HostReportedChannel({ db, clock, outbox, refundWebhookOf: (id) => hostKeys.refundWebhookOf(id) }));
+  gateway.gatewayChannels.register(
+    'host_reported',
+    new HostReportedChannel({ db, clock, outbox, refundWebhookOf: (id) => hostKeys.refundWebhookOf(id) }),
+  );
   const host = {
     hostKeys,
-    hostPayments: new HostPaymentService(db, clock, deps.config, { orders: gateway.orders, refunds: gateway.refunds, sandbox: gatewayParts.sandbox, hostKeys, nonces: gatewayParts.nonces }),
+    hostPayments: new HostPaymentService(db, clock, deps.config, {
+      orders: gateway.orders,
+      refunds: gateway.refunds,
+      sandbox: gatewayParts.sandbox,
+      hostKeys,
+      nonces: gatewayParts.nonces,
+    }),
   };
   // Order and after-sales records, their exports, and payment data.
   const orderRecords = new OrderRecordService(db, clock, outbox);
@@ -97,9 +149,14 @@ export function createServices(deps: ServiceDependencies) {
   };
   // The host bridge's paySign check (SPEC §4.4); the sandbox names its own cashier pages.
   const sandboxChannel = gatewayParts.sandbox;
-  const paymentBridge = new PaymentBridgeService(db, clock, (channelKind, token) => (channelKind === 'sandbox' && sandboxChannel ? sandboxChannel.cashierUrl(token) : null));
+  const paymentBridge = new PaymentBridgeService(db, clock, (channelKind, token) =>
+    channelKind === 'sandbox' && sandboxChannel ? sandboxChannel.cashierUrl(token) : null,
+  );
   // Seals the demo shop's pasted merchant credentials.
-  const demoShopSecrets = { seal: (text: string) => secretBox.seal(text, 'demo-merchant'), open: (sealed: string) => secretBox.open(sealed, 'demo-merchant') };
+  const demoShopSecrets = {
+    seal: (text: string) => secretBox.seal(text, 'demo-merchant'),
+    open: (sealed: string) => secretBox.open(sealed, 'demo-merchant'),
+  };
   const demoWorld = new DemoWorldService(db, clock, secretBox, deps.config, tenancy);
   extendDemoWorldWithPayment(demoWorld, payment);
   return {

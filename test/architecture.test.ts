@@ -23,7 +23,10 @@ const queryBuilding = /\.(selectFrom|insertInto|updateTable|deleteFrom|replaceIn
 // Service files allowed to build queries for now; empty once every query lives in a repository.
 const queryBuildingExemptions: string[] = [];
 
-const anyOf = (...globs: string[]) => (file: string | undefined) => file !== undefined && globs.some((glob) => globMatches(glob, file));
+const anyOf =
+  (...globs: string[]) =>
+  (file: string | undefined) =>
+    file !== undefined && globs.some((glob) => globMatches(glob, file));
 const isPackage = (edge: ImportEdge, globs: string[]) =>
   edge.packageName !== undefined && globs.some((glob) => globMatches(glob, edge.packageName!));
 const inServices = anyOf('src/services/**');
@@ -107,7 +110,7 @@ const rules: ArchitectureRule[] = [
     from: ['web/src/**'],
     // The console's types come from the route schemas (one Zod schema per request and response), as types only.
     forbids: (edge) => inServerCode(edge.target) && !inDomain(edge.target) && !(edge.typeOnly && routeSchemas(edge.target)),
-    reason: 'the browser bundle may share src/domain constants and the route schemas\' types, never other server code',
+    reason: "the browser bundle may share src/domain constants and the route schemas' types, never other server code",
   },
   {
     name: 'services build no queries',
@@ -192,7 +195,10 @@ function globMatches(glob: string, text: string): boolean {
 function capabilityGroups(root: string): string[] {
   const parent = path.join(root, capabilityGroupParent);
   const entries = readdirSync(parent, { withFileTypes: true, encoding: 'utf8' });
-  return entries.filter((entry) => entry.isDirectory()).map((entry) => `${capabilityGroupParent}/${entry.name}/`).sort();
+  return entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => `${capabilityGroupParent}/${entry.name}/`)
+    .sort();
 }
 
 const lineOf = (text: string, index: number) => text.slice(0, index).split('\n').length;
@@ -384,7 +390,7 @@ const plantedBreaches: Record<string, string[]> = {
       "the browser bundle may share src/domain constants and the route schemas' types, never other server code",
   ],
   'services build no queries': [
-    "src/services/payments/order-query.ts:3 → .selectFrom(: queries live in repositories; a service calls a repository method",
+    'src/services/payments/order-query.ts:3 → .selectFrom(: queries live in repositories; a service calls a repository method',
   ],
   'relative imports resolve': [
     'src/jobs/close.ts → src/repositories/removed.repository.ts: ' +

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRequestPaymentParams } from '../../src/crypto/wechatpay-v3.ts';
 import { readyMerchant, V3InjectClient } from '../../test/helpers/gateway-client.ts';
 import { createTestContext, type TestContext } from '../../test/helpers/test-context.ts';
-import { createPaymentBridge, readCashierMessage, RequestPaymentError, type CashierPresenter, type RequestPaymentResult, type VerifiedPayment } from './paythrough-bridge.ts';
+import {
+  createPaymentBridge,
+  readCashierMessage,
+  RequestPaymentError,
+  type CashierPresenter,
+  type RequestPaymentResult,
+  type VerifiedPayment,
+} from './paythrough-bridge.ts';
 
 // The bridge against a real Paythrough (gateway, sandbox channel, verify endpoint) over app.inject;
 // the cashier is driven through the sandbox cashier's own JSON API, as its page does.
@@ -27,7 +34,10 @@ describe('the host bridge: requestPayment', () => {
       headers: { 'content-type': 'application/json' },
       ...(init?.body ? { payload: String(init.body) } : {}),
     });
-    return new Response(response.body, { status: response.statusCode, headers: { 'content-type': String(response.headers['content-type'] ?? '') } });
+    return new Response(response.body, {
+      status: response.statusCode,
+      headers: { 'content-type': String(response.headers['content-type'] ?? '') },
+    });
   };
 
   async function placeOrder(options: { timeExpire?: string } = {}) {
@@ -36,7 +46,12 @@ describe('the host bridge: requestPayment', () => {
     const answer = await gateway.prepay({ outTradeNo, total: 1280, notifyUrl: 'http://127.0.0.1:9/notify', ...options });
     expect(answer.statusCode).toBe(200);
     const prepayId = answer.body.prepay_id as string;
-    const params = buildRequestPaymentParams({ appId: merchant.mnpId, prepayId, merchantPrivateKey: merchant.privateKeyPem, nowMs: context.clock.nowMs() });
+    const params = buildRequestPaymentParams({
+      appId: merchant.mnpId,
+      prepayId,
+      merchantPrivateKey: merchant.privateKeyPem,
+      nowMs: context.clock.nowMs(),
+    });
     return { outTradeNo, prepayId, params };
   }
 
@@ -51,13 +66,24 @@ describe('the host bridge: requestPayment', () => {
     };
   }
 
-  const bridgeWith = (cashier: CashierPresenter) => createPaymentBridge({ appId: merchant.mnpId, baseUrl: 'http://paythrough.test', fetch: injectFetch, cashier });
+  const bridgeWith = (cashier: CashierPresenter) =>
+    createPaymentBridge({ appId: merchant.mnpId, baseUrl: 'http://paythrough.test', fetch: injectFetch, cashier });
 
-  async function callbacksOf(run: (callbacks: { success: (r: RequestPaymentResult) => void; fail: (r: RequestPaymentResult) => void; complete: (r: RequestPaymentResult) => void }) => Promise<unknown>) {
+  async function callbacksOf(
+    run: (callbacks: {
+      success: (r: RequestPaymentResult) => void;
+      fail: (r: RequestPaymentResult) => void;
+      complete: (r: RequestPaymentResult) => void;
+    }) => Promise<unknown>,
+  ) {
     const calls: string[] = [];
     let settled: unknown;
     try {
-      settled = await run({ success: (r) => calls.push(`success ${r.errMsg}`), fail: (r) => calls.push(`fail ${r.errMsg}`), complete: (r) => calls.push(`complete ${r.errMsg}`) });
+      settled = await run({
+        success: (r) => calls.push(`success ${r.errMsg}`),
+        fail: (r) => calls.push(`fail ${r.errMsg}`),
+        complete: (r) => calls.push(`complete ${r.errMsg}`),
+      });
     } catch (error) {
       settled = error;
     }
@@ -67,7 +93,9 @@ describe('the host bridge: requestPayment', () => {
   it('ok: verifies, opens the cashier, the user pays, and the order is paid', async () => {
     const { outTradeNo, params } = await placeOrder();
     const seen: VerifiedPayment[] = [];
-    const { calls, settled } = await callbacksOf((callbacks) => bridgeWith(cashierPressing('pay', seen)).requestPayment({ ...params, ...callbacks }));
+    const { calls, settled } = await callbacksOf((callbacks) =>
+      bridgeWith(cashierPressing('pay', seen)).requestPayment({ ...params, ...callbacks }),
+    );
     expect(settled).toEqual({ errMsg: 'requestPayment:ok' });
     expect(calls).toEqual(['success requestPayment:ok', 'complete requestPayment:ok']);
     expect(seen).toHaveLength(1);
@@ -78,7 +106,9 @@ describe('the host bridge: requestPayment', () => {
 
   it('fail: the payment fails at the cashier', async () => {
     const { outTradeNo, params } = await placeOrder();
-    const { calls, settled } = await callbacksOf((callbacks) => bridgeWith(cashierPressing('fail', [])).requestPayment({ ...params, ...callbacks }));
+    const { calls, settled } = await callbacksOf((callbacks) =>
+      bridgeWith(cashierPressing('fail', [])).requestPayment({ ...params, ...callbacks }),
+    );
     expect(settled).toBeInstanceOf(RequestPaymentError);
     expect((settled as RequestPaymentError).errMsg).toBe('requestPayment:fail payment failed');
     expect(calls).toEqual(['fail requestPayment:fail payment failed', 'complete requestPayment:fail payment failed']);
@@ -87,7 +117,9 @@ describe('the host bridge: requestPayment', () => {
 
   it('cancel: the user closes the cashier, and the order can still be paid', async () => {
     const { outTradeNo, params } = await placeOrder();
-    const { calls, settled } = await callbacksOf((callbacks) => bridgeWith(cashierPressing('cancel', [])).requestPayment({ ...params, ...callbacks }));
+    const { calls, settled } = await callbacksOf((callbacks) =>
+      bridgeWith(cashierPressing('cancel', [])).requestPayment({ ...params, ...callbacks }),
+    );
     expect((settled as RequestPaymentError).errMsg).toBe('requestPayment:fail cancel');
     expect(calls).toEqual(['fail requestPayment:fail cancel', 'complete requestPayment:fail cancel']);
     expect((await gateway.queryByOutTradeNo(outTradeNo)).body.trade_state).toBe('WAIT_PAY');
@@ -111,9 +143,16 @@ describe('the host bridge: requestPayment', () => {
       await expect(bridge.requestPayment(tampered)).rejects.toMatchObject({ errMsg: 'requestPayment:fail paySign does not verify' });
     }
     // Signed by the merchant, but for another mini program's appId: that order does not exist for it.
-    const elsewhere = createPaymentBridge({ appId: 'mnp_someone_else', baseUrl: 'http://paythrough.test', fetch: injectFetch, cashier: cashierPressing('pay', seen) });
+    const elsewhere = createPaymentBridge({
+      appId: 'mnp_someone_else',
+      baseUrl: 'http://paythrough.test',
+      fetch: injectFetch,
+      cashier: cashierPressing('pay', seen),
+    });
     await expect(elsewhere.requestPayment(params)).rejects.toMatchObject({ errMsg: 'requestPayment:fail no such order' });
-    await expect(bridge.requestPayment({ ...params, signType: 'HMAC-SHA256' })).rejects.toMatchObject({ errMsg: 'requestPayment:fail signType must be RSA' });
+    await expect(bridge.requestPayment({ ...params, signType: 'HMAC-SHA256' })).rejects.toMatchObject({
+      errMsg: 'requestPayment:fail signType must be RSA',
+    });
     expect(seen).toHaveLength(0);
     expect((await context.app.inject({ method: 'GET', url: `/sandbox/v1/payments/${prepayId}` })).json().state).toBe('WAIT_PAY');
   });
@@ -132,7 +171,9 @@ describe('the host bridge: requestPayment', () => {
     const day = new Date(context.clock.nowMs() + 24 * 3600_000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
     const old = await placeOrder({ timeExpire: day });
     context.clock.advance(2 * 3600_000 + 60_000);
-    await expect(bridge.requestPayment(old.params)).rejects.toMatchObject({ errMsg: 'requestPayment:fail the payment parameters have expired' });
+    await expect(bridge.requestPayment(old.params)).rejects.toMatchObject({
+      errMsg: 'requestPayment:fail the payment parameters have expired',
+    });
 
     // A paid order is not paid twice.
     const paid = await placeOrder();
@@ -143,8 +184,15 @@ describe('the host bridge: requestPayment', () => {
   });
 
   it('a network failure settles as fail, with the callbacks', async () => {
-    const bridge = createPaymentBridge({ appId: merchant.mnpId, baseUrl: 'http://paythrough.test', fetch: () => Promise.reject(new TypeError('offline')), cashier: cashierPressing('pay', []) });
-    const { calls } = await callbacksOf((callbacks) => bridge.requestPayment({ timeStamp: '1', nonceStr: 'n', package: 'prepay_id=x', signType: 'RSA', paySign: 'x', ...callbacks }));
+    const bridge = createPaymentBridge({
+      appId: merchant.mnpId,
+      baseUrl: 'http://paythrough.test',
+      fetch: () => Promise.reject(new TypeError('offline')),
+      cashier: cashierPressing('pay', []),
+    });
+    const { calls } = await callbacksOf((callbacks) =>
+      bridge.requestPayment({ timeStamp: '1', nonceStr: 'n', package: 'prepay_id=x', signType: 'RSA', paySign: 'x', ...callbacks }),
+    );
     expect(calls).toEqual(['fail requestPayment:fail network error', 'complete requestPayment:fail network error']);
   });
 });
@@ -152,7 +200,12 @@ describe('the host bridge: requestPayment', () => {
 describe('the host bridge: cashier messages', () => {
   const frame = { name: 'the cashier frame' };
   const expected = { origin: 'https://pay.example', source: frame, prepayId: 'wx123' };
-  const message = (data: unknown, overrides: Partial<{ origin: string; source: unknown }> = {}) => ({ origin: 'https://pay.example', source: frame, data, ...overrides });
+  const message = (data: unknown, overrides: Partial<{ origin: string; source: unknown }> = {}) => ({
+    origin: 'https://pay.example',
+    source: frame,
+    data,
+    ...overrides,
+  });
   const data = (result: string, prepayId = 'wx123') => ({ source: 'paythrough-sandbox-cashier', result, prepayId, state: 'SUCCESS' });
 
   it('accepts the cashier it opened, about this payment', () => {

@@ -167,7 +167,10 @@ export interface CashierMessageEvent {
  * What a cashier message means for this payment, or null when it is not ours: it must come from the
  * cashier's origin, from the window the bridge opened, about this prepay_id, with a known result.
  */
-export function readCashierMessage(event: CashierMessageEvent, expected: { origin: string; source: unknown; prepayId: string }): CashierResult | null {
+export function readCashierMessage(
+  event: CashierMessageEvent,
+  expected: { origin: string; source: unknown; prepayId: string },
+): CashierResult | null {
   if (event.origin !== expected.origin || event.source !== expected.source || expected.source === null) return null;
   const data = event.data as { source?: unknown; result?: unknown; prepayId?: unknown } | null;
   if (!data || typeof data !== 'object' || data.source !== cashierMessageSource || data.prepayId !== expected.prepayId) return null;
@@ -183,15 +186,19 @@ const overlayStyle = [
   'align-items:flex-end',
   'justify-content:center',
 ].join(';');
-const sheetStyle = 'position:relative;width:100%;max-width:420px;height:min(560px,90%);background:#fff;border-radius:12px 12px 0 0;overflow:hidden';
+const sheetStyle =
+  'position:relative;width:100%;max-width:420px;height:min(560px,90%);background:#fff;border-radius:12px 12px 0 0;overflow:hidden';
 const frameStyle = 'border:0;width:100%;height:100%;display:block';
-const closeStyle = 'position:absolute;top:6px;right:8px;border:0;background:transparent;font-size:22px;line-height:1;cursor:pointer;color:#555';
+const closeStyle =
+  'position:absolute;top:6px;right:8px;border:0;background:transparent;font-size:22px;line-height:1;cursor:pointer;color:#555';
 
 /**
  * The cashier in an overlay iframe over the host page (a bottom sheet). The close button cancels;
  * the cashier's own Pay / Fail / Cancel buttons settle through its postMessage.
  */
-export function overlayCashier(options: { document?: Document; window?: Window; settleDelayMs?: number; container?: HTMLElement } = {}): CashierPresenter {
+export function overlayCashier(
+  options: { document?: Document; window?: Window; settleDelayMs?: number; container?: HTMLElement } = {},
+): CashierPresenter {
   return (payment) => {
     const doc = options.document ?? document;
     const win = options.window ?? window;

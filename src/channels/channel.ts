@@ -146,7 +146,13 @@ export type ChannelEvent =
   | { eventId: string; type: 'refund.succeeded' | 'refund.closed' | 'refund.abnormal'; occurredAt: number; refund: ChannelRefund };
 
 export type ChannelEventType = ChannelEvent['type'];
-export const channelEventTypes: readonly ChannelEventType[] = ['payment.succeeded', 'payment.failed', 'refund.succeeded', 'refund.closed', 'refund.abnormal'];
+export const channelEventTypes: readonly ChannelEventType[] = [
+  'payment.succeeded',
+  'payment.failed',
+  'refund.succeeded',
+  'refund.closed',
+  'refund.abnormal',
+];
 
 /** Where an event came from, so the sink finds the order among that channel's orders. */
 export interface ChannelEventSource {

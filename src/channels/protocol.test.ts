@@ -24,7 +24,9 @@ const nowMs = Number(example.timestamp) * 1000;
 
 describe('channel signatures', () => {
   it('signs TIMESTAMP\\nNONCE\\nBODY\\n with HMAC-SHA256, lower-case hex (the documented example)', () => {
-    expect(channelSignatureMessage(example.timestamp, example.nonce, example.body).toString()).toBe(`${example.timestamp}\n${example.nonce}\n${example.body}\n`);
+    expect(channelSignatureMessage(example.timestamp, example.nonce, example.body).toString()).toBe(
+      `${example.timestamp}\n${example.nonce}\n${example.body}\n`,
+    );
     expect(channelSignature(example.key, example.timestamp, example.nonce, example.body)).toBe(example.signature);
     expect(signChannelMessage(example.key, example.body, { nowMs: nowMs + 999, nonce: example.nonce })).toEqual({
       'Paythrough-Timestamp': example.timestamp,
@@ -33,11 +35,26 @@ describe('channel signatures', () => {
     });
   });
 
-  const headers = { 'paythrough-timestamp': example.timestamp, 'paythrough-nonce': example.nonce, 'paythrough-signature': example.signature };
+  const headers = {
+    'paythrough-timestamp': example.timestamp,
+    'paythrough-nonce': example.nonce,
+    'paythrough-signature': example.signature,
+  };
 
   it('verifies with any header case, under any of the current keys', () => {
-    expect(verifyChannelSignature({ headers, body: example.body, channelKeys: [example.key], nowMs })).toEqual({ ok: true, timestamp: Number(example.timestamp), nonce: example.nonce });
-    expect(verifyChannelSignature({ headers, body: Buffer.from(example.body), channelKeys: ['old-key-old-key-old-key-old-key-xx', example.key], nowMs }).ok).toBe(true);
+    expect(verifyChannelSignature({ headers, body: example.body, channelKeys: [example.key], nowMs })).toEqual({
+      ok: true,
+      timestamp: Number(example.timestamp),
+      nonce: example.nonce,
+    });
+    expect(
+      verifyChannelSignature({
+        headers,
+        body: Buffer.from(example.body),
+        channelKeys: ['old-key-old-key-old-key-old-key-xx', example.key],
+        nowMs,
+      }).ok,
+    ).toBe(true);
   });
 
   it.each([
@@ -90,7 +107,10 @@ describe('wire bodies', () => {
   });
 
   it('accepts times with an offset and refuses times that are not RFC 3339', () => {
-    const wire = { ...eventToWire({ eventId: 'e1', type: 'payment.succeeded', occurredAt: nowMs, order }), occurred_time: '2026-01-15T12:00:00+08:00' };
+    const wire = {
+      ...eventToWire({ eventId: 'e1', type: 'payment.succeeded', occurredAt: nowMs, order }),
+      occurred_time: '2026-01-15T12:00:00+08:00',
+    };
     expect(eventFromWire(wireEventSchema.parse(wire)).occurredAt).toBe(nowMs);
     expect(wireEventSchema.safeParse({ ...wire, occurred_time: '2026-01-15 12:00:00' }).success).toBe(false);
     expect(wireEventSchema.safeParse({ ...wire, event_type: 'refund.succeeded' }).success).toBe(false);

@@ -45,12 +45,18 @@ export const minimumChannelKeyLength = 32;
 // Signatures.
 
 export function channelSignatureMessage(timestamp: string, nonce: string, body: string | Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`, 'utf8'), typeof body === 'string' ? Buffer.from(body, 'utf8') : body, Buffer.from('\n')]);
+  return Buffer.concat([
+    Buffer.from(`${timestamp}\n${nonce}\n`, 'utf8'),
+    typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
+    Buffer.from('\n'),
+  ]);
 }
 
 /** Lower-case hex HMAC-SHA256 of the message under the channel key (its UTF-8 bytes). */
 export function channelSignature(channelKey: string, timestamp: string, nonce: string, body: string | Buffer): string {
-  return createHmac('sha256', Buffer.from(channelKey, 'utf8')).update(channelSignatureMessage(timestamp, nonce, body)).digest('hex');
+  return createHmac('sha256', Buffer.from(channelKey, 'utf8'))
+    .update(channelSignatureMessage(timestamp, nonce, body))
+    .digest('hex');
 }
 
 export interface ChannelSignedHeaders {
@@ -60,7 +66,11 @@ export interface ChannelSignedHeaders {
 }
 
 /** Headers that sign `body` (request, response or callback): a fresh timestamp and nonce each call. */
-export function signChannelMessage(channelKey: string, body: string | Buffer, options: { nowMs: number; nonce?: string }): ChannelSignedHeaders {
+export function signChannelMessage(
+  channelKey: string,
+  body: string | Buffer,
+  options: { nowMs: number; nonce?: string },
+): ChannelSignedHeaders {
   const timestamp = String(Math.floor(options.nowMs / 1000));
   const nonce = options.nonce ?? randomString(32);
   return {
@@ -99,16 +109,26 @@ export function verifyChannelSignature(input: {
   const nonce = header(input.headers, channelHeaderNames.nonce);
   const signature = header(input.headers, channelHeaderNames.signature);
   if (timestamp === undefined || nonce === undefined || signature === undefined) {
-    return { ok: false, problem: 'headers_missing', message: 'Paythrough-Timestamp, Paythrough-Nonce and Paythrough-Signature are required' };
+    return {
+      ok: false,
+      problem: 'headers_missing',
+      message: 'Paythrough-Timestamp, Paythrough-Nonce and Paythrough-Signature are required',
+    };
   }
   if (!/^[0-9]{1,12}$/.test(timestamp) || !/^[0-9A-Za-z_-]{16,64}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(signature)) {
     return { ok: false, problem: 'malformed', message: 'A signature header is malformed' };
   }
   if (Math.abs(Math.floor(input.nowMs / 1000) - Number(timestamp)) > channelTimestampWindowSeconds) {
-    return { ok: false, problem: 'stale', message: `Paythrough-Timestamp is more than ${channelTimestampWindowSeconds} s away from the receiver's clock` };
+    return {
+      ok: false,
+      problem: 'stale',
+      message: `Paythrough-Timestamp is more than ${channelTimestampWindowSeconds} s away from the receiver's clock`,
+    };
   }
   const sent = Buffer.from(signature, 'hex');
-  const matches = input.channelKeys.some((key) => timingSafeEqual(Buffer.from(channelSignature(key, timestamp, nonce, input.body), 'hex'), sent));
+  const matches = input.channelKeys.some((key) =>
+    timingSafeEqual(Buffer.from(channelSignature(key, timestamp, nonce, input.body), 'hex'), sent),
+  );
   if (!matches) return { ok: false, problem: 'bad_signature', message: 'Paythrough-Signature does not verify' };
   return { ok: true, timestamp: Number(timestamp), nonce };
 }
@@ -186,8 +206,18 @@ export const wireRefundSchema = z.object({
 export const wireErrorSchema = z.object({ code: z.enum(channelErrorCodes), message: z.string() });
 
 export const wireEventSchema = z.discriminatedUnion('event_type', [
-  z.object({ event_id: identifier(64), event_type: z.enum(['payment.succeeded', 'payment.failed']), occurred_time: rfc3339, order: wireOrderSchema }),
-  z.object({ event_id: identifier(64), event_type: z.enum(['refund.succeeded', 'refund.closed', 'refund.abnormal']), occurred_time: rfc3339, refund: wireRefundSchema }),
+  z.object({
+    event_id: identifier(64),
+    event_type: z.enum(['payment.succeeded', 'payment.failed']),
+    occurred_time: rfc3339,
+    order: wireOrderSchema,
+  }),
+  z.object({
+    event_id: identifier(64),
+    event_type: z.enum(['refund.succeeded', 'refund.closed', 'refund.abnormal']),
+    occurred_time: rfc3339,
+    refund: wireRefundSchema,
+  }),
 ]);
 
 export type WireCreateOrder = z.infer<typeof wireCreateOrderSchema>;
@@ -306,11 +336,23 @@ export const refundFromWire = (wire: WireRefund): ChannelRefund => ({
 });
 
 export function eventToWire(event: ChannelEvent): WireEvent {
-  if ('order' in event) return { event_id: event.eventId, event_type: event.type, occurred_time: wireTime(event.occurredAt), order: orderToWire(event.order) };
+  if ('order' in event)
+    return { event_id: event.eventId, event_type: event.type, occurred_time: wireTime(event.occurredAt), order: orderToWire(event.order) };
   return { event_id: event.eventId, event_type: event.type, occurred_time: wireTime(event.occurredAt), refund: refundToWire(event.refund) };
 }
 
 export function eventFromWire(wire: WireEvent): ChannelEvent {
-  if ('order' in wire) return { eventId: wire.event_id, type: wire.event_type, occurredAt: fromWireTime(wire.occurred_time), order: orderFromWire(wire.order) };
-  return { eventId: wire.event_id, type: wire.event_type, occurredAt: fromWireTime(wire.occurred_time), refund: refundFromWire(wire.refund) };
+  if ('order' in wire)
+    return {
+      eventId: wire.event_id,
+      type: wire.event_type,
+      occurredAt: fromWireTime(wire.occurred_time),
+      order: orderFromWire(wire.order),
+    };
+  return {
+    eventId: wire.event_id,
+    type: wire.event_type,
+    occurredAt: fromWireTime(wire.occurred_time),
+    refund: refundFromWire(wire.refund),
+  };
 }

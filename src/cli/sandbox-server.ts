@@ -45,7 +45,8 @@ export interface RunningSandboxServer {
 }
 
 export async function startSandboxServer(options: SandboxServerOptions): Promise<RunningSandboxServer> {
-  if (options.channelKey.length < minimumChannelKeyLength) throw new Error(`The channel key must be at least ${minimumChannelKeyLength} characters`);
+  if (options.channelKey.length < minimumChannelKeyLength)
+    throw new Error(`The channel key must be at least ${minimumChannelKeyLength} characters`);
   const clock = options.clock ?? systemClock;
   const database = openDatabase(options.databaseUrl, options.postgresSchema ? { postgresSchema: options.postgresSchema } : {});
   await migrateToLatest(database.db, database.kind);
@@ -66,12 +67,18 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   await app.register(securityPlugin);
-  await app.register(sandboxProtocolRoutes, { sandbox, channelKey: options.channelKey, nonces: new NonceService(database.db, clock), clock });
+  await app.register(sandboxProtocolRoutes, {
+    sandbox,
+    channelKey: options.channelKey,
+    nonces: new NonceService(database.db, clock),
+    clock,
+  });
   await app.register(sandboxRoutes, { sandbox });
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   const address = app.server.address();
   url = `http://${options.host ?? '127.0.0.1'}:${typeof address === 'object' && address ? address.port : options.port}`;
-  const ticker: JobLoop | undefined = options.tickIntervalMs === 0 ? undefined : startJobLoop('sandbox-tick', options.tickIntervalMs ?? 1000, () => sandbox.tick());
+  const ticker: JobLoop | undefined =
+    options.tickIntervalMs === 0 ? undefined : startJobLoop('sandbox-tick', options.tickIntervalMs ?? 1000, () => sandbox.tick());
   return {
     url,
     app,

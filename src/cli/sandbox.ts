@@ -16,7 +16,10 @@ const server = await startSandboxServer({
   port: Number(environment.SANDBOX_PORT ?? 8090),
   ...(environment.SANDBOX_PUBLIC_URL ? { publicUrl: environment.SANDBOX_PUBLIC_URL } : {}),
   ...(environment.SANDBOX_REFUND_DELAY_MS ? { refundDelayMs: Number(environment.SANDBOX_REFUND_DELAY_MS) } : {}),
-  allowPrivateTargets: (environment.PAYTHROUGH_ALLOW_PRIVATE_TARGETS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+  allowPrivateTargets: (environment.PAYTHROUGH_ALLOW_PRIVATE_TARGETS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
 });
 process.stdout.write(`Sandbox channel listening at ${server.url} (channel base URL for the superapp's HTTP channel)\n`);
 const stop = () => server.stop().then(() => process.exit(0));

@@ -16,7 +16,12 @@ describe('configuration from the environment', () => {
     expect(parseTrustProxy('off')).toBe(false);
     expect(parseTrustProxy('false')).toBe(false);
     expect(parseTrustProxy('true')).toBe(true);
-    expect(loadConfig({ PAYTHROUGH_TRUST_PROXY: ' 10.0.0.7, 10.1.0.0/16 ,fd00::/8,loopback' }).trustProxy).toEqual(['10.0.0.7', '10.1.0.0/16', 'fd00::/8', 'loopback']);
+    expect(loadConfig({ PAYTHROUGH_TRUST_PROXY: ' 10.0.0.7, 10.1.0.0/16 ,fd00::/8,loopback' }).trustProxy).toEqual([
+      '10.0.0.7',
+      '10.1.0.0/16',
+      'fd00::/8',
+      'loopback',
+    ]);
   });
 
   it('PAYTHROUGH_TRUST_PROXY refuses hop counts (Fastify 5 ignores them) and anything that is not an address', () => {
@@ -64,7 +69,9 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS: '3650' }).deliveryAttemptRetentionDays).toBe(3650);
     expect(loadConfig({ PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS: '1' }).deliveryAttemptRetentionDays).toBe(1);
     for (const bad of ['0', '-1', '1.5', 'forever', '3651']) {
-      expect(() => loadConfig({ PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS: bad }), bad).toThrow(/PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS/);
+      expect(() => loadConfig({ PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS: bad }), bad).toThrow(
+        /PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS/,
+      );
     }
   });
 

@@ -97,7 +97,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`).replace(/\/+$/, ''),
     timezone: env.PAYTHROUGH_TIMEZONE,
     sandboxEnabled: sandbox === 'on',
-    allowPrivateTargets: env.PAYTHROUGH_ALLOW_PRIVATE_TARGETS.split(',').map((s) => s.trim()).filter(Boolean),
+    allowPrivateTargets: env.PAYTHROUGH_ALLOW_PRIVATE_TARGETS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     logLevel: env.PAYTHROUGH_LOG_LEVEL,
     signatureFailureLimit: env.PAYTHROUGH_SIGNATURE_FAILURE_LIMIT,
     mchidRateLimit: env.PAYTHROUGH_MCHID_RATE_LIMIT,
@@ -116,7 +118,9 @@ export function parseMetricsToken(value: string | undefined): string | undefined
   if (value === undefined || value === '') return undefined;
   // RFC 6750's token68 alphabet: what a Bearer header carries unescaped.
   if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(value) || value.length < 16) {
-    throw new Error('Invalid configuration: PAYTHROUGH_METRICS_TOKEN must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (then =), e.g. openssl rand -hex 32');
+    throw new Error(
+      'Invalid configuration: PAYTHROUGH_METRICS_TOKEN must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (then =), e.g. openssl rand -hex 32',
+    );
   }
   return value;
 }
@@ -128,12 +132,19 @@ export function parseTrustProxy(value: string): TrustProxy {
   if (text === 'true' || text === 'on') return true;
   // Fastify 5 ignores a hop count (it cannot tell a proxy from a direct client that forges the header): refuse it.
   if (/^\d+$/.test(text)) {
-    throw new Error(`Invalid configuration: PAYTHROUGH_TRUST_PROXY does not take a hop count (got ${text}); list the load balancer's addresses or CIDRs`);
+    throw new Error(
+      `Invalid configuration: PAYTHROUGH_TRUST_PROXY does not take a hop count (got ${text}); list the load balancer's addresses or CIDRs`,
+    );
   }
-  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   const invalid = entries.filter((entry) => !isAddressOrCidr(entry));
   if (entries.length === 0 || invalid.length > 0) {
-    throw new Error(`Invalid configuration: PAYTHROUGH_TRUST_PROXY must be off, true or comma-separated proxy addresses/CIDRs (bad: ${invalid.join(', ') || value})`);
+    throw new Error(
+      `Invalid configuration: PAYTHROUGH_TRUST_PROXY must be off, true or comma-separated proxy addresses/CIDRs (bad: ${invalid.join(', ') || value})`,
+    );
   }
   return entries;
 }

@@ -33,13 +33,25 @@ describe('TC3-HMAC-SHA256', () => {
     const parsed = parseTc3Authorization(
       `TC3-HMAC-SHA256 Credential=${example.secretId}/2019-02-25/cvm/tc3_request, SignedHeaders=content-type;host, Signature=${signature}`,
     );
-    expect(parsed).toEqual({ secretId: example.secretId, date: '2019-02-25', service: 'cvm', signedHeaders: ['content-type', 'host'], signature });
+    expect(parsed).toEqual({
+      secretId: example.secretId,
+      date: '2019-02-25',
+      service: 'cvm',
+      signedHeaders: ['content-type', 'host'],
+      signature,
+    });
     expect(parseTc3Authorization('TC3-HMAC-SHA256 Credential=x')).toBeUndefined();
     expect(parseTc3Authorization(undefined)).toBeUndefined();
   });
 
   it('accepts the host with or without its port, and refuses any other change', () => {
-    const authorization = { secretId: example.secretId, date: '2019-02-25', service: 'cvm', signedHeaders: ['content-type', 'host'], signature };
+    const authorization = {
+      secretId: example.secretId,
+      date: '2019-02-25',
+      service: 'cvm',
+      signedHeaders: ['content-type', 'host'],
+      signature,
+    };
     const base = {
       authorization,
       method: 'POST',

@@ -18,7 +18,13 @@ export function parseTc3Authorization(header: string | undefined): Tc3Authorizat
   const match = header ? authorizationPattern.exec(header.trim()) : null;
   if (!match) return undefined;
   const [, secretId, date, service, signedHeaders, signature] = match;
-  return { secretId: secretId!, date: date!, service: service!, signedHeaders: signedHeaders!.toLowerCase().split(';'), signature: signature!.toLowerCase() };
+  return {
+    secretId: secretId!,
+    date: date!,
+    service: service!,
+    signedHeaders: signedHeaders!.toLowerCase().split(';'),
+    signature: signature!.toLowerCase(),
+  };
 }
 
 const sha256Hex = (message: string | Buffer) => createHash('sha256').update(message).digest('hex');
@@ -45,7 +51,9 @@ export interface Tc3SignInput {
 export function tc3Signature(input: Tc3SignInput): string {
   const headerBlock = input.canonicalHeaders.map(([name, value]) => `${name}:${value}\n`).join('');
   const signedHeaders = input.canonicalHeaders.map(([name]) => name).join(';');
-  const canonicalRequest = [input.method.toUpperCase(), input.path, input.query, headerBlock, signedHeaders, sha256Hex(input.body)].join('\n');
+  const canonicalRequest = [input.method.toUpperCase(), input.path, input.query, headerBlock, signedHeaders, sha256Hex(input.body)].join(
+    '\n',
+  );
   const scope = `${input.date}/${input.service}/tc3_request`;
   const stringToSign = ['TC3-HMAC-SHA256', String(input.timestampSeconds), scope, sha256Hex(canonicalRequest)].join('\n');
   const signingKey = hmac(hmac(hmac(`TC3${input.secretKey}`, input.date), input.service), 'tc3_request');

@@ -41,7 +41,13 @@ describe('wechatpay-axios-plugin 0.9.6 against our v3 primitives over HTTP', () 
         parsed.ok &&
         parsed.authorization.serialNo === merchant.serialNo &&
         verifyV3RequestSignature(parsed.authorization, { method: request.method!, url: request.url!, body }, merchant.publicKeyPem);
-      seen.push({ method: request.method!, url: request.url!, body: body.toString(), verified, fresh: parsed.ok && isV3TimestampFresh(parsed.authorization.timestamp, Date.now()) });
+      seen.push({
+        method: request.method!,
+        url: request.url!,
+        body: body.toString(),
+        verified,
+        fresh: parsed.ok && isV3TimestampFresh(parsed.authorization.timestamp, Date.now()),
+      });
       const signer = { serial: platformSerial, privateKey: keyFixtures.platform.privateKeyPem };
       if (!verified) {
         const error = JSON.stringify({ code: 'SIGN_ERROR', message: 'signature does not verify' });
@@ -63,10 +69,24 @@ describe('wechatpay-axios-plugin 0.9.6 against our v3 primitives over HTTP', () 
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   const client = () =>
-    new Wechatpay({ baseURL, mchid, serial: merchant.serialNo, privateKey: merchant.privateKeyPem, certs: { [platformSerial]: keyFixtures.platform.publicKeyPem } });
+    new Wechatpay({
+      baseURL,
+      mchid,
+      serial: merchant.serialNo,
+      privateKey: merchant.privateKeyPem,
+      certs: { [platformSerial]: keyFixtures.platform.publicKeyPem },
+    });
 
   it('POST: our parser verifies the client, the client verifies our signed 200', async () => {
-    const body = { appid: 'wxd678efh567hg6787', mchid, description: 'Image形象店-深圳腾大-QQ公仔', out_trade_no: '1217752501201407033233368018', notify_url: 'https://example.com/notify', amount: { total: 100, currency: 'CNY' }, payer: { openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' } };
+    const body = {
+      appid: 'wxd678efh567hg6787',
+      mchid,
+      description: 'Image形象店-深圳腾大-QQ公仔',
+      out_trade_no: '1217752501201407033233368018',
+      notify_url: 'https://example.com/notify',
+      amount: { total: 100, currency: 'CNY' },
+      payer: { openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' },
+    };
     const response = await client().v3.pay.transactions.jsapi.post(body);
     expect(response.status).toBe(200);
     expect(response.data).toEqual({ prepay_id: 'wx201410272009395522657a690389285100' });
@@ -78,7 +98,12 @@ describe('wechatpay-axios-plugin 0.9.6 against our v3 primitives over HTTP', () 
   it('GET with a query and special characters in the path', async () => {
     const response = await client().v3.pay.transactions.outTradeNo.$out_trade_no$.get({ out_trade_no: 'T1|a*b-c_d', params: { mchid } });
     expect(response.data.trade_state).toBe('WAIT_PAY');
-    expect(seen.at(-1)).toMatchObject({ method: 'GET', url: '/v3/pay/transactions/out-trade-no/T1|a*b-c_d?mchid=1900000001', verified: true, body: '' });
+    expect(seen.at(-1)).toMatchObject({
+      method: 'GET',
+      url: '/v3/pay/transactions/out-trade-no/T1|a*b-c_d?mchid=1900000001',
+      verified: true,
+      body: '',
+    });
   });
 
   it('204 with a signed empty body is accepted', async () => {
@@ -88,13 +113,27 @@ describe('wechatpay-axios-plugin 0.9.6 against our v3 primitives over HTTP', () 
   });
 
   it('a client with another key is refused (401, which the client passes through unverified)', async () => {
-    const wrong = new Wechatpay({ baseURL, mchid, serial: merchant.serialNo, privateKey: keyFixtures.merchantB.privateKeyPem, certs: { [platformSerial]: keyFixtures.platform.publicKeyPem } });
-    await expect(wrong.v3.pay.transactions.jsapi.post({ mchid })).rejects.toMatchObject({ response: { status: 401, data: { code: 'SIGN_ERROR' } } });
+    const wrong = new Wechatpay({
+      baseURL,
+      mchid,
+      serial: merchant.serialNo,
+      privateKey: keyFixtures.merchantB.privateKeyPem,
+      certs: { [platformSerial]: keyFixtures.platform.publicKeyPem },
+    });
+    await expect(wrong.v3.pay.transactions.jsapi.post({ mchid })).rejects.toMatchObject({
+      response: { status: 401, data: { code: 'SIGN_ERROR' } },
+    });
     expect(seen.at(-1)!.verified).toBe(false);
   });
 
   it('the client refuses our response when it trusts another platform key', async () => {
-    const distrustful = new Wechatpay({ baseURL, mchid, serial: merchant.serialNo, privateKey: merchant.privateKeyPem, certs: { [platformSerial]: keyFixtures.platformNext.publicKeyPem } });
+    const distrustful = new Wechatpay({
+      baseURL,
+      mchid,
+      serial: merchant.serialNo,
+      privateKey: merchant.privateKeyPem,
+      certs: { [platformSerial]: keyFixtures.platformNext.publicKeyPem },
+    });
     await expect(distrustful.v3.pay.transactions.jsapi.post({ mchid })).rejects.toMatchObject({ code: 'EV3_RES_HEADER_SIGNATURE_DIGEST' });
   });
 });

@@ -83,7 +83,11 @@ describe('parseV3Authorization', () => {
 
   it('tolerates spaces around separators, a lower-case scheme, upper-case names and unquoted tokens', () => {
     expect(parsed(`  ${header(['mchid', 'serial_no', 'timestamp', 'nonce_str', 'signature'], ' , ')}  `).mchid).toBe(mchid);
-    expect(parsed(`wechatpay2-sha256-rsa2048   MCHID = "${mchid}",serial_no="${merchant.serialNo}",timestamp=1768449600,nonce_str=abc,signature=c2lnbmF0dXJl`).timestamp).toBe(1768449600);
+    expect(
+      parsed(
+        `wechatpay2-sha256-rsa2048   MCHID = "${mchid}",serial_no="${merchant.serialNo}",timestamp=1768449600,nonce_str=abc,signature=c2lnbmF0dXJl`,
+      ).timestamp,
+    ).toBe(1768449600);
   });
 
   it('ignores unknown, well-formed parameters', () => {
@@ -133,9 +137,13 @@ describe('request signatures', () => {
     expect(authorization.mchid).toBe(mchid);
     expect(authorization.serialNo).toBe(merchant.serialNo);
     expect(authorization.nonceStr).toHaveLength(32);
-    expect(verifyV3RequestSignature(authorization, { method: 'POST', url: '/v3/pay/transactions/jsapi', body }, merchant.publicKeyPem)).toBe(true);
+    expect(
+      verifyV3RequestSignature(authorization, { method: 'POST', url: '/v3/pay/transactions/jsapi', body }, merchant.publicKeyPem),
+    ).toBe(true);
     // The certificate works as the key too.
-    expect(verifyV3RequestSignature(authorization, { method: 'POST', url: '/v3/pay/transactions/jsapi', body }, merchant.certificatePem)).toBe(true);
+    expect(
+      verifyV3RequestSignature(authorization, { method: 'POST', url: '/v3/pay/transactions/jsapi', body }, merchant.certificatePem),
+    ).toBe(true);
   });
 
   it('verifies a GET with a raw query and unencoded | and * in the path, signed by the plugin', () => {
@@ -148,11 +156,19 @@ describe('request signatures', () => {
     const authorization = parsed(signWithPlugin({ method: 'post', url: '/v3/pay/transactions/jsapi', data: JSON.parse(body) }));
     const request = { method: 'POST', url: '/v3/pay/transactions/jsapi', body };
     expect(verifyV3RequestSignature(authorization, { ...request, method: 'post' }, merchant.publicKeyPem)).toBe(false);
-    expect(verifyV3RequestSignature(authorization, { ...request, url: '/v3/pay/transactions/jsapi?x=1' }, merchant.publicKeyPem)).toBe(false);
+    expect(verifyV3RequestSignature(authorization, { ...request, url: '/v3/pay/transactions/jsapi?x=1' }, merchant.publicKeyPem)).toBe(
+      false,
+    );
     expect(verifyV3RequestSignature(authorization, { ...request, body: `${body} ` }, merchant.publicKeyPem)).toBe(false);
-    expect(verifyV3RequestSignature(authorization, { ...request, body: body.replace('"total":1', '"total":100') }, merchant.publicKeyPem)).toBe(false);
     expect(
-      verifyV3RequestSignature({ ...authorization, timestamp: authorization.timestamp + 1, timestampText: String(authorization.timestamp + 1) }, request, merchant.publicKeyPem),
+      verifyV3RequestSignature(authorization, { ...request, body: body.replace('"total":1', '"total":100') }, merchant.publicKeyPem),
+    ).toBe(false);
+    expect(
+      verifyV3RequestSignature(
+        { ...authorization, timestamp: authorization.timestamp + 1, timestampText: String(authorization.timestamp + 1) },
+        request,
+        merchant.publicKeyPem,
+      ),
     ).toBe(false);
     expect(verifyV3RequestSignature(authorization, request, keyFixtures.merchantB.publicKeyPem)).toBe(false);
     expect(verifyV3RequestSignature(authorization, request, 'not a key')).toBe(false);
@@ -160,10 +176,16 @@ describe('request signatures', () => {
 
   it('verifies over the raw bytes, so a body that is not valid UTF-8 is still checked exactly', () => {
     const raw = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
-    const header = signV3Request({ mchid, serialNo: merchant.serialNo, privateKey: merchant.privateKeyPem }, { method: 'POST', url: '/x', body: raw }, { nowMs });
+    const header = signV3Request(
+      { mchid, serialNo: merchant.serialNo, privateKey: merchant.privateKeyPem },
+      { method: 'POST', url: '/x', body: raw },
+      { nowMs },
+    );
     const authorization = parsed(header);
     expect(verifyV3RequestSignature(authorization, { method: 'POST', url: '/x', body: raw }, merchant.publicKeyPem)).toBe(true);
-    expect(verifyV3RequestSignature(authorization, { method: 'POST', url: '/x', body: raw.toString('utf8') }, merchant.publicKeyPem)).toBe(false);
+    expect(verifyV3RequestSignature(authorization, { method: 'POST', url: '/x', body: raw.toString('utf8') }, merchant.publicKeyPem)).toBe(
+      false,
+    );
   });
 
   it('builds exactly the documented string to sign', () => {
@@ -174,10 +196,20 @@ describe('request signatures', () => {
   });
 
   it('our own signer produces what the plugin would verify', () => {
-    const header = signV3Request({ mchid, serialNo: merchant.serialNo, privateKey: merchant.privateKeyPem }, { method: 'POST', url: '/v3/refund/domestic/refunds', body }, { nowMs, nonce: 'n1' });
+    const header = signV3Request(
+      { mchid, serialNo: merchant.serialNo, privateKey: merchant.privateKeyPem },
+      { method: 'POST', url: '/v3/refund/domestic/refunds', body },
+      { nowMs, nonce: 'n1' },
+    );
     const authorization = parsed(header);
     expect(authorization.timestamp).toBe(nowMs / 1000);
-    expect(Rsa.verify(Formatter.request('POST', '/v3/refund/domestic/refunds', authorization.timestampText, 'n1', body), authorization.signature, Rsa.from(merchant.publicKeyPem, 'public'))).toBe(true);
+    expect(
+      Rsa.verify(
+        Formatter.request('POST', '/v3/refund/domestic/refunds', authorization.timestampText, 'n1', body),
+        authorization.signature,
+        Rsa.from(merchant.publicKeyPem, 'public'),
+      ),
+    ).toBe(true);
   });
 
   it('refuses a valid ECDSA signature made with an EC key (the scheme is RSA)', () => {
@@ -208,7 +240,13 @@ describe('response and notification signatures', () => {
   it('signs a JSON body so the plugin accepts it', () => {
     const body = JSON.stringify({ prepay_id: 'wx201410272009395522657a690389285100' });
     const headers = signV3Response(signer, body, { nowMs: Date.now() });
-    expect(Object.keys(headers).sort()).toEqual(['Request-ID', 'Wechatpay-Nonce', 'Wechatpay-Serial', 'Wechatpay-Signature', 'Wechatpay-Timestamp']);
+    expect(Object.keys(headers).sort()).toEqual([
+      'Request-ID',
+      'Wechatpay-Nonce',
+      'Wechatpay-Serial',
+      'Wechatpay-Signature',
+      'Wechatpay-Timestamp',
+    ]);
     expect(pluginVerify(body, { ...headers })).toBe(body);
   });
 
@@ -248,10 +286,22 @@ describe('response and notification signatures', () => {
     expect(verifyV3Response({ headers: { ...headers }, body, publicKeys, nowMs })).toMatchObject({ ok: true, serial: signer.serial });
     const lowerCased = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
     expect(verifyV3Response({ headers: lowerCased, body, publicKeys, nowMs }).ok).toBe(true);
-    expect(verifyV3Response({ headers: { ...headers }, body: `${body}\n`, publicKeys, nowMs })).toMatchObject({ ok: false, problem: 'bad_signature' });
-    expect(verifyV3Response({ headers: { ...headers }, body, publicKeys, nowMs: nowMs + 301_000 })).toMatchObject({ ok: false, problem: 'timestamp_offset' });
-    expect(verifyV3Response({ headers: { ...headers }, body, publicKeys: { other: platform.publicKeyPem }, nowMs })).toMatchObject({ ok: false, problem: 'unknown_serial' });
-    expect(verifyV3Response({ headers: { ...headers, 'Wechatpay-Timestamp': 'abc' }, body, publicKeys, nowMs })).toMatchObject({ ok: false, problem: 'timestamp_offset' });
+    expect(verifyV3Response({ headers: { ...headers }, body: `${body}\n`, publicKeys, nowMs })).toMatchObject({
+      ok: false,
+      problem: 'bad_signature',
+    });
+    expect(verifyV3Response({ headers: { ...headers }, body, publicKeys, nowMs: nowMs + 301_000 })).toMatchObject({
+      ok: false,
+      problem: 'timestamp_offset',
+    });
+    expect(verifyV3Response({ headers: { ...headers }, body, publicKeys: { other: platform.publicKeyPem }, nowMs })).toMatchObject({
+      ok: false,
+      problem: 'unknown_serial',
+    });
+    expect(verifyV3Response({ headers: { ...headers, 'Wechatpay-Timestamp': 'abc' }, body, publicKeys, nowMs })).toMatchObject({
+      ok: false,
+      problem: 'timestamp_offset',
+    });
     expect(verifyV3Response({ headers: {}, body, publicKeys, nowMs })).toMatchObject({ ok: false, problem: 'headers_incomplete' });
   });
 });
@@ -268,7 +318,9 @@ describe('AEAD_AES_256_GCM resources', () => {
 
   it('decrypts what the plugin encrypts', () => {
     const ciphertext = Aes.AesGcm.encrypt(plaintext, apiV3Key, 'abcdefghijkl', 'refund');
-    expect(decryptV3Resource({ algorithm: 'AEAD_AES_256_GCM', ciphertext, associated_data: 'refund', nonce: 'abcdefghijkl' }, apiV3Key)).toBe(plaintext);
+    expect(
+      decryptV3Resource({ algorithm: 'AEAD_AES_256_GCM', ciphertext, associated_data: 'refund', nonce: 'abcdefghijkl' }, apiV3Key),
+    ).toBe(plaintext);
     expect(aeadAes256GcmDecrypt(ciphertext, apiV3Key, 'abcdefghijkl', 'refund')).toBe(plaintext);
   });
 
@@ -278,7 +330,13 @@ describe('AEAD_AES_256_GCM resources', () => {
   });
 
   it('refuses a changed ciphertext, associated data, nonce or key, and a truncated tag', () => {
-    const resource = encryptV3Resource({ plaintext, apiV3Key, associatedData: 'transaction', originalType: 'transaction', nonce: 'nonce0000001' });
+    const resource = encryptV3Resource({
+      plaintext,
+      apiV3Key,
+      associatedData: 'transaction',
+      originalType: 'transaction',
+      nonce: 'nonce0000001',
+    });
     const bytes = Buffer.from(resource.ciphertext, 'base64');
     const flipped = Buffer.from(bytes);
     flipped[0] = flipped[0]! ^ 1;
@@ -286,7 +344,9 @@ describe('AEAD_AES_256_GCM resources', () => {
     expect(() => decryptV3Resource({ ...resource, associated_data: 'refund' }, apiV3Key)).toThrow(V3CryptoError);
     expect(() => decryptV3Resource({ ...resource, nonce: 'nonce0000002' }, apiV3Key)).toThrow(V3CryptoError);
     expect(() => decryptV3Resource(resource, 'B7Bc9dEf1gHi2jKl3mNo4pQr5sTu6vWx')).toThrow(V3CryptoError);
-    expect(() => decryptV3Resource({ ...resource, ciphertext: bytes.subarray(0, bytes.length - 4).toString('base64') }, apiV3Key)).toThrow(V3CryptoError);
+    expect(() => decryptV3Resource({ ...resource, ciphertext: bytes.subarray(0, bytes.length - 4).toString('base64') }, apiV3Key)).toThrow(
+      V3CryptoError,
+    );
     expect(() => decryptV3Resource({ ...resource, algorithm: 'AES_128_CBC' }, apiV3Key)).toThrow(/Unsupported/);
   });
 
@@ -309,8 +369,20 @@ describe('wx.requestPayment paySign', () => {
   const prepayId = 'wx201410272009395522657a690389285100';
 
   it('signs appId, timeStamp, nonceStr and package so the plugin verifies it', () => {
-    const params = buildRequestPaymentParams({ appId, prepayId, merchantPrivateKey: merchant.privateKeyPem, nowMs, nonceStr: '593BEC0C930BF1AFEB40B4A08C8FB242' });
-    expect(params).toMatchObject({ appId, timeStamp: '1768449600', nonceStr: '593BEC0C930BF1AFEB40B4A08C8FB242', package: `prepay_id=${prepayId}`, signType: 'RSA' });
+    const params = buildRequestPaymentParams({
+      appId,
+      prepayId,
+      merchantPrivateKey: merchant.privateKeyPem,
+      nowMs,
+      nonceStr: '593BEC0C930BF1AFEB40B4A08C8FB242',
+    });
+    expect(params).toMatchObject({
+      appId,
+      timeStamp: '1768449600',
+      nonceStr: '593BEC0C930BF1AFEB40B4A08C8FB242',
+      package: `prepay_id=${prepayId}`,
+      signType: 'RSA',
+    });
     const message = Formatter.joinedByLineFeed(appId, params.timeStamp, params.nonceStr, params.package);
     expect(message).toBe(`${appId}\n1768449600\n593BEC0C930BF1AFEB40B4A08C8FB242\nprepay_id=${prepayId}\n`);
     expect(Rsa.verify(message, params.paySign, Rsa.from(merchant.publicKeyPem, 'public'))).toBe(true);
@@ -321,8 +393,13 @@ describe('wx.requestPayment paySign', () => {
     const timeStamp = String(Formatter.timestamp());
     const nonceStr = Formatter.nonce();
     const packageValue = `prepay_id=${prepayId}`;
-    const paySign = Rsa.sign(Formatter.joinedByLineFeed(appId, timeStamp, nonceStr, packageValue), Rsa.from(merchant.privateKeyPem, 'private'));
-    expect(verifyRequestPaymentParams({ appId, timeStamp, nonceStr, package: packageValue, signType: 'RSA', paySign }, merchant.publicKeyPem)).toBe(true);
+    const paySign = Rsa.sign(
+      Formatter.joinedByLineFeed(appId, timeStamp, nonceStr, packageValue),
+      Rsa.from(merchant.privateKeyPem, 'private'),
+    );
+    expect(
+      verifyRequestPaymentParams({ appId, timeStamp, nonceStr, package: packageValue, signType: 'RSA', paySign }, merchant.publicKeyPem),
+    ).toBe(true);
   });
 
   it('refuses another appId, package, signType or key', () => {

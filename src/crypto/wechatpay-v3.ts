@@ -88,8 +88,7 @@ export interface V3Authorization {
 export type V3AuthorizationProblem = 'missing' | 'scheme' | 'syntax' | 'duplicate' | 'missing_field' | 'invalid_field';
 
 export type ParseV3AuthorizationResult =
-  | { ok: true; authorization: V3Authorization }
-  | { ok: false; problem: V3AuthorizationProblem; message: string };
+  { ok: true; authorization: V3Authorization } | { ok: false; problem: V3AuthorizationProblem; message: string };
 
 const maxAuthorizationLength = 4096;
 const maxAuthorizationParams = 16;
@@ -183,7 +182,13 @@ export function parseV3Authorization(header: string | undefined | null): ParseV3
 }
 
 /** `METHOD\nURL\nTIMESTAMP\nNONCE\nBODY\n`; URL is the path plus `?query` exactly as sent, BODY the raw bytes. */
-export function v3RequestMessage(method: string, url: string, timestamp: string | number, nonce: string, body: string | Buffer = ''): Buffer {
+export function v3RequestMessage(
+  method: string,
+  url: string,
+  timestamp: string | number,
+  nonce: string,
+  body: string | Buffer = '',
+): Buffer {
   return joinLines([method, url, String(timestamp), nonce, body]);
 }
 
@@ -209,11 +214,7 @@ export interface V3RequestSigner {
 }
 
 /** Builds an Authorization header the way v3 clients do (for our tests, docs and sample code). */
-export function signV3Request(
-  signer: V3RequestSigner,
-  request: V3RequestToVerify,
-  options: { nowMs: number; nonce?: string },
-): string {
+export function signV3Request(signer: V3RequestSigner, request: V3RequestToVerify, options: { nowMs: number; nonce?: string }): string {
   const timestamp = v3Timestamp(options.nowMs);
   const nonce = options.nonce ?? newV3Nonce();
   const signature = rsaSign(v3RequestMessage(request.method, request.url, timestamp, nonce, request.body), signer.privateKey);
@@ -304,7 +305,11 @@ export function verifyV3Response(input: {
     return { ok: false, problem: 'headers_incomplete', message: 'A Wechatpay-Timestamp/-Nonce/-Serial/-Signature header is missing' };
   }
   if (!/^[0-9]{1,12}$/.test(timestamp) || !isV3TimestampFresh(Number(timestamp), input.nowMs)) {
-    return { ok: false, problem: 'timestamp_offset', message: `Wechatpay-Timestamp ${timestamp} is outside ±${v3TimestampWindowSeconds} s` };
+    return {
+      ok: false,
+      problem: 'timestamp_offset',
+      message: `Wechatpay-Timestamp ${timestamp} is outside ±${v3TimestampWindowSeconds} s`,
+    };
   }
   if (!Object.prototype.hasOwnProperty.call(input.publicKeys, serial)) {
     return { ok: false, problem: 'unknown_serial', message: `No key is configured for Wechatpay-Serial ${serial}` };
@@ -356,7 +361,10 @@ export function isWellFormedApiV3Key(key: string): boolean {
 export function aeadAes256GcmEncrypt(plaintext: string | Buffer, apiV3Key: string | Buffer, nonce: string, associatedData = ''): string {
   const cipher = createCipheriv('aes-256-gcm', apiV3KeyBytes(apiV3Key), gcmNonceBytes(nonce), { authTagLength: gcmTagLength });
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));
-  const encrypted = Buffer.concat([cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext), cipher.final()]);
+  const encrypted = Buffer.concat([
+    cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext),
+    cipher.final(),
+  ]);
   return Buffer.concat([encrypted, cipher.getAuthTag()]).toString('base64');
 }
 
@@ -451,7 +459,11 @@ export function verifyRequestPaymentParams(
   if (params.signType !== undefined && params.signType !== 'RSA') return false;
   if (!/^[0-9]{1,12}$/.test(params.timeStamp) || !params.package.startsWith('prepay_id=') || params.nonceStr === '') return false;
   if ([params.appId, params.timeStamp, params.nonceStr, params.package].some((part) => part.includes('\n'))) return false;
-  return rsaVerify(requestPaymentMessage(params.appId, params.timeStamp, params.nonceStr, params.package), params.paySign, merchantPublicKey);
+  return rsaVerify(
+    requestPaymentMessage(params.appId, params.timeStamp, params.nonceStr, params.package),
+    params.paySign,
+    merchantPublicKey,
+  );
 }
 
 /** The prepay_id inside a `prepay_id=...` package, or undefined. */

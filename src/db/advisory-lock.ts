@@ -25,7 +25,12 @@ export async function withDatabaseLock<T>(db: Kysely<Database>, kind: DatabaseKi
 }
 
 /** Runs `run` only if no other instance holds the named lock now; undefined when it was skipped. */
-export async function whenDatabaseLockFree<T>(db: Kysely<Database>, kind: DatabaseKind, name: string, run: () => Promise<T>): Promise<T | undefined> {
+export async function whenDatabaseLockFree<T>(
+  db: Kysely<Database>,
+  kind: DatabaseKind,
+  name: string,
+  run: () => Promise<T>,
+): Promise<T | undefined> {
   if (kind !== 'postgres') return run();
   return db.connection().execute(async (connection) => {
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${lockKey(name)}) as locked`.execute(connection);

@@ -30,7 +30,8 @@ export async function migrateToLatest(db: Kysely<Database>, kind: DatabaseKind):
   const provider: MigrationProvider = { getMigrations: async () => migrationsFor(kind) };
   // Kysely finds its bookkeeping tables in any schema of the database; on PostgreSQL name ours, so that
   // another schema's tables (another deployment, a parallel test) are never taken for them.
-  const migrationTableSchema = kind === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
+  const migrationTableSchema =
+    kind === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
   const migrator = new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));

@@ -36,11 +36,21 @@ export type EnablementEvent = 'apply' | 'approve' | 'reject' | 'disable';
  */
 export const enablementMachine = defineStateMachine<EnablementStatus, EnablementEvent>({
   name: 'payment enablement',
-  states: [EnablementStatus.NeverApplied, EnablementStatus.Pending, EnablementStatus.Approved, EnablementStatus.Rejected, EnablementStatus.Disabled],
+  states: [
+    EnablementStatus.NeverApplied,
+    EnablementStatus.Pending,
+    EnablementStatus.Approved,
+    EnablementStatus.Rejected,
+    EnablementStatus.Disabled,
+  ],
   stateNames: { [-1]: 'never applied', 0: 'pending', 10: 'approved', 20: 'rejected', 30: 'disabled' },
   initial: EnablementStatus.NeverApplied,
   transitions: [
-    { event: 'apply', from: [EnablementStatus.NeverApplied, EnablementStatus.Rejected, EnablementStatus.Disabled], to: EnablementStatus.Pending },
+    {
+      event: 'apply',
+      from: [EnablementStatus.NeverApplied, EnablementStatus.Rejected, EnablementStatus.Disabled],
+      to: EnablementStatus.Pending,
+    },
     { event: 'approve', from: EnablementStatus.Pending, to: EnablementStatus.Approved },
     { event: 'reject', from: EnablementStatus.Pending, to: EnablementStatus.Rejected },
     { event: 'disable', from: EnablementStatus.Approved, to: EnablementStatus.Disabled },

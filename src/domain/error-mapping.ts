@@ -14,14 +14,24 @@ function fieldOf(issue: ValidationIssue, context: string | undefined): string {
 }
 
 /** A body too large (413) or of an unsupported type (415) keeps its status; any other client error is a 400. */
-export const clientErrorStatus = (statusCode: number | undefined): 400 | 413 | 415 => (statusCode === 413 || statusCode === 415 ? statusCode : 400);
+export const clientErrorStatus = (statusCode: number | undefined): 400 | 413 | 415 =>
+  statusCode === 413 || statusCode === 415 ? statusCode : 400;
 
 /** Any thrown value as an AppError; unknown failures become InternalError without their internals. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  const candidate = error as { validation?: ValidationIssue[]; validationContext?: string; statusCode?: number; code?: string; message?: string };
+  const candidate = error as {
+    validation?: ValidationIssue[];
+    validationContext?: string;
+    statusCode?: number;
+    code?: string;
+    message?: string;
+  };
   if (Array.isArray(candidate.validation) && candidate.validation.length > 0) {
-    const fields = candidate.validation.map((issue) => ({ field: fieldOf(issue, candidate.validationContext), message: issue.message ?? 'is invalid' }));
+    const fields = candidate.validation.map((issue) => ({
+      field: fieldOf(issue, candidate.validationContext),
+      message: issue.message ?? 'is invalid',
+    }));
     const first = fields[0]!;
     return new AppError('InvalidParameterValue', `${first.field}: ${first.message}`, { field: first.field, fields });
   }

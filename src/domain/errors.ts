@@ -64,7 +64,5 @@ export class AppError extends Error {
 }
 
 export const notFound = (what: string) => new AppError('ResourceNotFound', `${what} not found`);
-export const forbidden = (message = 'Your role does not allow this operation') =>
-  new AppError('UnauthorizedOperation', message);
-export const invalid = (field: string, message: string) =>
-  new AppError('InvalidParameterValue', `${field}: ${message}`, { field });
+export const forbidden = (message = 'Your role does not allow this operation') => new AppError('UnauthorizedOperation', message);
+export const invalid = (field: string, message: string) => new AppError('InvalidParameterValue', `${field}: ${message}`, { field });

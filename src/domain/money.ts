@@ -57,7 +57,9 @@ export function formatMinorUnits(amount: number, code: string): string {
   if (!Number.isSafeInteger(amount)) throw new Error(`Amounts are safe integers in minor units (got ${amount})`);
   const exponent = currencyExponent(code);
   const sign = amount < 0 ? '-' : '';
-  const digits = Math.abs(amount).toString().padStart(exponent + 1, '0');
+  const digits = Math.abs(amount)
+    .toString()
+    .padStart(exponent + 1, '0');
   if (exponent === 0) return `${sign}${digits}`;
   return `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
 }

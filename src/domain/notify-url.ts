@@ -15,5 +15,6 @@ export function checkNotifyUrl(value: string, field: string, sandboxRelaxed: boo
     throw paramError(field, 'must be an absolute https URL', value);
   }
   if (url.protocol !== 'https:' && !(sandboxRelaxed && url.protocol === 'http:')) throw paramError(field, 'must be an https URL', value);
-  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') throw paramError(field, 'must carry no query string, fragment or credentials', value);
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '')
+    throw paramError(field, 'must carry no query string, fragment or credentials', value);
 }

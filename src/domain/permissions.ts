@@ -12,7 +12,14 @@ export type AccessLevel = 'read' | 'write';
 export type RoleKey = 'super_admin' | 'platform_admin' | `mp:${TeamRole}` | `sa:${TeamRole}`;
 
 const allMiniProgramRoles = ['mp:administrator', 'mp:member_admin', 'mp:senior_developer', 'mp:developer', 'mp:operator'] as const;
-const allSuperappRoles = ['sa:administrator', 'sa:member_admin', 'sa:senior_developer', 'sa:developer', 'sa:operator', 'sa:reviewer'] as const;
+const allSuperappRoles = [
+  'sa:administrator',
+  'sa:member_admin',
+  'sa:senior_developer',
+  'sa:developer',
+  'sa:operator',
+  'sa:reviewer',
+] as const;
 const admins = { super_admin: 'write', platform_admin: 'write' } as const;
 const adminsReadOnly = { super_admin: 'read', platform_admin: 'read' } as const;
 
@@ -59,18 +66,36 @@ export const permissionTable = {
   'payment_credentials.manage': { 'mp:administrator': 'write', 'mp:senior_developer': 'write' },
   'order.view': {
     ...admins,
-    'mp:administrator': 'write', 'mp:senior_developer': 'write', 'mp:developer': 'write', 'mp:operator': 'write',
-    'sa:administrator': 'write', 'sa:senior_developer': 'write', 'sa:developer': 'write', 'sa:operator': 'write',
+    'mp:administrator': 'write',
+    'mp:senior_developer': 'write',
+    'mp:developer': 'write',
+    'mp:operator': 'write',
+    'sa:administrator': 'write',
+    'sa:senior_developer': 'write',
+    'sa:developer': 'write',
+    'sa:operator': 'write',
   },
   'order.export': {
     ...admins,
-    'mp:administrator': 'write', 'mp:senior_developer': 'write', 'mp:developer': 'write', 'mp:operator': 'write',
-    'sa:administrator': 'write', 'sa:senior_developer': 'write', 'sa:developer': 'write', 'sa:operator': 'write',
+    'mp:administrator': 'write',
+    'mp:senior_developer': 'write',
+    'mp:developer': 'write',
+    'mp:operator': 'write',
+    'sa:administrator': 'write',
+    'sa:senior_developer': 'write',
+    'sa:developer': 'write',
+    'sa:operator': 'write',
   },
   'refund.view': {
     ...admins,
-    'mp:administrator': 'write', 'mp:senior_developer': 'write', 'mp:developer': 'write', 'mp:operator': 'write',
-    'sa:administrator': 'write', 'sa:senior_developer': 'write', 'sa:developer': 'write', 'sa:operator': 'write',
+    'mp:administrator': 'write',
+    'mp:senior_developer': 'write',
+    'mp:developer': 'write',
+    'mp:operator': 'write',
+    'sa:administrator': 'write',
+    'sa:senior_developer': 'write',
+    'sa:developer': 'write',
+    'sa:operator': 'write',
   },
 
   // Superapp side (SPEC §1.1, second table).
@@ -79,7 +104,11 @@ export const permissionTable = {
   // Every superapp role but Member admin (§7: member admins have no payment capability).
   'merchant.view': {
     ...adminsReadOnly,
-    'sa:administrator': 'write', 'sa:senior_developer': 'write', 'sa:developer': 'write', 'sa:operator': 'write', 'sa:reviewer': 'write',
+    'sa:administrator': 'write',
+    'sa:senior_developer': 'write',
+    'sa:developer': 'write',
+    'sa:operator': 'write',
+    'sa:reviewer': 'write',
   },
   'approval.decide': { ...adminsReadOnly, 'sa:administrator': 'write', 'sa:reviewer': 'write' },
 } as const satisfies Record<string, Partial<Record<RoleKey, AccessLevel>>>;

@@ -31,10 +31,36 @@ describe('defineStateMachine', () => {
   it.each([
     [{ initial: 'NOPE' }, 'initial state NOPE is not a state'],
     [{ terminal: ['NOPE'] }, 'terminal state NOPE is not a state'],
-    [{ transitions: [{ from: 'A', event: 'go', to: 'C' }, { from: 'A', event: 'go', to: 'B' }] }, 'event go from A is ambiguous'],
-    [{ transitions: [{ from: 'A', event: 'go', to: 'X' }, { from: 'A', event: 'b', to: 'B' }, { from: 'A', event: 'c', to: 'C' }] }, 'X is not a state'],
+    [
+      {
+        transitions: [
+          { from: 'A', event: 'go', to: 'C' },
+          { from: 'A', event: 'go', to: 'B' },
+        ],
+      },
+      'event go from A is ambiguous',
+    ],
+    [
+      {
+        transitions: [
+          { from: 'A', event: 'go', to: 'X' },
+          { from: 'A', event: 'b', to: 'B' },
+          { from: 'A', event: 'c', to: 'C' },
+        ],
+      },
+      'X is not a state',
+    ],
     [{ transitions: [{ from: 'A', event: 'b', to: 'B' }] }, 'state C is unreachable'],
-    [{ terminal: ['B'], transitions: [{ from: 'A', event: 'b', to: 'B' }, { from: 'B', event: 'c', to: 'C' }] }, 'terminal state B has a way out'],
+    [
+      {
+        terminal: ['B'],
+        transitions: [
+          { from: 'A', event: 'b', to: 'B' },
+          { from: 'B', event: 'c', to: 'C' },
+        ],
+      },
+      'terminal state B has a way out',
+    ],
   ])('refuses an unsound definition at load (%j)', (change, problem) => {
     const definition = {
       name: 'abc',
@@ -55,12 +81,12 @@ describe('defineStateMachine', () => {
 describe('defineStateMachine over numeric wire states', () => {
   const states = [0, 1, 2] as const;
   it('refuses a transition to or from an unknown state', () => {
-    expect(() => defineStateMachine<0 | 1 | 2 | 9, 'go'>({ name: 't', states, initial: 0, transitions: [{ event: 'go', from: [0], to: 9 }] })).toThrow(
-      /9 is not a state/,
-    );
-    expect(() => defineStateMachine<0 | 1 | 2 | 9, 'go'>({ name: 't', states, initial: 0, transitions: [{ event: 'go', from: [9], to: 1 }] })).toThrow(
-      /9 is not a state/,
-    );
+    expect(() =>
+      defineStateMachine<0 | 1 | 2 | 9, 'go'>({ name: 't', states, initial: 0, transitions: [{ event: 'go', from: [0], to: 9 }] }),
+    ).toThrow(/9 is not a state/);
+    expect(() =>
+      defineStateMachine<0 | 1 | 2 | 9, 'go'>({ name: 't', states, initial: 0, transitions: [{ event: 'go', from: [9], to: 1 }] }),
+    ).toThrow(/9 is not a state/);
   });
   it('refuses an ambiguous event, an unreachable state and an unknown initial state', () => {
     expect(() =>
@@ -74,13 +100,18 @@ describe('defineStateMachine over numeric wire states', () => {
         ],
       }),
     ).toThrow(/event go from 0 is ambiguous/);
-    expect(() => defineStateMachine<0 | 1 | 2, 'go'>({ name: 't', states, initial: 0, transitions: [{ event: 'go', from: [0], to: 1 }] })).toThrow(
-      /state 2 is unreachable/,
-    );
+    expect(() =>
+      defineStateMachine<0 | 1 | 2, 'go'>({ name: 't', states, initial: 0, transitions: [{ event: 'go', from: [0], to: 1 }] }),
+    ).toThrow(/state 2 is unreachable/);
     expect(() => defineStateMachine({ name: 't', states, initial: 5 as 0, transitions: [] })).toThrow(/initial state/);
   });
   it('tells the number 0 from the string "0"', () => {
-    const machine = defineStateMachine<0 | '0', 'go'>({ name: 't', states: [0, '0'], initial: 0, transitions: [{ event: 'go', from: 0, to: '0' }] });
+    const machine = defineStateMachine<0 | '0', 'go'>({
+      name: 't',
+      states: [0, '0'],
+      initial: 0,
+      transitions: [{ event: 'go', from: 0, to: '0' }],
+    });
     expect(machine.next(0, 'go')).toBe('0');
     expect(machine.next('0', 'go')).toBeUndefined();
     expect(machine.isState('0')).toBe(true);
@@ -103,7 +134,14 @@ describe('merchant binding machine (SPEC §2.1)', () => {
 
 describe('payment enablement machine (SPEC §2.2)', () => {
   it('apply from never/rejected/disabled; approve/reject from pending; disable from approved', () => {
-    const allowed: Record<string, number> = { '-1:apply': 0, '20:apply': 0, '30:apply': 0, '0:approve': 10, '0:reject': 20, '10:disable': 30 };
+    const allowed: Record<string, number> = {
+      '-1:apply': 0,
+      '20:apply': 0,
+      '30:apply': 0,
+      '0:approve': 10,
+      '0:reject': 20,
+      '10:disable': 30,
+    };
     for (const from of [-1, 0, 10, 20, 30] as const) {
       for (const event of ['apply', 'approve', 'reject', 'disable'] as const) {
         expect(enablementMachine.next(from, event), `${from} ${event}`).toBe(allowed[`${from}:${event}`]);

@@ -113,7 +113,7 @@ export function validateDefinition<S extends StateValue, E extends string>(defin
     }
   }
   const reachable = new Set<StateValue>([definition.initial]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const t of definition.transitions) {
       if (!reachable.has(t.to) && sourcesOf(t.from).some((from) => reachable.has(from))) {

@@ -11,7 +11,8 @@ export function startJobLoop(
   name: string,
   intervalMs: number,
   run: () => Promise<unknown>,
-  onError: (name: string, error: unknown) => void = (job, error) => process.stderr.write(`[paythrough] job ${job} failed: ${String(error)}\n`),
+  onError: (name: string, error: unknown) => void = (job, error) =>
+    process.stderr.write(`[paythrough] job ${job} failed: ${String(error)}\n`),
 ): JobLoop {
   let running: Promise<unknown> | undefined;
   let stopped = false;

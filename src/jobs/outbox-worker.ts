@@ -10,8 +10,8 @@ import { startJobLoop, type JobLoop } from './job-loop.ts';
 
 /** Waits after a failed attempt, in order (SPEC §4.2): 15 retries over 24 h 4 min, then the job fails. */
 export const notificationRetryScheduleMs: readonly number[] = [
-  15_000, 15_000, 30_000, 180_000, 600_000, 1_200_000, 1_800_000, 1_800_000, 1_800_000, 3_600_000, 10_800_000, 10_800_000, 10_800_000, 21_600_000,
-  21_600_000,
+  15_000, 15_000, 30_000, 180_000, 600_000, 1_200_000, 1_800_000, 1_800_000, 1_800_000, 3_600_000, 10_800_000, 10_800_000, 10_800_000,
+  21_600_000, 21_600_000,
 ];
 
 /** Three times the 5 s delivery timeout; renewed every third of it while the batch is in flight. */
@@ -74,7 +74,8 @@ export class OutboxWorker {
     } else {
       jobs = [];
       for (const candidate of await outboxRepository.dueCandidates(db, now, this.batchSize)) {
-        if (await outboxRepository.claim(db, candidate.id, claim)) jobs.push({ ...candidate, claimed_by: claim.workerId, claim_token: claim.token, claim_expires_at: claim.leaseUntil });
+        if (await outboxRepository.claim(db, candidate.id, claim))
+          jobs.push({ ...candidate, claimed_by: claim.workerId, claim_token: claim.token, claim_expires_at: claim.leaseUntil });
       }
     }
     const summary: OutboxRunSummary = { claimed: jobs.length, delivered: 0, rescheduled: 0, failed: 0 };
@@ -100,9 +101,12 @@ export class OutboxWorker {
   /** Keeps the batch's claim alive while its deliveries run (a finished job has no claim left to renew). */
   private renewLeaseWhileRunning(token: string): () => void {
     const { db, clock } = this.options;
-    const timer = setInterval(() => {
-      outboxRepository.renewClaims(db, token, clock.nowMs() + this.leaseMs).catch(() => undefined);
-    }, Math.max(1, Math.floor(this.leaseMs / 3)));
+    const timer = setInterval(
+      () => {
+        outboxRepository.renewClaims(db, token, clock.nowMs() + this.leaseMs).catch(() => undefined);
+      },
+      Math.max(1, Math.floor(this.leaseMs / 3)),
+    );
     timer.unref();
     return () => clearInterval(timer);
   }
@@ -157,7 +161,9 @@ export class OutboxWorker {
         roundAttempts,
         nextAttemptAt: status === 'pending' ? finishedAt + retryIn! : null,
         now: finishedAt,
-        error: result.delivered ? null : truncate(result.error ?? (result.httpStatus ? `HTTP ${result.httpStatus}` : 'failed'), excerptLimit),
+        error: result.delivered
+          ? null
+          : truncate(result.error ?? (result.httpStatus ? `HTTP ${result.httpStatus}` : 'failed'), excerptLimit),
         httpStatus: result.httpStatus ?? null,
       });
       // Our lease ran out and another worker holds the job now: the attempt is logged, its outcome is theirs to record.
@@ -171,5 +177,10 @@ function truncate(text: string | null, limit: number): string | null {
   if (text === null) return null;
   const bytes = Buffer.from(text, 'utf8');
   // Cut on a byte boundary, then drop a character the cut split in two.
-  return bytes.length <= limit ? text : bytes.subarray(0, limit).toString('utf8').replace(/\uFFFD$/, '');
+  return bytes.length <= limit
+    ? text
+    : bytes
+        .subarray(0, limit)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
 }

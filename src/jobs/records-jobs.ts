@@ -6,7 +6,10 @@ import { startJobLoop, type JobLoop } from './job-loop.ts';
  * compare-and-set with a lease, so any instance may run any export and a dead worker's job is taken
  * over), the purge of exports past PAYTHROUGH_EXPORT_RETENTION_HOURS (24 by default), and the refresh of the daily payment figures.
  */
-export function startRecordJobs(services: { exports: Pick<ExportService, 'runNext' | 'purgeExpired'>; paymentStats: Pick<PaymentStatsService, 'refresh'> }, intervalMs: number): JobLoop[] {
+export function startRecordJobs(
+  services: { exports: Pick<ExportService, 'runNext' | 'purgeExpired'>; paymentStats: Pick<PaymentStatsService, 'refresh'> },
+  intervalMs: number,
+): JobLoop[] {
   return [
     startJobLoop('exports', intervalMs, async () => {
       while (await services.exports.runNext()) {

@@ -5,7 +5,10 @@ import type { NonceService, RateLimiter } from '../services/auth/index.ts';
  * (PAYTHROUGH_NONCE_RETENTION_MINUTES, at least their window) has passed, in batches, and rate-limit
  * counters (sign-in, signature failures, per-mchid requests) whose window ended.
  */
-export async function purgeExpiredSecurityState(services: { nonces: Pick<NonceService, 'purgeExpired'>; rateLimiter: Pick<RateLimiter, 'purgeExpired'> }): Promise<{ nonces: number; counters: number }> {
+export async function purgeExpiredSecurityState(services: {
+  nonces: Pick<NonceService, 'purgeExpired'>;
+  rateLimiter: Pick<RateLimiter, 'purgeExpired'>;
+}): Promise<{ nonces: number; counters: number }> {
   const nonces = await services.nonces.purgeExpired();
   const counters = await services.rateLimiter.purgeExpired();
   return { nonces, counters };

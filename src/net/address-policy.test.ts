@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { cidrContains, classifyAddress, decideAddress, parseAddress, parseCidr, resolveTarget, TargetRefusedError, type TargetPolicy } from './address-policy.ts';
+import {
+  cidrContains,
+  classifyAddress,
+  decideAddress,
+  parseAddress,
+  parseCidr,
+  resolveTarget,
+  TargetRefusedError,
+  type TargetPolicy,
+} from './address-policy.ts';
 
 const strict: TargetPolicy = { allowPrivateTargets: [], sandboxRelaxed: false };
 const sandbox: TargetPolicy = { allowPrivateTargets: [], sandboxRelaxed: true };
@@ -101,7 +110,10 @@ describe('CIDRs and decisions', () => {
 });
 
 describe('resolveTarget', () => {
-  const lookupTo = (...addresses: string[]) => async () => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  const lookupTo =
+    (...addresses: string[]) =>
+    async () =>
+      addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
 
   it('accepts https to a public name and returns the address to connect to', async () => {
     const target = await resolveTarget('https://merchant.example/notify?x=1', strict, lookupTo('93.184.216.34'));
@@ -109,14 +121,18 @@ describe('resolveTarget', () => {
   });
 
   it('refuses plain http, except on the sandbox', async () => {
-    await expect(resolveTarget('http://merchant.example/notify', strict, lookupTo('93.184.216.34'))).rejects.toMatchObject({ reason: 'scheme' });
+    await expect(resolveTarget('http://merchant.example/notify', strict, lookupTo('93.184.216.34'))).rejects.toMatchObject({
+      reason: 'scheme',
+    });
     await expect(resolveTarget('http://127.0.0.1:9/notify', sandbox)).resolves.toMatchObject({ address: '127.0.0.1' });
     await expect(resolveTarget('ftp://merchant.example/', sandbox)).rejects.toMatchObject({ reason: 'scheme' });
   });
 
   it('refuses names that resolve, even partly, to a non-public address', async () => {
     await expect(resolveTarget('https://evil.example/', strict, lookupTo('10.0.0.5'))).rejects.toThrow(/private address/);
-    await expect(resolveTarget('https://evil.example/', strict, lookupTo('93.184.216.34', '169.254.169.254'))).rejects.toThrow(/link-local/);
+    await expect(resolveTarget('https://evil.example/', strict, lookupTo('93.184.216.34', '169.254.169.254'))).rejects.toThrow(
+      /link-local/,
+    );
     await expect(resolveTarget('https://evil.example/', strict, lookupTo('::ffff:127.0.0.1'))).rejects.toThrow(/loopback/);
     await expect(resolveTarget('https://evil.example/', strict, lookupTo('fd00::1'))).rejects.toThrow(/unique-local/);
     await expect(resolveTarget('https://localhost/', strict, lookupTo('127.0.0.1', '::1'))).rejects.toBeInstanceOf(TargetRefusedError);
@@ -133,14 +149,22 @@ describe('resolveTarget', () => {
   });
 
   it('refuses credentials in the URL, bad URLs and names that do not resolve', async () => {
-    await expect(resolveTarget('https://user:pw@merchant.example/', strict, lookupTo('93.184.216.34'))).rejects.toMatchObject({ reason: 'credentials' });
+    await expect(resolveTarget('https://user:pw@merchant.example/', strict, lookupTo('93.184.216.34'))).rejects.toMatchObject({
+      reason: 'credentials',
+    });
     await expect(resolveTarget('not a url', strict)).rejects.toMatchObject({ reason: 'url' });
     await expect(resolveTarget('https://nowhere.example/', strict, async () => [])).rejects.toMatchObject({ reason: 'unresolvable' });
-    await expect(resolveTarget('https://nowhere.example/', strict, async () => { throw new Error('ENOTFOUND'); })).rejects.toMatchObject({ reason: 'unresolvable' });
+    await expect(
+      resolveTarget('https://nowhere.example/', strict, async () => {
+        throw new Error('ENOTFOUND');
+      }),
+    ).rejects.toMatchObject({ reason: 'unresolvable' });
   });
 
   it('lets PAYTHROUGH_ALLOW_PRIVATE_TARGETS open private networks', async () => {
     const policy = { allowPrivateTargets: ['10.0.0.0/8', 'fd00::/8'], sandboxRelaxed: false };
-    await expect(resolveTarget('https://internal.example/', policy, lookupTo('10.1.2.3', 'fd00::5'))).resolves.toMatchObject({ address: '10.1.2.3' });
+    await expect(resolveTarget('https://internal.example/', policy, lookupTo('10.1.2.3', 'fd00::5'))).resolves.toMatchObject({
+      address: '10.1.2.3',
+    });
   });
 });

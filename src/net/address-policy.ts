@@ -7,15 +7,7 @@ import { isIP } from 'node:net';
  * http and loopback too), or PAYTHROUGH_ALLOW_PRIVATE_TARGETS lists the address (CIDRs, or `*`).
  */
 export type AddressClass =
-  | 'public'
-  | 'loopback'
-  | 'private'
-  | 'shared'
-  | 'link_local'
-  | 'unique_local'
-  | 'unspecified'
-  | 'multicast'
-  | 'reserved';
+  'public' | 'loopback' | 'private' | 'shared' | 'link_local' | 'unique_local' | 'unspecified' | 'multicast' | 'reserved';
 
 interface ParsedAddress {
   family: 4 | 6;

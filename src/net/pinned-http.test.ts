@@ -47,7 +47,10 @@ describe('sendOutbound', () => {
   });
 
   it('posts to an allowed loopback target and reads the answer', async () => {
-    const response = await sendOutbound({ url: `http://127.0.0.1:${port}/notify?a=1`, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' }, { policy: sandbox });
+    const response = await sendOutbound(
+      { url: `http://127.0.0.1:${port}/notify?a=1`, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' },
+      { policy: sandbox },
+    );
     expect(response.status).toBe(200);
     expect(response.body.toString()).toBe('{"ok":true}');
     expect(received.at(-1)).toEqual({ host: `127.0.0.1:${port}`, url: '/notify?a=1', body: '{"x":1}' });
@@ -60,7 +63,10 @@ describe('sendOutbound', () => {
       // A rebinding resolver: the first answer passes the check, any later one would point elsewhere.
       return [{ address: lookups === 1 ? '127.0.0.1' : '10.9.9.9', family: 4 }];
     };
-    const response = await sendOutbound({ url: `http://merchant.test:${port}/pinned`, method: 'GET', headers: {} }, { policy: { ...loopbackAllowed, sandboxRelaxed: true }, lookup });
+    const response = await sendOutbound(
+      { url: `http://merchant.test:${port}/pinned`, method: 'GET', headers: {} },
+      { policy: { ...loopbackAllowed, sandboxRelaxed: true }, lookup },
+    );
     expect(response.status).toBe(200);
     expect(response.address).toBe('127.0.0.1');
     expect(lookups).toBe(1);
@@ -72,7 +78,10 @@ describe('sendOutbound', () => {
       { address: '::1', family: 6 },
       { address: '127.0.0.1', family: 4 },
     ];
-    const response = await sendOutbound({ url: `http://localhost.test:${port}/both`, method: 'GET', headers: {} }, { policy: sandbox, lookup });
+    const response = await sendOutbound(
+      { url: `http://localhost.test:${port}/both`, method: 'GET', headers: {} },
+      { policy: sandbox, lookup },
+    );
     expect(response.status).toBe(200);
     expect(response.address).toBe('127.0.0.1');
   });
@@ -80,48 +89,73 @@ describe('sendOutbound', () => {
   it('speaks TLS to the pinned address while verifying the certificate for the name', async () => {
     const lookup = async () => [{ address: '127.0.0.1', family: 4 }];
     const url = `https://${tlsFixtures.hostname}:${tlsPort}/tls`;
-    const response = await sendOutbound({ url, method: 'POST', headers: {}, body: 'hi' }, { policy: loopbackAllowed, lookup, tls: { ca: tlsFixtures.caPem } });
+    const response = await sendOutbound(
+      { url, method: 'POST', headers: {}, body: 'hi' },
+      { policy: loopbackAllowed, lookup, tls: { ca: tlsFixtures.caPem } },
+    );
     expect(response.status).toBe(200);
     expect(received.at(-1)).toMatchObject({ host: `${tlsFixtures.hostname}:${tlsPort}`, body: 'hi' });
     // Another name on the same address fails the certificate check.
-    const wrongName = sendOutbound({ url: `https://other.merchant.test:${tlsPort}/tls`, method: 'GET', headers: {} }, { policy: loopbackAllowed, lookup, tls: { ca: tlsFixtures.caPem } });
+    const wrongName = sendOutbound(
+      { url: `https://other.merchant.test:${tlsPort}/tls`, method: 'GET', headers: {} },
+      { policy: loopbackAllowed, lookup, tls: { ca: tlsFixtures.caPem } },
+    );
     await expect(wrongName).rejects.toBeInstanceOf(OutboundError);
   });
 
   it('refuses before connecting when the policy says no', async () => {
     const before = received.length;
-    const error = await sendOutbound({ url: `http://127.0.0.1:${port}/x`, method: 'GET', headers: {} }, { policy: { allowPrivateTargets: [], sandboxRelaxed: false } }).catch((e) => e);
+    const error = await sendOutbound(
+      { url: `http://127.0.0.1:${port}/x`, method: 'GET', headers: {} },
+      { policy: { allowPrivateTargets: [], sandboxRelaxed: false } },
+    ).catch((e) => e);
     expect(error).toMatchObject({ failure: 'refused', mayHaveArrived: false });
-    const https = await sendOutbound({ url: `https://127.0.0.1:${port}/x`, method: 'GET', headers: {} }, { policy: { allowPrivateTargets: [], sandboxRelaxed: false } }).catch((e) => e);
+    const https = await sendOutbound(
+      { url: `https://127.0.0.1:${port}/x`, method: 'GET', headers: {} },
+      { policy: { allowPrivateTargets: [], sandboxRelaxed: false } },
+    ).catch((e) => e);
     expect(https).toMatchObject({ failure: 'refused' });
     expect(received.length).toBe(before);
   });
 
   it('does not follow redirects', async () => {
-    const response = await sendOutbound({ url: `http://127.0.0.1:${port}/redirect`, method: 'POST', headers: {}, body: '{}' }, { policy: sandbox });
+    const response = await sendOutbound(
+      { url: `http://127.0.0.1:${port}/redirect`, method: 'POST', headers: {}, body: '{}' },
+      { policy: sandbox },
+    );
     expect(response.status).toBe(302);
     expect(received.at(-1)!.url).toBe('/redirect');
   });
 
   it('gives up at the deadline', async () => {
     const started = Date.now();
-    const error = await sendOutbound({ url: `http://127.0.0.1:${port}/hang`, method: 'POST', headers: {}, body: '{}', timeoutMs: 300 }, { policy: sandbox }).catch((e) => e);
+    const error = await sendOutbound(
+      { url: `http://127.0.0.1:${port}/hang`, method: 'POST', headers: {}, body: '{}', timeoutMs: 300 },
+      { policy: sandbox },
+    ).catch((e) => e);
     expect(error).toMatchObject({ failure: 'timeout', mayHaveArrived: true });
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('keeps only the first bytes of a large answer, or fails, as asked', async () => {
-    const truncated = await sendOutbound({ url: `http://127.0.0.1:${port}/big`, method: 'GET', headers: {}, maxResponseBytes: 1024, onOversizedResponse: 'truncate' }, { policy: sandbox });
+    const truncated = await sendOutbound(
+      { url: `http://127.0.0.1:${port}/big`, method: 'GET', headers: {}, maxResponseBytes: 1024, onOversizedResponse: 'truncate' },
+      { policy: sandbox },
+    );
     expect(truncated.body).toHaveLength(1024);
     expect(truncated.truncated).toBe(true);
-    await expect(sendOutbound({ url: `http://127.0.0.1:${port}/big`, method: 'GET', headers: {}, maxResponseBytes: 1024 }, { policy: sandbox })).rejects.toMatchObject({ failure: 'oversized' });
+    await expect(
+      sendOutbound({ url: `http://127.0.0.1:${port}/big`, method: 'GET', headers: {}, maxResponseBytes: 1024 }, { policy: sandbox }),
+    ).rejects.toMatchObject({ failure: 'oversized' });
   });
 
   it('reports a refused connection as certainly not arrived', async () => {
     const closed = createServer();
     const closedPort = await listen(closed);
     await new Promise((resolve) => closed.close(resolve));
-    const error = await sendOutbound({ url: `http://127.0.0.1:${closedPort}/`, method: 'GET', headers: {} }, { policy: sandbox }).catch((e) => e);
+    const error = await sendOutbound({ url: `http://127.0.0.1:${closedPort}/`, method: 'GET', headers: {} }, { policy: sandbox }).catch(
+      (e) => e,
+    );
     expect(error).toMatchObject({ failure: 'connect', mayHaveArrived: false });
   });
 });

@@ -58,7 +58,11 @@ export interface OutboundOptions {
 /** Answers every lookup with the checked addresses only (all of them when asked, so Node can fall back between families). */
 function pinnedLookup(addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>): LookupFunction {
   return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-    if (options?.all) callback(null, addresses.map(({ address, family }) => ({ address, family })));
+    if (options?.all)
+      callback(
+        null,
+        addresses.map(({ address, family }) => ({ address, family })),
+      );
     else callback(null, addresses[0]!.address, addresses[0]!.family);
   }) as unknown as LookupFunction;
 }
@@ -129,7 +133,9 @@ export async function sendOutbound(request: OutboundRequest, options: OutboundOp
             chunks.push(chunk.subarray(0, maxBytes - size));
             size = maxBytes;
             truncated = true;
-            finish(() => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks), truncated, address }));
+            finish(() =>
+              resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks), truncated, address }),
+            );
           } else {
             finish(() => reject(new OutboundError(`The answer exceeds ${maxBytes} bytes`, 'oversized', true)));
           }
@@ -139,7 +145,11 @@ export async function sendOutbound(request: OutboundRequest, options: OutboundOp
         chunks.push(chunk);
         size += chunk.length;
       });
-      response.on('end', () => finish(() => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks), truncated, address })));
+      response.on('end', () =>
+        finish(() =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks), truncated, address }),
+        ),
+      );
       response.on('error', (error) => finish(() => reject(new OutboundError(error.message, 'network', true))));
     });
     outgoing.on('socket', (socket) => {
@@ -153,7 +163,11 @@ export async function sendOutbound(request: OutboundRequest, options: OutboundOp
         reject(
           connected
             ? new OutboundError(`${error.code ?? 'Error'}: ${error.message}`, 'network', true)
-            : new OutboundError(`Could not connect to ${url.host} (${addresses.map((a) => a.address).join(', ')}): ${error.code ?? error.message}`, 'connect', false),
+            : new OutboundError(
+                `Could not connect to ${url.host} (${addresses.map((a) => a.address).join(', ')}): ${error.code ?? error.message}`,
+                'connect',
+                false,
+              ),
         ),
       );
     });

@@ -8,5 +8,11 @@ export const approvalTransitionRepository = {
   listByRecords: (db: Executor, kind: ApprovalKind, recordIds: readonly number[]) =>
     recordIds.length === 0
       ? Promise.resolve([])
-      : db.selectFrom('approval_transitions').selectAll().where('kind', '=', kind).where('record_id', 'in', recordIds).orderBy('id', 'asc').execute(),
+      : db
+          .selectFrom('approval_transitions')
+          .selectAll()
+          .where('kind', '=', kind)
+          .where('record_id', 'in', recordIds)
+          .orderBy('id', 'asc')
+          .execute(),
 };

@@ -79,10 +79,16 @@ export const approvalRepository = {
     const includeBindings = query.kind !== 'payment_enable' && !query.mnpId;
     const includeEnablements = query.kind !== 'merchant_binding';
     if (query.statuses?.length === 0 || (!includeBindings && !includeEnablements)) return { total: 0, rows: [] };
-    const union =
-      includeBindings && includeEnablements ? bindings().unionAll(enablements()) : includeBindings ? bindings() : enablements();
+    const union = includeBindings && includeEnablements ? bindings().unionAll(enablements()) : includeBindings ? bindings() : enablements();
     const approvals = union.as('approvals');
-    const total = Number((await db.selectFrom(approvals).select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()).total);
+    const total = Number(
+      (
+        await db
+          .selectFrom(approvals)
+          .select((eb) => eb.fn.countAll<number>().as('total'))
+          .executeTakeFirstOrThrow()
+      ).total,
+    );
     const rows = await db
       .selectFrom(approvals)
       .selectAll()

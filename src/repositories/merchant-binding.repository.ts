@@ -17,11 +17,16 @@ export const merchantBindingRepository = {
     bindings(db).where('team_id', '=', teamId).where('status', '=', BindingStatus.Effective).executeTakeFirst(),
   findPendingByTeam: (db: Executor, teamId: string) =>
     bindings(db).where('team_id', '=', teamId).where('status', '=', BindingStatus.Pending).executeTakeFirst(),
-  findLatestByTeam: (db: Executor, teamId: string) => bindings(db).where('team_id', '=', teamId).orderBy('id', 'desc').limit(1).executeTakeFirst(),
+  findLatestByTeam: (db: Executor, teamId: string) =>
+    bindings(db).where('team_id', '=', teamId).orderBy('id', 'desc').limit(1).executeTakeFirst(),
   listByTeam: (db: Executor, teamId: string) => bindings(db).where('team_id', '=', teamId).orderBy('id', 'desc').execute(),
   /** The team (if any) whose effective binding is this merchant. */
   findEffectiveByMerchant: (db: Executor, superappId: string, merchantId: string) =>
-    bindings(db).where('superapp_id', '=', superappId).where('merchant_id', '=', merchantId).where('status', '=', BindingStatus.Effective).executeTakeFirst(),
+    bindings(db)
+      .where('superapp_id', '=', superappId)
+      .where('merchant_id', '=', merchantId)
+      .where('status', '=', BindingStatus.Effective)
+      .executeTakeFirst(),
   /** Whether a pending request or an effective binding names this merchant of the list. */
   hasOpenForMerchant: async (db: Executor, merchantRef: number) =>
     (await db
@@ -33,5 +38,14 @@ export const merchantBindingRepository = {
       .executeTakeFirst()) !== undefined,
   /** Compare-and-set: moves the row from `from` to `to`; the number of rows changed is 0 if someone else moved it first. */
   compareAndSet: async (db: Executor, id: number, from: BindingStatus, to: BindingStatus, changes: Updateable<MerchantBindingTable>) =>
-    Number((await db.updateTable('merchant_bindings').set({ ...changes, status: to }).where('id', '=', id).where('status', '=', from).executeTakeFirst()).numUpdatedRows),
+    Number(
+      (
+        await db
+          .updateTable('merchant_bindings')
+          .set({ ...changes, status: to })
+          .where('id', '=', id)
+          .where('status', '=', from)
+          .executeTakeFirst()
+      ).numUpdatedRows,
+    ),
 };

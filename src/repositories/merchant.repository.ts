@@ -19,21 +19,35 @@ export const merchantRepository = {
     Number((await db.insertInto('superapp_merchants').values(row).returning('id').executeTakeFirstOrThrow()).id),
   findById: (db: Executor, id: number) => db.selectFrom('superapp_merchants').selectAll().where('id', '=', id).executeTakeFirst(),
   findByMerchantId: (db: Executor, superappId: string, merchantId: string) =>
-    db.selectFrom('superapp_merchants').selectAll().where('superapp_id', '=', superappId).where('merchant_id', '=', merchantId).executeTakeFirst(),
+    db
+      .selectFrom('superapp_merchants')
+      .selectAll()
+      .where('superapp_id', '=', superappId)
+      .where('merchant_id', '=', merchantId)
+      .executeTakeFirst(),
   findByName: (db: Executor, superappId: string, merchantName: string) =>
-    db.selectFrom('superapp_merchants').selectAll().where('superapp_id', '=', superappId).where('merchant_name', '=', merchantName).executeTakeFirst(),
+    db
+      .selectFrom('superapp_merchants')
+      .selectAll()
+      .where('superapp_id', '=', superappId)
+      .where('merchant_name', '=', merchantName)
+      .executeTakeFirst(),
   /** A page of the superapp's merchants (ID or name containing `search`), oldest first, with the total. */
   async search(db: Executor, superappId: string, query: MerchantSearch) {
     let base = db.selectFrom('superapp_merchants').where('superapp_merchants.superapp_id', '=', superappId);
     if (query.search) {
       // Case-insensitive on both databases (SQLite's LIKE already is; PostgreSQL's is not).
       const pattern = containing(query.search.toLowerCase());
-      base = base.where(sql<boolean>`(lower(superapp_merchants.merchant_id) like ${pattern} escape '\\' or lower(superapp_merchants.merchant_name) like ${pattern} escape '\\')`);
+      base = base.where(
+        sql<boolean>`(lower(superapp_merchants.merchant_id) like ${pattern} escape '\\' or lower(superapp_merchants.merchant_name) like ${pattern} escape '\\')`,
+      );
     }
     const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()).total);
     const items = await base
       .leftJoin('merchant_bindings', (join) =>
-        join.onRef('merchant_bindings.merchant_ref', '=', 'superapp_merchants.id').on('merchant_bindings.status', '=', BindingStatus.Effective),
+        join
+          .onRef('merchant_bindings.merchant_ref', '=', 'superapp_merchants.id')
+          .on('merchant_bindings.status', '=', BindingStatus.Effective),
       )
       .selectAll('superapp_merchants')
       .select('merchant_bindings.team_id as bound_team_id')

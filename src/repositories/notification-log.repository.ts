@@ -75,7 +75,8 @@ export const notificationLogRepository = {
   findById: (db: Executor, id: number) => db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst(),
 
   /** The orders with this out_trade_no (unique per mchid, so one per merchant at most). */
-  ordersByOutTradeNo: (db: Executor, outTradeNo: string) => db.selectFrom('orders').select('id').where('out_trade_no', '=', outTradeNo).execute(),
+  ordersByOutTradeNo: (db: Executor, outTradeNo: string) =>
+    db.selectFrom('orders').select('id').where('out_trade_no', '=', outTradeNo).execute(),
 
   /** The refunds with this out_refund_no (and, when given, of an order with this out_trade_no). */
   refundsByNumbers: (db: Executor, numbers: { outRefundNo?: string | undefined; outTradeNo?: string | undefined }) => {
@@ -89,7 +90,9 @@ export const notificationLogRepository = {
   ordersByIds: (db: Executor, ids: readonly number[]) =>
     ids.length === 0 ? Promise.resolve([]) : db.selectFrom('orders').select(['id', 'out_trade_no']).where('id', 'in', ids).execute(),
   refundsByIds: (db: Executor, ids: readonly number[]) =>
-    ids.length === 0 ? Promise.resolve([]) : db.selectFrom('refunds').select(['id', 'order_id', 'out_trade_no', 'out_refund_no']).where('id', 'in', ids).execute(),
+    ids.length === 0
+      ? Promise.resolve([])
+      : db.selectFrom('refunds').select(['id', 'order_id', 'out_trade_no', 'out_refund_no']).where('id', 'in', ids).execute(),
   miniProgramNames: (db: Executor, ids: readonly string[]) =>
     ids.length === 0 ? Promise.resolve([]) : db.selectFrom('mini_programs').select(['id', 'name']).where('id', 'in', ids).execute(),
 
@@ -108,5 +111,6 @@ export const notificationLogRepository = {
       .execute();
   },
 
-  attemptsOf: (db: Executor, outboxId: number) => db.selectFrom('delivery_attempts').selectAll().where('outbox_id', '=', outboxId).orderBy('id', 'asc').execute(),
+  attemptsOf: (db: Executor, outboxId: number) =>
+    db.selectFrom('delivery_attempts').selectAll().where('outbox_id', '=', outboxId).orderBy('id', 'asc').execute(),
 };

@@ -109,7 +109,13 @@ export type OrderExportRow = [
  * Every part's matching orders with their active refund totals (the caller orders them): one keyset range per part
  * under UNION ALL with the order on the whole, which both databases run as a merge of index scans.
  */
-function exportQuery(db: Kysely<Database>, parts: readonly RecordPart[], filter: OrderListFilter, after: Keyset | undefined, kind: 'sqlite' | 'postgres') {
+function exportQuery(
+  db: Kysely<Database>,
+  parts: readonly RecordPart[],
+  filter: OrderListFilter,
+  after: Keyset | undefined,
+  kind: 'sqlite' | 'postgres',
+) {
   // Only refunded (REFUND) and anomalous orders have refunds (a duplicate payment's refund leaves SUCCESS):
   // the others skip the lookup. Only order_id in its WHERE, so the planner always takes refunds_order.
   const hasRefunds = sql<boolean>`(orders.trade_state = 'REFUND' or orders.anomaly_flags <> 0)`;
@@ -121,7 +127,11 @@ function exportQuery(db: Kysely<Database>, parts: readonly RecordPart[], filter:
       return db
         .selectFrom('orders')
         .select(columns)
-        .select(sql<number>`case when ${hasRefunds} then (select ${activeSum} from refunds where refunds.order_id = orders.id) else 0 end`.as('active_refund_total'))
+        .select(
+          sql<number>`case when ${hasRefunds} then (select ${activeSum} from refunds where refunds.order_id = orders.id) else 0 end`.as(
+            'active_refund_total',
+          ),
+        )
         .select('id')
         .where(where);
     }
@@ -129,7 +139,13 @@ function exportQuery(db: Kysely<Database>, parts: readonly RecordPart[], filter:
     return db
       .selectFrom('orders')
       .leftJoinLateral(
-        (eb) => eb.selectFrom('refunds').select(sql<number>`${activeSum}::bigint`.as('active_refund_total')).whereRef('refunds.order_id', '=', 'orders.id').where(hasRefunds).as('totals'),
+        (eb) =>
+          eb
+            .selectFrom('refunds')
+            .select(sql<number>`${activeSum}::bigint`.as('active_refund_total'))
+            .whereRef('refunds.order_id', '=', 'orders.id')
+            .where(hasRefunds)
+            .as('totals'),
         (join) => join.onTrue(),
       )
       .select(columns.map((column) => `orders.${column}` as const))
@@ -171,7 +187,10 @@ export const orderRecordRepository = {
       .select(sql<number>`1`.as('one'))
       .where((eb) => eb.and(conditions(eb, part, filter)))
       .limit(cap);
-    const row = await db.selectFrom(limited.as('limited')).select((eb) => eb.fn.countAll<number | string>().as('count')).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom(limited.as('limited'))
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .executeTakeFirstOrThrow();
     return Number(row.count);
   },
 
@@ -189,11 +208,25 @@ export const orderRecordRepository = {
    * SQLite's export batch: the next `limit` rows after `after` across the parts, as raw arrays straight
    * from better-sqlite3 (Kysely builds the query; its per-row objects are skipped).
    */
-  exportBatch(db: Kysely<Database>, connection: SQLite.Database, parts: readonly RecordPart[], filter: OrderListFilter, after: Keyset | undefined, limit: number): OrderExportRow[] {
+  exportBatch(
+    db: Kysely<Database>,
+    connection: SQLite.Database,
+    parts: readonly RecordPart[],
+    filter: OrderListFilter,
+    after: Keyset | undefined,
+    limit: number,
+  ): OrderExportRow[] {
     if (parts.length === 0) return [];
     const direction = sqlDirectionOf(filter.sort);
-    const compiled = exportQuery(db, parts, filter, after, 'sqlite').orderBy('created_at', direction).orderBy('id', direction).limit(limit).compile();
-    return connection.prepare(compiled.sql).raw(true).all(...compiled.parameters) as OrderExportRow[];
+    const compiled = exportQuery(db, parts, filter, after, 'sqlite')
+      .orderBy('created_at', direction)
+      .orderBy('id', direction)
+      .limit(limit)
+      .compile();
+    return connection
+      .prepare(compiled.sql)
+      .raw(true)
+      .all(...compiled.parameters) as OrderExportRow[];
   },
 
   /**
@@ -252,12 +285,14 @@ export const orderRecordRepository = {
     // Only order_id in SQL, so the planner always takes refunds_order; the status is checked here.
     const rows = await db.selectFrom('refunds').select(['order_id', 'status', 'amount_refund']).where('order_id', 'in', orderIds).execute();
     for (const row of rows) {
-      if (row.status === 'PROCESSING' || row.status === 'SUCCESS') totals.set(Number(row.order_id), (totals.get(Number(row.order_id)) ?? 0) + Number(row.amount_refund));
+      if (row.status === 'PROCESSING' || row.status === 'SUCCESS')
+        totals.set(Number(row.order_id), (totals.get(Number(row.order_id)) ?? 0) + Number(row.amount_refund));
     }
     return totals;
   },
 
-  refundsOf: (db: Executor, orderId: number) => db.selectFrom('refunds').selectAll().where('order_id', '=', orderId).orderBy('id', 'asc').execute(),
+  refundsOf: (db: Executor, orderId: number) =>
+    db.selectFrom('refunds').selectAll().where('order_id', '=', orderId).orderBy('id', 'asc').execute(),
 
   channelPaymentsOf: (db: Executor, orderId: number) =>
     db.selectFrom('channel_payments').selectAll().where('order_id', '=', orderId).orderBy('id', 'asc').execute(),
@@ -280,7 +315,9 @@ export const orderRecordRepository = {
     db
       .selectFrom('outbox')
       .selectAll()
-      .where((eb) => eb.or(subjects.map((subject) => eb.and([eb('subject_type', '=', subject.type), eb('subject_id', '=', String(subject.id))]))))
+      .where((eb) =>
+        eb.or(subjects.map((subject) => eb.and([eb('subject_type', '=', subject.type), eb('subject_id', '=', String(subject.id))]))),
+      )
       .orderBy('id', 'asc')
       .execute(),
 

@@ -40,9 +40,15 @@ export const orderRepository = {
     db.selectFrom('orders').selectAll().where('mchid', '=', mchid).where('out_trade_no', '=', outTradeNo).executeTakeFirst(),
   findByTransactionId: (db: Executor, transactionId: string) =>
     db.selectFrom('orders').selectAll().where('transaction_id', '=', transactionId).executeTakeFirst(),
-  findByPrepayId: (db: Executor, prepayId: string) => db.selectFrom('orders').selectAll().where('prepay_id', '=', prepayId).executeTakeFirst(),
+  findByPrepayId: (db: Executor, prepayId: string) =>
+    db.selectFrom('orders').selectAll().where('prepay_id', '=', prepayId).executeTakeFirst(),
   findByChannelOrderId: (db: Executor, channelKind: string, channelOrderId: string) =>
-    db.selectFrom('orders').selectAll().where('channel_kind', '=', channelKind).where('channel_order_id', '=', channelOrderId).executeTakeFirst(),
+    db
+      .selectFrom('orders')
+      .selectAll()
+      .where('channel_kind', '=', channelKind)
+      .where('channel_order_id', '=', channelOrderId)
+      .executeTakeFirst(),
 
   /** Compare-and-set on trade_state: 1 when this caller moved the order, 0 when someone else did first. */
   async transition(db: Executor, id: number, from: TradeState, to: TradeState, changes: Updateable<OrderTable>): Promise<number> {
@@ -99,7 +105,13 @@ export const orderRepository = {
   async setChannelOrder(db: Executor, id: number, channelOrderId: string, cashierToken: string | null, nowMs: number): Promise<number> {
     const result = await db
       .updateTable('orders')
-      .set({ channel_order_id: channelOrderId, cashier_token: cashierToken, pending_operation: null, reconcile_at: null, updated_at: nowMs })
+      .set({
+        channel_order_id: channelOrderId,
+        cashier_token: cashierToken,
+        pending_operation: null,
+        reconcile_at: null,
+        updated_at: nowMs,
+      })
       .where('id', '=', id)
       .where('channel_order_id', 'is', null)
       .executeTakeFirst();
@@ -113,12 +125,25 @@ export const orderRepository = {
       .executeTakeFirst(),
   /** Nothing in doubt, but ask the channel again at `reconcileAt` (an unpaid order whose payment callback may be lost). */
   scheduleCheck: (db: Executor, id: number, reconcileAt: number, nowMs: number) =>
-    db.updateTable('orders').set({ pending_operation: null, reconcile_at: reconcileAt, updated_at: nowMs }).where('id', '=', id).where('trade_state', '=', 'WAIT_PAY').executeTakeFirst(),
+    db
+      .updateTable('orders')
+      .set({ pending_operation: null, reconcile_at: reconcileAt, updated_at: nowMs })
+      .where('id', '=', id)
+      .where('trade_state', '=', 'WAIT_PAY')
+      .executeTakeFirst(),
   /** Puts back the reconcile marker an order had before a channel call that changed nothing there. */
   restorePending: (db: Executor, order: Pick<OrderRow, 'id' | 'pending_operation' | 'reconcile_at'>, nowMs: number) =>
-    db.updateTable('orders').set({ pending_operation: order.pending_operation, reconcile_at: order.reconcile_at, updated_at: nowMs }).where('id', '=', order.id).executeTakeFirst(),
+    db
+      .updateTable('orders')
+      .set({ pending_operation: order.pending_operation, reconcile_at: order.reconcile_at, updated_at: nowMs })
+      .where('id', '=', order.id)
+      .executeTakeFirst(),
   clearPending: (db: Executor, id: number, nowMs: number) =>
-    db.updateTable('orders').set({ pending_operation: null, reconcile_at: null, updated_at: nowMs }).where('id', '=', id).executeTakeFirst(),
+    db
+      .updateTable('orders')
+      .set({ pending_operation: null, reconcile_at: null, updated_at: nowMs })
+      .where('id', '=', id)
+      .executeTakeFirst(),
 
   /** Unpaid orders past their expiry, oldest first (the auto-close queue). */
   listExpired: (db: Executor, nowMs: number, limit: number) =>

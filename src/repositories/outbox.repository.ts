@@ -81,7 +81,12 @@ export const outboxRepository = {
 
   /** Extends the lease of the jobs still held under one claim. */
   renewClaims: (db: Executor, token: string, leaseUntil: number) =>
-    db.updateTable('outbox').set({ claim_expires_at: leaseUntil }).where('claim_token', '=', token).where('status', '=', 'pending').execute(),
+    db
+      .updateTable('outbox')
+      .set({ claim_expires_at: leaseUntil })
+      .where('claim_token', '=', token)
+      .where('status', '=', 'pending')
+      .execute(),
 
   /** Records the outcome of an attempt, only if the claim is still ours (an expired claim changes nothing). */
   async complete(db: Executor, id: number, token: string, completion: Completion): Promise<boolean> {
@@ -129,7 +134,11 @@ export const outboxRepository = {
   async hurry(db: Executor, id: number, now: number): Promise<boolean> {
     const result = await db
       .updateTable('outbox')
-      .set({ next_attempt_at: sql<number>`case when next_attempt_at > ${now} then ${now} else next_attempt_at end`, manual: 1, updated_at: now })
+      .set({
+        next_attempt_at: sql<number>`case when next_attempt_at > ${now} then ${now} else next_attempt_at end`,
+        manual: 1,
+        updated_at: now,
+      })
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .executeTakeFirst();
@@ -137,7 +146,8 @@ export const outboxRepository = {
   },
 
   insertAttempt: (db: Executor, row: Insertable<DeliveryAttemptTable>) => db.insertInto('delivery_attempts').values(row).execute(),
-  listAttempts: (db: Executor, outboxId: number) => db.selectFrom('delivery_attempts').selectAll().where('outbox_id', '=', outboxId).orderBy('id').execute(),
+  listAttempts: (db: Executor, outboxId: number) =>
+    db.selectFrom('delivery_attempts').selectAll().where('outbox_id', '=', outboxId).orderBy('id').execute(),
   /**
    * Deletes up to `limit` attempts started before `before` of notifications that are delivered or failed
    * (a pending one keeps all of its attempts); the range is read by index delivery_attempts_started.

@@ -21,17 +21,42 @@ export const paymentAccountRepository = {
   setMchid: (db: Executor, mnpId: string, mchid: string, now: number) =>
     db.updateTable('payment_accounts').set({ mchid, updated_at: now }).where('mnp_id', '=', mnpId).executeTakeFirst(),
   setApiV3Key: (db: Executor, mnpId: string, sealed: string, now: number) =>
-    db.updateTable('payment_accounts').set({ api_v3_key_sealed: sealed, api_v3_key_set_at: now, updated_at: now }).where('mnp_id', '=', mnpId).executeTakeFirst(),
+    db
+      .updateTable('payment_accounts')
+      .set({ api_v3_key_sealed: sealed, api_v3_key_set_at: now, updated_at: now })
+      .where('mnp_id', '=', mnpId)
+      .executeTakeFirst(),
 
   insertKey: (db: Executor, row: Insertable<MerchantApiKeyTable>) => db.insertInto('merchant_api_keys').values(row).execute(),
-  findKeyBySerial: (db: Executor, serialNo: string) => db.selectFrom('merchant_api_keys').selectAll().where('serial_no', '=', serialNo).executeTakeFirst(),
+  findKeyBySerial: (db: Executor, serialNo: string) =>
+    db.selectFrom('merchant_api_keys').selectAll().where('serial_no', '=', serialNo).executeTakeFirst(),
   findActiveKey: (db: Executor, mnpId: string) =>
     db.selectFrom('merchant_api_keys').selectAll().where('mnp_id', '=', mnpId).where('status', '=', 'active').executeTakeFirst(),
-  listKeys: (db: Executor, mnpId: string) => db.selectFrom('merchant_api_keys').selectAll().where('mnp_id', '=', mnpId).orderBy('created_at', 'desc').execute(),
+  listKeys: (db: Executor, mnpId: string) =>
+    db.selectFrom('merchant_api_keys').selectAll().where('mnp_id', '=', mnpId).orderBy('created_at', 'desc').execute(),
   /** Compare-and-set active → revoked; 0 when it was revoked already. */
   revokeKey: async (db: Executor, serialNo: string, now: number) =>
-    Number((await db.updateTable('merchant_api_keys').set({ status: 'revoked', revoked_at: now, private_key_sealed: null }).where('serial_no', '=', serialNo).where('status', '=', 'active').executeTakeFirst()).numUpdatedRows),
+    Number(
+      (
+        await db
+          .updateTable('merchant_api_keys')
+          .set({ status: 'revoked', revoked_at: now, private_key_sealed: null })
+          .where('serial_no', '=', serialNo)
+          .where('status', '=', 'active')
+          .executeTakeFirst()
+      ).numUpdatedRows,
+    ),
   /** Compare-and-set that forgets the sealed private key: only the caller that gets 1 may hand it out. */
   takePrivateKey: async (db: Executor, serialNo: string, now: number) =>
-    Number((await db.updateTable('merchant_api_keys').set({ private_key_sealed: null, downloaded_at: now }).where('serial_no', '=', serialNo).where('status', '=', 'active').where('private_key_sealed', 'is not', null).executeTakeFirst()).numUpdatedRows),
+    Number(
+      (
+        await db
+          .updateTable('merchant_api_keys')
+          .set({ private_key_sealed: null, downloaded_at: now })
+          .where('serial_no', '=', serialNo)
+          .where('status', '=', 'active')
+          .where('private_key_sealed', 'is not', null)
+          .executeTakeFirst()
+      ).numUpdatedRows,
+    ),
 };

@@ -15,15 +15,37 @@ export const paymentEnablementRepository = {
   findById: (db: Executor, id: number) => enablements(db).where('id', '=', id).executeTakeFirst(),
   findByApprovalNo: (db: Executor, approvalNo: string) => enablements(db).where('approval_no', '=', approvalNo).executeTakeFirst(),
   /** The mini program's latest application: its current payment state. */
-  findLatestByMnp: (db: Executor, mnpId: string) => enablements(db).where('mnp_id', '=', mnpId).orderBy('id', 'desc').limit(1).executeTakeFirst(),
+  findLatestByMnp: (db: Executor, mnpId: string) =>
+    enablements(db).where('mnp_id', '=', mnpId).orderBy('id', 'desc').limit(1).executeTakeFirst(),
   /** The latest application of each of the team's mini programs. */
   listLatestByTeam: (db: Executor, teamId: string) =>
     enablements(db)
       .where('team_id', '=', teamId)
-      .where('id', 'in', (eb) => eb.selectFrom('payment_enablements').select((e) => e.fn.max('id').as('id')).where('team_id', '=', teamId).groupBy('mnp_id'))
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('payment_enablements')
+          .select((e) => e.fn.max('id').as('id'))
+          .where('team_id', '=', teamId)
+          .groupBy('mnp_id'),
+      )
       .execute(),
   listApprovedByTeam: (db: Executor, teamId: string) =>
     enablements(db).where('team_id', '=', teamId).where('status', '=', EnablementStatus.Approved).orderBy('id', 'asc').execute(),
-  compareAndSet: async (db: Executor, id: number, from: StoredEnablementStatus, to: StoredEnablementStatus, changes: Updateable<PaymentEnablementTable>) =>
-    Number((await db.updateTable('payment_enablements').set({ ...changes, status: to }).where('id', '=', id).where('status', '=', from).executeTakeFirst()).numUpdatedRows),
+  compareAndSet: async (
+    db: Executor,
+    id: number,
+    from: StoredEnablementStatus,
+    to: StoredEnablementStatus,
+    changes: Updateable<PaymentEnablementTable>,
+  ) =>
+    Number(
+      (
+        await db
+          .updateTable('payment_enablements')
+          .set({ ...changes, status: to })
+          .where('id', '=', id)
+          .where('status', '=', from)
+          .executeTakeFirst()
+      ).numUpdatedRows,
+    ),
 };

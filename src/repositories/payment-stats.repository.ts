@@ -90,7 +90,8 @@ const orderAggregates = {
 
 export const paymentStatsRepository = {
   /** Changed orders waiting to be counted, oldest first. */
-  dirtyBatch: (db: Executor, limit: number) => db.selectFrom('payment_stats_dirty').select(['id', 'mnp_id', 'created_at']).orderBy('id').limit(limit).execute(),
+  dirtyBatch: (db: Executor, limit: number) =>
+    db.selectFrom('payment_stats_dirty').select(['id', 'mnp_id', 'created_at']).orderBy('id').limit(limit).execute(),
 
   async deleteDirty(db: Executor, ids: readonly number[]): Promise<void> {
     if (ids.length) await db.deleteFrom('payment_stats_dirty').where('id', 'in', ids).execute();
@@ -154,19 +155,24 @@ export const paymentStatsRepository = {
 
   /** The first order created at or after `fromMs` (a rebuild skips days without orders). */
   async firstCreatedFrom(db: Executor, fromMs: number): Promise<number | undefined> {
-    const row = await db.selectFrom('orders').select((eb) => eb.fn.min('created_at').as('first')).where('created_at', '>=', fromMs).executeTakeFirst();
+    const row = await db
+      .selectFrom('orders')
+      .select((eb) => eb.fn.min('created_at').as('first'))
+      .where('created_at', '>=', fromMs)
+      .executeTakeFirst();
     return row?.first === null || row?.first === undefined ? undefined : Number(row.first);
   },
 
   /** Per business day of [fromDay, toDay]: the kept figures summed, and how many mini programs had orders. */
-  async statsByDay(db: Executor, filter: PaymentFilter, fromDay: string, toDay: string): Promise<(Figures & { day: string; mini_programs: number })[]> {
+  async statsByDay(
+    db: Executor,
+    filter: PaymentFilter,
+    fromDay: string,
+    toDay: string,
+  ): Promise<(Figures & { day: string; mini_programs: number })[]> {
     const rows = await db
       .selectFrom('payment_daily_stats')
-      .select((eb) => [
-        'business_day',
-        eb.fn.count<number>('mnp_id').distinct().as('mini_programs'),
-        ...sums(eb),
-      ])
+      .select((eb) => ['business_day', eb.fn.count<number>('mnp_id').distinct().as('mini_programs'), ...sums(eb)])
       .where('business_day', '>=', fromDay)
       .where('business_day', '<=', toDay)
       .where((eb) => eb.and(filterConditions(eb, filter)))
@@ -176,7 +182,12 @@ export const paymentStatsRepository = {
   },
 
   /** The kept figures of [fromDay, toDay] summed, and the mini programs that had orders then. */
-  async statsTotals(db: Executor, filter: PaymentFilter, fromDay: string, toDay: string): Promise<{ figures: Figures; miniPrograms: string[] }> {
+  async statsTotals(
+    db: Executor,
+    filter: PaymentFilter,
+    fromDay: string,
+    toDay: string,
+  ): Promise<{ figures: Figures; miniPrograms: string[] }> {
     const inRange = db
       .selectFrom('payment_daily_stats')
       .where('business_day', '>=', fromDay)
@@ -214,7 +225,14 @@ export const paymentStatsRepository = {
    * sorts); `dayStartMs` set: per business day of exactly 24 hours from it (a zone without a DST change
    * in the range), keyed by the day's index.
    */
-  async distinctUsers(db: Kysely<Database>, kind: DatabaseKind, filter: PaymentFilter, fromMs: number, toMs: number, dayStartMs?: number): Promise<Map<number, { users: number; paidUsers: number }>> {
+  async distinctUsers(
+    db: Kysely<Database>,
+    kind: DatabaseKind,
+    filter: PaymentFilter,
+    fromMs: number,
+    toMs: number,
+    dayStartMs?: number,
+  ): Promise<Map<number, { users: number; paidUsers: number }>> {
     const conditions = sql.join(
       filterConditionsSql(filter).map((condition) => sql`and ${condition}`),
       sql` `,

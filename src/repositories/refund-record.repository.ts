@@ -82,7 +82,10 @@ export const refundRecordRepository = {
       .select(sql<number>`1`.as('one'))
       .where((eb) => eb.and(conditions(eb, part, filter)))
       .limit(cap);
-    const row = await db.selectFrom(limited.as('limited')).select((eb) => eb.fn.countAll<number | string>().as('count')).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom(limited.as('limited'))
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .executeTakeFirstOrThrow();
     return Number(row.count);
   },
 

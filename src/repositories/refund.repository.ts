@@ -20,7 +20,8 @@ export const refundRepository = {
   findById: (db: Executor, id: number) => db.selectFrom('refunds').selectAll().where('id', '=', id).executeTakeFirst(),
   findByOutRefundNo: (db: Executor, mchid: string, outRefundNo: string) =>
     db.selectFrom('refunds').selectAll().where('mchid', '=', mchid).where('out_refund_no', '=', outRefundNo).executeTakeFirst(),
-  findByRefundId: (db: Executor, refundId: string) => db.selectFrom('refunds').selectAll().where('refund_id', '=', refundId).executeTakeFirst(),
+  findByRefundId: (db: Executor, refundId: string) =>
+    db.selectFrom('refunds').selectAll().where('refund_id', '=', refundId).executeTakeFirst(),
   listByOrder: (db: Executor, orderId: number) =>
     db.selectFrom('refunds').selectAll().where('order_id', '=', orderId).orderBy('id', 'asc').execute(),
 
@@ -39,7 +40,8 @@ export const refundRepository = {
     db
       .updateTable('refunds')
       .set((eb) => ({
-        channel_refund_id: channelRefundId === null ? eb.ref('channel_refund_id') : eb.fn.coalesce('channel_refund_id', eb.val(channelRefundId)),
+        channel_refund_id:
+          channelRefundId === null ? eb.ref('channel_refund_id') : eb.fn.coalesce('channel_refund_id', eb.val(channelRefundId)),
         reconcile_at: reconcileAt,
         updated_at: nowMs,
       }))
@@ -61,7 +63,10 @@ export const refundRepository = {
       .execute(),
 
   /** PROCESSING refunds: how many, how many were created before `stuckBefore`, and the oldest's creation time (for /metrics; one range of `refunds_state_created`). */
-  async processingSummary(db: Executor, stuckBefore: number): Promise<{ processing: number; stuck: number; oldestCreatedAt: number | null }> {
+  async processingSummary(
+    db: Executor,
+    stuckBefore: number,
+  ): Promise<{ processing: number; stuck: number; oldestCreatedAt: number | null }> {
     const row = await db
       .selectFrom('refunds')
       .select((eb) => [
@@ -71,11 +76,19 @@ export const refundRepository = {
       ])
       .where('status', '=', 'PROCESSING')
       .executeTakeFirstOrThrow();
-    return { processing: Number(row.processing), stuck: Number(row.stuck), oldestCreatedAt: row.oldest === null ? null : Number(row.oldest) };
+    return {
+      processing: Number(row.processing),
+      stuck: Number(row.stuck),
+      oldestCreatedAt: row.oldest === null ? null : Number(row.oldest),
+    };
   },
   /** The earliest time the reconciler is due to ask a channel about a PROCESSING refund (for /metrics; the partial index `refunds_reconcile`). */
   async earliestReconcileAt(db: Executor): Promise<number | null> {
-    const row = await db.selectFrom('refunds').select((eb) => eb.fn.min<number>('reconcile_at').as('earliest')).where('reconcile_at', 'is not', null).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('refunds')
+      .select((eb) => eb.fn.min<number>('reconcile_at').as('earliest'))
+      .where('reconcile_at', 'is not', null)
+      .executeTakeFirstOrThrow();
     return row.earliest === null ? null : Number(row.earliest);
   },
 

@@ -26,9 +26,19 @@ export const replayNonceRepository = {
   async deleteExpiredBatch(db: Executor, before: number, limit: number): Promise<number> {
     const expired = db.selectFrom('replay_nonces').where('expires_at', '<=', before).limit(limit);
     // PostgreSQL: the batch's row addresses (ctid), so the delete is a lookup, not a scan; SQLite: rowid.
-    const batch = onPostgres(db) ? sql<boolean>`ctid = any(array(${expired.select(sql`ctid`.as('row'))}))` : sql<boolean>`rowid in (${expired.select(sql`rowid`.as('row'))})`;
+    const batch = onPostgres(db)
+      ? sql<boolean>`ctid = any(array(${expired.select(sql`ctid`.as('row'))}))`
+      : sql<boolean>`rowid in (${expired.select(sql`rowid`.as('row'))})`;
     const result = await db.deleteFrom('replay_nonces').where(batch).where('expires_at', '<=', before).executeTakeFirst();
     return Number(result.numDeletedRows);
   },
-  count: async (db: Executor) => Number((await db.selectFrom('replay_nonces').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+  count: async (db: Executor) =>
+    Number(
+      (
+        await db
+          .selectFrom('replay_nonces')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
 };

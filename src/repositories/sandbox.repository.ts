@@ -1,6 +1,12 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Executor } from '../db/schema.ts';
-import type { SandboxEventTable, SandboxOrderState, SandboxOrderTable, SandboxRefundState, SandboxRefundTable } from '../db/gateway-schema.ts';
+import type {
+  SandboxEventTable,
+  SandboxOrderState,
+  SandboxOrderTable,
+  SandboxRefundState,
+  SandboxRefundTable,
+} from '../db/gateway-schema.ts';
 
 export type SandboxOrderRow = Selectable<SandboxOrderTable>;
 export type SandboxRefundRow = Selectable<SandboxRefundTable>;
@@ -10,11 +16,20 @@ export type SandboxEventRow = Selectable<SandboxEventTable>;
 export const sandboxRepository = {
   /** Inserts unless a unique key (merchant + out_trade_no, prepay_id, cashier token) is taken; true when inserted. */
   async insertOrder(db: Executor, row: Insertable<SandboxOrderTable>): Promise<boolean> {
-    const result = await db.insertInto('sandbox_orders').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    const result = await db
+      .insertInto('sandbox_orders')
+      .values(row)
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
   },
   findOrder: (db: Executor, merchantId: string, outTradeNo: string) =>
-    db.selectFrom('sandbox_orders').selectAll().where('merchant_id', '=', merchantId).where('out_trade_no', '=', outTradeNo).executeTakeFirst(),
+    db
+      .selectFrom('sandbox_orders')
+      .selectAll()
+      .where('merchant_id', '=', merchantId)
+      .where('out_trade_no', '=', outTradeNo)
+      .executeTakeFirst(),
   findOrderById: (db: Executor, id: string) => db.selectFrom('sandbox_orders').selectAll().where('id', '=', id).executeTakeFirst(),
   findOrderByPrepayId: (db: Executor, prepayId: string) =>
     db.selectFrom('sandbox_orders').selectAll().where('prepay_id', '=', prepayId).executeTakeFirst(),
@@ -26,7 +41,12 @@ export const sandboxRepository = {
     db: Executor,
     id: string,
     from: SandboxOrderState,
-    changes: Partial<Pick<SandboxOrderTable, 'state' | 'channel_transaction_id' | 'payer_openid' | 'paid_at' | 'closed_at' | 'failure_reason' | 'updated_at'>>,
+    changes: Partial<
+      Pick<
+        SandboxOrderTable,
+        'state' | 'channel_transaction_id' | 'payer_openid' | 'paid_at' | 'closed_at' | 'failure_reason' | 'updated_at'
+      >
+    >,
   ): Promise<boolean> {
     const result = await db.updateTable('sandbox_orders').set(changes).where('id', '=', id).where('state', '=', from).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
@@ -51,11 +71,20 @@ export const sandboxRepository = {
       .executeTakeFirst(),
 
   async insertRefund(db: Executor, row: Insertable<SandboxRefundTable>): Promise<boolean> {
-    const result = await db.insertInto('sandbox_refunds').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    const result = await db
+      .insertInto('sandbox_refunds')
+      .values(row)
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
   },
   findRefund: (db: Executor, merchantId: string, outRefundNo: string) =>
-    db.selectFrom('sandbox_refunds').selectAll().where('merchant_id', '=', merchantId).where('out_refund_no', '=', outRefundNo).executeTakeFirst(),
+    db
+      .selectFrom('sandbox_refunds')
+      .selectAll()
+      .where('merchant_id', '=', merchantId)
+      .where('out_refund_no', '=', outRefundNo)
+      .executeTakeFirst(),
   /** Refunds with this number under any merchant (the control API may be called without a merchant). */
   findRefundsByNumber: (db: Executor, outRefundNo: string) =>
     db.selectFrom('sandbox_refunds').selectAll().where('out_refund_no', '=', outRefundNo).limit(2).execute(),
@@ -69,7 +98,14 @@ export const sandboxRepository = {
     return Number(result.numUpdatedRows) === 1;
   },
   dueRefunds: (db: Executor, now: number, limit: number) =>
-    db.selectFrom('sandbox_refunds').selectAll().where('state', '=', 'PROCESSING').where('settle_at', '<=', now).orderBy('settle_at').limit(limit).execute(),
+    db
+      .selectFrom('sandbox_refunds')
+      .selectAll()
+      .where('state', '=', 'PROCESSING')
+      .where('settle_at', '<=', now)
+      .orderBy('settle_at')
+      .limit(limit)
+      .execute(),
 
   insertEvent: (db: Executor, row: Insertable<SandboxEventTable>) => db.insertInto('sandbox_events').values(row).execute(),
   dueEvents: (db: Executor, now: number, limit: number) =>
@@ -106,6 +142,7 @@ export const sandboxRepository = {
       .where('id', '=', id)
       .where('delivered_at', 'is', null)
       .execute(),
-  findEvent: (db: Executor, eventId: string) => db.selectFrom('sandbox_events').selectAll().where('event_id', '=', eventId).executeTakeFirst(),
+  findEvent: (db: Executor, eventId: string) =>
+    db.selectFrom('sandbox_events').selectAll().where('event_id', '=', eventId).executeTakeFirst(),
   listEvents: (db: Executor) => db.selectFrom('sandbox_events').selectAll().orderBy('id').execute(),
 };

@@ -28,22 +28,31 @@ export const teamRepository = {
           .selectFrom('teams')
           .selectAll()
           .where((eb) =>
-            eb.or([eb('id', 'in', teamIds), eb('superapp_id', 'in', eb.selectFrom('superapps').select('id').where('team_id', 'in', teamIds))]),
+            eb.or([
+              eb('id', 'in', teamIds),
+              eb('superapp_id', 'in', eb.selectFrom('superapps').select('id').where('team_id', 'in', teamIds)),
+            ]),
           )
           .orderBy('created_at', 'asc')
           .execute(),
   update: (db: Executor, id: string, changes: Updateable<TeamTable>) =>
     db.updateTable('teams').set(changes).where('id', '=', id).executeTakeFirst(),
 
-  membershipsOf: (db: Executor, userId: string) =>
-    db.selectFrom('team_members').selectAll().where('user_id', '=', userId).execute(),
+  membershipsOf: (db: Executor, userId: string) => db.selectFrom('team_members').selectAll().where('user_id', '=', userId).execute(),
   findMember: (db: Executor, teamId: string, userId: string) =>
     db.selectFrom('team_members').selectAll().where('team_id', '=', teamId).where('user_id', '=', userId).executeTakeFirst(),
   listMembers: (db: Executor, teamId: string) =>
     db
       .selectFrom('team_members')
       .innerJoin('users', 'users.id', 'team_members.user_id')
-      .select(['team_members.team_id', 'team_members.user_id', 'team_members.role', 'team_members.created_at', 'users.account', 'users.display_name'])
+      .select([
+        'team_members.team_id',
+        'team_members.user_id',
+        'team_members.role',
+        'team_members.created_at',
+        'users.account',
+        'users.display_name',
+      ])
       .where('team_members.team_id', '=', teamId)
       .orderBy('team_members.created_at', 'asc')
       .execute(),

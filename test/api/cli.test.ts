@@ -25,7 +25,8 @@ function cleanEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
   return environment;
 }
 
-const run = (args: string[], environment: Record<string, string>, timeoutMs?: number) => runCli(args, cleanEnvironment(environment), timeoutMs);
+const run = (args: string[], environment: Record<string, string>, timeoutMs?: number) =>
+  runCli(args, cleanEnvironment(environment), timeoutMs);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -39,7 +40,12 @@ function freePort(): Promise<number> {
   });
 }
 
-const demoUser = z.object({ account: z.string().min(1), password: z.string().min(10), secretId: z.string().min(1), secretKey: z.string().min(1) });
+const demoUser = z.object({
+  account: z.string().min(1),
+  password: z.string().min(10),
+  secretId: z.string().min(1),
+  secretKey: z.string().min(1),
+});
 /** SPEC §6.2: the tenant and user parts of the manifest (the payment parts arrive with later issues). */
 const manifestSchema = z.object({
   baseUrl: z.string().url(),
@@ -69,7 +75,14 @@ type Manifest = z.infer<typeof manifestSchema>;
 async function openApp(databaseUrl: string) {
   const context = await createAppContext(loadConfig({ DATABASE_URL: databaseUrl }));
   const app = await buildApp(context);
-  return { context, app, close: async () => { await app.close(); await context.database.close(); } };
+  return {
+    context,
+    app,
+    close: async () => {
+      await app.close();
+      await context.database.close();
+    },
+  };
 }
 
 // Each test starts a few Node processes that compile the sources: give them room on a busy machine.
@@ -96,7 +109,12 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
       expect(text.startsWith('{') && text.endsWith('}')).toBe(true);
       manifest = manifestSchema.parse(JSON.parse(text));
       expect(manifest.baseUrl).toBe('http://127.0.0.1:8080');
-      const accounts = [manifest.superAdmin, ...Object.values(manifest.superapp.users), ...Object.values(manifest.miniProgramTeam.users), manifest.unboundTeam.users.admin].map((u) => u.account);
+      const accounts = [
+        manifest.superAdmin,
+        ...Object.values(manifest.superapp.users),
+        ...Object.values(manifest.miniProgramTeam.users),
+        manifest.unboundTeam.users.admin,
+      ].map((u) => u.account);
       expect(new Set(accounts).size).toBe(accounts.length);
     });
 
@@ -111,7 +129,11 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
       try {
         const admin = await ConsoleClient.signIn(app, manifest.superAdmin.account, manifest.superAdmin.password);
         expect((await admin.get('/session')).body.user.platformRole).toBe('super_admin');
-        const users = [...Object.values(manifest.superapp.users), ...Object.values(manifest.miniProgramTeam.users), manifest.unboundTeam.users.admin];
+        const users = [
+          ...Object.values(manifest.superapp.users),
+          ...Object.values(manifest.miniProgramTeam.users),
+          manifest.unboundTeam.users.admin,
+        ];
         for (const user of users) {
           const client = await ConsoleClient.signIn(app, user.account, user.password);
           const keys = (await client.get('/api-keys')).body.items as { secretId: string; status: string }[];
@@ -121,7 +143,11 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
           expect(resolved?.user.account).toBe(user.account);
           expect(resolved?.secretKey).toBe(user.secretKey);
         }
-        const teams = (await (await ConsoleClient.signIn(app, manifest.miniProgramTeam.users.admin.account, manifest.miniProgramTeam.users.admin.password)).get('/teams')).body.items as { id: string }[];
+        const teams = (
+          await (
+            await ConsoleClient.signIn(app, manifest.miniProgramTeam.users.admin.account, manifest.miniProgramTeam.users.admin.password)
+          ).get('/teams')
+        ).body.items as { id: string }[];
         expect(teams.map((t) => t.id)).toContain(manifest.miniProgramTeam.teamId);
       } finally {
         await close();
@@ -192,14 +218,22 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
     const before = Date.now();
     const rotated = await run(['rotate-platform-key'], { DATABASE_URL: url, PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: '2' });
     expect(rotated.code, rotated.stderr).toBe(0);
-    const printed = z.object({
-      serialNo: z.string().regex(/^[0-9A-F]{40}$/),
-      publicKeyId: z.string().regex(/^PUB_KEY_ID_\d{31}$/),
-      publishedAt: z.iso.datetime(),
-      signingFrom: z.iso.datetime(),
-      graceDays: z.number(),
-      retiring: z.object({ serialNo: z.string(), publicKeyId: z.string(), signsUntil: z.iso.datetime(), publishedUntil: z.iso.datetime() }),
-    }).strict().parse(JSON.parse(rotated.stdout));
+    const printed = z
+      .object({
+        serialNo: z.string().regex(/^[0-9A-F]{40}$/),
+        publicKeyId: z.string().regex(/^PUB_KEY_ID_\d{31}$/),
+        publishedAt: z.iso.datetime(),
+        signingFrom: z.iso.datetime(),
+        graceDays: z.number(),
+        retiring: z.object({
+          serialNo: z.string(),
+          publicKeyId: z.string(),
+          signsUntil: z.iso.datetime(),
+          publishedUntil: z.iso.datetime(),
+        }),
+      })
+      .strict()
+      .parse(JSON.parse(rotated.stdout));
     const publishedAt = Date.parse(printed.publishedAt);
     expect(publishedAt).toBeGreaterThanOrEqual(before - 1000);
     expect(Date.parse(printed.signingFrom) - publishedAt).toBe(2 * day);
@@ -214,8 +248,15 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
     const { context, close } = await openApp(url);
     try {
       const published = await context.services.platformKeys.publishedKeys();
-      expect(published.map((k) => [k.serialNo, k.signing])).toEqual([[printed.retiring.serialNo, true], [printed.serialNo, false]]);
-      const audit = await context.database.db.selectFrom('audit_log').select(['action', 'actor_account', 'target_id']).where('action', '=', 'platform_key.rotate').execute();
+      expect(published.map((k) => [k.serialNo, k.signing])).toEqual([
+        [printed.retiring.serialNo, true],
+        [printed.serialNo, false],
+      ]);
+      const audit = await context.database.db
+        .selectFrom('audit_log')
+        .select(['action', 'actor_account', 'target_id'])
+        .where('action', '=', 'platform_key.rotate')
+        .execute();
       expect(audit).toEqual([{ action: 'platform_key.rotate', actor_account: 'cli', target_id: printed.serialNo }]);
     } finally {
       await close();
@@ -242,7 +283,10 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no sign-in details printed in 120 s; stdout: ${stdout}; stderr: ${stderr}`)), 120_000);
+        const timer = setTimeout(
+          () => reject(new Error(`no sign-in details printed in 120 s; stdout: ${stdout}; stderr: ${stderr}`)),
+          120_000,
+        );
         child.stdout.on('data', (chunk: Buffer) => {
           stdout += chunk.toString('utf8');
           if (/mini program operator .*\n/.test(stdout)) {
@@ -274,14 +318,28 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
       expect(printed.code, printed.stderr).toBe(0);
       const manifest = manifestSchema.parse(JSON.parse(printed.stdout));
       expect(manifest.baseUrl).toBe(baseUrl);
-      const users = [...Object.values(manifest.superapp.users), ...Object.values(manifest.miniProgramTeam.users), manifest.unboundTeam.users.admin];
+      const users = [
+        ...Object.values(manifest.superapp.users),
+        ...Object.values(manifest.miniProgramTeam.users),
+        manifest.unboundTeam.users.admin,
+      ];
       for (const user of users) {
-        const answer = await callAction(managementClient(baseUrl, user), 'QueryMNPMerchantInfo', { PlatformId: manifest.platformId, QueryTeamID: manifest.miniProgramTeam.teamId });
+        const answer = await callAction(managementClient(baseUrl, user), 'QueryMNPMerchantInfo', {
+          PlatformId: manifest.platformId,
+          QueryTeamID: manifest.miniProgramTeam.teamId,
+        });
         expect(String(answer?.error?.code ?? ''), `${user.account}: ${JSON.stringify(answer)}`).not.toMatch(/^AuthFailure/);
       }
-      const binding = await callAction(managementClient(baseUrl, manifest.miniProgramTeam.users.admin), 'QueryMNPMerchantInfo', { PlatformId: manifest.platformId, QueryTeamID: manifest.miniProgramTeam.teamId });
+      const binding = await callAction(managementClient(baseUrl, manifest.miniProgramTeam.users.admin), 'QueryMNPMerchantInfo', {
+        PlatformId: manifest.platformId,
+        QueryTeamID: manifest.miniProgramTeam.teamId,
+      });
       expect(binding.error, JSON.stringify(binding)).toBeUndefined();
-      const forged = await callAction(managementClient(baseUrl, { secretId: manifest.miniProgramTeam.users.admin.secretId, secretKey: 'not-the-secret-key' }), 'QueryMNPMerchantInfo', { PlatformId: manifest.platformId, QueryTeamID: manifest.miniProgramTeam.teamId });
+      const forged = await callAction(
+        managementClient(baseUrl, { secretId: manifest.miniProgramTeam.users.admin.secretId, secretKey: 'not-the-secret-key' }),
+        'QueryMNPMerchantInfo',
+        { PlatformId: manifest.platformId, QueryTeamID: manifest.miniProgramTeam.teamId },
+      );
       expect(forged.error?.code).toMatch(/^AuthFailure/);
     } finally {
       child.kill('SIGTERM');

@@ -18,7 +18,9 @@ describeOnEachDatabase('console API keys', (kind) => {
     expect(created.body.secretId).toMatch(/^AKID/);
     expect(created.body.secretKey.length).toBeGreaterThanOrEqual(32);
     const listed = await client.get('/api-keys');
-    expect(listed.body.items).toEqual([expect.objectContaining({ id: created.body.id, secretId: created.body.secretId, status: 'active', description: 'deploy script' })]);
+    expect(listed.body.items).toEqual([
+      expect.objectContaining({ id: created.body.id, secretId: created.body.secretId, status: 'active', description: 'deploy script' }),
+    ]);
     expect(JSON.stringify(listed.body)).not.toContain(created.body.secretKey);
     const stored = await context.database.db.selectFrom('api_keys').selectAll().where('id', '=', created.body.id).executeTakeFirstOrThrow();
     expect(JSON.stringify(stored)).not.toContain(created.body.secretKey);

@@ -24,7 +24,12 @@ describeOnEachDatabase('console sign-in and session security', (kind) => {
       ...(presentedToken ? { cookies: { [cookieName]: presentedToken } } : {}),
     });
     const cookie = response.cookies.find((c) => c.name === cookieName);
-    return { response, cookie, token: cookie?.value, csrf: response.statusCode === 200 ? (response.json() as { csrfToken: string }).csrfToken : undefined };
+    return {
+      response,
+      cookie,
+      token: cookie?.value,
+      csrf: response.statusCode === 200 ? (response.json() as { csrfToken: string }).csrfToken : undefined,
+    };
   }
 
   const getSession = (token: string) => context.app.inject({ method: 'GET', url: '/api/v1/session', cookies: { [cookieName]: token } });
@@ -110,7 +115,12 @@ describeOnEachDatabase('console sign-in and session security', (kind) => {
   it('ends the session on sign-out', async () => {
     const user = await createUser(context);
     const { token, csrf } = await signIn(user.account, user.password);
-    const out = await context.app.inject({ method: 'DELETE', url: '/api/v1/session', cookies: { [cookieName]: token! }, headers: { 'x-csrf-token': csrf! } });
+    const out = await context.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/session',
+      cookies: { [cookieName]: token! },
+      headers: { 'x-csrf-token': csrf! },
+    });
     expect(out.statusCode).toBe(204);
     const cleared = out.cookies.find((c) => c.name === cookieName);
     expect(cleared?.value ?? '').toBe('');
@@ -126,7 +136,11 @@ describeOnEachDatabase('console sign-in and session security', (kind) => {
     const newcomer = await createUser(context);
     const mutations = [
       { method: 'PATCH' as const, url: `/api/v1/mini-programs/${tenant.mnpId}`, payload: { name: 'hijacked' } },
-      { method: 'POST' as const, url: `/api/v1/teams/${tenant.miniProgramTeamId}/members`, payload: { account: newcomer.account, role: 'developer' } },
+      {
+        method: 'POST' as const,
+        url: `/api/v1/teams/${tenant.miniProgramTeamId}/members`,
+        payload: { account: newcomer.account, role: 'developer' },
+      },
       { method: 'POST' as const, url: '/api/v1/api-keys', payload: { description: 'hijacked' } },
       { method: 'DELETE' as const, url: '/api/v1/session' },
     ];
@@ -144,7 +158,11 @@ describeOnEachDatabase('console sign-in and session security', (kind) => {
     expect(allowed.statusCode).toBe(200);
     // Another session's CSRF token is no good either.
     const other = await signIn(platform.platformAdmin.account, platform.platformAdmin.password);
-    const crossed = await context.app.inject({ ...mutations[2]!, cookies: { [cookieName]: token! }, headers: { 'x-csrf-token': other.csrf! } });
+    const crossed = await context.app.inject({
+      ...mutations[2]!,
+      cookies: { [cookieName]: token! },
+      headers: { 'x-csrf-token': other.csrf! },
+    });
     expect(crossed.statusCode).toBe(403);
   });
 

@@ -60,7 +60,8 @@ function brokenValues(raw: JsonSchema, location: 'body' | 'query' | 'path'): { n
   }
   if (schema.enum) out.push({ name: 'unknown enum value', value: 'not-one-of-the-choices' });
   if (schema.type === 'string' && !schema.enum) {
-    if (schema.maxLength !== undefined) out.push({ name: `over-long (${schema.maxLength + 1} characters)`, value: 'x'.repeat(schema.maxLength + 1) });
+    if (schema.maxLength !== undefined)
+      out.push({ name: `over-long (${schema.maxLength + 1} characters)`, value: 'x'.repeat(schema.maxLength + 1) });
     if ((schema.minLength ?? 0) > 0 && location !== 'path') out.push({ name: 'empty', value: '' });
     if (schema.pattern) out.push({ name: 'against its pattern', value: 'no spaces or ! allowed' });
   }
@@ -83,12 +84,20 @@ function casesFor(route: ConsoleRoute): BadInput[] {
   const cases: BadInput[] = [];
   for (const parameter of pathParametersOf(route)) {
     for (const broken of brokenValues(parameter.schema, 'path')) {
-      cases.push({ name: `path :${parameter.name} ${broken.name}`, field: parameter.name, path: { [parameter.name]: String(broken.value) } });
+      cases.push({
+        name: `path :${parameter.name} ${broken.name}`,
+        field: parameter.name,
+        path: { [parameter.name]: String(broken.value) },
+      });
     }
   }
   for (const parameter of queryParametersOf(route)) {
     for (const broken of brokenValues(parameter.schema, 'query')) {
-      cases.push({ name: `query ${parameter.name} ${broken.name}`, field: parameter.name, query: { [parameter.name]: String(broken.value) } });
+      cases.push({
+        name: `query ${parameter.name} ${broken.name}`,
+        field: parameter.name,
+        query: { [parameter.name]: String(broken.value) },
+      });
     }
   }
   const bodySchema = bodySchemaOf(route);
@@ -150,7 +159,11 @@ describeOnEachDatabase('console input validation', (kind) => {
           const path = fillPath(route, (param) => bad.path?.[param] ?? realIds[param] ?? `unknown-${param}`);
           const query = bad.query ? `?${new URLSearchParams(bad.query).toString()}` : '';
           const before = await snapshotDatabase(context.database.db);
-          const response = await superAdmin.request(route.method as 'POST', `${path.slice(consolePrefix.length)}${query}`, bad.body ?? (bodySchemaOf(route) ? sampleFromSchema(bodySchemaOf(route)!) : undefined));
+          const response = await superAdmin.request(
+            route.method as 'POST',
+            `${path.slice(consolePrefix.length)}${query}`,
+            bad.body ?? (bodySchemaOf(route) ? sampleFromSchema(bodySchemaOf(route)!) : undefined),
+          );
           expect(response.statusCode, JSON.stringify(response.body)).toBe(400);
           expect(response.body.error.code).toBe('InvalidParameterValue');
           expect(response.body.error.details.field).toBe(bad.field);
@@ -175,9 +188,13 @@ describeOnEachDatabase('console input validation', (kind) => {
 
         it('a body over the size limit → 4xx with a clear message, nothing changes', async () => {
           const before = await snapshotDatabase(context.database.db);
-          const response = await superAdmin.request(route.method as 'POST', fillPath(route, (param) => realIds[param] ?? `unknown-${param}`).slice(consolePrefix.length), {
-            padding: 'x'.repeat(1024 * 1024 + 1),
-          });
+          const response = await superAdmin.request(
+            route.method as 'POST',
+            fillPath(route, (param) => realIds[param] ?? `unknown-${param}`).slice(consolePrefix.length),
+            {
+              padding: 'x'.repeat(1024 * 1024 + 1),
+            },
+          );
           expect(response.statusCode).toBeGreaterThanOrEqual(400);
           expect(response.statusCode).toBeLessThan(500);
           expect(response.body.error.message).toMatch(/too large/i);

@@ -15,7 +15,11 @@ describeOnEachDatabase('fixed endpoints (SPEC §7)', (kind) => {
     const response = await context.app.inject({ method: 'GET', url: '/openapi.json' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/application\/json/);
-    const document = response.json() as { openapi: string; info: { title: string }; paths: Record<string, Record<string, { responses?: Record<string, unknown> }>> };
+    const document = response.json() as {
+      openapi: string;
+      info: { title: string };
+      paths: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+    };
     expect(document.openapi).toMatch(/^3\./);
     expect(document.info.title).toBe('Paythrough');
     expect(consoleRoutes.length).toBeGreaterThan(10);
@@ -23,14 +27,18 @@ describeOnEachDatabase('fixed endpoints (SPEC §7)', (kind) => {
       const operation = document.paths[route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]?.[route.method.toLowerCase()];
       expect(operation, `${route.method} ${route.url} in the document`).toBeDefined();
       // Every status a console route can answer has a documented response.
-      for (const status of ['400', '401', '403', '404']) expect(operation!.responses?.[status], `${route.method} ${route.url} documents ${status}`).toBeDefined();
+      for (const status of ['400', '401', '403', '404'])
+        expect(operation!.responses?.[status], `${route.method} ${route.url} documents ${status}`).toBeDefined();
     }
   });
 
   it('GET /docs answers an HTML page that browses the document', async () => {
     let response = await context.app.inject({ method: 'GET', url: '/docs' });
     if (response.statusCode >= 300 && response.statusCode < 400) {
-      response = await context.app.inject({ method: 'GET', url: new URL(String(response.headers.location), 'http://localhost/docs').pathname });
+      response = await context.app.inject({
+        method: 'GET',
+        url: new URL(String(response.headers.location), 'http://localhost/docs').pathname,
+      });
     }
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/text\/html/);

@@ -21,14 +21,29 @@ describeOnEachDatabase('gateway authentication and the payment gate', (kind) => 
   });
   afterAll(() => context?.close());
 
-  const signed = (method: string, url: string, body: string, overrides: { serialNo?: string; privateKey?: string; nowMs?: number; nonce?: string } = {}) =>
+  const signed = (
+    method: string,
+    url: string,
+    body: string,
+    overrides: { serialNo?: string; privateKey?: string; nowMs?: number; nonce?: string } = {},
+  ) =>
     signV3Request(
-      { mchid: client.merchant.mchid, serialNo: overrides.serialNo ?? client.merchant.serialNo, privateKey: overrides.privateKey ?? client.merchant.privateKeyPem },
+      {
+        mchid: client.merchant.mchid,
+        serialNo: overrides.serialNo ?? client.merchant.serialNo,
+        privateKey: overrides.privateKey ?? client.merchant.privateKeyPem,
+      },
       { method, url, body },
       { nowMs: overrides.nowMs ?? context.clock.nowMs(), ...(overrides.nonce ? { nonce: overrides.nonce } : {}) },
     );
   const prepayBody = () => ({
-    appid: client.merchant.mnpId, mchid: client.merchant.mchid, description: 'd', out_trade_no: number(), notify_url: 'https://m.example/n', amount: { total: 1, currency: 'CNY' }, payer: { openid: 'o' },
+    appid: client.merchant.mnpId,
+    mchid: client.merchant.mchid,
+    description: 'd',
+    out_trade_no: number(),
+    notify_url: 'https://m.example/n',
+    amount: { total: 1, currency: 'CNY' },
+    payer: { openid: 'o' },
   });
 
   it('accepts a correctly signed request and signs its answer', async () => {
@@ -36,7 +51,9 @@ describeOnEachDatabase('gateway authentication and the payment gate', (kind) => 
   });
 
   it('refuses a tampered body', async () => {
-    const answer = await client.request('POST', '/v3/pay/transactions/jsapi', prepayBody(), { tamper: (raw) => raw.replace('"total":1', '"total":2') });
+    const answer = await client.request('POST', '/v3/pay/transactions/jsapi', prepayBody(), {
+      tamper: (raw) => raw.replace('"total":1', '"total":2'),
+    });
     expect([answer.statusCode, answer.body.code]).toEqual([401, 'SIGN_ERROR']);
   });
 
@@ -56,10 +73,14 @@ describeOnEachDatabase('gateway authentication and the payment gate', (kind) => 
   it('refuses timestamps more than 5 minutes away, either way', async () => {
     const url = `/v3/pay/transactions/out-trade-no/NOSUCHORDER?mchid=${client.merchant.mchid}`;
     for (const skew of [-301_000, 301_000]) {
-      const answer = await client.request('GET', url, undefined, { authorization: signed('GET', url, '', { nowMs: context.clock.nowMs() + skew }) });
+      const answer = await client.request('GET', url, undefined, {
+        authorization: signed('GET', url, '', { nowMs: context.clock.nowMs() + skew }),
+      });
       expect([answer.statusCode, answer.body.code]).toEqual([401, 'SIGN_ERROR']);
     }
-    const inside = await client.request('GET', url, undefined, { authorization: signed('GET', url, '', { nowMs: context.clock.nowMs() - 299_000 }) });
+    const inside = await client.request('GET', url, undefined, {
+      authorization: signed('GET', url, '', { nowMs: context.clock.nowMs() - 299_000 }),
+    });
     expect(inside.body.code).toBe('ORDER_NOT_EXIST');
   });
 
@@ -78,7 +99,11 @@ describeOnEachDatabase('gateway authentication and the payment gate', (kind) => 
 
   it('refuses a missing or malformed Authorization', async () => {
     for (const authorization of ['', 'Bearer x', 'WECHATPAY2-SHA256-RSA2048 mchid="1"']) {
-      const response = await context.app.inject({ method: 'GET', url: '/v3/certificates', headers: authorization ? { authorization } : {} });
+      const response = await context.app.inject({
+        method: 'GET',
+        url: '/v3/certificates',
+        headers: authorization ? { authorization } : {},
+      });
       expect(response.statusCode).toBe(401);
       expect(response.json().code).toBe('SIGN_ERROR');
       expect(response.headers['wechatpay-signature']).toBeTruthy();

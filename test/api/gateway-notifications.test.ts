@@ -92,9 +92,20 @@ describeOnEachDatabase('gateway notifications, trade bill and certificates', (ki
     });
     expect(verified.ok).toBe(true);
     const notification = JSON.parse(last.body);
-    expect(notification).toMatchObject({ event_type: 'TRANSACTION.SUCCESS', resource_type: 'encrypt-resource', resource: { original_type: 'transaction', associated_data: 'transaction' } });
+    expect(notification).toMatchObject({
+      event_type: 'TRANSACTION.SUCCESS',
+      resource_type: 'encrypt-resource',
+      resource: { original_type: 'transaction', associated_data: 'transaction' },
+    });
     const transaction = JSON.parse(decryptV3Resource(notification.resource, client.merchant.apiV3Key));
-    expect(transaction).toMatchObject({ out_trade_no: outTradeNo, trade_state: 'SUCCESS', attach: 'note', mchid: client.merchant.mchid, appid: client.merchant.mnpId, transaction_id: order.transaction_id });
+    expect(transaction).toMatchObject({
+      out_trade_no: outTradeNo,
+      trade_state: 'SUCCESS',
+      attach: 'note',
+      mchid: client.merchant.mchid,
+      appid: client.merchant.mnpId,
+      transaction_id: order.transaction_id,
+    });
   });
 
   it('sends refund notifications to the refund notify_url', async () => {
@@ -109,7 +120,12 @@ describeOnEachDatabase('gateway notifications, trade bill and certificates', (ki
     const refundNotice = notify.received.map((r) => JSON.parse(r.body)).find((n) => n.event_type === 'REFUND.SUCCESS');
     expect(refundNotice).toBeDefined();
     const resource = JSON.parse(decryptV3Resource(refundNotice.resource, client.merchant.apiV3Key));
-    expect(resource).toMatchObject({ out_refund_no: `${outTradeNo}-1`, out_trade_no: outTradeNo, refund_status: 'SUCCESS', amount: { refund: 300, total: 800 } });
+    expect(resource).toMatchObject({
+      out_refund_no: `${outTradeNo}-1`,
+      out_trade_no: outTradeNo,
+      refund_status: 'SUCCESS',
+      amount: { refund: 300, total: 800 },
+    });
   });
 
   it('hands out the trade bill of today so far: hash announced = SHA1 of the downloaded file', async () => {
@@ -123,7 +139,10 @@ describeOnEachDatabase('gateway notifications, trade bill and certificates', (ki
     context.clock.advance(3000);
 
     for (const tarType of [undefined, 'GZIP'] as const) {
-      const applied = await client.request('GET', `/v3/bill/tradebill?bill_date=${today}&bill_type=ALL${tarType ? `&tar_type=${tarType}` : ''}`);
+      const applied = await client.request(
+        'GET',
+        `/v3/bill/tradebill?bill_date=${today}&bill_type=ALL${tarType ? `&tar_type=${tarType}` : ''}`,
+      );
       expect(applied.statusCode).toBe(200);
       expect(applied.body.hash_type).toBe('SHA1');
       const url = new URL(applied.body.download_url);
@@ -170,7 +189,11 @@ describeOnEachDatabase('gateway notifications, trade bill and certificates', (ki
     expect(entry.serial_no).toBe(key.serialNo);
     expect(pem.trim()).toBe(key.certificatePem.trim());
     // A client in certificate mode names the serial it holds and gets answers signed under that id.
-    const certificateMode = await context.app.inject({ method: 'GET', url: '/v3/pay/transactions/out-trade-no/NOSUCH1?mchid=1', headers: { 'wechatpay-serial': key.serialNo } });
+    const certificateMode = await context.app.inject({
+      method: 'GET',
+      url: '/v3/pay/transactions/out-trade-no/NOSUCH1?mchid=1',
+      headers: { 'wechatpay-serial': key.serialNo },
+    });
     expect(certificateMode.headers['wechatpay-serial']).toBe(key.serialNo);
   });
 });

@@ -80,7 +80,12 @@ describeOnEachDatabase('the v3 gateway driven by wechatpay-axios-plugin 0.9.6 ov
     prepayId = data.prepay_id;
     expect(prepayId).toMatch(/^wx/);
 
-    const params = buildRequestPaymentParams({ appId: merchant.mnpId, prepayId, merchantPrivateKey: merchant.privateKeyPem, nowMs: Date.now() });
+    const params = buildRequestPaymentParams({
+      appId: merchant.mnpId,
+      prepayId,
+      merchantPrivateKey: merchant.privateKeyPem,
+      nowMs: Date.now(),
+    });
     expect(params.package).toBe(`prepay_id=${prepayId}`);
     const publicKeyPem = (await context.services.credentials.findMerchantKeyBySerial(context.database.db, merchant.serialNo))!.publicKeyPem;
     const message = Formatter.joinedByLineFeed(params.appId, params.timeStamp, params.nonceStr, params.package);
@@ -90,23 +95,39 @@ describeOnEachDatabase('the v3 gateway driven by wechatpay-axios-plugin 0.9.6 ov
   });
 
   it('queries the unpaid order by out_trade_no (WAIT_PAY)', async () => {
-    const { data } = await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.get({ params: { mchid: merchant.mchid }, out_trade_no: paidNo });
-    expect(data).toMatchObject({ out_trade_no: paidNo, trade_state: 'WAIT_PAY', mchid: merchant.mchid, mch_id: merchant.mchid, attach: 'cart=7' });
+    const { data } = await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.get({
+      params: { mchid: merchant.mchid },
+      out_trade_no: paidNo,
+    });
+    expect(data).toMatchObject({
+      out_trade_no: paidNo,
+      trade_state: 'WAIT_PAY',
+      mchid: merchant.mchid,
+      mch_id: merchant.mchid,
+      attach: 'cart=7',
+    });
   });
 
   it('is paid through the sandbox control API and queried both ways', async () => {
     const paid = await sandbox(`/sandbox/v1/payments/${prepayId}/succeed`);
     expect(paid.status).toBe(200);
-    const byNumber = (await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.get({ params: { mchid: merchant.mchid }, out_trade_no: paidNo })).data;
+    const byNumber = (
+      await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.get({ params: { mchid: merchant.mchid }, out_trade_no: paidNo })
+    ).data;
     expect(byNumber.trade_state).toBe('SUCCESS');
     transactionId = byNumber.transaction_id;
     expect(transactionId).toMatch(/^\d{28,32}$/);
-    const byId = (await wxpay.v3.pay.transactions.id.$transaction_id$.get({ params: { mchid: merchant.mchid }, transaction_id: transactionId })).data;
+    const byId = (
+      await wxpay.v3.pay.transactions.id.$transaction_id$.get({ params: { mchid: merchant.mchid }, transaction_id: transactionId })
+    ).data;
     expect(byId).toEqual(byNumber);
   });
 
   it('refunds partially twice, and both refunds are queryable and complete', async () => {
-    for (const [index, amount] of [[1, 300], [2, 200]] as const) {
+    for (const [index, amount] of [
+      [1, 300],
+      [2, 200],
+    ] as const) {
       const { data } = await wxpay.v3.refund.domestic.refunds.post({
         transaction_id: transactionId,
         out_refund_no: `${paidNo}-R${index}`,
@@ -121,19 +142,35 @@ describeOnEachDatabase('the v3 gateway driven by wechatpay-axios-plugin 0.9.6 ov
       const { data } = await wxpay.v3.refund.domestic.refunds.$out_refund_no$.get({ out_refund_no: `${paidNo}-R${index}` });
       expect(data).toMatchObject({ status: 'SUCCESS', transaction_id: transactionId, out_trade_no: paidNo });
     }
-    const order = (await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.get({ params: { mchid: merchant.mchid }, out_trade_no: paidNo })).data;
+    const order = (
+      await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.get({ params: { mchid: merchant.mchid }, out_trade_no: paidNo })
+    ).data;
     expect(order.trade_state).toBe('REFUND');
   });
 
   it('closes an unpaid order (a signed 204 the client accepts) and answers errors the client can read', async () => {
     await wxpay.v3.pay.transactions.jsapi.post({
-      appid: merchant.mnpId, mchid: merchant.mchid, description: 'Never paid', out_trade_no: unpaidNo, notify_url: notify.url, amount: { total: 50 }, payer: { openid: 'openid-axp' },
+      appid: merchant.mnpId,
+      mchid: merchant.mchid,
+      description: 'Never paid',
+      out_trade_no: unpaidNo,
+      notify_url: notify.url,
+      amount: { total: 50 },
+      payer: { openid: 'openid-axp' },
     });
-    const closed = await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.close.post({ mchid: merchant.mchid }, { out_trade_no: unpaidNo });
+    const closed = await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.close.post(
+      { mchid: merchant.mchid },
+      { out_trade_no: unpaidNo },
+    );
     expect(closed.status).toBe(204);
-    const { data } = await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.get({ params: { mchid: merchant.mchid }, out_trade_no: unpaidNo });
+    const { data } = await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.get({
+      params: { mchid: merchant.mchid },
+      out_trade_no: unpaidNo,
+    });
     expect(data.trade_state).toBe('CLOSED');
-    const refused = await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.close.post({ mchid: merchant.mchid }, { out_trade_no: paidNo }).catch((error: any) => error);
+    const refused = await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.close
+      .post({ mchid: merchant.mchid }, { out_trade_no: paidNo })
+      .catch((error: any) => error);
     expect(refused.response.status).toBe(400);
     expect(refused.response.data).toMatchObject({ code: 'ORDERPAID' });
   });
@@ -155,11 +192,21 @@ describeOnEachDatabase('the v3 gateway driven by wechatpay-axios-plugin 0.9.6 ov
       });
     const all = await eventually(() => {
       const seen = decrypted();
-      return seen.filter((n) => n.event === 'REFUND.SUCCESS').length >= 2 && seen.some((n) => n.event === 'TRANSACTION.SUCCESS') ? seen : undefined;
+      return seen.filter((n) => n.event === 'REFUND.SUCCESS').length >= 2 && seen.some((n) => n.event === 'TRANSACTION.SUCCESS')
+        ? seen
+        : undefined;
     });
     const payment = all.find((n) => n.event === 'TRANSACTION.SUCCESS')!;
-    expect(payment.resource).toMatchObject({ out_trade_no: paidNo, transaction_id: transactionId, trade_state: 'SUCCESS', amount: { total: 1000 } });
-    const refunds = all.filter((n) => n.event === 'REFUND.SUCCESS').map((n) => n.resource.out_refund_no).sort();
+    expect(payment.resource).toMatchObject({
+      out_trade_no: paidNo,
+      transaction_id: transactionId,
+      trade_state: 'SUCCESS',
+      amount: { total: 1000 },
+    });
+    const refunds = all
+      .filter((n) => n.event === 'REFUND.SUCCESS')
+      .map((n) => n.resource.out_refund_no)
+      .sort();
     expect(refunds).toEqual([`${paidNo}-R1`, `${paidNo}-R2`]);
   });
 
@@ -176,9 +223,22 @@ describeOnEachDatabase('the v3 gateway driven by wechatpay-axios-plugin 0.9.6 ov
     expect(createHash('sha1').update(plain).digest('hex')).toBe(data.hash_value);
     const bill = Formatter.castCsvBill(plain);
     const rows = bill.rows as Record<string, string>[];
-    expect(rows.filter((row) => row['Merchant order no'] === paidNo).map((row) => row['Trade state']).sort()).toEqual(['REFUND', 'REFUND', 'SUCCESS']);
-    expect(rows.find((row) => row['Trade state'] === 'SUCCESS')).toMatchObject({ 'Transaction ID': transactionId, 'Settlement amount': '10.00' });
-    expect(bill.summary).toMatchObject({ 'Total trades': '3', 'Total settlement amount': '10.00', 'Total refund amount': '5.00', Currency: 'CNY' });
+    expect(
+      rows
+        .filter((row) => row['Merchant order no'] === paidNo)
+        .map((row) => row['Trade state'])
+        .sort(),
+    ).toEqual(['REFUND', 'REFUND', 'SUCCESS']);
+    expect(rows.find((row) => row['Trade state'] === 'SUCCESS')).toMatchObject({
+      'Transaction ID': transactionId,
+      'Settlement amount': '10.00',
+    });
+    expect(bill.summary).toMatchObject({
+      'Total trades': '3',
+      'Total settlement amount': '10.00',
+      'Total refund amount': '5.00',
+      Currency: 'CNY',
+    });
   });
 
   it('fetches the platform certificates and decrypts them with its APIv3 key', async () => {

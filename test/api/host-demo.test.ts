@@ -55,7 +55,13 @@ describeOnEachDatabase('host API as the demo host apps call it (sandbox superapp
       kind: context.database.kind,
       clock: context.clock,
       handlers: {
-        [merchantNotificationTopic]: new NotificationDeliverer({ keys: context.services.notificationKeys, clock: context.clock, allowPrivateTargets: [], sandboxEnabled: true, timeZone: context.config.timezone }),
+        [merchantNotificationTopic]: new NotificationDeliverer({
+          keys: context.services.notificationKeys,
+          clock: context.clock,
+          allowPrivateTargets: [],
+          sandboxEnabled: true,
+          timeZone: context.config.timezone,
+        }),
       },
     });
   });
@@ -67,15 +73,33 @@ describeOnEachDatabase('host API as the demo host apps call it (sandbox superapp
 
   /** One call as the demo host makes it: POST, `Content-Type: application/xml`, the XML above. */
   async function hostCall(path: 'queryPreOrder' | 'payOrder', map: Map<string, string>) {
-    const response = await fetch(`${baseUrl}/superapp/pay/${path}`, { method: 'POST', headers: { 'Content-Type': 'application/xml' }, body: androidXml(map) });
+    const response = await fetch(`${baseUrl}/superapp/pay/${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/xml' },
+      body: androidXml(map),
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/xml/);
     return parseHostXml(await response.text());
   }
   const query = (prepayId: string) =>
-    hostCall('queryPreOrder', new Map([['appid', client.merchant.mnpId], ['nonce_str', nonceStr()], ['prepay_id', prepayId]]));
+    hostCall(
+      'queryPreOrder',
+      new Map([
+        ['appid', client.merchant.mnpId],
+        ['nonce_str', nonceStr()],
+        ['prepay_id', prepayId],
+      ]),
+    );
   const pay = (prepayId: string, outTradeNo: string, totalFee: number | string) =>
-    hostCall('payOrder', new Map([['prepay_id', prepayId], ['out_trade_no', outTradeNo], ['total_fee', String(totalFee)]]));
+    hostCall(
+      'payOrder',
+      new Map([
+        ['prepay_id', prepayId],
+        ['out_trade_no', outTradeNo],
+        ['total_fee', String(totalFee)],
+      ]),
+    );
 
   it('finds the order, pays it once however often the report repeats, and notifies the mini program server', async () => {
     notify.received.length = 0;
@@ -84,10 +108,29 @@ describeOnEachDatabase('host API as the demo host apps call it (sandbox superapp
     const prepayId = body.prepay_id as string;
 
     const found = await query(prepayId);
-    expect(found).toMatchObject({ return_code: 'SUCCESS', prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: '1234', fee_type: 'CNY', body: 'Coffee & <cake>', appid: client.merchant.mnpId });
+    expect(found).toMatchObject({
+      return_code: 'SUCCESS',
+      prepay_id: prepayId,
+      out_trade_no: outTradeNo,
+      total_fee: '1234',
+      fee_type: 'CNY',
+      body: 'Coffee & <cake>',
+      appid: client.merchant.mnpId,
+    });
     expect(Date.parse(found.time_expire!)).toBeGreaterThan(context.clock.nowMs());
     // The order summary only: nothing about the payer, the merchant or the notify_url.
-    expect(Object.keys(found).sort()).toEqual(['appid', 'body', 'fee_type', 'nonce_str', 'out_trade_no', 'prepay_id', 'return_code', 'return_msg', 'time_expire', 'total_fee']);
+    expect(Object.keys(found).sort()).toEqual([
+      'appid',
+      'body',
+      'fee_type',
+      'nonce_str',
+      'out_trade_no',
+      'prepay_id',
+      'return_code',
+      'return_msg',
+      'time_expire',
+      'total_fee',
+    ]);
 
     for (let report = 0; report < 3; report++) expect(await pay(prepayId, outTradeNo, 1234)).toMatchObject({ return_code: 'SUCCESS' });
     const order = (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
@@ -95,7 +138,10 @@ describeOnEachDatabase('host API as the demo host apps call it (sandbox superapp
     expect(await channelPaymentRepository.listByOrder(context.database.db, order.id)).toHaveLength(1);
     // A host must not charge a paid order again.
     expect(await query(prepayId)).toMatchObject({ return_code: 'FAIL', return_msg: expect.stringMatching(/paid/) });
-    expect((await client.queryByOutTradeNo(outTradeNo)).body).toMatchObject({ trade_state: 'SUCCESS', transaction_id: order.transaction_id });
+    expect((await client.queryByOutTradeNo(outTradeNo)).body).toMatchObject({
+      trade_state: 'SUCCESS',
+      transaction_id: order.transaction_id,
+    });
 
     // TRANSACTION.SUCCESS through the outbox to the mini program server's notify_url, exactly once.
     expect((await worker.runOnce()).delivered).toBe(1);
@@ -103,14 +149,21 @@ describeOnEachDatabase('host API as the demo host apps call it (sandbox superapp
     expect(notify.received).toHaveLength(1);
     const notification = JSON.parse(notify.received[0]!.body);
     expect(notification.event_type).toBe('TRANSACTION.SUCCESS');
-    expect(JSON.parse(decryptV3Resource(notification.resource, client.merchant.apiV3Key))).toMatchObject({ out_trade_no: outTradeNo, trade_state: 'SUCCESS', transaction_id: order.transaction_id });
+    expect(JSON.parse(decryptV3Resource(notification.resource, client.merchant.apiV3Key))).toMatchObject({
+      out_trade_no: outTradeNo,
+      trade_state: 'SUCCESS',
+      transaction_id: order.transaction_id,
+    });
   });
 
   it('answers FAIL and changes nothing for a wrong total_fee or an unknown prepay_id', async () => {
     const outTradeNo = number('HOSTFEE');
     const { body } = await client.prepay({ outTradeNo, total: 500 });
     for (const fee of [499, 5000, '5.00', '']) {
-      expect(await pay(body.prepay_id, outTradeNo, fee)).toMatchObject({ return_code: 'FAIL', return_msg: expect.stringMatching(/total_fee/) });
+      expect(await pay(body.prepay_id, outTradeNo, fee)).toMatchObject({
+        return_code: 'FAIL',
+        return_msg: expect.stringMatching(/total_fee/),
+      });
     }
     const order = (await orderRepository.findByPrepayId(context.database.db, body.prepay_id))!;
     expect(order.trade_state).toBe('WAIT_PAY');
@@ -118,12 +171,25 @@ describeOnEachDatabase('host API as the demo host apps call it (sandbox superapp
     expect(await query('wx_unknown_prepay_id')).toMatchObject({ return_code: 'FAIL', return_msg: 'Unknown prepay_id' });
     expect(await pay('wx_unknown_prepay_id', outTradeNo, 500)).toMatchObject({ return_code: 'FAIL', return_msg: 'Unknown prepay_id' });
     // Another mini program's appid does not find it either.
-    expect(await hostCall('queryPreOrder', new Map([['appid', 'mnp_other'], ['nonce_str', nonceStr()], ['prepay_id', body.prepay_id]]))).toMatchObject({ return_code: 'FAIL' });
+    expect(
+      await hostCall(
+        'queryPreOrder',
+        new Map([
+          ['appid', 'mnp_other'],
+          ['nonce_str', nonceStr()],
+          ['prepay_id', body.prepay_id],
+        ]),
+      ),
+    ).toMatchObject({ return_code: 'FAIL' });
   });
 
   it('refuses to quote an expired or closed order; a payment reported for it anyway is recorded and refunded (late payment)', async () => {
     const expiring = number('HOSTEXP');
-    const { body: expiringBody } = await client.prepay({ outTradeNo: expiring, total: 700, timeExpire: new Date(context.clock.nowMs() + 60_000).toISOString() });
+    const { body: expiringBody } = await client.prepay({
+      outTradeNo: expiring,
+      total: 700,
+      timeExpire: new Date(context.clock.nowMs() + 60_000).toISOString(),
+    });
     context.clock.advance(61_000);
     expect(await query(expiringBody.prepay_id)).toMatchObject({ return_code: 'FAIL', return_msg: expect.stringMatching(/expired/) });
 
@@ -132,7 +198,10 @@ describeOnEachDatabase('host API as the demo host apps call it (sandbox superapp
     expect((await client.close(closed)).statusCode).toBe(204);
     expect(await query(closedBody.prepay_id)).toMatchObject({ return_code: 'FAIL', return_msg: expect.stringMatching(/closed/) });
 
-    for (const [prepayId, outTradeNo, total] of [[expiringBody.prepay_id, expiring, 700], [closedBody.prepay_id, closed, 800]] as const) {
+    for (const [prepayId, outTradeNo, total] of [
+      [expiringBody.prepay_id, expiring, 700],
+      [closedBody.prepay_id, closed, 800],
+    ] as const) {
       const answer = await pay(prepayId, outTradeNo, total);
       expect(answer).toMatchObject({ return_code: 'SUCCESS', return_msg: expect.stringMatching(/refund/) });
       const order = (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
@@ -148,10 +217,22 @@ describeOnEachDatabase('host API as the demo host apps call it (sandbox superapp
   it('accepts JSON bodies and answers XML; garbage and DOCTYPEs get a FAIL, still HTTP 200', async () => {
     const outTradeNo = number('HOSTJSON');
     const { body } = await client.prepay({ outTradeNo, total: 300 });
-    const response = await fetch(`${baseUrl}/superapp/pay/queryPreOrder`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ prepay_id: body.prepay_id }) });
+    const response = await fetch(`${baseUrl}/superapp/pay/queryPreOrder`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ prepay_id: body.prepay_id }),
+    });
     expect(parseHostXml(await response.text())).toMatchObject({ return_code: 'SUCCESS', total_fee: '300' });
-    for (const bad of ['hello', '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><prepay_id>&e;</prepay_id></xml>', '<xml><a><b>1</b></a></xml>']) {
-      const answer = await fetch(`${baseUrl}/superapp/pay/payOrder`, { method: 'POST', headers: { 'Content-Type': 'application/xml' }, body: bad });
+    for (const bad of [
+      'hello',
+      '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><prepay_id>&e;</prepay_id></xml>',
+      '<xml><a><b>1</b></a></xml>',
+    ]) {
+      const answer = await fetch(`${baseUrl}/superapp/pay/payOrder`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/xml' },
+        body: bad,
+      });
       expect(answer.status).toBe(200);
       expect(parseHostXml(await answer.text()).return_code).toBe('FAIL');
     }

@@ -49,7 +49,9 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     const port = (webhook.address() as AddressInfo).port;
     // The superapp's Administrator chooses host-reported mode and issues the host key (shown once).
     const saAdmin = await demoActor(context, manifest.superapp.users.admin.account);
-    await context.services.paymentConfig.update(saAdmin, applicationId, { channel: { kind: 'host_reported', webhookUrl: `https://notify.merchant.test:${port}/refund-webhook` } });
+    await context.services.paymentConfig.update(saAdmin, applicationId, {
+      channel: { kind: 'host_reported', webhookUrl: `https://notify.merchant.test:${port}/refund-webhook` },
+    });
     hostKey = (await context.services.hostKeys.rotate(saAdmin, applicationId)).hostKey;
     worker = new OutboxWorker({
       db: context.database.db,
@@ -73,10 +75,19 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
   });
 
   /** The superapp's payment backend: the XML body, signed with its host key (or as told). */
-  async function report(path: 'payOrder' | 'queryPreOrder' | 'refundResult', fields: Record<string, string | number>, options: { unsigned?: boolean; headers?: Record<string, string> } = {}) {
+  async function report(
+    path: 'payOrder' | 'queryPreOrder' | 'refundResult',
+    fields: Record<string, string | number>,
+    options: { unsigned?: boolean; headers?: Record<string, string> } = {},
+  ) {
     const body = `<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>${buildHostXml(fields)}`;
     const headers = options.headers ?? (options.unsigned ? {} : { ...signChannelMessage(hostKey, body, { nowMs: context.clock.nowMs() }) });
-    const response = await context.app.inject({ method: 'POST', url: `/superapp/pay/${path}`, headers: { 'content-type': 'application/xml', ...headers }, payload: body });
+    const response = await context.app.inject({
+      method: 'POST',
+      url: `/superapp/pay/${path}`,
+      headers: { 'content-type': 'application/xml', ...headers },
+      payload: body,
+    });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/xml/);
     return { answer: parseHostXml(response.body), headers, body };
@@ -94,28 +105,49 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     const order = (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
     expect(order).toMatchObject({ channel_kind: 'host_reported', trade_state: 'WAIT_PAY', channel_order_id: prepayId, sandbox: 0 });
     // Anyone with the prepay_id may look the summary up; only the superapp's backend may report a payment.
-    expect((await report('queryPreOrder', { prepay_id: prepayId }, { unsigned: true })).answer).toMatchObject({ return_code: 'SUCCESS', total_fee: '2500' });
+    expect((await report('queryPreOrder', { prepay_id: prepayId }, { unsigned: true })).answer).toMatchObject({
+      return_code: 'SUCCESS',
+      total_fee: '2500',
+    });
     const unsigned = await report('payOrder', { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 2500 }, { unsigned: true });
     expect(unsigned.answer).toMatchObject({ return_code: 'FAIL', return_msg: expect.stringMatching(/sandbox/) });
     const forged = signChannelMessage('not-the-host-key-0123456789abcdefghij', 'x', { nowMs: context.clock.nowMs() });
-    expect((await report('payOrder', { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 2500 }, { headers: { ...forged } })).answer.return_code).toBe('FAIL');
+    expect(
+      (await report('payOrder', { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 2500 }, { headers: { ...forged } })).answer
+        .return_code,
+    ).toBe('FAIL');
     expect((await orderRepository.findById(context.database.db, order.id))!.trade_state).toBe('WAIT_PAY');
 
-    const fields = { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 2500, transaction_id: 'SA-PAY-0001', result_code: 'SUCCESS' };
+    const fields = {
+      prepay_id: prepayId,
+      out_trade_no: outTradeNo,
+      total_fee: 2500,
+      transaction_id: 'SA-PAY-0001',
+      result_code: 'SUCCESS',
+    };
     expect((await report('payOrder', fields)).answer).toMatchObject({ return_code: 'SUCCESS', return_msg: 'OK' });
     // The same report again (freshly signed), or without the transaction id: nothing changes.
     expect((await report('payOrder', fields)).answer.return_code).toBe('SUCCESS');
-    expect((await report('payOrder', { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 2500 })).answer.return_code).toBe('SUCCESS');
+    expect((await report('payOrder', { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 2500 })).answer.return_code).toBe(
+      'SUCCESS',
+    );
     const paid = (await orderRepository.findById(context.database.db, order.id))!;
     expect(paid).toMatchObject({ trade_state: 'SUCCESS', channel_transaction_id: 'SA-PAY-0001' });
     expect(await channelPaymentRepository.listByOrder(context.database.db, order.id)).toHaveLength(1);
     const notifications = await outboxRepository.listBySubject(context.database.db, 'order', String(order.id));
-    expect(notifications.filter((n) => n.topic === merchantNotificationTopic).map((n) => JSON.parse(n.payload_json).event_type)).toEqual(['TRANSACTION.SUCCESS']);
+    expect(notifications.filter((n) => n.topic === merchantNotificationTopic).map((n) => JSON.parse(n.payload_json).event_type)).toEqual([
+      'TRANSACTION.SUCCESS',
+    ]);
 
     // A second payment under another transaction id: recorded and refunded in full.
     const duplicate = await report('payOrder', { ...fields, transaction_id: 'SA-PAY-0002' });
-    expect(duplicate.answer).toMatchObject({ return_code: 'SUCCESS', return_msg: expect.stringMatching(/duplicate.*refund|refund.*duplicate/) });
-    expect(await refundRepository.listByOrder(context.database.db, order.id)).toMatchObject([{ kind: 'duplicate_payment', amount_refund: 2500 }]);
+    expect(duplicate.answer).toMatchObject({
+      return_code: 'SUCCESS',
+      return_msg: expect.stringMatching(/duplicate.*refund|refund.*duplicate/),
+    });
+    expect(await refundRepository.listByOrder(context.database.db, order.id)).toMatchObject([
+      { kind: 'duplicate_payment', amount_refund: 2500 },
+    ]);
   });
 
   it('refuses a replayed signed report and a stale one', async () => {
@@ -123,11 +155,21 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     const first = await report('queryPreOrder', { prepay_id: prepayId, out_trade_no: outTradeNo });
     expect(first.answer.return_code).toBe('SUCCESS');
     // The same bytes and headers again: the nonce was seen.
-    const replay = await context.app.inject({ method: 'POST', url: '/superapp/pay/payOrder', headers: { 'content-type': 'application/xml', ...first.headers }, payload: first.body });
+    const replay = await context.app.inject({
+      method: 'POST',
+      url: '/superapp/pay/payOrder',
+      headers: { 'content-type': 'application/xml', ...first.headers },
+      payload: first.body,
+    });
     expect(parseHostXml(replay.body)).toMatchObject({ return_code: 'FAIL', return_msg: expect.stringMatching(/replay/) });
     const payBody = `<xml><prepay_id>${prepayId}</prepay_id><out_trade_no>${outTradeNo}</out_trade_no><total_fee>900</total_fee></xml>`;
     const stale = signChannelMessage(hostKey, payBody, { nowMs: context.clock.nowMs() - 301_000 });
-    const staleAnswer = await context.app.inject({ method: 'POST', url: '/superapp/pay/payOrder', headers: { 'content-type': 'application/xml', ...stale }, payload: payBody });
+    const staleAnswer = await context.app.inject({
+      method: 'POST',
+      url: '/superapp/pay/payOrder',
+      headers: { 'content-type': 'application/xml', ...stale },
+      payload: payBody,
+    });
     expect(parseHostXml(staleAnswer.body)).toMatchObject({ return_code: 'FAIL', return_msg: expect.stringMatching(/Timestamp/) });
     expect((await orderRepository.findByPrepayId(context.database.db, prepayId))!.trade_state).toBe('WAIT_PAY');
   });
@@ -137,17 +179,25 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     context.clock.advance(2 * 60 * 60 * 1000 + 1000);
     await context.services.autoCloseJob.runOnce();
     expect((await orderRepository.findByPrepayId(context.database.db, prepayId))!.trade_state).toBe('AUTO_CLOSED');
-    expect((await report('queryPreOrder', { prepay_id: prepayId })).answer).toMatchObject({ return_code: 'FAIL', return_msg: expect.stringMatching(/closed/) });
+    expect((await report('queryPreOrder', { prepay_id: prepayId })).answer).toMatchObject({
+      return_code: 'FAIL',
+      return_msg: expect.stringMatching(/closed/),
+    });
     const late = await report('payOrder', { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 1500, transaction_id: 'SA-LATE-1' });
     expect(late.answer).toMatchObject({ return_code: 'SUCCESS', return_msg: expect.stringMatching(/late payment/) });
     const order = (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
     expect(order.trade_state).toBe('REFUND');
-    expect(await refundRepository.listByOrder(context.database.db, order.id)).toMatchObject([{ kind: 'late_payment', amount_refund: 1500, status: 'PROCESSING' }]);
+    expect(await refundRepository.listByOrder(context.database.db, order.id)).toMatchObject([
+      { kind: 'late_payment', amount_refund: 1500, status: 'PROCESSING' },
+    ]);
   });
 
   it('a refund goes to the refund webhook (signed, retried) and is settled by the signed refund report: REFUND.SUCCESS', async () => {
     const { outTradeNo, prepayId } = await placeOrder(3000);
-    expect((await report('payOrder', { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 3000, transaction_id: 'SA-PAY-R1' })).answer.return_code).toBe('SUCCESS');
+    expect(
+      (await report('payOrder', { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 3000, transaction_id: 'SA-PAY-R1' })).answer
+        .return_code,
+    ).toBe('SUCCESS');
     const outRefundNo = number('RF');
     const created = await client.refund({ outTradeNo, outRefundNo, refund: 1000, total: 3000, reason: 'customer asked' });
     expect(created.statusCode).toBe(200);
@@ -168,39 +218,68 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     const calls = webhookCalls.filter((call) => JSON.parse(call.body).refund.out_refund_no === outRefundNo);
     expect(calls).toHaveLength(2);
     for (const call of calls) {
-      const check = verifyChannelSignature({ headers: call.headers as Record<string, unknown>, body: call.body, channelKeys: [hostKey], nowMs: context.clock.nowMs() });
+      const check = verifyChannelSignature({
+        headers: call.headers as Record<string, unknown>,
+        body: call.body,
+        channelKeys: [hostKey],
+        nowMs: context.clock.nowMs(),
+      });
       expect(check.ok).toBe(true);
     }
     expect(calls[0]!.headers['paythrough-nonce']).not.toBe(calls[1]!.headers['paythrough-nonce']);
     expect(JSON.parse(calls[1]!.body)).toMatchObject({
       event_type: 'refund.requested',
       application_id: applicationId,
-      refund: { merchant_id: client.merchant.mchid, out_trade_no: outTradeNo, out_refund_no: outRefundNo, channel_transaction_id: 'SA-PAY-R1', amount: { refund: 1000, total: 3000, currency: 'CNY' }, reason: 'customer asked' },
+      refund: {
+        merchant_id: client.merchant.mchid,
+        out_trade_no: outTradeNo,
+        out_refund_no: outRefundNo,
+        channel_transaction_id: 'SA-PAY-R1',
+        amount: { refund: 1000, total: 3000, currency: 'CNY' },
+        reason: 'customer asked',
+      },
     });
     expect((await refundRepository.findById(context.database.db, refund.id))!.status).toBe('PROCESSING');
 
     // Refund reports are always signed; a wrong amount is refused; the right one settles it once.
-    const result = { mchid: client.merchant.mchid, out_refund_no: outRefundNo, refund_status: 'SUCCESS', refund_fee: 1000, refund_id: 'SA-REFUND-1' };
+    const result = {
+      mchid: client.merchant.mchid,
+      out_refund_no: outRefundNo,
+      refund_status: 'SUCCESS',
+      refund_fee: 1000,
+      refund_id: 'SA-REFUND-1',
+    };
     expect((await report('refundResult', result, { unsigned: true })).answer.return_code).toBe('FAIL');
     // A result about another amount or currency is refused and flagged on the order (SPEC §7), never applied.
     expect((await orderRepository.findByPrepayId(context.database.db, prepayId))!.anomaly_flags & OrderAnomaly.RefundMismatch).toBe(0);
     expect((await report('refundResult', { ...result, refund_fee: 999 })).answer.return_code).toBe('FAIL');
     expect((await report('refundResult', { ...result, fee_type: 'USD' })).answer.return_code).toBe('FAIL');
     expect((await refundRepository.findById(context.database.db, refund.id))!.status).toBe('PROCESSING');
-    expect((await orderRepository.findByPrepayId(context.database.db, prepayId))!).toMatchObject({ refund_succeeded: 0, anomaly_flags: OrderAnomaly.RefundMismatch });
+    expect((await orderRepository.findByPrepayId(context.database.db, prepayId))!).toMatchObject({
+      refund_succeeded: 0,
+      anomaly_flags: OrderAnomaly.RefundMismatch,
+    });
     const history = await paymentStateHistoryRepository.listOf(context.database.db, 'refund', refund.id);
     expect(history.map((entry) => entry.reason).filter((reason) => reason.startsWith('not applied'))).toEqual([
       'not applied: the host reports SUCCESS for 999 CNY, the refund is 1000 of 3000 CNY',
       'not applied: the host reports SUCCESS for 1000 USD, the refund is 1000 of 3000 CNY',
     ]);
     expect((await report('refundResult', result)).answer).toMatchObject({ return_code: 'SUCCESS' });
-    expect((await report('refundResult', result)).answer).toMatchObject({ return_code: 'SUCCESS', return_msg: expect.stringMatching(/already/) });
+    expect((await report('refundResult', result)).answer).toMatchObject({
+      return_code: 'SUCCESS',
+      return_msg: expect.stringMatching(/already/),
+    });
     expect((await report('refundResult', { ...result, refund_status: 'CLOSED' })).answer.return_code).toBe('FAIL');
-    expect(await refundRepository.findById(context.database.db, refund.id)).toMatchObject({ status: 'SUCCESS', channel_refund_id: expect.any(String) });
+    expect(await refundRepository.findById(context.database.db, refund.id)).toMatchObject({
+      status: 'SUCCESS',
+      channel_refund_id: expect.any(String),
+    });
     expect((await client.queryRefund(outRefundNo)).body).toMatchObject({ status: 'SUCCESS' });
     const order = (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
     expect(order).toMatchObject({ trade_state: 'REFUND', refund_succeeded: 1000 });
-    const events = (await outboxRepository.listBySubject(context.database.db, 'refund', String(refund.id))).filter((n) => n.topic === merchantNotificationTopic);
+    const events = (await outboxRepository.listBySubject(context.database.db, 'refund', String(refund.id))).filter(
+      (n) => n.topic === merchantNotificationTopic,
+    );
     expect(events.map((n) => JSON.parse(n.payload_json).event_type)).toEqual(['REFUND.SUCCESS']);
   });
 
@@ -211,10 +290,20 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     hostKey = (await context.services.hostKeys.rotate(saAdmin, applicationId)).hostKey;
     expect(hostKey).not.toBe(oldKey);
     const body = `<xml><prepay_id>${prepayId}</prepay_id></xml>`;
-    const old = await context.app.inject({ method: 'POST', url: '/superapp/pay/queryPreOrder', headers: { 'content-type': 'application/xml', ...signChannelMessage(oldKey, body, { nowMs: context.clock.nowMs() }) }, payload: body });
+    const old = await context.app.inject({
+      method: 'POST',
+      url: '/superapp/pay/queryPreOrder',
+      headers: { 'content-type': 'application/xml', ...signChannelMessage(oldKey, body, { nowMs: context.clock.nowMs() }) },
+      payload: body,
+    });
     expect(parseHostXml(old.body).return_code).toBe('FAIL');
     expect((await report('queryPreOrder', { prepay_id: prepayId })).answer.return_code).toBe('SUCCESS');
-    const audits = await context.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'payment_config.host_key.rotate').where('target_id', '=', applicationId).execute();
+    const audits = await context.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'payment_config.host_key.rotate')
+      .where('target_id', '=', applicationId)
+      .execute();
     expect(audits).toHaveLength(2);
     expect(audits.every((a) => !(a.after_json ?? '').includes(hostKey))).toBe(true);
   });

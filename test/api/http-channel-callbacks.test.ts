@@ -20,12 +20,21 @@ describeOnEachDatabase('HTTP channel callbacks into the app', (kind) => {
     // The superapp's channel is the HTTP protocol; its key is sealed as the console would seal it.
     await context.database.db
       .updateTable('superapp_payment_configs')
-      .set({ channel_kind: 'http', channel_settings_json: JSON.stringify({ baseUrl: 'https://channel.example/' }), channel_secret_sealed: context.services.paymentConfig.sealChannelSecret(applicationId, channelKey) })
+      .set({
+        channel_kind: 'http',
+        channel_settings_json: JSON.stringify({ baseUrl: 'https://channel.example/' }),
+        channel_secret_sealed: context.services.paymentConfig.sealChannelSecret(applicationId, channelKey),
+      })
       .where('superapp_id', '=', applicationId)
       .execute();
     order = {
       ...orderRow(
-        { mnpId: manifest.miniPrograms.ready.mnpId, applicationId, miniProgramTeamId: manifest.miniProgramTeam.teamId, superappTeamId: manifest.superapp.teamId },
+        {
+          mnpId: manifest.miniPrograms.ready.mnpId,
+          applicationId,
+          miniProgramTeamId: manifest.miniProgramTeam.teamId,
+          superappTeamId: manifest.superapp.teamId,
+        },
         { createdAt: context.clock.nowMs(), tradeState: 'WAIT_PAY', amount: 1234, mchid: manifest.miniPrograms.ready.mchid },
       ),
       channel_kind: 'http',
@@ -62,7 +71,12 @@ describeOnEachDatabase('HTTP channel callbacks into the app', (kind) => {
   });
 
   const post = (body: string, headers: object, applicationId = manifest.superapp.applicationId) =>
-    context.app.inject({ method: 'POST', url: channelCallbackPath(applicationId), headers: { 'content-type': 'application/json', ...headers }, payload: body });
+    context.app.inject({
+      method: 'POST',
+      url: channelCallbackPath(applicationId),
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: body,
+    });
 
   it('refuses unsigned, wrongly signed and replayed callbacks, and superapps without an HTTP channel; nothing changes', async () => {
     const body = JSON.stringify(paidEvent());
@@ -85,7 +99,11 @@ describeOnEachDatabase('HTTP channel callbacks into the app', (kind) => {
     expect((await post(body, headers)).statusCode).toBe(401);
     const again = JSON.stringify(paidEvent());
     expect((await post(again, signChannelMessage(channelKey, again, { nowMs: context.clock.nowMs() }))).statusCode).toBe(204);
-    const after = await context.database.db.selectFrom('orders').select(['transaction_id', 'anomaly_flags']).where('id', '=', orderId).executeTakeFirstOrThrow();
+    const after = await context.database.db
+      .selectFrom('orders')
+      .select(['transaction_id', 'anomaly_flags'])
+      .where('id', '=', orderId)
+      .executeTakeFirstOrThrow();
     expect(after).toEqual({ transaction_id: paid.transaction_id, anomaly_flags: 0 });
   });
 });

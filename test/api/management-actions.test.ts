@@ -18,7 +18,8 @@ describeOnEachDatabase('management API actions through CommonClient', (kind) => 
     const address = context.app.server.address();
     baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     manifest = await context.services.demoWorld.ensure();
-    call = (user, action, params = {}) => callAction(managementClient(baseUrl, user), action, { PlatformId: manifest.platformId, ...params });
+    call = (user, action, params = {}) =>
+      callAction(managementClient(baseUrl, user), action, { PlatformId: manifest.platformId, ...params });
   });
   afterAll(() => context?.close());
 
@@ -30,43 +31,102 @@ describeOnEachDatabase('management API actions through CommonClient', (kind) => 
     const mnpId = manifest.miniPrograms.unbound.mnpId;
     const freeMerchant = manifest.superapp.merchants.at(-1)!;
 
-    const requested = await call(teamAdmin, 'RequestPaymentMerchantBinding', { TeamId: teamId, MerchantID: freeMerchant.merchantId, MerchantName: freeMerchant.merchantName });
+    const requested = await call(teamAdmin, 'RequestPaymentMerchantBinding', {
+      TeamId: teamId,
+      MerchantID: freeMerchant.merchantId,
+      MerchantName: freeMerchant.merchantName,
+    });
     expect(requested).toEqual({ ApprovalResult: true, ResourceId: expect.any(String) });
     expect((await call(teamAdmin, 'QueryMNPMerchantInfo', { QueryTeamID: teamId })).ApprovalStatus).toBe(0);
 
-    const approvedBinding = await call(reviewer, 'ApprovePaymentMerchantBinding', { ApplicationId: applicationId, ApprovalNo: requested.ResourceId, ApprovalType: 10, ApprovalNote: 'ok' });
+    const approvedBinding = await call(reviewer, 'ApprovePaymentMerchantBinding', {
+      ApplicationId: applicationId,
+      ApprovalNo: requested.ResourceId,
+      ApprovalType: 10,
+      ApprovalNote: 'ok',
+    });
     expect(approvedBinding).toEqual({ Result: true, ID: expect.any(Number) });
-    const again = await call(reviewer, 'ApprovePaymentMerchantBinding', { ApplicationId: applicationId, ApprovalNo: requested.ResourceId, ApprovalType: 10 });
+    const again = await call(reviewer, 'ApprovePaymentMerchantBinding', {
+      ApplicationId: applicationId,
+      ApprovalNo: requested.ResourceId,
+      ApprovalType: 10,
+    });
     expect(again.error.code).toBe('FailedOperation.ApprovalAlreadyProcessed');
 
     const info = await call(teamAdmin, 'QueryMNPMerchantInfo', { QueryTeamID: teamId });
-    expect(info).toEqual({ MerchantID: freeMerchant.merchantId, MerchantName: freeMerchant.merchantName, ApprovalStatus: 10, ID: String(approvedBinding.ID) });
+    expect(info).toEqual({
+      MerchantID: freeMerchant.merchantId,
+      MerchantName: freeMerchant.merchantName,
+      ApprovalStatus: 10,
+      ID: String(approvedBinding.ID),
+    });
 
     expect((await call(teamAdmin, 'DescribeMNPPaymentApprovalInfo', { MNPId: mnpId })).ApprovalStatus).toBe(-1);
     const firstApply = await call(teamAdmin, 'RequestPaymentEnable', { MNPId: mnpId, ApplyNote: 'We sell books' });
     expect(firstApply).toEqual({ Result: true, ApprovalNo: expect.any(String) });
-    expect((await call(teamAdmin, 'RequestPaymentEnable', { MNPId: mnpId, ApplyNote: 'again' })).error.code).toBe('FailedOperation.ExistPaymentOpenApply');
+    expect((await call(teamAdmin, 'RequestPaymentEnable', { MNPId: mnpId, ApplyNote: 'again' })).error.code).toBe(
+      'FailedOperation.ExistPaymentOpenApply',
+    );
     const pending = await call(teamAdmin, 'DescribeMNPPaymentApprovalInfo', { MNPId: mnpId });
     expect(pending).toMatchObject({ ApprovalStatus: 0, ApprovalShow: 0, ApplyShow: 0 });
     expect(pending.ApplyTime).toBeGreaterThan(0);
 
-    const listed = await call(reviewer, 'DescribePaymentApprovalList', { ApplicationId: applicationId, Kind: 'payment_enable', ApprovalStatusList: [0] });
+    const listed = await call(reviewer, 'DescribePaymentApprovalList', {
+      ApplicationId: applicationId,
+      Kind: 'payment_enable',
+      ApprovalStatusList: [0],
+    });
     expect(listed.Total).toBe(1);
-    expect(listed.List[0]).toMatchObject({ ApprovalNo: firstApply.ApprovalNo, Kind: 'payment_enable', MNPId: mnpId, ApplyNote: 'We sell books', ApprovalStatus: 0, ID: null });
+    expect(listed.List[0]).toMatchObject({
+      ApprovalNo: firstApply.ApprovalNo,
+      Kind: 'payment_enable',
+      MNPId: mnpId,
+      ApplyNote: 'We sell books',
+      ApprovalStatus: 0,
+      ID: null,
+    });
 
-    const noNote = await call(reviewer, 'ApproveMNPPaymentEnable', { ApplicationId: applicationId, ApprovalNo: firstApply.ApprovalNo, ApprovalType: 20, ApprovalNote: '' });
+    const noNote = await call(reviewer, 'ApproveMNPPaymentEnable', {
+      ApplicationId: applicationId,
+      ApprovalNo: firstApply.ApprovalNo,
+      ApprovalType: 20,
+      ApprovalNote: '',
+    });
     expect(noNote.error.code).toBe('InvalidParameterValue.ApprovalNoteRequired');
-    const badType = await call(reviewer, 'ApproveMNPPaymentEnable', { ApplicationId: applicationId, ApprovalNo: firstApply.ApprovalNo, ApprovalType: 30, ApprovalNote: 'x' });
+    const badType = await call(reviewer, 'ApproveMNPPaymentEnable', {
+      ApplicationId: applicationId,
+      ApprovalNo: firstApply.ApprovalNo,
+      ApprovalType: 30,
+      ApprovalNote: 'x',
+    });
     expect(badType.error.code).toBe('InvalidParameterValue.InvalidApprovalType');
-    expect(await call(reviewer, 'ApproveMNPPaymentEnable', { ApplicationId: applicationId, ApprovalNo: firstApply.ApprovalNo, ApprovalType: 20, ApprovalNote: 'Add a privacy policy' })).toMatchObject({ Result: true });
+    expect(
+      await call(reviewer, 'ApproveMNPPaymentEnable', {
+        ApplicationId: applicationId,
+        ApprovalNo: firstApply.ApprovalNo,
+        ApprovalType: 20,
+        ApprovalNote: 'Add a privacy policy',
+      }),
+    ).toMatchObject({ Result: true });
     const rejected = await call(teamAdmin, 'DescribeMNPPaymentApprovalInfo', { MNPId: mnpId });
     expect(rejected).toMatchObject({ ApprovalStatus: 20, ApprovalNote: 'Add a privacy policy', ApprovalShow: 1, ApplyShow: 1 });
 
     const secondApply = await call(teamAdmin, 'RequestPaymentEnable', { MNPId: mnpId, ApplyNote: 'Privacy policy added' });
-    const approved = await call(reviewer, 'ApproveMNPPaymentEnable', { ApplicationId: applicationId, ApprovalNo: secondApply.ApprovalNo, ApprovalType: '10', ApprovalNote: '' });
+    const approved = await call(reviewer, 'ApproveMNPPaymentEnable', {
+      ApplicationId: applicationId,
+      ApprovalNo: secondApply.ApprovalNo,
+      ApprovalType: '10',
+      ApprovalNote: '',
+    });
     expect(approved).toEqual({ Result: true, ID: expect.any(Number) });
-    expect(await call(teamAdmin, 'DescribeMNPPaymentApprovalInfo', { MNPId: mnpId })).toMatchObject({ ApprovalStatus: 10, ApprovalShow: 1, ApplyShow: 0 });
-    expect((await call(teamAdmin, 'RequestPaymentEnable', { MNPId: mnpId, ApplyNote: 'x' })).error.code).toBe('FailedOperation.MNPPaymentAlreadyEnabled');
+    expect(await call(teamAdmin, 'DescribeMNPPaymentApprovalInfo', { MNPId: mnpId })).toMatchObject({
+      ApprovalStatus: 10,
+      ApprovalShow: 1,
+      ApplyShow: 0,
+    });
+    expect((await call(teamAdmin, 'RequestPaymentEnable', { MNPId: mnpId, ApplyNote: 'x' })).error.code).toBe(
+      'FailedOperation.MNPPaymentAlreadyEnabled',
+    );
 
     // The id is accepted as a number or as its decimal string.
     expect(await call(reviewer, 'DisableMNPPayment', { ApplicationId: applicationId, ID: String(approved.ID) })).toEqual({ Result: true });
@@ -78,9 +138,13 @@ describeOnEachDatabase('management API actions through CommonClient', (kind) => 
     const mnpId = manifest.miniPrograms.fresh.mnpId;
     expect((await call(developer, 'RequestPaymentEnable', { MNPId: mnpId, ApplyNote: 'x' })).error.code).toBe('UnauthorizedOperation');
     // The unbound team's administrator cannot see the bound team's mini program at all.
-    expect((await call(manifest.unboundTeam.users.admin, 'DescribeMNPPaymentApprovalInfo', { MNPId: mnpId })).error.code).toBe('ResourceNotFound');
+    expect((await call(manifest.unboundTeam.users.admin, 'DescribeMNPPaymentApprovalInfo', { MNPId: mnpId })).error.code).toBe(
+      'ResourceNotFound',
+    );
     // A superapp developer may not decide.
-    const list = await call(manifest.superapp.users.reviewer, 'DescribePaymentApprovalList', { ApplicationId: manifest.superapp.applicationId });
+    const list = await call(manifest.superapp.users.reviewer, 'DescribePaymentApprovalList', {
+      ApplicationId: manifest.superapp.applicationId,
+    });
     expect(list.Total).toBeGreaterThan(0);
     const decision = await call(manifest.superapp.users.developer, 'ApproveMNPPaymentEnable', {
       ApplicationId: manifest.superapp.applicationId,
@@ -89,7 +153,9 @@ describeOnEachDatabase('management API actions through CommonClient', (kind) => 
     });
     expect(decision.error.code).toBe('UnauthorizedOperation');
     // Mini program team members do not reach the superapp's approval list.
-    expect((await call(developer, 'DescribePaymentApprovalList', { ApplicationId: manifest.superapp.applicationId })).error.code).toBe('ResourceNotFound');
+    expect((await call(developer, 'DescribePaymentApprovalList', { ApplicationId: manifest.superapp.applicationId })).error.code).toBe(
+      'ResourceNotFound',
+    );
   });
 
   it('validates input in the envelope: missing and mistyped fields, limits, platform id', async () => {
@@ -98,11 +164,20 @@ describeOnEachDatabase('management API actions through CommonClient', (kind) => 
     const missing = await call(admin, 'RequestPaymentEnable', {});
     expect(missing.error).toMatchObject({ code: 'InvalidParameter', message: expect.stringContaining('MNPId') });
     expect((await call(admin, 'QueryMNPMerchantInfo', { QueryTeamID: 42 })).error.code).toBe('InvalidParameter');
-    expect((await call(reviewer, 'DescribePaymentApprovalList', { ApplicationId: manifest.superapp.applicationId, Limit: 101 })).error.code).toBe('InvalidParameterValue');
-    expect((await call(reviewer, 'DisableMNPPayment', { ApplicationId: manifest.superapp.applicationId, ID: 'abc' })).error.code).toBe('InvalidParameterValue');
-    const wrongPlatform = await callAction(managementClient(baseUrl, admin), 'QueryMNPMerchantInfo', { PlatformId: 'plat_other', QueryTeamID: manifest.miniProgramTeam.teamId });
+    expect(
+      (await call(reviewer, 'DescribePaymentApprovalList', { ApplicationId: manifest.superapp.applicationId, Limit: 101 })).error.code,
+    ).toBe('InvalidParameterValue');
+    expect((await call(reviewer, 'DisableMNPPayment', { ApplicationId: manifest.superapp.applicationId, ID: 'abc' })).error.code).toBe(
+      'InvalidParameterValue',
+    );
+    const wrongPlatform = await callAction(managementClient(baseUrl, admin), 'QueryMNPMerchantInfo', {
+      PlatformId: 'plat_other',
+      QueryTeamID: manifest.miniProgramTeam.teamId,
+    });
     expect(wrongPlatform.error.code).toBe('ResourceNotFound');
-    const noPlatform = await callAction(managementClient(baseUrl, admin), 'QueryMNPMerchantInfo', { QueryTeamID: manifest.miniProgramTeam.teamId });
+    const noPlatform = await callAction(managementClient(baseUrl, admin), 'QueryMNPMerchantInfo', {
+      QueryTeamID: manifest.miniProgramTeam.teamId,
+    });
     expect(noPlatform.error.code).toBe('InvalidParameter');
   });
 

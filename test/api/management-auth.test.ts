@@ -41,9 +41,13 @@ describeOnEachDatabase('management API authentication (TC3 through the published
     const client = managementClient(baseUrl, admin());
     try {
       context.clock.set(Date.now() + 6 * 60 * 1000);
-      expect((await callAction(client, 'NoSuchAction', { PlatformId: manifest.platformId })).error.code).toBe('AuthFailure.SignatureExpire');
+      expect((await callAction(client, 'NoSuchAction', { PlatformId: manifest.platformId })).error.code).toBe(
+        'AuthFailure.SignatureExpire',
+      );
       context.clock.set(Date.now() - 6 * 60 * 1000);
-      expect((await callAction(client, 'NoSuchAction', { PlatformId: manifest.platformId })).error.code).toBe('AuthFailure.SignatureExpire');
+      expect((await callAction(client, 'NoSuchAction', { PlatformId: manifest.platformId })).error.code).toBe(
+        'AuthFailure.SignatureExpire',
+      );
       context.clock.set(Date.now() + 4 * 60 * 1000);
       expect((await callAction(client, 'NoSuchAction', { PlatformId: manifest.platformId })).error.code).toBe('InvalidAction');
     } finally {
@@ -58,7 +62,9 @@ describeOnEachDatabase('management API authentication (TC3 through the published
     const keys = await console.get('/api-keys');
     const key = keys.body.items.find((k: { secretId: string }) => k.secretId === user.secretId);
     expect((await console.delete(`/api-keys/${key.id}`)).statusCode).toBe(204);
-    expect((await callAction(managementClient(baseUrl, user), 'NoSuchAction', { PlatformId: manifest.platformId })).error.code).toBe('AuthFailure.SecretIdNotFound');
+    expect((await callAction(managementClient(baseUrl, user), 'NoSuchAction', { PlatformId: manifest.platformId })).error.code).toBe(
+      'AuthFailure.SecretIdNotFound',
+    );
   });
 
   it('answers HTTP 200 with the envelope for a tampered body, and 400 for a request that is not an API call', async () => {

@@ -14,13 +14,30 @@ import { createTestContext, describeOnEachDatabase, type TestContext } from '../
 
 const token = 'metrics-test-token-0123456789abcdef';
 const minute = 60_000;
-const owner: OrderOwner = { mnpId: 'mnp-metrics', applicationId: 'app-metrics', miniProgramTeamId: 'team-mp-metrics', superappTeamId: 'team-sa-metrics' };
+const owner: OrderOwner = {
+  mnpId: 'mnp-metrics',
+  applicationId: 'app-metrics',
+  miniProgramTeamId: 'team-mp-metrics',
+  superappTeamId: 'team-sa-metrics',
+};
 
 describe('bearer token comparison', () => {
   it('accepts exactly "Bearer <token>" (scheme in any case), nothing else', () => {
     expect(bearerTokenMatches(`Bearer ${token}`, token)).toBe(true);
     expect(bearerTokenMatches(`bearer ${token}`, token)).toBe(true);
-    for (const header of [undefined, '', 'Bearer', 'Bearer ', token, `Basic ${token}`, `Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, `Bearer ${token} extra`, `Bearer ${token.toUpperCase()}`, `Bearer  ${token}\n`]) {
+    for (const header of [
+      undefined,
+      '',
+      'Bearer',
+      'Bearer ',
+      token,
+      `Basic ${token}`,
+      `Bearer ${token}x`,
+      `Bearer ${token.slice(0, -1)}`,
+      `Bearer ${token} extra`,
+      `Bearer ${token.toUpperCase()}`,
+      `Bearer  ${token}\n`,
+    ]) {
       expect(bearerTokenMatches(header, token), String(header)).toBe(false);
     }
   });
@@ -38,7 +55,9 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
       for (const authorization of [undefined, `Bearer ${token}`, 'Bearer anything-at-all-here']) {
         const response = await context.app.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} });
         expect(response.statusCode).toBe(404);
-        expect(response.json()).toEqual({ error: { code: 'ResourceNotFound', message: expect.stringMatching(/PAYTHROUGH_METRICS_TOKEN/) } });
+        expect(response.json()).toEqual({
+          error: { code: 'ResourceNotFound', message: expect.stringMatching(/PAYTHROUGH_METRICS_TOKEN/) },
+        });
         expect(response.body).not.toMatch(/paythrough_|process_cpu/);
       }
       expect(context.app.metricsRegistry).toBeNull();
@@ -65,12 +84,27 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
       return parsePrometheusText(response.body);
     }
     const gauge = (exposition: Exposition, name: string, labels: Record<string, string> = {}) => sampleValue(exposition, name, labels);
-    const requests = (exposition: Exposition, labels: Record<string, string>) => sampleValue(exposition, 'paythrough_http_requests_total', labels) ?? 0;
+    const requests = (exposition: Exposition, labels: Record<string, string>) =>
+      sampleValue(exposition, 'paythrough_http_requests_total', labels) ?? 0;
 
     it('refuses a missing or wrong bearer token with 401 in JSON and a WWW-Authenticate challenge, revealing no metric', async () => {
-      const wrong = [undefined, '', `Basic ${Buffer.from(`prometheus:${token}`).toString('base64')}`, `Bearer ${token}0`, `Bearer ${token.slice(1)}`, `Bearer ${'x'.repeat(token.length)}`, 'Bearer ', token, `Token ${token}`];
+      const wrong = [
+        undefined,
+        '',
+        `Basic ${Buffer.from(`prometheus:${token}`).toString('base64')}`,
+        `Bearer ${token}0`,
+        `Bearer ${token.slice(1)}`,
+        `Bearer ${'x'.repeat(token.length)}`,
+        'Bearer ',
+        token,
+        `Token ${token}`,
+      ];
       for (const authorization of wrong) {
-        const response = await context.app.inject({ method: 'GET', url: '/metrics', headers: authorization === undefined ? {} : { authorization } });
+        const response = await context.app.inject({
+          method: 'GET',
+          url: '/metrics',
+          headers: authorization === undefined ? {} : { authorization },
+        });
         expect(response.statusCode, String(authorization)).toBe(401);
         expect(response.headers['www-authenticate']).toBe('Bearer realm="paythrough-metrics"');
         expect(response.json()).toEqual({ error: { code: 'AuthFailure', message: expect.any(String) } });
@@ -107,7 +141,13 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
       expect(exposition.help.get('paythrough_reconciler_lag_seconds')).toMatch(/due time/);
       expect(gauge(exposition, 'paythrough_database_up')).toBe(1);
       // A fresh database: nothing waits.
-      for (const name of ['paythrough_outbox_pending_jobs', 'paythrough_outbox_oldest_pending_age_seconds', 'paythrough_refunds_stuck_processing', 'paythrough_reconciler_lag_seconds']) expect(gauge(exposition, name), name).toBe(0);
+      for (const name of [
+        'paythrough_outbox_pending_jobs',
+        'paythrough_outbox_oldest_pending_age_seconds',
+        'paythrough_refunds_stuck_processing',
+        'paythrough_reconciler_lag_seconds',
+      ])
+        expect(gauge(exposition, name), name).toBe(0);
     });
 
     it('counts requests and their latency by the surface of the matched route, method and status class', async () => {
@@ -128,7 +168,9 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
       // The sign-in itself.
       const signInLabels = { surface: 'console', method: 'POST', status_class: '2xx' };
       expect(requests(after, signInLabels) - requests(before, signInLabels)).toBe(1);
-      expect(requests(after, { surface: 'management', method: 'POST' })).toBeGreaterThan(requests(before, { surface: 'management', method: 'POST' }));
+      expect(requests(after, { surface: 'management', method: 'POST' })).toBeGreaterThan(
+        requests(before, { surface: 'management', method: 'POST' }),
+      );
       // The previous scrape is counted under its own surface.
       expect(requests(after, { surface: 'metrics', method: 'GET', status_class: '2xx' })).toBeGreaterThanOrEqual(1);
       // The latency histogram saw the same request, in a bucket no wider than the whole range.
@@ -139,13 +181,21 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
     });
 
     it('keeps label values bounded: 100 made-up URLs add at most one label set per surface, and no URL, id or account appears', async () => {
-      const labelSets = (exposition: Exposition) => new Set(exposition.samples.filter((s) => s.name === 'paythrough_http_requests_total').map((s) => JSON.stringify(s.labels)));
-      const unmatched = (exposition: Exposition) => exposition.samples.filter((s) => s.name === 'paythrough_http_requests_total' && s.labels.surface === 'unmatched').reduce((sum, s) => sum + s.value, 0);
+      const labelSets = (exposition: Exposition) =>
+        new Set(exposition.samples.filter((s) => s.name === 'paythrough_http_requests_total').map((s) => JSON.stringify(s.labels)));
+      const unmatched = (exposition: Exposition) =>
+        exposition.samples
+          .filter((s) => s.name === 'paythrough_http_requests_total' && s.labels.surface === 'unmatched')
+          .reduce((sum, s) => sum + s.value, 0);
       const first = await scrape();
       const before = labelSets(first);
       for (let index = 0; index < 100; index += 1) {
         const url = [`/made-up-${index}`, `/v3/made-up/${index}`, `/api/v1/made-up-${index}`, `/superapp/pay/made-up-${index}`][index % 4]!;
-        const response = await context.app.inject({ method: index % 5 === 0 ? 'POST' : 'GET', url: `${url}?mchid=${index}`, ...(index % 5 === 0 ? { payload: {} } : {}) });
+        const response = await context.app.inject({
+          method: index % 5 === 0 ? 'POST' : 'GET',
+          url: `${url}?mchid=${index}`,
+          ...(index % 5 === 0 ? { payload: {} } : {}),
+        });
         expect(response.statusCode, url).toBeLessThan(500);
       }
       const response = await context.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}` } });
@@ -168,7 +218,13 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
     it('outbox: pending count, due count, the oldest pending job age and the delivery lag reflect the queued jobs', async () => {
       const start = context.clock.nowMs();
       const enqueue = (notBefore?: number) =>
-        context.services.outbox.enqueue(context.database.db, { topic: 'metrics_test', payload: {}, targetUrl: 'https://merchant.example/notify', sandbox: false, ...(notBefore ? { notBefore } : {}) });
+        context.services.outbox.enqueue(context.database.db, {
+          topic: 'metrics_test',
+          payload: {},
+          targetUrl: 'https://merchant.example/notify',
+          sandbox: false,
+          ...(notBefore ? { notBefore } : {}),
+        });
       await enqueue();
       context.clock.advance(30_000);
       await enqueue();
@@ -183,12 +239,21 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
       expect(gauge(exposition, 'paythrough_outbox_delivery_lag_seconds')).toBeCloseTo(waited, 3);
 
       // Delivered and failed jobs leave the backlog.
-      await context.database.db.updateTable('outbox').set({ status: 'delivered', next_attempt_at: null }).where('topic', '=', 'metrics_test').where('created_at', '=', start).execute();
+      await context.database.db
+        .updateTable('outbox')
+        .set({ status: 'delivered', next_attempt_at: null })
+        .where('topic', '=', 'metrics_test')
+        .where('created_at', '=', start)
+        .execute();
       const later = await scrape({ fresh: true });
       expect(gauge(later, 'paythrough_outbox_pending_jobs')).toBe(2);
       expect(gauge(later, 'paythrough_outbox_due_jobs')).toBe(1);
       expect(gauge(later, 'paythrough_outbox_oldest_pending_age_seconds')).toBeCloseTo((context.clock.nowMs() - start - 30_000) / 1000, 3);
-      await context.database.db.updateTable('outbox').set({ status: 'failed', next_attempt_at: null }).where('topic', '=', 'metrics_test').execute();
+      await context.database.db
+        .updateTable('outbox')
+        .set({ status: 'failed', next_attempt_at: null })
+        .where('topic', '=', 'metrics_test')
+        .execute();
       const none = await scrape({ fresh: true });
       expect(gauge(none, 'paythrough_outbox_pending_jobs')).toBe(0);
       expect(gauge(none, 'paythrough_outbox_delivery_lag_seconds')).toBe(0);
@@ -208,7 +273,11 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
 
     it('refunds: PROCESSING ones counted, those older than PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES as stuck, with the oldest age', async () => {
       const now = context.clock.nowMs();
-      const order = await insertOrder(context.database.db, owner, { createdAt: now - 5 * 60 * minute, tradeState: 'REFUND', amount: 1_000 });
+      const order = await insertOrder(context.database.db, owner, {
+        createdAt: now - 5 * 60 * minute,
+        tradeState: 'REFUND',
+        amount: 1_000,
+      });
       await insertRefund(context.database.db, order, { createdAt: now - 3 * 60 * minute, amount: 100, status: 'SUCCESS' });
       await insertRefund(context.database.db, order, { createdAt: now - 2 * 60 * minute, amount: 100, status: 'PROCESSING' });
       await insertRefund(context.database.db, order, { createdAt: now - 61 * minute, amount: 100, status: 'PROCESSING' });
@@ -225,13 +294,21 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
       const now = context.clock.nowMs();
       const inDoubt = async (operation: 'create' | 'close' | 'expire', reconcileAt: number) => {
         const order = await insertOrder(context.database.db, owner, { createdAt: now - 10 * minute, tradeState: 'WAIT_PAY' });
-        await context.database.db.updateTable('orders').set({ pending_operation: operation, reconcile_at: reconcileAt }).where('id', '=', order.id).execute();
+        await context.database.db
+          .updateTable('orders')
+          .set({ pending_operation: operation, reconcile_at: reconcileAt })
+          .where('id', '=', order.id)
+          .execute();
       };
       await inDoubt('close', now - 5 * minute);
       await inDoubt('create', now + 5 * minute);
       // A routine check of an unpaid order (no outcome in doubt) is not counted.
       const routine = await insertOrder(context.database.db, owner, { createdAt: now - 10 * minute, tradeState: 'WAIT_PAY' });
-      await context.database.db.updateTable('orders').set({ reconcile_at: now - 50 * minute }).where('id', '=', routine.id).execute();
+      await context.database.db
+        .updateTable('orders')
+        .set({ reconcile_at: now - 50 * minute })
+        .where('id', '=', routine.id)
+        .execute();
       const exposition = await scrape({ fresh: true });
       const elapsed = (context.clock.nowMs() - now) / 1000;
       expect(gauge(exposition, 'paythrough_orders_outcome_in_doubt')).toBe(2);
@@ -240,13 +317,25 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
       // A PROCESSING refund whose check is further overdue sets the lag.
       const paid = await insertOrder(context.database.db, owner, { createdAt: now - 20 * minute, tradeState: 'REFUND', amount: 500 });
       const refund = await insertRefund(context.database.db, paid, { createdAt: now - 15 * minute, amount: 50, status: 'PROCESSING' });
-      await context.database.db.updateTable('refunds').set({ reconcile_at: now - 12 * minute }).where('id', '=', refund.id).execute();
+      await context.database.db
+        .updateTable('refunds')
+        .set({ reconcile_at: now - 12 * minute })
+        .where('id', '=', refund.id)
+        .execute();
       const withRefund = await scrape({ fresh: true });
       expect(gauge(withRefund, 'paythrough_reconciler_lag_seconds')).toBeCloseTo(12 * 60 + (context.clock.nowMs() - now) / 1000, 3);
 
       // Nothing due: no lag, even with outcomes still in doubt.
-      await context.database.db.updateTable('orders').set({ reconcile_at: now + 60 * minute }).where('pending_operation', 'is not', null).execute();
-      await context.database.db.updateTable('refunds').set({ reconcile_at: now + 60 * minute }).where('reconcile_at', 'is not', null).execute();
+      await context.database.db
+        .updateTable('orders')
+        .set({ reconcile_at: now + 60 * minute })
+        .where('pending_operation', 'is not', null)
+        .execute();
+      await context.database.db
+        .updateTable('refunds')
+        .set({ reconcile_at: now + 60 * minute })
+        .where('reconcile_at', 'is not', null)
+        .execute();
       const caughtUp = await scrape({ fresh: true });
       expect(gauge(caughtUp, 'paythrough_reconciler_lag_seconds')).toBe(0);
       expect(gauge(caughtUp, 'paythrough_orders_outcome_in_doubt')).toBe(2);
@@ -279,12 +368,20 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
       });
       await context.database.db
         .insertInto('export_jobs')
-        .values([job('exp-metrics-1', 'queued', now - 3 * minute), job('exp-metrics-2', 'queued', now - minute), job('exp-metrics-3', 'running', now - 10 * minute), job('exp-metrics-4', 'done', now - 60 * minute)])
+        .values([
+          job('exp-metrics-1', 'queued', now - 3 * minute),
+          job('exp-metrics-2', 'queued', now - minute),
+          job('exp-metrics-3', 'running', now - 10 * minute),
+          job('exp-metrics-4', 'done', now - 60 * minute),
+        ])
         .execute();
       const exposition = await scrape({ fresh: true });
       expect(gauge(exposition, 'paythrough_export_jobs', { status: 'queued' })).toBe(2);
       expect(gauge(exposition, 'paythrough_export_jobs', { status: 'running' })).toBe(1);
-      expect(gauge(exposition, 'paythrough_export_oldest_queued_age_seconds')).toBeCloseTo(3 * 60 + (context.clock.nowMs() - now) / 1000, 3);
+      expect(gauge(exposition, 'paythrough_export_oldest_queued_age_seconds')).toBeCloseTo(
+        3 * 60 + (context.clock.nowMs() - now) / 1000,
+        3,
+      );
     });
 
     it('each app has its own registry: a second app on the same database starts from zero and does not collide', async () => {

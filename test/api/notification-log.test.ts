@@ -25,8 +25,18 @@ describeOnEachDatabase('notification log console API', (kind) => {
     context.clock.set(now);
     world = await createPaymentWorld(context);
     other = await createPaymentWorld(context);
-    const owner: OrderOwner = { mnpId: world.mnpId, applicationId: world.applicationId, miniProgramTeamId: world.teamId, superappTeamId: world.tenant.superappTeamId };
-    const foreignOwner: OrderOwner = { mnpId: other.mnpId, applicationId: other.applicationId, miniProgramTeamId: other.teamId, superappTeamId: other.tenant.superappTeamId };
+    const owner: OrderOwner = {
+      mnpId: world.mnpId,
+      applicationId: world.applicationId,
+      miniProgramTeamId: world.teamId,
+      superappTeamId: world.tenant.superappTeamId,
+    };
+    const foreignOwner: OrderOwner = {
+      mnpId: other.mnpId,
+      applicationId: other.applicationId,
+      miniProgramTeamId: other.teamId,
+      superappTeamId: other.tenant.superappTeamId,
+    };
     const db = context.database.db;
     notificationIds = [];
     for (let index = 0; index < 5; index++) {
@@ -47,17 +57,33 @@ describeOnEachDatabase('notification log console API', (kind) => {
     expect(first.statusCode).toBe(200);
     expect(first.body.range).toEqual({ createdFrom: now - 7 * day, createdTo: now });
     expect(first.body.items.map((item: { id: number }) => item.id)).toEqual(notificationIds.slice(0, 4));
-    expect(first.body.items[0]).toMatchObject({ eventType: 'TRANSACTION.SUCCESS', status: 'failed', attempts: 1, lastHttpStatus: 500, targetHost: 'merchant.example', subject: { type: 'order', outTradeNo: 'API-0' } });
+    expect(first.body.items[0]).toMatchObject({
+      eventType: 'TRANSACTION.SUCCESS',
+      status: 'failed',
+      attempts: 1,
+      lastHttpStatus: 500,
+      targetHost: 'merchant.example',
+      subject: { type: 'order', outTradeNo: 'API-0' },
+    });
     const second = await operator.get(`/notifications?limit=4&cursor=${encodeURIComponent(first.body.nextCursor)}`);
     expect(second.body.items.map((item: { id: number }) => item.id)).toEqual([notificationIds[4], refundNotificationId]);
     expect(second.body.nextCursor).toBeNull();
     const refunds = await operator.get('/notifications?eventType=REFUND.SUCCESS,REFUND.CLOSED&status=failed,pending');
-    expect(refunds.body.items).toEqual([expect.objectContaining({ id: refundNotificationId, subject: expect.objectContaining({ type: 'refund', outTradeNo: 'API-REFUNDED', outRefundNo: 'API-RF' }) })]);
+    expect(refunds.body.items).toEqual([
+      expect.objectContaining({
+        id: refundNotificationId,
+        subject: expect.objectContaining({ type: 'refund', outTradeNo: 'API-REFUNDED', outRefundNo: 'API-RF' }),
+      }),
+    ]);
     const byNumber = await operator.get(`/notifications?outTradeNo=API-REFUNDED&mnpId=${world.mnpId}`);
     expect(byNumber.body.items.map((item: { id: number }) => item.id)).toEqual([refundNotificationId]);
     const detail = await operator.get(`/notifications/${notificationIds[0]}`);
     expect(detail.statusCode).toBe(200);
-    expect(detail.body).toMatchObject({ id: notificationIds[0], targetUrl: 'https://merchant.example/notify', deliveryAttempts: [{ attemptNo: 1, outcome: 'failed', httpStatus: 500 }] });
+    expect(detail.body).toMatchObject({
+      id: notificationIds[0],
+      targetUrl: 'https://merchant.example/notify',
+      deliveryAttempts: [{ attemptNo: 1, outcome: 'failed', httpStatus: 500 }],
+    });
   });
 
   it('answers bad input in the console error format, changing nothing', async () => {
@@ -84,7 +110,11 @@ describeOnEachDatabase('notification log console API', (kind) => {
     expect(madeUp.statusCode).toBe(404);
     expect(madeUp.body).toEqual({ error: { code: 'ResourceNotFound', message: 'Notification not found' } });
     // No CSRF header: refused before anything runs.
-    const noCsrf = await context.app.inject({ method: 'POST', url: `/api/v1/notifications/${notificationIds[0]}/resend`, headers: { cookie: operator.cookieHeader } });
+    const noCsrf = await context.app.inject({
+      method: 'POST',
+      url: `/api/v1/notifications/${notificationIds[0]}/resend`,
+      headers: { cookie: operator.cookieHeader },
+    });
     expect(noCsrf.statusCode).toBe(403);
     expect(noCsrf.json().error.code).toBe('AuthFailure.CsrfTokenInvalid');
     expect(await snapshotDatabase(context.database.db)).toEqual(before);
@@ -95,7 +125,10 @@ describeOnEachDatabase('notification log console API', (kind) => {
     const reviewer = await signIn(context, world.tenant.members['sa:reviewer']);
     const admin = await signIn(context, world.adminUsers.platform_admin);
     const before = await snapshotDatabase(context.database.db);
-    for (const [method, suffix] of [['GET', ''], ['POST', '/resend']] as const) {
+    for (const [method, suffix] of [
+      ['GET', ''],
+      ['POST', '/resend'],
+    ] as const) {
       const guessed = await outsider.request(method, `/notifications/${notificationIds[0]}${suffix}`, method === 'POST' ? {} : undefined);
       const invented = await outsider.request(method, `/notifications/987654321${suffix}`, method === 'POST' ? {} : undefined);
       expect(guessed.statusCode).toBe(404);
@@ -108,7 +141,9 @@ describeOnEachDatabase('notification log console API', (kind) => {
     expect(refused.body.error.code).toBe('UnauthorizedOperation');
     expect((await reviewer.get(`/notifications/${notificationIds[0]}`)).statusCode).toBe(404);
     const all = await admin.get('/notifications?limit=100');
-    expect(all.body.items.map((item: { id: number }) => item.id)).toEqual(expect.arrayContaining([...notificationIds, refundNotificationId, foreignNotificationId]));
+    expect(all.body.items.map((item: { id: number }) => item.id)).toEqual(
+      expect.arrayContaining([...notificationIds, refundNotificationId, foreignNotificationId]),
+    );
     expect(await snapshotDatabase(context.database.db)).toEqual(before);
   });
 
@@ -119,8 +154,20 @@ describeOnEachDatabase('notification log console API', (kind) => {
     expect(response.body).toMatchObject({ id: refundNotificationId, status: 'pending', manual: true, nextAttemptAt: now, attempts: 1 });
     const row = await context.database.db.selectFrom('outbox').selectAll().where('id', '=', refundNotificationId).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'pending', round_attempts: 0, manual: 1, failed_at: null });
-    const audit = await context.database.db.selectFrom('audit_log').selectAll().where('target_type', '=', 'notification').where('target_id', '=', String(refundNotificationId)).execute();
-    expect(audit).toEqual([expect.objectContaining({ action: 'order.notification.resend', target_type: 'notification', team_id: world.teamId, request_id: expect.any(String) })]);
+    const audit = await context.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('target_type', '=', 'notification')
+      .where('target_id', '=', String(refundNotificationId))
+      .execute();
+    expect(audit).toEqual([
+      expect.objectContaining({
+        action: 'order.notification.resend',
+        target_type: 'notification',
+        team_id: world.teamId,
+        request_id: expect.any(String),
+      }),
+    ]);
     expect(JSON.parse(audit[0]!.before_json!)).toEqual({ status: 'failed', attempts: 1 });
   });
 });

@@ -12,7 +12,6 @@ import { dayMs as day } from '../../src/domain/clock.ts';
 const require = createRequire(import.meta.url);
 const { Wechatpay, Aes } = require('wechatpay-axios-plugin');
 
-
 /**
  * SPEC §7 "Platform key rotation" seen by merchants' v3 clients: during the grace period both keys are
  * published (`/v3/certificates`, console download) and the old one signs; at the switch the new one signs
@@ -35,7 +34,11 @@ describeOnEachDatabase('platform key rotation through wechatpay-axios-plugin', (
   /** Queries the order; resolves with the Wechatpay-Serial that signed the verified answer, or the client's refusal. */
   const query = async (wxpay: any, headers: Record<string, string> = {}) => {
     try {
-      const answer = await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.get({ params: { mchid: merchant.mchid }, out_trade_no: outTradeNo, headers });
+      const answer = await wxpay.v3.pay.transactions.outTradeNo.$out_trade_no$.get({
+        params: { mchid: merchant.mchid },
+        out_trade_no: outTradeNo,
+        headers,
+      });
       expect(answer.data.out_trade_no).toBe(outTradeNo);
       return { verifiedWith: answer.headers['wechatpay-serial'] as string };
     } catch (error: any) {
@@ -46,11 +49,16 @@ describeOnEachDatabase('platform key rotation through wechatpay-axios-plugin', (
     const { data } = await wxpay.v3.certificates.get();
     return (data.data as any[]).map((entry) => {
       const { ciphertext, nonce, associated_data: aad } = entry.encrypt_certificate;
-      return { serialNo: entry.serial_no as string, certificatePem: Aes.AesGcm.decrypt(ciphertext, merchant.apiV3Key, nonce, aad) as string };
+      return {
+        serialNo: entry.serial_no as string,
+        certificatePem: Aes.AesGcm.decrypt(ciphertext, merchant.apiV3Key, nonce, aad) as string,
+      };
     });
   };
   // A fresh sign-in each time: days pass between the looks, longer than a console session lives.
-  const downloaded = async () => (await (await ConsoleClient.signIn(context.app, admin.account, admin.password)).get('/platform-keys')).body.items as PublishedPlatformKey[];
+  const downloaded = async () =>
+    (await (await ConsoleClient.signIn(context.app, admin.account, admin.password)).get('/platform-keys')).body
+      .items as PublishedPlatformKey[];
 
   beforeAll(async () => {
     context = await createTestContext(kind);
@@ -62,8 +70,13 @@ describeOnEachDatabase('platform key rotation through wechatpay-axios-plugin', (
     admin = manifest.miniProgramTeam.users.admin;
     outTradeNo = `ROT-${Date.now().toString(36).toUpperCase()}`;
     await client({ [merchant.platformSerial]: merchant.platformPublicKeyPem }).v3.pay.transactions.jsapi.post({
-      appid: merchant.mnpId, mchid: merchant.mchid, description: 'Rotation probe', out_trade_no: outTradeNo,
-      notify_url: 'https://merchant.example.com/notify', amount: { total: 100 }, payer: { openid: 'openid-rotation' },
+      appid: merchant.mnpId,
+      mchid: merchant.mchid,
+      description: 'Rotation probe',
+      out_trade_no: outTradeNo,
+      notify_url: 'https://merchant.example.com/notify',
+      amount: { total: 100 },
+      payer: { openid: 'openid-rotation' },
     });
     // Only Date: timers and the database driver keep running on real time.
     vi.useFakeTimers({ toFake: ['Date'] });
@@ -81,12 +94,18 @@ describeOnEachDatabase('platform key rotation through wechatpay-axios-plugin', (
 
     const start = context.clock.nowMs();
     const rotation = await context.services.platformKeys.rotate(systemActor('operator'));
-    expect(rotation).toMatchObject({ signingFrom: start + 7 * day, retiring: { serialNo: old.serialNo, publishedUntil: start + 14 * day } });
+    expect(rotation).toMatchObject({
+      signingFrom: start + 7 * day,
+      retiring: { serialNo: old.serialNo, publishedUntil: start + 14 * day },
+    });
 
     // Overlap: both listed everywhere, the old one signs; a client built from the console download knows both.
     expect((await certificates(oldOnly)).map((c) => c.serialNo)).toEqual([old.serialNo, rotation.serialNo]);
     const listed = await downloaded();
-    expect(listed.map((k) => [k.publicKeyId, k.signing])).toEqual([[old.publicKeyId, true], [rotation.publicKeyId, false]]);
+    expect(listed.map((k) => [k.publicKeyId, k.signing])).toEqual([
+      [old.publicKeyId, true],
+      [rotation.publicKeyId, false],
+    ]);
     const bothKeys = client(Object.fromEntries(listed.map((k) => [k.publicKeyId, k.publicKeyPem])));
     // A certificate-mode client: the certificates from /v3/certificates, keyed by serial, naming the one it holds.
     const fromCertificates = client(Object.fromEntries((await certificates(oldOnly)).map((c) => [c.serialNo, c.certificatePem])));
@@ -103,7 +122,10 @@ describeOnEachDatabase('platform key rotation through wechatpay-axios-plugin', (
     expect(await query(fromCertificates, certificateHeaders)).toEqual({ verifiedWith: rotation.serialNo });
     expect((await query(oldOnly)).refused).toBeDefined();
     expect((await certificates(bothKeys)).map((c) => c.serialNo)).toEqual([old.serialNo, rotation.serialNo]);
-    expect((await downloaded()).map((k) => [k.publicKeyId, k.signing])).toEqual([[old.publicKeyId, false], [rotation.publicKeyId, true]]);
+    expect((await downloaded()).map((k) => [k.publicKeyId, k.signing])).toEqual([
+      [old.publicKeyId, false],
+      [rotation.publicKeyId, true],
+    ]);
 
     moveTo(start + 14 * day - 1000);
     expect((await certificates(bothKeys)).map((c) => c.serialNo)).toEqual([old.serialNo, rotation.serialNo]);

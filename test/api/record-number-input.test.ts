@@ -57,7 +57,8 @@ describeOnEachDatabase('record numbers with control characters', (kind) => {
 
   it('the management API answers InvalidParameterValue', async () => {
     const client = managementClient(baseUrl, manifest.miniProgramTeam.users.operator);
-    const call = (action: string, params: Record<string, unknown>) => callAction(client, action, { PlatformId: manifest.platformId, ...params });
+    const call = (action: string, params: Record<string, unknown>) =>
+      callAction(client, action, { PlatformId: manifest.platformId, ...params });
     for (const [action, params] of [
       ['DescribePaymentOrderList', { OutTradeNo: 'A\u0000B' }],
       ['DescribePaymentOrderList', { TransactionId: 'A\u0000B' }],

@@ -91,12 +91,15 @@ describe('readImportGraph', () => {
     root = mkdtempSync(path.join(tmpdir(), 'paythrough-import-graph-'));
     plant('src/services/payments/index.ts', `export * from './order.service.ts';`);
     plant('src/services/payments/order.service.ts', `import type { Kysely } from 'kysely';\nexport type Db = Kysely<never>;`);
-    plant('src/routes/order.routes.ts', [
-      `import { Db } from '../services/payments';`,
-      `import '../services/payments/missing.ts';`,
-      `import { readFileSync } from 'fs';`,
-      `import { z } from 'zod';`,
-    ].join('\n'));
+    plant(
+      'src/routes/order.routes.ts',
+      [
+        `import { Db } from '../services/payments';`,
+        `import '../services/payments/missing.ts';`,
+        `import { readFileSync } from 'fs';`,
+        `import { z } from 'zod';`,
+      ].join('\n'),
+    );
     plant('src/routes/order.routes.test.ts', `import { it } from 'vitest';`);
     plant('web/src/main.tsx', `import { Db } from '../../src/services/payments/index.ts';\nexport const Main = () => <p />;`);
     plant('web/src/styles.css', `p { color: red }`);

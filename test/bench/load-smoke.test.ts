@@ -14,7 +14,14 @@ import { mixShares } from '../../bench/load-mix.ts';
 
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-const lineSchema = z.object({ bench: z.literal('load.sqlite.x1'), metric: z.string().min(1), value: z.union([z.number(), z.string(), z.null()]), unit: z.string() }).passthrough();
+const lineSchema = z
+  .object({
+    bench: z.literal('load.sqlite.x1'),
+    metric: z.string().min(1),
+    value: z.union([z.number(), z.string(), z.null()]),
+    unit: z.string(),
+  })
+  .passthrough();
 const operationSchema = lineSchema.extend({
   value: z.number().positive(),
   offered_rate: z.number().positive(),
@@ -29,7 +36,10 @@ const operationSchema = lineSchema.extend({
 
 function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'load', ...args], { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'load', ...args], {
+      cwd: repositoryRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -49,9 +59,15 @@ function runBench(args: string[], timeoutMs: number): Promise<{ code: number | n
 
 describe('npm run bench -- load (smoke)', () => {
   it('runs the whole mix on SQLite without an error and reports every operation', { timeout: 240_000 }, async () => {
-    const result = await runBench(['--database', 'sqlite', '--rate', '15', '--duration', '2', '--warmup', '1', '--drain', '30', '--rsa-seconds', '0.2'], 230_000);
+    const result = await runBench(
+      ['--database', 'sqlite', '--rate', '15', '--duration', '2', '--warmup', '1', '--drain', '30', '--rsa-seconds', '0.2'],
+      230_000,
+    );
     expect(result.code, result.stderr).toBe(0);
-    const lines = result.stdout.trim().split('\n').map((text) => lineSchema.parse(JSON.parse(text)));
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((text) => lineSchema.parse(JSON.parse(text)));
     const byMetric = new Map(lines.map((line) => [line.metric, line]));
 
     for (const name of Object.keys(mixShares)) {
@@ -59,7 +75,16 @@ describe('npm run bench -- load (smoke)', () => {
       expect({ name, errors: operation.errors, errorCount: operation.error_count }).toEqual({ name, errors: {}, errorCount: 0 });
       expect(operation.p99_ms).toBeGreaterThanOrEqual(operation.p50_ms);
     }
-    const notifications = z.object({ value: z.number(), expected: z.number().positive(), rejected: z.number(), transaction_expected: z.number().positive(), refund_expected: z.number().positive() }).passthrough().parse(byMetric.get('notifications'));
+    const notifications = z
+      .object({
+        value: z.number(),
+        expected: z.number().positive(),
+        rejected: z.number(),
+        transaction_expected: z.number().positive(),
+        refund_expected: z.number().positive(),
+      })
+      .passthrough()
+      .parse(byMetric.get('notifications'));
     expect(notifications.value).toBe(notifications.expected);
     expect(notifications.rejected).toBe(0);
     expect(byMetric.get('server_error_logs')?.value).toBe(0);

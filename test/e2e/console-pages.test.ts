@@ -1,7 +1,14 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
-import { describeWithBrowser, newConsolePage, screenshotPath, startDemoConsole, submitSignIn, type ConsoleServer } from '../helpers/browser.ts';
+import {
+  describeWithBrowser,
+  newConsolePage,
+  screenshotPath,
+  startDemoConsole,
+  submitSignIn,
+  type ConsoleServer,
+} from '../helpers/browser.ts';
 
 describeWithBrowser('console pages in Chromium', () => {
   let server: ConsoleServer;
@@ -84,7 +91,8 @@ describeWithBrowser('console pages in Chromium', () => {
 
   it('pages through the audit log with "load more" and shows before/after as JSON', async () => {
     // Sign-ins are audited: enough of them to need a second page.
-    for (let signIns = 0; signIns < 60; signIns++) await server.context.services.auth.signIn(demo.superAdmin.account, demo.superAdmin.password, '127.0.0.2');
+    for (let signIns = 0; signIns < 60; signIns++)
+      await server.context.services.auth.signIn(demo.superAdmin.account, demo.superAdmin.password, '127.0.0.2');
     const page = await signIn(demo.superAdmin.account, demo.superAdmin.password, '/console/audit-log');
     const rows = page.locator('tbody tr.ant-table-row');
     await expect.poll(() => rows.count()).toBe(50);

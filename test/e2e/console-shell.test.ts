@@ -1,7 +1,14 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
-import { describeWithBrowser, newConsolePage, screenshotPath, startDemoConsole, submitSignIn, type ConsoleServer } from '../helpers/browser.ts';
+import {
+  describeWithBrowser,
+  newConsolePage,
+  screenshotPath,
+  startDemoConsole,
+  submitSignIn,
+  type ConsoleServer,
+} from '../helpers/browser.ts';
 
 describeWithBrowser('console shell in Chromium', () => {
   let server: ConsoleServer;
@@ -21,7 +28,11 @@ describeWithBrowser('console shell in Chromium', () => {
 
   async function openConsole(): Promise<Page> {
     // Script errors and CSP violations fail the test at the end rather than hiding in the log.
-    const page = await newConsolePage(browser, server.baseUrl, { viewport: { width: 1360, height: 860 }, defaultTimeout: 30_000, scriptErrors: problems });
+    const page = await newConsolePage(browser, server.baseUrl, {
+      viewport: { width: 1360, height: 860 },
+      defaultTimeout: 30_000,
+      scriptErrors: problems,
+    });
     page.on('console', (message) => {
       if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) problems.push(`CSP: ${message.text()}`);
     });
@@ -36,7 +47,8 @@ describeWithBrowser('console shell in Chromium', () => {
     return page;
   }
 
-  const navLabels = async (page: Page) => (await page.getByTestId('console-nav').getByRole('menuitem').allInnerTexts()).map((label) => label.trim());
+  const navLabels = async (page: Page) =>
+    (await page.getByTestId('console-nav').getByRole('menuitem').allInnerTexts()).map((label) => label.trim());
 
   it('shows the server message for a wrong password', async () => {
     const page = await openConsole();
@@ -88,7 +100,10 @@ describeWithBrowser('console shell in Chromium', () => {
     await page.screenshot({ path: screenshotPath('console-shell-mp-operator-members'), fullPage: true });
 
     await page.getByTestId('console-nav').getByRole('menuitem', { name: 'Mini programs' }).click();
-    await page.getByRole('cell', { name: /Demo Shop/ }).first().waitFor();
+    await page
+      .getByRole('cell', { name: /Demo Shop/ })
+      .first()
+      .waitFor();
     expect(await page.getByRole('button', { name: 'Register mini program' }).count()).toBe(0);
 
     // A typed URL shows no more than the menu does (the server refuses the data anyway).

@@ -3,7 +3,19 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemActor } from '../../src/domain/access.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import type { NotificationEventType } from '../../src/services/payments/notification.service.ts';
-import { chooseOption, columnTexts, describeWithBrowser, newConsolePage, openConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, tableRows, type ConsoleServer } from '../helpers/browser.ts';
+import {
+  chooseOption,
+  columnTexts,
+  describeWithBrowser,
+  newConsolePage,
+  openConsolePage,
+  screenshotPath,
+  settled,
+  startDemoConsole,
+  submitSignIn,
+  tableRows,
+  type ConsoleServer,
+} from '../helpers/browser.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { insertNotification, insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
 import { dayMs as day } from '../../src/domain/clock.ts';
@@ -29,9 +41,19 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
     ({ server, browser, demo, close: stop } = await startDemoConsole({ now, backgroundJobs: false }));
     const { context } = server;
     const db = context.database.db;
-    const owner: OrderOwner = { mnpId: demo.miniPrograms.ready.mnpId, applicationId: demo.superapp.applicationId, miniProgramTeamId: demo.miniProgramTeam.teamId, superappTeamId: demo.superapp.teamId };
+    const owner: OrderOwner = {
+      mnpId: demo.miniPrograms.ready.mnpId,
+      applicationId: demo.superapp.applicationId,
+      miniProgramTeamId: demo.miniProgramTeam.teamId,
+      superappTeamId: demo.superapp.teamId,
+    };
     // Written as the app writes them: the notification service, inside a transaction.
-    const enqueue = async (order: Awaited<ReturnType<typeof insertOrder>>, eventType: NotificationEventType, subject: { type: 'order' | 'refund'; id: number }, at: number) => {
+    const enqueue = async (
+      order: Awaited<ReturnType<typeof insertOrder>>,
+      eventType: NotificationEventType,
+      subject: { type: 'order' | 'refund'; id: number },
+      at: number,
+    ) => {
       context.clock.set(at);
       await db.transaction().execute((trx) =>
         context.services.notifications.enqueue(trx, {
@@ -52,7 +74,11 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
       await enqueue(order, 'TRANSACTION.SUCCESS', { type: 'order', id: order.id }, order.created_at + 60_000);
     }
     const failedOrder = await insertOrder(db, owner, { createdAt: now - 5 * hour, outTradeNo: 'NT-FAILED' });
-    failedId = (await insertNotification(db, { type: 'order', id: failedOrder.id }, owner, now - 5 * hour, { targetUrl: 'https://broken.example/notify' })).id;
+    failedId = (
+      await insertNotification(db, { type: 'order', id: failedOrder.id }, owner, now - 5 * hour, {
+        targetUrl: 'https://broken.example/notify',
+      })
+    ).id;
     const refunded = await insertOrder(db, owner, { createdAt: now - 2 * day, outTradeNo: 'NT-REFUNDED', tradeState: 'REFUND' });
     const refund = await insertRefund(db, refunded, { createdAt: now - day, amount: 100, outRefundNo: 'NT-RF-1' });
     await enqueue(refunded, 'REFUND.SUCCESS', { type: 'refund', id: refund.id }, refund.created_at + 60_000);
@@ -78,15 +104,39 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
       const page = await signIn(demo.miniProgramTeam.users.operator);
       await openConsolePage(page, 'Notifications');
       const table = page.getByTestId('notifications-table');
-      await eventually(() => columnTexts(table, 1)).toEqual(['Order NT-0', 'Order NT-1', 'Order NT-2', 'Order NT-FAILED', 'Refund NT-RF-1']);
-      expect(await columnTexts(table, 3)).toEqual(['TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESS', 'TRANSACTION.SUCCESS', 'REFUND.SUCCESS']);
+      await eventually(() => columnTexts(table, 1)).toEqual([
+        'Order NT-0',
+        'Order NT-1',
+        'Order NT-2',
+        'Order NT-FAILED',
+        'Refund NT-RF-1',
+      ]);
+      expect(await columnTexts(table, 3)).toEqual([
+        'TRANSACTION.SUCCESS',
+        'TRANSACTION.SUCCESS',
+        'TRANSACTION.SUCCESS',
+        'TRANSACTION.SUCCESS',
+        'REFUND.SUCCESS',
+      ]);
       expect(await columnTexts(table, 8)).toEqual(['shop.example', 'shop.example', 'shop.example', 'broken.example', 'shop.example']);
       await page.screenshot({ path: screenshotPath('notifications-log'), fullPage: true });
       // Oldest first from the Created column, and back.
       await table.locator('th', { hasText: 'Created' }).click();
-      await eventually(() => columnTexts(table, 1)).toEqual(['Refund NT-RF-1', 'Order NT-FAILED', 'Order NT-2', 'Order NT-1', 'Order NT-0']);
+      await eventually(() => columnTexts(table, 1)).toEqual([
+        'Refund NT-RF-1',
+        'Order NT-FAILED',
+        'Order NT-2',
+        'Order NT-1',
+        'Order NT-0',
+      ]);
       await table.locator('th', { hasText: 'Created' }).click();
-      await eventually(() => columnTexts(table, 1)).toEqual(['Order NT-0', 'Order NT-1', 'Order NT-2', 'Order NT-FAILED', 'Refund NT-RF-1']);
+      await eventually(() => columnTexts(table, 1)).toEqual([
+        'Order NT-0',
+        'Order NT-1',
+        'Order NT-2',
+        'Order NT-FAILED',
+        'Refund NT-RF-1',
+      ]);
 
       await chooseOption(page, page.getByRole('combobox', { name: 'Delivery status' }), 'failed');
       await page.getByRole('button', { name: 'Search' }).click();
@@ -118,7 +168,12 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
       await eventually(() => drawer.getByTestId('notification-fields').innerText()).toContain('pending');
       const row = await server.context.database.db.selectFrom('outbox').selectAll().where('id', '=', failedId).executeTakeFirstOrThrow();
       expect(row).toMatchObject({ status: 'pending', manual: 1, round_attempts: 0, next_attempt_at: now });
-      const audit = await server.context.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'order.notification.resend').where('target_id', '=', String(failedId)).execute();
+      const audit = await server.context.database.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('action', '=', 'order.notification.resend')
+        .where('target_id', '=', String(failedId))
+        .execute();
       expect(audit).toHaveLength(1);
       await page.keyboard.press('Escape');
       await drawer.waitFor({ state: 'hidden' });
@@ -148,7 +203,12 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
     async () => {
       const { context } = server;
       const db = context.database.db;
-      const owner: OrderOwner = { mnpId: demo.miniPrograms.ready.mnpId, applicationId: demo.superapp.applicationId, miniProgramTeamId: demo.miniProgramTeam.teamId, superappTeamId: demo.superapp.teamId };
+      const owner: OrderOwner = {
+        mnpId: demo.miniPrograms.ready.mnpId,
+        applicationId: demo.superapp.applicationId,
+        miniProgramTeamId: demo.miniProgramTeam.teamId,
+        superappTeamId: demo.superapp.teamId,
+      };
       const order = await insertOrder(db, owner, { createdAt: now - 6 * hour, outTradeNo: 'NT-PURGED' });
       const notification = await insertNotification(db, { type: 'order', id: order.id }, owner, now - 6 * hour);
       // Three attempts were made; the purge left the last one's row.
@@ -161,7 +221,9 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
       await eventually(() => columnTexts(table, 1)).toEqual(['Order NT-PURGED']);
       await tableRows(table).first().getByRole('button', { name: 'Details' }).click();
       const drawer = await settled(page.getByRole('dialog', { name: /^Notification / }));
-      await eventually(() => drawer.getByTestId('attempts-purged').innerText()).toBe('2 older attempts were deleted after the retention period; the attempt count still includes them.');
+      await eventually(() => drawer.getByTestId('attempts-purged').innerText()).toBe(
+        '2 older attempts were deleted after the retention period; the attempt count still includes them.',
+      );
       expect(await tableRows(drawer.getByTestId('notification-attempts')).count()).toBe(1);
       await page.context().close();
     },

@@ -3,7 +3,19 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemActor } from '../../src/domain/access.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
-import { chooseOption, columnTexts, describeWithBrowser, newConsolePage, openConsolePage, screenshotPath, settled, startDemoConsole, submitSignIn, tableRows, type ConsoleServer } from '../helpers/browser.ts';
+import {
+  chooseOption,
+  columnTexts,
+  describeWithBrowser,
+  newConsolePage,
+  openConsolePage,
+  screenshotPath,
+  settled,
+  startDemoConsole,
+  submitSignIn,
+  tableRows,
+  type ConsoleServer,
+} from '../helpers/browser.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { insertNotification, insertOrder, insertOrders, insertRefund, orderRow, type OrderOwner } from '../helpers/record-factory.ts';
 import { dayMs as day } from '../../src/domain/clock.ts';
@@ -58,7 +70,12 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
     // No job loops: the background export below waits queued until the test runs the worker itself.
     ({ server, browser, demo, close: stop } = await startDemoConsole({ now, backgroundJobs: false }));
     const db = server.context.database.db;
-    const owner = (mnpId: string): OrderOwner => ({ mnpId, applicationId: demo.superapp.applicationId, miniProgramTeamId: demo.miniProgramTeam.teamId, superappTeamId: demo.superapp.teamId });
+    const owner = (mnpId: string): OrderOwner => ({
+      mnpId,
+      applicationId: demo.superapp.applicationId,
+      miniProgramTeamId: demo.miniProgramTeam.teamId,
+      superappTeamId: demo.superapp.teamId,
+    });
     const ready = owner(demo.miniPrograms.ready.mnpId);
     const fresh = owner(demo.miniPrograms.fresh.mnpId);
     for (let index = 0; index < 12; index++) {
@@ -70,11 +87,20 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
         description: index === 1 ? 'Tea, "large", =1+1' : `Order ${index}`,
       });
     }
-    const refunded = await insertOrder(db, ready, { createdAt: now - 60 * day, outTradeNo: 'E2E-REFUNDED', tradeState: 'REFUND', amount: 8800, refundSucceeded: 800 });
+    const refunded = await insertOrder(db, ready, {
+      createdAt: now - 60 * day,
+      outTradeNo: 'E2E-REFUNDED',
+      tradeState: 'REFUND',
+      amount: 8800,
+      refundSucceeded: 800,
+    });
     await insertRefund(db, refunded, { createdAt: now - 3 * day, amount: 500, outRefundNo: 'E2E-RF-RECENT', status: 'PROCESSING' });
     await insertRefund(db, refunded, { createdAt: now - 40 * day, amount: 800, outRefundNo: 'E2E-RF-OLD' });
     otherDeveloper = await createUser(server.context, { account: 'e2e-other-developer' });
-    await server.context.services.teams.addMember(systemActor(), demo.unboundTeam.teamId, { account: otherDeveloper.account, role: 'developer' });
+    await server.context.services.teams.addMember(systemActor(), demo.unboundTeam.teamId, {
+      account: otherDeveloper.account,
+      role: 'developer',
+    });
   }, 240_000);
 
   afterAll(async () => {
@@ -196,11 +222,22 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
     async () => {
       // 5,000 more orders of the fresh mini program (above the 5,000-row inline limit with its 4 from the first flow).
       const db = server.context.database.db;
-      const fresh: OrderOwner = { mnpId: demo.miniPrograms.fresh.mnpId, applicationId: demo.superapp.applicationId, miniProgramTeamId: demo.miniProgramTeam.teamId, superappTeamId: demo.superapp.teamId };
+      const fresh: OrderOwner = {
+        mnpId: demo.miniPrograms.fresh.mnpId,
+        applicationId: demo.superapp.applicationId,
+        miniProgramTeamId: demo.miniProgramTeam.teamId,
+        superappTeamId: demo.superapp.teamId,
+      };
       const bulk = 5_000;
       await insertOrders(
         db,
-        Array.from({ length: bulk }, (_, index) => orderRow(fresh, { createdAt: now - 2 * day - index * 60_000, outTradeNo: `E2E-BULK-${String(index).padStart(4, '0')}`, description: index === 7 ? '=HYPERLINK("x")' : `Bulk ${index}` })),
+        Array.from({ length: bulk }, (_, index) =>
+          orderRow(fresh, {
+            createdAt: now - 2 * day - index * 60_000,
+            outTradeNo: `E2E-BULK-${String(index).padStart(4, '0')}`,
+            description: index === 7 ? '=HYPERLINK("x")' : `Bulk ${index}`,
+          }),
+        ),
       );
       const expected = bulk + 4;
 
@@ -267,7 +304,12 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
     'says in an order’s details when older delivery attempts of a notification were deleted by the retention purge',
     async () => {
       const db = server.context.database.db;
-      const ready: OrderOwner = { mnpId: demo.miniPrograms.ready.mnpId, applicationId: demo.superapp.applicationId, miniProgramTeamId: demo.miniProgramTeam.teamId, superappTeamId: demo.superapp.teamId };
+      const ready: OrderOwner = {
+        mnpId: demo.miniPrograms.ready.mnpId,
+        applicationId: demo.superapp.applicationId,
+        miniProgramTeamId: demo.miniProgramTeam.teamId,
+        superappTeamId: demo.superapp.teamId,
+      };
       const order = await insertOrder(db, ready, { createdAt: now - 30 * 60_000, outTradeNo: 'E2E-PURGED', tradeState: 'SUCCESS' });
       const notification = await insertNotification(db, { type: 'order', id: order.id }, ready, now - 20 * 60_000);
       // Four attempts were made; the purge left the last one's row.
@@ -281,7 +323,9 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       await tableRows(table).first().getByRole('button', { name: 'Details' }).click();
       const drawer = await settled(page.getByRole('dialog', { name: 'Order E2E-PURGED' }));
       await drawer.locator('.ant-table-row-expand-icon').first().click();
-      await eventually(() => drawer.getByTestId('attempts-purged').innerText()).toBe('3 older attempts were deleted after the retention period; the attempt count still includes them.');
+      await eventually(() => drawer.getByTestId('attempts-purged').innerText()).toBe(
+        '3 older attempts were deleted after the retention period; the attempt count still includes them.',
+      );
       await page.context().close();
     },
     longFlow,

@@ -12,7 +12,9 @@ const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 const chromiumCandidates = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'];
 
 /** Debian's Chromium (never a downloaded one); PAYTHROUGH_CHROMIUM points elsewhere if needed. */
-export const chromiumExecutable = [process.env.PAYTHROUGH_CHROMIUM, ...chromiumCandidates].find((candidate): candidate is string => !!candidate && existsSync(candidate));
+export const chromiumExecutable = [process.env.PAYTHROUGH_CHROMIUM, ...chromiumCandidates].find(
+  (candidate): candidate is string => !!candidate && existsSync(candidate),
+);
 export const browserRequired = process.env.PAYTHROUGH_REQUIRE_BROWSER === '1';
 
 /**
@@ -25,7 +27,9 @@ export function describeWithBrowser(name: string, suite: () => void) {
   } else if (browserRequired) {
     describe(name, () => {
       it('needs Chromium', () => {
-        throw new Error(`PAYTHROUGH_REQUIRE_BROWSER=1 but no Chromium at ${chromiumCandidates.join(' or ')}; install it: apt-get install -y chromium`);
+        throw new Error(
+          `PAYTHROUGH_REQUIRE_BROWSER=1 but no Chromium at ${chromiumCandidates.join(' or ')}; install it: apt-get install -y chromium`,
+        );
       });
     });
   } else {
@@ -36,7 +40,15 @@ export function describeWithBrowser(name: string, suite: () => void) {
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumExecutable,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 

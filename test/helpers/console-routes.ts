@@ -68,7 +68,11 @@ export function listRoutes(app: FastifyInstance): { method: string; url: string 
     const path = (depth === 0 ? '' : pathAtDepth[depth - 1]!) + segment;
     pathAtDepth[depth] = path;
     pathAtDepth.length = depth + 1;
-    for (const method of (match[2] ?? '').split(',').map((m) => m.trim()).filter(Boolean)) routes.push({ method, url: path });
+    for (const method of (match[2] ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean))
+      routes.push({ method, url: path });
   }
   return routes;
 }
@@ -77,7 +81,9 @@ const toOpenApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
 /** The console routes (HEAD, which Fastify adds for every GET, left out), with their OpenAPI operations. */
 export async function listConsoleRoutes(app: FastifyInstance): Promise<ConsoleRoute[]> {
-  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, OpenApiOperation>> };
+  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+    paths: Record<string, Record<string, OpenApiOperation>>;
+  };
   return listRoutes(app)
     .filter((route) => route.url.startsWith(`${consolePrefix}/`) && route.method !== 'HEAD')
     .map((route) => ({
@@ -137,7 +143,9 @@ export function sampleFromSchema(schema: JsonSchema, overrides: Record<string, u
     case 'integer':
     case 'number': {
       const minimum = concrete.minimum ?? 1;
-      return concrete.exclusiveMinimum === true ? minimum + 1 : Math.max(minimum, typeof concrete.exclusiveMinimum === 'number' ? concrete.exclusiveMinimum + 1 : minimum);
+      return concrete.exclusiveMinimum === true
+        ? minimum + 1
+        : Math.max(minimum, typeof concrete.exclusiveMinimum === 'number' ? concrete.exclusiveMinimum + 1 : minimum);
     }
     case 'boolean':
       return true;

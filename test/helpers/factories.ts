@@ -37,7 +37,12 @@ export async function createUser(
   const account = options.account ?? uniqueAccount(options.platformRole ?? 'member');
   const password = options.password ?? `pw-${account}-secret`;
   const platformRole = options.platformRole ?? 'member';
-  const view = await context.services.users.createUnchecked(factoryActor, { account, displayName: options.displayName ?? account, password, platformRole });
+  const view = await context.services.users.createUnchecked(factoryActor, {
+    account,
+    displayName: options.displayName ?? account,
+    password,
+    platformRole,
+  });
   return { id: view.id, account, password, platformRole };
 }
 
@@ -83,11 +88,20 @@ export interface Tenant {
 export async function createTenant(context: AppContext, name = uniqueAccount('tenant')): Promise<Tenant> {
   const { teams, superapps, miniPrograms } = context.services;
   const members = {} as Record<TeamRoleKey, TestUser>;
-  const newMember = (role: TeamRole, side: 'sa' | 'mp') => createUser(context, { account: uniqueAccount(`${name}-${side}-${role.replace('_', '-')}`) });
+  const newMember = (role: TeamRole, side: 'sa' | 'mp') =>
+    createUser(context, { account: uniqueAccount(`${name}-${side}-${role.replace('_', '-')}`) });
 
   members['sa:administrator'] = await newMember('administrator', 'sa');
-  const superappTeam = await teams.create(factoryActor, { kind: 'superapp', name: `${name} superapp team`, administratorUserId: members['sa:administrator'].id });
-  const superapp = await superapps.create(factoryActor, { teamId: superappTeam.id, name: `${name} superapp`, description: `${name}'s superapp` });
+  const superappTeam = await teams.create(factoryActor, {
+    kind: 'superapp',
+    name: `${name} superapp team`,
+    administratorUserId: members['sa:administrator'].id,
+  });
+  const superapp = await superapps.create(factoryActor, {
+    teamId: superappTeam.id,
+    name: `${name} superapp`,
+    description: `${name}'s superapp`,
+  });
   for (const role of superappTeamRoles.filter((r) => r !== 'administrator')) {
     const user = await newMember(role, 'sa');
     await teams.addMember(factoryActor, superappTeam.id, { account: user.account, role });
@@ -121,7 +135,10 @@ export async function createTenant(context: AppContext, name = uniqueAccount('te
 }
 
 /** Adds another mini program team (with an administrator and one mini program) to a tenant's superapp. */
-export async function addMiniProgramTeam(context: AppContext, tenant: Tenant): Promise<{ teamId: string; mnpId: string; administrator: TestUser }> {
+export async function addMiniProgramTeam(
+  context: AppContext,
+  tenant: Tenant,
+): Promise<{ teamId: string; mnpId: string; administrator: TestUser }> {
   const administrator = await createUser(context, { account: uniqueAccount(`${tenant.name}-mp2-administrator`) });
   const team = await context.services.teams.create(factoryActor, {
     kind: 'miniprogram',
@@ -135,7 +152,10 @@ export async function addMiniProgramTeam(context: AppContext, tenant: Tenant): P
   return { teamId: team.id, mnpId: miniProgram.mnpId, administrator };
 }
 
-export function signIn(context: AppContext & { app: Parameters<typeof ConsoleClient.signIn>[0] }, user: { account: string; password: string }) {
+export function signIn(
+  context: AppContext & { app: Parameters<typeof ConsoleClient.signIn>[0] },
+  user: { account: string; password: string },
+) {
   return ConsoleClient.signIn(context.app, user.account, user.password);
 }
 
@@ -145,18 +165,25 @@ export function signIn(context: AppContext & { app: Parameters<typeof ConsoleCli
  */
 export async function snapshotDatabase(db: Kysely<Database>): Promise<Record<string, string[]>> {
   // Only the context's own tables: PostgreSQL's catalog also holds every parallel test's schema.
-  const postgresTables = await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`
+  const postgresTables = await sql<{
+    name: string;
+  }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`
     .execute(db)
     .then((result) => result.rows)
     .catch(() => undefined);
-  const sqliteTables = postgresTables ? [] : (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db)).rows;
+  const sqliteTables = postgresTables
+    ? []
+    : (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db)).rows;
   const tables = (postgresTables ?? sqliteTables).map((row) => row.name).sort();
   const snapshot: Record<string, string[]> = {};
   if (postgresTables) {
     // One round trip for every table (the snapshot runs around each of hundreds of requests).
     for (const table of tables) snapshot[table] = [];
     if (tables.length === 0) return snapshot;
-    const union = sql.join(tables.map((table) => sql`select ${table} as table_name, row_to_json(t)::text as row_json from ${sql.table(table)} t`), sql` union all `);
+    const union = sql.join(
+      tables.map((table) => sql`select ${table} as table_name, row_to_json(t)::text as row_json from ${sql.table(table)} t`),
+      sql` union all `,
+    );
     const { rows } = await sql<{ table_name: string; row_json: string }>`${union}`.execute(db);
     for (const row of rows) snapshot[row.table_name]!.push(row.row_json);
     for (const table of tables) snapshot[table]!.sort();

@@ -44,11 +44,20 @@ export class V3InjectClient {
     private readonly clock: Clock,
   ) {}
 
-  async request<T = any>(method: 'GET' | 'POST', url: string, body?: unknown, options: { authorization?: string; tamper?: (raw: string) => string } = {}): Promise<V3Response<T>> {
+  async request<T = any>(
+    method: 'GET' | 'POST',
+    url: string,
+    body?: unknown,
+    options: { authorization?: string; tamper?: (raw: string) => string } = {},
+  ): Promise<V3Response<T>> {
     const raw = body === undefined ? '' : JSON.stringify(body);
     const authorization =
       options.authorization ??
-      signV3Request({ mchid: this.merchant.mchid, serialNo: this.merchant.serialNo, privateKey: this.merchant.privateKeyPem }, { method, url, body: raw }, { nowMs: this.clock.nowMs() });
+      signV3Request(
+        { mchid: this.merchant.mchid, serialNo: this.merchant.serialNo, privateKey: this.merchant.privateKeyPem },
+        { method, url, body: raw },
+        { nowMs: this.clock.nowMs() },
+      );
     const sent = options.tamper ? options.tamper(raw) : raw;
     const response = await this.app.inject({
       method,
@@ -63,10 +72,24 @@ export class V3InjectClient {
       nowMs: this.clock.nowMs(),
     });
     if (!verified.ok) throw new Error(`The gateway's answer to ${method} ${url} is not signed correctly: ${verified.message}`);
-    return { statusCode: response.statusCode, body: (response.body ? JSON.parse(response.body) : null) as T, rawBody: response.body, headers: response.headers };
+    return {
+      statusCode: response.statusCode,
+      body: (response.body ? JSON.parse(response.body) : null) as T,
+      rawBody: response.body,
+      headers: response.headers,
+    };
   }
 
-  prepay(fields: { outTradeNo: string; total?: number; notifyUrl?: string; description?: string; attach?: string; timeExpire?: string; currency?: string; openid?: string }) {
+  prepay(fields: {
+    outTradeNo: string;
+    total?: number;
+    notifyUrl?: string;
+    description?: string;
+    attach?: string;
+    timeExpire?: string;
+    currency?: string;
+    openid?: string;
+  }) {
     return this.request('POST', '/v3/pay/transactions/jsapi', {
       appid: this.merchant.mnpId,
       mchid: this.merchant.mchid,
@@ -92,7 +115,16 @@ export class V3InjectClient {
     return this.request('POST', `/v3/pay/transactions/out-trade-no/${outTradeNo}/close`, { mchid: this.merchant.mchid });
   }
 
-  refund(fields: { outTradeNo?: string; transactionId?: string; outRefundNo: string; refund: number; total: number; currency?: string; notifyUrl?: string; reason?: string }) {
+  refund(fields: {
+    outTradeNo?: string;
+    transactionId?: string;
+    outRefundNo: string;
+    refund: number;
+    total: number;
+    currency?: string;
+    notifyUrl?: string;
+    reason?: string;
+  }) {
     return this.request('POST', '/v3/refund/domestic/refunds', {
       ...(fields.transactionId ? { transaction_id: fields.transactionId } : { out_trade_no: fields.outTradeNo }),
       out_refund_no: fields.outRefundNo,
@@ -139,7 +171,8 @@ export class NotifyServer {
       request.on('end', () => {
         this.received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
         if (this.status === 204) response.writeHead(204).end();
-        else response.writeHead(this.status, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'FAIL', message: 'failed' }));
+        else
+          response.writeHead(this.status, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'FAIL', message: 'failed' }));
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -169,7 +202,12 @@ export async function enableFreshMiniProgram(context: AppContext, manifest: Demo
   const reviewer = await demoActor(context, manifest.superapp.users.reviewer.account);
   const mnpId = manifest.miniPrograms.fresh.mnpId;
   const application = await services.enablements.request(mpAdmin, { mnpId, applyNote: 'second shop' });
-  await services.approvals.decide(reviewer, { applicationId: manifest.superapp.applicationId, approvalNo: application.approvalNo, approvalType: ApprovalType.Approve, approvalNote: 'ok' });
+  await services.approvals.decide(reviewer, {
+    applicationId: manifest.superapp.applicationId,
+    approvalNo: application.approvalNo,
+    approvalType: ApprovalType.Approve,
+    approvalNote: 'ok',
+  });
   const key = await services.credentials.downloadPrivateKey(mpAdmin, mnpId);
   const apiV3Key = generateApiV3Key();
   await services.credentials.setApiV3Key(mpAdmin, mnpId, apiV3Key);

@@ -7,5 +7,7 @@ export default async function globalSetup() {
   if (postgresRequired) {
     throw new Error(`PostgreSQL is required (PAYTHROUGH_REQUIRE_POSTGRES=1) but ${postgresTestUrl} does not answer`);
   }
-  process.stderr.write(`\n[paythrough] PostgreSQL at ${postgresTestUrl} does not answer: PostgreSQL tests are SKIPPED (SQLite tests run).\n\n`);
+  process.stderr.write(
+    `\n[paythrough] PostgreSQL at ${postgresTestUrl} does not answer: PostgreSQL tests are SKIPPED (SQLite tests run).\n\n`,
+  );
 }

@@ -32,7 +32,10 @@ export interface PaymentWorld {
 let worldSequence = 0;
 const superAdmins = new WeakMap<TestContext, TestUser>();
 
-export async function createPaymentWorld(context: TestContext, options: { paymentEnabled?: boolean; merchants?: number } = {}): Promise<PaymentWorld> {
+export async function createPaymentWorld(
+  context: TestContext,
+  options: { paymentEnabled?: boolean; merchants?: number } = {},
+): Promise<PaymentWorld> {
   worldSequence += 1;
   const tenant = await createTenant(context, `pay${worldSequence}${Math.random().toString(36).slice(2, 6)}`);
   const second = await addMiniProgramTeam(context, tenant);
@@ -41,7 +44,8 @@ export async function createPaymentWorld(context: TestContext, options: { paymen
   // One super admin per deployment: the first world of a context makes it, later ones reuse it.
   let superAdminUser = superAdmins.get(context);
   if (!superAdminUser) {
-    if (await userRepository.findSuperAdmin(context.database.db)) throw new Error('this context already has a super admin the payment world does not know');
+    if (await userRepository.findSuperAdmin(context.database.db))
+      throw new Error('this context already has a super admin the payment world does not know');
     superAdminUser = await createUser(context, { platformRole: 'super_admin' });
     superAdmins.set(context, superAdminUser);
   }
@@ -50,10 +54,17 @@ export async function createPaymentWorld(context: TestContext, options: { paymen
   const platformAdmin = await actorOf(context, platformAdminUser);
   const { paymentConfig, merchants } = context.services;
   const saAdmin = as['sa:administrator'];
-  await paymentConfig.update(saAdmin, tenant.applicationId, { paymentEnabled: options.paymentEnabled ?? true, currencies: ['CNY', 'USD'], channel: { kind: 'sandbox' } });
+  await paymentConfig.update(saAdmin, tenant.applicationId, {
+    paymentEnabled: options.paymentEnabled ?? true,
+    currencies: ['CNY', 'USD'],
+    channel: { kind: 'sandbox' },
+  });
   const list = [];
   for (let index = 1; index <= (options.merchants ?? 3); index++) {
-    const merchant = { merchantId: `19${worldSequence.toString().padStart(4, '0')}${index.toString().padStart(4, '0')}`, merchantName: `${tenant.name} merchant ${index}` };
+    const merchant = {
+      merchantId: `19${worldSequence.toString().padStart(4, '0')}${index.toString().padStart(4, '0')}`,
+      merchantName: `${tenant.name} merchant ${index}`,
+    };
     await merchants.create(saAdmin, tenant.applicationId, merchant);
     list.push(merchant);
   }
@@ -76,16 +87,31 @@ export async function createPaymentWorld(context: TestContext, options: { paymen
 }
 
 /** Requests and approves a binding of `teamId` to `merchant`; returns the binding id. */
-export async function bindTeam(world: PaymentWorld, merchant = world.merchants[0]!, teamId = world.teamId, requester = world.mpAdmin): Promise<number> {
+export async function bindTeam(
+  world: PaymentWorld,
+  merchant = world.merchants[0]!,
+  teamId = world.teamId,
+  requester = world.mpAdmin,
+): Promise<number> {
   const { approvalNo } = await world.context.services.bindings.request(requester, { teamId, ...merchant });
-  const { id } = await world.context.services.bindings.decide(world.reviewer, { applicationId: world.applicationId, approvalNo, approvalType: ApprovalType.Approve, approvalNote: 'ok' });
+  const { id } = await world.context.services.bindings.decide(world.reviewer, {
+    applicationId: world.applicationId,
+    approvalNo,
+    approvalType: ApprovalType.Approve,
+    approvalNote: 'ok',
+  });
   return id;
 }
 
 /** Requests and approves payment of a mini program; returns the payment record id. */
 export async function approvePayment(world: PaymentWorld, mnpId = world.mnpId, requester = world.mpAdmin): Promise<number> {
   const { approvalNo } = await world.context.services.enablements.request(requester, { mnpId, applyNote: 'please' });
-  const { id } = await world.context.services.enablements.decide(world.reviewer, { applicationId: world.applicationId, approvalNo, approvalType: ApprovalType.Approve, approvalNote: '' });
+  const { id } = await world.context.services.enablements.decide(world.reviewer, {
+    applicationId: world.applicationId,
+    approvalNo,
+    approvalType: ApprovalType.Approve,
+    approvalNote: '',
+  });
   return id;
 }
 

@@ -46,7 +46,8 @@ export function parsePrometheusText(text: string): Exposition {
     const sample = sampleLine.exec(line);
     if (!sample || !numberText.test(sample[3]!)) throw new Error(`not a sample, ${where}`);
     const labels: Record<string, string> = {};
-    for (const pair of (sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = pair[2]!.replace(/\\(.)/g, (_all, c: string) => (c === 'n' ? '\n' : c));
+    for (const pair of (sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[pair[1]!] = pair[2]!.replace(/\\(.)/g, (_all, c: string) => (c === 'n' ? '\n' : c));
     const raw = sample[3]!;
     const value = /^[+]?Inf$/.test(raw) ? Infinity : raw === '-Inf' ? -Infinity : /^Na[Nn]$/.test(raw) ? NaN : Number(raw);
     if (!exposition.types.has(familyOf(sample[1]!, exposition.types))) throw new Error(`a sample without a TYPE, ${where}`);
@@ -57,7 +58,9 @@ export function parsePrometheusText(text: string): Exposition {
 
 /** The value of the one sample with this name whose labels include `labels`; undefined when there is none. */
 export function sampleValue(exposition: Exposition, name: string, labels: Record<string, string> = {}): number | undefined {
-  const found = exposition.samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
+  const found = exposition.samples.filter(
+    (sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+  );
   if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return found[0]?.value;
 }

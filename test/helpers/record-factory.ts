@@ -41,7 +41,12 @@ export function orderRow(owner: OrderOwner, fields: OrderFields): Insertable<Ord
   const paid = tradeState === 'SUCCESS' || tradeState === 'REFUND';
   return {
     prepay_id: `wx${String(n).padStart(12, '0')}${Math.random().toString(36).slice(2, 10)}`,
-    transaction_id: fields.transactionId !== undefined ? fields.transactionId : paid ? `42000000${String(Date.now()).slice(-8)}${String(n).padStart(14, '0')}` : null,
+    transaction_id:
+      fields.transactionId !== undefined
+        ? fields.transactionId
+        : paid
+          ? `42000000${String(Date.now()).slice(-8)}${String(n).padStart(14, '0')}`
+          : null,
     mchid: fields.mchid ?? '1900000001',
     out_trade_no: fields.outTradeNo ?? `T${n}${Math.random().toString(36).slice(2, 8)}`,
     mnp_id: owner.mnpId,
@@ -82,7 +87,11 @@ export async function insertOrder(db: Kysely<Database>, owner: OrderOwner, field
 
 /** Many orders in multi-row inserts. */
 export async function insertOrders(db: Kysely<Database>, rows: Insertable<OrderTable>[]): Promise<void> {
-  for (let index = 0; index < rows.length; index += 500) await db.insertInto('orders').values(rows.slice(index, index + 500)).execute();
+  for (let index = 0; index < rows.length; index += 500)
+    await db
+      .insertInto('orders')
+      .values(rows.slice(index, index + 500))
+      .execute();
 }
 
 export interface RefundFields {
@@ -93,7 +102,23 @@ export interface RefundFields {
   reason?: string | null;
 }
 
-export async function insertRefund(db: Kysely<Database>, order: { id: number; mchid: string; mnp_id: string; application_id: string; mini_program_team_id: string; superapp_team_id: string; out_trade_no: string; transaction_id: string | null; amount_total: number; currency: string; sandbox: number }, fields: RefundFields) {
+export async function insertRefund(
+  db: Kysely<Database>,
+  order: {
+    id: number;
+    mchid: string;
+    mnp_id: string;
+    application_id: string;
+    mini_program_team_id: string;
+    superapp_team_id: string;
+    out_trade_no: string;
+    transaction_id: string | null;
+    amount_total: number;
+    currency: string;
+    sandbox: number;
+  },
+  fields: RefundFields,
+) {
   const n = next();
   const status = fields.status ?? 'SUCCESS';
   const row: Insertable<RefundTable> = {
@@ -171,7 +196,19 @@ export async function insertNotification(
     .executeTakeFirstOrThrow();
   await db
     .insertInto('delivery_attempts')
-    .values({ outbox_id: outbox.id, attempt_no: 1, manual: 0, target_url: outbox.target_url, started_at: at + 500, latency_ms: 42, outcome: 'failed', http_status: 500, response_excerpt: 'oops', error: 'HTTP 500', worker: 'test' })
+    .values({
+      outbox_id: outbox.id,
+      attempt_no: 1,
+      manual: 0,
+      target_url: outbox.target_url,
+      started_at: at + 500,
+      latency_ms: 42,
+      outcome: 'failed',
+      http_status: 500,
+      response_excerpt: 'oops',
+      error: 'HTTP 500',
+      worker: 'test',
+    })
     .execute();
   return outbox;
 }
@@ -197,7 +234,12 @@ export async function createRecordTenants(context: TestContext): Promise<RecordT
     other,
     teamA: { mnpId: world.mnpId, applicationId: world.applicationId, miniProgramTeamId: world.teamId, superappTeamId },
     teamB: { mnpId: world.second.mnpId, applicationId: world.applicationId, miniProgramTeamId: world.second.teamId, superappTeamId },
-    otherTenant: { mnpId: other.mnpId, applicationId: other.applicationId, miniProgramTeamId: other.teamId, superappTeamId: other.tenant.superappTeamId },
+    otherTenant: {
+      mnpId: other.mnpId,
+      applicationId: other.applicationId,
+      miniProgramTeamId: other.teamId,
+      superappTeamId: other.tenant.superappTeamId,
+    },
     developerB: await actorOf(context, developer),
   };
 }

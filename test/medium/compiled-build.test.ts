@@ -27,7 +27,13 @@ describe('the compiled server is used only while it is fresh', () => {
   });
 
   it('falls back to the sources when any source is newer, or when nothing was built', () => {
-    expect(freshCompiledFileOf('src/cli/main.ts', ['src'], checkout({ 'src/cli/main.ts': 60, 'src/deep/er/module.ts': 5, 'dist/src/cli/main.js': 10 }))).toBeNull();
+    expect(
+      freshCompiledFileOf(
+        'src/cli/main.ts',
+        ['src'],
+        checkout({ 'src/cli/main.ts': 60, 'src/deep/er/module.ts': 5, 'dist/src/cli/main.js': 10 }),
+      ),
+    ).toBeNull();
     expect(freshCompiledFileOf('src/cli/main.ts', ['src'], checkout({ 'src/cli/main.ts': 60 }))).toBeNull();
   });
 

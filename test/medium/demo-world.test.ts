@@ -19,7 +19,11 @@ describeOnEachDatabase('demo world', (kind) => {
 
   it('signs its users in to the console with the printed passwords', async () => {
     const manifest = await context.services.demoWorld.ensure();
-    const client = await ConsoleClient.signIn(context.app, manifest.miniProgramTeam.users.operator.account, manifest.miniProgramTeam.users.operator.password);
+    const client = await ConsoleClient.signIn(
+      context.app,
+      manifest.miniProgramTeam.users.operator.account,
+      manifest.miniProgramTeam.users.operator.password,
+    );
     const session = await client.get('/session');
     expect(session.statusCode).toBe(200);
     expect(session.body.teams.map((t: { id: string }) => t.id)).toEqual([manifest.miniProgramTeam.teamId]);

@@ -24,7 +24,16 @@ describeOnEachDatabase('export retention from the configuration', (kind) => {
     context = await createTestContext(kind, { config: { exportRetentionHours: 2 }, backgroundJobs: false });
     context.clock.set(now);
     world = await createPaymentWorld(context);
-    await insertOrder(context.database.db, { mnpId: world.mnpId, applicationId: world.applicationId, miniProgramTeamId: world.teamId, superappTeamId: world.tenant.superappTeamId }, { createdAt: now - hour, description: 'Kept two hours' });
+    await insertOrder(
+      context.database.db,
+      {
+        mnpId: world.mnpId,
+        applicationId: world.applicationId,
+        miniProgramTeamId: world.teamId,
+        superappTeamId: world.tenant.superappTeamId,
+      },
+      { createdAt: now - hour, description: 'Kept two hours' },
+    );
     operator = await signIn(context, world.tenant.members['mp:operator']);
   });
   afterAll(async () => {
@@ -34,7 +43,8 @@ describeOnEachDatabase('export retention from the configuration', (kind) => {
     await context?.close();
   });
 
-  const download = (id: string) => context.app.inject({ method: 'GET', url: `/api/v1/exports/${id}/file`, headers: { cookie: operator.cookieHeader } });
+  const download = (id: string) =>
+    context.app.inject({ method: 'GET', url: `/api/v1/exports/${id}/file`, headers: { cookie: operator.cookieHeader } });
 
   it('serves the file for the configured hours, then answers that it expired naming them', async () => {
     const created = await operator.post('/orders/exports', { format: 'csv', mnpIds: [world.mnpId] });
@@ -50,7 +60,9 @@ describeOnEachDatabase('export retention from the configuration', (kind) => {
     context.clock.set(now + 2 * hour);
     const after = await download(created.body.id);
     expect(after.statusCode).toBe(404);
-    expect(after.json()).toEqual({ error: { code: 'ResourceNotFound', message: 'This export has expired (exports are kept for 2 hours); export again' } });
+    expect(after.json()).toEqual({
+      error: { code: 'ResourceNotFound', message: 'This export has expired (exports are kept for 2 hours); export again' },
+    });
     expect(await context.services.exports.purgeExpired()).toBe(1);
     expect((await operator.get('/exports')).body.items[0]).toMatchObject({ id: created.body.id, status: 'expired' });
   });

@@ -26,12 +26,41 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
     context = await createTestContext(kind);
     context.clock.set(now);
     world = await createPaymentWorld(context);
-    owner = { mnpId: world.mnpId, applicationId: world.applicationId, miniProgramTeamId: world.teamId, superappTeamId: world.tenant.superappTeamId };
+    owner = {
+      mnpId: world.mnpId,
+      applicationId: world.applicationId,
+      miniProgramTeamId: world.teamId,
+      superappTeamId: world.tenant.superappTeamId,
+    };
     const db = context.database.db;
-    await insertOrder(db, owner, { createdAt: now - 7 * hour, description: awkward, amount: 1234, mchid: '0019000001', outTradeNo: '-ABC' });
-    await insertOrder(db, owner, { createdAt: now - 6 * hour, description: '=HYPERLINK("http://evil.example","x")', amount: 5, currency: 'JPY', outTradeNo: '@order' });
-    await insertOrder(db, owner, { createdAt: now - 5 * hour, description: '+cmd|/C calc', amount: 1234, currency: 'KWD', tradeState: 'WAIT_PAY' });
-    const refunded = await insertOrder(db, owner, { createdAt: now - 4 * hour, description: '-5 plain', amount: 9999, tradeState: 'REFUND', refundSucceeded: 1000 });
+    await insertOrder(db, owner, {
+      createdAt: now - 7 * hour,
+      description: awkward,
+      amount: 1234,
+      mchid: '0019000001',
+      outTradeNo: '-ABC',
+    });
+    await insertOrder(db, owner, {
+      createdAt: now - 6 * hour,
+      description: '=HYPERLINK("http://evil.example","x")',
+      amount: 5,
+      currency: 'JPY',
+      outTradeNo: '@order',
+    });
+    await insertOrder(db, owner, {
+      createdAt: now - 5 * hour,
+      description: '+cmd|/C calc',
+      amount: 1234,
+      currency: 'KWD',
+      tradeState: 'WAIT_PAY',
+    });
+    const refunded = await insertOrder(db, owner, {
+      createdAt: now - 4 * hour,
+      description: '-5 plain',
+      amount: 9999,
+      tradeState: 'REFUND',
+      refundSucceeded: 1000,
+    });
     await insertRefund(db, refunded, { createdAt: now - 3 * hour, amount: 1000, reason: '@reason, with "quotes"' });
     await insertRefund(db, refunded, { createdAt: now - 2 * hour, amount: 500, status: 'PROCESSING', reason: null });
     await insertOrder(db, owner, { createdAt: now - hour, description: 'Closed one', tradeState: 'CLOSED' });
@@ -52,7 +81,11 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
   }
 
   it('writes CSV in UTF-8 with a BOM and CRLF, major-unit amounts, IDs as text and formulas neutralised', async () => {
-    const created = await operator.post('/orders/exports', { format: 'csv', mnpIds: [world.mnpId], tradeStates: ['SUCCESS', 'REFUND', 'WAIT_PAY'] });
+    const created = await operator.post('/orders/exports', {
+      format: 'csv',
+      mnpIds: [world.mnpId],
+      tradeStates: ['SUCCESS', 'REFUND', 'WAIT_PAY'],
+    });
     expect(created.statusCode).toBe(201);
     expect(created.body).toMatchObject({ status: 'done', progress: 100, rowsWritten: 4, format: 'csv' });
     const response = await download(operator, created.body.id);
@@ -67,7 +100,9 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
     expect(text.replace('"Tea, ""large""\nwith milk — 中文 ü"', 'X').replace(/\r\n/g, '')).not.toMatch(/[\r\n]/);
     const lines = text.split('\r\n');
     expect(lines.at(-1)).toBe('');
-    expect(lines[0]).toBe('Mini program ID,Merchant ID,Merchant order no.,Transaction ID,Trade state,Description,Amount,Currency,Refunded (processing and succeeded),Payer openid,Platform,Sandbox,Created (Asia/Shanghai),Paid (Asia/Shanghai)');
+    expect(lines[0]).toBe(
+      'Mini program ID,Merchant ID,Merchant order no.,Transaction ID,Trade state,Description,Amount,Currency,Refunded (processing and succeeded),Payer openid,Platform,Sandbox,Created (Asia/Shanghai),Paid (Asia/Shanghai)',
+    );
     // A header and four records (one of them spans two lines inside its quotes).
     expect(lines.length - 2).toBe(4);
     // Newest first; the closed order is filtered out.
@@ -75,7 +110,7 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
     const records = text.split('\r\n').slice(1, -1);
     expect(records[0]).toContain(",'-5 plain,99.99,CNY,15.00,");
     expect(records[1]).toContain(",'+cmd|/C calc,1.234,KWD,0.000,");
-    expect(records[2]).toContain(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",5,JPY,0,");
+    expect(records[2]).toContain(',"\'=HYPERLINK(""http://evil.example"",""x"")",5,JPY,0,');
     expect(records[2]).toContain(",'@order,");
     // IDs made of digits end with a tab (kept as text by spreadsheets); others are neutralised like any text.
     expect(text).toContain(`${world.mnpId},0019000001\t,'-ABC,`);
@@ -85,7 +120,11 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
   });
 
   it('writes XLSX with string IDs, numeric amounts in the currency’s decimals, neutralised text', async () => {
-    const created = await operator.post('/orders/exports', { format: 'xlsx', mnpIds: [world.mnpId], tradeStates: ['SUCCESS', 'REFUND', 'WAIT_PAY'] });
+    const created = await operator.post('/orders/exports', {
+      format: 'xlsx',
+      mnpIds: [world.mnpId],
+      tradeStates: ['SUCCESS', 'REFUND', 'WAIT_PAY'],
+    });
     expect(created.body).toMatchObject({ status: 'done', rowsWritten: 4 });
     const response = await download(operator, created.body.id);
     expect(response.headers['content-type']).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
@@ -115,7 +154,12 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
   });
 
   it('exports refunds under the 12-month rule', async () => {
-    const created = await operator.post('/refunds/exports', { format: 'csv', orderNo: undefined, createdFrom: now - 24 * hour, createdTo: now });
+    const created = await operator.post('/refunds/exports', {
+      format: 'csv',
+      orderNo: undefined,
+      createdFrom: now - 24 * hour,
+      createdTo: now,
+    });
     expect(created.body).toMatchObject({ status: 'done', rowsWritten: 2, kind: 'refunds' });
     const text = (await download(operator, created.body.id)).rawPayload.toString('utf8');
     expect(text).toContain(`,"'@reason, with ""quotes""",`);
@@ -131,19 +175,33 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
     expect((await download(developer, created.body.id)).statusCode).toBe(404);
     expect((await developer.get('/exports')).body.items.map((item: { id: string }) => item.id)).not.toContain(created.body.id);
     expect((await operator.get('/exports')).body.items.map((item: { id: string }) => item.id)).toContain(created.body.id);
-    const audit = await context.database.db.selectFrom('audit_log').select(['action', 'target_id']).where('target_type', '=', 'export').execute();
+    const audit = await context.database.db
+      .selectFrom('audit_log')
+      .select(['action', 'target_id'])
+      .where('target_type', '=', 'export')
+      .execute();
     expect(audit.filter((entry) => entry.target_id === created.body.id).map((entry) => entry.action)).toEqual(['order.export']);
     expect(audit.some((entry) => entry.action === 'export.download')).toBe(true);
   });
 
   it('runs large exports in the background with progress, takes over a dead worker’s job, splits XLSX sheets, expires after 24 hours', async () => {
-    const exports = new ExportService(context.database.db, context.clock, context.config, { orders: context.services.orderRecords, refunds: context.services.refundRecords }, { folder, inlineRowLimit: 2, batchSize: 2, xlsxRowsPerSheet: 2 });
+    const exports = new ExportService(
+      context.database.db,
+      context.clock,
+      context.config,
+      { orders: context.services.orderRecords, refunds: context.services.refundRecords },
+      { folder, inlineRowLimit: 2, batchSize: 2, xlsxRowsPerSheet: 2 },
+    );
     const actor = world.as['mp:operator'];
     const queued = await exports.create(actor, { kind: 'orders', format: 'xlsx', query: { mnpIds: [world.mnpId] } });
     expect(queued).toMatchObject({ status: 'queued', progress: 0 });
     await expectCode(exports.get(world.as['mp:developer'], queued.id), 'ResourceNotFound');
     // A worker that claimed the job and died: its lease runs out and another worker takes over.
-    await context.database.db.updateTable('export_jobs').set({ status: 'running', claimed_by: 'dead', claim_token: 'dead', claim_expires_at: now - 1 }).where('id', '=', queued.id).execute();
+    await context.database.db
+      .updateTable('export_jobs')
+      .set({ status: 'running', claimed_by: 'dead', claim_token: 'dead', claim_expires_at: now - 1 })
+      .where('id', '=', queued.id)
+      .execute();
     expect(await exports.runNext()).toBe(true);
     expect(await exports.runNext()).toBe(false);
     const done = await exports.get(actor, queued.id);
@@ -173,7 +231,27 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
   // Runs after the tests above: the orders it adds would change their counts.
   it('writes order CSVs through the driver (COPY on PostgreSQL, raw rows on SQLite) byte for byte as the row-by-row writer', async () => {
     const db = context.database.db;
-    const texts = ['', ' ', '\r\nstarts with CRLF', '\tTab first', 'ends with LF\n', '"', '""', ',', '\\.', 'a\\.b', '=1', '+', '-', '@', '中文 ü 😀', 'ends with a quote"', 'multi\n\nline "q" ,', "it's", 'x'.repeat(300)];
+    const texts = [
+      '',
+      ' ',
+      '\r\nstarts with CRLF',
+      '\tTab first',
+      'ends with LF\n',
+      '"',
+      '""',
+      ',',
+      '\\.',
+      'a\\.b',
+      '=1',
+      '+',
+      '-',
+      '@',
+      '中文 ü 😀',
+      'ends with a quote"',
+      'multi\n\nline "q" ,',
+      "it's",
+      'x'.repeat(300),
+    ];
     const currencies = ['CNY', 'JPY', 'KWD', 'USD'];
     const states = ['SUCCESS', 'REFUND', 'WAIT_PAY', 'PAY_ERROR', 'CLOSED'] as const;
     for (const [index, description] of texts.entries()) {
@@ -192,14 +270,23 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
         sandbox: index % 2,
       });
       // Refunds only on refunded orders, as the gateway leaves them (the writers count no others).
-      if (order.trade_state === 'REFUND') await insertRefund(db, order, { createdAt: now - 20 * hour, amount: 1, status: (['SUCCESS', 'PROCESSING', 'CLOSED', 'ABNORMAL'] as const)[index % 4]! });
+      if (order.trade_state === 'REFUND')
+        await insertRefund(db, order, {
+          createdAt: now - 20 * hour,
+          amount: 1,
+          status: (['SUCCESS', 'PROCESSING', 'CLOSED', 'ABNORMAL'] as const)[index % 4]!,
+        });
       if (index % 10 === 1) await insertRefund(db, order, { createdAt: now - 19 * hour, amount: 1, status: 'PROCESSING' });
     }
     const options = { folder, inlineRowLimit: 1, batchSize: 3 };
     const services = { orders: context.services.orderRecords, refunds: context.services.refundRecords };
     const fast = new ExportService(db, context.clock, context.config, services, options);
     const rowByRow = new ExportService(db, context.clock, context.config, services, { ...options, fastCsv: false });
-    const exportBytes = async (exports: ExportService, actor: (typeof world.as)['mp:operator'], query: Parameters<ExportService['create']>[1]['query']) => {
+    const exportBytes = async (
+      exports: ExportService,
+      actor: (typeof world.as)['mp:operator'],
+      query: Parameters<ExportService['create']>[1]['query'],
+    ) => {
       const job = await exports.create(actor, { kind: 'orders', format: 'csv', query });
       // At most one row is written during the request; more by the worker.
       while (await exports.runNext());
@@ -226,7 +313,11 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
       expect(actual.bytes.equals(expected.bytes)).toBe(true);
     }
     // The two orders hold the same records, the other way round (the header line aside).
-    const records = (bytes: Buffer) => bytes.toString('utf8').split(/\r\n(?=[^\r\n]*mnp)/).slice(1);
+    const records = (bytes: Buffer) =>
+      bytes
+        .toString('utf8')
+        .split(/\r\n(?=[^\r\n]*mnp)/)
+        .slice(1);
     const newest = records((await exportBytes(fast, world.as['mp:operator'], { mnpIds: [world.mnpId] })).bytes);
     const oldest = records((await exportBytes(fast, world.as['mp:operator'], { mnpIds: [world.mnpId], sort: 'oldest' })).bytes);
     expect(newest).toHaveLength(texts.length + 5);
@@ -235,9 +326,18 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
 
   it('never writes a file for a filter the caller may not use', async () => {
     const before = await context.database.db.selectFrom('export_jobs').select('id').execute();
-    await expectCode(context.services.exports.create(world.reviewer, { kind: 'orders', format: 'csv', query: {} }), 'UnauthorizedOperation');
-    await expectCode(context.services.exports.create(world.second.administrator, { kind: 'orders', format: 'csv', query: { mnpIds: [world.mnpId] } }), 'ResourceNotFound');
-    await expectCode(context.services.exports.create(world.mpAdmin, { kind: 'orders', format: 'csv', query: { amountMin: 1 } }), 'InvalidParameterValue.TimeRangeExceeded');
+    await expectCode(
+      context.services.exports.create(world.reviewer, { kind: 'orders', format: 'csv', query: {} }),
+      'UnauthorizedOperation',
+    );
+    await expectCode(
+      context.services.exports.create(world.second.administrator, { kind: 'orders', format: 'csv', query: { mnpIds: [world.mnpId] } }),
+      'ResourceNotFound',
+    );
+    await expectCode(
+      context.services.exports.create(world.mpAdmin, { kind: 'orders', format: 'csv', query: { amountMin: 1 } }),
+      'InvalidParameterValue.TimeRangeExceeded',
+    );
     expect(await context.database.db.selectFrom('export_jobs').select('id').execute()).toEqual(before);
   });
 });

@@ -21,12 +21,20 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
   };
   /** This world's reviewer made a reviewer of `other`'s superapp team too: someone who sees both superapps. */
   const reviewerOfBoth = async (of: PaymentWorld, other: PaymentWorld) => {
-    await context.services.teams.addMember(systemActor(), other.tenant.superappTeamId, { account: of.tenant.members['sa:reviewer'].account, role: 'reviewer' });
+    await context.services.teams.addMember(systemActor(), other.tenant.superappTeamId, {
+      account: of.tenant.members['sa:reviewer'].account,
+      role: 'reviewer',
+    });
     return actorOf(context, of.tenant.members['sa:reviewer']);
   };
 
-  const decide = (approvalNo: string, approvalType: number, approvalNote = '', actor = world.reviewer, applicationId = world.applicationId) =>
-    context.services.bindings.decide(actor, { applicationId, approvalNo, approvalType, approvalNote });
+  const decide = (
+    approvalNo: string,
+    approvalType: number,
+    approvalNote = '',
+    actor = world.reviewer,
+    applicationId = world.applicationId,
+  ) => context.services.bindings.decide(actor, { applicationId, approvalNo, approvalType, approvalNote });
 
   it('request → PENDING(0) → approve → EFFECTIVE(10); the team then sees "Effective" and the currencies', async () => {
     await fresh();
@@ -40,7 +48,11 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
 
     const { id } = await decide(approvalNo, 10, 'verified');
     expect(id).toBe(pending.id);
-    expect(await bindings.queryTeamMerchant(world.as['mp:developer'], world.teamId)).toEqual({ ...world.merchants[0], approvalStatus: BindingStatus.Effective, id });
+    expect(await bindings.queryTeamMerchant(world.as['mp:developer'], world.teamId)).toEqual({
+      ...world.merchants[0],
+      approvalStatus: BindingStatus.Effective,
+      id,
+    });
     const overview = await bindings.overview(world.mpAdmin, world.teamId);
     expect(overview.effective?.approvalStatus).toBe(10);
     expect(overview.pending).toBeNull();
@@ -50,8 +62,14 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
   it('a typed merchant must be on the list with its exact name', async () => {
     await fresh();
     const { bindings } = context.services;
-    await expectCode(bindings.request(world.mpAdmin, { teamId: world.teamId, merchantId: '0000000000', merchantName: world.merchants[0]!.merchantName }), 'InvalidParameterValue.InvalidMerchantId');
-    await expectCode(bindings.request(world.mpAdmin, { teamId: world.teamId, merchantId: world.merchants[0]!.merchantId, merchantName: 'Someone else' }), 'InvalidParameterValue.InvalidMerchantName');
+    await expectCode(
+      bindings.request(world.mpAdmin, { teamId: world.teamId, merchantId: '0000000000', merchantName: world.merchants[0]!.merchantName }),
+      'InvalidParameterValue.InvalidMerchantId',
+    );
+    await expectCode(
+      bindings.request(world.mpAdmin, { teamId: world.teamId, merchantId: world.merchants[0]!.merchantId, merchantName: 'Someone else' }),
+      'InvalidParameterValue.InvalidMerchantName',
+    );
     // Picking from the list is the same request with the picked ID and name.
     const pickable = await context.services.merchants.listPickable(world.mpAdmin, world.teamId);
     expect(pickable).toEqual(world.merchants);
@@ -61,7 +79,10 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
   it('the superapp must have payment enabled to request and to approve', async () => {
     await fresh({ paymentEnabled: false });
     const { bindings, paymentConfig } = context.services;
-    await expectCode(bindings.request(world.mpAdmin, { teamId: world.teamId, ...world.merchants[0]! }), 'FailedOperation.MerchantPaymentFunctionClosed');
+    await expectCode(
+      bindings.request(world.mpAdmin, { teamId: world.teamId, ...world.merchants[0]! }),
+      'FailedOperation.MerchantPaymentFunctionClosed',
+    );
     await paymentConfig.update(world.saAdmin, world.applicationId, { paymentEnabled: true });
     const { approvalNo } = await bindings.request(world.mpAdmin, { teamId: world.teamId, ...world.merchants[0]! });
     await paymentConfig.update(world.saAdmin, world.applicationId, { paymentEnabled: false });
@@ -74,12 +95,21 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     await fresh();
     const { bindings } = context.services;
     await bindings.request(world.mpAdmin, { teamId: world.teamId, ...world.merchants[0]! });
-    await expectCode(bindings.request(world.mpAdmin, { teamId: world.teamId, ...world.merchants[1]! }), 'FailedOperation.ExistMerchantBindApply');
-    await expectCode(bindings.requestChange(world.mpAdmin, { teamId: world.teamId, ...world.merchants[1]! }), 'FailedOperation.ExistMerchantBindApply');
+    await expectCode(
+      bindings.request(world.mpAdmin, { teamId: world.teamId, ...world.merchants[1]! }),
+      'FailedOperation.ExistMerchantBindApply',
+    );
+    await expectCode(
+      bindings.requestChange(world.mpAdmin, { teamId: world.teamId, ...world.merchants[1]! }),
+      'FailedOperation.ExistMerchantBindApply',
+    );
     const pending = await bindings.queryTeamMerchant(world.mpAdmin, world.teamId);
     await decide((await bindings.overview(world.mpAdmin, world.teamId)).pending!.approvalNo, 10);
     expect((await bindings.queryTeamMerchant(world.mpAdmin, world.teamId)).id).toBe(pending.id);
-    await expectCode(bindings.request(world.mpAdmin, { teamId: world.teamId, ...world.merchants[1]! }), 'FailedOperation.ExistMerchantBindRelation');
+    await expectCode(
+      bindings.request(world.mpAdmin, { teamId: world.teamId, ...world.merchants[1]! }),
+      'FailedOperation.ExistMerchantBindRelation',
+    );
   });
 
   it('a merchant is bound to at most one team: taken at request and at approval', async () => {
@@ -92,7 +122,10 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     await decide(first.approvalNo, 10);
     await expectCode(decide(second.approvalNo, 10), 'FailedOperation.ExistMerchantBindRelation');
     await decide(second.approvalNo, 20, 'taken');
-    await expectCode(bindings.request(other.administrator, { teamId: other.teamId, ...world.merchants[0]! }), 'FailedOperation.ExistMerchantBindRelation');
+    await expectCode(
+      bindings.request(other.administrator, { teamId: other.teamId, ...world.merchants[0]! }),
+      'FailedOperation.ExistMerchantBindRelation',
+    );
     expect(await context.services.merchants.listPickable(other.administrator, other.teamId)).toEqual(world.merchants.slice(1));
   });
 
@@ -116,9 +149,17 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     const theirs = await fresh();
     const { approvalNo } = await context.services.bindings.request(theirs.mpAdmin, { teamId: theirs.teamId, ...theirs.merchants[0]! });
     const ours = await fresh();
-    const unknown = await expectCode(decide('apr_nothing', 10, '', ours.reviewer, ours.applicationId), 'InvalidParameterValue.InvalidApprovalNo');
-    expect((await expectCode(decide(approvalNo, 10, '', ours.reviewer, ours.applicationId), 'InvalidParameterValue.InvalidApprovalNo')).message).toBe(unknown.message);
-    await expectCode(decide(approvalNo, 10, '', await reviewerOfBoth(ours, theirs), ours.applicationId), 'FailedOperation.ApprovalNotBelongToApplication');
+    const unknown = await expectCode(
+      decide('apr_nothing', 10, '', ours.reviewer, ours.applicationId),
+      'InvalidParameterValue.InvalidApprovalNo',
+    );
+    expect(
+      (await expectCode(decide(approvalNo, 10, '', ours.reviewer, ours.applicationId), 'InvalidParameterValue.InvalidApprovalNo')).message,
+    ).toBe(unknown.message);
+    await expectCode(
+      decide(approvalNo, 10, '', await reviewerOfBoth(ours, theirs), ours.applicationId),
+      'FailedOperation.ApprovalNotBelongToApplication',
+    );
     // And their superapp itself is out of our reviewer's reach.
     await expectCode(decide(approvalNo, 10, '', ours.reviewer, theirs.applicationId), 'ResourceNotFound');
   });
@@ -127,11 +168,21 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     await fresh();
     const { bindings } = context.services;
     await expectCode(bindings.queryTeamMerchant(world.mpAdmin, world.teamId), 'FailedOperation.PaymentRecordNotFound');
-    await expectCode(bindings.requestChange(world.mpAdmin, { teamId: world.teamId, ...world.merchants[1]! }), 'FailedOperation.PaymentRecordNotFound');
+    await expectCode(
+      bindings.requestChange(world.mpAdmin, { teamId: world.teamId, ...world.merchants[1]! }),
+      'FailedOperation.PaymentRecordNotFound',
+    );
     const bindingId = await bindTeam(world, world.merchants[0]);
-    await expectCode(bindings.requestChange(world.mpAdmin, { teamId: world.teamId, ...world.merchants[0]! }), 'FailedOperation.ExistMerchantBindRelation');
+    await expectCode(
+      bindings.requestChange(world.mpAdmin, { teamId: world.teamId, ...world.merchants[0]! }),
+      'FailedOperation.ExistMerchantBindRelation',
+    );
     const change = await bindings.requestChange(world.mpAdmin, { teamId: world.teamId, ...world.merchants[1]! });
-    expect(await bindings.queryTeamMerchant(world.mpAdmin, world.teamId)).toEqual({ ...world.merchants[0], approvalStatus: 10, id: bindingId });
+    expect(await bindings.queryTeamMerchant(world.mpAdmin, world.teamId)).toEqual({
+      ...world.merchants[0],
+      approvalStatus: 10,
+      id: bindingId,
+    });
     const overview = await bindings.overview(world.mpAdmin, world.teamId);
     expect(overview.pending).toMatchObject({ approvalNo: change.approvalNo, requestKind: 'change', replacesBindingId: bindingId });
   });
@@ -149,7 +200,11 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     expect(records.find((r) => r.id === oldId)).toMatchObject({ approvalStatus: BindingStatus.Unbound, endReason: 'replaced' });
     expect(records.find((r) => r.id === newId)).toMatchObject({ approvalStatus: BindingStatus.Effective });
     const account = await credentials.findPaymentAccount(context.database.db, world.mnpId);
-    expect(account).toMatchObject({ mchid: world.merchants[1]!.merchantId, bindingEffective: true, enablementStatus: EnablementStatus.Approved });
+    expect(account).toMatchObject({
+      mchid: world.merchants[1]!.merchantId,
+      bindingEffective: true,
+      enablementStatus: EnablementStatus.Approved,
+    });
     // The old merchant is free again for another team.
     await bindTeam(world, world.merchants[0], world.second.teamId, world.second.administrator);
   });
@@ -164,13 +219,17 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     await expectCode(bindings.unbindByTeam(world.mpAdmin, { teamId: world.teamId, id: 987654 }), 'FailedOperation.PaymentRecordNotFound');
     await bindings.unbindByTeam(world.mpAdmin, { teamId: world.teamId, id });
     expect(await bindings.queryTeamMerchant(world.mpAdmin, world.teamId)).toMatchObject({ approvalStatus: BindingStatus.Unbound, id });
-    for (const mnpId of [world.mnpId, second.mnpId]) expect((await enablements.describe(world.mpAdmin, mnpId)).approvalStatus).toBe(EnablementStatus.Disabled);
+    for (const mnpId of [world.mnpId, second.mnpId])
+      expect((await enablements.describe(world.mpAdmin, mnpId)).approvalStatus).toBe(EnablementStatus.Disabled);
     expect((await context.services.credentials.findPaymentAccount(context.database.db, world.mnpId))?.bindingEffective).toBe(false);
     await expectCode(bindings.unbindByTeam(world.mpAdmin, { teamId: world.teamId, id }), 'FailedOperation.ApprovalAlreadyProcessed');
     // A pending or rejected request is not a binding to unbind; another team's binding is not ours.
     const pending = await bindings.request(world.mpAdmin, { teamId: world.teamId, ...world.merchants[1]! });
     const pendingId = (await bindings.queryTeamMerchant(world.mpAdmin, world.teamId)).id;
-    await expectCode(bindings.unbindByTeam(world.mpAdmin, { teamId: world.teamId, id: pendingId }), 'FailedOperation.PaymentRecordNotFound');
+    await expectCode(
+      bindings.unbindByTeam(world.mpAdmin, { teamId: world.teamId, id: pendingId }),
+      'FailedOperation.PaymentRecordNotFound',
+    );
     const otherId = await bindTeam(world, world.merchants[2], world.second.teamId, world.second.administrator);
     await expectCode(bindings.unbindByTeam(world.mpAdmin, { teamId: world.teamId, id: otherId }), 'FailedOperation.PaymentRecordNotFound');
     expect(pending.approvalNo).toMatch(/^apr_/);
@@ -183,20 +242,40 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     const { bindings } = context.services;
     const id = await bindTeam(world);
     // Out of the caller's reach, another superapp's binding is answered as an unknown id (SPEC §7); who sees both is told it belongs elsewhere.
-    await expectCode(bindings.unbindBySuperapp(world.reviewer, { applicationId: world.applicationId, id: theirId }), 'FailedOperation.PaymentRecordNotFound');
-    await expectCode(bindings.unbindBySuperapp(await reviewerOfBoth(world, theirs), { applicationId: world.applicationId, id: theirId }), 'FailedOperation.PaymentRecordNotBelongToApplication');
-    await expectCode(bindings.unbindBySuperapp(world.reviewer, { applicationId: world.applicationId, id: 99_999_999 }), 'FailedOperation.PaymentRecordNotFound');
-    await expectCode(bindings.unbindBySuperapp(world.as['sa:developer'], { applicationId: world.applicationId, id }), 'UnauthorizedOperation');
+    await expectCode(
+      bindings.unbindBySuperapp(world.reviewer, { applicationId: world.applicationId, id: theirId }),
+      'FailedOperation.PaymentRecordNotFound',
+    );
+    await expectCode(
+      bindings.unbindBySuperapp(await reviewerOfBoth(world, theirs), { applicationId: world.applicationId, id: theirId }),
+      'FailedOperation.PaymentRecordNotBelongToApplication',
+    );
+    await expectCode(
+      bindings.unbindBySuperapp(world.reviewer, { applicationId: world.applicationId, id: 99_999_999 }),
+      'FailedOperation.PaymentRecordNotFound',
+    );
+    await expectCode(
+      bindings.unbindBySuperapp(world.as['sa:developer'], { applicationId: world.applicationId, id }),
+      'UnauthorizedOperation',
+    );
     await bindings.unbindBySuperapp(world.saAdmin, { applicationId: world.applicationId, id });
-    expect((await bindings.records(world.mpAdmin, world.teamId))[0]).toMatchObject({ id, approvalStatus: 30, endReason: 'unbound_by_superapp' });
-    await expectCode(bindings.unbindBySuperapp(world.reviewer, { applicationId: world.applicationId, id }), 'FailedOperation.ApprovalAlreadyProcessed');
+    expect((await bindings.records(world.mpAdmin, world.teamId))[0]).toMatchObject({
+      id,
+      approvalStatus: 30,
+      endReason: 'unbound_by_superapp',
+    });
+    await expectCode(
+      bindings.unbindBySuperapp(world.reviewer, { applicationId: world.applicationId, id }),
+      'FailedOperation.ApprovalAlreadyProcessed',
+    );
   });
 
   it('roles: only the MP Administrator requests; review staff and the SA Administrator decide; admins read only', async () => {
     await fresh();
     const { bindings } = context.services;
     const request = (actor: typeof world.mpAdmin) => bindings.request(actor, { teamId: world.teamId, ...world.merchants[0]! });
-    for (const role of ['mp:senior_developer', 'mp:developer', 'mp:operator'] as const) await expectCode(request(world.as[role]), 'UnauthorizedOperation');
+    for (const role of ['mp:senior_developer', 'mp:developer', 'mp:operator'] as const)
+      await expectCode(request(world.as[role]), 'UnauthorizedOperation');
     await expectCode(request(world.as['mp:member_admin']), 'ResourceNotFound');
     await expectCode(request(world.superAdmin), 'UnauthorizedOperation');
     await expectCode(request(world.second.administrator), 'ResourceNotFound');
@@ -221,7 +300,12 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
       ['approve', 0, 10],
       ['unbind', 10, 30],
     ]);
-    const audit = await context.database.db.selectFrom('audit_log').selectAll().where('target_id', '=', record!.approvalNo).orderBy('id').execute();
+    const audit = await context.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('target_id', '=', record!.approvalNo)
+      .orderBy('id')
+      .execute();
     expect(audit.map((a) => a.action)).toEqual(['merchant_binding.request', 'merchant_binding.approve', 'merchant_binding.unbind']);
     expect(JSON.parse(audit[1]!.before_json!)).toMatchObject({ status: 0 });
     expect(JSON.parse(audit[1]!.after_json!)).toMatchObject({ status: 10, teamId: world.teamId });
@@ -236,7 +320,11 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
     expect(failures).toHaveLength(1);
     expect(failures[0]!.reason.code).toBe('FailedOperation.ApprovalAlreadyProcessed');
-    const transitions = await context.database.db.selectFrom('approval_transitions').selectAll().where('approval_no', '=', approvalNo).execute();
+    const transitions = await context.database.db
+      .selectFrom('approval_transitions')
+      .selectAll()
+      .where('approval_no', '=', approvalNo)
+      .execute();
     expect(transitions).toHaveLength(2);
   });
 
@@ -248,7 +336,9 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
       bindings.request(world.mpAdmin, { teamId: world.teamId, ...world.merchants[1]! }),
     ]);
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-    expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason.code).toBe('FailedOperation.ExistMerchantBindApply');
+    expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason.code).toBe(
+      'FailedOperation.ExistMerchantBindApply',
+    );
   });
 
   it('the schema itself holds the one-at-a-time rules (partial unique indexes)', async () => {
@@ -258,10 +348,14 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     const [row] = await db.selectFrom('merchant_bindings').selectAll().where('team_id', '=', world.teamId).execute();
     const { id: _id, ...copy } = row!;
     const insert = (changes: Partial<typeof copy>) =>
-      db.insertInto('merchant_bindings').values({ ...copy, approval_no: `apr_raw_${Math.random()}`, ...changes }).execute().then(
-        () => 'inserted',
-        (error: unknown) => (isUniqueViolation(error) ? 'unique violation' : String(error)),
-      );
+      db
+        .insertInto('merchant_bindings')
+        .values({ ...copy, approval_no: `apr_raw_${Math.random()}`, ...changes })
+        .execute()
+        .then(
+          () => 'inserted',
+          (error: unknown) => (isUniqueViolation(error) ? 'unique violation' : String(error)),
+        );
     // A second effective binding for the team; the same merchant effective for another team.
     expect(await insert({})).toBe('unique violation');
     expect(await insert({ team_id: world.second.teamId })).toBe('unique violation');

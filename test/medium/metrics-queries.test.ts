@@ -43,7 +43,11 @@ describeOnEachDatabase('the /metrics queries read indexes, never whole tables', 
 
   it('captured every scrape query', () => {
     expect(captured.length).toBe(6);
-    for (const table of watchedTables) expect(captured.some((query) => new RegExp(`from "${table}"`).test(query.sql)), table).toBe(true);
+    for (const table of watchedTables)
+      expect(
+        captured.some((query) => new RegExp(`from "${table}"`).test(query.sql)),
+        table,
+      ).toBe(true);
   });
 
   it('each plan searches an index (or reads a partial one)', async () => {
@@ -65,7 +69,9 @@ describeOnEachDatabase('the /metrics queries read indexes, never whole tables', 
         await sql`set enable_seqscan = off`.execute(connection);
         try {
           for (const query of captured) {
-            const plan = await connection.executeQuery<{ 'QUERY PLAN': unknown }>(CompiledQuery.raw(`explain (format json) ${query.sql}`, [...query.parameters]));
+            const plan = await connection.executeQuery<{ 'QUERY PLAN': unknown }>(
+              CompiledQuery.raw(`explain (format json) ${query.sql}`, [...query.parameters]),
+            );
             const root = plan.rows[0]!['QUERY PLAN'];
             const nodes: Record<string, unknown>[] = [];
             const walk = (node: Record<string, unknown>) => {
@@ -76,7 +82,8 @@ describeOnEachDatabase('the /metrics queries read indexes, never whole tables', 
             for (const node of nodes) {
               const type = String(node['Node Type']);
               if (type === 'Seq Scan') problems.push(`${query.sql}\n  → Seq Scan on ${String(node['Relation Name'])}`);
-              if (/Index/.test(type) && !('Index Cond' in node) && !partialIndexes.has(String(node['Index Name']))) problems.push(`${query.sql}\n  → ${type} over all of ${String(node['Index Name'])}`);
+              if (/Index/.test(type) && !('Index Cond' in node) && !partialIndexes.has(String(node['Index Name'])))
+                problems.push(`${query.sql}\n  → ${type} over all of ${String(node['Index Name'])}`);
             }
           }
         } finally {

@@ -43,7 +43,9 @@ describeOnEachDatabase('notification delivery', (kind) => {
       received.push({ url: request.url!, headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
       const next = script.shift() ?? { status: 204 };
       if (next.hang) return;
-      response.writeHead(next.status, { 'content-type': 'application/json', ...(next.location ? { location: next.location } : {}) }).end(next.body ?? '');
+      response
+        .writeHead(next.status, { 'content-type': 'application/json', ...(next.location ? { location: next.location } : {}) })
+        .end(next.body ?? '');
     });
   };
 
@@ -86,7 +88,17 @@ describeOnEachDatabase('notification delivery', (kind) => {
       },
     });
 
-  const transaction = { appid: 'mnp_shop', mchid: '1900000001', out_trade_no: 'N1', transaction_id: '4200000000202601150000000001', trade_type: 'JSAPI', trade_state: 'SUCCESS', trade_state_desc: '支付成功', amount: { total: 100, payer_total: 100, currency: 'CNY', payer_currency: 'CNY' }, payer: { openid: 'o1' } };
+  const transaction = {
+    appid: 'mnp_shop',
+    mchid: '1900000001',
+    out_trade_no: 'N1',
+    transaction_id: '4200000000202601150000000001',
+    trade_type: 'JSAPI',
+    trade_state: 'SUCCESS',
+    trade_state_desc: '支付成功',
+    amount: { total: 100, payer_total: 100, currency: 'CNY', payer_currency: 'CNY' },
+    payer: { openid: 'o1' },
+  };
   const notify = (overrides: Partial<MerchantNotificationInput> = {}) =>
     context.database.db.transaction().execute((trx) =>
       context.services.notifications.enqueue(trx, {
@@ -102,7 +114,12 @@ describeOnEachDatabase('notification delivery', (kind) => {
     );
 
   it('fails three times, then is delivered; each attempt re-signed with a fresh timestamp and nonce, verifiable and decryptable', async () => {
-    script = [{ status: 500, body: '{"code":"FAIL","message":"失败"}' }, { status: 503 }, { status: 400, body: '{"code":"FAIL"}' }, { status: 200, body: '{"code":"SUCCESS","message":"成功"}' }];
+    script = [
+      { status: 500, body: '{"code":"FAIL","message":"失败"}' },
+      { status: 503 },
+      { status: 400, body: '{"code":"FAIL"}' },
+      { status: 200, body: '{"code":"SUCCESS","message":"成功"}' },
+    ];
     const job = await notify();
     const run = worker();
     await run.runOnce();
@@ -115,7 +132,12 @@ describeOnEachDatabase('notification delivery', (kind) => {
     expect(received).toHaveLength(4);
     expect((await context.services.outbox.get(job.id))!).toMatchObject({ status: 'delivered', attempts: 4 });
     const attempts = await context.services.outbox.attempts(job.id);
-    expect(attempts.map((a) => [a.outcome, a.http_status])).toEqual([['failed', 500], ['failed', 503], ['failed', 400], ['delivered', 200]]);
+    expect(attempts.map((a) => [a.outcome, a.http_status])).toEqual([
+      ['failed', 500],
+      ['failed', 503],
+      ['failed', 400],
+      ['delivered', 200],
+    ]);
     expect(attempts[0]!.response_excerpt).toBe('{"code":"FAIL","message":"失败"}');
 
     const timestamps = new Set<string>();
@@ -127,18 +149,30 @@ describeOnEachDatabase('notification delivery', (kind) => {
       expect(request.headers['content-type']).toBe('application/json');
       expect(request.headers['wechatpay-signature-type']).toBe('WECHATPAY2-SHA256-RSA2048');
       // The merchant checks it as v3 SDKs check notifications: ±300 s of its clock, the platform key, the exact body.
-      const verified = verifyV3Response({ headers: request.headers as Record<string, unknown>, body: request.body, publicKeys: { [platformSerial]: keyFixtures.platform.publicKeyPem }, nowMs });
+      const verified = verifyV3Response({
+        headers: request.headers as Record<string, unknown>,
+        body: request.body,
+        publicKeys: { [platformSerial]: keyFixtures.platform.publicKeyPem },
+        nowMs,
+      });
       expect(verified).toMatchObject({ ok: true, serial: platformSerial, timestamp: Math.floor(nowMs / 1000) });
       timestamps.add(String(request.headers['wechatpay-timestamp']));
       nonces.add(String(request.headers['wechatpay-nonce']));
       const body = JSON.parse(request.body);
       expect(Object.keys(body)).toEqual(['id', 'create_time', 'resource_type', 'event_type', 'summary', 'resource']);
-      expect(body).toMatchObject({ id: job.event_id, resource_type: 'encrypt-resource', event_type: 'TRANSACTION.SUCCESS', summary: '支付成功' });
+      expect(body).toMatchObject({
+        id: job.event_id,
+        resource_type: 'encrypt-resource',
+        event_type: 'TRANSACTION.SUCCESS',
+        summary: '支付成功',
+      });
       expect(body.create_time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/);
       expect(body.resource).toMatchObject({ algorithm: 'AEAD_AES_256_GCM', associated_data: 'transaction', original_type: 'transaction' });
       expect(JSON.parse(decryptV3Resource(body.resource, apiV3Key))).toEqual(transaction);
       // And the published client's own AES-GCM agrees.
-      expect(JSON.parse(Aes.AesGcm.decrypt(body.resource.ciphertext, apiV3Key, body.resource.nonce, body.resource.associated_data))).toEqual(transaction);
+      expect(
+        JSON.parse(Aes.AesGcm.decrypt(body.resource.ciphertext, apiV3Key, body.resource.nonce, body.resource.associated_data)),
+      ).toEqual(transaction);
     }
     expect(timestamps.size).toBe(4);
     expect(nonces.size).toBe(4);
@@ -148,11 +182,25 @@ describeOnEachDatabase('notification delivery', (kind) => {
   });
 
   it('refund notifications use associated_data and original_type refund', async () => {
-    const refund = { mchid: '1900000001', out_trade_no: 'N1', transaction_id: '42', refund_id: '50', out_refund_no: 'R1', refund_status: 'SUCCESS', success_time: '2026-01-15T12:00:00+08:00', user_received_account: '支付用户零钱', amount: { total: 100, refund: 100, payer_total: 100, payer_refund: 100 } };
+    const refund = {
+      mchid: '1900000001',
+      out_trade_no: 'N1',
+      transaction_id: '42',
+      refund_id: '50',
+      out_refund_no: 'R1',
+      refund_status: 'SUCCESS',
+      success_time: '2026-01-15T12:00:00+08:00',
+      user_received_account: '支付用户零钱',
+      amount: { total: 100, refund: 100, payer_total: 100, payer_refund: 100 },
+    };
     await notify({ eventType: 'REFUND.SUCCESS', resource: refund, subject: { type: 'refund', id: 3 } });
     await worker().runOnce();
     const body = JSON.parse(received[0]!.body);
-    expect(body).toMatchObject({ event_type: 'REFUND.SUCCESS', summary: '退款成功', resource: { associated_data: 'refund', original_type: 'refund' } });
+    expect(body).toMatchObject({
+      event_type: 'REFUND.SUCCESS',
+      summary: '退款成功',
+      resource: { associated_data: 'refund', original_type: 'refund' },
+    });
     expect(JSON.parse(decryptV3Resource(body.resource, apiV3Key))).toEqual(refund);
   });
 
@@ -189,7 +237,11 @@ describeOnEachDatabase('notification delivery', (kind) => {
     script = [{ status: 302, location: 'http://127.0.0.1:1/elsewhere' }];
     const redirected = await notify();
     await worker().runOnce();
-    expect((await context.services.outbox.attempts(redirected.id))[0]).toMatchObject({ outcome: 'failed', http_status: 302, error: 'HTTP 302 (redirects are not followed)' });
+    expect((await context.services.outbox.attempts(redirected.id))[0]).toMatchObject({
+      outcome: 'failed',
+      http_status: 302,
+      error: 'HTTP 302 (redirects are not followed)',
+    });
     expect(received).toHaveLength(1);
 
     script = [{ status: 200, hang: true }];
@@ -207,14 +259,25 @@ describeOnEachDatabase('notification delivery', (kind) => {
     const job = await context.database.db.transaction().execute((trx) =>
       context.services.outbox.enqueue(trx, {
         topic: merchantNotificationTopic,
-        payload: { event_type: 'REFUND.CLOSED', summary: '退款关闭', original_type: 'refund', resource: { out_refund_no: 'R9' }, mnp_id: 'mnp_shop' },
+        payload: {
+          event_type: 'REFUND.CLOSED',
+          summary: '退款关闭',
+          original_type: 'refund',
+          resource: { out_refund_no: 'R9' },
+          mnp_id: 'mnp_shop',
+        },
         targetUrl: `${baseUrl}/notify`,
         sandbox: true,
       }),
     );
     await worker().runOnce();
     const body = JSON.parse(received[0]!.body);
-    expect(body).toMatchObject({ id: job.event_id, event_type: 'REFUND.CLOSED', summary: '退款关闭', resource: { associated_data: 'refund' } });
+    expect(body).toMatchObject({
+      id: job.event_id,
+      event_type: 'REFUND.CLOSED',
+      summary: '退款关闭',
+      resource: { associated_data: 'refund' },
+    });
     expect(Date.parse(body.create_time)).toBe(Math.floor(job.created_at / 1000) * 1000);
     expect(JSON.parse(decryptV3Resource(body.resource, apiV3Key))).toEqual({ out_refund_no: 'R9' });
   });
@@ -224,7 +287,10 @@ describeOnEachDatabase('notification delivery', (kind) => {
     await worker().runOnce();
     expect(received).toHaveLength(0);
     expect((await context.services.outbox.attempts(job.id))[0]!.error).toMatch(/no APIv3 key/);
-    expect((await context.services.outbox.get(job.id))!).toMatchObject({ status: 'pending', next_attempt_at: context.clock.nowMs() + 15_000 });
+    expect((await context.services.outbox.get(job.id))!).toMatchObject({
+      status: 'pending',
+      next_attempt_at: context.clock.nowMs() + 15_000,
+    });
   });
 
   it('the console resend delivers a failed notification again, re-signed', async () => {

@@ -36,7 +36,12 @@ describeOnEachDatabase('notification delivery log', (kind) => {
   let failedNotificationId: number;
 
   /** A notification written the way the app writes one: NotificationService.enqueue in the state change's transaction. */
-  async function enqueue(order: Order, eventType: NotificationEventType, at: number, subject: { type: 'order' | 'refund'; id: number } = { type: 'order', id: order.id }) {
+  async function enqueue(
+    order: Order,
+    eventType: NotificationEventType,
+    at: number,
+    subject: { type: 'order' | 'refund'; id: number } = { type: 'order', id: order.id },
+  ) {
     context.clock.set(at);
     const row = await context.database.db.transaction().execute((trx) =>
       context.services.notifications.enqueue(trx, {
@@ -47,14 +52,20 @@ describeOnEachDatabase('notification delivery log', (kind) => {
         resource: { out_trade_no: order.out_trade_no },
         sandbox: true,
         subject,
-        owners: { mnpId: order.mnp_id, applicationId: order.application_id, miniProgramTeamId: order.mini_program_team_id, superappTeamId: order.superapp_team_id },
+        owners: {
+          mnpId: order.mnp_id,
+          applicationId: order.application_id,
+          miniProgramTeamId: order.mini_program_team_id,
+          superappTeamId: order.superapp_team_id,
+        },
       }),
     );
     context.clock.set(now);
     return row;
   }
 
-  const list = (actor: Actor, query: NotificationLogQuery = {}, limit = 100) => context.services.notificationLog.list(actor, query, { limit });
+  const list = (actor: Actor, query: NotificationLogQuery = {}, limit = 100) =>
+    context.services.notificationLog.list(actor, query, { limit });
   const ids = (page: { items: { id: number }[] }) => page.items.map((item) => item.id);
 
   beforeAll(async () => {
@@ -70,13 +81,33 @@ describeOnEachDatabase('notification delivery log', (kind) => {
       const order = await insertOrder(db, teamA, { createdAt: at - minute, outTradeNo: `A-${String(index).padStart(2, '0')}` });
       const row = await insertNotification(db, { type: 'order', id: order.id }, teamA, at);
       if (index === 0) failedNotificationId = row.id;
-      if (index % 3 === 1) await db.updateTable('outbox').set({ status: 'delivered', delivered_at: at + 1000, failed_at: null, last_error: null, last_http_status: 204 }).where('id', '=', row.id).execute();
-      if (index % 3 === 2) await db.updateTable('outbox').set({ status: 'pending', failed_at: null, next_attempt_at: now + hour }).where('id', '=', row.id).execute();
+      if (index % 3 === 1)
+        await db
+          .updateTable('outbox')
+          .set({ status: 'delivered', delivered_at: at + 1000, failed_at: null, last_error: null, last_http_status: 204 })
+          .where('id', '=', row.id)
+          .execute();
+      if (index % 3 === 2)
+        await db
+          .updateTable('outbox')
+          .set({ status: 'pending', failed_at: null, next_attempt_at: now + hour })
+          .where('id', '=', row.id)
+          .execute();
     }
     // A refunded order (3 days ago) with two refunds: one notification about the order, one per refund, through the app's path.
-    refundedOrder = await insertOrder(db, teamA, { createdAt: now - 3 * day - hour, outTradeNo: 'A-REFUNDED', tradeState: 'REFUND', amount: 9000 });
+    refundedOrder = await insertOrder(db, teamA, {
+      createdAt: now - 3 * day - hour,
+      outTradeNo: 'A-REFUNDED',
+      tradeState: 'REFUND',
+      amount: 9000,
+    });
     const refund1 = await insertRefund(db, refundedOrder, { createdAt: now - 3 * day, amount: 1000, outRefundNo: 'A-RF-1' });
-    const refund2 = await insertRefund(db, refundedOrder, { createdAt: now - 2 * day, amount: 500, outRefundNo: 'A-RF-2', status: 'CLOSED' });
+    const refund2 = await insertRefund(db, refundedOrder, {
+      createdAt: now - 2 * day,
+      amount: 500,
+      outRefundNo: 'A-RF-2',
+      status: 'CLOSED',
+    });
     await enqueue(refundedOrder, 'TRANSACTION.SUCCESS', now - 3 * day - 50 * minute);
     refundNotificationIds = [
       (await enqueue(refundedOrder, 'REFUND.SUCCESS', now - 3 * day + minute, { type: 'refund', id: refund1.id })).id,
@@ -135,7 +166,9 @@ describeOnEachDatabase('notification delivery log', (kind) => {
       } while (cursor);
       expect(seen).toEqual([...teamAIds].reverse());
       const newestFirst = await context.services.notificationLog.list(world.as['mp:operator'], {}, { limit: 10 });
-      await expect(context.services.notificationLog.list(world.as['mp:operator'], { sort: 'oldest' }, { cursor: newestFirst.nextCursor!, limit: 10 })).rejects.toThrow(/cursor: from a list sorted newest first/);
+      await expect(
+        context.services.notificationLog.list(world.as['mp:operator'], { sort: 'oldest' }, { cursor: newestFirst.nextCursor!, limit: 10 }),
+      ).rejects.toThrow(/cursor: from a list sorted newest first/);
     });
 
     it('shows the subject with its number, the mini program, the last attempt and the target host only', async () => {
@@ -156,7 +189,15 @@ describeOnEachDatabase('notification delivery log', (kind) => {
       });
       expect(JSON.stringify(page.items[0])).not.toContain('token=secret');
       const failed = (await list(world.as['mp:operator'], { outTradeNo: 'A-00' })).items;
-      expect(failed).toEqual([expect.objectContaining({ status: 'failed', attempts: 1, lastHttpStatus: 500, lastError: 'HTTP 500', subject: expect.objectContaining({ type: 'order', outTradeNo: 'A-00', outRefundNo: null }) })]);
+      expect(failed).toEqual([
+        expect.objectContaining({
+          status: 'failed',
+          attempts: 1,
+          lastHttpStatus: 500,
+          lastError: 'HTTP 500',
+          subject: expect.objectContaining({ type: 'order', outTradeNo: 'A-00', outRefundNo: null }),
+        }),
+      ]);
       expect(failed[0]!.lastAttemptAt).toBe(failed[0]!.createdAt + 500);
     });
 
@@ -179,7 +220,9 @@ describeOnEachDatabase('notification delivery log', (kind) => {
       // With a number and no range the log looks 31 days back (the 20-day-old one), never 40.
       expect((await list(operator, { outTradeNo: 'A-OLD' })).items).toHaveLength(1);
       expect((await list(operator, { outTradeNo: 'A-ANCIENT' })).items).toHaveLength(0);
-      expect((await list(operator, { outTradeNo: 'A-ANCIENT', createdFrom: now - 41 * day, createdTo: now - 39 * day })).items).toHaveLength(1);
+      expect(
+        (await list(operator, { outTradeNo: 'A-ANCIENT', createdFrom: now - 41 * day, createdTo: now - 39 * day })).items,
+      ).toHaveLength(1);
       const bySuperapp = world.as['sa:operator'];
       expect(ids(await list(bySuperapp, { mnpIds: [teamB.mnpId] }))).toEqual([teamBNotificationId]);
       expect((await list(bySuperapp, { mnpIds: [teamA.mnpId] })).items).toHaveLength(27);
@@ -187,7 +230,10 @@ describeOnEachDatabase('notification delivery log', (kind) => {
 
     it('searches at most 31 days at once: a longer range, a reversed one and a bad cursor are refused', async () => {
       const operator = world.as['mp:operator'];
-      const error = await expectCode(list(operator, { createdFrom: now - 31 * day - 1, createdTo: now }), 'InvalidParameterValue.TimeRangeExceeded');
+      const error = await expectCode(
+        list(operator, { createdFrom: now - 31 * day - 1, createdTo: now }),
+        'InvalidParameterValue.TimeRangeExceeded',
+      );
       expect(error.message).toContain('31 days');
       expect(error.details).toMatchObject({ field: 'createdFrom' });
       await expectCode(list(operator, { createdFrom: now - 40 * day }), 'InvalidParameterValue.TimeRangeExceeded');
@@ -198,11 +244,22 @@ describeOnEachDatabase('notification delivery log', (kind) => {
 
     it('marks a pending notification a worker holds right now as delivering', async () => {
       const id = refundNotificationIds[1]!;
-      await context.database.db.updateTable('outbox').set({ claimed_by: 'w', claim_token: 't', claim_expires_at: now + 10_000 }).where('id', '=', id).execute();
+      await context.database.db
+        .updateTable('outbox')
+        .set({ claimed_by: 'w', claim_token: 't', claim_expires_at: now + 10_000 })
+        .where('id', '=', id)
+        .execute();
       try {
-        expect((await list(world.as['mp:operator'], { outRefundNo: 'A-RF-2' })).items[0]).toMatchObject({ status: 'pending', delivering: true });
+        expect((await list(world.as['mp:operator'], { outRefundNo: 'A-RF-2' })).items[0]).toMatchObject({
+          status: 'pending',
+          delivering: true,
+        });
       } finally {
-        await context.database.db.updateTable('outbox').set({ claimed_by: null, claim_token: null, claim_expires_at: null }).where('id', '=', id).execute();
+        await context.database.db
+          .updateTable('outbox')
+          .set({ claimed_by: null, claim_token: null, claim_expires_at: null })
+          .where('id', '=', id)
+          .execute();
       }
     });
   });
@@ -248,12 +305,19 @@ describeOnEachDatabase('notification delivery log', (kind) => {
       const operator = world.as['mp:operator'];
       const before = await context.services.notificationLog.detail(operator, id);
       expect(before).toMatchObject({ id, status: 'failed', attempts: 1, targetUrl: 'https://merchant.example/notify', manual: false });
-      expect(before.deliveryAttempts).toEqual([expect.objectContaining({ attemptNo: 1, manual: false, outcome: 'failed', httpStatus: 500, responseExcerpt: 'oops' })]);
+      expect(before.deliveryAttempts).toEqual([
+        expect.objectContaining({ attemptNo: 1, manual: false, outcome: 'failed', httpStatus: 500, responseExcerpt: 'oops' }),
+      ]);
 
       context.clock.set(now + minute);
       const resent = await context.services.notificationLog.resend(operator, id, 'req-resend-1');
       expect(resent).toMatchObject({ id, status: 'pending', manual: true, nextAttemptAt: now + minute, attempts: 1 });
-      const audit = await context.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'order.notification.resend').where('target_id', '=', String(id)).execute();
+      const audit = await context.database.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('action', '=', 'order.notification.resend')
+        .where('target_id', '=', String(id))
+        .execute();
       expect(audit).toHaveLength(1);
       expect(audit[0]).toMatchObject({ target_type: 'notification', team_id: world.teamId, actor_user_id: expect.any(String) });
 
@@ -265,7 +329,13 @@ describeOnEachDatabase('notification delivery log', (kind) => {
           return { delivered: true, httpStatus: 200, responseExcerpt: 'ok' };
         },
       };
-      await new OutboxWorker({ db: context.database.db, kind, clock: context.clock, handlers: { merchant_notification: handler }, workerId: 'log-test' }).runOnce();
+      await new OutboxWorker({
+        db: context.database.db,
+        kind,
+        clock: context.clock,
+        handlers: { merchant_notification: handler },
+        workerId: 'log-test',
+      }).runOnce();
       expect(delivered).toContain(id);
       const after = await context.services.notificationLog.detail(operator, id);
       expect(after).toMatchObject({ status: 'delivered', attempts: 2, lastHttpStatus: 200, lastAttemptAt: now + minute, manual: false });

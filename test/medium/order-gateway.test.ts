@@ -49,7 +49,12 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     });
     expect(query.body.transaction_id).toBeUndefined();
     const order = await orderOf(outTradeNo);
-    expect(order).toMatchObject({ sandbox: 1, channel_kind: 'sandbox', pending_operation: null, application_id: manifest.superapp.applicationId });
+    expect(order).toMatchObject({
+      sandbox: 1,
+      channel_kind: 'sandbox',
+      pending_operation: null,
+      application_id: manifest.superapp.applicationId,
+    });
     expect(order.channel_order_id).toMatch(/^sbx_ord_/);
     expect(order.time_expire - order.created_at).toBe(2 * hour);
   });
@@ -57,7 +62,14 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
   it('refuses the same out_trade_no with any idempotency field changed (403 OUT_TRADE_NO_USED)', async () => {
     const outTradeNo = orderNo();
     expect((await client.prepay({ outTradeNo })).statusCode).toBe(200);
-    for (const change of [{ total: 1001 }, { description: 'Tea' }, { attach: 'x' }, { notifyUrl: 'https://merchant.example/other' }, { openid: 'someone-else' }, { timeExpire: '2026-01-15T20:00:00+08:00' }]) {
+    for (const change of [
+      { total: 1001 },
+      { description: 'Tea' },
+      { attach: 'x' },
+      { notifyUrl: 'https://merchant.example/other' },
+      { openid: 'someone-else' },
+      { timeExpire: '2026-01-15T20:00:00+08:00' },
+    ]) {
       const answer = await client.prepay({ outTradeNo, ...change });
       expect(answer.statusCode, JSON.stringify(change)).toBe(403);
       expect(answer.body.code).toBe('OUT_TRADE_NO_USED');
@@ -91,12 +103,24 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     expect(order.channel_transaction_id).toMatch(/^sbx_pay_/);
     const events = await outboxRepository.listBySubject(db(), 'order', String(order.id));
     expect(events).toHaveLength(1);
-    expect(JSON.parse(events[0]!.payload_json)).toMatchObject({ event_type: 'TRANSACTION.SUCCESS', resource: { trade_state: 'SUCCESS', transaction_id: order.transaction_id } });
+    expect(JSON.parse(events[0]!.payload_json)).toMatchObject({
+      event_type: 'TRANSACTION.SUCCESS',
+      resource: { trade_state: 'SUCCESS', transaction_id: order.transaction_id },
+    });
     const history = await paymentStateHistoryRepository.listOf(db(), 'order', order.id);
-    expect(history.map((h) => [h.from_state, h.to_state])).toEqual([[null, 'WAIT_PAY'], ['WAIT_PAY', 'SUCCESS']]);
+    expect(history.map((h) => [h.from_state, h.to_state])).toEqual([
+      [null, 'WAIT_PAY'],
+      ['WAIT_PAY', 'SUCCESS'],
+    ]);
 
     // The same payment reported again changes nothing.
-    await context.services.orders.applyPayment(order.id, { channelTransactionId: order.channel_transaction_id!, amount: 1000, currency: 'CNY', payerOpenid: null, paidAt: null });
+    await context.services.orders.applyPayment(order.id, {
+      channelTransactionId: order.channel_transaction_id!,
+      amount: 1000,
+      currency: 'CNY',
+      payerOpenid: null,
+      paidAt: null,
+    });
     expect(await outboxRepository.listBySubject(db(), 'order', String(order.id))).toHaveLength(1);
 
     const repeat = await client.prepay({ outTradeNo });
@@ -113,7 +137,9 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     expect(closed.rawBody).toBe('');
     expect((await client.close(outTradeNo)).statusCode).toBe(204);
     expect((await client.queryByOutTradeNo(outTradeNo)).body.trade_state).toBe('CLOSED');
-    expect((await db().selectFrom('sandbox_orders').select('state').where('prepay_id', '=', body.prepay_id).executeTakeFirst())?.state).toBe('CLOSED');
+    expect(
+      (await db().selectFrom('sandbox_orders').select('state').where('prepay_id', '=', body.prepay_id).executeTakeFirst())?.state,
+    ).toBe('CLOSED');
     const repeat = await client.prepay({ outTradeNo });
     expect([repeat.statusCode, repeat.body.code]).toEqual([400, 'ORDER_CLOSED']);
     // A user can no longer pay it at the cashier.
@@ -140,7 +166,9 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     context.clock.advance(2 * hour);
     await context.services.autoCloseJob.runOnce();
     expect((await client.queryByOutTradeNo(outTradeNo)).body.trade_state).toBe('AUTO_CLOSED');
-    expect((await db().selectFrom('sandbox_orders').select('state').where('prepay_id', '=', body.prepay_id).executeTakeFirst())?.state).toBe('CLOSED');
+    expect(
+      (await db().selectFrom('sandbox_orders').select('state').where('prepay_id', '=', body.prepay_id).executeTakeFirst())?.state,
+    ).toBe('CLOSED');
     expect((await client.prepay({ outTradeNo })).body.code).toBe('ORDER_CLOSED');
   });
 
@@ -168,19 +196,36 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     context.clock.advance(10_000);
     await context.services.sandbox!.tick();
     expect((await refundRepository.findById(db(), refund!.id))?.status).toBe('SUCCESS');
-    expect((await outboxRepository.listBySubject(db(), 'refund', String(refund!.id))).map((n) => JSON.parse(n.payload_json).event_type)).toEqual(['REFUND.SUCCESS']);
+    expect(
+      (await outboxRepository.listBySubject(db(), 'refund', String(refund!.id))).map((n) => JSON.parse(n.payload_json).event_type),
+    ).toEqual(['REFUND.SUCCESS']);
   });
 
   it('refuses and flags a payment whose amount or currency differs; never applies it', async () => {
     const outTradeNo = orderNo('MIS');
     await client.prepay({ outTradeNo, total: 700 });
     const order = await orderOf(outTradeNo);
-    await context.services.orders.applyPayment(order.id, { channelTransactionId: 'chan-mismatch-1', amount: 701, currency: 'CNY', payerOpenid: null, paidAt: null });
-    await context.services.orders.applyPayment(order.id, { channelTransactionId: 'chan-mismatch-2', amount: 700, currency: 'USD', payerOpenid: null, paidAt: null });
+    await context.services.orders.applyPayment(order.id, {
+      channelTransactionId: 'chan-mismatch-1',
+      amount: 701,
+      currency: 'CNY',
+      payerOpenid: null,
+      paidAt: null,
+    });
+    await context.services.orders.applyPayment(order.id, {
+      channelTransactionId: 'chan-mismatch-2',
+      amount: 700,
+      currency: 'USD',
+      payerOpenid: null,
+      paidAt: null,
+    });
     const after = await orderOf(outTradeNo);
     expect(after.trade_state).toBe('WAIT_PAY');
     expect(after.anomaly_flags & OrderAnomaly.MismatchRefused).toBeTruthy();
-    expect((await channelPaymentRepository.listByOrder(db(), order.id)).map((p) => p.disposition)).toEqual(['mismatch_refused', 'mismatch_refused']);
+    expect((await channelPaymentRepository.listByOrder(db(), order.id)).map((p) => p.disposition)).toEqual([
+      'mismatch_refused',
+      'mismatch_refused',
+    ]);
   });
 
   describe('a duplicate payment (another channel transaction for a paid order)', () => {
@@ -197,7 +242,17 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
           refundsSent.push({ channelTransactionId: input.channelTransactionId, refund: input.amount.refund });
           return {
             outcome: 'ok',
-            value: { channelRefundId: 'dup-refund-1', merchantId: input.merchantId, outRefundNo: input.outRefundNo, outTradeNo: input.outTradeNo, state: 'PROCESSING', amount: input.amount, reason: input.reason, createdAt: context.clock.nowMs(), settledAt: null },
+            value: {
+              channelRefundId: 'dup-refund-1',
+              merchantId: input.merchantId,
+              outRefundNo: input.outRefundNo,
+              outTradeNo: input.outTradeNo,
+              state: 'PROCESSING',
+              amount: input.amount,
+              reason: input.reason,
+              createdAt: context.clock.nowMs(),
+              settledAt: null,
+            },
           };
         },
       };
@@ -207,13 +262,27 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
         const { body } = await client.prepay({ outTradeNo, total: 900 });
         await payInSandbox(context.app, body.prepay_id);
         const order = await orderOf(outTradeNo);
-        await context.services.orders.applyPayment(order.id, { channelTransactionId: 'another-channel-payment', amount: 900, currency: 'CNY', payerOpenid: 'openid-demo', paidAt: null });
+        await context.services.orders.applyPayment(order.id, {
+          channelTransactionId: 'another-channel-payment',
+          amount: 900,
+          currency: 'CNY',
+          payerOpenid: 'openid-demo',
+          paidAt: null,
+        });
         const after = await orderOf(outTradeNo);
         expect(after).toMatchObject({ trade_state: 'SUCCESS', refund_reserved: 0, refund_count: 0 });
         expect(after.anomaly_flags & OrderAnomaly.DuplicatePayment).toBeTruthy();
-        expect((await channelPaymentRepository.listByOrder(db(), order.id)).map((p) => p.disposition)).toEqual(['applied', 'duplicate_refunded']);
+        expect((await channelPaymentRepository.listByOrder(db(), order.id)).map((p) => p.disposition)).toEqual([
+          'applied',
+          'duplicate_refunded',
+        ]);
         const [refund] = await refundRepository.listByOrder(db(), order.id);
-        expect(refund).toMatchObject({ kind: 'duplicate_payment', amount_refund: 900, status: 'PROCESSING', channel_refund_id: 'dup-refund-1' });
+        expect(refund).toMatchObject({
+          kind: 'duplicate_payment',
+          amount_refund: 900,
+          status: 'PROCESSING',
+          channel_refund_id: 'dup-refund-1',
+        });
         expect(refundsSent).toEqual([{ channelTransactionId: 'another-channel-payment', refund: 900 }]);
         // The merchant can still refund the whole original payment.
         const merchantRefund = await client.refund({ outTradeNo, outRefundNo: `${outTradeNo}-R`, refund: 900, total: 900 });
@@ -227,7 +296,7 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
   describe('channel timeouts are settled by the reconciler to the channel state', () => {
     /** The sandbox, but `close` and `createOrder` reach it and then time out, as a lost answer would. */
     function answerLost(sandbox: PaymentChannel, lose: { create?: boolean; close?: boolean; closeNeverArrives?: boolean }): PaymentChannel {
-      const unknown = <T,>(): ChannelResult<T> => ({ outcome: 'unknown', reason: 'timeout after 10000 ms' }) as ChannelResult<T>;
+      const unknown = <T>(): ChannelResult<T> => ({ outcome: 'unknown', reason: 'timeout after 10000 ms' }) as ChannelResult<T>;
       return {
         kind: 'sandbox',
         async createOrder(input) {
@@ -304,7 +373,11 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
       } finally {
         context.services.gatewayChannels.register('sandbox', sandbox);
       }
-      expect(await orderOf(outTradeNo)).toMatchObject({ trade_state: 'WAIT_PAY', pending_operation: before.pending_operation, reconcile_at: before.reconcile_at });
+      expect(await orderOf(outTradeNo)).toMatchObject({
+        trade_state: 'WAIT_PAY',
+        pending_operation: before.pending_operation,
+        reconcile_at: before.reconcile_at,
+      });
     });
 
     it('a close that never arrived while the user paid: the reconciler finds the payment and the order is SUCCESS', async () => {
@@ -316,7 +389,11 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
         expect((await client.close(outTradeNo)).statusCode).toBe(500);
         // The payment event is lost too (the sink refuses it), so only the reconciler can learn of it.
         const attach = context.services.channelEvents;
-        const sink = { handle: async () => { throw new Error('sink down'); } };
+        const sink = {
+          handle: async () => {
+            throw new Error('sink down');
+          },
+        };
         attach.attach(sink);
         try {
           expect((await payInSandbox(context.app, body.prepay_id)).statusCode).toBe(200);
@@ -377,7 +454,13 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
       }
       // Its own prepay under another mini program's appid is refused; its own works.
       const foreign = await other.request('POST', '/v3/pay/transactions/jsapi', {
-        appid: client.merchant.mnpId, mchid: other.merchant.mchid, description: 'x', out_trade_no: orderNo('FRN'), notify_url: 'https://m.example/n', amount: { total: 1 }, payer: { openid: 'o' },
+        appid: client.merchant.mnpId,
+        mchid: other.merchant.mchid,
+        description: 'x',
+        out_trade_no: orderNo('FRN'),
+        notify_url: 'https://m.example/n',
+        amount: { total: 1 },
+        payer: { openid: 'o' },
       });
       expect([foreign.statusCode, foreign.body.code]).toEqual([400, 'APPID_MCHID_NOT_MATCH']);
       expect((await other.prepay({ outTradeNo: orderNo('OWN') })).statusCode).toBe(200);
@@ -390,7 +473,13 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
 
   it('validates requests as PARAM_ERROR with a JSON pointer', async () => {
     const zero = await client.request('POST', '/v3/pay/transactions/jsapi', {
-      appid: client.merchant.mnpId, mchid: client.merchant.mchid, description: 'x', out_trade_no: orderNo(), notify_url: 'https://m.example/n', amount: { total: 0 }, payer: { openid: 'o' },
+      appid: client.merchant.mnpId,
+      mchid: client.merchant.mchid,
+      description: 'x',
+      out_trade_no: orderNo(),
+      notify_url: 'https://m.example/n',
+      amount: { total: 0 },
+      payer: { openid: 'o' },
     });
     expect(zero.statusCode).toBe(400);
     expect(zero.body).toMatchObject({ code: 'PARAM_ERROR', detail: { field: '/amount/total', location: 'body' } });

@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, systemActor } from '../../src/domain/access.ts';
 import { refundSearchWindow } from '../../src/services/records/refund-record.service.ts';
 import { expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
-import { createRecordTenants, insertNotification, insertOrder, insertOrders, insertRefund, orderRow, type OrderOwner } from '../helpers/record-factory.ts';
+import {
+  createRecordTenants,
+  insertNotification,
+  insertOrder,
+  insertOrders,
+  insertRefund,
+  orderRow,
+  type OrderOwner,
+} from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 import { dayMs as day } from '../../src/domain/clock.ts';
 
@@ -29,12 +37,26 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
     const states = ['SUCCESS', 'WAIT_PAY', 'CLOSED', 'REFUND', 'PAY_ERROR'] as const;
     const rows = [];
     for (let index = 0; index < 45; index++) {
-      rows.push(orderRow(teamA, { createdAt: now - Math.floor(index / 3) * hour - 1000, tradeState: states[index % states.length], amount: 1000 + index * 100 }));
+      rows.push(
+        orderRow(teamA, {
+          createdAt: now - Math.floor(index / 3) * hour - 1000,
+          tradeState: states[index % states.length],
+          amount: 1000 + index * 100,
+        }),
+      );
     }
     await insertOrders(context.database.db, rows);
     await insertOrder(context.database.db, teamB, { createdAt: now - 2 * day, outTradeNo: 'B-ORDER-1', amount: 777 });
     await insertOrder(context.database.db, otherTenant, { createdAt: now - 2 * day, outTradeNo: 'OTHER-1', amount: 555 });
-    paged = (await context.database.db.selectFrom('orders').select('id').where('mnp_id', '=', teamA.mnpId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute()).map((r) => r.id);
+    paged = (
+      await context.database.db
+        .selectFrom('orders')
+        .select('id')
+        .where('mnp_id', '=', teamA.mnpId)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute()
+    ).map((r) => r.id);
   });
   afterAll(() => context?.close());
 
@@ -44,7 +66,11 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
       let cursor: string | undefined;
       let pages = 0;
       do {
-        const page = await context.services.orderRecords.list(world.as['mp:operator'], { mnpIds: [teamA.mnpId] }, { cursor, limit: 10, withTotal: pages === 0 });
+        const page = await context.services.orderRecords.list(
+          world.as['mp:operator'],
+          { mnpIds: [teamA.mnpId] },
+          { cursor, limit: 10, withTotal: pages === 0 },
+        );
         if (pages === 0) expect(page.total).toEqual({ value: 45, exact: true });
         seen.push(...page.items.map((item) => item.id));
         cursor = page.nextCursor ?? undefined;
@@ -66,13 +92,26 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
       } while (cursor);
       expect(seen).toHaveLength(46);
       expect(seen).toEqual(newest.items.map((item) => item.id).reverse());
-      const byState = await context.services.orderRecords.list(operator, { sort: 'oldest', tradeStates: ['SUCCESS', 'REFUND'] }, { limit: 100 });
-      expect(byState.items.map((item) => item.id)).toEqual(newest.items.filter((item) => item.tradeState === 'SUCCESS' || item.tradeState === 'REFUND').map((item) => item.id).reverse());
+      const byState = await context.services.orderRecords.list(
+        operator,
+        { sort: 'oldest', tradeStates: ['SUCCESS', 'REFUND'] },
+        { limit: 100 },
+      );
+      expect(byState.items.map((item) => item.id)).toEqual(
+        newest.items
+          .filter((item) => item.tradeState === 'SUCCESS' || item.tradeState === 'REFUND')
+          .map((item) => item.id)
+          .reverse(),
+      );
 
       const firstNewest = await context.services.orderRecords.list(operator, {}, { limit: 5 });
       const firstOldest = await context.services.orderRecords.list(operator, { sort: 'oldest' }, { limit: 5 });
-      await expect(context.services.orderRecords.list(operator, { sort: 'oldest' }, { cursor: firstNewest.nextCursor!, limit: 5 })).rejects.toThrow(/cursor: from a list sorted newest first/);
-      await expect(context.services.orderRecords.list(operator, {}, { cursor: firstOldest.nextCursor!, limit: 5 })).rejects.toThrow(/cursor: from a list sorted oldest first/);
+      await expect(
+        context.services.orderRecords.list(operator, { sort: 'oldest' }, { cursor: firstNewest.nextCursor!, limit: 5 }),
+      ).rejects.toThrow(/cursor: from a list sorted newest first/);
+      await expect(context.services.orderRecords.list(operator, {}, { cursor: firstOldest.nextCursor!, limit: 5 })).rejects.toThrow(
+        /cursor: from a list sorted oldest first/,
+      );
     });
 
     it('merges the superapp team’s mini program teams in one order (several parts)', async () => {
@@ -96,7 +135,8 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
 
     it('filters by state, created range, exact numbers and amount range', async () => {
       const operator = world.as['mp:operator'];
-      const list = (query: Parameters<typeof context.services.orderRecords.list>[1]) => context.services.orderRecords.list(operator, query, { limit: 100 }).then((page) => page.items);
+      const list = (query: Parameters<typeof context.services.orderRecords.list>[1]) =>
+        context.services.orderRecords.list(operator, query, { limit: 100 }).then((page) => page.items);
       expect((await list({ tradeStates: ['REFUND'] })).every((item) => item.tradeState === 'REFUND')).toBe(true);
       expect(await list({ tradeStates: ['REFUND'] })).toHaveLength(9);
       expect(await list({ tradeStates: ['CLOSED', 'PAY_ERROR'] })).toHaveLength(18);
@@ -112,8 +152,14 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
 
     it('refuses an amount range without a created range of at most 31 days', async () => {
       const operator = world.as['mp:operator'];
-      await expectCode(context.services.orderRecords.list(operator, { amountMin: 1 }, { limit: 10 }), 'InvalidParameterValue.TimeRangeExceeded');
-      await expectCode(context.services.orderRecords.list(operator, { amountMin: 1, createdFrom: now - 32 * day, createdTo: now }, { limit: 10 }), 'InvalidParameterValue.TimeRangeExceeded');
+      await expectCode(
+        context.services.orderRecords.list(operator, { amountMin: 1 }, { limit: 10 }),
+        'InvalidParameterValue.TimeRangeExceeded',
+      );
+      await expectCode(
+        context.services.orderRecords.list(operator, { amountMin: 1, createdFrom: now - 32 * day, createdTo: now }, { limit: 10 }),
+        'InvalidParameterValue.TimeRangeExceeded',
+      );
       await expectCode(context.services.orderRecords.list(operator, {}, { cursor: 'not-a-cursor', limit: 10 }), 'InvalidParameterValue');
     });
 
@@ -125,7 +171,10 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
       await expectCode(context.services.orderRecords.list(world.reviewer, {}, { limit: 10 }), 'UnauthorizedOperation');
       await expectCode(context.services.orderRecords.list(world.reviewer, { mnpIds: [other.mnpId] }, { limit: 10 }), 'ResourceNotFound');
       await expectCode(context.services.orderRecords.detail(world.reviewer, paged[0]!), 'ResourceNotFound');
-      await expectCode(context.services.orderRecords.list(other.as['mp:administrator'], { mnpIds: [teamA.mnpId] }, { limit: 10 }), 'ResourceNotFound');
+      await expectCode(
+        context.services.orderRecords.list(other.as['mp:administrator'], { mnpIds: [teamA.mnpId] }, { limit: 10 }),
+        'ResourceNotFound',
+      );
       await expectCode(context.services.orderRecords.detail(other.as['sa:administrator'], paged[0]!), 'ResourceNotFound');
       const admin = await context.services.orderRecords.list(world.platformAdmin, {}, { limit: 100, withTotal: true });
       expect(admin.total).toEqual({ value: 47, exact: true });
@@ -140,7 +189,14 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
         .insertInto('payment_state_history')
         .values([
           { subject: 'order', subject_id: order.id, from_state: null, to_state: 'WAIT_PAY', at: order.created_at, reason: 'prepay' },
-          { subject: 'order', subject_id: order.id, from_state: 'WAIT_PAY', to_state: 'SUCCESS', at: order.created_at + 30_000, reason: 'paid' },
+          {
+            subject: 'order',
+            subject_id: order.id,
+            from_state: 'WAIT_PAY',
+            to_state: 'SUCCESS',
+            at: order.created_at + 30_000,
+            reason: 'paid',
+          },
           { subject: 'refund', subject_id: refund.id, from_state: null, to_state: 'PROCESSING', at: refund.created_at, reason: 'refund' },
         ])
         .execute();
@@ -148,16 +204,35 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
       await insertNotification(context.database.db, { type: 'refund', id: refund.id }, teamA, refund.created_at);
 
       const detail = await context.services.orderRecords.detail(world.as['mp:operator'], order.id);
-      expect(detail.order).toMatchObject({ id: order.id, outTradeNo: order.out_trade_no, prepayId: order.prepay_id, notifyUrl: order.notify_url, amount: '50.00', tradeState: 'REFUND' });
+      expect(detail.order).toMatchObject({
+        id: order.id,
+        outTradeNo: order.out_trade_no,
+        prepayId: order.prepay_id,
+        notifyUrl: order.notify_url,
+        amount: '50.00',
+        tradeState: 'REFUND',
+      });
       expect(detail.order).not.toHaveProperty('cashierToken');
       expect(detail.refunds).toEqual([expect.objectContaining({ id: refund.id, refund: '12.00', status: 'SUCCESS' })]);
-      expect(detail.history.map((entry) => `${entry.subject}:${entry.toState}`)).toEqual(['order:WAIT_PAY', 'order:SUCCESS', 'refund:PROCESSING']);
+      expect(detail.history.map((entry) => `${entry.subject}:${entry.toState}`)).toEqual([
+        'order:WAIT_PAY',
+        'order:SUCCESS',
+        'refund:PROCESSING',
+      ]);
       expect(detail.notifications).toHaveLength(2);
-      expect(detail.notifications[0]).toMatchObject({ status: 'failed', eventType: 'TRANSACTION.SUCCESS', deliveryAttempts: [expect.objectContaining({ attemptNo: 1, httpStatus: 500 })] });
+      expect(detail.notifications[0]).toMatchObject({
+        status: 'failed',
+        eventType: 'TRANSACTION.SUCCESS',
+        deliveryAttempts: [expect.objectContaining({ attemptNo: 1, httpStatus: 500 })],
+      });
 
       const resent = await context.services.orderRecords.resendNotification(world.as['mp:operator'], order.id, notification.id);
       expect(resent).toMatchObject({ id: notification.id, status: 'pending' });
-      const audit = await context.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'order.notification.resend').execute();
+      const audit = await context.database.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('action', '=', 'order.notification.resend')
+        .execute();
       expect(audit).toHaveLength(1);
       // Another team's order's notification through this order: not found.
       await expectCode(context.services.orderRecords.resendNotification(developerB, order.id, notification.id), 'ResourceNotFound');
@@ -170,12 +245,27 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
     let orderForRefunds: Awaited<ReturnType<typeof insertOrder>>;
 
     beforeAll(async () => {
-      orderForRefunds = await insertOrder(context.database.db, teamA, { createdAt: now - 400 * day, tradeState: 'REFUND', amount: 90_000, outTradeNo: 'REFUND-ORDER' });
+      orderForRefunds = await insertOrder(context.database.db, teamA, {
+        createdAt: now - 400 * day,
+        tradeState: 'REFUND',
+        amount: 90_000,
+        outTradeNo: 'REFUND-ORDER',
+      });
       const at = (daysAgo: number) => now - daysAgo * day;
       await insertRefund(context.database.db, orderForRefunds, { createdAt: at(1), amount: 100, outRefundNo: 'RF-RECENT' });
-      await insertRefund(context.database.db, orderForRefunds, { createdAt: at(3), amount: 200, status: 'PROCESSING', outRefundNo: 'RF-PROCESSING' });
+      await insertRefund(context.database.db, orderForRefunds, {
+        createdAt: at(3),
+        amount: 200,
+        status: 'PROCESSING',
+        outRefundNo: 'RF-PROCESSING',
+      });
       await insertRefund(context.database.db, orderForRefunds, { createdAt: at(10), amount: 300, outRefundNo: 'RF-TEN-DAYS' });
-      await insertRefund(context.database.db, orderForRefunds, { createdAt: at(200), amount: 400, status: 'CLOSED', outRefundNo: 'RF-OLD' });
+      await insertRefund(context.database.db, orderForRefunds, {
+        createdAt: at(200),
+        amount: 400,
+        status: 'CLOSED',
+        outRefundNo: 'RF-OLD',
+      });
       await insertRefund(context.database.db, orderForRefunds, { createdAt: at(380), amount: 500, outRefundNo: 'RF-TOO-OLD' });
     });
 
@@ -207,24 +297,42 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
       const operator = world.as['mp:operator'];
       const byOrder = await context.services.refundRecords.list(operator, { orderNo: 'REFUND-ORDER' }, { limit: 50 });
       expect(numbers(byOrder)).toEqual(['RF-RECENT', 'RF-PROCESSING', 'RF-TEN-DAYS', 'RF-OLD']);
-      const byTransaction = await context.services.refundRecords.list(operator, { orderNo: orderForRefunds.transaction_id! }, { limit: 50 });
+      const byTransaction = await context.services.refundRecords.list(
+        operator,
+        { orderNo: orderForRefunds.transaction_id! },
+        { limit: 50 },
+      );
       expect(numbers(byTransaction)).toEqual(numbers(byOrder));
       expect(numbers(await context.services.refundRecords.list(operator, { refundNo: 'RF-OLD' }, { limit: 50 }))).toEqual(['RF-OLD']);
       const refundId = byOrder.items[2]!.refundId;
       expect(numbers(await context.services.refundRecords.list(operator, { refundNo: refundId }, { limit: 50 }))).toEqual(['RF-TEN-DAYS']);
-      expect(numbers(await context.services.refundRecords.list(operator, { orderNo: 'REFUND-ORDER', statuses: ['PROCESSING', 'CLOSED'] }, { limit: 50 }))).toEqual(['RF-PROCESSING', 'RF-OLD']);
+      expect(
+        numbers(
+          await context.services.refundRecords.list(
+            operator,
+            { orderNo: 'REFUND-ORDER', statuses: ['PROCESSING', 'CLOSED'] },
+            { limit: 50 },
+          ),
+        ),
+      ).toEqual(['RF-PROCESSING', 'RF-OLD']);
     });
 
     it('refuses a range reaching further back than 12 calendar months, with the earliest date in the message', async () => {
       const operator = world.as['mp:operator'];
       const window = refundSearchWindow(now, 'Asia/Shanghai');
       expect(window.earliestDate).toBe('2025-06-15');
-      const error = await expectCode(context.services.refundRecords.list(operator, { createdFrom: now - 395 * day, createdTo: now }, { limit: 10 }), 'InvalidParameterValue.TimeRangeExceeded');
+      const error = await expectCode(
+        context.services.refundRecords.list(operator, { createdFrom: now - 395 * day, createdTo: now }, { limit: 10 }),
+        'InvalidParameterValue.TimeRangeExceeded',
+      );
       expect(error.message).toContain('12 months');
       expect(error.message).toContain('2025-06-15');
       // Exactly 12 months back is allowed; one millisecond earlier is not.
       await context.services.refundRecords.list(operator, { createdFrom: window.earliestMs, createdTo: now }, { limit: 10 });
-      await expectCode(context.services.refundRecords.list(operator, { createdFrom: window.earliestMs - 1, createdTo: now }, { limit: 10 }), 'InvalidParameterValue.TimeRangeExceeded');
+      await expectCode(
+        context.services.refundRecords.list(operator, { createdFrom: window.earliestMs - 1, createdTo: now }, { limit: 10 }),
+        'InvalidParameterValue.TimeRangeExceeded',
+      );
     });
 
     it('hides refunds from other teams and tenants; details show the order and history', async () => {
@@ -241,14 +349,40 @@ describeOnEachDatabase('order and after-sales records', (kind) => {
 
   describe('payment data kept current', () => {
     it('follows order changes through the daily figures', async () => {
-      const query = { timeBegin: Date.UTC(2026, 0, 1, 16), timeEnd: Date.UTC(2026, 0, 3, 16) - 1, mnpIds: [teamB.mnpId], dataType: 0 as const };
-      const order = await insertOrder(context.database.db, teamB, { createdAt: Date.UTC(2026, 0, 2, 2), tradeState: 'WAIT_PAY', amount: 1234, payer: 'u-new' });
+      const query = {
+        timeBegin: Date.UTC(2026, 0, 1, 16),
+        timeEnd: Date.UTC(2026, 0, 3, 16) - 1,
+        mnpIds: [teamB.mnpId],
+        dataType: 0 as const,
+      };
+      const order = await insertOrder(context.database.db, teamB, {
+        createdAt: Date.UTC(2026, 0, 2, 2),
+        tradeState: 'WAIT_PAY',
+        amount: 1234,
+        payer: 'u-new',
+      });
       const before = await context.services.paymentData.overview(world.saAdmin, query);
       expect(before).toMatchObject({ OrderNum: 1, OrderPaidNum: 0, TotalAmount: '12.34', PaidAmount: '0.00' });
-      await context.database.db.updateTable('orders').set({ trade_state: 'SUCCESS', success_time: order.created_at + 1000, refund_succeeded: 234 }).where('id', '=', order.id).execute();
+      await context.database.db
+        .updateTable('orders')
+        .set({ trade_state: 'SUCCESS', success_time: order.created_at + 1000, refund_succeeded: 234 })
+        .where('id', '=', order.id)
+        .execute();
       const after = await context.services.paymentData.overview(world.platformAdmin, query);
-      expect(after).toMatchObject({ OrderNum: 1, OrderPaidNum: 1, OrderRefundNum: 1, PaidAmount: '12.34', RefundAmount: '2.34', PaidUserNum: 1 });
-      const rows = await context.database.db.selectFrom('payment_daily_stats').selectAll().where('mnp_id', '=', teamB.mnpId).where('business_day', '=', '2026-01-02').execute();
+      expect(after).toMatchObject({
+        OrderNum: 1,
+        OrderPaidNum: 1,
+        OrderRefundNum: 1,
+        PaidAmount: '12.34',
+        RefundAmount: '2.34',
+        PaidUserNum: 1,
+      });
+      const rows = await context.database.db
+        .selectFrom('payment_daily_stats')
+        .selectAll()
+        .where('mnp_id', '=', teamB.mnpId)
+        .where('business_day', '=', '2026-01-02')
+        .execute();
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ order_count: 1, paid_count: 1, paid_amount: 1234 });
       // A range starting mid-day counts only that part of the day.

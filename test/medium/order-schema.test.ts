@@ -60,15 +60,38 @@ describeOnEachDatabase('order storage (migration 0005)', (kind) => {
     expect(id).toBeTypeOf('number');
     expect(await orderRepository.insertIfAbsent(db(), { ...orderRow(), out_trade_no: first.out_trade_no })).toBeUndefined();
     // Another merchant may use the same number.
-    expect(await orderRepository.insertIfAbsent(db(), { ...orderRow(), out_trade_no: first.out_trade_no, mchid: '1900000102' })).toBeTypeOf('number');
+    expect(await orderRepository.insertIfAbsent(db(), { ...orderRow(), out_trade_no: first.out_trade_no, mchid: '1900000102' })).toBeTypeOf(
+      'number',
+    );
   });
 
   it('refuses a reservation above the paid amount at the database level', async () => {
-    const id = (await orderRepository.insertIfAbsent(db(), orderRow({ trade_state: 'SUCCESS', transaction_id: `42${Date.now()}${sequence}`, success_time: 1 })))!;
+    const id = (await orderRepository.insertIfAbsent(
+      db(),
+      orderRow({ trade_state: 'SUCCESS', transaction_id: `42${Date.now()}${sequence}`, success_time: 1 }),
+    ))!;
     await expect(db().updateTable('orders').set({ refund_reserved: 1001 }).where('id', '=', id).execute()).rejects.toThrow();
-    expect(await orderRepository.admitRefund(db(), id, { tradeState: 'SUCCESS', refundReserved: 0, refundCount: 0, amount: 400, nextTradeState: 'REFUND', nowMs: 2 })).toBe(1);
+    expect(
+      await orderRepository.admitRefund(db(), id, {
+        tradeState: 'SUCCESS',
+        refundReserved: 0,
+        refundCount: 0,
+        amount: 400,
+        nextTradeState: 'REFUND',
+        nowMs: 2,
+      }),
+    ).toBe(1);
     // A stale compare-and-set changes nothing.
-    expect(await orderRepository.admitRefund(db(), id, { tradeState: 'SUCCESS', refundReserved: 0, refundCount: 0, amount: 400, nextTradeState: 'REFUND', nowMs: 3 })).toBe(0);
+    expect(
+      await orderRepository.admitRefund(db(), id, {
+        tradeState: 'SUCCESS',
+        refundReserved: 0,
+        refundCount: 0,
+        amount: 400,
+        nextTradeState: 'REFUND',
+        nowMs: 3,
+      }),
+    ).toBe(0);
     expect(await orderRepository.findById(db(), id)).toMatchObject({ trade_state: 'REFUND', refund_reserved: 400, refund_count: 1 });
   });
 
@@ -80,19 +103,50 @@ describeOnEachDatabase('order storage (migration 0005)', (kind) => {
   });
 
   it('keeps refunds unique per (mchid, out_refund_no) and the state history append-only', async () => {
-    const orderId = (await orderRepository.insertIfAbsent(db(), orderRow({ trade_state: 'SUCCESS', transaction_id: `43${Date.now()}${sequence}`, success_time: 1 })))!;
+    const orderId = (await orderRepository.insertIfAbsent(
+      db(),
+      orderRow({ trade_state: 'SUCCESS', transaction_id: `43${Date.now()}${sequence}`, success_time: 1 }),
+    ))!;
     const order = (await orderRepository.findById(db(), orderId))!;
     const refund = {
-      refund_id: `50-${sequence}-${Math.random()}`, mchid: order.mchid, out_refund_no: 'R-1', order_id: orderId, mnp_id: order.mnp_id,
-      application_id: order.application_id, mini_program_team_id: order.mini_program_team_id, superapp_team_id: order.superapp_team_id,
-      sandbox: 1, out_trade_no: order.out_trade_no, transaction_id: order.transaction_id!, kind: 'merchant' as const, channel_payment_id: null,
-      amount_refund: 100, amount_total: 1000, currency: 'CNY', reason: null, notify_url: null, status: 'PROCESSING' as const,
-      channel_kind: 'sandbox', channel_refund_id: null, user_received_account: null, reconcile_at: null, created_at: 1, updated_at: 1, success_time: null,
+      refund_id: `50-${sequence}-${Math.random()}`,
+      mchid: order.mchid,
+      out_refund_no: 'R-1',
+      order_id: orderId,
+      mnp_id: order.mnp_id,
+      application_id: order.application_id,
+      mini_program_team_id: order.mini_program_team_id,
+      superapp_team_id: order.superapp_team_id,
+      sandbox: 1,
+      out_trade_no: order.out_trade_no,
+      transaction_id: order.transaction_id!,
+      kind: 'merchant' as const,
+      channel_payment_id: null,
+      amount_refund: 100,
+      amount_total: 1000,
+      currency: 'CNY',
+      reason: null,
+      notify_url: null,
+      status: 'PROCESSING' as const,
+      channel_kind: 'sandbox',
+      channel_refund_id: null,
+      user_received_account: null,
+      reconcile_at: null,
+      created_at: 1,
+      updated_at: 1,
+      success_time: null,
     };
     expect(await refundRepository.insertIfAbsent(db(), refund)).toBeTypeOf('number');
     expect(await refundRepository.insertIfAbsent(db(), { ...refund, refund_id: `${refund.refund_id}-2` })).toBeUndefined();
 
-    await paymentStateHistoryRepository.append(db(), { subject: 'order', subject_id: orderId, from_state: null, to_state: 'WAIT_PAY', at: 1, reason: 'test' });
+    await paymentStateHistoryRepository.append(db(), {
+      subject: 'order',
+      subject_id: orderId,
+      from_state: null,
+      to_state: 'WAIT_PAY',
+      at: 1,
+      reason: 'test',
+    });
     await expect(db().updateTable('payment_state_history').set({ reason: 'rewritten' }).execute()).rejects.toThrow(/append-only/);
     await expect(db().deleteFrom('payment_state_history').execute()).rejects.toThrow(/append-only/);
   });

@@ -15,7 +15,8 @@ class ScriptedHandler implements OutboxHandler {
     this.calls.push(job.id);
     if (this.pauseMs) await new Promise((resolve) => setTimeout(resolve, this.pauseMs));
     const seen = this.calls.filter((id) => id === job.id).length;
-    if (seen <= this.failures) return { delivered: false, httpStatus: 500, responseExcerpt: `{"code":"FAIL","n":${seen}}`, error: 'HTTP 500' };
+    if (seen <= this.failures)
+      return { delivered: false, httpStatus: 500, responseExcerpt: `{"code":"FAIL","n":${seen}}`, error: 'HTTP 500' };
     return { delivered: true, httpStatus: 204, responseExcerpt: '' };
   }
 }
@@ -30,7 +31,15 @@ describeOnEachDatabase('outbox and its worker', (kind) => {
   const worker = (handler: OutboxHandler, id = 'worker-a', topic = 'test-topic') =>
     new OutboxWorker({ db: context.database.db, kind, clock: context.clock, handlers: { [topic]: handler }, workerId: id });
   const enqueue = (topic = 'test-topic') =>
-    context.database.db.transaction().execute((trx) => context.services.outbox.enqueue(trx, { topic, payload: { n: 1 }, targetUrl: 'https://merchant.example/notify', sandbox: false, subject: { type: 'order', id: 42 } }));
+    context.database.db.transaction().execute((trx) =>
+      context.services.outbox.enqueue(trx, {
+        topic,
+        payload: { n: 1 },
+        targetUrl: 'https://merchant.example/notify',
+        sandbox: false,
+        subject: { type: 'order', id: 42 },
+      }),
+    );
 
   it('enqueues only with the transaction that made the change', async () => {
     const before = (await context.services.outbox.backlog()).pending;
@@ -42,7 +51,13 @@ describeOnEachDatabase('outbox and its worker', (kind) => {
     ).rejects.toThrow('the state change failed');
     expect((await context.services.outbox.backlog()).pending).toBe(before);
     const row = await enqueue();
-    expect(row).toMatchObject({ status: 'pending', attempts: 0, next_attempt_at: context.clock.nowMs(), subject_type: 'order', subject_id: '42' });
+    expect(row).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: context.clock.nowMs(),
+      subject_type: 'order',
+      subject_id: '42',
+    });
     expect((await context.services.outbox.backlog()).pending).toBe(before + 1);
     await worker(new ScriptedHandler(0)).drain();
   });
@@ -62,14 +77,23 @@ describeOnEachDatabase('outbox and its worker', (kind) => {
       attemptTimes.push(context.clock.nowMs());
     }
     const final = (await context.services.outbox.get(job.id))!;
-    expect(final).toMatchObject({ status: 'failed', attempts: 16, round_attempts: 16, next_attempt_at: null, failed_at: context.clock.nowMs(), last_http_status: 500 });
+    expect(final).toMatchObject({
+      status: 'failed',
+      attempts: 16,
+      round_attempts: 16,
+      next_attempt_at: null,
+      failed_at: context.clock.nowMs(),
+      last_http_status: 500,
+    });
     const gaps = attemptTimes.slice(1).map((t, i) => t - attemptTimes[i]!);
     expect(gaps).toEqual([...notificationRetryScheduleMs]);
     expect(attemptTimes.at(-1)! - attemptTimes[0]!).toBe((24 * 60 + 4) * 60_000);
     const attempts = await context.services.outbox.attempts(job.id);
     expect(attempts).toHaveLength(16);
     expect(attempts.map((a) => a.attempt_no)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
-    expect(attempts.every((a) => a.outcome === 'failed' && a.http_status === 500 && a.latency_ms >= 0 && a.worker === 'worker-a')).toBe(true);
+    expect(attempts.every((a) => a.outcome === 'failed' && a.http_status === 500 && a.latency_ms >= 0 && a.worker === 'worker-a')).toBe(
+      true,
+    );
     expect(attempts[3]!.response_excerpt).toBe('{"code":"FAIL","n":4}');
     context.clock.advance(30 * 24 * 3600_000);
     expect((await run.runOnce()).claimed).toBe(0);
@@ -84,7 +108,13 @@ describeOnEachDatabase('outbox and its worker', (kind) => {
       context.clock.advance(waitMs);
       await run.runOnce();
     }
-    expect((await context.services.outbox.get(job.id))!).toMatchObject({ status: 'delivered', attempts: 4, delivered_at: context.clock.nowMs(), last_error: null, claim_token: null });
+    expect((await context.services.outbox.get(job.id))!).toMatchObject({
+      status: 'delivered',
+      attempts: 4,
+      delivered_at: context.clock.nowMs(),
+      last_error: null,
+      claim_token: null,
+    });
     expect((await context.services.outbox.attempts(job.id)).map((a) => a.outcome)).toEqual(['failed', 'failed', 'failed', 'delivered']);
     context.clock.advance(3600_000);
     expect((await run.runOnce()).claimed).toBe(0);
@@ -105,7 +135,13 @@ describeOnEachDatabase('outbox and its worker', (kind) => {
     // Let it fail for good, then resend: a fresh round from the start of the schedule.
     await context.database.db.updateTable('outbox').set({ status: 'failed', next_attempt_at: null }).where('id', '=', job.id).execute();
     const restarted = await context.services.outbox.resend(job.id);
-    expect(restarted).toMatchObject({ status: 'pending', round_attempts: 0, manual: 1, failed_at: null, next_attempt_at: context.clock.nowMs() });
+    expect(restarted).toMatchObject({
+      status: 'pending',
+      round_attempts: 0,
+      manual: 1,
+      failed_at: null,
+      next_attempt_at: context.clock.nowMs(),
+    });
     const succeeding = worker(new ScriptedHandler(0));
     await succeeding.runOnce();
     expect((await context.services.outbox.get(job.id))!).toMatchObject({ status: 'delivered', manual: 0 });
@@ -135,14 +171,23 @@ describeOnEachDatabase('outbox and its worker', (kind) => {
     const job = await enqueue('lease-topic');
     const now = context.clock.nowMs();
     // Worker A claims it and "crashes" before delivering.
-    expect(await outboxRepository.claim(context.database.db, job.id, { workerId: 'A', token: 'token-a', now, leaseUntil: now + 60_000 })).toBe(true);
+    expect(
+      await outboxRepository.claim(context.database.db, job.id, { workerId: 'A', token: 'token-a', now, leaseUntil: now + 60_000 }),
+    ).toBe(true);
     const handler = new ScriptedHandler(0);
     const b = worker(handler, 'B', 'lease-topic');
     expect((await b.runOnce()).claimed).toBe(0);
     context.clock.advance(60_000);
     expect((await b.runOnce()).delivered).toBe(1);
     // A comes back with its stale claim: nothing changes.
-    const stale = await outboxRepository.complete(context.database.db, job.id, 'token-a', { status: 'failed', roundAttempts: 9, nextAttemptAt: null, now: context.clock.nowMs(), error: 'x', httpStatus: null });
+    const stale = await outboxRepository.complete(context.database.db, job.id, 'token-a', {
+      status: 'failed',
+      roundAttempts: 9,
+      nextAttemptAt: null,
+      now: context.clock.nowMs(),
+      error: 'x',
+      httpStatus: null,
+    });
     expect(stale).toBe(false);
     expect((await context.services.outbox.get(job.id))!.status).toBe('delivered');
   });
@@ -151,10 +196,29 @@ describeOnEachDatabase('outbox and its worker', (kind) => {
     const job = await enqueue('renew-topic');
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const slow = { async deliver(): Promise<DeliveryResult> { await released; return { delivered: true, httpStatus: 204 }; } };
+    const slow = {
+      async deliver(): Promise<DeliveryResult> {
+        await released;
+        return { delivered: true, httpStatus: 204 };
+      },
+    };
     const leaseMs = 300;
-    const a = new OutboxWorker({ db: context.database.db, kind, clock: context.clock, handlers: { 'renew-topic': slow }, workerId: 'A', leaseMs });
-    const b = new OutboxWorker({ db: context.database.db, kind, clock: context.clock, handlers: { 'renew-topic': new ScriptedHandler(0) }, workerId: 'B', leaseMs });
+    const a = new OutboxWorker({
+      db: context.database.db,
+      kind,
+      clock: context.clock,
+      handlers: { 'renew-topic': slow },
+      workerId: 'A',
+      leaseMs,
+    });
+    const b = new OutboxWorker({
+      db: context.database.db,
+      kind,
+      clock: context.clock,
+      handlers: { 'renew-topic': new ScriptedHandler(0) },
+      workerId: 'B',
+      leaseMs,
+    });
     const running = a.runOnce();
     // Three leases pass on the clock while A's delivery hangs; A renews every 100 ms, so B never gets the job.
     for (let step = 0; step < 18; step += 1) {
@@ -175,7 +239,11 @@ describeOnEachDatabase('outbox and its worker', (kind) => {
   });
 
   it('keeps response excerpts and errors within 1 KB', async () => {
-    const big = { async deliver(): Promise<DeliveryResult> { return { delivered: false, httpStatus: 500, responseExcerpt: '错'.repeat(1000), error: 'e'.repeat(5000) }; } };
+    const big = {
+      async deliver(): Promise<DeliveryResult> {
+        return { delivered: false, httpStatus: 500, responseExcerpt: '错'.repeat(1000), error: 'e'.repeat(5000) };
+      },
+    };
     const job = await enqueue('big-topic');
     await worker(big, 'w', 'big-topic').runOnce();
     const [attempt] = await context.services.outbox.attempts(job.id);

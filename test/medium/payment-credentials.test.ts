@@ -9,7 +9,8 @@ import { createTestContext, describeOnEachDatabase, type TestContext } from '../
 /** The WECHATPAY2-SHA256-RSA2048 string a v3 client signs, and its signature. */
 const message = 'GET\n/v3/certificates\n1554208460\n593BEC0C930BF1AFEB40B4A08C8FB242\n\n';
 const signWith = (privateKeyPem: string) => createSign('RSA-SHA256').update(message).sign(privateKeyPem, 'base64');
-const verifies = (publicKeyPem: string, signature: string) => createVerify('RSA-SHA256').update(message).verify(publicKeyPem, signature, 'base64');
+const verifies = (publicKeyPem: string, signature: string) =>
+  createVerify('RSA-SHA256').update(message).verify(publicKeyPem, signature, 'base64');
 
 function csrOf(privateKeyPem: string, publicKeyPem: string, tamper = false): string {
   const csr = forge.pki.createCertificationRequest();
@@ -52,10 +53,18 @@ describeOnEachDatabase('payment credentials (SPEC §2.2)', (kind) => {
     expect(key.serialNo).toBe(view.activeKey!.serialNo);
     expect(key.privateKeyPem).toContain('BEGIN PRIVATE KEY');
     await expectCode(credentials.downloadPrivateKey(world.mpAdmin, world.mnpId), 'FailedOperation');
-    expect((await credentials.get(world.mpAdmin, world.mnpId)).activeKey).toMatchObject({ privateKeyDownloadable: false, downloadedAt: context.clock.nowMs() });
+    expect((await credentials.get(world.mpAdmin, world.mnpId)).activeKey).toMatchObject({
+      privateKeyDownloadable: false,
+      downloadedAt: context.clock.nowMs(),
+    });
 
     const found = await lookup(key.serialNo);
-    expect(found).toEqual({ mnpId: world.mnpId, mchid: world.merchants[0]!.merchantId, publicKeyPem: view.activeKey!.publicKeyPem, status: 'active' });
+    expect(found).toEqual({
+      mnpId: world.mnpId,
+      mchid: world.merchants[0]!.merchantId,
+      publicKeyPem: view.activeKey!.publicKeyPem,
+      status: 'active',
+    });
     expect(verifies(found!.publicKeyPem, signWith(key.privateKeyPem))).toBe(true);
     expect(verifies(found!.publicKeyPem, signWith(keyFixtures.merchantA.privateKeyPem))).toBe(false);
 
@@ -72,13 +81,21 @@ describeOnEachDatabase('payment credentials (SPEC §2.2)', (kind) => {
 
   it('the generated private key is sealed at rest until its download, then gone', async () => {
     await approvedWorld();
-    const row = await context.database.db.selectFrom('merchant_api_keys').selectAll().where('mnp_id', '=', world.mnpId).executeTakeFirstOrThrow();
+    const row = await context.database.db
+      .selectFrom('merchant_api_keys')
+      .selectAll()
+      .where('mnp_id', '=', world.mnpId)
+      .executeTakeFirstOrThrow();
     expect(row.private_key_sealed).toMatch(/^v1\./);
     expect(row.private_key_sealed).not.toContain('PRIVATE KEY');
     const { privateKeyPem } = await context.services.credentials.downloadPrivateKey(world.mpAdmin, world.mnpId);
     const body = privateKeyPem.split('\n')[1]!;
     expect(JSON.stringify(row)).not.toContain(body);
-    const after = await context.database.db.selectFrom('merchant_api_keys').selectAll().where('mnp_id', '=', world.mnpId).executeTakeFirstOrThrow();
+    const after = await context.database.db
+      .selectFrom('merchant_api_keys')
+      .selectAll()
+      .where('mnp_id', '=', world.mnpId)
+      .executeTakeFirstOrThrow();
     expect(after.private_key_sealed).toBeNull();
     const audit = await context.database.db.selectFrom('audit_log').select(['before_json', 'after_json']).execute();
     expect(JSON.stringify(audit)).not.toContain(body);
@@ -102,7 +119,12 @@ describeOnEachDatabase('payment credentials (SPEC §2.2)', (kind) => {
       [old.serialNo, 'revoked'],
     ]);
     expect(view.keys[1]!.revokedAt).toBe(context.clock.nowMs());
-    const audit = await context.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'payment_credentials.reset').where('target_id', '=', world.mnpId).executeTakeFirstOrThrow();
+    const audit = await context.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'payment_credentials.reset')
+      .where('target_id', '=', world.mnpId)
+      .executeTakeFirstOrThrow();
     expect(JSON.parse(audit.after_json!)).toEqual({ serialNo: issued.serialNo, source: 'generated', revoked: old.serialNo });
     expect(audit.after_json).not.toContain('PRIVATE');
   });
@@ -110,16 +132,27 @@ describeOnEachDatabase('payment credentials (SPEC §2.2)', (kind) => {
   it("the merchant's own public key or CSR: the private key never leaves them", async () => {
     await approvedWorld();
     const { credentials } = context.services;
-    const byPublicKey = await credentials.resetKey(world.mpAdmin, world.mnpId, { mode: 'public_key', publicKeyPem: keyFixtures.merchantA.publicKeyPem });
+    const byPublicKey = await credentials.resetKey(world.mpAdmin, world.mnpId, {
+      mode: 'public_key',
+      publicKeyPem: keyFixtures.merchantA.publicKeyPem,
+    });
     expect(byPublicKey.privateKeyPem).toBeUndefined();
-    expect((await credentials.get(world.mpAdmin, world.mnpId)).activeKey).toMatchObject({ source: 'public_key', privateKeyDownloadable: false });
+    expect((await credentials.get(world.mpAdmin, world.mnpId)).activeKey).toMatchObject({
+      source: 'public_key',
+      privateKeyDownloadable: false,
+    });
     expect(verifies((await lookup(byPublicKey.serialNo))!.publicKeyPem, signWith(keyFixtures.merchantA.privateKeyPem))).toBe(true);
 
-    const byCsr = await credentials.resetKey(world.mpAdmin, world.mnpId, { mode: 'csr', csrPem: csrOf(keyFixtures.merchantB.privateKeyPem, keyFixtures.merchantB.publicKeyPem) });
+    const byCsr = await credentials.resetKey(world.mpAdmin, world.mnpId, {
+      mode: 'csr',
+      csrPem: csrOf(keyFixtures.merchantB.privateKeyPem, keyFixtures.merchantB.publicKeyPem),
+    });
     expect(byCsr.privateKeyPem).toBeUndefined();
     expect((await lookup(byPublicKey.serialNo))?.status).toBe('revoked');
     expect(verifies((await lookup(byCsr.serialNo))!.publicKeyPem, signWith(keyFixtures.merchantB.privateKeyPem))).toBe(true);
-    expect(new X509Certificate(byCsr.certificatePem).publicKey.export({ type: 'spki', format: 'pem' })).toBe(keyFixtures.merchantB.publicKeyPem);
+    expect(new X509Certificate(byCsr.certificatePem).publicKey.export({ type: 'spki', format: 'pem' })).toBe(
+      keyFixtures.merchantB.publicKeyPem,
+    );
   });
 
   it('refuses key material that is not an RSA-2048 public key or a valid CSR (nothing changes)', async () => {
@@ -148,14 +181,27 @@ describeOnEachDatabase('payment credentials (SPEC §2.2)', (kind) => {
   it('APIv3 key: exactly 32 characters mixing digits, upper and lower case; sealed at rest; opened for the gateway only', async () => {
     await approvedWorld();
     const { credentials } = context.services;
-    for (const bad of ['a'.repeat(32), 'abcdefghABCDEFGH12345678abcdefg', 'abcdefghABCDEFGH12345678abcdefghi', 'abcdefghijklmnopqrstuvwxyz123456', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ123456', 'abcdefghABCDEFGHabcdefghABCDEFGH', 'abcdefghABCDEFGH1234567!abcdefgh', 'abcdefghABCDEFGH 234567Xabcdefgh']) {
+    for (const bad of [
+      'a'.repeat(32),
+      'abcdefghABCDEFGH12345678abcdefg',
+      'abcdefghABCDEFGH12345678abcdefghi',
+      'abcdefghijklmnopqrstuvwxyz123456',
+      'ABCDEFGHIJKLMNOPQRSTUVWXYZ123456',
+      'abcdefghABCDEFGHabcdefghABCDEFGH',
+      'abcdefghABCDEFGH1234567!abcdefgh',
+      'abcdefghABCDEFGH 234567Xabcdefgh',
+    ]) {
       const error = await expectCode(credentials.setApiV3Key(world.mpAdmin, world.mnpId, bad), 'InvalidParameterValue');
       expect(error.details?.field).toBe('apiV3Key');
     }
     const apiV3Key = generateApiV3Key();
     expect(apiV3Key).toMatch(/^[A-Za-z0-9]{32}$/);
     await credentials.setApiV3Key(world.as['mp:senior_developer'], world.mnpId, apiV3Key);
-    const row = await context.database.db.selectFrom('payment_accounts').selectAll().where('mnp_id', '=', world.mnpId).executeTakeFirstOrThrow();
+    const row = await context.database.db
+      .selectFrom('payment_accounts')
+      .selectAll()
+      .where('mnp_id', '=', world.mnpId)
+      .executeTakeFirstOrThrow();
     expect(row.api_v3_key_sealed).toMatch(/^v1\./);
     expect(JSON.stringify(row)).not.toContain(apiV3Key);
     const view = await credentials.get(world.mpAdmin, world.mnpId);
@@ -173,7 +219,14 @@ describeOnEachDatabase('payment credentials (SPEC §2.2)', (kind) => {
     const { credentials } = context.services;
     await expectCode(credentials.get(world.mpAdmin, world.mnpId), 'FailedOperation.PaymentRecordNotFound');
     await approvePayment(world);
-    for (const actor of [world.as['mp:developer'], world.as['mp:operator'], world.as['mp:member_admin'], world.as['sa:administrator'], world.superAdmin, world.platformAdmin]) {
+    for (const actor of [
+      world.as['mp:developer'],
+      world.as['mp:operator'],
+      world.as['mp:member_admin'],
+      world.as['sa:administrator'],
+      world.superAdmin,
+      world.platformAdmin,
+    ]) {
       await expectCode(credentials.get(actor, world.mnpId), 'UnauthorizedOperation');
       await expectCode(credentials.downloadPrivateKey(actor, world.mnpId), 'UnauthorizedOperation');
       await expectCode(credentials.resetKey(actor, world.mnpId, { mode: 'generate' }), 'UnauthorizedOperation');

@@ -16,7 +16,18 @@ describeOnEachDatabase('payment data (DescribePaymentDataOverview / Detail)', (k
   let baseUrl: string;
   let nextId = 1;
 
-  async function insertOrder(fields: { mnpId: string; createdAt: number; amount: number; payer: string; paid?: boolean; refunded?: number; currency?: string; sandbox?: number; platform?: number; teamId?: string }) {
+  async function insertOrder(fields: {
+    mnpId: string;
+    createdAt: number;
+    amount: number;
+    payer: string;
+    paid?: boolean;
+    refunded?: number;
+    currency?: string;
+    sandbox?: number;
+    platform?: number;
+    teamId?: string;
+  }) {
     const id = nextId++;
     await context.database.db
       .insertInto('orders')
@@ -84,7 +95,10 @@ describeOnEachDatabase('payment data (DescribePaymentDataOverview / Detail)', (k
 
   it('sums the range with distinct users over the whole range, amounts as major-unit strings', async () => {
     const call = (params: Record<string, unknown>) =>
-      callAction(managementClient(baseUrl, manifest.miniProgramTeam.users.operator), 'DescribePaymentDataOverview', { PlatformId: manifest.platformId, ...params });
+      callAction(managementClient(baseUrl, manifest.miniProgramTeam.users.operator), 'DescribePaymentDataOverview', {
+        PlatformId: manifest.platformId,
+        ...params,
+      });
     const overview = await call(query);
     expect(overview).toMatchObject({
       OrderMNPNum: 2,
@@ -107,7 +121,11 @@ describeOnEachDatabase('payment data (DescribePaymentDataOverview / Detail)', (k
   });
 
   it('lists one entry per business day, zero days included', async () => {
-    const detail = await context.services.paymentData.detail(systemActor(), { timeBegin: day1, timeEnd: day1 + 3 * dayMs - 1, dataType: 0 });
+    const detail = await context.services.paymentData.detail(systemActor(), {
+      timeBegin: day1,
+      timeEnd: day1 + 3 * dayMs - 1,
+      dataType: 0,
+    });
     expect(detail.map((entry) => [entry.DataTime, entry.OrderNum, entry.PaidAmount])).toEqual([
       ['20260301', 3, '35.50'],
       ['20260302', 1, '3.00'],
@@ -120,7 +138,9 @@ describeOnEachDatabase('payment data (DescribePaymentDataOverview / Detail)', (k
       callAction(managementClient(baseUrl, user), 'DescribePaymentDataOverview', { PlatformId: manifest.platformId, ...params });
     expect((await call(manifest.superapp.users.reviewer, query)).error.code).toBe('UnauthorizedOperation');
     expect((await call(manifest.superapp.users.operator, query)).OrderNum).toBe(4);
-    expect((await call(manifest.unboundTeam.users.admin, { ...query, MNPIds: [manifest.miniPrograms.ready.mnpId] })).error.code).toBe('ResourceNotFound');
+    expect((await call(manifest.unboundTeam.users.admin, { ...query, MNPIds: [manifest.miniPrograms.ready.mnpId] })).error.code).toBe(
+      'ResourceNotFound',
+    );
     expect((await call(manifest.unboundTeam.users.admin, query)).OrderNum).toBe(0);
     expect((await call(manifest.miniProgramTeam.users.admin, { ...query, TimeEnd: day1 - 1 })).error.code).toBe('InvalidParameterValue');
     expect((await call(manifest.miniProgramTeam.users.admin, { TimeBegin: day1 })).error.code).toBe('InvalidParameter');

@@ -21,8 +21,13 @@ describeOnEachDatabase('demo world: payment parts (SPEC §6.2)', (kind) => {
     expect(info).toMatchObject({ ...manifest.superapp.merchants[0], approvalStatus: 10 });
     const listed = await context.services.merchants.search(admin, manifest.superapp.applicationId, { offset: 0, limit: 100 });
     const last = manifest.superapp.merchants.at(-1)!;
-    expect(listed.items.find((m) => m.merchantId === last.merchantId)).toMatchObject({ merchantName: last.merchantName, boundTeamId: null });
-    await expect(context.services.bindings.queryTeamMerchant(admin, manifest.unboundTeam.teamId)).rejects.toMatchObject({ code: 'FailedOperation.PaymentRecordNotFound' });
+    expect(listed.items.find((m) => m.merchantId === last.merchantId)).toMatchObject({
+      merchantName: last.merchantName,
+      boundTeamId: null,
+    });
+    await expect(context.services.bindings.queryTeamMerchant(admin, manifest.unboundTeam.teamId)).rejects.toMatchObject({
+      code: 'FailedOperation.PaymentRecordNotFound',
+    });
   });
 
   it('miniPrograms.ready is approved with a working key pair, APIv3 key and the platform key', async () => {
@@ -31,7 +36,15 @@ describeOnEachDatabase('demo world: payment parts (SPEC §6.2)', (kind) => {
     expect(ready.mchid).toBe(manifest.superapp.merchants[0]!.merchantId);
     expect(ready.serialNo).toMatch(/^[0-9A-F]{40}$/);
     const account = await credentials.findPaymentAccount(context.database.db, ready.mnpId);
-    expect(account).toMatchObject({ mchid: ready.mchid, enablementStatus: 10, bindingEffective: true, paymentEnabled: true, currencies: ['CNY'], channelKind: 'sandbox', apiV3Key: ready.apiV3Key });
+    expect(account).toMatchObject({
+      mchid: ready.mchid,
+      enablementStatus: 10,
+      bindingEffective: true,
+      paymentEnabled: true,
+      currencies: ['CNY'],
+      channelKind: 'sandbox',
+      apiV3Key: ready.apiV3Key,
+    });
     const key = await credentials.findMerchantKeyBySerial(context.database.db, ready.serialNo);
     expect(key).toMatchObject({ mnpId: ready.mnpId, mchid: ready.mchid, status: 'active' });
     const signature = createSign('RSA-SHA256').update('hello').sign(ready.privateKeyPem, 'base64');

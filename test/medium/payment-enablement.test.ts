@@ -17,20 +17,36 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
     world = await createPaymentWorld(context, options);
     return world;
   };
-  const request = (applyNote = 'We sell coffee', mnpId = world.mnpId, actor = world.mpAdmin) => context.services.enablements.request(actor, { mnpId, applyNote });
+  const request = (applyNote = 'We sell coffee', mnpId = world.mnpId, actor = world.mpAdmin) =>
+    context.services.enablements.request(actor, { mnpId, applyNote });
   /** This world's reviewer made a reviewer of `other`'s superapp team too: someone who sees both superapps. */
   const reviewerOfBoth = async (of: PaymentWorld, other: PaymentWorld) => {
-    await context.services.teams.addMember(systemActor(), other.tenant.superappTeamId, { account: of.tenant.members['sa:reviewer'].account, role: 'reviewer' });
+    await context.services.teams.addMember(systemActor(), other.tenant.superappTeamId, {
+      account: of.tenant.members['sa:reviewer'].account,
+      role: 'reviewer',
+    });
     return actorOf(context, of.tenant.members['sa:reviewer']);
   };
 
-  const decide = (approvalNo: string, approvalType: number, approvalNote = '', actor = world.reviewer, applicationId = world.applicationId) =>
-    context.services.enablements.decide(actor, { applicationId, approvalNo, approvalType, approvalNote });
+  const decide = (
+    approvalNo: string,
+    approvalType: number,
+    approvalNote = '',
+    actor = world.reviewer,
+    applicationId = world.applicationId,
+  ) => context.services.enablements.decide(actor, { applicationId, approvalNo, approvalType, approvalNote });
   const describe = (mnpId = world.mnpId, actor = world.mpAdmin) => context.services.enablements.describe(actor, mnpId);
 
   it('never applied: ApprovalStatus -1, nothing to show; ApplyShow 1 only once the binding is effective', async () => {
     await fresh();
-    expect(await describe()).toEqual({ approvalStatus: -1, applyTime: 0, approvalTime: 0, approvalNote: '', approvalShow: 0, applyShow: 0 });
+    expect(await describe()).toEqual({
+      approvalStatus: -1,
+      applyTime: 0,
+      approvalTime: 0,
+      approvalNote: '',
+      approvalShow: 0,
+      applyShow: 0,
+    });
     await expectCode(request(), 'FailedOperation.PaymentRecordNotFound');
     await bindTeam(world);
     expect(await describe()).toMatchObject({ approvalStatus: -1, applyShow: 1 });
@@ -45,7 +61,14 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
     context.clock.advance(1000);
     const appliedAt = context.clock.nowMs();
     const { approvalNo } = await request('Our shop needs payment');
-    expect(await describe()).toEqual({ approvalStatus: 0, applyTime: appliedAt, approvalTime: 0, approvalNote: '', approvalShow: 0, applyShow: 0 });
+    expect(await describe()).toEqual({
+      approvalStatus: 0,
+      applyTime: appliedAt,
+      approvalTime: 0,
+      approvalNote: '',
+      approvalShow: 0,
+      applyShow: 0,
+    });
     await expectCode(request(), 'FailedOperation.ExistPaymentOpenApply');
     expect(await context.services.credentials.findPaymentAccount(context.database.db, world.mnpId)).toBeUndefined();
 
@@ -82,7 +105,12 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
     await expectCode(decide(first.approvalNo, 20), 'InvalidParameterValue.ApprovalNoteRequired');
     await expectCode(decide(first.approvalNo, 15, 'x'), 'InvalidParameterValue.InvalidApprovalType');
     await decide(first.approvalNo, 20, 'Describe the goods you sell');
-    expect(await describe()).toMatchObject({ approvalStatus: 20, approvalNote: 'Describe the goods you sell', approvalShow: 1, applyShow: 1 });
+    expect(await describe()).toMatchObject({
+      approvalStatus: 20,
+      approvalNote: 'Describe the goods you sell',
+      approvalShow: 1,
+      applyShow: 1,
+    });
     await expectCode(decide(first.approvalNo, 10), 'FailedOperation.ApprovalAlreadyProcessed');
     const second = await request('Coffee beans and mugs');
     expect(second.approvalNo).not.toBe(first.approvalNo);
@@ -99,8 +127,13 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
     context.clock.advance(5000);
     await context.services.enablements.disable(world.reviewer, { applicationId: world.applicationId, id });
     expect(await describe()).toMatchObject({ approvalStatus: 30, approvalTime: context.clock.nowMs(), approvalShow: 1, applyShow: 1 });
-    expect((await context.services.credentials.findPaymentAccount(context.database.db, world.mnpId))?.enablementStatus).toBe(EnablementStatus.Disabled);
-    await expectCode(context.services.enablements.disable(world.reviewer, { applicationId: world.applicationId, id }), 'FailedOperation.ApprovalAlreadyProcessed');
+    expect((await context.services.credentials.findPaymentAccount(context.database.db, world.mnpId))?.enablementStatus).toBe(
+      EnablementStatus.Disabled,
+    );
+    await expectCode(
+      context.services.enablements.disable(world.reviewer, { applicationId: world.applicationId, id }),
+      'FailedOperation.ApprovalAlreadyProcessed',
+    );
     const againId = await approvePayment(world);
     expect(againId).not.toBe(id);
     const after = await context.services.credentials.get(world.mpAdmin, world.mnpId);
@@ -115,16 +148,37 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
     await fresh();
     await bindTeam(world);
     const { enablements } = context.services;
-    await expectCode(enablements.disable(world.reviewer, { applicationId: world.applicationId, id: 99_999_999 }), 'FailedOperation.PaymentRecordNotFound');
+    await expectCode(
+      enablements.disable(world.reviewer, { applicationId: world.applicationId, id: 99_999_999 }),
+      'FailedOperation.PaymentRecordNotFound',
+    );
     // Out of the caller's reach, another superapp's record is answered as an unknown id (SPEC §7); who sees both is told it belongs elsewhere.
-    await expectCode(enablements.disable(world.reviewer, { applicationId: world.applicationId, id: theirId }), 'FailedOperation.PaymentRecordNotFound');
-    await expectCode(enablements.disable(await reviewerOfBoth(world, theirs), { applicationId: world.applicationId, id: theirId }), 'FailedOperation.PaymentRecordNotBelongToApplication');
+    await expectCode(
+      enablements.disable(world.reviewer, { applicationId: world.applicationId, id: theirId }),
+      'FailedOperation.PaymentRecordNotFound',
+    );
+    await expectCode(
+      enablements.disable(await reviewerOfBoth(world, theirs), { applicationId: world.applicationId, id: theirId }),
+      'FailedOperation.PaymentRecordNotBelongToApplication',
+    );
     await request();
-    const pendingId = (await context.services.approvals.list(world.reviewer, { applicationId: world.applicationId, kind: 'payment_enable' })).list[0]!;
+    const pendingId = (
+      await context.services.approvals.list(world.reviewer, { applicationId: world.applicationId, kind: 'payment_enable' })
+    ).list[0]!;
     expect(pendingId.id).toBeNull();
-    const raw = await context.database.db.selectFrom('payment_enablements').select('id').where('approval_no', '=', pendingId.approvalNo).executeTakeFirstOrThrow();
-    await expectCode(enablements.disable(world.reviewer, { applicationId: world.applicationId, id: Number(raw.id) }), 'FailedOperation.PaymentRecordNotFound');
-    await expectCode(enablements.disable(world.as['sa:operator'], { applicationId: world.applicationId, id: Number(raw.id) }), 'UnauthorizedOperation');
+    const raw = await context.database.db
+      .selectFrom('payment_enablements')
+      .select('id')
+      .where('approval_no', '=', pendingId.approvalNo)
+      .executeTakeFirstOrThrow();
+    await expectCode(
+      enablements.disable(world.reviewer, { applicationId: world.applicationId, id: Number(raw.id) }),
+      'FailedOperation.PaymentRecordNotFound',
+    );
+    await expectCode(
+      enablements.disable(world.as['sa:operator'], { applicationId: world.applicationId, id: Number(raw.id) }),
+      'UnauthorizedOperation',
+    );
   });
 
   it("deciding: unknown ApprovalNo, another superapp's request, binding lost meanwhile, payment closed meanwhile", async () => {
@@ -134,7 +188,10 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
     await fresh();
     await expectCode(decide('apr_nothing', 10), 'InvalidParameterValue.InvalidApprovalNo');
     await expectCode(decide(theirRequest.approvalNo, 10), 'InvalidParameterValue.InvalidApprovalNo');
-    await expectCode(decide(theirRequest.approvalNo, 10, '', await reviewerOfBoth(world, theirs)), 'FailedOperation.ApprovalNotBelongToApplication');
+    await expectCode(
+      decide(theirRequest.approvalNo, 10, '', await reviewerOfBoth(world, theirs)),
+      'FailedOperation.ApprovalNotBelongToApplication',
+    );
     const bindingId = await bindTeam(world);
     const { approvalNo } = await request();
     await context.services.paymentConfig.update(world.saAdmin, world.applicationId, { paymentEnabled: false });
@@ -148,12 +205,20 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
   it('roles: only the MP Administrator requests; everyone who sees the mini program may describe it', async () => {
     await fresh();
     await bindTeam(world);
-    for (const role of ['mp:senior_developer', 'mp:developer', 'mp:operator', 'mp:member_admin', 'sa:administrator', 'sa:reviewer'] as const) {
+    for (const role of [
+      'mp:senior_developer',
+      'mp:developer',
+      'mp:operator',
+      'mp:member_admin',
+      'sa:administrator',
+      'sa:reviewer',
+    ] as const) {
       await expectCode(request('x', world.mnpId, world.as[role]), 'UnauthorizedOperation');
     }
     await expectCode(request('x', world.mnpId, world.superAdmin), 'UnauthorizedOperation');
     await expectCode(request('x', world.mnpId, world.second.administrator), 'ResourceNotFound');
-    for (const actor of [world.as['mp:member_admin'], world.as['sa:developer'], world.platformAdmin]) expect((await describe(world.mnpId, actor)).approvalStatus).toBe(-1);
+    for (const actor of [world.as['mp:member_admin'], world.as['sa:developer'], world.platformAdmin])
+      expect((await describe(world.mnpId, actor)).approvalStatus).toBe(-1);
     await expectCode(describe(world.mnpId, world.second.administrator), 'ResourceNotFound');
   });
 
@@ -164,8 +229,19 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
     const id = await approvePayment(world);
     await request('tea', other.mnpId);
     const items = await context.services.enablements.listTeamMiniPrograms(world.as['mp:developer'], world.teamId);
-    expect(items.find((m) => m.mnpId === world.mnpId)).toMatchObject({ approvalStatus: 10, paymentRecordId: id, mchid: world.merchants[0]!.merchantId, approvalShow: 1, applyShow: 0 });
-    expect(items.find((m) => m.mnpId === other.mnpId)).toMatchObject({ approvalStatus: 0, paymentRecordId: null, mchid: null, applyNote: 'tea' });
+    expect(items.find((m) => m.mnpId === world.mnpId)).toMatchObject({
+      approvalStatus: 10,
+      paymentRecordId: id,
+      mchid: world.merchants[0]!.merchantId,
+      approvalShow: 1,
+      applyShow: 0,
+    });
+    expect(items.find((m) => m.mnpId === other.mnpId)).toMatchObject({
+      approvalStatus: 0,
+      paymentRecordId: null,
+      mchid: null,
+      applyNote: 'tea',
+    });
   });
 
   it('two concurrent decisions on one request: one succeeds, the other gets ApprovalAlreadyProcessed', async () => {
@@ -186,7 +262,9 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
     await bindTeam(world);
     const outcomes = await Promise.allSettled([request('a'), request('b')]);
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-    expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason.code).toBe('FailedOperation.ExistPaymentOpenApply');
+    expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason.code).toBe(
+      'FailedOperation.ExistPaymentOpenApply',
+    );
   });
 
   it('the audit log records the application, the decision and the disabling', async () => {
@@ -202,7 +280,12 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
       ['payment_enable.disable', world.tenant.superappTeamId],
     ]);
     expect(JSON.parse(audit[0]!.after_json!)).toMatchObject({ applyNote: 'audit me', status: 0 });
-    const account = await context.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'payment_account.create').where('target_id', '=', world.mnpId).executeTakeFirstOrThrow();
+    const account = await context.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'payment_account.create')
+      .where('target_id', '=', world.mnpId)
+      .executeTakeFirstOrThrow();
     expect(JSON.parse(account.after_json!)).toMatchObject({ mchid: world.merchants[0]!.merchantId, source: 'generated' });
   });
 });
@@ -220,7 +303,14 @@ describeOnEachDatabase('approvals list (DescribePaymentApprovalList)', (kind) =>
     const { enablements } = context.services;
     approvedNo = (await enablements.request(world.mpAdmin, { mnpId: world.mnpId, applyNote: 'first shop' })).approvalNo;
     context.clock.advance(1000);
-    recordId = (await enablements.decide(world.reviewer, { applicationId: world.applicationId, approvalNo: approvedNo, approvalType: 10, approvalNote: 'ok' })).id;
+    recordId = (
+      await enablements.decide(world.reviewer, {
+        applicationId: world.applicationId,
+        approvalNo: approvedNo,
+        approvalType: 10,
+        approvalNote: 'ok',
+      })
+    ).id;
     context.clock.advance(1000);
     await context.services.bindings.request(world.second.administrator, { teamId: world.second.teamId, ...world.merchants[1]! });
   });
@@ -237,8 +327,22 @@ describeOnEachDatabase('approvals list (DescribePaymentApprovalList)', (kind) =>
       ['payment_enable', 10],
       ['merchant_binding', 10],
     ]);
-    expect(items[0]).toMatchObject({ teamId: world.second.teamId, mnpId: null, merchantId: world.merchants[1]!.merchantId, applyNote: '', approvalTime: null, id: null });
-    expect(items[1]).toMatchObject({ approvalNo: approvedNo, mnpId: world.mnpId, applyNote: 'first shop', approvalNote: 'ok', id: recordId, merchantName: world.merchants[0]!.merchantName });
+    expect(items[0]).toMatchObject({
+      teamId: world.second.teamId,
+      mnpId: null,
+      merchantId: world.merchants[1]!.merchantId,
+      applyNote: '',
+      approvalTime: null,
+      id: null,
+    });
+    expect(items[1]).toMatchObject({
+      approvalNo: approvedNo,
+      mnpId: world.mnpId,
+      applyNote: 'first shop',
+      approvalNote: 'ok',
+      id: recordId,
+      merchantName: world.merchants[0]!.merchantName,
+    });
     expect(items[1]!.approvalTime).toBeGreaterThan(items[1]!.applyTime);
   });
 
@@ -258,7 +362,14 @@ describeOnEachDatabase('approvals list (DescribePaymentApprovalList)', (kind) =>
   });
 
   it('is visible to every superapp role and the admins; mini program roles do not see it', async () => {
-    for (const role of ['sa:administrator', 'sa:member_admin', 'sa:senior_developer', 'sa:developer', 'sa:operator', 'sa:reviewer'] as const) {
+    for (const role of [
+      'sa:administrator',
+      'sa:member_admin',
+      'sa:senior_developer',
+      'sa:developer',
+      'sa:operator',
+      'sa:reviewer',
+    ] as const) {
       expect((await list({}, world.as[role])).total).toBe(3);
     }
     expect((await list({}, world.superAdmin)).total).toBe(3);
@@ -268,9 +379,25 @@ describeOnEachDatabase('approvals list (DescribePaymentApprovalList)', (kind) =>
 
   it('decides either kind by ApprovalNo through the approvals service', async () => {
     const pending = (await list({ approvalStatusList: [0] })).list[0]!;
-    const decided = await context.services.approvals.decide(world.reviewer, { applicationId: world.applicationId, approvalNo: pending.approvalNo, approvalType: 20, approvalNote: 'no' });
+    const decided = await context.services.approvals.decide(world.reviewer, {
+      applicationId: world.applicationId,
+      approvalNo: pending.approvalNo,
+      approvalType: 20,
+      approvalNote: 'no',
+    });
     expect(decided.kind).toBe('merchant_binding');
-    expect((await list({ approvalStatusList: [20] })).list[0]).toMatchObject({ approvalNo: pending.approvalNo, approvalNote: 'no', id: null });
-    await expectCode(context.services.approvals.decide(world.reviewer, { applicationId: world.applicationId, approvalNo: 'apr_unknown', approvalType: 10 }), 'InvalidParameterValue.InvalidApprovalNo');
+    expect((await list({ approvalStatusList: [20] })).list[0]).toMatchObject({
+      approvalNo: pending.approvalNo,
+      approvalNote: 'no',
+      id: null,
+    });
+    await expectCode(
+      context.services.approvals.decide(world.reviewer, {
+        applicationId: world.applicationId,
+        approvalNo: 'apr_unknown',
+        approvalType: 10,
+      }),
+      'InvalidParameterValue.InvalidApprovalNo',
+    );
   });
 });

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capabilities, permissionTable, type Capability, type RoleKey } from '../../src/domain/permissions.ts';
-import { expectedLevel, presetRoleKeys, specCapabilities, type ExpectedLevel, type PresetRoleKey } from '../fixtures/spec-permission-table.ts';
+import {
+  expectedLevel,
+  presetRoleKeys,
+  specCapabilities,
+  type ExpectedLevel,
+  type PresetRoleKey,
+} from '../fixtures/spec-permission-table.ts';
 import type { ConsoleClient, ConsoleResponse } from '../helpers/console-client.ts';
 import { createPlatform, createTenant, createUser, signIn, type Tenant, type TestUser } from '../helpers/factories.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
@@ -65,7 +71,8 @@ function teamsOf(caller: Caller, includeMiniProgramTeamForSuperappRoles: boolean
   return ['miniProgramTeam', 'superappTeam'];
 }
 
-const teamIdOf = (world: World, target: TargetTeam) => (target === 'miniProgramTeam' ? world.tenant.miniProgramTeamId : world.tenant.superappTeamId);
+const teamIdOf = (world: World, target: TargetTeam) =>
+  target === 'miniProgramTeam' ? world.tenant.miniProgramTeamId : world.tenant.superappTeamId;
 
 function expectStatus(response: ConsoleResponse<any>, status: number, what: string) {
   expect(response.statusCode, `${what}: ${JSON.stringify(response.body)}`).toBe(status);
@@ -98,7 +105,10 @@ const probes: Probe[] = [
         expectStatus(members, level === 'none' ? 404 : 200, `GET members (${target})`);
         const list = await client.get('/teams');
         expect(list.statusCode).toBe(200);
-        expect(list.body.items.some((t: { id: string }) => t.id === teamId), `team list includes ${target}`).toBe(level !== 'none');
+        expect(
+          list.body.items.some((t: { id: string }) => t.id === teamId),
+          `team list includes ${target}`,
+        ).toBe(level !== 'none');
       }
     },
   },
@@ -120,7 +130,10 @@ const probes: Probe[] = [
         const removed = await client.delete(`/teams/${teamId}/members/${subject.id}`);
         expectStatus(removed, mutationStatus(level, visible, 204), `remove member (${target})`);
         const after = (await world.superAdmin.get(`/teams/${teamId}/members`)).body.items as { userId: string; role: string }[];
-        expect(after.some((m) => m.userId === newcomer.id), 'the newcomer is not a member afterwards').toBe(false);
+        expect(
+          after.some((m) => m.userId === newcomer.id),
+          'the newcomer is not a member afterwards',
+        ).toBe(false);
         expect(after.find((m) => m.userId === existing.id)?.role, 'the operator keeps its role').toBe('operator');
       }
     },
@@ -146,7 +159,12 @@ const probes: Probe[] = [
       const level = levelOn('team.create', caller, 'platform');
       const administrator = await createUser(world.context);
       const client = world.clients[caller];
-      const team = await client.post('/teams', { kind: 'miniprogram', name: `team by ${caller}`, superappId: world.tenant.applicationId, administratorUserId: administrator.id });
+      const team = await client.post('/teams', {
+        kind: 'miniprogram',
+        name: `team by ${caller}`,
+        superappId: world.tenant.applicationId,
+        administratorUserId: administrator.id,
+      });
       expectStatus(team, mutationStatus(level, level, 201), 'create team');
       const superapp = await client.post('/superapps', { teamId: world.tenant.superappTeamId, name: `superapp by ${caller}` });
       expectStatus(superapp, mutationStatus(level, level, 201), 'create superapp');
@@ -159,7 +177,12 @@ const probes: Probe[] = [
       const client = world.clients[caller];
       expectStatus(await client.get('/users'), level === 'none' ? 404 : 200, 'list users');
       const account = `created-by-${caller.replace(':', '-')}-${Math.random().toString(36).slice(2, 6)}`;
-      const created = await client.post('/users', { account, displayName: 'New member', password: 'a long enough password', platformRole: 'member' });
+      const created = await client.post('/users', {
+        account,
+        displayName: 'New member',
+        password: 'a long enough password',
+        platformRole: 'member',
+      });
       expectStatus(created, mutationStatus(level, level, 201), 'create user');
       const subject = await createUser(world.context);
       const disabled = await client.patch(`/users/${subject.id}`, { status: 'disabled' });
@@ -235,7 +258,12 @@ const probes: Probe[] = [
       if (all.statusCode === 200) {
         for (const entry of all.body.items as { teamId: string | null }[]) {
           if (caller === 'super_admin' || caller === 'platform_admin') continue;
-          const target: TargetTeam | undefined = entry.teamId === world.tenant.miniProgramTeamId ? 'miniProgramTeam' : entry.teamId === world.tenant.superappTeamId ? 'superappTeam' : undefined;
+          const target: TargetTeam | undefined =
+            entry.teamId === world.tenant.miniProgramTeamId
+              ? 'miniProgramTeam'
+              : entry.teamId === world.tenant.superappTeamId
+                ? 'superappTeam'
+                : undefined;
           if (target) expect(levelOn('audit.view', caller, target), `entry of ${target} shown to ${caller}`).not.toBe('none');
           else expect(caller, `an entry of another tenant (${entry.teamId}) shown`).toBe('outsider');
         }
@@ -298,15 +326,22 @@ describeOnEachDatabase('permission table behaviour (console API)', (kind) => {
   });
 
   it('a superapp role does not manage the members of mini program teams on its superapp', async () => {
-    const superappAdministratorSession = (await world.clients['sa:administrator'].get('/session')).body as { teams: { id: string; capabilities: Record<string, string> }[] };
+    const superappAdministratorSession = (await world.clients['sa:administrator'].get('/session')).body as {
+      teams: { id: string; capabilities: Record<string, string> }[];
+    };
     const miniProgramTeam = superappAdministratorSession.teams.find((t) => t.id === world.tenant.miniProgramTeamId);
     expect(miniProgramTeam?.capabilities['team.view']).toBe('read');
     expect(miniProgramTeam?.capabilities['team.members.manage']).toBeUndefined();
     const newcomer = await createUser(world.context);
     for (const caller of ['sa:administrator', 'sa:member_admin'] as const) {
-      const response = await world.clients[caller].post(`/teams/${world.tenant.miniProgramTeamId}/members`, { account: newcomer.account, role: 'developer' });
+      const response = await world.clients[caller].post(`/teams/${world.tenant.miniProgramTeamId}/members`, {
+        account: newcomer.account,
+        role: 'developer',
+      });
       expectStatus(response, 403, `${caller} adds to the mini program team`);
-      const removal = await world.clients[caller].delete(`/teams/${world.tenant.miniProgramTeamId}/members/${world.tenant.members['mp:developer'].id}`);
+      const removal = await world.clients[caller].delete(
+        `/teams/${world.tenant.miniProgramTeamId}/members/${world.tenant.members['mp:developer'].id}`,
+      );
       expectStatus(removal, 403, `${caller} removes from the mini program team`);
     }
   });
@@ -325,7 +360,12 @@ describe('the behaviour tests fail when a single cell of the enforced table chan
     const platform = await createPlatform(world.context);
     world.tenant = await createTenant(world.context, 'gamma');
     world.other = await createTenant(world.context, 'delta');
-    world.users = { super_admin: platform.superAdmin, platform_admin: platform.platformAdmin, ...world.tenant.members, outsider: world.other.members['mp:administrator'] };
+    world.users = {
+      super_admin: platform.superAdmin,
+      platform_admin: platform.platformAdmin,
+      ...world.tenant.members,
+      outsider: world.other.members['mp:administrator'],
+    };
     world.clients = {} as Record<Caller, ConsoleClient>;
     for (const caller of callers) world.clients[caller] = await signIn(world.context, world.users[caller]);
     world.superAdmin = world.clients.super_admin;
@@ -336,12 +376,15 @@ describe('the behaviour tests fail when a single cell of the enforced table chan
     for (const roleKey of presetRoleKeys) {
       // Platform-wide capabilities have no team in scope, superapp ones only the superapp's team: a
       // team role's cell there can never apply (it stays '–', which part 1 checks).
-      const inert = (platformScoped.has(probe.capability) && roleKey.includes(':')) || (superappScoped.has(probe.capability) && roleKey.startsWith('mp:'));
+      const inert =
+        (platformScoped.has(probe.capability) && roleKey.includes(':')) ||
+        (superappScoped.has(probe.capability) && roleKey.startsWith('mp:'));
       if (inert) continue;
       const current = expectedLevel(probe.capability, roleKey);
       // A change that the routes can show: on a view capability read and write look alike, on a
       // mutation none and read do (the thing stays visible through its view capability).
-      const changed: ExpectedLevel = current === 'write' ? 'none' : current === 'none' ? 'write' : viewCapabilities.has(probe.capability) ? 'none' : 'write';
+      const changed: ExpectedLevel =
+        current === 'write' ? 'none' : current === 'none' ? 'write' : viewCapabilities.has(probe.capability) ? 'none' : 'write';
       it(`${probe.capability} × ${roleKey}: ${current} → ${changed} is noticed`, async () => {
         const row = permissionTable[probe.capability] as Partial<Record<RoleKey, 'read' | 'write'>>;
         const original = row[roleKey];

@@ -8,7 +8,6 @@ import { expectCode } from '../helpers/payment-world.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 import { dayMs as day } from '../../src/domain/clock.ts';
 
-
 describeOnEachDatabase('platform signing keys and their rotation (SPEC §7)', (kind) => {
   let context: TestContext;
   beforeAll(async () => {
@@ -72,7 +71,9 @@ describeOnEachDatabase('platform signing keys and their rotation (SPEC §7)', (k
     expect(await published()).toEqual([[next.serialNo, true]]);
     // Asking about a moment in the past answers for that moment.
     expect((await platformKeys.signingKey(start + day)).serialNo).toBe(old.serialNo);
-    expect(await context.database.db.selectFrom('audit_log').select('action').where('action', '=', 'platform_key.rotate').execute()).toHaveLength(1);
+    expect(
+      await context.database.db.selectFrom('audit_log').select('action').where('action', '=', 'platform_key.rotate').execute(),
+    ).toHaveLength(1);
   });
 
   it('the grace period is configurable per rotation; only platform admins rotate', async () => {
@@ -100,7 +101,12 @@ describeOnEachDatabase('platform signing keys and their rotation (SPEC §7)', (k
       signingFrom: start + 3 * day,
       signing: false,
       graceMs: 3 * day,
-      retiring: { serialNo: current.serialNo, publicKeyId: current.publicKeyId, signsUntil: start + 3 * day, publishedUntil: start + 6 * day },
+      retiring: {
+        serialNo: current.serialNo,
+        publicKeyId: current.publicKeyId,
+        signsUntil: start + 3 * day,
+        publishedUntil: start + 6 * day,
+      },
     });
     context.clock.set(start + 3 * day - 1);
     await expectCode(platformKeys.rotate(systemActor('cli')), 'FailedOperation');
@@ -114,7 +120,12 @@ describeOnEachDatabase('platform signing keys and their rotation (SPEC §7)', (k
       [rotation.serialNo, true, null],
       [again.serialNo, false, null],
     ]);
-    const audited = await context.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'platform_key.rotate').where('target_id', '=', rotation.serialNo).execute();
+    const audited = await context.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'platform_key.rotate')
+      .where('target_id', '=', rotation.serialNo)
+      .execute();
     expect(audited.map((row) => row.actor_account)).toEqual(['cli']);
   });
 });

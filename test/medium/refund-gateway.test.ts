@@ -34,9 +34,22 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
 
   it('refunds partially twice; the order becomes REFUND with the first; both are queryable and settle', async () => {
     const order = await paidOrder(1000);
-    const first = await client.refund({ transactionId: order.transactionId, outRefundNo: `${order.outTradeNo}-1`, refund: 300, total: 1000, reason: 'one cup short' });
+    const first = await client.refund({
+      transactionId: order.transactionId,
+      outRefundNo: `${order.outTradeNo}-1`,
+      refund: 300,
+      total: 1000,
+      reason: 'one cup short',
+    });
     expect(first.statusCode).toBe(200);
-    expect(first.body).toMatchObject({ out_refund_no: `${order.outTradeNo}-1`, transaction_id: order.transactionId, out_trade_no: order.outTradeNo, status: 'PROCESSING', channel: 'ORIGINAL', amount: { refund: 300, total: 1000, currency: 'CNY' } });
+    expect(first.body).toMatchObject({
+      out_refund_no: `${order.outTradeNo}-1`,
+      transaction_id: order.transactionId,
+      out_trade_no: order.outTradeNo,
+      status: 'PROCESSING',
+      channel: 'ORIGINAL',
+      amount: { refund: 300, total: 1000, currency: 'CNY' },
+    });
     expect(first.body.refund_id).toMatch(/^\d{30}$/);
     expect((await client.queryByOutTradeNo(order.outTradeNo)).body.trade_state).toBe('REFUND');
     const second = await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-2`, refund: 700, total: 1000 });
@@ -71,7 +84,11 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
     const other = await client.refund({ outTradeNo: order.outTradeNo, outRefundNo, refund: 201, total: 500 });
     expect([other.statusCode, other.body.code]).toEqual([400, 'INVALID_REQUEST']);
     expect((await orderRepository.findById(db(), order.id))!.refund_reserved).toBe(200);
-    const concurrent = await Promise.all(Array.from({ length: 10 }, () => client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${outRefundNo}-C`, refund: 100, total: 500 })));
+    const concurrent = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${outRefundNo}-C`, refund: 100, total: 500 }),
+      ),
+    );
     expect(new Set(concurrent.map((answer) => answer.body.refund_id)).size).toBe(1);
     expect((await orderRepository.findById(db(), order.id))!).toMatchObject({ refund_reserved: 300, refund_count: 2 });
   });
@@ -80,7 +97,9 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
     const order = await paidOrder(1000);
     // 50 requests of 30 (1500 in all) against 1000 paid: exactly 33 fit.
     const answers = await Promise.all(
-      Array.from({ length: 50 }, (_, index) => client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-${index}`, refund: 30, total: 1000 })),
+      Array.from({ length: 50 }, (_, index) =>
+        client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-${index}`, refund: 30, total: 1000 }),
+      ),
     );
     const accepted = answers.filter((answer) => answer.statusCode === 200);
     const refused = answers.filter((answer) => answer.statusCode !== 200);
@@ -90,14 +109,21 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
     expect(refunds.reduce((sum, refund) => sum + refund.amount_refund, 0)).toBe(990);
     expect((await orderRepository.findById(db(), order.id))!).toMatchObject({ refund_reserved: 990, refund_count: 33 });
     // And what the channel was asked to refund agrees.
-    const channelRefunds = await db().selectFrom('sandbox_refunds').select('amount_refund').where('out_trade_no', '=', order.outTradeNo).execute();
+    const channelRefunds = await db()
+      .selectFrom('sandbox_refunds')
+      .select('amount_refund')
+      .where('out_trade_no', '=', order.outTradeNo)
+      .execute();
     expect(channelRefunds.reduce((sum, row) => sum + Number(row.amount_refund), 0)).toBe(990);
   });
 
   it('takes at most 50 refunds per order', async () => {
     const order = await paidOrder(100);
     for (let index = 0; index < 50; index += 1) {
-      expect((await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-${index}`, refund: 1, total: 100 })).statusCode).toBe(200);
+      expect(
+        (await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-${index}`, refund: 1, total: 100 }))
+          .statusCode,
+      ).toBe(200);
     }
     const fiftyFirst = await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-50`, refund: 1, total: 100 });
     expect([fiftyFirst.statusCode, fiftyFirst.body.code]).toEqual([400, 'INVALID_REQUEST']);
@@ -116,13 +142,18 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
     expect(wrongTotal.body.code).toBe('INVALID_REQUEST');
     const unknown = await client.refund({ outTradeNo: 'NOSUCHORDER1', outRefundNo: 'NOSUCH-1', refund: 1, total: 1 });
     expect([unknown.statusCode, unknown.body.code]).toEqual([404, 'ORDER_NOT_EXIST']);
-    const neither = await client.request('POST', '/v3/refund/domestic/refunds', { out_refund_no: 'x1', amount: { refund: 1, total: 1, currency: 'CNY' } });
+    const neither = await client.request('POST', '/v3/refund/domestic/refunds', {
+      out_refund_no: 'x1',
+      amount: { refund: 1, total: 1, currency: 'CNY' },
+    });
     expect(neither.body).toMatchObject({ code: 'PARAM_ERROR', detail: { field: '/transaction_id' } });
     const missing = await client.queryRefund('NO-SUCH-REFUND');
     expect([missing.statusCode, missing.body.code]).toEqual([404, 'RESOURCE_NOT_EXISTS']);
 
     context.clock.advance(365 * day - 60_000);
-    expect((await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-IN`, refund: 1, total: 1000 })).statusCode).toBe(200);
+    expect(
+      (await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-IN`, refund: 1, total: 1000 })).statusCode,
+    ).toBe(200);
     context.clock.advance(2 * 60_000);
     const late = await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-OUT`, refund: 1, total: 1000 });
     expect([late.statusCode, late.body.code]).toEqual([400, 'INVALID_REQUEST']);
@@ -141,10 +172,16 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
     expect((await client.queryRefund(`${order.outTradeNo}-A`)).body.status).toBe('ABNORMAL');
     expect((await orderRepository.findById(db(), order.id))!).toMatchObject({ refund_reserved: 400, refund_succeeded: 0 });
     // What CLOSED gave back can be refunded again.
-    expect((await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-D`, refund: 600, total: 1000 })).statusCode).toBe(200);
+    expect(
+      (await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-D`, refund: 600, total: 1000 })).statusCode,
+    ).toBe(200);
     const types = [];
     for (const refund of await refundRepository.listByOrder(db(), order.id)) {
-      types.push(...(await outboxRepository.listBySubject(db(), 'refund', String(refund.id))).map((event) => JSON.parse(event.payload_json).event_type));
+      types.push(
+        ...(await outboxRepository.listBySubject(db(), 'refund', String(refund.id))).map(
+          (event) => JSON.parse(event.payload_json).event_type,
+        ),
+      );
     }
     expect(types.sort()).toEqual(['REFUND.ABNORMAL', 'REFUND.CLOSED']);
   });
@@ -169,7 +206,12 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
       const order = await paidOrder(1000);
       context.services.gatewayChannels.register('sandbox', refundTimesOut(sandbox, { arrives: true }));
       try {
-        const answer = await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-TO`, refund: 250, total: 1000 });
+        const answer = await client.refund({
+          outTradeNo: order.outTradeNo,
+          outRefundNo: `${order.outTradeNo}-TO`,
+          refund: 250,
+          total: 1000,
+        });
         expect(answer.statusCode).toBe(200);
         expect(answer.body.status).toBe('PROCESSING');
       } finally {
@@ -190,15 +232,22 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
       const order = await paidOrder(1000);
       context.services.gatewayChannels.register('sandbox', refundTimesOut(sandbox, { arrives: false }));
       try {
-        expect((await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-LOST`, refund: 250, total: 1000 })).statusCode).toBe(200);
+        expect(
+          (await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-LOST`, refund: 250, total: 1000 }))
+            .statusCode,
+        ).toBe(200);
       } finally {
         context.services.gatewayChannels.register('sandbox', sandbox);
       }
       const refund = (await refundRepository.findByOutRefundNo(db(), client.merchant.mchid, `${order.outTradeNo}-LOST`))!;
-      expect(await db().selectFrom('sandbox_refunds').select('id').where('out_refund_no', '=', refund.out_refund_no).execute()).toHaveLength(0);
+      expect(
+        await db().selectFrom('sandbox_refunds').select('id').where('out_refund_no', '=', refund.out_refund_no).execute(),
+      ).toHaveLength(0);
       context.clock.advance(61_000);
       await context.services.reconcilerJob.runOnce();
-      expect(await db().selectFrom('sandbox_refunds').select('id').where('out_refund_no', '=', refund.out_refund_no).execute()).toHaveLength(1);
+      expect(
+        await db().selectFrom('sandbox_refunds').select('id').where('out_refund_no', '=', refund.out_refund_no).execute(),
+      ).toHaveLength(1);
       expect((await refundRepository.findById(db(), refund.id))!.status).toBe('PROCESSING');
       context.clock.advance(10 * 60_000);
       await context.services.reconcilerJob.runOnce();

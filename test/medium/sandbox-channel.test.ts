@@ -20,7 +20,13 @@ describeOnEachDatabase('sandbox channel', (kind) => {
   beforeAll(async () => {
     context = await createTestContext(kind);
     sink = new RecordingSink();
-    sandbox = new SandboxChannel({ db: context.database.db, clock: context.clock, sink, publicUrl: 'http://127.0.0.1:8080/', refundDelayMs });
+    sandbox = new SandboxChannel({
+      db: context.database.db,
+      clock: context.clock,
+      sink,
+      publicUrl: 'http://127.0.0.1:8080/',
+      refundDelayMs,
+    });
   });
   afterAll(() => context?.close());
   beforeEach(() => {
@@ -55,7 +61,13 @@ describeOnEachDatabase('sandbox channel', (kind) => {
   it('creates an order with a cashier link, and repeats answer the same order', async () => {
     const input = orderInput();
     const created = value(await sandbox.createOrder(input));
-    expect(created).toMatchObject({ merchantId: '1900000001', outTradeNo: input.outTradeNo, prepayId: input.prepayId, state: 'WAIT_PAY', amount: { total: 1000, currency: 'CNY' } });
+    expect(created).toMatchObject({
+      merchantId: '1900000001',
+      outTradeNo: input.outTradeNo,
+      prepayId: input.prepayId,
+      state: 'WAIT_PAY',
+      amount: { total: 1000, currency: 'CNY' },
+    });
     expect(created.channelOrderId).toMatch(/^sbx_ord_/);
     expect(created.cashierUrl).toBe(`http://127.0.0.1:8080/sandbox/cashier/${created.cashierToken}`);
     expect(value(await sandbox.createOrder(input))).toEqual(created);
@@ -65,16 +77,30 @@ describeOnEachDatabase('sandbox channel', (kind) => {
   it('refuses the same out_trade_no with other parameters, and a prepay_id of another order', async () => {
     const input = orderInput();
     value(await sandbox.createOrder(input));
-    expect(await sandbox.createOrder({ ...input, amount: { total: 999, currency: 'CNY' } })).toMatchObject({ outcome: 'rejected', code: 'OUT_TRADE_NO_USED' });
+    expect(await sandbox.createOrder({ ...input, amount: { total: 999, currency: 'CNY' } })).toMatchObject({
+      outcome: 'rejected',
+      code: 'OUT_TRADE_NO_USED',
+    });
     expect(await sandbox.createOrder({ ...input, description: 'Tea' })).toMatchObject({ outcome: 'rejected', code: 'OUT_TRADE_NO_USED' });
-    expect(await sandbox.createOrder({ ...orderInput(), prepayId: input.prepayId })).toMatchObject({ outcome: 'rejected', code: 'INVALID_REQUEST' });
+    expect(await sandbox.createOrder({ ...orderInput(), prepayId: input.prepayId })).toMatchObject({
+      outcome: 'rejected',
+      code: 'INVALID_REQUEST',
+    });
     // The same number under another merchant is another order.
-    expect(await sandbox.createOrder({ ...input, merchantId: '1900000002', prepayId: `${input.prepayId}-b` })).toMatchObject({ outcome: 'ok' });
+    expect(await sandbox.createOrder({ ...input, merchantId: '1900000002', prepayId: `${input.prepayId}-b` })).toMatchObject({
+      outcome: 'ok',
+    });
   });
 
   it('answers ORDER_NOT_EXIST for unknown orders', async () => {
-    expect(await sandbox.queryOrder({ merchantId: '1900000001', outTradeNo: 'nope' })).toMatchObject({ outcome: 'rejected', code: 'ORDER_NOT_EXIST' });
-    expect(await sandbox.closeOrder({ merchantId: '1900000001', outTradeNo: 'nope' })).toMatchObject({ outcome: 'rejected', code: 'ORDER_NOT_EXIST' });
+    expect(await sandbox.queryOrder({ merchantId: '1900000001', outTradeNo: 'nope' })).toMatchObject({
+      outcome: 'rejected',
+      code: 'ORDER_NOT_EXIST',
+    });
+    expect(await sandbox.closeOrder({ merchantId: '1900000001', outTradeNo: 'nope' })).toMatchObject({
+      outcome: 'rejected',
+      code: 'ORDER_NOT_EXIST',
+    });
   });
 
   it('pays an order once, tells the sink once, and repeats change nothing', async () => {
@@ -88,7 +114,10 @@ describeOnEachDatabase('sandbox channel', (kind) => {
     expect(sink.events[0]!.event).toMatchObject({ type: 'payment.succeeded', occurredAt: context.clock.nowMs(), order: paid });
     expect(value(await sandbox.succeedPayment(input.prepayId))).toEqual(paid);
     expect(sink.types()).toEqual(['payment.succeeded']);
-    expect(await sandbox.closeOrder({ merchantId: input.merchantId, outTradeNo: input.outTradeNo })).toMatchObject({ outcome: 'rejected', code: 'ORDER_PAID' });
+    expect(await sandbox.closeOrder({ merchantId: input.merchantId, outTradeNo: input.outTradeNo })).toMatchObject({
+      outcome: 'rejected',
+      code: 'ORDER_PAID',
+    });
     expect(await sandbox.failPayment(input.prepayId)).toMatchObject({ outcome: 'rejected', code: 'ORDER_PAID' });
   });
 
@@ -96,7 +125,12 @@ describeOnEachDatabase('sandbox channel', (kind) => {
     const input = orderInput();
     value(await sandbox.createOrder(input));
     const failed = value(await sandbox.failPayment(input.prepayId, 'insufficient balance'));
-    expect(failed).toMatchObject({ state: 'PAY_ERROR', failureReason: 'insufficient balance', channelTransactionId: null, payerOpenid: null });
+    expect(failed).toMatchObject({
+      state: 'PAY_ERROR',
+      failureReason: 'insufficient balance',
+      channelTransactionId: null,
+      payerOpenid: null,
+    });
     expect(value(await sandbox.failPayment(input.prepayId))).toEqual(failed);
     expect(sink.types()).toEqual(['payment.failed']);
     expect(await sandbox.succeedPayment(input.prepayId)).toMatchObject({ outcome: 'rejected', code: 'INVALID_REQUEST' });
@@ -125,9 +159,21 @@ describeOnEachDatabase('sandbox channel', (kind) => {
   it('refunds: PROCESSING, then SUCCESS after the delay on the clock (ticker or query), one event', async () => {
     const order = await paidOrder(1000);
     const refund = value(
-      await sandbox.refund({ merchantId: order.merchantId, outTradeNo: order.outTradeNo, outRefundNo: `R-${order.outTradeNo}`, channelTransactionId: order.channelTransactionId, amount: { refund: 300, total: 1000, currency: 'CNY' }, reason: 'broken cup' }),
+      await sandbox.refund({
+        merchantId: order.merchantId,
+        outTradeNo: order.outTradeNo,
+        outRefundNo: `R-${order.outTradeNo}`,
+        channelTransactionId: order.channelTransactionId,
+        amount: { refund: 300, total: 1000, currency: 'CNY' },
+        reason: 'broken cup',
+      }),
     );
-    expect(refund).toMatchObject({ state: 'PROCESSING', amount: { refund: 300, total: 1000, currency: 'CNY' }, reason: 'broken cup', settledAt: null });
+    expect(refund).toMatchObject({
+      state: 'PROCESSING',
+      amount: { refund: 300, total: 1000, currency: 'CNY' },
+      reason: 'broken cup',
+      settledAt: null,
+    });
     expect(refund.channelRefundId).toMatch(/^sbx_ref_/);
     context.clock.advance(refundDelayMs - 1);
     expect((await sandbox.tick()).refundsSettled).toBe(0);
@@ -144,7 +190,15 @@ describeOnEachDatabase('sandbox channel', (kind) => {
   it('the ticker completes due refunds by itself', async () => {
     const order = await paidOrder(500);
     const key = { merchantId: order.merchantId, outRefundNo: `R-tick-${order.outTradeNo}` };
-    value(await sandbox.refund({ ...key, outTradeNo: order.outTradeNo, channelTransactionId: null, amount: { refund: 500, total: 500, currency: 'CNY' }, reason: null }));
+    value(
+      await sandbox.refund({
+        ...key,
+        outTradeNo: order.outTradeNo,
+        channelTransactionId: null,
+        amount: { refund: 500, total: 500, currency: 'CNY' },
+        reason: null,
+      }),
+    );
     context.clock.advance(refundDelayMs);
     expect(await sandbox.tick()).toMatchObject({ refundsSettled: 1 });
     expect(sink.types()).toEqual(['refund.succeeded']);
@@ -152,16 +206,33 @@ describeOnEachDatabase('sandbox channel', (kind) => {
 
   it('refunds are idempotent by out_refund_no and refuse other parameters under it', async () => {
     const order = await paidOrder(1000);
-    const input = { merchantId: order.merchantId, outTradeNo: order.outTradeNo, outRefundNo: `R-idem-${order.outTradeNo}`, channelTransactionId: null, amount: { refund: 100, total: 1000, currency: 'CNY' }, reason: null };
+    const input = {
+      merchantId: order.merchantId,
+      outTradeNo: order.outTradeNo,
+      outRefundNo: `R-idem-${order.outTradeNo}`,
+      channelTransactionId: null,
+      amount: { refund: 100, total: 1000, currency: 'CNY' },
+      reason: null,
+    };
     const first = value(await sandbox.refund(input));
     expect(value(await sandbox.refund(input))).toEqual(first);
-    expect(await sandbox.refund({ ...input, amount: { ...input.amount, refund: 101 } })).toMatchObject({ outcome: 'rejected', code: 'OUT_REFUND_NO_USED' });
+    expect(await sandbox.refund({ ...input, amount: { ...input.amount, refund: 101 } })).toMatchObject({
+      outcome: 'rejected',
+      code: 'OUT_REFUND_NO_USED',
+    });
   });
 
   it('never refunds more than was paid, even under concurrent requests; CLOSED gives the amount back, ABNORMAL keeps it', async () => {
     const order = await paidOrder(1000);
     const refundOf = (n: number, amount: number) =>
-      sandbox.refund({ merchantId: order.merchantId, outTradeNo: order.outTradeNo, outRefundNo: `R-c${n}-${order.outTradeNo}`, channelTransactionId: null, amount: { refund: amount, total: 1000, currency: 'CNY' }, reason: null });
+      sandbox.refund({
+        merchantId: order.merchantId,
+        outTradeNo: order.outTradeNo,
+        outRefundNo: `R-c${n}-${order.outTradeNo}`,
+        channelTransactionId: null,
+        amount: { refund: amount, total: 1000, currency: 'CNY' },
+        reason: null,
+      });
     const results = await Promise.all(Array.from({ length: 8 }, (_, n) => refundOf(n, 300)));
     const accepted = results.filter((r) => r.outcome === 'ok') as Array<{ outcome: 'ok'; value: ChannelRefund }>;
     expect(accepted).toHaveLength(3);
@@ -179,20 +250,48 @@ describeOnEachDatabase('sandbox channel', (kind) => {
   it('refuses refunds of unpaid orders, with another amount basis, or another payment', async () => {
     const input = orderInput();
     value(await sandbox.createOrder(input));
-    const base = { merchantId: input.merchantId, outTradeNo: input.outTradeNo, outRefundNo: `R-u-${input.outTradeNo}`, channelTransactionId: null, amount: { refund: 1, total: 1000, currency: 'CNY' }, reason: null };
+    const base = {
+      merchantId: input.merchantId,
+      outTradeNo: input.outTradeNo,
+      outRefundNo: `R-u-${input.outTradeNo}`,
+      channelTransactionId: null,
+      amount: { refund: 1, total: 1000, currency: 'CNY' },
+      reason: null,
+    };
     expect(await sandbox.refund(base)).toMatchObject({ outcome: 'rejected', code: 'ORDER_NOT_PAID' });
     expect(await sandbox.refund({ ...base, outTradeNo: 'missing' })).toMatchObject({ outcome: 'rejected', code: 'ORDER_NOT_EXIST' });
     value(await sandbox.succeedPayment(input.prepayId));
-    expect(await sandbox.refund({ ...base, amount: { refund: 1, total: 999, currency: 'CNY' } })).toMatchObject({ outcome: 'rejected', code: 'INVALID_REQUEST' });
-    expect(await sandbox.refund({ ...base, amount: { refund: 1, total: 1000, currency: 'USD' } })).toMatchObject({ outcome: 'rejected', code: 'INVALID_REQUEST' });
-    expect(await sandbox.refund({ ...base, channelTransactionId: 'sbx_pay_other' })).toMatchObject({ outcome: 'rejected', code: 'INVALID_REQUEST' });
-    expect(await sandbox.queryRefund({ merchantId: input.merchantId, outRefundNo: 'nope' })).toMatchObject({ outcome: 'rejected', code: 'REFUND_NOT_EXIST' });
+    expect(await sandbox.refund({ ...base, amount: { refund: 1, total: 999, currency: 'CNY' } })).toMatchObject({
+      outcome: 'rejected',
+      code: 'INVALID_REQUEST',
+    });
+    expect(await sandbox.refund({ ...base, amount: { refund: 1, total: 1000, currency: 'USD' } })).toMatchObject({
+      outcome: 'rejected',
+      code: 'INVALID_REQUEST',
+    });
+    expect(await sandbox.refund({ ...base, channelTransactionId: 'sbx_pay_other' })).toMatchObject({
+      outcome: 'rejected',
+      code: 'INVALID_REQUEST',
+    });
+    expect(await sandbox.queryRefund({ merchantId: input.merchantId, outRefundNo: 'nope' })).toMatchObject({
+      outcome: 'rejected',
+      code: 'REFUND_NOT_EXIST',
+    });
   });
 
   it('settles a refund at once through the control call; settling again the same way is a no-op, another way is refused', async () => {
     const order = await paidOrder(200);
     const outRefundNo = `R-s-${order.outTradeNo}`;
-    value(await sandbox.refund({ merchantId: order.merchantId, outTradeNo: order.outTradeNo, outRefundNo, channelTransactionId: null, amount: { refund: 200, total: 200, currency: 'CNY' }, reason: null }));
+    value(
+      await sandbox.refund({
+        merchantId: order.merchantId,
+        outTradeNo: order.outTradeNo,
+        outRefundNo,
+        channelTransactionId: null,
+        amount: { refund: 200, total: 200, currency: 'CNY' },
+        reason: null,
+      }),
+    );
     expect(value(await sandbox.settleRefund(outRefundNo, 'SUCCESS')).state).toBe('SUCCESS');
     expect(value(await sandbox.settleRefund(outRefundNo, 'SUCCESS')).state).toBe('SUCCESS');
     expect(await sandbox.settleRefund(outRefundNo, 'CLOSED')).toMatchObject({ outcome: 'rejected', code: 'INVALID_REQUEST' });
@@ -206,8 +305,20 @@ describeOnEachDatabase('sandbox channel', (kind) => {
     value(await sandbox.createOrder(inputB));
     value(await sandbox.succeedPayment(inputB.prepayId));
     const outRefundNo = `R-amb-${a.outTradeNo}`;
-    for (const [merchantId, outTradeNo] of [[a.merchantId, a.outTradeNo], [inputB.merchantId, inputB.outTradeNo]] as const) {
-      value(await sandbox.refund({ merchantId, outTradeNo, outRefundNo, channelTransactionId: null, amount: { refund: 100, total: 100, currency: 'CNY' }, reason: null }));
+    for (const [merchantId, outTradeNo] of [
+      [a.merchantId, a.outTradeNo],
+      [inputB.merchantId, inputB.outTradeNo],
+    ] as const) {
+      value(
+        await sandbox.refund({
+          merchantId,
+          outTradeNo,
+          outRefundNo,
+          channelTransactionId: null,
+          amount: { refund: 100, total: 100, currency: 'CNY' },
+          reason: null,
+        }),
+      );
     }
     expect(await sandbox.settleRefund(outRefundNo, 'SUCCESS')).toMatchObject({ outcome: 'rejected', code: 'INVALID_REQUEST' });
     expect(value(await sandbox.settleRefund(outRefundNo, 'SUCCESS', '1900000009')).merchantId).toBe('1900000009');

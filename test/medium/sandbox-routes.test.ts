@@ -36,13 +36,21 @@ describeOnEachDatabase('sandbox control API and cashier', (kind) => {
     if (result.outcome !== 'ok') throw new Error(JSON.stringify(result));
     return result.value;
   }
-  const post = (url: string, payload?: unknown) => context.app.inject({ method: 'POST', url, ...(payload === undefined ? {} : { payload: payload as object }) });
+  const post = (url: string, payload?: unknown) =>
+    context.app.inject({ method: 'POST', url, ...(payload === undefined ? {} : { payload: payload as object }) });
 
   it('succeed: 200 with the channel view, the payer as given, and the event sent', async () => {
     const created = await order();
     const response = await post(`/sandbox/v1/payments/${created.prepayId}/succeed`, { payer_openid: 'o_someone' });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toMatchObject({ prepay_id: created.prepayId, out_trade_no: created.outTradeNo, merchant_id: '1900000001', state: 'SUCCESS', payer_openid: 'o_someone', amount: { total: 1234, currency: 'CNY' } });
+    expect(response.json()).toMatchObject({
+      prepay_id: created.prepayId,
+      out_trade_no: created.outTradeNo,
+      merchant_id: '1900000001',
+      state: 'SUCCESS',
+      payer_openid: 'o_someone',
+      amount: { total: 1234, currency: 'CNY' },
+    });
     expect(response.json().channel_transaction_id).toMatch(/^sbx_pay_/);
     expect(response.json().paid_time).toBe(new Date(context.clock.nowMs()).toISOString());
     expect(sink.types()).toEqual(['payment.succeeded']);
@@ -73,16 +81,29 @@ describeOnEachDatabase('sandbox control API and cashier', (kind) => {
     const created = await order();
     await post(`/sandbox/v1/payments/${created.prepayId}/succeed`);
     const refund = (n: string, amount: number) =>
-      sandbox.refund({ merchantId: '1900000001', outTradeNo: created.outTradeNo, outRefundNo: `${created.outTradeNo}-${n}`, channelTransactionId: null, amount: { refund: amount, total: 1234, currency: 'CNY' }, reason: null });
+      sandbox.refund({
+        merchantId: '1900000001',
+        outTradeNo: created.outTradeNo,
+        outRefundNo: `${created.outTradeNo}-${n}`,
+        channelTransactionId: null,
+        amount: { refund: amount, total: 1234, currency: 'CNY' },
+        reason: null,
+      });
     await refund('a', 100);
     await refund('b', 100);
     await refund('c', 100);
     sink.clear();
     const succeeded = await post(`/sandbox/v1/refunds/${created.outTradeNo}-a/succeed`);
     expect(succeeded.statusCode).toBe(200);
-    expect(succeeded.json()).toMatchObject({ out_refund_no: `${created.outTradeNo}-a`, state: 'SUCCESS', amount: { refund: 100, total: 1234, currency: 'CNY' } });
+    expect(succeeded.json()).toMatchObject({
+      out_refund_no: `${created.outTradeNo}-a`,
+      state: 'SUCCESS',
+      amount: { refund: 100, total: 1234, currency: 'CNY' },
+    });
     expect((await post(`/sandbox/v1/refunds/${created.outTradeNo}-b/close?mchid=1900000001`)).json()).toMatchObject({ state: 'CLOSED' });
-    expect((await post(`/sandbox/v1/refunds/${created.outTradeNo}-c/abnormal`, { mchid: '1900000001' })).json()).toMatchObject({ state: 'ABNORMAL' });
+    expect((await post(`/sandbox/v1/refunds/${created.outTradeNo}-c/abnormal`, { mchid: '1900000001' })).json()).toMatchObject({
+      state: 'ABNORMAL',
+    });
     expect(sink.types()).toEqual(['refund.succeeded', 'refund.closed', 'refund.abnormal']);
     expect((await post(`/sandbox/v1/refunds/${created.outTradeNo}-a/close`)).statusCode).toBe(409);
     expect((await post(`/sandbox/v1/refunds/nope/succeed`)).statusCode).toBe(404);
@@ -108,7 +129,14 @@ describeOnEachDatabase('sandbox control API and cashier', (kind) => {
   it('cashier JSON: summary, then pay / fail / cancel as the user', async () => {
     const created = await order();
     const summary = await context.app.inject({ method: 'GET', url: `/sandbox/v1/cashier/${created.cashierToken}` });
-    expect(summary.json()).toMatchObject({ prepay_id: created.prepayId, description: 'A <b>bold</b> coffee', amount_display: '12.34 CNY', state: 'WAIT_PAY', expired: false, result: null });
+    expect(summary.json()).toMatchObject({
+      prepay_id: created.prepayId,
+      description: 'A <b>bold</b> coffee',
+      amount_display: '12.34 CNY',
+      state: 'WAIT_PAY',
+      expired: false,
+      result: null,
+    });
     const cancelled = await post(`/sandbox/v1/cashier/${created.cashierToken}/cancel`);
     expect(cancelled.json()).toMatchObject({ state: 'WAIT_PAY', result: 'cancel' });
     expect(sink.events).toHaveLength(0);
@@ -127,7 +155,9 @@ describeOnEachDatabase('sandbox control API and cashier', (kind) => {
   it('the cashier refuses an expired order', async () => {
     const created = await order({ expiresAt: context.clock.nowMs() + 1000 });
     context.clock.advance(1000);
-    expect((await context.app.inject({ method: 'GET', url: `/sandbox/v1/cashier/${created.cashierToken}` })).json()).toMatchObject({ expired: true });
+    expect((await context.app.inject({ method: 'GET', url: `/sandbox/v1/cashier/${created.cashierToken}` })).json()).toMatchObject({
+      expired: true,
+    });
     const paid = await post(`/sandbox/v1/cashier/${created.cashierToken}/pay`);
     expect(paid.statusCode).toBe(409);
     expect(sink.events).toHaveLength(0);
@@ -135,7 +165,9 @@ describeOnEachDatabase('sandbox control API and cashier', (kind) => {
 
   it('documents the control API in the OpenAPI document', async () => {
     const document = (await context.app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/sandbox/v1/payments/{prepay_id}/succeed', '/sandbox/v1/refunds/{out_refund_no}/{outcome}']));
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/sandbox/v1/payments/{prepay_id}/succeed', '/sandbox/v1/refunds/{out_refund_no}/{outcome}']),
+    );
   });
 });
 

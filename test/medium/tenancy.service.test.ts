@@ -33,11 +33,23 @@ async function openEmptyDatabase(kind: DatabaseKind): Promise<{ handle: Database
   if (kind === 'sqlite') {
     const folder = mkdtempSync(path.join(tmpdir(), 'paythrough-migrate-'));
     const handle = openDatabase(`file:${path.join(folder, 'empty.db')}`);
-    return { handle, dispose: async () => { await handle.close(); rmSync(folder, { recursive: true, force: true }); } };
+    return {
+      handle,
+      dispose: async () => {
+        await handle.close();
+        rmSync(folder, { recursive: true, force: true });
+      },
+    };
   }
   const schema = await createPostgresSchema();
   const handle = openDatabase(postgresTestUrl, { postgresSchema: schema.schema, postgresPoolSize: 2 });
-  return { handle, dispose: async () => { await handle.close(); await withSchemaCatalogLock('exclusive', schema.drop); } };
+  return {
+    handle,
+    dispose: async () => {
+      await handle.close();
+      await withSchemaCatalogLock('exclusive', schema.drop);
+    },
+  };
 }
 
 /** Table name → sorted column names, for the connection's own schema. */
@@ -52,7 +64,9 @@ async function tableShapes(db: Kysely<Database>, kind: DatabaseKind): Promise<Re
     for (const columns of Object.values(shapes)) columns.sort();
     return shapes;
   }
-  const { rows: tables } = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db);
+  const { rows: tables } = await sql<{
+    name: string;
+  }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db);
   const shapes: Record<string, string[]> = {};
   for (const { name } of tables) {
     const { rows } = await sql<{ name: string }>`select name from pragma_table_info(${name})`.execute(db);
@@ -76,7 +90,12 @@ describeOnEachDatabase('tenancy data layer', (kind) => {
   describe('exactly one super admin', () => {
     it('the service refuses a second one', async () => {
       expect(await codeOf(createUser(context, { platformRole: 'super_admin' }))).toBe('ResourceInUse');
-      const viaConsole = context.services.users.create(await actorOf(context, platform.superAdmin), { account: 'second-root', displayName: 'x', password: 'long enough password', platformRole: 'super_admin' });
+      const viaConsole = context.services.users.create(await actorOf(context, platform.superAdmin), {
+        account: 'second-root',
+        displayName: 'x',
+        password: 'long enough password',
+        platformRole: 'super_admin',
+      });
       expect(await codeOf(viaConsole)).toBe('UnauthorizedOperation');
     });
 
@@ -93,14 +112,20 @@ describeOnEachDatabase('tenancy data layer', (kind) => {
         updated_at: now,
       });
       await expect(insert).rejects.toThrow(/unique|duplicate/i);
-      const count = await context.database.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('platform_role', '=', 'super_admin').executeTakeFirstOrThrow();
+      const count = await context.database.db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('platform_role', '=', 'super_admin')
+        .executeTakeFirstOrThrow();
       expect(Number(count.n)).toBe(1);
     });
 
     it('parallel attempts on a fresh database make exactly one; the others get ResourceInUse', async () => {
       const fresh = await createTestContext(kind);
       try {
-        const attempts = await Promise.allSettled([1, 2, 3, 4].map((n) => createUser(fresh, { account: `root-${n}`, platformRole: 'super_admin' })));
+        const attempts = await Promise.allSettled(
+          [1, 2, 3, 4].map((n) => createUser(fresh, { account: `root-${n}`, platformRole: 'super_admin' })),
+        );
         expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
         for (const attempt of attempts) {
           if (attempt.status === 'rejected') expect((attempt.reason as AppError).code).toBe('ResourceInUse');
@@ -113,21 +138,37 @@ describeOnEachDatabase('tenancy data layer', (kind) => {
 
     it('platform admins may be many, and only the super admin creates them', async () => {
       const platformAdminActor = await actorOf(context, platform.platformAdmin);
-      const refused = context.services.users.create(platformAdminActor, { account: 'pa-by-pa', displayName: 'x', password: 'long enough password', platformRole: 'platform_admin' });
+      const refused = context.services.users.create(platformAdminActor, {
+        account: 'pa-by-pa',
+        displayName: 'x',
+        password: 'long enough password',
+        platformRole: 'platform_admin',
+      });
       expect(await codeOf(refused)).toBe('UnauthorizedOperation');
-      const created = await context.services.users.create(await actorOf(context, platform.superAdmin), { account: 'second-platform-admin', displayName: 'x', password: 'long enough password', platformRole: 'platform_admin' });
+      const created = await context.services.users.create(await actorOf(context, platform.superAdmin), {
+        account: 'second-platform-admin',
+        displayName: 'x',
+        password: 'long enough password',
+        platformRole: 'platform_admin',
+      });
       expect(created.platformRole).toBe('platform_admin');
     });
   });
 
   describe('exactly one Administrator per team', () => {
-    const administrators = async (teamId: string) => (await teamRepository.listMembers(context.database.db, teamId)).filter((m) => m.role === 'administrator');
+    const administrators = async (teamId: string) =>
+      (await teamRepository.listMembers(context.database.db, teamId)).filter((m) => m.role === 'administrator');
 
-    it('transferring the role swaps it: the old Administrator takes the new one\'s former role', async () => {
+    it("transferring the role swaps it: the old Administrator takes the new one's former role", async () => {
       const team = await createTenant(context);
       const oldAdministrator = team.members['mp:administrator'];
       const successor = team.members['mp:senior_developer'];
-      await context.services.teams.changeMemberRole(await actorOf(context, oldAdministrator), team.miniProgramTeamId, successor.id, 'administrator');
+      await context.services.teams.changeMemberRole(
+        await actorOf(context, oldAdministrator),
+        team.miniProgramTeamId,
+        successor.id,
+        'administrator',
+      );
       const members = await teamRepository.listMembers(context.database.db, team.miniProgramTeamId);
       expect(members.find((m) => m.user_id === successor.id)?.role).toBe('administrator');
       expect(members.find((m) => m.user_id === oldAdministrator.id)?.role).toBe('senior_developer');
@@ -137,18 +178,29 @@ describeOnEachDatabase('tenancy data layer', (kind) => {
     it('a Member admin may not transfer it; nobody removes or demotes the Administrator; nobody is added as a second one', async () => {
       const teamId = tenant.miniProgramTeamId;
       const memberAdmin = await actorOf(context, tenant.members['mp:member_admin']);
-      expect(await codeOf(context.services.teams.changeMemberRole(memberAdmin, teamId, tenant.members['mp:developer'].id, 'administrator'))).toBe('UnauthorizedOperation');
+      expect(
+        await codeOf(context.services.teams.changeMemberRole(memberAdmin, teamId, tenant.members['mp:developer'].id, 'administrator')),
+      ).toBe('UnauthorizedOperation');
       const administrator = tenant.members['mp:administrator'];
       expect(await codeOf(context.services.teams.removeMember(admin, teamId, administrator.id))).toBe('FailedOperation');
-      expect(await codeOf(context.services.teams.changeMemberRole(admin, teamId, administrator.id, 'developer'))).toBe('InvalidParameterValue');
+      expect(await codeOf(context.services.teams.changeMemberRole(admin, teamId, administrator.id, 'developer'))).toBe(
+        'InvalidParameterValue',
+      );
       const newcomer = await createUser(context);
-      expect(await codeOf(context.services.teams.addMember(admin, teamId, { account: newcomer.account, role: 'administrator' }))).toBe('InvalidParameterValue');
+      expect(await codeOf(context.services.teams.addMember(admin, teamId, { account: newcomer.account, role: 'administrator' }))).toBe(
+        'InvalidParameterValue',
+      );
       expect((await administrators(teamId)).map((m) => m.user_id)).toEqual([administrator.id]);
     });
 
     it('the database refuses a second Administrator row (partial unique index)', async () => {
       const extra = await createUser(context);
-      const insert = teamRepository.insertMember(context.database.db, { team_id: tenant.superappTeamId, user_id: extra.id, role: 'administrator', created_at: context.clock.nowMs() });
+      const insert = teamRepository.insertMember(context.database.db, {
+        team_id: tenant.superappTeamId,
+        user_id: extra.id,
+        role: 'administrator',
+        created_at: context.clock.nowMs(),
+      });
       await expect(insert).rejects.toThrow(/unique|duplicate/i);
     });
 
@@ -156,7 +208,9 @@ describeOnEachDatabase('tenancy data layer', (kind) => {
       const team = await createTenant(context);
       const actor = await actorOf(context, team.members['sa:administrator']);
       const candidates = [team.members['sa:developer'], team.members['sa:operator'], team.members['sa:reviewer']];
-      await Promise.allSettled(candidates.map((c) => context.services.teams.changeMemberRole(actor, team.superappTeamId, c.id, 'administrator')));
+      await Promise.allSettled(
+        candidates.map((c) => context.services.teams.changeMemberRole(actor, team.superappTeamId, c.id, 'administrator')),
+      );
       expect(await administrators(team.superappTeamId)).toHaveLength(1);
       const roles = (await teamRepository.listMembers(context.database.db, team.superappTeamId)).map((m) => m.role).sort();
       expect(roles).toEqual(['administrator', 'developer', 'member_admin', 'operator', 'reviewer', 'senior_developer']);
@@ -166,22 +220,28 @@ describeOnEachDatabase('tenancy data layer', (kind) => {
   describe('only members join teams', () => {
     it('refuses platform admins and the super admin as members or Administrators', async () => {
       for (const user of [platform.superAdmin, platform.platformAdmin]) {
-        expect(await codeOf(context.services.teams.addMember(admin, tenant.miniProgramTeamId, { account: user.account, role: 'developer' }))).toBe('InvalidParameterValue');
+        expect(
+          await codeOf(context.services.teams.addMember(admin, tenant.miniProgramTeamId, { account: user.account, role: 'developer' })),
+        ).toBe('InvalidParameterValue');
         const team = context.services.teams.create(admin, { kind: 'superapp', name: 'admin-led team', administratorUserId: user.id });
         expect(await codeOf(team)).toBe('InvalidParameterValue');
       }
-      expect((await teamRepository.membershipsOf(context.database.db, platform.platformAdmin.id))).toEqual([]);
+      expect(await teamRepository.membershipsOf(context.database.db, platform.platformAdmin.id)).toEqual([]);
     });
 
     it('refuses a disabled member', async () => {
       const user = await createUser(context);
       await context.services.users.setStatus(admin, user.id, 'disabled');
-      expect(await codeOf(context.services.teams.addMember(admin, tenant.miniProgramTeamId, { account: user.account, role: 'operator' }))).toBe('InvalidParameterValue');
+      expect(
+        await codeOf(context.services.teams.addMember(admin, tenant.miniProgramTeamId, { account: user.account, role: 'operator' })),
+      ).toBe('InvalidParameterValue');
     });
 
     it('refuses a role of the other team kind (review staff exist only in superapp teams)', async () => {
       const user = await createUser(context);
-      expect(await codeOf(context.services.teams.addMember(admin, tenant.miniProgramTeamId, { account: user.account, role: 'reviewer' }))).toBe('InvalidParameterValue');
+      expect(
+        await codeOf(context.services.teams.addMember(admin, tenant.miniProgramTeamId, { account: user.account, role: 'reviewer' })),
+      ).toBe('InvalidParameterValue');
     });
   });
 
@@ -196,12 +256,16 @@ describeOnEachDatabase('tenancy data layer', (kind) => {
       await context.services.teams.update(admin, team.miniProgramTeamId, { status: 'disabled' });
       expect((await actorOf(context, developer)).memberships.has(team.miniProgramTeamId)).toBe(false);
       expect(await codeOf(context.services.teams.get(await actorOf(context, developer), team.miniProgramTeamId))).toBe('ResourceNotFound');
-      expect(await codeOf(context.services.miniPrograms.listByTeam(await actorOf(context, developer), team.miniProgramTeamId))).toBe('ResourceNotFound');
+      expect(await codeOf(context.services.miniPrograms.listByTeam(await actorOf(context, developer), team.miniProgramTeamId))).toBe(
+        'ResourceNotFound',
+      );
       // The signed-in session reloads the roles on every request.
       expect((await client.get(`/teams/${team.miniProgramTeamId}`)).statusCode).toBe(404);
 
       await context.services.teams.update(admin, team.superappTeamId, { status: 'disabled' });
-      expect(await codeOf(context.services.miniPrograms.listByTeam(await actorOf(context, reviewer), team.miniProgramTeamId))).toBe('ResourceNotFound');
+      expect(await codeOf(context.services.miniPrograms.listByTeam(await actorOf(context, reviewer), team.miniProgramTeamId))).toBe(
+        'ResourceNotFound',
+      );
 
       await context.services.teams.update(admin, team.miniProgramTeamId, { status: 'active' });
       expect((await client.get(`/teams/${team.miniProgramTeamId}`)).statusCode).toBe(200);
@@ -225,12 +289,22 @@ describeOnEachDatabase('tenancy data layer', (kind) => {
   describe('the audit log is append-only at the database level', () => {
     it('refuses UPDATE and DELETE, through Kysely and in plain SQL', async () => {
       const db = context.database.db;
-      const countEntries = async () => Number((await db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+      const countEntries = async () =>
+        Number(
+          (
+            await db
+              .selectFrom('audit_log')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
       const before = await countEntries();
       expect(before).toBeGreaterThan(0);
       await expect(db.updateTable('audit_log').set({ action: 'tampered' }).execute()).rejects.toThrow(/append-only/);
       await expect(db.deleteFrom('audit_log').execute()).rejects.toThrow(/append-only/);
-      await expect(sql`update audit_log set actor_account = 'someone else' where id = (select min(id) from audit_log)`.execute(db)).rejects.toThrow(/append-only/);
+      await expect(
+        sql`update audit_log set actor_account = 'someone else' where id = (select min(id) from audit_log)`.execute(db),
+      ).rejects.toThrow(/append-only/);
       await expect(sql`delete from audit_log where id = (select max(id) from audit_log)`.execute(db)).rejects.toThrow(/append-only/);
       expect(await countEntries()).toBe(before);
       expect(await db.selectFrom('audit_log').select('id').where('action', '=', 'tampered').execute()).toEqual([]);
@@ -263,7 +337,8 @@ describeOnEachDatabase('tenancy data layer', (kind) => {
     it('run from empty, then again, each migration once', async () => {
       const { handle, dispose } = await openEmptyDatabase(kind);
       try {
-        const migrate = () => (kind === 'postgres' ? withSchemaCatalogLock('shared', () => migrateToLatest(handle.db, kind)) : migrateToLatest(handle.db, kind));
+        const migrate = () =>
+          kind === 'postgres' ? withSchemaCatalogLock('shared', () => migrateToLatest(handle.db, kind)) : migrateToLatest(handle.db, kind);
         const first = await migrate();
         expect(first.length).toBeGreaterThan(0);
         expect(first[0]).toBe('0001-foundation');
@@ -285,7 +360,8 @@ describe('one set of migrations for both databases', () => {
     try {
       await migrateToLatest(sqlite.handle.db, 'sqlite');
       await withSchemaCatalogLock('shared', () => migrateToLatest(postgres.handle.db, 'postgres'));
-      const drop = (shapes: Record<string, string[]>) => Object.fromEntries(Object.entries(shapes).filter(([name]) => !name.startsWith('kysely_')));
+      const drop = (shapes: Record<string, string[]>) =>
+        Object.fromEntries(Object.entries(shapes).filter(([name]) => !name.startsWith('kysely_')));
       expect(drop(await tableShapes(postgres.handle.db, 'postgres'))).toEqual(drop(await tableShapes(sqlite.handle.db, 'sqlite')));
     } finally {
       await sqlite.dispose();

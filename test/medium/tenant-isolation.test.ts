@@ -1,8 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleClient } from '../helpers/console-client.ts';
-import { bodySchemaOf, consolePrefix, discoverConsoleRoutes, fillPath, queryParametersOf, sampleFromSchema, type ConsoleRoute } from '../helpers/console-routes.ts';
+import {
+  bodySchemaOf,
+  consolePrefix,
+  discoverConsoleRoutes,
+  fillPath,
+  queryParametersOf,
+  sampleFromSchema,
+  type ConsoleRoute,
+} from '../helpers/console-routes.ts';
 import { systemActor } from '../../src/domain/access.ts';
-import { actorOf, addMiniProgramTeam, createPlatform, createTenant, createUser, signIn, snapshotDatabase, type Tenant, type TestUser } from '../helpers/factories.ts';
+import {
+  actorOf,
+  addMiniProgramTeam,
+  createPlatform,
+  createTenant,
+  createUser,
+  signIn,
+  snapshotDatabase,
+  type Tenant,
+  type TestUser,
+} from '../helpers/factories.ts';
 import { insertNotification, insertOrder, insertRefund } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
@@ -67,7 +85,8 @@ function combinations(route: ConsoleRoute, world: TenantWorld): Record<string, s
   let out: Record<string, string>[] = [{}];
   for (const param of route.params) {
     const ids = idsFor(world, param);
-    if (!ids) throw new Error(`${route.method} ${route.url}: the isolation test has no id of another tenant for :${param}; add it to idsFor()`);
+    if (!ids)
+      throw new Error(`${route.method} ${route.url}: the isolation test has no id of another tenant for :${param}; add it to idsFor()`);
     out = out.flatMap((partial) => ids.map((id) => ({ ...partial, [param]: id })));
   }
   return out;
@@ -85,7 +104,12 @@ const knownIdParams = new Set(['teamId', 'userId', 'applicationId', 'mnpId', 'ke
 describe('the console route list', () => {
   it('is read from the app (the generated checks are not vacuous)', () => {
     const names = routes.map((r) => `${r.method} ${r.url}`);
-    for (const expected of ['GET /api/v1/teams/:teamId', 'PATCH /api/v1/mini-programs/:mnpId', 'DELETE /api/v1/teams/:teamId/members/:userId', 'GET /api/v1/audit-log']) {
+    for (const expected of [
+      'GET /api/v1/teams/:teamId',
+      'PATCH /api/v1/mini-programs/:mnpId',
+      'DELETE /api/v1/teams/:teamId/members/:userId',
+      'GET /api/v1/audit-log',
+    ]) {
       expect(names).toContain(expected);
     }
   });
@@ -109,25 +133,52 @@ describeOnEachDatabase('tenant isolation (console API)', (kind) => {
       }
       const clients = [];
       for (const user of users) clients.push(await signIn(context, user));
-      const owner = { mnpId: tenant.mnpId, applicationId: tenant.applicationId, miniProgramTeamId: tenant.miniProgramTeamId, superappTeamId: tenant.superappTeamId };
+      const owner = {
+        mnpId: tenant.mnpId,
+        applicationId: tenant.applicationId,
+        miniProgramTeamId: tenant.miniProgramTeamId,
+        superappTeamId: tenant.superappTeamId,
+      };
       const order = await insertOrder(context.database.db, owner, { createdAt: context.clock.nowMs() - 60_000, tradeState: 'REFUND' });
       const refund = await insertRefund(context.database.db, order, { createdAt: context.clock.nowMs() - 30_000, amount: 10 });
       const notification = await insertNotification(context.database.db, { type: 'order', id: order.id }, owner, order.created_at);
       const exporter = await createUser(context);
       await context.services.teams.addMember(systemActor(), tenant.miniProgramTeamId, { account: exporter.account, role: 'operator' });
-      const exported = await context.services.exports.create(await actorOf(context, exporter), { kind: 'orders', format: 'csv', query: {} });
+      const exported = await context.services.exports.create(await actorOf(context, exporter), {
+        kind: 'orders',
+        format: 'csv',
+        query: {},
+      });
       // The record numbers (not the small integer ids) are what a leaked row would show.
-      const identifiers = [order.out_trade_no, order.prepay_id, refund.out_refund_no, refund.refund_id, exported.id, ...(order.transaction_id ? [order.transaction_id] : [])];
-      const records = { orderId: String(order.id), refundId: String(refund.id), notificationId: String(notification.id), exportId: exported.id, identifiers };
+      const identifiers = [
+        order.out_trade_no,
+        order.prepay_id,
+        refund.out_refund_no,
+        refund.refund_id,
+        exported.id,
+        ...(order.transaction_id ? [order.transaction_id] : []),
+      ];
+      const records = {
+        orderId: String(order.id),
+        refundId: String(refund.id),
+        notificationId: String(notification.id),
+        exportId: exported.id,
+        identifiers,
+      };
       worlds[name] = { tenant, users, apiKeys, clients, records };
     }
   });
   afterAll(() => context?.close());
 
-  for (const [callerSide, otherSide] of [['alpha', 'beta'], ['beta', 'alpha']] as const) {
+  for (const [callerSide, otherSide] of [
+    ['alpha', 'beta'],
+    ['beta', 'alpha'],
+  ] as const) {
     describe(`${callerSide}'s users with ${otherSide}'s ids: 404 ResourceNotFound, nothing changes`, () => {
       for (const route of routes) {
-        const queryIdNames = queryParametersOf(route).map((p) => p.name).filter((name) => knownIdParams.has(name));
+        const queryIdNames = queryParametersOf(route)
+          .map((p) => p.name)
+          .filter((name) => knownIdParams.has(name));
         if (route.params.length === 0 && queryIdNames.length === 0) continue;
         it(`${route.method} ${route.url}${queryIdNames.length ? ` ?${queryIdNames.join('&')}` : ''}`, async () => {
           const caller = worlds[callerSide];
@@ -137,16 +188,21 @@ describeOnEachDatabase('tenant isolation (console API)', (kind) => {
             for (const ids of combinations(route, other)) urls.push(fillPath(route, (param) => ids[param]));
           } else {
             // Query-string ids (e.g. the audit log's teamId) on an otherwise reachable URL.
-            for (const name of queryIdNames) for (const id of idsFor(other, name)!) urls.push(`${route.url}?${name}=${encodeURIComponent(id)}`);
+            for (const name of queryIdNames)
+              for (const id of idsFor(other, name)!) urls.push(`${route.url}?${name}=${encodeURIComponent(id)}`);
           }
           const before = await snapshotDatabase(context.database.db);
           const failures: string[] = [];
           for (const url of urls) {
             // Every user of the tenant at once: a leak must not depend on who asks first.
-            const responses = await Promise.all(caller.clients.map((client) => client.request(route.method as 'GET', url.slice(consolePrefix.length), bodyFor(route))));
+            const responses = await Promise.all(
+              caller.clients.map((client) => client.request(route.method as 'GET', url.slice(consolePrefix.length), bodyFor(route))),
+            );
             responses.forEach((response, index) => {
               if (response.statusCode !== 404 || response.body?.error?.code !== 'ResourceNotFound') {
-                failures.push(`${caller.users[index]!.account}: ${route.method} ${url} → ${response.statusCode} ${JSON.stringify(response.body).slice(0, 200)}`);
+                failures.push(
+                  `${caller.users[index]!.account}: ${route.method} ${url} → ${response.statusCode} ${JSON.stringify(response.body).slice(0, 200)}`,
+                );
               }
             });
           }
@@ -161,12 +217,16 @@ describeOnEachDatabase('tenant isolation (console API)', (kind) => {
         it(`GET ${route.url}`, async () => {
           const caller = worlds[callerSide];
           const forbidden = identifiersOf(worlds[otherSide]);
-          const urls = route.params.length === 0 ? [route.url] : combinations(route, caller).map((ids) => fillPath(route, (param) => ids[param]));
+          const urls =
+            route.params.length === 0 ? [route.url] : combinations(route, caller).map((ids) => fillPath(route, (param) => ids[param]));
           const leaks: string[] = [];
           for (const url of urls) {
             // The first alone (it may warm a lazily built resource, like the platform key), the rest at once.
             const [firstClient, ...others] = caller.clients;
-            const responses = [await firstClient!.get(url.slice(consolePrefix.length)), ...(await Promise.all(others.map((client) => client.get(url.slice(consolePrefix.length)))))];
+            const responses = [
+              await firstClient!.get(url.slice(consolePrefix.length)),
+              ...(await Promise.all(others.map((client) => client.get(url.slice(consolePrefix.length))))),
+            ];
             responses.forEach((response, index) => {
               const text = JSON.stringify(response.body);
               for (const id of forbidden) if (text.includes(id)) leaks.push(`${caller.users[index]!.account}: ${url} shows ${id}`);
@@ -181,7 +241,10 @@ describeOnEachDatabase('tenant isolation (console API)', (kind) => {
         const own = identifiersOf(caller);
         for (const [index, client] of caller.clients.entries()) {
           const teams = JSON.stringify((await client.get('/teams')).body);
-          expect(own.some((id) => teams.includes(id)), `${caller.users[index]!.account} sees its teams`).toBe(true);
+          expect(
+            own.some((id) => teams.includes(id)),
+            `${caller.users[index]!.account} sees its teams`,
+          ).toBe(true);
         }
       });
     });

@@ -35,7 +35,9 @@ const number = (prefix: string) => {
 const casesFor = (operation: number): Array<[FaultMode, boolean]> =>
   badAnswerModes
     .filter((_mode, index) => full || index % 3 === operation)
-    .flatMap((mode, index) => (full ? [true, false] : [(index + operation) % 2 === 0]).map((applied) => [mode, applied] as [FaultMode, boolean]));
+    .flatMap((mode, index) =>
+      (full ? [true, false] : [(index + operation) % 2 === 0]).map((applied) => [mode, applied] as [FaultMode, boolean]),
+    );
 
 describeOnEachDatabase('channel faults', (kind) => {
   let context: TestContext;
@@ -55,13 +57,23 @@ describeOnEachDatabase('channel faults', (kind) => {
     // The superapp's channel is the HTTP protocol (as the console stores it), served by the fake.
     await context.database.db
       .updateTable('superapp_payment_configs')
-      .set({ channel_kind: 'http', channel_settings_json: JSON.stringify({ baseUrl: fake.url }), channel_secret_sealed: context.services.paymentConfig.sealChannelSecret(applicationId, channelKey) })
+      .set({
+        channel_kind: 'http',
+        channel_settings_json: JSON.stringify({ baseUrl: fake.url }),
+        channel_secret_sealed: context.services.paymentConfig.sealChannelSecret(applicationId, channelKey),
+      })
       .where('superapp_id', '=', applicationId)
       .execute();
     // The same connector the resolver builds, with a short deadline so timeouts cost 250 ms, not 10 s.
     context.services.gatewayChannels.register(
       'http',
-      new HttpChannel({ baseUrl: fake.url, channelKey, clock: context.clock, policy: { allowPrivateTargets: ['127.0.0.1/32'], sandboxRelaxed: true }, timeoutMs: channelTimeoutMs }),
+      new HttpChannel({
+        baseUrl: fake.url,
+        channelKey,
+        clock: context.clock,
+        policy: { allowPrivateTargets: ['127.0.0.1/32'], sandboxRelaxed: true },
+        timeoutMs: channelTimeoutMs,
+      }),
     );
   });
   afterAll(async () => {
@@ -133,26 +145,40 @@ describeOnEachDatabase('channel faults', (kind) => {
       const where = `order ${order.out_trade_no} (${order.trade_state})`;
       const channelOrder = fake.order(order.mchid, order.out_trade_no);
       const payments = await db.selectFrom('channel_payments').selectAll().where('order_id', '=', order.id).execute();
-      expect(payments.filter((p) => p.disposition === 'applied' || p.disposition === 'late_payment_refunded').length, where).toBeLessThanOrEqual(1);
+      expect(
+        payments.filter((p) => p.disposition === 'applied' || p.disposition === 'late_payment_refunded').length,
+        where,
+      ).toBeLessThanOrEqual(1);
       expect(new Set(payments.map((p) => p.channel_transaction_id)).size, where).toBe(payments.length);
       const refunds = await db.selectFrom('refunds').selectAll().where('order_id', '=', order.id).execute();
       const counted = refunds.filter((r) => r.kind !== 'duplicate_payment' && r.status !== 'CLOSED');
       expect(Number(order.refund_reserved), where).toBe(counted.reduce((sum, r) => sum + Number(r.amount_refund), 0));
       expect(Number(order.refund_reserved), where).toBeLessThanOrEqual(Number(order.amount_total));
-      expect(Number(order.refund_succeeded), where).toBe(counted.filter((r) => r.status === 'SUCCESS').reduce((sum, r) => sum + Number(r.amount_refund), 0));
+      expect(Number(order.refund_succeeded), where).toBe(
+        counted.filter((r) => r.status === 'SUCCESS').reduce((sum, r) => sum + Number(r.amount_refund), 0),
+      );
       const orderEvents = await notifications('order', order.id);
       expect(orderEvents, where).toEqual(order.transaction_id ? ['TRANSACTION.SUCCESS'] : []);
       for (const refund of refunds) {
         const refundEvents = await notifications('refund', refund.id);
-        expect(refundEvents, `refund ${refund.out_refund_no} (${refund.status})`).toEqual(refund.status === 'PROCESSING' ? [] : [`REFUND.${refund.status}`]);
+        expect(refundEvents, `refund ${refund.out_refund_no} (${refund.status})`).toEqual(
+          refund.status === 'PROCESSING' ? [] : [`REFUND.${refund.status}`],
+        );
         const channelRefund = fake.refund(refund.mchid, refund.out_refund_no);
         if (options.settled) expect(refund.status, `refund ${refund.out_refund_no}`).toBe(channelRefund?.state ?? 'CLOSED');
         // A refund the channel settled is never settled otherwise here.
-        if (channelRefund && channelRefund.state !== 'PROCESSING' && refund.status !== 'PROCESSING') expect(refund.status).toBe(channelRefund.state);
+        if (channelRefund && channelRefund.state !== 'PROCESSING' && refund.status !== 'PROCESSING')
+          expect(refund.status).toBe(channelRefund.state);
       }
-      if (channelOrder?.channel_transaction_id && order.channel_transaction_id) expect(order.channel_transaction_id, where).toBe(channelOrder.channel_transaction_id);
+      if (channelOrder?.channel_transaction_id && order.channel_transaction_id)
+        expect(order.channel_transaction_id, where).toBe(channelOrder.channel_transaction_id);
       if (!options.settled) continue;
-      const expected = { WAIT_PAY: ['WAIT_PAY'], SUCCESS: ['SUCCESS', 'REFUND'], CLOSED: ['CLOSED', 'AUTO_CLOSED'], PAY_ERROR: ['PAY_ERROR'] }[channelOrder?.state ?? 'CLOSED'];
+      const expected = {
+        WAIT_PAY: ['WAIT_PAY'],
+        SUCCESS: ['SUCCESS', 'REFUND'],
+        CLOSED: ['CLOSED', 'AUTO_CLOSED'],
+        PAY_ERROR: ['PAY_ERROR'],
+      }[channelOrder?.state ?? 'CLOSED'];
       expect(expected, `${where}: the channel has ${channelOrder?.state ?? 'nothing'}`).toContain(order.trade_state);
       expect(order.pending_operation, where).toBeNull();
     }
@@ -192,26 +218,33 @@ describeOnEachDatabase('channel faults', (kind) => {
     await checkInvariants({ settled: true });
   });
 
-  it.each(casesFor(0))('prepay answered with %s (work done: %s): SYSTEM_ERROR, then the reconciler and a retry agree with the channel', async (mode, applied) => {
-    const outTradeNo = number('CRE');
-    fake.inject({ mode, applied, path: channelProtocolPaths.createOrder });
-    fake.inject({ mode, applied: true, path: channelProtocolPaths.queryOrder });
-    const answer = await prepay(outTradeNo);
-    expect(answer.statusCode).toBe(500);
-    expect(answer.body.code).toBe('SYSTEM_ERROR');
-    expect(Boolean(fake.order(mchid, outTradeNo))).toBe(applied);
-    // The reconciler's first query meets the same fault: still unknown; the next one settles it.
-    context.clock.advance(minute);
-    await reconcile();
-    expect((await ours(outTradeNo)).pending_operation).toBe('create');
-    await runJobsFor(30 * minute);
-    expect(await ours(outTradeNo)).toMatchObject({ trade_state: 'WAIT_PAY', pending_operation: null, channel_order_id: applied ? fake.order(mchid, outTradeNo)!.channel_order_id : null });
-    const again = await prepay(outTradeNo);
-    expect(again.statusCode).toBe(200);
-    expect(fake.order(mchid, outTradeNo)!.prepay_id).toBe(again.body.prepay_id);
-    expect(await callback(fake.event('payment.succeeded', fake.pay(mchid, outTradeNo)))).toBe(204);
-    await checkInvariants({ settled: true });
-  });
+  it.each(casesFor(0))(
+    'prepay answered with %s (work done: %s): SYSTEM_ERROR, then the reconciler and a retry agree with the channel',
+    async (mode, applied) => {
+      const outTradeNo = number('CRE');
+      fake.inject({ mode, applied, path: channelProtocolPaths.createOrder });
+      fake.inject({ mode, applied: true, path: channelProtocolPaths.queryOrder });
+      const answer = await prepay(outTradeNo);
+      expect(answer.statusCode).toBe(500);
+      expect(answer.body.code).toBe('SYSTEM_ERROR');
+      expect(Boolean(fake.order(mchid, outTradeNo))).toBe(applied);
+      // The reconciler's first query meets the same fault: still unknown; the next one settles it.
+      context.clock.advance(minute);
+      await reconcile();
+      expect((await ours(outTradeNo)).pending_operation).toBe('create');
+      await runJobsFor(30 * minute);
+      expect(await ours(outTradeNo)).toMatchObject({
+        trade_state: 'WAIT_PAY',
+        pending_operation: null,
+        channel_order_id: applied ? fake.order(mchid, outTradeNo)!.channel_order_id : null,
+      });
+      const again = await prepay(outTradeNo);
+      expect(again.statusCode).toBe(200);
+      expect(fake.order(mchid, outTradeNo)!.prepay_id).toBe(again.body.prepay_id);
+      expect(await callback(fake.event('payment.succeeded', fake.pay(mchid, outTradeNo)))).toBe(204);
+      await checkInvariants({ settled: true });
+    },
+  );
 
   it.each(casesFor(1))('close answered with %s (work done: %s): SYSTEM_ERROR, then CLOSED on both sides', async (mode, applied) => {
     const outTradeNo = number('CLO');
@@ -240,10 +273,16 @@ describeOnEachDatabase('channel faults', (kind) => {
     expect(answer.body.status).toBe('PROCESSING');
     expect(Boolean(fake.refund(mchid, outRefundNo))).toBe(applied);
     // More than what is left is refused at once, whatever the channel did with the first.
-    expect((await client.refund({ outTradeNo, outRefundNo: `X${outRefundNo}`, refund: 1801, total: 3000 })).body.code).toBe('INVALID_REQUEST');
+    expect((await client.refund({ outTradeNo, outRefundNo: `X${outRefundNo}`, refund: 1801, total: 3000 })).body.code).toBe(
+      'INVALID_REQUEST',
+    );
     await runJobsFor(40 * minute);
     expect(fake.refund(mchid, outRefundNo)?.state).toBe('PROCESSING');
-    expect(fake.requests.filter((r) => r.path === channelProtocolPaths.createRefund && (r.body as { out_refund_no: string }).out_refund_no === outRefundNo).length).toBe(applied ? 1 : 2);
+    expect(
+      fake.requests.filter(
+        (r) => r.path === channelProtocolPaths.createRefund && (r.body as { out_refund_no: string }).out_refund_no === outRefundNo,
+      ).length,
+    ).toBe(applied ? 1 : 2);
     expect(await callback(fake.event('refund.succeeded', fake.settleRefund(mchid, outRefundNo, 'SUCCESS')))).toBe(204);
     expect((await client.queryRefund(outRefundNo)).body.status).toBe('SUCCESS');
     expect(await ours(outTradeNo)).toMatchObject({ trade_state: 'REFUND', refund_succeeded: 1200 });
@@ -259,9 +298,15 @@ describeOnEachDatabase('channel faults', (kind) => {
     expect(await callback(fake.event('payment.succeeded', fake.pay(mchid, outTradeNo)))).toBe(204);
     const refund = await client.refund({ outTradeNo, outRefundNo: `R${outTradeNo}`, refund: 1000, total: 1000 });
     expect(refund.statusCode).toBe(200);
-    expect((await context.database.db.selectFrom('refunds').select('channel_refund_id').where('out_refund_no', '=', `R${outTradeNo}`).executeTakeFirstOrThrow()).channel_refund_id).toBe(
-      fake.refund(mchid, `R${outTradeNo}`)!.channel_refund_id,
-    );
+    expect(
+      (
+        await context.database.db
+          .selectFrom('refunds')
+          .select('channel_refund_id')
+          .where('out_refund_no', '=', `R${outTradeNo}`)
+          .executeTakeFirstOrThrow()
+      ).channel_refund_id,
+    ).toBe(fake.refund(mchid, `R${outTradeNo}`)!.channel_refund_id);
     const closing = number('SLOW');
     expect((await prepay(closing)).statusCode).toBe(200);
     fake.inject({ mode: 'slow', applied: true });
@@ -323,10 +368,16 @@ describeOnEachDatabase('channel faults', (kind) => {
     expect((await client.close(closing)).statusCode).toBe(500);
     context.clock.advance(2 * minute);
     const { db } = context.database;
-    const due = await db.selectFrom('orders').select(['out_trade_no', 'pending_operation', 'reconcile_at']).where('reconcile_at', '<=', context.clock.nowMs()).execute();
+    const due = await db
+      .selectFrom('orders')
+      .select(['out_trade_no', 'pending_operation', 'reconcile_at'])
+      .where('reconcile_at', '<=', context.clock.nowMs())
+      .execute();
     const unknownCheck = due.find((order) => order.out_trade_no === closing)?.reconcile_at;
     expect(due.filter((order) => order.pending_operation !== null).map((order) => order.out_trade_no)).toEqual([closing]);
-    expect(due.filter((order) => order.pending_operation === null && Number(order.reconcile_at) < Number(unknownCheck)).length).toBeGreaterThan(batchSize);
+    expect(
+      due.filter((order) => order.pending_operation === null && Number(order.reconcile_at) < Number(unknownCheck)).length,
+    ).toBeGreaterThan(batchSize);
     const pass = await new ReconcilerJob(context.services.orders, context.services.refunds, batchSize).runOnce();
     expect(await ours(closing)).toMatchObject({ trade_state: 'CLOSED', pending_operation: null });
     expect(pass.orders).toBeGreaterThan(batchSize);
@@ -417,7 +468,9 @@ describeOnEachDatabase('channel faults', (kind) => {
     // A refund event before any refund exists here (a refund we never asked for) creates nothing.
     const stranger = { ...fake.refund(mchid, outRefundNo)!, out_refund_no: `NOPE${outTradeNo}`, channel_refund_id: 'FCR-unknown' };
     expect(await callback(fake.event('refund.succeeded', stranger))).toBe(204);
-    expect(await context.database.db.selectFrom('refunds').select('id').where('out_refund_no', '=', stranger.out_refund_no).execute()).toEqual([]);
+    expect(
+      await context.database.db.selectFrom('refunds').select('id').where('out_refund_no', '=', stranger.out_refund_no).execute(),
+    ).toEqual([]);
     // SUCCESS after FAIL: the channel took money for a failed order; it is recorded and refunded.
     const failing = number('ORD');
     expect((await prepay(failing)).statusCode).toBe(200);
@@ -428,10 +481,20 @@ describeOnEachDatabase('channel faults', (kind) => {
     // A second payment under another channel transaction is a duplicate: refunded from itself, the order untouched.
     const twice = fake.pay(mchid, outTradeNo, { late: true });
     expect(await callback(fake.event('payment.succeeded', twice))).toBe(204);
-    const duplicate = await context.database.db.selectFrom('refunds').selectAll().where('kind', '=', 'duplicate_payment').where('out_trade_no', '=', outTradeNo).execute();
+    const duplicate = await context.database.db
+      .selectFrom('refunds')
+      .selectAll()
+      .where('kind', '=', 'duplicate_payment')
+      .where('out_trade_no', '=', outTradeNo)
+      .execute();
     expect(duplicate).toHaveLength(1);
     expect(await ours(outTradeNo)).toMatchObject({ refund_reserved: 500, channel_transaction_id: paid.channel_transaction_id });
-    for (const refund of await context.database.db.selectFrom('refunds').select(['mchid', 'out_refund_no']).where('status', '=', 'PROCESSING').where('channel_kind', '=', 'http').execute()) {
+    for (const refund of await context.database.db
+      .selectFrom('refunds')
+      .select(['mchid', 'out_refund_no'])
+      .where('status', '=', 'PROCESSING')
+      .where('channel_kind', '=', 'http')
+      .execute()) {
       expect(await callback(fake.event('refund.succeeded', fake.settleRefund(refund.mchid, refund.out_refund_no, 'SUCCESS')))).toBe(204);
     }
     await checkInvariants({ settled: true });
@@ -444,11 +507,18 @@ describeOnEachDatabase('channel faults', (kind) => {
     // The channel's answer to the refund request names another amount: not recorded, not trusted.
     const outRefundNo = `R${outTradeNo}`;
     fake.beforeAnswer = async (path, answer) => {
-      if (path === channelProtocolPaths.createRefund) Object.assign(answer as object, { amount: { refund: 1900, total: 2000, currency: 'CNY' } });
+      if (path === channelProtocolPaths.createRefund)
+        Object.assign(answer as object, { amount: { refund: 1900, total: 2000, currency: 'CNY' } });
     };
     expect((await client.refund({ outTradeNo, outRefundNo, refund: 900, total: 2000 })).body.status).toBe('PROCESSING');
     fake.beforeAnswer = undefined;
-    const stored = () => context.database.db.selectFrom('refunds').selectAll().where('mchid', '=', mchid).where('out_refund_no', '=', outRefundNo).executeTakeFirstOrThrow();
+    const stored = () =>
+      context.database.db
+        .selectFrom('refunds')
+        .selectAll()
+        .where('mchid', '=', mchid)
+        .where('out_refund_no', '=', outRefundNo)
+        .executeTakeFirstOrThrow();
     expect(await stored()).toMatchObject({ status: 'PROCESSING', channel_refund_id: null });
     expect(await flagged()).toBe(true);
     // Its callback and the reconciler's query say SUCCESS for 1900, then for 900 in another currency: neither settles it.
@@ -463,7 +533,10 @@ describeOnEachDatabase('channel faults', (kind) => {
     expect(await ours(outTradeNo)).toMatchObject({ refund_succeeded: 0, refund_reserved: 900 });
     expect(await notifications('refund', (await stored()).id)).toEqual([]);
     // The flag shows in the Order record.
-    const record = await context.services.orderRecords.detail(await demoActor(context, manifest.miniProgramTeam.users.admin.account), (await ours(outTradeNo)).id);
+    const record = await context.services.orderRecords.detail(
+      await demoActor(context, manifest.miniProgramTeam.users.admin.account),
+      (await ours(outTradeNo)).id,
+    );
     expect(record.order.anomalies).toEqual(['RefundMismatch']);
     // Once the channel answers with our refund's amount and currency, the reconciler settles it (the flag stays).
     channelRefund.amount = { ...channelRefund.amount, currency: 'CNY' };
@@ -477,70 +550,75 @@ describeOnEachDatabase('channel faults', (kind) => {
   // --- everything at once ------------------------------------------------------------------------------
 
   // The full storm takes minutes on a busy machine: its own timeout (the CI one, 10 orders, keeps the default 30 s).
-  it(`a storm of ${stormOrders} orders through random faults and outages ends in the channel's state`, async () => {
-    const random = mulberry32(Number(process.env.PAYTHROUGH_RELIABILITY_SEED ?? 20260115) + (kind === 'postgres' ? 1 : 0));
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-    const maybeFault = (path: string) => {
-      if (random() < 0.4) fake.inject({ mode: pick([...badAnswerModes, 'slow']), applied: random() < 0.5, path });
-    };
-    const pendingCallbacks: string[] = [];
-    /** A callback is delivered, repeated, held back (delivered later, out of order) or lost. */
-    const deliver = async (body: string) => {
-      const fate = random();
-      if (fate < 0.15) return;
-      if (fate < 0.35) return void pendingCallbacks.push(body);
-      expect(await callback(body)).toBe(204);
-      if (fate > 0.85) expect(await callback(body)).toBe(204);
-    };
-    const numbers: string[] = [];
-    for (let index = 0; index < stormOrders; index += 1) {
-      if (random() < 0.1) await (fake.listening ? fake.refuseConnections() : fake.start());
-      const outTradeNo = number('STORM');
-      numbers.push(outTradeNo);
-      const total = 100 * (1 + Math.floor(random() * 50));
-      maybeFault(channelProtocolPaths.createOrder);
-      let created = (await prepay(outTradeNo, total)).statusCode === 200;
-      if (!created && random() < 0.6) {
-        if (!fake.listening) await fake.start();
-        created = (await prepay(outTradeNo, total)).statusCode === 200;
+  it(
+    `a storm of ${stormOrders} orders through random faults and outages ends in the channel's state`,
+    async () => {
+      const random = mulberry32(Number(process.env.PAYTHROUGH_RELIABILITY_SEED ?? 20260115) + (kind === 'postgres' ? 1 : 0));
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+      const maybeFault = (path: string) => {
+        if (random() < 0.4) fake.inject({ mode: pick([...badAnswerModes, 'slow']), applied: random() < 0.5, path });
+      };
+      const pendingCallbacks: string[] = [];
+      /** A callback is delivered, repeated, held back (delivered later, out of order) or lost. */
+      const deliver = async (body: string) => {
+        const fate = random();
+        if (fate < 0.15) return;
+        if (fate < 0.35) return void pendingCallbacks.push(body);
+        expect(await callback(body)).toBe(204);
+        if (fate > 0.85) expect(await callback(body)).toBe(204);
+      };
+      const numbers: string[] = [];
+      for (let index = 0; index < stormOrders; index += 1) {
+        if (random() < 0.1) await (fake.listening ? fake.refuseConnections() : fake.start());
+        const outTradeNo = number('STORM');
+        numbers.push(outTradeNo);
+        const total = 100 * (1 + Math.floor(random() * 50));
+        maybeFault(channelProtocolPaths.createOrder);
+        let created = (await prepay(outTradeNo, total)).statusCode === 200;
+        if (!created && random() < 0.6) {
+          if (!fake.listening) await fake.start();
+          created = (await prepay(outTradeNo, total)).statusCode === 200;
+        }
+        if (!created || !fake.order(mchid, outTradeNo)) continue;
+        const fate = random();
+        if (fate < 0.15) {
+          maybeFault(channelProtocolPaths.closeOrder);
+          await client.close(outTradeNo);
+          continue;
+        }
+        if (fate < 0.25) {
+          await deliver(fake.event('payment.failed', fake.failPayment(mchid, outTradeNo)));
+          continue;
+        }
+        if (fate < 0.35) continue; // never paid: expires
+        await deliver(fake.event('payment.succeeded', fake.pay(mchid, outTradeNo)));
+        if ((await ours(outTradeNo)).trade_state !== 'SUCCESS') continue;
+        for (let refundIndex = 0; refundIndex < 1 + Math.floor(random() * 3); refundIndex += 1) {
+          const outRefundNo = `R${refundIndex}${outTradeNo}`;
+          maybeFault(channelProtocolPaths.createRefund);
+          const answer = await client.refund({ outTradeNo, outRefundNo, refund: Math.max(1, Math.floor((total * random()) / 2)), total });
+          expect([200, 400]).toContain(answer.statusCode);
+          const channelRefund = fake.refund(mchid, outRefundNo);
+          if (!channelRefund || random() < 0.3) continue;
+          const state = pick(['SUCCESS', 'SUCCESS', 'CLOSED', 'ABNORMAL'] as const);
+          await deliver(fake.event(refundEventOf[state], fake.settleRefund(mchid, outRefundNo, state)));
+        }
+        if (random() < 0.3) await runJobsFor(minute);
       }
-      if (!created || !fake.order(mchid, outTradeNo)) continue;
-      const fate = random();
-      if (fate < 0.15) {
-        maybeFault(channelProtocolPaths.closeOrder);
-        await client.close(outTradeNo);
-        continue;
-      }
-      if (fate < 0.25) {
-        await deliver(fake.event('payment.failed', fake.failPayment(mchid, outTradeNo)));
-        continue;
-      }
-      if (fate < 0.35) continue; // never paid: expires
-      await deliver(fake.event('payment.succeeded', fake.pay(mchid, outTradeNo)));
-      if ((await ours(outTradeNo)).trade_state !== 'SUCCESS') continue;
-      for (let refundIndex = 0; refundIndex < 1 + Math.floor(random() * 3); refundIndex += 1) {
-        const outRefundNo = `R${refundIndex}${outTradeNo}`;
-        maybeFault(channelProtocolPaths.createRefund);
-        const answer = await client.refund({ outTradeNo, outRefundNo, refund: Math.max(1, Math.floor((total * random()) / 2)), total });
-        expect([200, 400]).toContain(answer.statusCode);
-        const channelRefund = fake.refund(mchid, outRefundNo);
-        if (!channelRefund || random() < 0.3) continue;
-        const state = pick(['SUCCESS', 'SUCCESS', 'CLOSED', 'ABNORMAL'] as const);
-        await deliver(fake.event(refundEventOf[state], fake.settleRefund(mchid, outRefundNo, state)));
-      }
-      if (random() < 0.3) await runJobsFor(minute);
-    }
-    // Held-back callbacks arrive last, in reverse (out of order); the channel recovers; time passes.
-    for (const body of pendingCallbacks.reverse()) expect(await callback(body)).toBe(204);
-    fake.clearFaults();
-    if (!fake.listening) await fake.start();
-    // The channel finishes the refunds it still has in hand; their callbacks are lost, the reconciler asks.
-    await runJobsFor(30 * minute);
-    for (const refund of fake.refunds.values()) if (refund.state === 'PROCESSING') fake.settleRefund(refund.merchant_id, refund.out_refund_no, 'SUCCESS');
-    await runJobsFor(3 * 60 * minute, 10 * minute);
-    expect(await checkInvariants({ settled: true, all: true })).toBeGreaterThanOrEqual(numbers.length);
-    for (const outTradeNo of numbers) expect((await ours(outTradeNo)).trade_state).not.toBe('WAIT_PAY');
-  }, full ? 10 * minute : undefined);
+      // Held-back callbacks arrive last, in reverse (out of order); the channel recovers; time passes.
+      for (const body of pendingCallbacks.reverse()) expect(await callback(body)).toBe(204);
+      fake.clearFaults();
+      if (!fake.listening) await fake.start();
+      // The channel finishes the refunds it still has in hand; their callbacks are lost, the reconciler asks.
+      await runJobsFor(30 * minute);
+      for (const refund of fake.refunds.values())
+        if (refund.state === 'PROCESSING') fake.settleRefund(refund.merchant_id, refund.out_refund_no, 'SUCCESS');
+      await runJobsFor(3 * 60 * minute, 10 * minute);
+      expect(await checkInvariants({ settled: true, all: true })).toBeGreaterThanOrEqual(numbers.length);
+      for (const outTradeNo of numbers) expect((await ours(outTradeNo)).trade_state).not.toBe('WAIT_PAY');
+    },
+    full ? 10 * minute : undefined,
+  );
 });
 
 const refundEventOf = { SUCCESS: 'refund.succeeded', CLOSED: 'refund.closed', ABNORMAL: 'refund.abnormal' } as const;

@@ -23,7 +23,6 @@ const require = createRequire(import.meta.url);
 // The published client, unmodified: signs requests, verifies answers; its Rsa / Aes check notifications.
 const { Rsa, Aes, Formatter } = require('wechatpay-axios-plugin');
 
-
 /** mulberry32: small, seedable, good enough to pick amounts, outcomes and kill moments. */
 export function seededRandom(seed: number) {
   let state = seed >>> 0;
@@ -81,7 +80,6 @@ export async function createCrashDatabase(kind: DatabaseKind): Promise<CrashData
   };
 }
 
-
 /** The server as an operator runs it, on one database and one port across kills and restarts. */
 export class ServerProcess {
   private child: ChildProcess | undefined;
@@ -103,7 +101,11 @@ export class ServerProcess {
   async start(timeoutMs = 90_000): Promise<number> {
     const startedAt = Date.now();
     await this.beforeStart(async () => {
-      const child = spawn(process.execPath, [cliPath, 'start', '--no-demo'], { cwd: repositoryRoot, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [cliPath, 'start', '--no-demo'], {
+        cwd: repositoryRoot,
+        env: this.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       this.child = child;
       this.starts += 1;
       const remember = (chunk: Buffer) => {
@@ -115,8 +117,10 @@ export class ServerProcess {
       this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
       // Up means /healthz answers, which needs the database: migrations and the listener are done.
       for (;;) {
-        if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} while starting:\n${this.log.slice(-30).join('\n')}`);
-        if (Date.now() - startedAt > timeoutMs) throw new Error(`the server did not answer /healthz within ${timeoutMs} ms:\n${this.log.slice(-30).join('\n')}`);
+        if (child.exitCode !== null)
+          throw new Error(`the server exited with ${child.exitCode} while starting:\n${this.log.slice(-30).join('\n')}`);
+        if (Date.now() - startedAt > timeoutMs)
+          throw new Error(`the server did not answer /healthz within ${timeoutMs} ms:\n${this.log.slice(-30).join('\n')}`);
         const healthy = await fetch(`${this.baseUrl}/healthz`).then(
           (response) => response.status === 200,
           () => false,
@@ -195,10 +199,14 @@ export class VerifyingNotifyReceiver {
         const body = Buffer.concat(chunks).toString('utf8');
         const problem = this.accept(request.headers as Record<string, string | undefined>, body);
         if (problem) this.rejected.push(problem);
-        setTimeout(() => {
-          if (problem) response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'FAIL', message: problem }));
-          else response.writeHead(204).end();
-        }, this.answerDelayMs(this.received.length + this.rejected.length));
+        setTimeout(
+          () => {
+            if (problem)
+              response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'FAIL', message: problem }));
+            else response.writeHead(204).end();
+          },
+          this.answerDelayMs(this.received.length + this.rejected.length),
+        );
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -212,7 +220,11 @@ export class VerifyingNotifyReceiver {
     const message = Formatter.response(headers['wechatpay-timestamp'], headers['wechatpay-nonce'], body);
     if (!Rsa.verify(message, headers['wechatpay-signature'], merchant.platformPublicKeyPem)) return 'signature does not verify';
     try {
-      const parsed = JSON.parse(body) as { id: string; event_type: string; resource: { ciphertext: string; nonce: string; associated_data: string } };
+      const parsed = JSON.parse(body) as {
+        id: string;
+        event_type: string;
+        resource: { ciphertext: string; nonce: string; associated_data: string };
+      };
       const { ciphertext, nonce, associated_data: aad } = parsed.resource;
       const resource = JSON.parse(Aes.AesGcm.decrypt(ciphertext, merchant.apiV3Key, nonce, aad)) as Record<string, any>;
       this.received.push({ id: parsed.id, eventType: parsed.event_type, resource, at: Date.now() });

@@ -20,7 +20,15 @@ import type { Clock } from '../../src/domain/clock.ts';
  * or after doing the work, which is what makes an outcome "unknown" for Paythrough.
  */
 export type FaultMode = 'timeout' | 'slow' | 'error5xx' | 'garbage' | 'badSignature' | 'truncated' | 'cutConnection' | 'forgedRefusal';
-export const badAnswerModes: readonly FaultMode[] = ['timeout', 'error5xx', 'garbage', 'badSignature', 'truncated', 'cutConnection', 'forgedRefusal'];
+export const badAnswerModes: readonly FaultMode[] = [
+  'timeout',
+  'error5xx',
+  'garbage',
+  'badSignature',
+  'truncated',
+  'cutConnection',
+  'forgedRefusal',
+];
 
 export interface Fault {
   mode: FaultMode;
@@ -118,7 +126,8 @@ export class FakeChannelServer {
     const now = new Date(this.clock.nowMs()).toISOString();
     const transactionId = options.transactionId ?? `FCT${(this.sequence += 1).toString().padStart(8, '0')}`;
     order.payments.push(transactionId);
-    if (order.state !== 'SUCCESS') Object.assign(order, { state: 'SUCCESS', channel_transaction_id: transactionId, payer_openid: 'openid-fake', paid_time: now });
+    if (order.state !== 'SUCCESS')
+      Object.assign(order, { state: 'SUCCESS', channel_transaction_id: transactionId, payer_openid: 'openid-fake', paid_time: now });
     return { ...publicOrder(order), channel_transaction_id: transactionId };
   }
 
@@ -141,7 +150,12 @@ export class FakeChannelServer {
   event(type: 'refund.succeeded' | 'refund.closed' | 'refund.abnormal', refund: WireRefund, eventId?: string): string;
   event(type: string, subject: WireOrder | WireRefund, eventId = `evt_${(this.sequence += 1)}`): string {
     const occurred = new Date(this.clock.nowMs()).toISOString();
-    return JSON.stringify({ event_id: eventId, event_type: type, occurred_time: occurred, [type.startsWith('payment.') ? 'order' : 'refund']: subject });
+    return JSON.stringify({
+      event_id: eventId,
+      event_type: type,
+      occurred_time: occurred,
+      [type.startsWith('payment.') ? 'order' : 'refund']: subject,
+    });
   }
 
   private mustOrder(merchantId: string, outTradeNo: string): StoredOrder {
@@ -164,8 +178,14 @@ export class FakeChannelServer {
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);
     const path = request.url ?? '';
-    const signature = verifyChannelSignature({ headers: request.headers, body: raw, channelKeys: [this.channelKey], nowMs: this.clock.nowMs() });
-    if (!signature.ok || this.seenNonces.has(signature.nonce)) return this.answer(response, 401, { code: 'SIGN_ERROR', message: signature.ok ? 'replay' : signature.message });
+    const signature = verifyChannelSignature({
+      headers: request.headers,
+      body: raw,
+      channelKeys: [this.channelKey],
+      nowMs: this.clock.nowMs(),
+    });
+    if (!signature.ok || this.seenNonces.has(signature.nonce))
+      return this.answer(response, 401, { code: 'SIGN_ERROR', message: signature.ok ? 'replay' : signature.message });
     this.seenNonces.add(signature.nonce);
     let body: unknown;
     try {
@@ -188,7 +208,12 @@ export class FakeChannelServer {
 
   private answer(response: ServerResponse, status: number, answer: unknown, signWith = this.channelKey): void {
     const text = JSON.stringify(answer);
-    response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...signChannelMessage(signWith, text, { nowMs: this.clock.nowMs() }) }).end(text);
+    response
+      .writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        ...signChannelMessage(signWith, text, { nowMs: this.clock.nowMs() }),
+      })
+      .end(text);
   }
 
   private misbehave(response: ServerResponse, mode: FaultMode, status: number, answer: unknown): void {
@@ -200,18 +225,29 @@ export class FakeChannelServer {
         return this.answer(response, 503, { code: 'SYSTEM_ERROR', message: 'the channel failed' });
       case 'garbage': {
         const html = '<html><body>502 Bad Gateway</body></html>';
-        response.writeHead(200, { 'content-type': 'text/html', ...signChannelMessage(this.channelKey, html, { nowMs: this.clock.nowMs() }) }).end(html);
+        response
+          .writeHead(200, { 'content-type': 'text/html', ...signChannelMessage(this.channelKey, html, { nowMs: this.clock.nowMs() }) })
+          .end(html);
         return;
       }
       case 'badSignature':
         return this.answer(response, status, answer, 'a-key-that-is-not-the-channel-key-0000');
       case 'truncated': {
         const half = text.slice(0, Math.floor(text.length / 2));
-        response.writeHead(status, { 'content-type': 'application/json', ...signChannelMessage(this.channelKey, half, { nowMs: this.clock.nowMs() }) }).end(half);
+        response
+          .writeHead(status, {
+            'content-type': 'application/json',
+            ...signChannelMessage(this.channelKey, half, { nowMs: this.clock.nowMs() }),
+          })
+          .end(half);
         return;
       }
       case 'cutConnection': {
-        response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...signChannelMessage(this.channelKey, text, { nowMs: this.clock.nowMs() }) });
+        response.writeHead(status, {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(text)),
+          ...signChannelMessage(this.channelKey, text, { nowMs: this.clock.nowMs() }),
+        });
         response.write(text.slice(0, 20));
         setTimeout(() => response.socket?.destroy(), 5);
         return;
@@ -237,7 +273,10 @@ export class FakeChannelServer {
         const key = orderKey(input.data.merchant_id, input.data.out_trade_no);
         const existing = this.orders.get(key);
         if (existing) {
-          const same = existing.prepay_id === input.data.prepay_id && existing.amount.total === input.data.amount.total && existing.amount.currency === input.data.amount.currency;
+          const same =
+            existing.prepay_id === input.data.prepay_id &&
+            existing.amount.total === input.data.amount.total &&
+            existing.amount.currency === input.data.amount.currency;
           return same ? [200, publicOrder(existing)] : refuse(409, 'OUT_TRADE_NO_USED', 'other parameters');
         }
         const id = (this.sequence += 1);
@@ -281,16 +320,25 @@ export class FakeChannelServer {
         const key = orderKey(input.data.merchant_id, input.data.out_refund_no);
         const existing = this.refunds.get(key);
         if (existing) {
-          return existing.out_trade_no === input.data.out_trade_no && existing.amount.refund === input.data.amount.refund ? [200, existing] : refuse(409, 'OUT_REFUND_NO_USED', 'used');
+          return existing.out_trade_no === input.data.out_trade_no && existing.amount.refund === input.data.amount.refund
+            ? [200, existing]
+            : refuse(409, 'OUT_REFUND_NO_USED', 'used');
         }
         const order = this.orders.get(orderKey(input.data.merchant_id, input.data.out_trade_no));
         if (!order) return refuse(404, 'ORDER_NOT_EXIST', 'no such order');
         if (order.state !== 'SUCCESS') return refuse(409, 'ORDER_NOT_PAID', 'not paid');
-        if (input.data.amount.total !== order.amount.total || input.data.amount.currency !== order.amount.currency) return refuse(409, 'INVALID_REQUEST', 'amount');
+        if (input.data.amount.total !== order.amount.total || input.data.amount.currency !== order.amount.currency)
+          return refuse(409, 'INVALID_REQUEST', 'amount');
         const payment = input.data.channel_transaction_id ?? order.payments[0];
         if (!payment || !order.payments.includes(payment)) return refuse(409, 'INVALID_REQUEST', 'no such payment');
         const takenFromPayment = [...this.refunds.values()]
-          .filter((refund) => refund.out_trade_no === order.out_trade_no && refund.merchant_id === order.merchant_id && refund.state !== 'CLOSED' && refundPayment.get(refund) === payment)
+          .filter(
+            (refund) =>
+              refund.out_trade_no === order.out_trade_no &&
+              refund.merchant_id === order.merchant_id &&
+              refund.state !== 'CLOSED' &&
+              refundPayment.get(refund) === payment,
+          )
           .reduce((sum, refund) => sum + refund.amount.refund, 0);
         if (takenFromPayment + input.data.amount.refund > order.amount.total) return refuse(409, 'NOT_ENOUGH', 'not enough left');
         const refund: WireRefund = {

@@ -53,12 +53,17 @@ class FaultyReceiver {
       request.on('end', () => {
         this.received.push({ path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
         const behaviour = this.behaviour;
-        const send = (status: number, body?: string) => (body === undefined ? response.writeHead(status).end() : response.writeHead(status, { 'content-type': 'application/json' }).end(body));
+        const send = (status: number, body?: string) =>
+          body === undefined
+            ? response.writeHead(status).end()
+            : response.writeHead(status, { 'content-type': 'application/json' }).end(body);
         if (behaviour.kind === 'slow') setTimeout(() => send(200), slowAnswerMs);
         else send(behaviour.status, behaviour.body);
       });
     };
-    this.server = this.tls ? createHttpsServer({ key: tlsFixtures.serverKeyPem, cert: tlsFixtures.serverCertPem }, handler) : createHttpServer(handler);
+    this.server = this.tls
+      ? createHttpsServer({ key: tlsFixtures.serverKeyPem, cert: tlsFixtures.serverCertPem }, handler)
+      : createHttpServer(handler);
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -133,7 +138,9 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     expect(prepay.statusCode).toBe(200);
     expect((await payInSandbox(context.app, prepay.body.prepay_id)).statusCode).toBe(200);
     const order = (await orderRepository.findByOutTradeNo(db(), client.merchant.mchid, outTradeNo))!;
-    const [job] = (await outboxRepository.listBySubject(db(), 'order', String(order.id))).filter((row) => row.topic === merchantNotificationTopic);
+    const [job] = (await outboxRepository.listBySubject(db(), 'order', String(order.id))).filter(
+      (row) => row.topic === merchantNotificationTopic,
+    );
     return { outTradeNo, order, job: job! };
   }
   const job = async (id: number) => (await outboxRepository.findById(db(), id))!;
@@ -158,7 +165,8 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     }
     return waits;
   }
-  const eventIdsReceived = (receiver: FaultyReceiver) => receiver.received.map((request) => (JSON.parse(request.body) as { id: string }).id);
+  const eventIdsReceived = (receiver: FaultyReceiver) =>
+    receiver.received.map((request) => (JSON.parse(request.body) as { id: string }).id);
 
   it('a notify_url down for the whole schedule: 16 attempts on 15s/15s/30s/3m/…/6h/6h, then failed; a console resend after recovery delivers it once', async () => {
     const { order, job: row } = await paidOrder();
@@ -171,7 +179,12 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     expect(context.clock.nowMs() - started).toBe(notificationRetryScheduleMs.reduce((a, b) => a + b, 0));
     const attempts = await outboxRepository.listAttempts(db(), row.id);
     expect(attempts).toHaveLength(16);
-    expect(attempts.every((attempt) => attempt.outcome === 'failed' && attempt.http_status === null && /connect|refused|ECONNREFUSED/i.test(attempt.error ?? ''))).toBe(true);
+    expect(
+      attempts.every(
+        (attempt) =>
+          attempt.outcome === 'failed' && attempt.http_status === null && /connect|refused|ECONNREFUSED/i.test(attempt.error ?? ''),
+      ),
+    ).toBe(true);
     // A failed notification stays failed: days later nothing is tried.
     context.clock.advance(3 * 24 * 60 * minute);
     expect((await worker.runOnce()).claimed).toBe(0);
@@ -196,12 +209,15 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     let index = 0;
     notify.behaviour = { kind: 'answer', status: failures[0]!, body: '{"code":"FAIL","message":"busy"}' };
     const waits: number[] = [];
-    for (let last = context.clock.nowMs(); ; ) {
+    for (let last = context.clock.nowMs(); ;) {
       await worker.runOnce();
       const current = await job(row.id);
       if (current.status !== 'pending') break;
       index += 1;
-      notify.behaviour = index < failures.length ? { kind: 'answer', status: failures[index]!, body: '{"code":"FAIL","message":"busy"}' } : { kind: 'answer', status: 200 };
+      notify.behaviour =
+        index < failures.length
+          ? { kind: 'answer', status: failures[index]!, body: '{"code":"FAIL","message":"busy"}' }
+          : { kind: 'answer', status: 200 };
       context.clock.set(current.next_attempt_at!);
       waits.push(context.clock.nowMs() - last);
       last = context.clock.nowMs();
@@ -265,7 +281,9 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     expect(notify.received.map((request) => JSON.parse(request.body).event_type)).toEqual(['REFUND.SUCCESS', 'TRANSACTION.SUCCESS']);
     expect(eventIdsReceived(notify)).toEqual([refundJob!.event_id, payment.event_id]);
     // Each notice carries the state it reports, so a merchant applying them in any order ends right.
-    const [refundNotice, paymentNotice] = notify.received.map((request) => JSON.parse(decryptV3Resource(JSON.parse(request.body).resource, client.merchant.apiV3Key)));
+    const [refundNotice, paymentNotice] = notify.received.map((request) =>
+      JSON.parse(decryptV3Resource(JSON.parse(request.body).resource, client.merchant.apiV3Key)),
+    );
     expect(refundNotice).toMatchObject({ out_refund_no: outRefundNo, refund_status: 'SUCCESS' });
     expect(paymentNotice).toMatchObject({ out_trade_no: order.out_trade_no, trade_state: 'SUCCESS' });
     notify.received.length = 0;
@@ -274,7 +292,9 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
   it('a host-reported refund webhook down for hours, then slow, then back: delivered until acknowledged, the refund settled once by the signed report', async () => {
     const applicationId = manifest.superapp.applicationId;
     const saAdmin = await demoActor(context, manifest.superapp.users.admin.account);
-    await context.services.paymentConfig.update(saAdmin, applicationId, { channel: { kind: 'host_reported', webhookUrl: `https://notify.merchant.test:${webhook.port_}/refund-webhook` } });
+    await context.services.paymentConfig.update(saAdmin, applicationId, {
+      channel: { kind: 'host_reported', webhookUrl: `https://notify.merchant.test:${webhook.port_}/refund-webhook` },
+    });
     const hostKey = (await context.services.hostKeys.rotate(saAdmin, applicationId)).hostKey;
     const report = async (path: 'payOrder' | 'refundResult', fields: Record<string, string | number>) => {
       const body = buildHostXml(fields);
@@ -289,11 +309,22 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     const outTradeNo = number('HRW');
     const prepay = await client.prepay({ outTradeNo, total: 2000 });
     expect(prepay.statusCode).toBe(200);
-    expect((await report('payOrder', { prepay_id: prepay.body.prepay_id, out_trade_no: outTradeNo, total_fee: 2000, transaction_id: `SA-${outTradeNo}` })).return_code).toBe('SUCCESS');
+    expect(
+      (
+        await report('payOrder', {
+          prepay_id: prepay.body.prepay_id,
+          out_trade_no: outTradeNo,
+          total_fee: 2000,
+          transaction_id: `SA-${outTradeNo}`,
+        })
+      ).return_code,
+    ).toBe('SUCCESS');
     const outRefundNo = `R${outTradeNo}`;
     expect((await client.refund({ outTradeNo, outRefundNo, refund: 700, total: 2000 })).body.status).toBe('PROCESSING');
     const refund = (await refundRepository.findByOutRefundNo(db(), client.merchant.mchid, outRefundNo))!;
-    const [row] = (await outboxRepository.listBySubject(db(), 'refund', String(refund.id))).filter((r) => r.topic === hostRefundWebhookTopic);
+    const [row] = (await outboxRepository.listBySubject(db(), 'refund', String(refund.id))).filter(
+      (r) => r.topic === hostRefundWebhookTopic,
+    );
 
     // Down for the first 10 attempts (about 2 h 15 min), then slow twice, then answering.
     await webhook.down();
@@ -326,12 +357,24 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     expect((await refundRepository.findById(db(), refund.id))!.status).toBe('PROCESSING');
 
     // The superapp refunds once and reports; a repeated report changes nothing; one REFUND.SUCCESS.
-    const result = { mchid: client.merchant.mchid, out_refund_no: outRefundNo, refund_status: 'SUCCESS', refund_id: `SA-R-${outTradeNo}`, refund_fee: 700 };
+    const result = {
+      mchid: client.merchant.mchid,
+      out_refund_no: outRefundNo,
+      refund_status: 'SUCCESS',
+      refund_id: `SA-R-${outTradeNo}`,
+      refund_fee: 700,
+    };
     expect((await report('refundResult', result)).return_code).toBe('SUCCESS');
     expect((await report('refundResult', result)).return_code).toBe('SUCCESS');
     expect((await report('refundResult', { ...result, refund_status: 'CLOSED' })).return_code).toBe('FAIL');
-    const notices = (await outboxRepository.listBySubject(db(), 'refund', String(refund.id))).filter((r) => r.topic === merchantNotificationTopic);
+    const notices = (await outboxRepository.listBySubject(db(), 'refund', String(refund.id))).filter(
+      (r) => r.topic === merchantNotificationTopic,
+    );
     expect(notices.map((notice) => JSON.parse(notice.payload_json).event_type)).toEqual(['REFUND.SUCCESS']);
-    expect((await orderRepository.findByOutTradeNo(db(), client.merchant.mchid, outTradeNo))!).toMatchObject({ trade_state: 'REFUND', refund_succeeded: 700, refund_reserved: 700 });
+    expect((await orderRepository.findByOutTradeNo(db(), client.merchant.mchid, outTradeNo))!).toMatchObject({
+      trade_state: 'REFUND',
+      refund_succeeded: 700,
+      refund_reserved: 700,
+    });
   });
 });

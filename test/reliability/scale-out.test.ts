@@ -92,7 +92,14 @@ class Instance {
   }
 
   start(): this {
-    const environment = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...this.environment, PORT: String(this.port), PUBLIC_URL: this.url };
+    const environment = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'production',
+      ...this.environment,
+      PORT: String(this.port),
+      PUBLIC_URL: this.url,
+    };
     this.child = spawn(process.execPath, [cli, 'start'], { cwd: repositoryRoot, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString('utf8')).slice(-20_000));
     this.child.stdout!.on('data', keep);
@@ -148,16 +155,30 @@ class NotifyReceiver {
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
         const arrivedAt = Date.now();
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string; event_type: string; resource: { ciphertext: string; nonce: string; associated_data?: string } };
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          id: string;
+          event_type: string;
+          resource: { ciphertext: string; nonce: string; associated_data?: string };
+        };
         const resource = JSON.parse(decryptV3Resource(body.resource, this.apiV3Key)) as { out_trade_no: string; out_refund_no?: string };
         const flying = (this.inFlight.get(body.id) ?? 0) + 1;
         this.inFlight.set(body.id, flying);
         if (flying > 1) this.overlaps.push(body.id);
-        setTimeout(() => {
-          this.inFlight.set(body.id, (this.inFlight.get(body.id) ?? 1) - 1);
-          this.arrivals.push({ eventId: body.id, eventType: body.event_type, outTradeNo: resource.out_trade_no, outRefundNo: resource.out_refund_no, arrivedAt, answeredAt: Date.now() });
-          response.writeHead(204).end();
-        }, 50 + Math.floor(Math.random() * 250));
+        setTimeout(
+          () => {
+            this.inFlight.set(body.id, (this.inFlight.get(body.id) ?? 1) - 1);
+            this.arrivals.push({
+              eventId: body.id,
+              eventType: body.event_type,
+              outTradeNo: resource.out_trade_no,
+              outRefundNo: resource.out_refund_no,
+              arrivedAt,
+              answeredAt: Date.now(),
+            });
+            response.writeHead(204).end();
+          },
+          50 + Math.floor(Math.random() * 250),
+        );
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -179,14 +200,22 @@ class V3HttpClient {
   constructor(private readonly merchant: MerchantCredentials) {}
 
   sign(method: 'GET' | 'POST', url: string, body = ''): string {
-    return signV3Request({ mchid: this.merchant.mchid, serialNo: this.merchant.serialNo, privateKey: this.merchant.privateKeyPem }, { method, url, body }, { nowMs: Date.now() });
+    return signV3Request(
+      { mchid: this.merchant.mchid, serialNo: this.merchant.serialNo, privateKey: this.merchant.privateKeyPem },
+      { method, url, body },
+      { nowMs: Date.now() },
+    );
   }
 
   async request(baseUrl: string, method: 'GET' | 'POST', url: string, body?: unknown, authorization?: string): Promise<V3Answer> {
     const raw = body === undefined ? '' : JSON.stringify(body);
     const response = await fetch(`${baseUrl}${url}`, {
       method,
-      headers: { authorization: authorization ?? this.sign(method, url, raw), accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: authorization ?? this.sign(method, url, raw),
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: raw }),
     });
     const text = await response.text();
@@ -225,9 +254,10 @@ class V3HttpClient {
 }
 
 const describeOnPostgres = postgresAvailable || postgresRequired ? describe : describe.skip;
-const suiteName = postgresAvailable || postgresRequired
-  ? 'scale-out: several instances against one PostgreSQL'
-  : `scale-out: several instances against one PostgreSQL — SKIPPED: PostgreSQL at ${postgresTestUrl} does not answer`;
+const suiteName =
+  postgresAvailable || postgresRequired
+    ? 'scale-out: several instances against one PostgreSQL'
+    : `scale-out: several instances against one PostgreSQL — SKIPPED: PostgreSQL at ${postgresTestUrl} does not answer`;
 
 describeOnPostgres(suiteName, { timeout: 240_000 }, () => {
   const databaseName = `paythrough_scale_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
@@ -251,7 +281,8 @@ describeOnPostgres(suiteName, { timeout: 240_000 }, () => {
   });
   const addInstances = async (count: number) => {
     const added: Instance[] = [];
-    for (let index = 0; index < count; index++) added.push(new Instance(`instance ${instances.length + index + 1}`, await freePort(), environment()));
+    for (let index = 0; index < count; index++)
+      added.push(new Instance(`instance ${instances.length + index + 1}`, await freePort(), environment()));
     // Started at the same moment: the first ones race on an empty database.
     for (const instance of added) instances.push(instance.start());
     await Promise.all(added.map((instance) => instance.ready()));
@@ -331,28 +362,56 @@ describeOnPostgres(suiteName, { timeout: 240_000 }, () => {
       const roundStarted = Date.now();
       const at = (index: number) => instances[index % count]!.url;
       const prefix = `S${round}${Date.now().toString(36)}`;
-      const orders = Array.from({ length: settings.ordersPerRound }, (_, index) => ({ outTradeNo: `${prefix}O${index}`, total: 1000 + index }));
+      const orders = Array.from({ length: settings.ordersPerRound }, (_, index) => ({
+        outTradeNo: `${prefix}O${index}`,
+        total: 1000 + index,
+      }));
 
       // The same prepay on every instance at once: one order, one prepay_id.
-      const prepays = await Promise.all(orders.flatMap((order) => instances.slice(0, count).map((instance) => client.prepay(instance.url, order.outTradeNo, receiver.url, order.total))));
+      const prepays = await Promise.all(
+        orders.flatMap((order) =>
+          instances.slice(0, count).map((instance) => client.prepay(instance.url, order.outTradeNo, receiver.url, order.total)),
+        ),
+      );
       expect(prepays.map((answer) => answer.status)).toEqual(prepays.map(() => 200));
       for (const [index, order] of orders.entries()) {
         const ids = new Set(prepays.slice(index * count, (index + 1) * count).map((answer) => answer.body.prepay_id as string));
         expect(ids.size, order.outTradeNo).toBe(1);
         Object.assign(order, { prepayId: [...ids][0]! });
       }
-      const stored = await db().selectFrom('orders').select(['out_trade_no', 'prepay_id']).where('out_trade_no', 'like', `${prefix}%`).execute();
+      const stored = await db()
+        .selectFrom('orders')
+        .select(['out_trade_no', 'prepay_id'])
+        .where('out_trade_no', 'like', `${prefix}%`)
+        .execute();
       expect(stored).toHaveLength(orders.length);
 
       // Two thirds are paid, the payment reported to every instance at once; the rest stay unpaid.
       const paid = orders.filter((_, index) => index % 3 !== 2);
       const unpaid = orders.filter((_, index) => index % 3 === 2);
       const payments = await Promise.all(
-        paid.flatMap((order) => instances.slice(0, count).map((instance) => fetch(`${instance.url}/sandbox/v1/payments/${(order as { prepayId?: string }).prepayId}/succeed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payer_openid: 'openid-scale' }) }))),
+        paid.flatMap((order) =>
+          instances.slice(0, count).map((instance) =>
+            fetch(`${instance.url}/sandbox/v1/payments/${(order as { prepayId?: string }).prepayId}/succeed`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ payer_openid: 'openid-scale' }),
+            }),
+          ),
+        ),
       );
       expect(payments.every((response) => response.status < 500)).toBe(true);
       await waitFor('the paid orders to be SUCCESS', 30_000, async () => {
-        const rows = await db().selectFrom('orders').select('trade_state').where('out_trade_no', 'in', paid.map((order) => order.outTradeNo)).where('trade_state', '=', 'SUCCESS').execute();
+        const rows = await db()
+          .selectFrom('orders')
+          .select('trade_state')
+          .where(
+            'out_trade_no',
+            'in',
+            paid.map((order) => order.outTradeNo),
+          )
+          .where('trade_state', '=', 'SUCCESS')
+          .execute();
         return rows.length === paid.length ? true : undefined;
       });
 
@@ -360,18 +419,44 @@ describeOnPostgres(suiteName, { timeout: 240_000 }, () => {
       const refundable = paid.slice(0, Math.max(1, Math.floor(paid.length / 2)));
       const refunds = await Promise.all(
         refundable.flatMap((order, orderIndex) =>
-          [0, 1, 2, 3].map((k) => client.refund(at(orderIndex + k), order.outTradeNo, `${order.outTradeNo}R${k}`, Math.floor(order.total * 0.4), order.total, receiver.url)),
+          [0, 1, 2, 3].map((k) =>
+            client.refund(
+              at(orderIndex + k),
+              order.outTradeNo,
+              `${order.outTradeNo}R${k}`,
+              Math.floor(order.total * 0.4),
+              order.total,
+              receiver.url,
+            ),
+          ),
         ),
       );
       expect(refunds.every((answer) => answer.status < 500)).toBe(true);
       // The same out_refund_no on every instance at once: one refund.
       const repeated = paid.slice(refundable.length);
-      const repeats = await Promise.all(repeated.flatMap((order) => instances.slice(0, count).map((instance) => client.refund(instance.url, order.outTradeNo, `${order.outTradeNo}RX`, 100, order.total, receiver.url))));
+      const repeats = await Promise.all(
+        repeated.flatMap((order) =>
+          instances
+            .slice(0, count)
+            .map((instance) => client.refund(instance.url, order.outTradeNo, `${order.outTradeNo}RX`, 100, order.total, receiver.url)),
+        ),
+      );
       expect(repeats.map((answer) => answer.status)).toEqual(repeats.map(() => 200));
       for (const [index, order] of repeated.entries()) {
-        expect(new Set(repeats.slice(index * count, (index + 1) * count).map((answer) => answer.body.refund_id)).size, order.outTradeNo).toBe(1);
+        expect(
+          new Set(repeats.slice(index * count, (index + 1) * count).map((answer) => answer.body.refund_id)).size,
+          order.outTradeNo,
+        ).toBe(1);
       }
-      const orderRows = await db().selectFrom('orders').select(['id', 'out_trade_no', 'amount_total', 'refund_reserved', 'refund_count']).where('out_trade_no', 'in', paid.map((order) => order.outTradeNo)).execute();
+      const orderRows = await db()
+        .selectFrom('orders')
+        .select(['id', 'out_trade_no', 'amount_total', 'refund_reserved', 'refund_count'])
+        .where(
+          'out_trade_no',
+          'in',
+          paid.map((order) => order.outTradeNo),
+        )
+        .execute();
       for (const order of orderRows) {
         const own = await db().selectFrom('refunds').select(['amount_refund', 'status']).where('order_id', '=', order.id).execute();
         const held = own.filter((refund) => refund.status !== 'CLOSED').reduce((sum, refund) => sum + Number(refund.amount_refund), 0);
@@ -386,13 +471,40 @@ describeOnPostgres(suiteName, { timeout: 240_000 }, () => {
       const expiring = unpaid.filter((_, index) => index % 2 === 0).map((order) => order.outTradeNo);
       const doubtful = unpaid.filter((_, index) => index % 2 === 1).map((order) => order.outTradeNo);
       const now = Date.now();
-      if (expiring.length) await db().updateTable('orders').set({ time_expire: now - 1000 }).where('out_trade_no', 'in', expiring).execute();
-      if (doubtful.length) await db().updateTable('orders').set({ pending_operation: 'close', reconcile_at: now - 1000 }).where('out_trade_no', 'in', doubtful).execute();
+      if (expiring.length)
+        await db()
+          .updateTable('orders')
+          .set({ time_expire: now - 1000 })
+          .where('out_trade_no', 'in', expiring)
+          .execute();
+      if (doubtful.length)
+        await db()
+          .updateTable('orders')
+          .set({ pending_operation: 'close', reconcile_at: now - 1000 })
+          .where('out_trade_no', 'in', doubtful)
+          .execute();
       await waitFor('auto-close and the reconciler to close the due orders', 30_000, async () => {
-        const open = await db().selectFrom('orders').select('id').where('out_trade_no', 'in', unpaid.map((order) => order.outTradeNo)).where('trade_state', '=', 'WAIT_PAY').execute();
+        const open = await db()
+          .selectFrom('orders')
+          .select('id')
+          .where(
+            'out_trade_no',
+            'in',
+            unpaid.map((order) => order.outTradeNo),
+          )
+          .where('trade_state', '=', 'WAIT_PAY')
+          .execute();
         return open.length === 0 ? true : undefined;
       });
-      const unpaidRows = await db().selectFrom('orders').select(['id', 'out_trade_no', 'trade_state', 'pending_operation', 'reconcile_at']).where('out_trade_no', 'in', unpaid.map((order) => order.outTradeNo)).execute();
+      const unpaidRows = await db()
+        .selectFrom('orders')
+        .select(['id', 'out_trade_no', 'trade_state', 'pending_operation', 'reconcile_at'])
+        .where(
+          'out_trade_no',
+          'in',
+          unpaid.map((order) => order.outTradeNo),
+        )
+        .execute();
       for (const order of unpaidRows) {
         expect(order.trade_state, order.out_trade_no).toBe(expiring.includes(order.out_trade_no) ? 'AUTO_CLOSED' : 'CLOSED');
         expect(order.pending_operation).toBeNull();
@@ -411,15 +523,28 @@ describeOnPostgres(suiteName, { timeout: 240_000 }, () => {
       expect(closes).toHaveLength(unpaid.length);
 
       // Notifications: one per payment and per refund result, each delivered by one attempt of one instance.
-      const refundRows = await db().selectFrom('refunds').innerJoin('orders', 'orders.id', 'refunds.order_id').select(['refunds.out_refund_no', 'refunds.status']).where('orders.out_trade_no', 'like', `${prefix}%`).execute();
+      const refundRows = await db()
+        .selectFrom('refunds')
+        .innerJoin('orders', 'orders.id', 'refunds.order_id')
+        .select(['refunds.out_refund_no', 'refunds.status'])
+        .where('orders.out_trade_no', 'like', `${prefix}%`)
+        .execute();
       await waitFor('the sandbox to settle the refunds', 40_000, async () => {
-        const processing = await db().selectFrom('refunds').innerJoin('orders', 'orders.id', 'refunds.order_id').select('refunds.id').where('orders.out_trade_no', 'like', `${prefix}%`).where('refunds.status', '=', 'PROCESSING').execute();
+        const processing = await db()
+          .selectFrom('refunds')
+          .innerJoin('orders', 'orders.id', 'refunds.order_id')
+          .select('refunds.id')
+          .where('orders.out_trade_no', 'like', `${prefix}%`)
+          .where('refunds.status', '=', 'PROCESSING')
+          .execute();
         return processing.length === 0 ? true : undefined;
       });
       const expectedEvents = paid.length + refundRows.length;
       const jobs = await waitFor('every notification of the round to be delivered', 40_000, async () => {
         const rows = await sql<{ id: number; event_id: string; status: string; attempts: number }>`
-          select id, event_id, status, attempts from outbox where topic = 'merchant_notification' and payload_json like ${`%${prefix}%`}`.execute(db());
+          select id, event_id, status, attempts from outbox where topic = 'merchant_notification' and payload_json like ${`%${prefix}%`}`.execute(
+          db(),
+        );
         return rows.rows.length >= expectedEvents && rows.rows.every((row) => row.status === 'delivered') ? rows.rows : undefined;
       }).catch(async (error: Error) => {
         const rows = await sql<{ status: string; n: number }>`select status, count(*)::int as n from outbox group by status`.execute(db());
@@ -429,23 +554,35 @@ describeOnPostgres(suiteName, { timeout: 240_000 }, () => {
       const attempts = await db()
         .selectFrom('delivery_attempts')
         .select(['outbox_id', 'worker', 'started_at', 'latency_ms', 'outcome'])
-        .where('outbox_id', 'in', jobs.map((job) => Number(job.id)))
+        .where(
+          'outbox_id',
+          'in',
+          jobs.map((job) => Number(job.id)),
+        )
         .orderBy('started_at')
         .execute();
       const byJob = new Map<number, typeof attempts>();
       for (const attempt of attempts) byJob.set(Number(attempt.outbox_id), [...(byJob.get(Number(attempt.outbox_id)) ?? []), attempt]);
       for (const job of jobs) {
         const own = byJob.get(Number(job.id)) ?? [];
-        expect(own.map((attempt) => attempt.outcome), job.event_id).toEqual(['delivered']);
+        expect(
+          own.map((attempt) => attempt.outcome),
+          job.event_id,
+        ).toEqual(['delivered']);
       }
       const arrivals = receiver.arrivals.filter((arrival) => arrival.outTradeNo.startsWith(prefix));
       expect(arrivals).toHaveLength(expectedEvents);
       expect(new Set(arrivals.map((arrival) => arrival.eventId)).size).toBe(expectedEvents);
       expect(receiver.overlaps).toEqual([]);
-      const payments1 = arrivals.filter((arrival) => arrival.eventType === 'TRANSACTION.SUCCESS').map((arrival) => arrival.outTradeNo).sort();
+      const payments1 = arrivals
+        .filter((arrival) => arrival.eventType === 'TRANSACTION.SUCCESS')
+        .map((arrival) => arrival.outTradeNo)
+        .sort();
       expect(payments1).toEqual(paid.map((order) => order.outTradeNo).sort());
       // Which instance sent what (worker ids carry the process id).
-      const perInstance = instances.slice(0, count).map((instance) => attempts.filter((attempt) => attempt.worker.split(':')[1] === String(instance.pid)).length);
+      const perInstance = instances
+        .slice(0, count)
+        .map((instance) => attempts.filter((attempt) => attempt.worker.split(':')[1] === String(instance.pid)).length);
       expect(perInstance.reduce((sum, n) => sum + n, 0)).toBe(attempts.length);
       figures[`round${count}`] = {
         instances: count,
@@ -474,15 +611,27 @@ describeOnPostgres(suiteName, { timeout: 240_000 }, () => {
     // Five failed sign-ins spread over the instances use up the account's allowance on all of them.
     const account = manifest.superapp.users.developer;
     const signIn = (instance: Instance, password: string) =>
-      fetch(`${instance.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ account: account.account, password }) });
-    for (let attempt = 0; attempt < 5; attempt++) expect((await signIn(instances[attempt % instances.length]!, 'wrong-password-123')).status).toBe(401);
+      fetch(`${instance.url}/api/v1/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ account: account.account, password }),
+      });
+    for (let attempt = 0; attempt < 5; attempt++)
+      expect((await signIn(instances[attempt % instances.length]!, 'wrong-password-123')).status).toBe(401);
     for (const instance of instances) expect((await signIn(instance, account.password)).status).toBe(429);
 
     // A session opened on one instance works on the others.
     const operator = manifest.miniProgramTeam.users.operator;
-    const opened = await fetch(`${first!.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ account: operator.account, password: operator.password }) });
+    const opened = await fetch(`${first!.url}/api/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ account: operator.account, password: operator.password }),
+    });
     expect(opened.status).toBe(200);
-    const cookie = opened.headers.getSetCookie().find((value) => value.startsWith('paythrough_session='))!.split(';')[0]!;
+    const cookie = opened.headers
+      .getSetCookie()
+      .find((value) => value.startsWith('paythrough_session='))!
+      .split(';')[0]!;
     for (const instance of instances) {
       const session = await fetch(`${instance.url}/api/v1/session`, { headers: { cookie } });
       expect(session.status, instance.name).toBe(200);

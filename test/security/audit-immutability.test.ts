@@ -28,8 +28,12 @@ describeOnEachDatabase('audit log: append-only, written by every credential and 
     const before = await auditRows();
     expect(before.length).toBeGreaterThan(5);
     const id = before[0]!.id;
-    await expect(sql`update audit_log set action = 'forged' where id = ${id}`.execute(context.database.db)).rejects.toThrow(/append-only|audit_log|not allowed|denied|abort/i);
-    await expect(sql`delete from audit_log where id = ${id}`.execute(context.database.db)).rejects.toThrow(/append-only|audit_log|not allowed|denied|abort/i);
+    await expect(sql`update audit_log set action = 'forged' where id = ${id}`.execute(context.database.db)).rejects.toThrow(
+      /append-only|audit_log|not allowed|denied|abort/i,
+    );
+    await expect(sql`delete from audit_log where id = ${id}`.execute(context.database.db)).rejects.toThrow(
+      /append-only|audit_log|not allowed|denied|abort/i,
+    );
     await expect(sql`delete from audit_log`.execute(context.database.db)).rejects.toThrow();
     await expect(context.database.db.updateTable('audit_log').set({ after_json: null }).execute()).rejects.toThrow();
     expect(await auditRows()).toEqual(before);
@@ -40,11 +44,30 @@ describeOnEachDatabase('audit log: append-only, written by every credential and 
     const saAdmin = await demoActor(context, manifest.superapp.users.admin.account);
     const { services } = context;
     const actions: { what: string; actor: string; run: () => Promise<unknown> }[] = [
-      { what: 'enable payment: request, approve, private key download, APIv3 key', actor: manifest.superapp.users.reviewer.account, run: () => enableFreshMiniProgram(context, manifest) },
-      { what: 'certificate reset', actor: mpAdmin.account, run: () => services.credentials.resetKey(mpAdmin, manifest.miniPrograms.fresh.mnpId, { mode: 'generate' }) },
-      { what: 'APIv3 key set', actor: mpAdmin.account, run: () => services.credentials.setApiV3Key(mpAdmin, manifest.miniPrograms.fresh.mnpId, generateApiV3Key()) },
+      {
+        what: 'enable payment: request, approve, private key download, APIv3 key',
+        actor: manifest.superapp.users.reviewer.account,
+        run: () => enableFreshMiniProgram(context, manifest),
+      },
+      {
+        what: 'certificate reset',
+        actor: mpAdmin.account,
+        run: () => services.credentials.resetKey(mpAdmin, manifest.miniPrograms.fresh.mnpId, { mode: 'generate' }),
+      },
+      {
+        what: 'APIv3 key set',
+        actor: mpAdmin.account,
+        run: () => services.credentials.setApiV3Key(mpAdmin, manifest.miniPrograms.fresh.mnpId, generateApiV3Key()),
+      },
       { what: 'API key created', actor: mpAdmin.account, run: () => services.apiKeys.create(mpAdmin, 'audited key') },
-      { what: 'payment configuration changed', actor: saAdmin.account, run: () => services.paymentConfig.update(saAdmin, manifest.superapp.applicationId, { channel: { kind: 'host_reported', webhookUrl: 'https://93.184.215.14/refund-webhook' } }) },
+      {
+        what: 'payment configuration changed',
+        actor: saAdmin.account,
+        run: () =>
+          services.paymentConfig.update(saAdmin, manifest.superapp.applicationId, {
+            channel: { kind: 'host_reported', webhookUrl: 'https://93.184.215.14/refund-webhook' },
+          }),
+      },
       { what: 'host key issued', actor: saAdmin.account, run: () => services.hostKeys.rotate(saAdmin, manifest.superapp.applicationId) },
     ];
     for (const action of actions) {
@@ -52,9 +75,13 @@ describeOnEachDatabase('audit log: append-only, written by every credential and 
       await action.run();
       const added = (await auditRows()).slice(before);
       expect(added.length, action.what).toBeGreaterThan(0);
-      expect(added.map((row) => row.actor_account), action.what).toContain(action.actor);
+      expect(
+        added.map((row) => row.actor_account),
+        action.what,
+      ).toContain(action.actor);
       // The entry records what happened, never the secret itself.
-      for (const row of added) expect(`${row.before_json ?? ''}${row.after_json ?? ''}`, action.what).not.toMatch(/PRIVATE KEY|"apiV3Key"|"secretKey"|"hostKey"/);
+      for (const row of added)
+        expect(`${row.before_json ?? ''}${row.after_json ?? ''}`, action.what).not.toMatch(/PRIVATE KEY|"apiV3Key"|"secretKey"|"hostKey"/);
     }
   });
   it('no console route changes or removes an entry: every route called by a platform admin and a team administrator', async () => {
@@ -63,7 +90,13 @@ describeOnEachDatabase('audit log: append-only, written by every credential and 
     const order = await context.database.db.selectFrom('orders').select('id').executeTakeFirst();
     const ids: Record<string, string | undefined> = {
       teamId: manifest.miniProgramTeam.teamId,
-      userId: (await context.database.db.selectFrom('users').select('id').where('account', '=', manifest.miniProgramTeam.users.developer.account).executeTakeFirstOrThrow()).id,
+      userId: (
+        await context.database.db
+          .selectFrom('users')
+          .select('id')
+          .where('account', '=', manifest.miniProgramTeam.users.developer.account)
+          .executeTakeFirstOrThrow()
+      ).id,
       applicationId: manifest.superapp.applicationId,
       mnpId: manifest.miniPrograms.fresh.mnpId,
       keyId: 'key_placeholder',
@@ -77,10 +110,17 @@ describeOnEachDatabase('audit log: append-only, written by every credential and 
     for (const user of callers) {
       const client = await ConsoleClient.signIn(context.app, user.account, user.password);
       // Signing out would end this client's session midway; it is called last.
-      for (const route of [...routes.filter((r) => !(r.method === 'DELETE' && r.url.endsWith('/session'))), ...routes.filter((r) => r.method === 'DELETE' && r.url.endsWith('/session'))]) {
+      for (const route of [
+        ...routes.filter((r) => !(r.method === 'DELETE' && r.url.endsWith('/session'))),
+        ...routes.filter((r) => r.method === 'DELETE' && r.url.endsWith('/session')),
+      ]) {
         const schema = bodySchemaOf(route);
         const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : schema ? sampleFromSchema(schema) : {};
-        const response = await client.request(route.method as 'GET', fillPath(route, (param) => ids[param]).slice(consolePrefix.length), body);
+        const response = await client.request(
+          route.method as 'GET',
+          fillPath(route, (param) => ids[param]).slice(consolePrefix.length),
+          body,
+        );
         expect(response.statusCode, `${route.method} ${route.url}`).toBeLessThan(500);
         calls += 1;
       }
@@ -91,5 +131,4 @@ describeOnEachDatabase('audit log: append-only, written by every credential and 
     expect(after.slice(0, before.length)).toEqual(before);
     expect(after.length).toBeGreaterThan(before.length);
   });
-
 });

@@ -32,9 +32,18 @@ describeOnEachDatabase('brute-force limits', (kind) => {
 
   function v3Request(address: string, options: { forged?: boolean; app?: TestContext['app'] } = {}) {
     const url = `/v3/pay/transactions/out-trade-no/BF${(sequence += 1)}?mchid=${merchant.mchid}`;
-    let authorization = signV3Request({ mchid: merchant.mchid, serialNo: merchant.serialNo, privateKey: merchant.privateKeyPem }, { method: 'GET', url, body: '' }, { nowMs: context.clock.nowMs() });
+    let authorization = signV3Request(
+      { mchid: merchant.mchid, serialNo: merchant.serialNo, privateKey: merchant.privateKeyPem },
+      { method: 'GET', url, body: '' },
+      { nowMs: context.clock.nowMs() },
+    );
     if (options.forged) authorization = authorization.replace(/signature="[^"]{8}/, 'signature="AAAAAAAA');
-    return (options.app ?? context.app).inject({ method: 'GET', url, remoteAddress: address, headers: { authorization, accept: 'application/json' } });
+    return (options.app ?? context.app).inject({
+      method: 'GET',
+      url,
+      remoteAddress: address,
+      headers: { authorization, accept: 'application/json' },
+    });
   }
 
   it(`gateway: after ${limit} failed signatures an address gets 429 FREQUENCY_LIMITED, a genuine signature included; other addresses do not`, async () => {
@@ -55,11 +64,16 @@ describeOnEachDatabase('brute-force limits', (kind) => {
   });
 
   it('the counters are shared: failures seen by one instance block the address on another instance over the same database', async () => {
-    const second = await createAppContext(context.config, { clock: context.clock, hashingCost: testHashingCost, postgresSchema: context.postgresSchema });
+    const second = await createAppContext(context.config, {
+      clock: context.clock,
+      hashingCost: testHashingCost,
+      postgresSchema: context.postgresSchema,
+    });
     const secondApp = await buildApp(second, { backgroundJobs: false });
     try {
       const attacker = '198.51.100.20';
-      for (let i = 0; i < limit; i++) expect((await v3Request(attacker, { forged: true, app: i % 2 === 0 ? context.app : secondApp })).statusCode).toBe(401);
+      for (let i = 0; i < limit; i++)
+        expect((await v3Request(attacker, { forged: true, app: i % 2 === 0 ? context.app : secondApp })).statusCode).toBe(401);
       expect((await v3Request(attacker, { app: secondApp })).statusCode).toBe(429);
       expect((await v3Request(attacker, { app: context.app })).statusCode).toBe(429);
     } finally {
@@ -74,19 +88,40 @@ describeOnEachDatabase('brute-force limits', (kind) => {
       const body = JSON.stringify({ PlatformId: manifest.platformId, MNPId: manifest.miniPrograms.ready.mnpId });
       const timestampSeconds = Math.floor(context.clock.nowMs() / 1000);
       const date = tc3Date(timestampSeconds);
-      const signature = tc3Signature({ method: 'POST', path: '/', query: '', canonicalHeaders: [['content-type', 'application/json'], ['host', 'localhost:80']], body, timestampSeconds, date, service: 'paythrough', secretKey });
+      const signature = tc3Signature({
+        method: 'POST',
+        path: '/',
+        query: '',
+        canonicalHeaders: [
+          ['content-type', 'application/json'],
+          ['host', 'localhost:80'],
+        ],
+        body,
+        timestampSeconds,
+        date,
+        service: 'paythrough',
+        secretKey,
+      });
       const authorization = `TC3-HMAC-SHA256 Credential=${user.secretId}/${date}/paythrough/tc3_request, SignedHeaders=content-type;host, Signature=${signature}`;
       return context.app.inject({
         method: 'POST',
         url: '/',
         remoteAddress: address,
         payload: body,
-        headers: { 'content-type': 'application/json', host: 'localhost:80', authorization, 'x-tc-action': 'DescribeMNPPaymentApprovalInfo', 'x-tc-version': '2025-01-06', 'x-tc-timestamp': String(timestampSeconds) },
+        headers: {
+          'content-type': 'application/json',
+          host: 'localhost:80',
+          authorization,
+          'x-tc-action': 'DescribeMNPPaymentApprovalInfo',
+          'x-tc-version': '2025-01-06',
+          'x-tc-timestamp': String(timestampSeconds),
+        },
       });
     };
     const codeOf = (response: { statusCode: number; json(): any }) => [response.statusCode, response.json().Response.Error?.Code ?? 'OK'];
     expect(codeOf(await call('198.51.100.30', user.secretKey))).toEqual([200, 'OK']);
-    for (let i = 0; i < limit; i++) expect(codeOf(await call('198.51.100.31', `${user.secretKey}x`))).toEqual([200, 'AuthFailure.SignatureFailure']);
+    for (let i = 0; i < limit; i++)
+      expect(codeOf(await call('198.51.100.31', `${user.secretKey}x`))).toEqual([200, 'AuthFailure.SignatureFailure']);
     const blocked = await call('198.51.100.31', user.secretKey);
     expect(codeOf(blocked)).toEqual([200, 'RequestLimitExceeded']);
     expect(blocked.json().Response.Error.Message).toBe(signatureFailureMessage);
@@ -94,16 +129,27 @@ describeOnEachDatabase('brute-force limits', (kind) => {
   });
 
   it(`host API: after ${limit} failed signatures an address gets FAIL (HTTP 200, XML) even for an unsigned sandbox report`, async () => {
-    const xml = (fields: Record<string, string>) => `<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><xml>${Object.entries(fields).map(([k, v]) => `<${k}>${v}</${k}>`).join('')}</xml>`;
+    const xml = (fields: Record<string, string>) =>
+      `<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><xml>${Object.entries(fields)
+        .map(([k, v]) => `<${k}>${v}</${k}>`)
+        .join('')}</xml>`;
     const query = (address: string, headers: Record<string, string> = {}) =>
       context.app.inject({
         method: 'POST',
         url: '/superapp/pay/queryPreOrder',
         remoteAddress: address,
         headers: { 'content-type': 'application/xml', ...headers },
-        payload: xml({ appid: manifest.miniPrograms.ready.mnpId, nonce_str: 'n'.repeat(32), prepay_id: 'wx00000000000000000000000000000000' }),
+        payload: xml({
+          appid: manifest.miniPrograms.ready.mnpId,
+          nonce_str: 'n'.repeat(32),
+          prepay_id: 'wx00000000000000000000000000000000',
+        }),
       });
-    const forged = { 'paythrough-timestamp': String(Math.floor(context.clock.nowMs() / 1000)), 'paythrough-nonce': 'forged-nonce', 'paythrough-signature': 'AAAA' };
+    const forged = {
+      'paythrough-timestamp': String(Math.floor(context.clock.nowMs() / 1000)),
+      'paythrough-nonce': 'forged-nonce',
+      'paythrough-signature': 'AAAA',
+    };
     for (let i = 0; i < limit; i++) {
       const response = await query('198.51.100.40', { ...forged, 'paythrough-nonce': `forged-${i}` });
       expect(response.statusCode).toBe(200);
@@ -127,7 +173,11 @@ describeOnEachDatabase('brute-force limits', (kind) => {
     expect(blocked.statusCode).toBe(429);
     expect(blocked.json().error.code).toBe('RequestLimitExceeded');
     expect((await signIn(admin.account, admin.password, '198.51.100.51')).statusCode).toBe(200);
-    const counters = await context.database.db.selectFrom('rate_limit_counters').select(['counter_key', 'hits']).where('counter_key', 'like', 'sign-in:address:198.51.100.50%').execute();
+    const counters = await context.database.db
+      .selectFrom('rate_limit_counters')
+      .select(['counter_key', 'hits'])
+      .where('counter_key', 'like', 'sign-in:address:198.51.100.50%')
+      .execute();
     expect(counters.reduce((sum, row) => sum + Number(row.hits), 0)).toBeGreaterThanOrEqual(30);
     context.clock.advance(15 * 60 * 1000);
   });

@@ -20,7 +20,11 @@ describe('console refuses cross-site state changes by Origin / Referer', () => {
     context = await createTestContext('sqlite', { config: { publicUrl } });
     tenant = await createTenant(context);
     const admin = tenant.members['mp:administrator'];
-    const signIn = await context.app.inject({ method: 'POST', url: '/api/v1/session', payload: { account: admin.account, password: admin.password } });
+    const signIn = await context.app.inject({
+      method: 'POST',
+      url: '/api/v1/session',
+      payload: { account: admin.account, password: admin.password },
+    });
     session = { token: signIn.cookies.find((cookie) => cookie.name === sessionCookieName)!.value, csrf: signIn.json().csrfToken };
   });
   afterAll(() => context?.close());
@@ -63,9 +67,16 @@ describe('console refuses cross-site state changes by Origin / Referer', () => {
   });
 
   it('every unsafe method is checked (DELETE of the session stays signed in when cross-site)', async () => {
-    const signOut = await context.app.inject({ method: 'DELETE', url: '/api/v1/session', cookies: { [sessionCookieName]: session.token }, headers: { 'x-csrf-token': session.csrf, origin: 'https://evil.example' } });
+    const signOut = await context.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/session',
+      cookies: { [sessionCookieName]: session.token },
+      headers: { 'x-csrf-token': session.csrf, origin: 'https://evil.example' },
+    });
     expect(signOut.statusCode).toBe(403);
-    expect((await context.app.inject({ method: 'GET', url: '/api/v1/session', cookies: { [sessionCookieName]: session.token } })).statusCode).toBe(200);
+    expect(
+      (await context.app.inject({ method: 'GET', url: '/api/v1/session', cookies: { [sessionCookieName]: session.token } })).statusCode,
+    ).toBe(200);
   });
 
   it('a same-origin request, or one without Origin, still needs the CSRF header', async () => {
@@ -77,7 +88,12 @@ describe('console refuses cross-site state changes by Origin / Referer', () => {
   });
 
   it('reads (GET) are not refused for their Origin', async () => {
-    const response = await context.app.inject({ method: 'GET', url: '/api/v1/session', cookies: { [sessionCookieName]: session.token }, headers: { origin: 'https://evil.example' } });
+    const response = await context.app.inject({
+      method: 'GET',
+      url: '/api/v1/session',
+      cookies: { [sessionCookieName]: session.token },
+      headers: { origin: 'https://evil.example' },
+    });
     expect(response.statusCode).toBe(200);
   });
 });

@@ -49,26 +49,63 @@ const validBodies: Record<string, (world: HostileWorld) => unknown> = {
     event_id: 'evt-hostile',
     event_type: 'payment.succeeded',
     occurred_time: new Date(world.context.clock.nowMs()).toISOString(),
-    order: { channel_order_id: 'c', merchant_id: '1900000001', appid: world.ids.mnpIds[0], out_trade_no: world.ids.outTradeNos[0], prepay_id: world.ids.prepayIds[0], state: 'SUCCESS', amount: { total: 1, currency: 'CNY' }, description: 'd', expire_time: new Date(world.context.clock.nowMs()).toISOString(), channel_transaction_id: 't', payer_openid: 'o', paid_time: null, closed_time: null, failure_reason: null, cashier_token: null, cashier_url: null },
+    order: {
+      channel_order_id: 'c',
+      merchant_id: '1900000001',
+      appid: world.ids.mnpIds[0],
+      out_trade_no: world.ids.outTradeNos[0],
+      prepay_id: world.ids.prepayIds[0],
+      state: 'SUCCESS',
+      amount: { total: 1, currency: 'CNY' },
+      description: 'd',
+      expire_time: new Date(world.context.clock.nowMs()).toISOString(),
+      channel_transaction_id: 't',
+      payer_openid: 'o',
+      paid_time: null,
+      closed_time: null,
+      failure_reason: null,
+      cashier_token: null,
+      cashier_url: null,
+    },
   }),
-  'POST /demo/merchant/notify': () => ({ id: 'n', event_type: 'TRANSACTION.SUCCESS', resource: { algorithm: 'AEAD_AES_256_GCM', ciphertext: 'x', nonce: 'n', associated_data: 'transaction' } }),
+  'POST /demo/merchant/notify': () => ({
+    id: 'n',
+    event_type: 'TRANSACTION.SUCCESS',
+    resource: { algorithm: 'AEAD_AES_256_GCM', ciphertext: 'x', nonce: 'n', associated_data: 'transaction' },
+  }),
   'POST /demo/merchant/api/settings': () => ({ mnpId: 'x' }),
   'POST /demo/merchant/api/orders': () => ({ goodsId: 'coffee', quantity: 1 }),
   'POST /demo/merchant/api/orders/:outTradeNo/refund': () => ({}),
   'POST /sandbox/v1/cashier/:token/:action': () => ({}),
   'POST /superapp/pay/queryPreOrder': (world) => ({ appid: world.ids.mnpIds[0], nonce_str: 'n', prepay_id: world.ids.prepayIds[0] }),
-  'POST /superapp/pay/payOrder': (world) => ({ prepay_id: world.hostReported.prepayId, out_trade_no: world.hostReported.outTradeNo, total_fee: String(world.hostReported.total), transaction_id: 'host-txn' }),
-  'POST /superapp/pay/refundResult': (world) => ({ mchid: '1900777777', out_refund_no: world.ids.outRefundNos[0], refund_status: 'SUCCESS' }),
+  'POST /superapp/pay/payOrder': (world) => ({
+    prepay_id: world.hostReported.prepayId,
+    out_trade_no: world.hostReported.outTradeNo,
+    total_fee: String(world.hostReported.total),
+    transaction_id: 'host-txn',
+  }),
+  'POST /superapp/pay/refundResult': (world) => ({
+    mchid: '1900777777',
+    out_refund_no: world.ids.outRefundNos[0],
+    refund_status: 'SUCCESS',
+  }),
 };
 /** Demo routes that accept anything well formed by design (the demo shop's own settings and orders, sandbox only). */
-const acceptingByDesign = new Set(['POST /demo/merchant/api/settings', 'POST /demo/merchant/api/orders', 'POST /demo/merchant/api/orders/:outTradeNo/refund']);
+const acceptingByDesign = new Set([
+  'POST /demo/merchant/api/settings',
+  'POST /demo/merchant/api/orders',
+  'POST /demo/merchant/api/orders/:outTradeNo/refund',
+]);
 
 describe('hostile channel, host, sandbox, bridge, demo and static input: generators', () => {
   it(`every route of the app belongs to a surface with generators (seed ${hostileSeed})`, () => {
     const unclassified = appRoutes.filter((route) => !route.surface).map(keyOf);
     expect(unclassified, 'routes no hostile-input suite knows: classify them in surfaceOf (test/security/hostile-input.ts)').toEqual([]);
     for (const route of routes.filter((r) => r.method === 'POST')) {
-      expect(validBodies[keyOf(route)] ?? bodySchema(route), `no hostile-input generator for ${keyOf(route)}: add a valid body to validBodies`).toBeDefined();
+      expect(
+        validBodies[keyOf(route)] ?? bodySchema(route),
+        `no hostile-input generator for ${keyOf(route)}: add a valid body to validBodies`,
+      ).toBeDefined();
     }
     expect(new Set(routes.map((route) => route.surface))).toEqual(new Set(surfaces));
   });
@@ -100,11 +137,32 @@ describeHostile('hostile channel, host, sandbox, bridge, demo and static input',
   const validBody = (route: AppRoute) => validBodies[keyOf(route)]?.(world) ?? sampleBody(bodySchema(route));
   const hostileRequest = (route: AppRoute) =>
     fc.record({
-      params: fc.record(Object.fromEntries(paramNames(route.url).map((name) => [name, name === 'applicationId' ? hostileId([...world.ids.applicationIds, world.httpChannel.applicationId]) : hostileId(allIds(world))]))),
+      params: fc.record(
+        Object.fromEntries(
+          paramNames(route.url).map((name) => [
+            name,
+            name === 'applicationId' ? hostileId([...world.ids.applicationIds, world.httpChannel.applicationId]) : hostileId(allIds(world)),
+          ]),
+        ),
+      ),
       wildcard: hostileString.map((value) => encodeURIComponent(value.slice(0, 300))),
       query: fc.oneof(fc.constant(''), hostileQuery),
       body: route.method === 'POST' ? hostileJsonBody(validBody(route)) : fc.constant(undefined),
-      extraHeader: fc.option(fc.tuple(fc.constantFrom('authorization', 'cookie', 'paythrough-timestamp', 'paythrough-nonce', 'paythrough-signature', 'range', 'if-none-match', 'accept-encoding'), hostileHeaderValue)),
+      extraHeader: fc.option(
+        fc.tuple(
+          fc.constantFrom(
+            'authorization',
+            'cookie',
+            'paythrough-timestamp',
+            'paythrough-nonce',
+            'paythrough-signature',
+            'range',
+            'if-none-match',
+            'accept-encoding',
+          ),
+          hostileHeaderValue,
+        ),
+      ),
     });
 
   for (const route of routes) {
@@ -118,8 +176,14 @@ describeHostile('hostile channel, host, sandbox, bridge, demo and static input',
             if (generated.body?.contentType) headers['content-type'] = generated.body.contentType;
             const url = fillUrl(route.url, { ...generated.params, '*': generated.wildcard }) + generated.query;
             // Unsigned: the callback route and signed host messages must refuse; the sandbox, bridge and demo decide by content.
-            const mayAccept = surface !== 'channel-callback' && (route.method === 'GET' || acceptingByDesign.has(keyOf(route)) || surface === 'host');
-            await expectHostileRequestHandled(context, surface, { method: route.method, url, headers, ...(generated.body ? { payload: generated.body.payload } : {}) }, { mayAccept, what: `${surface} (${generated.body?.kind ?? 'no body'})` });
+            const mayAccept =
+              surface !== 'channel-callback' && (route.method === 'GET' || acceptingByDesign.has(keyOf(route)) || surface === 'host');
+            await expectHostileRequestHandled(
+              context,
+              surface,
+              { method: route.method, url, headers, ...(generated.body ? { payload: generated.body.payload } : {}) },
+              { mayAccept, what: `${surface} (${generated.body?.kind ?? 'no body'})` },
+            );
           }),
           propertyParameters(base * (route.method === 'POST' ? 3 : 1)),
         );
@@ -139,14 +203,27 @@ describeHostile('hostile channel, host, sandbox, bridge, demo and static input',
         async (body, signing, garbage) => {
           const now = context.clock.nowMs();
           const signed =
-            signing === 'genuine' ? channelHeaders(key, body.payload, now)
-            : signing === 'another body' ? channelHeaders(key, `${body.payload} `, now)
-            : signing === 'another key' ? channelHeaders(`${key}x`, body.payload, now)
-            : signing === 'stale' ? channelHeaders(key, body.payload, now - 301_000)
-            : { 'Paythrough-Timestamp': String(Math.floor(now / 1000)), 'Paythrough-Nonce': 'n', 'Paythrough-Signature': garbage ?? '' };
+            signing === 'genuine'
+              ? channelHeaders(key, body.payload, now)
+              : signing === 'another body'
+                ? channelHeaders(key, `${body.payload} `, now)
+                : signing === 'another key'
+                  ? channelHeaders(`${key}x`, body.payload, now)
+                  : signing === 'stale'
+                    ? channelHeaders(key, body.payload, now - 301_000)
+                    : {
+                        'Paythrough-Timestamp': String(Math.floor(now / 1000)),
+                        'Paythrough-Nonce': 'n',
+                        'Paythrough-Signature': garbage ?? '',
+                      };
           const headers = { ...signed, ...(body.contentType ? { 'content-type': body.contentType } : {}) };
           context.clock.advance(1);
-          await expectHostileRequestHandled(context, 'channel-callback', { method: 'POST', url, headers, payload: body.payload }, { mayAccept: signing === 'genuine', what: `callback signed ${signing} (${body.kind})` });
+          await expectHostileRequestHandled(
+            context,
+            'channel-callback',
+            { method: 'POST', url, headers, payload: body.payload },
+            { mayAccept: signing === 'genuine', what: `callback signed ${signing} (${body.kind})` },
+          );
         },
       ),
       propertyParameters(base * 6),
@@ -156,26 +233,71 @@ describeHostile('hostile channel, host, sandbox, bridge, demo and static input',
   it('host API: XML with DTDs, entities and malformed structure, signed or not, is a 200 XML FAIL; nothing changes', async () => {
     const hostRoutes = routes.filter((r) => r.surface === 'host');
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...hostRoutes), hostileXml, fc.boolean(), fc.constantFrom('application/xml', 'text/xml', 'application/json', 'text/plain'), async (route, xml, sign, type) => {
-        const headers: Record<string, string> = { 'content-type': type, ...(sign ? channelHeaders(world.hostReported.hostKey, xml, context.clock.nowMs()) : {}) };
-        context.clock.advance(1);
-        await expectHostileRequestHandled(context, 'host', { method: 'POST', url: route.url, headers, payload: xml }, { mayAccept: false, what: `host XML (${sign ? 'signed' : 'unsigned'})` });
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...hostRoutes),
+        hostileXml,
+        fc.boolean(),
+        fc.constantFrom('application/xml', 'text/xml', 'application/json', 'text/plain'),
+        async (route, xml, sign, type) => {
+          const headers: Record<string, string> = {
+            'content-type': type,
+            ...(sign ? channelHeaders(world.hostReported.hostKey, xml, context.clock.nowMs()) : {}),
+          };
+          context.clock.advance(1);
+          await expectHostileRequestHandled(
+            context,
+            'host',
+            { method: 'POST', url: route.url, headers, payload: xml },
+            { mayAccept: false, what: `host XML (${sign ? 'signed' : 'unsigned'})` },
+          );
+        },
+      ),
       propertyParameters(base * 6),
     );
   });
 
   it('host API: genuinely signed hostile JSON and XML fields never get a 5xx; a FAIL changes nothing', async () => {
     const hostRoutes = routes.filter((r) => r.surface === 'host');
-    const fields = fc.dictionary(fc.constantFrom('prepay_id', 'appid', 'total_fee', 'out_trade_no', 'fee_type', 'transaction_id', 'result_code', 'time_end', 'mchid', 'out_refund_no', 'refund_status', 'refund_fee', 'refund_id', 'nonce_str'), hostileString.map((value) => value.slice(0, 500)), { maxKeys: 6 });
+    const fields = fc.dictionary(
+      fc.constantFrom(
+        'prepay_id',
+        'appid',
+        'total_fee',
+        'out_trade_no',
+        'fee_type',
+        'transaction_id',
+        'result_code',
+        'time_end',
+        'mchid',
+        'out_refund_no',
+        'refund_status',
+        'refund_fee',
+        'refund_id',
+        'nonce_str',
+      ),
+      hostileString.map((value) => value.slice(0, 500)),
+      { maxKeys: 6 },
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...hostRoutes), fields, fc.boolean(), async (route, generated, asXml) => {
         const message = { prepay_id: world.hostReported.prepayId, ...generated };
         const escape = (value: string) => value.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-        const payload = asXml ? `<xml>${Object.entries(message).map(([name, value]) => `<${name}>${escape(value)}</${name}>`).join('')}</xml>` : JSON.stringify(message);
-        const headers = { 'content-type': asXml ? 'application/xml' : 'application/json', ...channelHeaders(world.hostReported.hostKey, payload, context.clock.nowMs()) };
+        const payload = asXml
+          ? `<xml>${Object.entries(message)
+              .map(([name, value]) => `<${name}>${escape(value)}</${name}>`)
+              .join('')}</xml>`
+          : JSON.stringify(message);
+        const headers = {
+          'content-type': asXml ? 'application/xml' : 'application/json',
+          ...channelHeaders(world.hostReported.hostKey, payload, context.clock.nowMs()),
+        };
         context.clock.advance(1);
-        await expectHostileRequestHandled(context, 'host', { method: 'POST', url: route.url, headers, payload }, { mayAccept: true, what: `host signed ${asXml ? 'XML' : 'JSON'}` });
+        await expectHostileRequestHandled(
+          context,
+          'host',
+          { method: 'POST', url: route.url, headers, payload },
+          { mayAccept: true, what: `host signed ${asXml ? 'XML' : 'JSON'}` },
+        );
       }),
       propertyParameters(base * 6),
     );

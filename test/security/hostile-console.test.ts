@@ -69,7 +69,14 @@ describeHostile('hostile console input', (kind) => {
 
   const idsFor = (name: string): string[] => {
     const { ids } = world;
-    const byName: Record<string, string[]> = { applicationId: ids.applicationIds, teamId: ids.teamIds, mnpId: ids.mnpIds, userId: ids.userIds, orderId: ids.orderIds, refundId: ids.refundIds };
+    const byName: Record<string, string[]> = {
+      applicationId: ids.applicationIds,
+      teamId: ids.teamIds,
+      mnpId: ids.mnpIds,
+      userId: ids.userIds,
+      orderId: ids.orderIds,
+      refundId: ids.refundIds,
+    };
     return byName[name] ?? allIds(world);
   };
 
@@ -78,14 +85,30 @@ describeHostile('hostile console input', (kind) => {
       params: fc.record(Object.fromEntries(paramNames(route.url).map((name) => [name, hostileId(idsFor(name))]))),
       query: fc.oneof(fc.constant(''), hostileQuery),
       body: changesState(route) ? hostileJsonBody(sampleBody(bodySchema(route))) : fc.constant(undefined),
-      extraHeader: fc.option(fc.tuple(fc.constantFrom('cookie', 'x-csrf-token', 'origin', 'x-forwarded-for', 'accept-language'), hostileHeaderValue)),
+      extraHeader: fc.option(
+        fc.tuple(fc.constantFrom('cookie', 'x-csrf-token', 'origin', 'x-forwarded-for', 'accept-language'), hostileHeaderValue),
+      ),
     });
 
-  const requestOf = (route: AppRoute, generated: { params: Record<string, string>; query: string; body?: { payload: string; contentType: string | undefined } | undefined; extraHeader: [string, string] | null }, auth: Record<string, string>) => {
+  const requestOf = (
+    route: AppRoute,
+    generated: {
+      params: Record<string, string>;
+      query: string;
+      body?: { payload: string; contentType: string | undefined } | undefined;
+      extraHeader: [string, string] | null;
+    },
+    auth: Record<string, string>,
+  ) => {
     const headers: Record<string, string> = { ...auth };
     if (generated.extraHeader && !(generated.extraHeader[0] in headers)) headers[generated.extraHeader[0]] = generated.extraHeader[1];
     if (generated.body?.contentType) headers['content-type'] = generated.body.contentType;
-    return { method: route.method, url: fillUrl(route.url, generated.params) + generated.query, headers, ...(generated.body ? { payload: generated.body.payload } : {}) };
+    return {
+      method: route.method,
+      url: fillUrl(route.url, generated.params) + generated.query,
+      headers,
+      ...(generated.body ? { payload: generated.body.payload } : {}),
+    };
   };
 
   for (const route of routes) {
@@ -94,7 +117,10 @@ describeHostile('hostile console input', (kind) => {
         it('without a session: refused, nothing changes', async () => {
           await fc.assert(
             fc.asyncProperty(hostileRequest(route), async (generated) => {
-              const response = await expectHostileRequestHandled(context, 'console', requestOf(route, generated, {}), { mayAccept: false, what: 'no session' });
+              const response = await expectHostileRequestHandled(context, 'console', requestOf(route, generated, {}), {
+                mayAccept: false,
+                what: 'no session',
+              });
               expect([400, 401, 403, 404, 413, 415]).toContain(response.statusCode);
             }),
             propertyParameters(base),
@@ -108,7 +134,10 @@ describeHostile('hostile console input', (kind) => {
           await fc.assert(
             fc.asyncProperty(hostileRequest(route), fc.option(hostileHeaderValue), async (generated, csrf) => {
               const auth: Record<string, string> = { cookie: session.cookieHeader, ...(csrf === null ? {} : { 'x-csrf-token': csrf }) };
-              await expectHostileRequestHandled(context, 'console', requestOf(route, { ...generated, extraHeader: null }, auth), { mayAccept: false, what: 'bad CSRF' });
+              await expectHostileRequestHandled(context, 'console', requestOf(route, { ...generated, extraHeader: null }, auth), {
+                mayAccept: false,
+                what: 'bad CSRF',
+              });
             }),
             propertyParameters(base),
           );
@@ -120,7 +149,10 @@ describeHostile('hostile console input', (kind) => {
         await fc.assert(
           fc.asyncProperty(hostileRequest(route), async (generated) => {
             const auth = { cookie: session.cookieHeader, 'x-csrf-token': session.csrfToken };
-            await expectHostileRequestHandled(context, 'console', requestOf(route, { ...generated, extraHeader: null }, auth), { mayAccept: true, what: `signed in (${generated.body?.kind ?? 'no body'})` });
+            await expectHostileRequestHandled(context, 'console', requestOf(route, { ...generated, extraHeader: null }, auth), {
+              mayAccept: true,
+              what: `signed in (${generated.body?.kind ?? 'no body'})`,
+            });
           }),
           propertyParameters(base * 2),
         );

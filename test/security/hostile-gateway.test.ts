@@ -37,12 +37,28 @@ const routes = (await discoverAppRoutes()).filter((route) => route.surface === '
 const validRequests: Record<string, (world: HostileWorld) => { query: string; body?: unknown }> = {
   'POST /v3/pay/transactions/jsapi': (world) => ({
     query: '',
-    body: { appid: world.merchant.mnpId, mchid: world.merchant.mchid, description: 'Hostile', out_trade_no: `HX${Date.now()}`, notify_url: 'https://merchant.example/notify', amount: { total: 100, currency: 'CNY' }, payer: { openid: 'openid-hostile' } },
+    body: {
+      appid: world.merchant.mnpId,
+      mchid: world.merchant.mchid,
+      description: 'Hostile',
+      out_trade_no: `HX${Date.now()}`,
+      notify_url: 'https://merchant.example/notify',
+      amount: { total: 100, currency: 'CNY' },
+      payer: { openid: 'openid-hostile' },
+    },
   }),
   'GET /v3/pay/transactions/out-trade-no/:out_trade_no': (world) => ({ query: `?mchid=${world.merchant.mchid}` }),
   'POST /v3/pay/transactions/out-trade-no/:out_trade_no/close': (world) => ({ query: '', body: { mchid: world.merchant.mchid } }),
   'GET /v3/pay/transactions/id/:transaction_id': (world) => ({ query: `?mchid=${world.merchant.mchid}` }),
-  'POST /v3/refund/domestic/refunds': (world) => ({ query: '', body: { out_trade_no: world.ids.outTradeNos[0], out_refund_no: `HR${Date.now()}`, reason: 'hostile', amount: { refund: 1, total: 1000, currency: 'CNY' } } }),
+  'POST /v3/refund/domestic/refunds': (world) => ({
+    query: '',
+    body: {
+      out_trade_no: world.ids.outTradeNos[0],
+      out_refund_no: `HR${Date.now()}`,
+      reason: 'hostile',
+      amount: { refund: 1, total: 1000, currency: 'CNY' },
+    },
+  }),
   'GET /v3/refund/domestic/refunds/:out_refund_no': () => ({ query: '' }),
   'GET /v3/certificates': () => ({ query: '' }),
   'GET /v3/bill/tradebill': () => ({ query: '?bill_date=2026-01-14&bill_type=ALL' }),
@@ -53,7 +69,8 @@ const keyOf = (route: AppRoute) => `${route.method} ${route.url}`;
 describe('hostile gateway input: generators', () => {
   it(`cover every /v3 route the app has (seed ${hostileSeed})`, () => {
     expect(routes.length).toBeGreaterThanOrEqual(9);
-    for (const route of routes) expect(validRequests[keyOf(route)], `no hostile-input generator for ${keyOf(route)}: add one to validRequests`).toBeDefined();
+    for (const route of routes)
+      expect(validRequests[keyOf(route)], `no hostile-input generator for ${keyOf(route)}: add one to validRequests`).toBeDefined();
   });
 });
 
@@ -61,7 +78,13 @@ describe('hostile gateway input: the signature-failure limit', () => {
   it('past PAYTHROUGH_SIGNATURE_FAILURE_LIMIT failures an address gets 429 FREQUENCY_LIMITED as a signed v3 error', async () => {
     const limited = await createTestContext('sqlite', { config: { signatureFailureLimit: 3 } });
     try {
-      const forged = () => limited.app.inject({ method: 'GET', url: '/v3/certificates', remoteAddress: '203.0.113.7', headers: { accept: 'application/json', authorization: 'WECHATPAY2-SHA256-RSA2048 forged' } });
+      const forged = () =>
+        limited.app.inject({
+          method: 'GET',
+          url: '/v3/certificates',
+          remoteAddress: '203.0.113.7',
+          headers: { accept: 'application/json', authorization: 'WECHATPAY2-SHA256-RSA2048 forged' },
+        });
       for (let i = 0; i < 3; i++) expect((await forged()).statusCode).toBe(401);
       const refused = await forged();
       expect([refused.statusCode, refused.json()]).toEqual([429, { code: 'FREQUENCY_LIMITED', message: expect.any(String) }]);
@@ -92,9 +115,15 @@ describeHostile('hostile gateway input', (kind) => {
     const takesBody = route.method === 'POST';
     return fc.record({
       params: fc.record(Object.fromEntries(paramNames(route.url).map((name) => [name, hostileId(allIds(world))]))),
-      query: fc.oneof(fc.constant(valid.query), hostileQuery, hostileQuery.map((extra) => `${valid.query}${valid.query ? extra.replace('?', '&') : extra}`)),
+      query: fc.oneof(
+        fc.constant(valid.query),
+        hostileQuery,
+        hostileQuery.map((extra) => `${valid.query}${valid.query ? extra.replace('?', '&') : extra}`),
+      ),
       body: takesBody ? hostileJsonBody(valid.body ?? sampleBody(bodySchema(route))) : fc.constant(undefined),
-      extraHeader: fc.option(fc.tuple(fc.constantFrom('wechatpay-serial', 'accept', 'user-agent', 'x-forwarded-for', 'request-id'), hostileHeaderValue)),
+      extraHeader: fc.option(
+        fc.tuple(fc.constantFrom('wechatpay-serial', 'accept', 'user-agent', 'x-forwarded-for', 'request-id'), hostileHeaderValue),
+      ),
     });
   };
 
@@ -113,7 +142,12 @@ describeHostile('hostile gateway input', (kind) => {
               if (authorization.value !== undefined) headers.authorization = authorization.value;
               if (request.body?.contentType) headers['content-type'] = request.body.contentType;
               if (request.extraHeader) headers[request.extraHeader[0]] = request.extraHeader[1];
-              const response = await expectHostileRequestHandled(context, 'gateway', { method: route.method, url, headers, ...(route.method === 'POST' ? { payload } : {}) }, { mayAccept: false, what: `forged (${authorization.kind})` });
+              const response = await expectHostileRequestHandled(
+                context,
+                'gateway',
+                { method: route.method, url, headers, ...(route.method === 'POST' ? { payload } : {}) },
+                { mayAccept: false, what: `forged (${authorization.kind})` },
+              );
               expect([401, 400, 404, 413, 415]).toContain(response.statusCode);
             },
           ),
@@ -126,11 +160,19 @@ describeHostile('hostile gateway input', (kind) => {
           fc.asyncProperty(hostileRequest(route), async (request) => {
             const url = fillUrl(route.url, request.params) + request.query;
             const payload = request.body?.payload ?? '';
-            const headers: Record<string, string> = { accept: 'application/json', authorization: v3Authorization(world, route.method, url, route.method === 'POST' ? payload : '') };
+            const headers: Record<string, string> = {
+              accept: 'application/json',
+              authorization: v3Authorization(world, route.method, url, route.method === 'POST' ? payload : ''),
+            };
             if (request.body?.contentType) headers['content-type'] = request.body.contentType;
             if (request.extraHeader) headers[request.extraHeader[0]] = request.extraHeader[1];
             context.clock.advance(1);
-            await expectHostileRequestHandled(context, 'gateway', { method: route.method, url, headers, ...(route.method === 'POST' ? { payload } : {}) }, { mayAccept: true, what: `signed (${request.body?.kind ?? 'no body'})` });
+            await expectHostileRequestHandled(
+              context,
+              'gateway',
+              { method: route.method, url, headers, ...(route.method === 'POST' ? { payload } : {}) },
+              { mayAccept: true, what: `signed (${request.body?.kind ?? 'no body'})` },
+            );
           }),
           propertyParameters(base + 3),
         );

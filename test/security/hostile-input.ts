@@ -39,10 +39,12 @@ export function propertyParameters(base: number, path?: string): fc.Parameters<u
 export function describeHostile(name: string, suite: (kind: DatabaseKind) => void) {
   if (fullRun || process.env.PAYTHROUGH_HOSTILE_POSTGRES === '1') return describeOnEachDatabase(name, suite);
   describe(`${name} [sqlite]`, () => suite('sqlite'));
-  describe.skip(`${name} [postgres] — SKIPPED in the bounded run: PAYTHROUGH_FULL_RELIABILITY=1 or PAYTHROUGH_HOSTILE_POSTGRES=1 runs it`, () => suite('postgres'));
+  describe.skip(`${name} [postgres] — SKIPPED in the bounded run: PAYTHROUGH_FULL_RELIABILITY=1 or PAYTHROUGH_HOSTILE_POSTGRES=1 runs it`, () =>
+    suite('postgres'));
 }
 
-export type Surface = 'gateway' | 'management' | 'console' | 'channel-callback' | 'sandbox' | 'host' | 'bridge' | 'demo' | 'metrics' | 'static';
+export type Surface =
+  'gateway' | 'management' | 'console' | 'channel-callback' | 'sandbox' | 'host' | 'bridge' | 'demo' | 'metrics' | 'static';
 
 export interface AppRoute {
   method: string;
@@ -52,7 +54,18 @@ export interface AppRoute {
 }
 
 /** Read-only pages, documents and assets: hostile queries and headers only. */
-const staticRoutes = [/^\/$/, /^\/docs(\/.*)?$/, /^\/openapi\.json$/, /^\/healthz$/, /^\/assets\/[^/]+$/, /^\/console\*?$/, /^\/\*$/, /^\/index\.html$/, /^\/sandbox\/cashier\/(assets\/.+|:token)$/, /^\/bridge\/\*$/];
+const staticRoutes = [
+  /^\/$/,
+  /^\/docs(\/.*)?$/,
+  /^\/openapi\.json$/,
+  /^\/healthz$/,
+  /^\/assets\/[^/]+$/,
+  /^\/console\*?$/,
+  /^\/\*$/,
+  /^\/index\.html$/,
+  /^\/sandbox\/cashier\/(assets\/.+|:token)$/,
+  /^\/bridge\/\*$/,
+];
 
 /** Which surface answers a route (undefined: nobody taught this suite the route, and the suite fails). */
 export function surfaceOf(method: string, url: string): Surface | undefined {
@@ -71,7 +84,9 @@ export function surfaceOf(method: string, url: string): Surface | undefined {
 
 /** Every route of the app as production builds it (HEAD left out: Fastify answers it from the GET). */
 export async function listAppRoutes(app: FastifyInstance): Promise<AppRoute[]> {
-  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, OpenApiOperation>> };
+  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+    paths: Record<string, Record<string, OpenApiOperation>>;
+  };
   return listRoutes(app)
     .filter((route) => route.method !== 'HEAD')
     .map((route) => ({
@@ -98,10 +113,64 @@ export function bodySchema(route: AppRoute): JsonSchema | undefined {
 // ---------------------------------------------------------------------------------------------
 // Hostile values
 
-const sqlInjection = ["' OR '1'='1", "1; DROP TABLE orders; --", '" OR ""="', "1' UNION SELECT secret_key_sealed FROM api_keys --", "%' --", "\\'; select pg_sleep(1); --", '1 OR 1=1'];
-const pathTraversal = ['../../etc/passwd', '..%2F..%2Fetc%2Fpasswd', '....//....//etc/passwd', '%2e%2e%2f%2e%2e%2f', '/etc/passwd', '..\\..\\windows\\win.ini', '%00', '.', '..'];
-const numericText = ['NaN', 'Infinity', '-Infinity', '-0', '1e309', '0x10', '1_000', '01', '+1', ' 1', '9007199254740993', '-1', '0.1', '1e2'];
-const oddText = ['\u0000', 'a\u0000b', '\u202eRTL', '\u200b', '\uFEFF', '\uD800', '😀', 'Ω≈ç√', '<script>alert(1)</script>', '${7*7}', '{{7*7}}', '%s%n%x', 'null', 'undefined', 'true', '[]', '{}', '\r\nX-Injected: 1', ' ', ''];
+const sqlInjection = [
+  "' OR '1'='1",
+  '1; DROP TABLE orders; --',
+  '" OR ""="',
+  "1' UNION SELECT secret_key_sealed FROM api_keys --",
+  "%' --",
+  "\\'; select pg_sleep(1); --",
+  '1 OR 1=1',
+];
+const pathTraversal = [
+  '../../etc/passwd',
+  '..%2F..%2Fetc%2Fpasswd',
+  '....//....//etc/passwd',
+  '%2e%2e%2f%2e%2e%2f',
+  '/etc/passwd',
+  '..\\..\\windows\\win.ini',
+  '%00',
+  '.',
+  '..',
+];
+const numericText = [
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '-0',
+  '1e309',
+  '0x10',
+  '1_000',
+  '01',
+  '+1',
+  ' 1',
+  '9007199254740993',
+  '-1',
+  '0.1',
+  '1e2',
+];
+const oddText = [
+  '\u0000',
+  'a\u0000b',
+  '\u202eRTL',
+  '\u200b',
+  '\uFEFF',
+  '\uD800',
+  '😀',
+  'Ω≈ç√',
+  '<script>alert(1)</script>',
+  '${7*7}',
+  '{{7*7}}',
+  '%s%n%x',
+  'null',
+  'undefined',
+  'true',
+  '[]',
+  '{}',
+  '\r\nX-Injected: 1',
+  ' ',
+  '',
+];
 
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
   fc.string({ maxLength: 40 }),
@@ -112,7 +181,24 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
 );
 
 export const hostileNumber: fc.Arbitrary<number> = fc.oneof(
-  fc.constantFrom(-1, 0, -0, 0.5, -0.01, 1.005, 1e308, -1e308, 2 ** 31, 2 ** 53, 2 ** 53 + 2, 2 ** 63, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 1e21, 5e-324),
+  fc.constantFrom(
+    -1,
+    0,
+    -0,
+    0.5,
+    -0.01,
+    1.005,
+    1e308,
+    -1e308,
+    2 ** 31,
+    2 ** 53,
+    2 ** 53 + 2,
+    2 ** 63,
+    Number.MAX_SAFE_INTEGER,
+    Number.MIN_SAFE_INTEGER,
+    1e21,
+    5e-324,
+  ),
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
 );
@@ -129,11 +215,36 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
 /** Raw bodies sent as application/json that are not the JSON a route wants. */
 export const hostileJsonText: fc.Arbitrary<string> = fc.oneof(
   fc.string({ maxLength: 60 }),
-  fc.constantFrom('', '{', '{"a":', '[', 'null', 'true', '0', '"text"', '{"a":1}garbage', '\u0000{}', '\uFEFF{}', '{"a":1,}', "{'a':1}", '{"a":NaN}', '{"a":Infinity}', '{"a":1e999999}', '{"a":-0}', '{"a":"\\ud800"}', '{"a":"\\u0000"}'),
+  fc.constantFrom(
+    '',
+    '{',
+    '{"a":',
+    '[',
+    'null',
+    'true',
+    '0',
+    '"text"',
+    '{"a":1}garbage',
+    '\u0000{}',
+    '\uFEFF{}',
+    '{"a":1,}',
+    "{'a':1}",
+    '{"a":NaN}',
+    '{"a":Infinity}',
+    '{"a":1e999999}',
+    '{"a":-0}',
+    '{"a":"\\ud800"}',
+    '{"a":"\\u0000"}',
+  ),
   fc.integer({ min: 1_000, max: 200_000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth)),
   fc.integer({ min: 1_000, max: 100_000 }).map((depth) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)),
   fc.integer({ min: 1_000, max: 50_000 }).map((count) => `{${Array.from({ length: count }, (_, i) => `"k${i}":${i}`).join(',')}}`),
-  fc.constantFrom('{"__proto__":{"polluted":"yes"}}', '{"constructor":{"prototype":{"polluted":"yes"}}}', '{"__proto__":null}', '{"a":1,"a":2}'),
+  fc.constantFrom(
+    '{"__proto__":{"polluted":"yes"}}',
+    '{"constructor":{"prototype":{"polluted":"yes"}}}',
+    '{"__proto__":null}',
+    '{"a":1,"a":2}',
+  ),
 );
 
 /** XML that must never be expanded or fetched (XXE, billion laughs) or that is not well formed. */
@@ -161,9 +272,28 @@ export const hostileXml: fc.Arbitrary<string> = fc.oneof(
   ),
   fc.integer({ min: 65, max: 2_000 }).map((count) => `<xml>${Array.from({ length: count }, (_, i) => `<f${i}>v</f${i}>`).join('')}</xml>`),
   fc.integer({ min: 1_000, max: 20_000 }).map((depth) => '<a>'.repeat(depth) + '</a>'.repeat(depth)),
-  fc.dictionary(fc.constantFrom('prepay_id', 'appid', 'total_fee', 'out_trade_no', 'mchid', 'out_refund_no', 'refund_status', '__proto__', 'constructor'), hostileString, { maxKeys: 5 }).map(
-    (fields) => `<xml>${Object.entries(fields).map(([name, value]) => `<${name}>${value}</${name}>`).join('')}</xml>`,
-  ),
+  fc
+    .dictionary(
+      fc.constantFrom(
+        'prepay_id',
+        'appid',
+        'total_fee',
+        'out_trade_no',
+        'mchid',
+        'out_refund_no',
+        'refund_status',
+        '__proto__',
+        'constructor',
+      ),
+      hostileString,
+      { maxKeys: 5 },
+    )
+    .map(
+      (fields) =>
+        `<xml>${Object.entries(fields)
+          .map(([name, value]) => `<${name}>${value}</${name}>`)
+          .join('')}</xml>`,
+    ),
 );
 
 export const hostileContentType: fc.Arbitrary<string | undefined> = fc.constantFrom(
@@ -189,13 +319,34 @@ export const hostileHeaderValue: fc.Arbitrary<string> = fc.oneof(
   fc.integer({ min: 8_000, max: 64_000 }).map((length) => 'A'.repeat(length)),
 );
 
-const base64Garbage = fc.oneof(fc.base64String({ maxLength: 400 }), fc.string({ maxLength: 80 }).map((value) => Buffer.from(value).toString('base64')), fc.constantFrom('', '====', '!!!!', 'a'.repeat(10_000)));
+const base64Garbage = fc.oneof(
+  fc.base64String({ maxLength: 400 }),
+  fc.string({ maxLength: 80 }).map((value) => Buffer.from(value).toString('base64')),
+  fc.constantFrom('', '====', '!!!!', 'a'.repeat(10_000)),
+);
 
 /** Identifiers: random, injection-ish, traversal, and real ones of this or another tenant. */
 export function hostileId(realIds: readonly string[]): fc.Arbitrary<string> {
   return fc.oneof(
-    { weight: 3, arbitrary: fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), fc.integer().map(String)) },
-    { weight: 2, arbitrary: fc.constantFrom(...sqlInjection, ...pathTraversal, ...numericText.filter(Boolean), '%', '%25', '%2F', 'a/b', 'a?b', 'a#b', 'x'.repeat(300)) },
+    {
+      weight: 3,
+      arbitrary: fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), fc.integer().map(String)),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        ...sqlInjection,
+        ...pathTraversal,
+        ...numericText.filter(Boolean),
+        '%',
+        '%25',
+        '%2F',
+        'a/b',
+        'a?b',
+        'a#b',
+        'x'.repeat(300),
+      ),
+    },
     { weight: 2, arbitrary: realIds.length > 0 ? fc.constantFrom(...realIds) : fc.constant('none') },
   );
 }
@@ -212,8 +363,19 @@ export const paramNames = (url: string) => [...url.matchAll(/:([A-Za-z0-9_]+)/g)
 
 /** A query string of hostile names and values. */
 export const hostileQuery: fc.Arbitrary<string> = fc
-  .array(fc.tuple(fc.oneof(fc.constantFrom('mchid', 'limit', 'offset', 'cursor', 'bill_date', 'token', '__proto__', 'constructor[prototype][x]', 'a[]'), fc.string({ maxLength: 10 })), hostileString.map((value) => value.slice(0, 2_000))), { maxLength: 4 })
-  .map((pairs) => (pairs.length === 0 ? '' : `?${pairs.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('&')}`));
+  .array(
+    fc.tuple(
+      fc.oneof(
+        fc.constantFrom('mchid', 'limit', 'offset', 'cursor', 'bill_date', 'token', '__proto__', 'constructor[prototype][x]', 'a[]'),
+        fc.string({ maxLength: 10 }),
+      ),
+      hostileString.map((value) => value.slice(0, 2_000)),
+    ),
+    { maxLength: 4 },
+  )
+  .map((pairs) =>
+    pairs.length === 0 ? '' : `?${pairs.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('&')}`,
+  );
 
 /**
  * A body derived from a valid one: one field (or a nested one) replaced by a hostile value, a field
@@ -225,11 +387,21 @@ export function mutatedBody(valid: unknown): fc.Arbitrary<unknown> {
     paths.length === 0
       ? hostileValue
       : fc.tuple(fc.constantFrom(...paths), hostileValue).map(([path, value]) => setPath(structuredClone(valid), path, value));
-  const dropOne = paths.length === 0 ? fc.constant(valid) : fc.constantFrom(...paths).map((path) => setPath(structuredClone(valid), path, undefined));
-  const extraKeys = fc.dictionary(fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'prototype', 'isAdmin', 'role')), hostileValue, { maxKeys: 3 }).map((extra) =>
-    typeof valid === 'object' && valid !== null && !Array.isArray(valid) ? { ...(valid as object), ...extra } : extra,
+  const dropOne =
+    paths.length === 0 ? fc.constant(valid) : fc.constantFrom(...paths).map((path) => setPath(structuredClone(valid), path, undefined));
+  const extraKeys = fc
+    .dictionary(
+      fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'prototype', 'isAdmin', 'role')),
+      hostileValue,
+      { maxKeys: 3 },
+    )
+    .map((extra) => (typeof valid === 'object' && valid !== null && !Array.isArray(valid) ? { ...(valid as object), ...extra } : extra));
+  return fc.oneof(
+    { weight: 4, arbitrary: replaceOne },
+    { weight: 1, arbitrary: dropOne },
+    { weight: 1, arbitrary: extraKeys },
+    { weight: 1, arbitrary: hostileValue },
   );
-  return fc.oneof({ weight: 4, arbitrary: replaceOne }, { weight: 1, arbitrary: dropOne }, { weight: 1, arbitrary: extraKeys }, { weight: 1, arbitrary: hostileValue });
 }
 
 function fieldPaths(value: unknown, prefix: string[] = []): string[][] {
@@ -252,7 +424,9 @@ function setPath(target: unknown, path: string[], value: unknown): unknown {
 
 /** A JSON text with prototype-pollution keys spliced into an object body (JSON.stringify cannot write them). */
 export function withPrototypeKeys(json: string): string {
-  return json.startsWith('{') && json !== '{}' ? `{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},${json.slice(1)}` : json;
+  return json.startsWith('{') && json !== '{}'
+    ? `{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},${json.slice(1)}`
+    : json;
 }
 
 export interface HostileBody {
@@ -265,9 +439,26 @@ export interface HostileBody {
 export function hostileJsonBody(valid: unknown): fc.Arbitrary<HostileBody> {
   const validText = JSON.stringify(valid ?? {});
   return fc.oneof(
-    { weight: 5, arbitrary: mutatedBody(valid).map((body) => ({ kind: 'mutated JSON', payload: JSON.stringify(body) ?? '', contentType: 'application/json' })) },
-    { weight: 2, arbitrary: mutatedBody(valid).map((body) => ({ kind: 'prototype keys', payload: withPrototypeKeys(JSON.stringify(body) ?? '{}'), contentType: 'application/json' })) },
-    { weight: 3, arbitrary: hostileJsonText.map((payload) => ({ kind: 'not the JSON asked for', payload, contentType: 'application/json' })) },
+    {
+      weight: 5,
+      arbitrary: mutatedBody(valid).map((body) => ({
+        kind: 'mutated JSON',
+        payload: JSON.stringify(body) ?? '',
+        contentType: 'application/json',
+      })),
+    },
+    {
+      weight: 2,
+      arbitrary: mutatedBody(valid).map((body) => ({
+        kind: 'prototype keys',
+        payload: withPrototypeKeys(JSON.stringify(body) ?? '{}'),
+        contentType: 'application/json',
+      })),
+    },
+    {
+      weight: 3,
+      arbitrary: hostileJsonText.map((payload) => ({ kind: 'not the JSON asked for', payload, contentType: 'application/json' })),
+    },
     { weight: 2, arbitrary: hostileContentType.map((contentType) => ({ kind: 'wrong content type', payload: validText, contentType })) },
     { weight: 1, arbitrary: hostileXml.map((payload) => ({ kind: 'XML', payload, contentType: 'application/xml' })) },
   );
@@ -286,21 +477,40 @@ export interface HostileRequest {
 export async function send(app: FastifyInstance, request: HostileRequest): Promise<LightMyRequestResponse> {
   const headers = { ...request.headers };
   for (const [name, value] of Object.entries(headers)) if (value === undefined) delete headers[name];
-  return app.inject({ method: request.method as InjectOptions['method'], url: request.url, headers, ...(request.payload === undefined ? {} : { payload: request.payload }) });
+  return app.inject({
+    method: request.method as InjectOptions['method'],
+    url: request.url,
+    headers,
+    ...(request.payload === undefined ? {} : { payload: request.payload }),
+  });
 }
 
 /** What must never reach a caller: stack frames, source paths, driver and SQL messages. */
-const leakPatterns = [/\n\s+at [^\n]+[(:]\d+/, /node_modules/, /\/work\/|\/home\/|\/tmp\//, /\bsrc\/[a-z-]+\/[a-z-]+\.ts/, /SQLITE_[A-Z]/, /syntax error at or near/i, /\bKysely\b/, /\bpg-protocol\b/, /TypeError|ReferenceError|RangeError|SyntaxError: Unexpected/, /Cannot read propert/];
+const leakPatterns = [
+  /\n\s+at [^\n]+[(:]\d+/,
+  /node_modules/,
+  /\/work\/|\/home\/|\/tmp\//,
+  /\bsrc\/[a-z-]+\/[a-z-]+\.ts/,
+  /SQLITE_[A-Z]/,
+  /syntax error at or near/i,
+  /\bKysely\b/,
+  /\bpg-protocol\b/,
+  /TypeError|ReferenceError|RangeError|SyntaxError: Unexpected/,
+  /Cannot read propert/,
+];
 
 export function expectNoLeak(response: LightMyRequestResponse, what: string) {
   const body = response.body;
-  for (const pattern of leakPatterns) expect(pattern.test(body), `${what}: the answer leaks ${pattern} — ${body.slice(0, 300)}`).toBe(false);
+  for (const pattern of leakPatterns)
+    expect(pattern.test(body), `${what}: the answer leaks ${pattern} — ${body.slice(0, 300)}`).toBe(false);
 }
 
 const isJson = (response: LightMyRequestResponse) => String(response.headers['content-type'] ?? '').startsWith('application/json');
 
 function parsed(response: LightMyRequestResponse, what: string): Record<string, unknown> {
-  expect(isJson(response), `${what}: content-type ${String(response.headers['content-type'])}, body ${response.body.slice(0, 200)}`).toBe(true);
+  expect(isJson(response), `${what}: content-type ${String(response.headers['content-type'])}, body ${response.body.slice(0, 200)}`).toBe(
+    true,
+  );
   return JSON.parse(response.body) as Record<string, unknown>;
 }
 
@@ -324,7 +534,8 @@ export function checkAnswer(surface: Surface, response: LightMyRequestResponse, 
       if (status === 200) {
         const envelope = body as { Response?: { Error?: { Code: string; Message: string }; RequestId?: string } };
         expect(envelope.Response?.RequestId, `${what}: ${response.body.slice(0, 200)}`).toEqual(expect.any(String));
-        if (envelope.Response?.Error) expect(envelope.Response.Error, what).toMatchObject({ Code: expect.any(String), Message: expect.any(String) });
+        if (envelope.Response?.Error)
+          expect(envelope.Response.Error, what).toMatchObject({ Code: expect.any(String), Message: expect.any(String) });
         return { refused: !!envelope.Response?.Error };
       }
       // Only a request that is not an API call at all (no X-TC-Action) gets another status.
@@ -343,7 +554,11 @@ export function checkAnswer(surface: Surface, response: LightMyRequestResponse, 
     }
     case 'channel-callback':
       // Paythrough's answers to a channel use the protocol's own codes (docs/channel-protocol.md#errors).
-      if (refused) expect(parsed(response, what), what).toMatchObject({ code: expect.stringMatching(/^(PARAM_ERROR|SIGN_ERROR|RESOURCE_NOT_EXISTS|FREQUENCY_LIMITED|SYSTEM_ERROR)$/), message: expect.any(String) });
+      if (refused)
+        expect(parsed(response, what), what).toMatchObject({
+          code: expect.stringMatching(/^(PARAM_ERROR|SIGN_ERROR|RESOURCE_NOT_EXISTS|FREQUENCY_LIMITED|SYSTEM_ERROR)$/),
+          message: expect.any(String),
+        });
       return { refused };
     case 'sandbox':
       if (refused) expect(parsed(response, what), what).toMatchObject({ code: expect.any(String), message: expect.any(String) });
@@ -351,7 +566,8 @@ export function checkAnswer(surface: Surface, response: LightMyRequestResponse, 
     case 'bridge': {
       if (status === 204) return { refused: false };
       const body = parsed(response, what);
-      if (refused || body.result === 'fail') expect(body, what).toMatchObject({ result: 'fail', code: expect.any(String), reason: expect.any(String) });
+      if (refused || body.result === 'fail')
+        expect(body, what).toMatchObject({ result: 'fail', code: expect.any(String), reason: expect.any(String) });
       return { refused: refused || body.result === 'fail' };
     }
     case 'demo':
@@ -388,7 +604,9 @@ export const writableByRefusals = {
 export async function stateOf(context: TestContext): Promise<Record<string, string[]>> {
   const snapshot = await snapshotDatabase(context.database.db);
   for (const table of writableByRefusals.tables) delete snapshot[table];
-  snapshot.settings = (snapshot.settings ?? []).filter((row) => !writableByRefusals.settings.includes((JSON.parse(row) as { setting_key: string }).setting_key));
+  snapshot.settings = (snapshot.settings ?? []).filter(
+    (row) => !writableByRefusals.settings.includes((JSON.parse(row) as { setting_key: string }).setting_key),
+  );
   for (const [table, columns] of Object.entries(writableByRefusals.columns)) {
     snapshot[table] = (snapshot[table] ?? [])
       .map((row) => {
@@ -429,12 +647,15 @@ export async function expectHostileRequestHandled(
   const what = `${options.what}: ${request.method} ${request.url.slice(0, 200)}`;
   const { refused } = checkAnswer(surface, response, what);
   expectNoPrototypePollution();
-  if (!refused && !options.mayAccept) throw new Error(`${what}: accepted (${response.statusCode} ${response.body.slice(0, 300)}) although it must be refused`);
+  if (!refused && !options.mayAccept)
+    throw new Error(`${what}: accepted (${response.statusCode} ${response.body.slice(0, 300)}) although it must be refused`);
   const after = await stateOf(context);
   baselines.set(context, after);
   if (refused) {
     const changed = changedTables(before, after);
-    expect(changed, `${what}: refused (${response.statusCode} ${response.body.slice(0, 200)}) yet changed ${changed.join(', ')}`).toEqual([]);
+    expect(changed, `${what}: refused (${response.statusCode} ${response.body.slice(0, 200)}) yet changed ${changed.join(', ')}`).toEqual(
+      [],
+    );
   }
   return response;
 }
@@ -456,7 +677,19 @@ export interface HostileWorld {
   merchant: MerchantCredentials;
   other: Tenant;
   /** Real identifiers of this tenant and of another one, for id guessing. */
-  ids: { applicationIds: string[]; teamIds: string[]; mnpIds: string[]; outTradeNos: string[]; transactionIds: string[]; outRefundNos: string[]; prepayIds: string[]; cashierTokens: string[]; orderIds: string[]; refundIds: string[]; userIds: string[] };
+  ids: {
+    applicationIds: string[];
+    teamIds: string[];
+    mnpIds: string[];
+    outTradeNos: string[];
+    transactionIds: string[];
+    outRefundNos: string[];
+    prepayIds: string[];
+    cashierTokens: string[];
+    orderIds: string[];
+    refundIds: string[];
+    userIds: string[];
+  };
   /** A superapp on the HTTP channel protocol and its channel key. */
   httpChannel: { applicationId: string; channelKey: string };
   /** A superapp in host-reported mode, its host key and one of its orders. */
@@ -479,26 +712,49 @@ export async function createHostileWorld(context: TestContext): Promise<HostileW
 
   const other = await createTenant(context, `hostile${Math.random().toString(36).slice(2, 6)}`);
   const otherAdmin = await actorOf(context, other.members['sa:administrator']);
-  await context.services.paymentConfig.update(otherAdmin, other.applicationId, { paymentEnabled: true, currencies: ['CNY'], channel: { kind: 'sandbox' } });
+  await context.services.paymentConfig.update(otherAdmin, other.applicationId, {
+    paymentEnabled: true,
+    currencies: ['CNY'],
+    channel: { kind: 'sandbox' },
+  });
   // The other tenant's superapp talks the HTTP channel protocol (sealed as the console seals it).
   await context.database.db
     .updateTable('superapp_payment_configs')
-    .set({ channel_kind: 'http', channel_settings_json: JSON.stringify({ baseUrl: 'https://channel.example/' }), channel_secret_sealed: context.services.paymentConfig.sealChannelSecret(other.applicationId, httpChannelKey) })
+    .set({
+      channel_kind: 'http',
+      channel_settings_json: JSON.stringify({ baseUrl: 'https://channel.example/' }),
+      channel_secret_sealed: context.services.paymentConfig.sealChannelSecret(other.applicationId, httpChannelKey),
+    })
     .where('superapp_id', '=', other.applicationId)
     .execute();
 
   const third = await createTenant(context, `hostilehost${Math.random().toString(36).slice(2, 6)}`);
   const thirdAdmin = await actorOf(context, third.members['sa:administrator']);
-  await context.services.paymentConfig.update(thirdAdmin, third.applicationId, { paymentEnabled: true, currencies: ['CNY'], channel: { kind: 'host_reported', webhookUrl: 'https://webhook.example/refunds' } });
+  await context.services.paymentConfig.update(thirdAdmin, third.applicationId, {
+    paymentEnabled: true,
+    currencies: ['CNY'],
+    channel: { kind: 'host_reported', webhookUrl: 'https://webhook.example/refunds' },
+  });
   const hostKey = (await context.services.hostKeys.rotate(thirdAdmin, third.applicationId)).hostKey;
   const hostOrder = {
-    ...orderRow({ mnpId: third.mnpId, applicationId: third.applicationId, miniProgramTeamId: third.miniProgramTeamId, superappTeamId: third.superappTeamId }, { createdAt: context.clock.nowMs(), tradeState: 'WAIT_PAY', amount: 777, mchid: '1900777777' }),
+    ...orderRow(
+      {
+        mnpId: third.mnpId,
+        applicationId: third.applicationId,
+        miniProgramTeamId: third.miniProgramTeamId,
+        superappTeamId: third.superappTeamId,
+      },
+      { createdAt: context.clock.nowMs(), tradeState: 'WAIT_PAY', amount: 777, mchid: '1900777777' },
+    ),
     channel_kind: 'host_reported',
     sandbox: 0,
   };
   await context.database.db.insertInto('orders').values(hostOrder).execute();
 
-  const orders = await context.database.db.selectFrom('orders').select(['id', 'out_trade_no', 'transaction_id', 'prepay_id', 'cashier_token']).execute();
+  const orders = await context.database.db
+    .selectFrom('orders')
+    .select(['id', 'out_trade_no', 'transaction_id', 'prepay_id', 'cashier_token'])
+    .execute();
   const refunds = await context.database.db.selectFrom('refunds').select(['id', 'out_refund_no']).execute();
   const users = await context.database.db.selectFrom('users').select('id').execute();
   return {
@@ -511,7 +767,10 @@ export async function createHostileWorld(context: TestContext): Promise<HostileW
       teamIds: [manifest.superapp.teamId, manifest.miniProgramTeam.teamId, manifest.unboundTeam.teamId, ...other.teamIds, ...third.teamIds],
       mnpIds: [merchant.mnpId, manifest.miniPrograms.fresh.mnpId, manifest.miniPrograms.unbound.mnpId, ...other.mnpIds, ...third.mnpIds],
       outTradeNos: orders.map((order) => order.out_trade_no),
-      transactionIds: [paid.body.transaction_id as string, ...orders.map((order) => order.transaction_id).filter((id): id is string => !!id)],
+      transactionIds: [
+        paid.body.transaction_id as string,
+        ...orders.map((order) => order.transaction_id).filter((id): id is string => !!id),
+      ],
       outRefundNos: [refund.body.out_refund_no as string, ...refunds.map((row) => row.out_refund_no)],
       prepayIds: [waiting.body.prepay_id as string, ...orders.map((order) => order.prepay_id)],
       cashierTokens: orders.map((order) => order.cashier_token).filter((token): token is string => !!token),
@@ -520,7 +779,13 @@ export async function createHostileWorld(context: TestContext): Promise<HostileW
       userIds: users.map((user) => user.id),
     },
     httpChannel: { applicationId: other.applicationId, channelKey: httpChannelKey },
-    hostReported: { applicationId: third.applicationId, hostKey, prepayId: hostOrder.prepay_id, outTradeNo: hostOrder.out_trade_no, total: 777 },
+    hostReported: {
+      applicationId: third.applicationId,
+      hostKey,
+      prepayId: hostOrder.prepay_id,
+      outTradeNo: hostOrder.out_trade_no,
+      total: 777,
+    },
   };
 }
 
@@ -529,9 +794,19 @@ export const allIds = (world: HostileWorld) => Object.values(world.ids).flat();
 // ---------------------------------------------------------------------------------------------
 // Credentials: forged, stale, for another body, and genuine
 
-export function v3Authorization(world: HostileWorld, method: string, url: string, body: string, options: { nowMs?: number; nonce?: string } = {}): string {
+export function v3Authorization(
+  world: HostileWorld,
+  method: string,
+  url: string,
+  body: string,
+  options: { nowMs?: number; nonce?: string } = {},
+): string {
   const { merchant, context } = world;
-  return signV3Request({ mchid: merchant.mchid, serialNo: merchant.serialNo, privateKey: merchant.privateKeyPem }, { method, url, body }, { nowMs: options.nowMs ?? context.clock.nowMs(), ...(options.nonce ? { nonce: options.nonce } : {}) });
+  return signV3Request(
+    { mchid: merchant.mchid, serialNo: merchant.serialNo, privateKey: merchant.privateKeyPem },
+    { method, url, body },
+    { nowMs: options.nowMs ?? context.clock.nowMs(), ...(options.nonce ? { nonce: options.nonce } : {}) },
+  );
 }
 
 export interface Tc3Key {
@@ -540,7 +815,10 @@ export interface Tc3Key {
 }
 
 /** A TC3 Authorization over exactly what is sent (`content-type;host`, as the Node SDK signs). */
-export function tc3Authorization(key: Tc3Key, request: { body: string; contentType: string; host: string; timestampSeconds: number; service?: string; date?: string }): string {
+export function tc3Authorization(
+  key: Tc3Key,
+  request: { body: string; contentType: string; host: string; timestampSeconds: number; service?: string; date?: string },
+): string {
   const service = request.service ?? 'paythrough';
   const date = request.date ?? tc3Date(request.timestampSeconds);
   const signature = tc3Signature({
@@ -560,10 +838,17 @@ export function tc3Authorization(key: Tc3Key, request: { body: string; contentTy
   return `TC3-HMAC-SHA256 Credential=${key.secretId}/${date}/${service}/tc3_request, SignedHeaders=content-type;host, Signature=${signature}`;
 }
 
-export const channelHeaders = (key: string, body: string, nowMs: number): Record<string, string> => ({ ...signChannelMessage(key, body, { nowMs }) });
+export const channelHeaders = (key: string, body: string, nowMs: number): Record<string, string> => ({
+  ...signChannelMessage(key, body, { nowMs }),
+});
 
 /** Forged v3 Authorization headers: wrong scheme, missing fields, random or truncated signatures, other merchants. */
-export function forgedV3Authorization(world: HostileWorld, method: string, url: string, body: string): fc.Arbitrary<{ kind: string; value: string | undefined }> {
+export function forgedV3Authorization(
+  world: HostileWorld,
+  method: string,
+  url: string,
+  body: string,
+): fc.Arbitrary<{ kind: string; value: string | undefined }> {
   const { merchant, context } = world;
   const now = Math.floor(context.clock.nowMs() / 1000);
   const genuine = () => v3Authorization(world, method, url, body);
@@ -571,14 +856,38 @@ export function forgedV3Authorization(world: HostileWorld, method: string, url: 
     fc.constant({ kind: 'none', value: undefined }),
     hostileHeaderValue.map((value) => ({ kind: 'garbage', value })),
     fc
-      .record({ mchid: fc.oneof(fc.constant(merchant.mchid), hostileString.map((s) => s.slice(0, 100))), serial: fc.oneof(fc.constant(merchant.serialNo), fc.string({ unit: fc.constantFrom(...'0123456789ABCDEF'), maxLength: 40 })), signature: base64Garbage, timestamp: fc.oneof(fc.constant(String(now)), hostileNumber.map(String), hostileString.map((s) => s.slice(0, 30))), nonce: fc.string({ maxLength: 40 }) })
+      .record({
+        mchid: fc.oneof(
+          fc.constant(merchant.mchid),
+          hostileString.map((s) => s.slice(0, 100)),
+        ),
+        serial: fc.oneof(fc.constant(merchant.serialNo), fc.string({ unit: fc.constantFrom(...'0123456789ABCDEF'), maxLength: 40 })),
+        signature: base64Garbage,
+        timestamp: fc.oneof(
+          fc.constant(String(now)),
+          hostileNumber.map(String),
+          hostileString.map((s) => s.slice(0, 30)),
+        ),
+        nonce: fc.string({ maxLength: 40 }),
+      })
       .map(({ mchid, serial, signature, timestamp, nonce }) => ({
         kind: 'forged fields',
         value: `WECHATPAY2-SHA256-RSA2048 mchid="${mchid.replace(/"/g, '')}",nonce_str="${nonce.replace(/"/g, '')}",signature="${signature}",timestamp="${timestamp.replace(/"/g, '')}",serial_no="${serial}"`,
       })),
-    fc.integer({ min: 1, max: 300 }).map((cut) => ({ kind: 'truncated signature', value: genuine().replace(/signature="([^"]+)"/, (_m, signature: string) => `signature="${signature.slice(0, Math.max(0, signature.length - cut))}"`) })),
-    fc.constantFrom(-301_000, 301_000, -86_400_000, 10 ** 12).map((skew) => ({ kind: `stale timestamp (${skew} ms)`, value: v3Authorization(world, method, url, body, { nowMs: context.clock.nowMs() + skew }) })),
-    fc.string({ maxLength: 20 }).map((other) => ({ kind: 'signature of another body', value: v3Authorization(world, method, url, `${body}${other} `) })),
+    fc.integer({ min: 1, max: 300 }).map((cut) => ({
+      kind: 'truncated signature',
+      value: genuine().replace(
+        /signature="([^"]+)"/,
+        (_m, signature: string) => `signature="${signature.slice(0, Math.max(0, signature.length - cut))}"`,
+      ),
+    })),
+    fc.constantFrom(-301_000, 301_000, -86_400_000, 10 ** 12).map((skew) => ({
+      kind: `stale timestamp (${skew} ms)`,
+      value: v3Authorization(world, method, url, body, { nowMs: context.clock.nowMs() + skew }),
+    })),
+    fc
+      .string({ maxLength: 20 })
+      .map((other) => ({ kind: 'signature of another body', value: v3Authorization(world, method, url, `${body}${other} `) })),
     fc.constant({ kind: 'signature of another URL', value: v3Authorization(world, method, `${url}x`, body) }),
     fc.constant({ kind: 'duplicated parameter', value: `${genuine()},mchid="1"` }),
   );

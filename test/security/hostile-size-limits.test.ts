@@ -3,7 +3,18 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { createTestContext, type TestContext } from '../helpers/test-context.ts';
-import { checkAnswer, createHostileWorld, describeHostile, fillUrl, discoverAppRoutes, stateOf, changedTables, type AppRoute, type HostileWorld, type Surface } from './hostile-input.ts';
+import {
+  checkAnswer,
+  createHostileWorld,
+  describeHostile,
+  fillUrl,
+  discoverAppRoutes,
+  stateOf,
+  changedTables,
+  type AppRoute,
+  type HostileWorld,
+  type Surface,
+} from './hostile-input.ts';
 
 /**
  * Bodies over a size limit: every route that takes a body, read from the app, gets
@@ -33,7 +44,10 @@ function expectTooLarge(surface: Surface, response: { statusCode: number; body: 
   switch (surface) {
     case 'management':
       expect(response.statusCode).toBe(200);
-      expect(JSON.parse(response.body).Response.Error).toMatchObject({ Code: 'RequestSizeLimitExceeded', Message: expect.stringMatching(/too large/i) });
+      expect(JSON.parse(response.body).Response.Error).toMatchObject({
+        Code: 'RequestSizeLimitExceeded',
+        Message: expect.stringMatching(/too large/i),
+      });
       return;
     case 'host':
       expect(response.statusCode).toBe(200);
@@ -65,19 +79,45 @@ describeHostile('bodies over the size limit', (kind) => {
     listening = await buildApp(context, { backgroundJobs: false });
     await listening.listen({ port: 0, host: '127.0.0.1' });
     port = (listening.server.address() as AddressInfo).port;
-    const signIn = await context.app.inject({ method: 'POST', url: '/api/v1/session', payload: { account: world.manifest.superAdmin.account, password: world.manifest.superAdmin.password } });
-    session = { cookie: `paythrough_session=${signIn.cookies.find((c) => c.name === 'paythrough_session')!.value}`, csrf: (signIn.json() as { csrfToken: string }).csrfToken };
+    const signIn = await context.app.inject({
+      method: 'POST',
+      url: '/api/v1/session',
+      payload: { account: world.manifest.superAdmin.account, password: world.manifest.superAdmin.password },
+    });
+    session = {
+      cookie: `paythrough_session=${signIn.cookies.find((c) => c.name === 'paythrough_session')!.value}`,
+      csrf: (signIn.json() as { csrfToken: string }).csrfToken,
+    };
   });
   afterAll(async () => {
     await listening?.close();
     await context?.close();
   });
 
-  const urlOf = (route: AppRoute) => fillUrl(route.url, { applicationId: world.ids.applicationIds[0]!, teamId: world.ids.teamIds[1]!, mnpId: world.ids.mnpIds[0]!, userId: world.ids.userIds[0]!, orderId: world.ids.orderIds[0]!, outTradeNo: 'x', prepay_id: world.ids.prepayIds[0]!, out_trade_no: world.ids.outTradeNos[0]!, token: 't', action: 'pay', outcome: 'succeed' });
+  const urlOf = (route: AppRoute) =>
+    fillUrl(route.url, {
+      applicationId: world.ids.applicationIds[0]!,
+      teamId: world.ids.teamIds[1]!,
+      mnpId: world.ids.mnpIds[0]!,
+      userId: world.ids.userIds[0]!,
+      orderId: world.ids.orderIds[0]!,
+      outTradeNo: 'x',
+      prepay_id: world.ids.prepayIds[0]!,
+      out_trade_no: world.ids.outTradeNos[0]!,
+      token: 't',
+      action: 'pay',
+      outcome: 'succeed',
+    });
   const headersOf = (route: AppRoute): Record<string, string> => ({
     'content-type': route.surface === 'host' ? 'application/xml' : 'application/json',
     ...(route.surface === 'console' ? { cookie: session.cookie, 'x-csrf-token': session.csrf } : {}),
-    ...(route.surface === 'management' ? { 'x-tc-action': 'DescribePaymentOrderList', 'x-tc-version': '2025-01-06', 'x-tc-timestamp': String(Math.floor(context.clock.nowMs() / 1000)) } : {}),
+    ...(route.surface === 'management'
+      ? {
+          'x-tc-action': 'DescribePaymentOrderList',
+          'x-tc-version': '2025-01-06',
+          'x-tc-timestamp': String(Math.floor(context.clock.nowMs() / 1000)),
+        }
+      : {}),
   });
 
   it('one byte over the limit: refused in the surface format on every route, nothing changes', async () => {
@@ -105,7 +145,9 @@ describeHostile('bodies over the size limit', (kind) => {
     for (const route of routes) if (!bySurface.has(route.surface!)) bySurface.set(route.surface!, route);
     for (const [surface, route] of bySurface) {
       const headers = { ...headersOf(route), host: '127.0.0.1', 'content-length': String(100 * 1024 * 1024), connection: 'close' };
-      const head = `${route.method} ${urlOf(route)} HTTP/1.1\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}`).join('\r\n')}\r\n\r\n`;
+      const head = `${route.method} ${urlOf(route)} HTTP/1.1\r\n${Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}`)
+        .join('\r\n')}\r\n\r\n`;
       const answer = await new Promise<string>((resolve, reject) => {
         const socket = connect(port, '127.0.0.1', () => socket.write(head));
         let received = '';
@@ -120,7 +162,9 @@ describeHostile('bodies over the size limit', (kind) => {
         socket.on('error', reject);
       });
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
-      expect(status, `${surface} ${keyOf(route)}: ${answer.slice(0, 200)}`).toBe(surface === 'management' || surface === 'host' ? 200 : 413);
+      expect(status, `${surface} ${keyOf(route)}: ${answer.slice(0, 200)}`).toBe(
+        surface === 'management' || surface === 'host' ? 200 : 413,
+      );
     }
   });
 });

@@ -29,7 +29,18 @@ describeOnEachDatabase('per-mchid gateway request limit', (kind) => {
 
   it(`answers the first ${limit} requests of a minute, then 429 FREQUENCY_LIMITED (signed) until the minute ends`, async () => {
     // Forged requests from the merchant's name spend nothing.
-    for (let i = 0; i < 3; i++) expect((await context.app.inject({ method: 'GET', url: `/v3/pay/transactions/out-trade-no/RLF${i}?mchid=${client.merchant.mchid}`, headers: { authorization: `WECHATPAY2-SHA256-RSA2048 mchid="${client.merchant.mchid}",nonce_str="n${i}",signature="AAAA",timestamp="${Math.floor(context.clock.nowMs() / 1000)}",serial_no="${client.merchant.serialNo}"` } })).statusCode).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (
+          await context.app.inject({
+            method: 'GET',
+            url: `/v3/pay/transactions/out-trade-no/RLF${i}?mchid=${client.merchant.mchid}`,
+            headers: {
+              authorization: `WECHATPAY2-SHA256-RSA2048 mchid="${client.merchant.mchid}",nonce_str="n${i}",signature="AAAA",timestamp="${Math.floor(context.clock.nowMs() / 1000)}",serial_no="${client.merchant.serialNo}"`,
+            },
+          })
+        ).statusCode,
+      ).toBe(401);
     for (let i = 0; i < limit; i++) expect((await query()).body.code).toBe('ORDER_NOT_EXIST');
     const refused = await query();
     expect([refused.statusCode, refused.body]).toEqual([429, { code: 'FREQUENCY_LIMITED', message: merchantRequestLimitMessage }]);
@@ -39,7 +50,11 @@ describeOnEachDatabase('per-mchid gateway request limit', (kind) => {
   });
 
   it('two instances over one database share the count', async () => {
-    const second = await createAppContext(context.config, { clock: context.clock, hashingCost: testHashingCost, postgresSchema: context.postgresSchema });
+    const second = await createAppContext(context.config, {
+      clock: context.clock,
+      hashingCost: testHashingCost,
+      postgresSchema: context.postgresSchema,
+    });
     const secondApp = await buildApp(second, { backgroundJobs: false });
     try {
       const other = new V3InjectClient(secondApp, client.merchant, context.clock);

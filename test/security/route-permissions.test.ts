@@ -6,7 +6,14 @@ import { routeGuards, type RegisteredRoute } from '../../src/plugins/app/route-g
 import { managementActions } from '../../src/routes/manage/actions/index.ts';
 import { expectedLevel, presetRoleKeys, type ExpectedLevel, type PresetRoleKey } from '../fixtures/spec-permission-table.ts';
 import type { ConsoleClient } from '../helpers/console-client.ts';
-import { bodySchemaOf, consolePrefix, fillPath, listConsoleRoutes, sampleFromSchema, type ConsoleRoute } from '../helpers/console-routes.ts';
+import {
+  bodySchemaOf,
+  consolePrefix,
+  fillPath,
+  listConsoleRoutes,
+  sampleFromSchema,
+  type ConsoleRoute,
+} from '../helpers/console-routes.ts';
 import { createPlatform, createTenant, signIn, snapshotDatabase, type Platform, type Tenant } from '../helpers/factories.ts';
 import { insertNotification, insertOrder, insertRefund } from '../helpers/record-factory.ts';
 import { createTestContext, type TestContext } from '../helpers/test-context.ts';
@@ -164,10 +171,13 @@ describe('every route declares its guard and capability [sqlite]', () => {
       const surface = route.guard ? surfaceRoutes[route.guard] : undefined;
       if (!route.guard || !(route.guard in routeGuards)) wrong.push(`${key(route)}: no guard`);
       else if (surface && !surface.test(key(route))) wrong.push(`${key(route)}: ${route.guard} outside its surface`);
-      else if (route.guard === 'public' && !publicRoutePatterns.some((p) => p.test(key(route)))) wrong.push(`${key(route)}: public, and not a known public route`);
-      else if (route.guard === 'sandbox-only' && !sandboxOnlyRoutePatterns.some((p) => p.test(key(route)))) wrong.push(`${key(route)}: sandbox-only outside /sandbox and /demo`);
+      else if (route.guard === 'public' && !publicRoutePatterns.some((p) => p.test(key(route))))
+        wrong.push(`${key(route)}: public, and not a known public route`);
+      else if (route.guard === 'sandbox-only' && !sandboxOnlyRoutePatterns.some((p) => p.test(key(route))))
+        wrong.push(`${key(route)}: sandbox-only outside /sandbox and /demo`);
       // A path of a guarded surface must carry that surface's guard.
-      for (const [guard, pattern] of Object.entries(surfaceRoutes)) if (pattern.test(key(route)) && route.guard !== guard) wrong.push(`${key(route)}: ${route.guard} on the ${guard} surface`);
+      for (const [guard, pattern] of Object.entries(surfaceRoutes))
+        if (pattern.test(key(route)) && route.guard !== guard) wrong.push(`${key(route)}: ${route.guard} on the ${guard} surface`);
     }
     expect(wrong).toEqual([]);
   });
@@ -242,7 +252,12 @@ describe('console routes refuse roles without the capability (generated from the
     context = await createTestContext('sqlite');
     platform = await createPlatform(context);
     tenant = await createTenant(context, 'perm');
-    const owner = { mnpId: tenant.mnpId, applicationId: tenant.applicationId, miniProgramTeamId: tenant.miniProgramTeamId, superappTeamId: tenant.superappTeamId };
+    const owner = {
+      mnpId: tenant.mnpId,
+      applicationId: tenant.applicationId,
+      miniProgramTeamId: tenant.miniProgramTeamId,
+      superappTeamId: tenant.superappTeamId,
+    };
     const order = await insertOrder(context.database.db, owner, { createdAt: context.clock.nowMs() - 60_000, tradeState: 'REFUND' });
     const refund = await insertRefund(context.database.db, order, { createdAt: context.clock.nowMs() - 30_000, amount: 10 });
     const notification = await insertNotification(context.database.db, { type: 'order', id: order.id }, owner, order.created_at);
@@ -257,10 +272,14 @@ describe('console routes refuse roles without the capability (generated from the
   function targetsOf(route: ConsoleRoute): { target: Target; ids: Record<string, string> }[] | undefined {
     const params = route.params;
     const userId = tenant.members['mp:operator'].id;
-    if (params.length === 0) return ['team.create', 'platform.users.manage'].includes(String(consoleRouteCapabilities[key(route)])) ? [{ target: 'platform', ids: {} }] : undefined;
+    if (params.length === 0)
+      return ['team.create', 'platform.users.manage'].includes(String(consoleRouteCapabilities[key(route)]))
+        ? [{ target: 'platform', ids: {} }]
+        : undefined;
     if (params.includes('keyId') || params.includes('exportId')) return undefined;
     // Binding and payment exist on mini program teams only (a superapp team's id is a parameter error there).
-    if (params[0] === 'teamId' && /\/(merchant-binding|payment)\b/.test(route.url)) return [{ target: 'miniProgramTeam', ids: { teamId: tenant.miniProgramTeamId } }];
+    if (params[0] === 'teamId' && /\/(merchant-binding|payment)\b/.test(route.url))
+      return [{ target: 'miniProgramTeam', ids: { teamId: tenant.miniProgramTeamId } }];
     if (params[0] === 'teamId') {
       return [
         { target: 'miniProgramTeam', ids: { teamId: tenant.miniProgramTeamId, userId } },
@@ -301,8 +320,11 @@ describe('console routes refuse roles without the capability (generated from the
           const response = await clients[role].request(method as 'GET', url, body);
           checked += 1;
           const code = (response.body as { error?: { code?: string } } | null)?.error?.code;
-          const refused = (response.statusCode === 404 && code === 'ResourceNotFound') || (response.statusCode === 403 && code === 'UnauthorizedOperation');
-          if (!refused) failures.push(`${role} on ${target}: ${method} ${url} → ${response.statusCode} ${JSON.stringify(response.body).slice(0, 160)}`);
+          const refused =
+            (response.statusCode === 404 && code === 'ResourceNotFound') ||
+            (response.statusCode === 403 && code === 'UnauthorizedOperation');
+          if (!refused)
+            failures.push(`${role} on ${target}: ${method} ${url} → ${response.statusCode} ${JSON.stringify(response.body).slice(0, 160)}`);
         }
         const after = await snapshotDatabase(context.database.db);
         if (JSON.stringify(after) !== JSON.stringify(before)) failures.push(`${method} ${url}: a refused call changed the database`);

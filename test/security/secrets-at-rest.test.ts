@@ -25,7 +25,10 @@ interface Secret {
 
 /** A text secret as it could sit in bytes: itself, base64 at each alignment, hex either case. */
 function textSecret(what: string, value: string): Secret {
-  const base64At = (pad: number) => Buffer.from(' '.repeat(pad) + value).toString('base64').slice(pad === 0 ? 0 : 4, -4);
+  const base64At = (pad: number) =>
+    Buffer.from(' '.repeat(pad) + value)
+      .toString('base64')
+      .slice(pad === 0 ? 0 : 4, -4);
   const hex = Buffer.from(value).toString('hex');
   return { what, needles: [value, base64At(0), base64At(1), base64At(2), hex, hex.toUpperCase()] };
 }
@@ -54,18 +57,30 @@ describeOnEachDatabase('no secret in the database in plain text, base64 or hex',
     secrets.push(textSecret('APIv3 key', fresh.apiV3Key), keySecret('merchant private key', fresh.privateKeyPem));
     const platformKey = await context.services.platformKeys.signingKey();
     secrets.push(keySecret('platform signing key', platformKey.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()));
-    const users = [manifest.superAdmin, ...Object.values(manifest.superapp.users), ...Object.values(manifest.miniProgramTeam.users), ...Object.values(manifest.unboundTeam.users)];
+    const users = [
+      manifest.superAdmin,
+      ...Object.values(manifest.superapp.users),
+      ...Object.values(manifest.miniProgramTeam.users),
+      ...Object.values(manifest.unboundTeam.users),
+    ];
     for (const user of users) {
       secrets.push(textSecret(`password of ${user.account}`, user.password));
-      if ('secretKey' in user && typeof user.secretKey === 'string') secrets.push(textSecret(`API SecretKey of ${user.account}`, user.secretKey));
+      if ('secretKey' in user && typeof user.secretKey === 'string')
+        secrets.push(textSecret(`API SecretKey of ${user.account}`, user.secretKey));
     }
     // A host key (host-reported mode) on the demo superapp.
     const saAdmin = await demoActor(context, manifest.superapp.users.admin.account);
-    await context.services.paymentConfig.update(saAdmin, manifest.superapp.applicationId, { channel: { kind: 'host_reported', webhookUrl: 'https://93.184.215.14/refund-webhook' } });
+    await context.services.paymentConfig.update(saAdmin, manifest.superapp.applicationId, {
+      channel: { kind: 'host_reported', webhookUrl: 'https://93.184.215.14/refund-webhook' },
+    });
     secrets.push(textSecret('host key', (await context.services.hostKeys.rotate(saAdmin, manifest.superapp.applicationId)).hostKey));
     // Console sessions: the cookie's token and the CSRF token.
     for (const user of [manifest.superAdmin, manifest.miniProgramTeam.users.admin]) {
-      const response = await context.app.inject({ method: 'POST', url: '/api/v1/session', payload: { account: user.account, password: user.password } });
+      const response = await context.app.inject({
+        method: 'POST',
+        url: '/api/v1/session',
+        payload: { account: user.account, password: user.password },
+      });
       secrets.push(textSecret(`session token of ${user.account}`, response.cookies.find((c) => c.name === 'paythrough_session')!.value));
       secrets.push(textSecret(`CSRF token of ${user.account}`, (response.json() as { csrfToken: string }).csrfToken));
     }
@@ -81,7 +96,10 @@ describeOnEachDatabase('no secret in the database in plain text, base64 or hex',
       return Buffer.concat([file, `${file}-wal`, `${file}-journal`].filter((path) => existsSync(path)).map((path) => readFileSync(path)));
     }
     const schema = String((await sql<{ s: string }>`select current_schema() as s`.execute(context.database.db)).rows[0]!.s);
-    const { stdout } = await promisify(execFile)('pg_dump', ['--dbname', postgresTestUrl, '--schema', schema, '--no-owner'], { maxBuffer: 256 * 1024 * 1024, encoding: 'buffer' });
+    const { stdout } = await promisify(execFile)('pg_dump', ['--dbname', postgresTestUrl, '--schema', schema, '--no-owner'], {
+      maxBuffer: 256 * 1024 * 1024,
+      encoding: 'buffer',
+    });
     return stdout as unknown as Buffer;
   }
 
@@ -96,7 +114,9 @@ describeOnEachDatabase('no secret in the database in plain text, base64 or hex',
     // The scan finds what is there: the demo's public mchid and a mini program id are in it.
     expect(bytes.includes(manifest.miniPrograms.ready.mchid)).toBe(true);
     expect(bytes.includes(manifest.miniPrograms.ready.mnpId)).toBe(true);
-    const found = secrets.flatMap((secret) => secret.needles.filter((needle) => bytes.includes(needle)).map((needle) => `${secret.what}: ${needle.slice(0, 12)}…`));
+    const found = secrets.flatMap((secret) =>
+      secret.needles.filter((needle) => bytes.includes(needle)).map((needle) => `${secret.what}: ${needle.slice(0, 12)}…`),
+    );
     expect(found).toEqual([]);
   });
 

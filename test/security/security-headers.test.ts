@@ -20,7 +20,12 @@ describe('security headers on every route [sqlite]', () => {
   afterAll(() => context?.close());
 
   function directives(csp: string): Map<string, string> {
-    return new Map(csp.split(';').map((part) => part.trim().split(/\s+/)).map(([name, ...values]) => [name!, values.join(' ')]));
+    return new Map(
+      csp
+        .split(';')
+        .map((part) => part.trim().split(/\s+/))
+        .map(([name, ...values]) => [name!, values.join(' ')]),
+    );
   }
 
   it('every answer: CSP (no inline script, no framing by other sites, no plugins), nosniff, no referrer, no X-Powered-By', async () => {
@@ -35,9 +40,12 @@ describe('security headers on every route [sqlite]', () => {
       if (csp.get('object-src') !== "'none'") problems.push(`${where}: object-src ${csp.get('object-src')}`);
       // The demo host frames its shop and the sandbox cashier: same origin only, never another site.
       if (csp.get('frame-ancestors') !== "'self'") problems.push(`${where}: frame-ancestors ${csp.get('frame-ancestors')}`);
-      if (response.headers['x-frame-options'] !== 'SAMEORIGIN') problems.push(`${where}: x-frame-options ${response.headers['x-frame-options']}`);
-      if (response.headers['x-content-type-options'] !== 'nosniff') problems.push(`${where}: x-content-type-options ${response.headers['x-content-type-options']}`);
-      if (response.headers['referrer-policy'] !== 'no-referrer') problems.push(`${where}: referrer-policy ${response.headers['referrer-policy']}`);
+      if (response.headers['x-frame-options'] !== 'SAMEORIGIN')
+        problems.push(`${where}: x-frame-options ${response.headers['x-frame-options']}`);
+      if (response.headers['x-content-type-options'] !== 'nosniff')
+        problems.push(`${where}: x-content-type-options ${response.headers['x-content-type-options']}`);
+      if (response.headers['referrer-policy'] !== 'no-referrer')
+        problems.push(`${where}: referrer-policy ${response.headers['referrer-policy']}`);
       if ('x-powered-by' in response.headers) problems.push(`${where}: x-powered-by present`);
       if (response.statusCode >= 500) problems.push(`${where}: a 5xx to an anonymous call`);
     }
@@ -58,9 +66,17 @@ describe('security headers on every route [sqlite]', () => {
     try {
       const { createUser } = await import('../helpers/factories.ts');
       const user = await createUser(secure);
-      const response = await secure.app.inject({ method: 'POST', url: '/api/v1/session', payload: { account: user.account, password: user.password } });
+      const response = await secure.app.inject({
+        method: 'POST',
+        url: '/api/v1/session',
+        payload: { account: user.account, password: user.password },
+      });
       expect(response.statusCode).toBe(200);
-      expect(response.cookies.find((c) => c.name === 'paythrough_session')).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Strict' });
+      expect(response.cookies.find((c) => c.name === 'paythrough_session')).toMatchObject({
+        secure: true,
+        httpOnly: true,
+        sameSite: 'Strict',
+      });
     } finally {
       await secure.close();
     }

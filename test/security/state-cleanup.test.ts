@@ -29,13 +29,19 @@ describeOnEachDatabase('purge of nonces and rate-limit counters', (kind) => {
 
   const v3Query = (address: string, forged = false) => {
     const url = `/v3/pay/transactions/out-trade-no/PURGE${(sequence += 1)}?mchid=${merchant.mchid}`;
-    let authorization = signV3Request({ mchid: merchant.mchid, serialNo: merchant.serialNo, privateKey: merchant.privateKeyPem }, { method: 'GET', url, body: '' }, { nowMs: context.clock.nowMs() });
+    let authorization = signV3Request(
+      { mchid: merchant.mchid, serialNo: merchant.serialNo, privateKey: merchant.privateKeyPem },
+      { method: 'GET', url, body: '' },
+      { nowMs: context.clock.nowMs() },
+    );
     if (forged) authorization = authorization.replace(/signature="[^"]{8}/, 'signature="AAAAAAAA');
     return context.app.inject({ method: 'GET', url, remoteAddress: address, headers: { authorization, accept: 'application/json' } });
   };
   const rowsOf = async () => ({
     nonces: (await context.database.db.selectFrom('replay_nonces').select('nonce').execute()).length,
-    counters: (await context.database.db.selectFrom('rate_limit_counters').select(['counter_key', 'window_start']).execute()).map((row) => `${row.counter_key}@${row.window_start}`),
+    counters: (await context.database.db.selectFrom('rate_limit_counters').select(['counter_key', 'window_start']).execute()).map(
+      (row) => `${row.counter_key}@${row.window_start}`,
+    ),
   });
 
   it('keeps what is in force, deletes nonces past their window and counters past theirs', async () => {
@@ -44,7 +50,12 @@ describeOnEachDatabase('purge of nonces and rate-limit counters', (kind) => {
     for (let i = 0; i < 3; i++) expect((await v3Query('198.51.100.70', true)).statusCode).toBe(401);
     expect((await v3Query('198.51.100.70')).statusCode).toBe(429);
     expect((await v3Query('198.51.100.71')).statusCode).toBe(404);
-    const signIn = await context.app.inject({ method: 'POST', url: '/api/v1/session', remoteAddress: '198.51.100.72', payload: { account: 'nobody-purge', password: 'guess' } });
+    const signIn = await context.app.inject({
+      method: 'POST',
+      url: '/api/v1/session',
+      remoteAddress: '198.51.100.72',
+      payload: { account: 'nobody-purge', password: 'guess' },
+    });
     expect(signIn.statusCode).toBe(401);
     const made = await rowsOf();
     expect(made.nonces).toBe(1);
@@ -80,7 +91,10 @@ describeOnEachDatabase('retention of nonces and delivery attempts', (kind) => {
   let context: TestContext;
 
   beforeAll(async () => {
-    context = await createTestContext(kind, { config: { nonceRetentionMinutes: 30, deliveryAttemptRetentionDays: 2 }, backgroundJobs: false });
+    context = await createTestContext(kind, {
+      config: { nonceRetentionMinutes: 30, deliveryAttemptRetentionDays: 2 },
+      backgroundJobs: false,
+    });
   });
   afterAll(() => context?.close());
 
@@ -95,7 +109,10 @@ describeOnEachDatabase('retention of nonces and delivery attempts', (kind) => {
     expect(await nonces.rememberNonce('retention:test', 'reused', seconds)).toBe(true);
 
     context.clock.advance(replayWindowMs + 1000);
-    expect(await nonces.rememberNonce('retention:test', 'reused', seconds + 400), 'past the window the kept row takes the new message').toBe(true);
+    expect(
+      await nonces.rememberNonce('retention:test', 'reused', seconds + 400),
+      'past the window the kept row takes the new message',
+    ).toBe(true);
     expect(await nonces.purgeExpired()).toBe(0);
 
     // Kept 30 minutes from the end of its timestamp's second (as the window is counted).
@@ -113,11 +130,23 @@ describeOnEachDatabase('retention of nonces and delivery attempts', (kind) => {
   it('purges nonces in batches of at most purgeBatchSize rows', async () => {
     const total = purgeBatchSize * 2 + 345;
     const now = context.clock.nowMs();
-    const rows = Array.from({ length: total }, (_, i) => ({ scope: 'retention:batch', nonce: `n${i}`, seen_at: now, expires_at: now + replayWindowMs }));
-    for (let i = 0; i < total; i += 500) await context.database.db.insertInto('replay_nonces').values(rows.slice(i, i + 500)).execute();
+    const rows = Array.from({ length: total }, (_, i) => ({
+      scope: 'retention:batch',
+      nonce: `n${i}`,
+      seen_at: now,
+      expires_at: now + replayWindowMs,
+    }));
+    for (let i = 0; i < total; i += 500)
+      await context.database.db
+        .insertInto('replay_nonces')
+        .values(rows.slice(i, i + 500))
+        .execute();
     context.clock.advance(30 * minute);
     const before = context.clock.nowMs() - (30 * minute - replayWindowMs);
-    expect(await replayNonceRepository.deleteExpiredBatch(context.database.db, before, purgeBatchSize), 'one statement deletes one batch').toBe(purgeBatchSize);
+    expect(
+      await replayNonceRepository.deleteExpiredBatch(context.database.db, before, purgeBatchSize),
+      'one statement deletes one batch',
+    ).toBe(purgeBatchSize);
     expect(await nonceCount()).toBe(total - purgeBatchSize);
     expect(await context.services.nonces.purgeExpired(), 'the job repeats batches until none is left').toBe(total - purgeBatchSize);
     expect(await nonceCount()).toBe(0);
@@ -132,10 +161,21 @@ describeOnEachDatabase('retention of nonces and delivery attempts', (kind) => {
       kind,
       clock: context.clock,
       workerId: 'retention',
-      handlers: { 'retention-topic': { deliver: async (job) => (failing.has(job.target_url ?? '') ? { delivered: false, httpStatus: 500, error: 'HTTP 500' } : { delivered: true, httpStatus: 204 }) } },
+      handlers: {
+        'retention-topic': {
+          deliver: async (job) =>
+            failing.has(job.target_url ?? '')
+              ? { delivered: false, httpStatus: 500, error: 'HTTP 500' }
+              : { delivered: true, httpStatus: 204 },
+        },
+      },
     });
     const enqueue = (name: string) =>
-      db.transaction().execute((trx) => outbox.enqueue(trx, { topic: 'retention-topic', payload: {}, targetUrl: `https://${name}.example/notify`, sandbox: false }));
+      db
+        .transaction()
+        .execute((trx) =>
+          outbox.enqueue(trx, { topic: 'retention-topic', payload: {}, targetUrl: `https://${name}.example/notify`, sandbox: false }),
+        );
     const attemptsOf = async (id: number) => (await outbox.attempts(id)).map((attempt) => attempt.attempt_no);
 
     failing.add('https://pending.example/notify');
@@ -146,7 +186,11 @@ describeOnEachDatabase('retention of nonces and delivery attempts', (kind) => {
     expect((await worker.runOnce()).claimed).toBe(3);
     // The failed one's retries ran out; it carries a long history of attempts (more than two batches).
     const start = context.clock.nowMs();
-    await db.updateTable('outbox').set({ status: 'failed', next_attempt_at: null, failed_at: start, attempts: 1 + purgeBatchSize * 2 + 7 }).where('id', '=', failed.id).execute();
+    await db
+      .updateTable('outbox')
+      .set({ status: 'failed', next_attempt_at: null, failed_at: start, attempts: 1 + purgeBatchSize * 2 + 7 })
+      .where('id', '=', failed.id)
+      .execute();
     const history = Array.from({ length: purgeBatchSize * 2 + 7 }, (_, i) => ({
       outbox_id: failed.id,
       attempt_no: i + 2,
@@ -160,21 +204,31 @@ describeOnEachDatabase('retention of nonces and delivery attempts', (kind) => {
       error: 'HTTP 500',
       worker: 'retention',
     }));
-    for (let i = 0; i < history.length; i += 500) await db.insertInto('delivery_attempts').values(history.slice(i, i + 500)).execute();
+    for (let i = 0; i < history.length; i += 500)
+      await db
+        .insertInto('delivery_attempts')
+        .values(history.slice(i, i + 500))
+        .execute();
 
     // Two days later the delivered one is resent (a new attempt) and a new notification is delivered.
     context.clock.advance(2 * day - 1);
     expect(await outbox.purgeOldAttempts(), 'nothing is two days old yet').toBe(0);
     expect(await outboxRepository.restart(db, delivered.id, 'delivered', context.clock.nowMs())).toBe(true);
     // The pending one's next retry is not due during this test.
-    await db.updateTable('outbox').set({ next_attempt_at: context.clock.nowMs() + day }).where('id', '=', pending.id).execute();
+    await db
+      .updateTable('outbox')
+      .set({ next_attempt_at: context.clock.nowMs() + day })
+      .where('id', '=', pending.id)
+      .execute();
     const fresh = await enqueue('fresh');
     expect((await worker.runOnce()).claimed).toBe(2);
     // Every attempt of the first day (the history's last at start + 2,006 ms) is now past two days.
     context.clock.advance(purgeBatchSize * 2 + 7 + 1);
 
     const before = context.clock.nowMs() - 2 * day;
-    expect(await outboxRepository.deleteFinishedAttemptsBatch(db, before, purgeBatchSize), 'one statement deletes one batch').toBe(purgeBatchSize);
+    expect(await outboxRepository.deleteFinishedAttemptsBatch(db, before, purgeBatchSize), 'one statement deletes one batch').toBe(
+      purgeBatchSize,
+    );
     expect(await outbox.purgeOldAttempts()).toBe(1 + purgeBatchSize + 8);
     expect(await outbox.purgeOldAttempts(), 'a second purge finds nothing').toBe(0);
 

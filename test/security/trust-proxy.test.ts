@@ -13,7 +13,11 @@ const loadBalancer = '10.0.0.7';
 const failuresPerAddress = 30;
 
 async function addressCounters(context: TestContext, prefix: string): Promise<Map<string, number>> {
-  const rows = await context.database.db.selectFrom('rate_limit_counters').select(['counter_key', 'hits']).where('counter_key', 'like', `${prefix}%`).execute();
+  const rows = await context.database.db
+    .selectFrom('rate_limit_counters')
+    .select(['counter_key', 'hits'])
+    .where('counter_key', 'like', `${prefix}%`)
+    .execute();
   const hits = new Map<string, number>();
   for (const row of rows) {
     const address = row.counter_key.slice(prefix.length);
@@ -45,7 +49,9 @@ describe('client address behind a load balancer (PAYTHROUGH_TRUST_PROXY)', () =>
       expect(context.config.trustProxy).toBe(false);
       const user = await createUser(context);
       for (let i = 0; i < failuresPerAddress; i++) {
-        expect((await signIn(context, { account: `nobody-${i % 10}`, password: 'guess' }, loadBalancer, `203.0.113.${i + 1}`)).statusCode).toBe(401);
+        expect(
+          (await signIn(context, { account: `nobody-${i % 10}`, password: 'guess' }, loadBalancer, `203.0.113.${i + 1}`)).statusCode,
+        ).toBe(401);
       }
       const counters = await addressCounters(context, 'sign-in:address:');
       expect([...counters.keys()]).toEqual([loadBalancer]);
@@ -79,7 +85,9 @@ describe('client address behind a load balancer (PAYTHROUGH_TRUST_PROXY)', () =>
       const user = await createUser(context);
       const direct = '198.51.100.77';
       for (let i = 0; i < failuresPerAddress; i++) {
-        expect((await signIn(context, { account: `stranger-${i % 10}`, password: 'guess' }, direct, `203.0.114.${i + 1}`)).statusCode).toBe(401);
+        expect((await signIn(context, { account: `stranger-${i % 10}`, password: 'guess' }, direct, `203.0.114.${i + 1}`)).statusCode).toBe(
+          401,
+        );
       }
       expect((await signIn(context, user, direct, '203.0.114.250')).statusCode).toBe(429);
       const counters = await addressCounters(context, 'sign-in:address:');
@@ -90,8 +98,17 @@ describe('client address behind a load balancer (PAYTHROUGH_TRUST_PROXY)', () =>
     it('counts gateway signature failures under the client address, not the balancer', async () => {
       const client = '203.0.113.90';
       const url = '/v3/pay/transactions/out-trade-no/TP-1?mchid=1900000001';
-      const authorization = signV3Request({ mchid: '1900000001', serialNo: 'F'.repeat(40), privateKey: keyFixtures.merchantA.privateKeyPem }, { method: 'GET', url, body: '' }, { nowMs: context.clock.nowMs() });
-      const response = await context.app.inject({ method: 'GET', url, remoteAddress: loadBalancer, headers: { authorization, accept: 'application/json', 'x-forwarded-for': client } });
+      const authorization = signV3Request(
+        { mchid: '1900000001', serialNo: 'F'.repeat(40), privateKey: keyFixtures.merchantA.privateKeyPem },
+        { method: 'GET', url, body: '' },
+        { nowMs: context.clock.nowMs() },
+      );
+      const response = await context.app.inject({
+        method: 'GET',
+        url,
+        remoteAddress: loadBalancer,
+        headers: { authorization, accept: 'application/json', 'x-forwarded-for': client },
+      });
       expect(response.statusCode).toBe(401);
       const counters = await addressCounters(context, 'signature-failures:v3:');
       expect([...counters.entries()]).toEqual([[client, 1]]);

@@ -28,7 +28,10 @@ export interface HostRefundWebhookPayload {
 
 export const hostRefundWebhookEventId = (merchantId: string, outRefundNo: string) => `host-refund:${merchantId}:${outRefundNo}`;
 
-const rejected = <T>(code: 'ORDER_NOT_EXIST' | 'REFUND_NOT_EXIST' | 'ORDER_PAID' | 'INVALID_REQUEST', message: string): ChannelResult<T> => ({ outcome: 'rejected', code, message });
+const rejected = <T>(
+  code: 'ORDER_NOT_EXIST' | 'REFUND_NOT_EXIST' | 'ORDER_PAID' | 'INVALID_REQUEST',
+  message: string,
+): ChannelResult<T> => ({ outcome: 'rejected', code, message });
 
 function channelStateOf(order: OrderRow): ChannelOrderState {
   switch (order.trade_state) {
@@ -118,7 +121,12 @@ export class HostReportedChannel implements PaymentChannel {
     if (!(await outboxRepository.findByEventId(db, eventId))) {
       const webhookUrl = await this.options.refundWebhookOf(refund.application_id);
       if (!webhookUrl) return rejected('INVALID_REQUEST', 'The superapp has no refund webhook URL configured');
-      const body = JSON.stringify({ event_type: 'refund.requested', application_id: refund.application_id, appid: refund.mnp_id, refund: createRefundToWire(input) });
+      const body = JSON.stringify({
+        event_type: 'refund.requested',
+        application_id: refund.application_id,
+        appid: refund.mnp_id,
+        refund: createRefundToWire(input),
+      });
       const payload: HostRefundWebhookPayload = { applicationId: refund.application_id, body };
       try {
         await db.transaction().execute((trx) =>
@@ -130,7 +138,12 @@ export class HostReportedChannel implements PaymentChannel {
             targetUrl: webhookUrl,
             sandbox: false,
             subject: { type: 'refund', id: refund.id },
-            owners: { mnpId: refund.mnp_id, applicationId: refund.application_id, miniProgramTeamId: refund.mini_program_team_id, superappTeamId: refund.superapp_team_id },
+            owners: {
+              mnpId: refund.mnp_id,
+              applicationId: refund.application_id,
+              miniProgramTeamId: refund.mini_program_team_id,
+              superappTeamId: refund.superapp_team_id,
+            },
           }),
         );
       } catch (error) {
@@ -138,7 +151,10 @@ export class HostReportedChannel implements PaymentChannel {
         if (!(await outboxRepository.findByEventId(db, eventId))) throw error;
       }
     }
-    return { outcome: 'ok', value: { ...this.refundView(refund), state: 'PROCESSING', settledAt: null, createdAt: refund.created_at || clock.nowMs() } };
+    return {
+      outcome: 'ok',
+      value: { ...this.refundView(refund), state: 'PROCESSING', settledAt: null, createdAt: refund.created_at || clock.nowMs() },
+    };
   }
 
   async queryRefund(key: ChannelRefundKey): Promise<ChannelResult<ChannelRefund>> {

@@ -39,7 +39,15 @@ export class RefundWebhookDeliverer implements OutboxHandler {
     };
     try {
       const response = await sendOutbound(
-        { url: job.target_url, method: 'POST', headers, body: payload.body, timeoutMs: this.options.timeoutMs ?? outboundTimeoutMs, maxResponseBytes: 1024, onOversizedResponse: 'truncate' },
+        {
+          url: job.target_url,
+          method: 'POST',
+          headers,
+          body: payload.body,
+          timeoutMs: this.options.timeoutMs ?? outboundTimeoutMs,
+          maxResponseBytes: 1024,
+          onOversizedResponse: 'truncate',
+        },
         {
           policy: { allowPrivateTargets: this.options.allowPrivateTargets, sandboxRelaxed: false },
           ...(this.options.lookup ? { lookup: this.options.lookup } : {}),

@@ -12,8 +12,7 @@ import { eventFromWire, eventToWire, signChannelMessage, verifyChannelSignature,
  */
 
 export type ReceivedChannelEvent =
-  | { ok: true; event: ChannelEvent }
-  | { ok: false; status: 400 | 401; code: 'SIGN_ERROR' | 'PARAM_ERROR'; message: string };
+  { ok: true; event: ChannelEvent } | { ok: false; status: 400 | 401; code: 'SIGN_ERROR' | 'PARAM_ERROR'; message: string };
 
 export async function receiveChannelEvent(input: {
   headers: Record<string, unknown>;
@@ -24,7 +23,12 @@ export async function receiveChannelEvent(input: {
   nonces: NonceStore;
   nowMs: number;
 }): Promise<ReceivedChannelEvent> {
-  const signature = verifyChannelSignature({ headers: input.headers, body: input.rawBody, channelKeys: input.channelKeys, nowMs: input.nowMs });
+  const signature = verifyChannelSignature({
+    headers: input.headers,
+    body: input.rawBody,
+    channelKeys: input.channelKeys,
+    nowMs: input.nowMs,
+  });
   if (!signature.ok) return { ok: false, status: 401, code: 'SIGN_ERROR', message: signature.message };
   if (!(await input.nonces.rememberNonce(input.nonceScope, signature.nonce, signature.timestamp))) {
     return { ok: false, status: 401, code: 'SIGN_ERROR', message: 'This nonce was used already (replay)' };
@@ -38,7 +42,12 @@ export async function receiveChannelEvent(input: {
   const parsed = wireEventSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, status: 400, code: 'PARAM_ERROR', message: `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'is invalid'}` };
+    return {
+      ok: false,
+      status: 400,
+      code: 'PARAM_ERROR',
+      message: `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'is invalid'}`,
+    };
   }
   return { ok: true, event: eventFromWire(parsed.data) };
 }
@@ -65,7 +74,10 @@ export class HttpCallbackSender implements ChannelEventSink {
       {
         url: this.options.callbackUrl,
         method: 'POST',
-        headers: { 'content-type': 'application/json; charset=utf-8', ...signChannelMessage(this.options.channelKey, body, { nowMs: this.options.clock.nowMs() }) },
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          ...signChannelMessage(this.options.channelKey, body, { nowMs: this.options.clock.nowMs() }),
+        },
         body,
         timeoutMs: this.options.timeoutMs ?? 5000,
         maxResponseBytes: 1024,
@@ -74,7 +86,9 @@ export class HttpCallbackSender implements ChannelEventSink {
       { policy: this.options.policy, ...(this.options.lookup ? { lookup: this.options.lookup } : {}) },
     );
     if (response.status < 200 || response.status >= 300) {
-      throw new Error(`Paythrough answered the ${event.type} event with HTTP ${response.status}: ${response.body.toString('utf8').slice(0, 200)}`);
+      throw new Error(
+        `Paythrough answered the ${event.type} event with HTTP ${response.status}: ${response.body.toString('utf8').slice(0, 200)}`,
+      );
     }
   }
 }

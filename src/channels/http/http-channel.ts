@@ -66,11 +66,23 @@ export class HttpChannel implements PaymentChannel {
   }
 
   queryOrder(key: ChannelOrderKey): Promise<ChannelResult<ChannelOrder>> {
-    return this.call(channelProtocolPaths.queryOrder, { merchant_id: key.merchantId, out_trade_no: key.outTradeNo }, wireOrderSchema, orderFromWire, sameOrder(key));
+    return this.call(
+      channelProtocolPaths.queryOrder,
+      { merchant_id: key.merchantId, out_trade_no: key.outTradeNo },
+      wireOrderSchema,
+      orderFromWire,
+      sameOrder(key),
+    );
   }
 
   closeOrder(key: ChannelOrderKey): Promise<ChannelResult<ChannelOrder>> {
-    return this.call(channelProtocolPaths.closeOrder, { merchant_id: key.merchantId, out_trade_no: key.outTradeNo }, wireOrderSchema, orderFromWire, sameOrder(key));
+    return this.call(
+      channelProtocolPaths.closeOrder,
+      { merchant_id: key.merchantId, out_trade_no: key.outTradeNo },
+      wireOrderSchema,
+      orderFromWire,
+      sameOrder(key),
+    );
   }
 
   refund(input: CreateChannelRefundInput): Promise<ChannelResult<ChannelRefund>> {
@@ -78,10 +90,22 @@ export class HttpChannel implements PaymentChannel {
   }
 
   queryRefund(key: ChannelRefundKey): Promise<ChannelResult<ChannelRefund>> {
-    return this.call(channelProtocolPaths.queryRefund, { merchant_id: key.merchantId, out_refund_no: key.outRefundNo }, wireRefundSchema, refundFromWire, sameRefund(key));
+    return this.call(
+      channelProtocolPaths.queryRefund,
+      { merchant_id: key.merchantId, out_refund_no: key.outRefundNo },
+      wireRefundSchema,
+      refundFromWire,
+      sameRefund(key),
+    );
   }
 
-  private async call<W, T>(path: string, body: unknown, schema: z.ZodType<W>, fromWire: (wire: W) => T, check: Check<T>): Promise<ChannelResult<T>> {
+  private async call<W, T>(
+    path: string,
+    body: unknown,
+    schema: z.ZodType<W>,
+    fromWire: (wire: W) => T,
+    check: Check<T>,
+  ): Promise<ChannelResult<T>> {
     const text = JSON.stringify(body);
     const headers = {
       'content-type': 'application/json; charset=utf-8',
@@ -92,18 +116,39 @@ export class HttpChannel implements PaymentChannel {
     let response;
     try {
       response = await sendOutbound(
-        { url: `${this.baseUrl}${path}`, method: 'POST', headers, body: text, timeoutMs: this.options.timeoutMs ?? httpChannelTimeoutMs, maxResponseBytes: maxAnswerBytes },
-        { policy: this.options.policy, ...(this.options.lookup ? { lookup: this.options.lookup } : {}), ...(this.options.tls ? { tls: this.options.tls } : {}) },
+        {
+          url: `${this.baseUrl}${path}`,
+          method: 'POST',
+          headers,
+          body: text,
+          timeoutMs: this.options.timeoutMs ?? httpChannelTimeoutMs,
+          maxResponseBytes: maxAnswerBytes,
+        },
+        {
+          policy: this.options.policy,
+          ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
+          ...(this.options.tls ? { tls: this.options.tls } : {}),
+        },
       );
     } catch (error) {
-      if (error instanceof OutboundError) return { outcome: 'unknown', reason: `${error.failure}: ${error.message}`, mayHaveApplied: error.mayHaveArrived };
+      if (error instanceof OutboundError)
+        return { outcome: 'unknown', reason: `${error.failure}: ${error.message}`, mayHaveApplied: error.mayHaveArrived };
       throw error;
     }
-    const unknown = (reason: string): ChannelResult<T> => ({ outcome: 'unknown', reason: `HTTP ${response.status}: ${reason}`, mayHaveApplied: true });
+    const unknown = (reason: string): ChannelResult<T> => ({
+      outcome: 'unknown',
+      reason: `HTTP ${response.status}: ${reason}`,
+      mayHaveApplied: true,
+    });
     if (response.status >= 500) return unknown('the channel failed');
     if (response.status < 200 || (response.status >= 300 && response.status < 400)) return unknown('unexpected status');
     // Answers decide money: only a signed one counts, a refusal as much as a success.
-    const signature = verifyChannelSignature({ headers: response.headers, body: response.body, channelKeys: this.verifyingKeys, nowMs: this.options.clock.nowMs() });
+    const signature = verifyChannelSignature({
+      headers: response.headers,
+      body: response.body,
+      channelKeys: this.verifyingKeys,
+      nowMs: this.options.clock.nowMs(),
+    });
     if (!signature.ok) return unknown(`the answer is not authentic (${signature.message})`);
     let json: unknown;
     try {
@@ -117,7 +162,10 @@ export class HttpChannel implements PaymentChannel {
       return { outcome: 'rejected', code: error.data.code, message: error.data.message };
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) return unknown(`the answer does not follow the protocol (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
+    if (!parsed.success)
+      return unknown(
+        `the answer does not follow the protocol (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`,
+      );
     const value = fromWire(parsed.data);
     const mismatch = check(value);
     if (mismatch) return unknown(mismatch);
@@ -126,10 +174,11 @@ export class HttpChannel implements PaymentChannel {
 }
 
 function sameOrder(key: ChannelOrderKey): Check<ChannelOrder> {
-  return (order) => (order.merchantId === key.merchantId && order.outTradeNo === key.outTradeNo ? undefined : 'the answer is about another order');
+  return (order) =>
+    order.merchantId === key.merchantId && order.outTradeNo === key.outTradeNo ? undefined : 'the answer is about another order';
 }
 
 function sameRefund(key: ChannelRefundKey): Check<ChannelRefund> {
-  return (refund) => (refund.merchantId === key.merchantId && refund.outRefundNo === key.outRefundNo ? undefined : 'the answer is about another refund');
+  return (refund) =>
+    refund.merchantId === key.merchantId && refund.outRefundNo === key.outRefundNo ? undefined : 'the answer is about another refund';
 }
-

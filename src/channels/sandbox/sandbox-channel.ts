@@ -240,7 +240,10 @@ export class SandboxChannel implements PaymentChannel {
       if (!order) throw new Refusal('ORDER_NOT_EXIST', `No order ${input.outTradeNo} under merchant ${input.merchantId}`);
       if (order.state !== 'SUCCESS') throw new Refusal('ORDER_NOT_PAID', `The order is ${order.state}; only paid orders can be refunded`);
       if (input.amount.currency !== order.currency || input.amount.total !== order.amount_total) {
-        throw new Refusal('INVALID_REQUEST', `amount.total and amount.currency must be the order's (${order.amount_total} ${order.currency})`);
+        throw new Refusal(
+          'INVALID_REQUEST',
+          `amount.total and amount.currency must be the order's (${order.amount_total} ${order.currency})`,
+        );
       }
       if (input.channelTransactionId !== null && input.channelTransactionId !== order.channel_transaction_id) {
         throw new Refusal('INVALID_REQUEST', `channel_transaction_id ${input.channelTransactionId} is not this order's payment`);
@@ -295,7 +298,9 @@ export class SandboxChannel implements PaymentChannel {
     if (!row) throw new Error('The sandbox refund vanished');
     if (row.state !== 'PROCESSING' || row.settle_at > this.clock.nowMs()) return this.toChannelRefund(row);
     const settled = await this.settleRefundRow(row, 'SUCCESS');
-    return settled.outcome === 'ok' ? settled.value : this.toChannelRefund((await sandboxRepository.findRefund(this.db, merchantId, outRefundNo))!);
+    return settled.outcome === 'ok'
+      ? settled.value
+      : this.toChannelRefund((await sandboxRepository.findRefund(this.db, merchantId, outRefundNo))!);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -320,7 +325,10 @@ export class SandboxChannel implements PaymentChannel {
       if (!row) throw new Refusal('ORDER_NOT_EXIST', `No sandbox order for prepay_id ${prepayId}`);
       if (row.state === 'SUCCESS') return this.toChannelOrder(row);
       if (row.state !== 'WAIT_PAY' && !options.late) {
-        throw new Refusal(row.state === 'CLOSED' ? 'ORDER_CLOSED' : 'INVALID_REQUEST', `The order is ${row.state}; pass "late": true to simulate a payment arriving anyway`);
+        throw new Refusal(
+          row.state === 'CLOSED' ? 'ORDER_CLOSED' : 'INVALID_REQUEST',
+          `The order is ${row.state}; pass "late": true to simulate a payment arriving anyway`,
+        );
       }
       const now = this.clock.nowMs();
       const changes = {
@@ -418,7 +426,12 @@ export class SandboxChannel implements PaymentChannel {
         delivered += 1;
       } catch (error) {
         const delay = this.eventRetryDelaysMs[Math.min(event.attempts, this.eventRetryDelaysMs.length - 1)] ?? 60_000;
-        await sandboxRepository.markEventFailed(this.db, event.id, this.clock.nowMs() + delay, error instanceof Error ? error.message : String(error));
+        await sandboxRepository.markEventFailed(
+          this.db,
+          event.id,
+          this.clock.nowMs() + delay,
+          error instanceof Error ? error.message : String(error),
+        );
       }
     }
     return delivered;

@@ -56,7 +56,12 @@ export function paymentEnablementMigration(kind: DatabaseKind): Migration {
       // One pending request and one effective binding per team; a merchant effective for one team at most.
       await partialUnique('merchant_bindings_one_pending_per_team', 'merchant_bindings', ['team_id'], 'status = 0').execute(db);
       await partialUnique('merchant_bindings_one_effective_per_team', 'merchant_bindings', ['team_id'], 'status = 10').execute(db);
-      await partialUnique('merchant_bindings_one_team_per_merchant', 'merchant_bindings', ['superapp_id', 'merchant_id'], 'status = 10').execute(db);
+      await partialUnique(
+        'merchant_bindings_one_team_per_merchant',
+        'merchant_bindings',
+        ['superapp_id', 'merchant_id'],
+        'status = 10',
+      ).execute(db);
 
       await withSerialId(kind, db.schema.createTable('payment_enablements'))
         .addColumn('approval_no', 'text', (c) => c.notNull().unique())
@@ -77,7 +82,11 @@ export function paymentEnablementMigration(kind: DatabaseKind): Migration {
         .execute();
       await db.schema.createIndex('payment_enablements_mnp').on('payment_enablements').columns(['mnp_id', 'id']).execute();
       await db.schema.createIndex('payment_enablements_team').on('payment_enablements').columns(['team_id', 'status']).execute();
-      await db.schema.createIndex('payment_enablements_superapp').on('payment_enablements').columns(['superapp_id', 'requested_at']).execute();
+      await db.schema
+        .createIndex('payment_enablements_superapp')
+        .on('payment_enablements')
+        .columns(['superapp_id', 'requested_at'])
+        .execute();
       // One pending application and one approved record per mini program.
       await partialUnique('payment_enablements_one_pending_per_mnp', 'payment_enablements', ['mnp_id'], 'status = 0').execute(db);
       await partialUnique('payment_enablements_one_approved_per_mnp', 'payment_enablements', ['mnp_id'], 'status = 10').execute(db);

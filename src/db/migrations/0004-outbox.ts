@@ -38,12 +38,7 @@ export function outboxMigration(kind: DatabaseKind): Migration {
         .addColumn('failed_at', bigint)
         .execute();
       // The work queue: only pending jobs, by due time.
-      await db.schema
-        .createIndex('outbox_due')
-        .on('outbox')
-        .column('next_attempt_at')
-        .where(sql.ref('status'), '=', 'pending')
-        .execute();
+      await db.schema.createIndex('outbox_due').on('outbox').column('next_attempt_at').where(sql.ref('status'), '=', 'pending').execute();
       await db.schema.createIndex('outbox_subject').on('outbox').columns(['subject_type', 'subject_id']).execute();
       await db.schema.createIndex('outbox_mnp_created').on('outbox').columns(['mnp_id', 'created_at', 'id']).execute();
       await db.schema.createIndex('outbox_created').on('outbox').columns(['created_at', 'id']).execute();

@@ -50,7 +50,10 @@ export function ordersMigration(kind: DatabaseKind): Migration {
         // Idempotency is a schema property (STYLE 9): one order per merchant order number.
         .addUniqueConstraint('orders_mchid_out_trade_no_unique', ['mchid', 'out_trade_no'])
         // The refund reservation can never exceed what was paid, whatever the code does.
-        .addCheckConstraint('orders_refund_within_total', sql`refund_reserved >= 0 and refund_reserved <= amount_total and refund_count >= 0`)
+        .addCheckConstraint(
+          'orders_refund_within_total',
+          sql`refund_reserved >= 0 and refund_reserved <= amount_total and refund_count >= 0`,
+        )
         .addCheckConstraint('orders_amount_positive', sql`amount_total > 0`)
         .execute();
       await db.schema.createIndex('orders_mnp_created').on('orders').columns(['mnp_id', 'created_at', 'id']).execute();
@@ -129,7 +132,11 @@ export function ordersMigration(kind: DatabaseKind): Migration {
         .addColumn('at', bigint, (c) => c.notNull())
         .addColumn('reason', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('payment_state_history_subject').on('payment_state_history').columns(['subject', 'subject_id', 'id']).execute();
+      await db.schema
+        .createIndex('payment_state_history_subject')
+        .on('payment_state_history')
+        .columns(['subject', 'subject_id', 'id'])
+        .execute();
       await makeAppendOnly(kind, db, 'payment_state_history');
 
       await withSerialId(kind, db.schema.createTable('channel_payments'))

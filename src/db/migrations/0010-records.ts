@@ -3,15 +3,29 @@ import type { DatabaseKind } from '../../config/config.ts';
 import { columnTypes, withSerialId } from './column-types.ts';
 
 /** The order columns that payment data is computed from: a change to any of them makes its day dirty. */
-export const paymentStatsColumns = ['mnp_id', 'created_at', 'amount_total', 'currency', 'sandbox', 'client_platform', 'success_time', 'refund_succeeded'] as const;
+export const paymentStatsColumns = [
+  'mnp_id',
+  'created_at',
+  'amount_total',
+  'currency',
+  'sandbox',
+  'client_platform',
+  'success_time',
+  'refund_succeeded',
+] as const;
 
 /**
  * The statements that mark a changed order's (mini program, creation time) dirty for payment data. Kept
  * apart so the records benchmark's seeder can drop and recreate them around a bulk load.
  */
 export function paymentStatsTriggerStatements(kind: DatabaseKind): { create: string[]; drop: string[] } {
-  const changed = paymentStatsColumns.map((column) => (kind === 'postgres' ? `OLD.${column} IS DISTINCT FROM NEW.${column}` : `OLD.${column} IS NOT NEW.${column}`)).join(' OR ');
-  const keyChanged = kind === 'postgres' ? 'OLD.mnp_id IS DISTINCT FROM NEW.mnp_id OR OLD.created_at IS DISTINCT FROM NEW.created_at' : 'OLD.mnp_id IS NOT NEW.mnp_id OR OLD.created_at IS NOT NEW.created_at';
+  const changed = paymentStatsColumns
+    .map((column) => (kind === 'postgres' ? `OLD.${column} IS DISTINCT FROM NEW.${column}` : `OLD.${column} IS NOT NEW.${column}`))
+    .join(' OR ');
+  const keyChanged =
+    kind === 'postgres'
+      ? 'OLD.mnp_id IS DISTINCT FROM NEW.mnp_id OR OLD.created_at IS DISTINCT FROM NEW.created_at'
+      : 'OLD.mnp_id IS NOT NEW.mnp_id OR OLD.created_at IS NOT NEW.created_at';
   const drop = ['orders_stats_dirty_insert', 'orders_stats_dirty_update', 'orders_stats_dirty_delete'].map((name) =>
     kind === 'postgres' ? `DROP TRIGGER IF EXISTS ${name} ON orders` : `DROP TRIGGER IF EXISTS ${name}`,
   );
@@ -109,8 +123,16 @@ export function recordsMigration(kind: DatabaseKind): Migration {
         .addPrimaryKeyConstraint('payment_daily_stats_pk', ['mnp_id', 'business_day', 'currency', 'sandbox', 'client_platform'])
         .execute();
       await db.schema.createIndex('payment_daily_stats_day').on('payment_daily_stats').columns(['business_day', 'currency']).execute();
-      await db.schema.createIndex('payment_daily_stats_application_day').on('payment_daily_stats').columns(['application_id', 'business_day']).execute();
-      await db.schema.createIndex('payment_daily_stats_mp_team_day').on('payment_daily_stats').columns(['mini_program_team_id', 'business_day']).execute();
+      await db.schema
+        .createIndex('payment_daily_stats_application_day')
+        .on('payment_daily_stats')
+        .columns(['application_id', 'business_day'])
+        .execute();
+      await db.schema
+        .createIndex('payment_daily_stats_mp_team_day')
+        .on('payment_daily_stats')
+        .columns(['mini_program_team_id', 'business_day'])
+        .execute();
 
       await withSerialId(kind, db.schema.createTable('payment_stats_dirty'))
         .addColumn('mnp_id', 'text', (c) => c.notNull())

@@ -14,8 +14,16 @@ export function recordIndexesMigration(): Migration {
       ] as const) {
         await db.schema.createIndex(`${table}_state_created`).on(table).columns([state, 'created_at', 'id']).execute();
         await db.schema.createIndex(`${table}_mnp_state_created`).on(table).columns(['mnp_id', state, 'created_at', 'id']).execute();
-        await db.schema.createIndex(`${table}_application_state_created`).on(table).columns(['application_id', state, 'created_at', 'id']).execute();
-        await db.schema.createIndex(`${table}_mp_team_state_created`).on(table).columns(['mini_program_team_id', state, 'created_at', 'id']).execute();
+        await db.schema
+          .createIndex(`${table}_application_state_created`)
+          .on(table)
+          .columns(['application_id', state, 'created_at', 'id'])
+          .execute();
+        await db.schema
+          .createIndex(`${table}_mp_team_state_created`)
+          .on(table)
+          .columns(['mini_program_team_id', state, 'created_at', 'id'])
+          .execute();
       }
     },
   };

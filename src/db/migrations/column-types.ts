@@ -32,7 +32,9 @@ export async function makeAppendOnly(kind: DatabaseKind, db: Kysely<unknown>, ta
       )
       .execute(db);
     await sql
-      .raw(`CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION paythrough_refuse_change()`)
+      .raw(
+        `CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION paythrough_refuse_change()`,
+      )
       .execute(db);
     return;
   }

@@ -23,7 +23,6 @@ declare module 'fastify' {
   }
 }
 
-
 /** Decorates the app with its configuration, database, clock and services. */
 export const contextPlugin = fp<AppContext>(
   async (app, context) => {

@@ -41,7 +41,11 @@ export const metricsPlugin = fp(
       registers: [registry],
     });
     app.addHook('onResponse', async (request, reply) => {
-      const labels = { surface: surfaceOfRoute(request.method, request.routeOptions.url), method: methodLabel(request.method), status_class: statusClassOf(reply.statusCode) };
+      const labels = {
+        surface: surfaceOfRoute(request.method, request.routeOptions.url),
+        method: methodLabel(request.method),
+        status_class: statusClassOf(reply.statusCode),
+      };
       requests.inc(labels);
       duration.observe(labels, reply.elapsedTime / 1000);
     });
@@ -57,15 +61,51 @@ export const metricsPlugin = fp(
         },
       });
     const stuckMinutes = app.config.metricsRefundStuckMinutes;
-    gauge('paythrough_database_up', '1 when the database answered the queries behind the gauges below at the last snapshot (taken at most every 5 s); 0 when not, and those gauges are NaN.', (s) => (s.databaseUp ? 1 : 0));
-    gauge('paythrough_outbox_pending_jobs', 'Outbox jobs (merchant notifications, host refund webhooks) not yet delivered and not given up, including those waiting for a retry.', (s) => s.outbox.pending);
-    gauge('paythrough_outbox_due_jobs', 'Pending outbox jobs whose next attempt is due now: what the delivery workers have to do.', (s) => s.outbox.due);
-    gauge('paythrough_outbox_oldest_pending_age_seconds', 'Age of the oldest pending outbox job since it was enqueued (0 when none): high while a target keeps failing; a job gives up after its retries (about 24 h).', (s) => s.outbox.oldestPendingAgeSeconds);
-    gauge('paythrough_outbox_delivery_lag_seconds', 'How long the most overdue due outbox job has waited past its next attempt time (0 when none is due): how far behind the delivery workers are.', (s) => s.outbox.deliveryLagSeconds);
-    gauge('paythrough_refunds_processing', 'Refunds in PROCESSING (accepted, the channel has not settled them).', (s) => s.refunds.processing);
-    gauge('paythrough_refunds_stuck_processing', `Refunds in PROCESSING for more than ${stuckMinutes} minutes (PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES).`, (s) => s.refunds.stuck);
-    gauge('paythrough_refunds_oldest_processing_age_seconds', 'Age of the oldest refund in PROCESSING since it was created (0 when none).', (s) => s.refunds.oldestProcessingAgeSeconds);
-    gauge('paythrough_orders_outcome_in_doubt', 'Orders whose channel call (create, close, expiry) has an unknown outcome: the reconciler settles each by querying the channel.', (s) => s.reconciler.ordersInDoubt);
+    gauge(
+      'paythrough_database_up',
+      '1 when the database answered the queries behind the gauges below at the last snapshot (taken at most every 5 s); 0 when not, and those gauges are NaN.',
+      (s) => (s.databaseUp ? 1 : 0),
+    );
+    gauge(
+      'paythrough_outbox_pending_jobs',
+      'Outbox jobs (merchant notifications, host refund webhooks) not yet delivered and not given up, including those waiting for a retry.',
+      (s) => s.outbox.pending,
+    );
+    gauge(
+      'paythrough_outbox_due_jobs',
+      'Pending outbox jobs whose next attempt is due now: what the delivery workers have to do.',
+      (s) => s.outbox.due,
+    );
+    gauge(
+      'paythrough_outbox_oldest_pending_age_seconds',
+      'Age of the oldest pending outbox job since it was enqueued (0 when none): high while a target keeps failing; a job gives up after its retries (about 24 h).',
+      (s) => s.outbox.oldestPendingAgeSeconds,
+    );
+    gauge(
+      'paythrough_outbox_delivery_lag_seconds',
+      'How long the most overdue due outbox job has waited past its next attempt time (0 when none is due): how far behind the delivery workers are.',
+      (s) => s.outbox.deliveryLagSeconds,
+    );
+    gauge(
+      'paythrough_refunds_processing',
+      'Refunds in PROCESSING (accepted, the channel has not settled them).',
+      (s) => s.refunds.processing,
+    );
+    gauge(
+      'paythrough_refunds_stuck_processing',
+      `Refunds in PROCESSING for more than ${stuckMinutes} minutes (PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES).`,
+      (s) => s.refunds.stuck,
+    );
+    gauge(
+      'paythrough_refunds_oldest_processing_age_seconds',
+      'Age of the oldest refund in PROCESSING since it was created (0 when none).',
+      (s) => s.refunds.oldestProcessingAgeSeconds,
+    );
+    gauge(
+      'paythrough_orders_outcome_in_doubt',
+      'Orders whose channel call (create, close, expiry) has an unknown outcome: the reconciler settles each by querying the channel.',
+      (s) => s.reconciler.ordersInDoubt,
+    );
     gauge(
       'paythrough_reconciler_lag_seconds',
       'How far past its due time the earliest check the reconciler owes is, over orders with an outcome in doubt and refunds in PROCESSING (0 when none is due). A check the channel does not answer is rescheduled, so this says whether the reconciler keeps up, not whether channels answer (see paythrough_orders_outcome_in_doubt and paythrough_refunds_oldest_processing_age_seconds).',
@@ -82,7 +122,11 @@ export const metricsPlugin = fp(
         this.set({ status: 'running' }, exports.running);
       },
     });
-    gauge('paythrough_export_oldest_queued_age_seconds', 'How long the oldest queued export has waited for a worker (0 when none).', (s) => s.exports.oldestQueuedAgeSeconds);
+    gauge(
+      'paythrough_export_oldest_queued_age_seconds',
+      'How long the oldest queued export has waited for a worker (0 when none).',
+      (s) => s.exports.oldestQueuedAgeSeconds,
+    );
 
     app.decorate('metricsRegistry', registry);
   },

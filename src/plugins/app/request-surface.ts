@@ -1,5 +1,18 @@
 /** The parts of Paythrough a request can reach, as `/metrics` labels them. A closed set: label values stay bounded. */
-export const requestSurfaces = ['gateway', 'management', 'console', 'host', 'channel-callback', 'sandbox', 'bridge', 'demo', 'health', 'metrics', 'static', 'unmatched'] as const;
+export const requestSurfaces = [
+  'gateway',
+  'management',
+  'console',
+  'host',
+  'channel-callback',
+  'sandbox',
+  'bridge',
+  'demo',
+  'health',
+  'metrics',
+  'static',
+  'unmatched',
+] as const;
 
 export type RequestSurface = (typeof requestSurfaces)[number];
 

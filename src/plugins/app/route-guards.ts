@@ -7,13 +7,14 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
  */
 export const routeGuards = {
   'console-session': "the console's session cookie (and x-csrf-token on state changes); config.capability says what the caller needs",
-  'tc3-signature': 'a TC3-HMAC-SHA256 signature by a user API key; the action runs with that user\'s roles',
+  'tc3-signature': "a TC3-HMAC-SHA256 signature by a user API key; the action runs with that user's roles",
   'v3-signature': "a WECHATPAY2-SHA256-RSA2048 signature by a mini program's merchant certificate",
   'host-message': "a superapp's host-key signature (unsigned payOrder only for sandbox superapps while the sandbox is on)",
   'channel-signature': "a superapp HTTP channel's signature over its event",
   'pay-sign': "a mini program's paySign over the prepay_id: reveals the order summary only",
   'sandbox-only': 'no credential: the sandbox channel and the demo, which exist only while the sandbox is on',
-  'metrics-token': "the bearer token PAYTHROUGH_METRICS_TOKEN names, compared in constant time (Prometheus's scrape); 404 while no token is set",
+  'metrics-token':
+    "the bearer token PAYTHROUGH_METRICS_TOKEN names, compared in constant time (Prometheus's scrape); 404 while no token is set",
   public: 'no credential: health, API documents and the static console pages',
 } as const;
 

@@ -49,7 +49,8 @@ export async function bridgeRoutes(app: FastifyInstance, options: BridgeRoutesOp
   guardRoutesWith(app, 'pay-sign');
   const routes = app.withTypeProvider<ZodTypeProvider>();
   app.setErrorHandler((error: { validation?: unknown; statusCode?: number; message: string }, request, reply) => {
-    if (error.validation || (error.statusCode && error.statusCode < 500)) return reply.status(clientErrorStatus(error.statusCode)).send({ result: 'fail', code: 'INVALID_PARAMS', reason: error.message });
+    if (error.validation || (error.statusCode && error.statusCode < 500))
+      return reply.status(clientErrorStatus(error.statusCode)).send({ result: 'fail', code: 'INVALID_PARAMS', reason: error.message });
     request.log.error({ err: error }, 'bridge request failed');
     return reply.status(500).send({ result: 'fail', code: 'SYSTEM_ERROR', reason: 'Paythrough could not check the payment' });
   });
@@ -89,7 +90,12 @@ export async function bridgeRoutes(app: FastifyInstance, options: BridgeRoutesOp
     // The bundle itself is a public file.
     await app.register(async (bundle) => {
       guardRoutesWith(bundle, 'public');
-      await bundle.register(fastifyStatic, { root: bridgeBundleRoot, prefix: '/bridge/', decorateReply: false, setHeaders: (reply) => reply.header('cache-control', 'no-cache') });
+      await bundle.register(fastifyStatic, {
+        root: bridgeBundleRoot,
+        prefix: '/bridge/',
+        decorateReply: false,
+        setHeaders: (reply) => reply.header('cache-control', 'no-cache'),
+      });
     });
   } else {
     app.log.warn(`The host bridge is not built (${bridgeBundleRoot}); run "npm run build:bridge"`);

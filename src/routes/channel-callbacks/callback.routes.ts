@@ -29,16 +29,24 @@ export async function channelCallbackRoutes(app: FastifyInstance, options: Chann
   app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error }, 'channel callback failed');
-    return reply.status(status).send(status === 500 ? { code: 'SYSTEM_ERROR', message: 'The event was not accepted; send it again later' } : { code: 'PARAM_ERROR', message: error.message });
+    return reply
+      .status(status)
+      .send(
+        status === 500
+          ? { code: 'SYSTEM_ERROR', message: 'The event was not accepted; send it again later' }
+          : { code: 'PARAM_ERROR', message: error.message },
+      );
   });
   app.post<{ Params: { applicationId: string } }>(
     channelCallbackRoute,
     { config: { capability: 'public' }, schema: { hide: true } },
     async (request, reply) => {
       const { applicationId } = request.params;
-      if (await options.signatureFailures.isBlocked('channel', request.ip)) return reply.status(429).send({ code: 'FREQUENCY_LIMITED', message: signatureFailureMessage });
+      if (await options.signatureFailures.isBlocked('channel', request.ip))
+        return reply.status(429).send({ code: 'FREQUENCY_LIMITED', message: signatureFailureMessage });
       const channelKeys = await options.channelKeysFor(applicationId);
-      if (!channelKeys || channelKeys.length === 0) return reply.status(404).send({ code: 'RESOURCE_NOT_EXISTS', message: 'No HTTP channel for this superapp' });
+      if (!channelKeys || channelKeys.length === 0)
+        return reply.status(404).send({ code: 'RESOURCE_NOT_EXISTS', message: 'No HTTP channel for this superapp' });
       const received = await receiveChannelEvent({
         headers: request.headers,
         rawBody: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),

@@ -14,50 +14,84 @@ export async function credentialRoutes(app: FastifyInstance) {
   const { credentials, platformKeys } = app.services;
   const tags = ['console: payment credentials'];
 
-  routes.get('/mini-programs/:mnpId/payment-credentials', {
-    config: { capability: 'payment_credentials.manage' },
-    schema: { summary: 'The payment account: mchid, merchant certificates (serials), whether the APIv3 key is set', tags, params: mnpIdParams, response: { 200: credentialSchema, ...consoleErrors } },
-  }, async (request) => credentials.get(actorOf(request), request.params.mnpId));
-
-  routes.post('/mini-programs/:mnpId/payment-credentials/private-key', {
-    config: { capability: 'payment_credentials.manage' },
-    schema: {
-      summary: 'Download the platform-generated merchant private key, once (afterwards: reset for a new one)',
-      tags,
-      params: mnpIdParams,
-      response: { 200: issuedKeySchema.extend({ privateKeyPem: z.string() }), ...consoleErrors },
+  routes.get(
+    '/mini-programs/:mnpId/payment-credentials',
+    {
+      config: { capability: 'payment_credentials.manage' },
+      schema: {
+        summary: 'The payment account: mchid, merchant certificates (serials), whether the APIv3 key is set',
+        tags,
+        params: mnpIdParams,
+        response: { 200: credentialSchema, ...consoleErrors },
+      },
     },
-  }, async (request) => credentials.downloadPrivateKey(actorOf(request), request.params.mnpId));
+    async (request) => credentials.get(actorOf(request), request.params.mnpId),
+  );
 
-  routes.post('/mini-programs/:mnpId/payment-credentials/reset', {
-    config: { capability: 'payment_credentials.manage' },
-    schema: {
-      summary: 'Reset the merchant certificate (revokes the old serial): platform-generated key (shown once), or your public key or CSR',
-      tags,
-      params: mnpIdParams,
-      body: z.object({ mode: z.enum(['generate', 'public_key', 'csr']), publicKeyPem: pemSchema.optional(), csrPem: pemSchema.optional() }),
-      response: { 201: issuedKeySchema, ...consoleErrors },
+  routes.post(
+    '/mini-programs/:mnpId/payment-credentials/private-key',
+    {
+      config: { capability: 'payment_credentials.manage' },
+      schema: {
+        summary: 'Download the platform-generated merchant private key, once (afterwards: reset for a new one)',
+        tags,
+        params: mnpIdParams,
+        response: { 200: issuedKeySchema.extend({ privateKeyPem: z.string() }), ...consoleErrors },
+      },
     },
-  }, async (request, reply) => {
-    const { mode, publicKeyPem, csrPem } = request.body;
-    // A missing PEM is refused by the service, after it has checked the caller's reach.
-    const source: MerchantKeySource = mode === 'public_key' ? { mode, publicKeyPem: publicKeyPem ?? '' } : mode === 'csr' ? { mode, csrPem: csrPem ?? '' } : { mode };
-    return reply.status(201).send(await credentials.resetKey(actorOf(request), request.params.mnpId, source));
-  });
+    async (request) => credentials.downloadPrivateKey(actorOf(request), request.params.mnpId),
+  );
 
-  routes.put('/mini-programs/:mnpId/payment-credentials/api-v3-key', {
-    config: { capability: 'payment_credentials.manage' },
-    schema: {
-      summary: 'Set the APIv3 key: 32 characters mixing digits, upper- and lower-case letters; stored encrypted, never shown again',
-      tags,
-      params: mnpIdParams,
-      body: z.object({ apiV3Key: z.string().length(32) }),
-      response: { 200: z.object({ apiV3KeySetAt: z.number() }), ...consoleErrors },
+  routes.post(
+    '/mini-programs/:mnpId/payment-credentials/reset',
+    {
+      config: { capability: 'payment_credentials.manage' },
+      schema: {
+        summary: 'Reset the merchant certificate (revokes the old serial): platform-generated key (shown once), or your public key or CSR',
+        tags,
+        params: mnpIdParams,
+        body: z.object({
+          mode: z.enum(['generate', 'public_key', 'csr']),
+          publicKeyPem: pemSchema.optional(),
+          csrPem: pemSchema.optional(),
+        }),
+        response: { 201: issuedKeySchema, ...consoleErrors },
+      },
     },
-  }, async (request) => credentials.setApiV3Key(actorOf(request), request.params.mnpId, request.body.apiV3Key));
+    async (request, reply) => {
+      const { mode, publicKeyPem, csrPem } = request.body;
+      // A missing PEM is refused by the service, after it has checked the caller's reach.
+      const source: MerchantKeySource =
+        mode === 'public_key' ? { mode, publicKeyPem: publicKeyPem ?? '' } : mode === 'csr' ? { mode, csrPem: csrPem ?? '' } : { mode };
+      return reply.status(201).send(await credentials.resetKey(actorOf(request), request.params.mnpId, source));
+    },
+  );
 
-  routes.get('/platform-keys', {
-    config: { capability: 'self' },
-    schema: { summary: "The platform's published signing keys (public key, X.509 certificate, serial and PUB_KEY_ID)", tags, response: { 200: z.object({ items: z.array(platformKeySchema) }), ...consoleErrors } },
-  }, async () => ({ items: await platformKeys.publishedKeys() }));
+  routes.put(
+    '/mini-programs/:mnpId/payment-credentials/api-v3-key',
+    {
+      config: { capability: 'payment_credentials.manage' },
+      schema: {
+        summary: 'Set the APIv3 key: 32 characters mixing digits, upper- and lower-case letters; stored encrypted, never shown again',
+        tags,
+        params: mnpIdParams,
+        body: z.object({ apiV3Key: z.string().length(32) }),
+        response: { 200: z.object({ apiV3KeySetAt: z.number() }), ...consoleErrors },
+      },
+    },
+    async (request) => credentials.setApiV3Key(actorOf(request), request.params.mnpId, request.body.apiV3Key),
+  );
+
+  routes.get(
+    '/platform-keys',
+    {
+      config: { capability: 'self' },
+      schema: {
+        summary: "The platform's published signing keys (public key, X.509 certificate, serial and PUB_KEY_ID)",
+        tags,
+        response: { 200: z.object({ items: z.array(platformKeySchema) }), ...consoleErrors },
+      },
+    },
+    async () => ({ items: await platformKeys.publishedKeys() }),
+  );
 }

@@ -77,7 +77,16 @@ export const bindingSchema = z.object({
 });
 
 export const bindingRecordSchema = bindingSchema.extend({
-  history: z.array(z.object({ event: z.string(), fromStatus: z.number().nullable(), toStatus: z.number(), actorAccount: z.string(), note: z.string(), at: z.number() })),
+  history: z.array(
+    z.object({
+      event: z.string(),
+      fromStatus: z.number().nullable(),
+      toStatus: z.number(),
+      actorAccount: z.string(),
+      note: z.string(),
+      at: z.number(),
+    }),
+  ),
 });
 
 export const bindingOverviewSchema = z.object({

@@ -10,11 +10,21 @@ export const epochMs = z.coerce.number().int().min(0).max(8_640_000_000_000);
 const minorUnits = z.coerce.number().int().min(0).max(9_007_199_254_740_991);
 const id = '[A-Za-z0-9_-]{1,64}';
 /** Comma-separated lists in query strings, e.g. `mnpId=mnp_a,mnp_b`. */
-export const listOf = (item: string, max: number) => z.string().max(max * 65).regex(new RegExp(`^${item}(,${item}){0,${max - 1}}$`), 'a comma-separated list');
-export const splitList = <T extends string = string>(value: string | undefined): T[] | undefined => (value ? (value.split(',') as T[]) : undefined);
+export const listOf = (item: string, max: number) =>
+  z
+    .string()
+    .max(max * 65)
+    .regex(new RegExp(`^${item}(,${item}){0,${max - 1}}$`), 'a comma-separated list');
+export const splitList = <T extends string = string>(value: string | undefined): T[] | undefined =>
+  value ? (value.split(',') as T[]) : undefined;
 
 /** An exact order or refund number to search by; control characters (which PostgreSQL text refuses) are refused here. */
-export const recordNumber = z.string().trim().min(1).max(64).refine((value) => !/\p{Cc}/u.test(value), 'no control characters');
+export const recordNumber = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .refine((value) => !/\p{Cc}/u.test(value), 'no control characters');
 /** By created time, newest first unless `oldest`; a cursor continues the order it came from. */
 export const recordSort = z.enum(recordSorts).optional();
 
@@ -27,7 +37,10 @@ export const orderListQuery = z.object({
   transactionId: recordNumber.optional(),
   amountMin: minorUnits.optional(),
   amountMax: minorUnits.optional(),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code').optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code')
+    .optional(),
   sort: recordSort,
   cursor: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -60,7 +73,10 @@ export const orderExportBody = z.object({
   transactionId: recordNumber.optional(),
   amountMin: z.number().int().min(0).max(9_007_199_254_740_991).optional(),
   amountMax: z.number().int().min(0).max(9_007_199_254_740_991).optional(),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code').optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code')
+    .optional(),
   sort: recordSort,
 });
 
@@ -267,7 +283,10 @@ export const paymentDataQuery = z.object({
   mnpId: listOf(id, 50).optional(),
   dataType: z.enum(['0', '1']).optional(),
   platform: z.enum(['0', '2', '3']).optional(),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code').optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code')
+    .optional(),
 });
 
 export const paymentFiguresSchema = z.object({

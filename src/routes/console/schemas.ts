@@ -7,11 +7,24 @@ export const errorResponse = z.object({
 });
 
 /** The error responses every console route may return. */
-export const consoleErrors = { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404: errorResponse, 409: errorResponse, 429: errorResponse, 500: errorResponse };
+export const consoleErrors = {
+  400: errorResponse,
+  401: errorResponse,
+  403: errorResponse,
+  404: errorResponse,
+  409: errorResponse,
+  429: errorResponse,
+  500: errorResponse,
+};
 
 const trimmed = (max: number) => z.string().trim().min(1).max(max);
 export const nameSchema = trimmed(100);
-export const accountSchema = z.string().trim().min(3).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only');
+export const accountSchema = z
+  .string()
+  .trim()
+  .min(3)
+  .max(64)
+  .regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only');
 export const passwordSchema = z.string().min(10, 'at least 10 characters').max(128);
 export const idParam = (name: string) => z.object({ [name]: z.string().min(1).max(64) });
 

@@ -66,7 +66,11 @@ function registerSessionRoutes(routes: ZodRoutes) {
     '/session',
     {
       config: { capability: 'self' },
-      schema: { summary: 'The signed-in user, CSRF token and capabilities', tags: ['console: session'], response: { 200: sessionSchema, ...consoleErrors } },
+      schema: {
+        summary: 'The signed-in user, CSRF token and capabilities',
+        tags: ['console: session'],
+        response: { 200: sessionSchema, ...consoleErrors },
+      },
     },
     async (request) => {
       const token = request.cookies[sessionCookieName]!;

@@ -30,7 +30,12 @@ const assets: Record<string, string> = {
 function ownBaseUrl(app: FastifyInstance): string {
   const address = app.server.address() as AddressInfo | string | null;
   if (!address || typeof address === 'string') return app.config.publicUrl;
-  const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const host =
+    address.address === '0.0.0.0' || address.address === '::'
+      ? '127.0.0.1'
+      : address.family === 'IPv6'
+        ? `[${address.address}]`
+        : address.address;
   return `http://${host}:${address.port}`;
 }
 
@@ -44,22 +49,29 @@ export async function demoRoutes(app: FastifyInstance) {
   const hidden = { config: { capability: 'public' as const }, schema: { hide: true } };
 
   app.setErrorHandler((error: { validation?: unknown; statusCode?: number; message: string; detail?: unknown }, request, reply) => {
-    if (error instanceof DemoMerchantError) return reply.status(error.status).send({ message: error.message, detail: error.detail ?? null });
-    if (error.validation || (error.statusCode && error.statusCode < 500)) return reply.status(clientErrorStatus(error.statusCode)).send({ message: error.message });
+    if (error instanceof DemoMerchantError)
+      return reply.status(error.status).send({ message: error.message, detail: error.detail ?? null });
+    if (error.validation || (error.statusCode && error.statusCode < 500))
+      return reply.status(clientErrorStatus(error.statusCode)).send({ message: error.message });
     request.log.error({ err: error }, 'demo request failed');
     return reply.status(500).send({ message: 'The demo failed' });
   });
 
-  const sendPage = (reply: FastifyReply, page: keyof typeof pages) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(pageText[page]);
+  const sendPage = (reply: FastifyReply, page: keyof typeof pages) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(pageText[page]);
   app.get('/demo', hidden, async (_request, reply) => sendPage(reply, 'host'));
   app.get('/demo/shop', hidden, async (_request, reply) => sendPage(reply, 'shop'));
   app.get('/demo/merchant/settings', hidden, async (_request, reply) => sendPage(reply, 'settings'));
   app.get('/demo/merchant/notifications', hidden, async (_request, reply) => sendPage(reply, 'notifications'));
-  routes.get('/demo/assets/:name', { ...hidden, schema: { hide: true, params: z.object({ name: z.string().max(64) }) } }, async (request, reply) => {
-    const type = assets[request.params.name];
-    if (!type) return reply.status(404).send({ message: 'Not found' });
-    return reply.type(type).header('cache-control', 'no-cache').send(assetText[request.params.name]);
-  });
+  routes.get(
+    '/demo/assets/:name',
+    { ...hidden, schema: { hide: true, params: z.object({ name: z.string().max(64) }) } },
+    async (request, reply) => {
+      const type = assets[request.params.name];
+      if (!type) return reply.status(404).send({ message: 'Not found' });
+      return reply.type(type).header('cache-control', 'no-cache').send(assetText[request.params.name]);
+    },
+  );
 
   // The shop's merchant server: what its mini program calls.
   routes.get('/demo/merchant/api/shop', hidden, async () => {
@@ -73,30 +85,41 @@ export async function demoRoutes(app: FastifyInstance) {
       goods: demoGoods,
     };
   });
-  routes.post('/demo/merchant/api/settings', { ...hidden, schema: { hide: true, body: z.record(z.string(), z.string().max(8192)) } }, async (request) => {
-    const body = request.body;
-    await merchant.saveCredentials({
-      mnpId: body.mnpId ?? '',
-      mchid: body.mchid ?? '',
-      serialNo: body.serialNo ?? '',
-      privateKeyPem: body.privateKeyPem ?? '',
-      apiV3Key: body.apiV3Key ?? '',
-      platformSerial: body.platformSerial ?? '',
-      platformPublicKeyPem: body.platformPublicKeyPem ?? '',
-    });
-    return { saved: true };
-  });
+  routes.post(
+    '/demo/merchant/api/settings',
+    { ...hidden, schema: { hide: true, body: z.record(z.string(), z.string().max(8192)) } },
+    async (request) => {
+      const body = request.body;
+      await merchant.saveCredentials({
+        mnpId: body.mnpId ?? '',
+        mchid: body.mchid ?? '',
+        serialNo: body.serialNo ?? '',
+        privateKeyPem: body.privateKeyPem ?? '',
+        apiV3Key: body.apiV3Key ?? '',
+        platformSerial: body.platformSerial ?? '',
+        platformPublicKeyPem: body.platformPublicKeyPem ?? '',
+      });
+      return { saved: true };
+    },
+  );
   routes.post(
     '/demo/merchant/api/orders',
-    { ...hidden, schema: { hide: true, body: z.object({ goodsId: z.string().max(32), quantity: z.number().int().min(1).max(9).default(1) }) } },
+    {
+      ...hidden,
+      schema: { hide: true, body: z.object({ goodsId: z.string().max(32), quantity: z.number().int().min(1).max(9).default(1) }) },
+    },
     async (request) => merchant.placeOrder(request.body.goodsId, request.body.quantity),
   );
   routes.get('/demo/merchant/api/orders', hidden, async () => ({ orders: await merchant.orders() }));
-  routes.get('/demo/merchant/api/orders/:outTradeNo', { ...hidden, schema: { hide: true, params: z.object({ outTradeNo: z.string().max(64) }) } }, async (request) =>
-    merchant.queryOrder(request.params.outTradeNo),
+  routes.get(
+    '/demo/merchant/api/orders/:outTradeNo',
+    { ...hidden, schema: { hide: true, params: z.object({ outTradeNo: z.string().max(64) }) } },
+    async (request) => merchant.queryOrder(request.params.outTradeNo),
   );
-  routes.post('/demo/merchant/api/orders/:outTradeNo/refund', { ...hidden, schema: { hide: true, params: z.object({ outTradeNo: z.string().max(64) }) } }, async (request) =>
-    merchant.refund(request.params.outTradeNo),
+  routes.post(
+    '/demo/merchant/api/orders/:outTradeNo/refund',
+    { ...hidden, schema: { hide: true, params: z.object({ outTradeNo: z.string().max(64) }) } },
+    async (request) => merchant.refund(request.params.outTradeNo),
   );
   routes.get('/demo/merchant/api/notifications', hidden, async () => ({ notifications: await merchant.notifications() }));
 
@@ -105,7 +128,10 @@ export async function demoRoutes(app: FastifyInstance) {
     notify.removeAllContentTypeParsers();
     notify.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
     notify.post('/demo/merchant/notify', hidden, async (request, reply) => {
-      const result = await merchant.receiveNotification(request.headers as Record<string, unknown>, typeof request.body === 'string' ? request.body : '');
+      const result = await merchant.receiveNotification(
+        request.headers as Record<string, unknown>,
+        typeof request.body === 'string' ? request.body : '',
+      );
       if (result.ok) return reply.status(204).send();
       return reply.status(401).send({ code: 'FAIL', message: result.message });
     });

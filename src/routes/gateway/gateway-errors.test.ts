@@ -21,10 +21,19 @@ describe('v3 error mapping', () => {
   });
 
   it('gives parameter problems a detail with a JSON pointer', () => {
-    const error = new AppError('InvalidParameterValue', '/amount/currency: not allowed', { field: '/amount/currency', value: 'XYZ', issue: 'not allowed', location: 'body' });
+    const error = new AppError('InvalidParameterValue', '/amount/currency: not allowed', {
+      field: '/amount/currency',
+      value: 'XYZ',
+      issue: 'not allowed',
+      location: 'body',
+    });
     expect(toV3Error(error)).toEqual({
       status: 400,
-      body: { code: 'PARAM_ERROR', message: '/amount/currency: not allowed', detail: { field: '/amount/currency', value: 'XYZ', issue: 'not allowed', location: 'body' } },
+      body: {
+        code: 'PARAM_ERROR',
+        message: '/amount/currency: not allowed',
+        detail: { field: '/amount/currency', value: 'XYZ', issue: 'not allowed', location: 'body' },
+      },
     });
   });
 
@@ -46,9 +55,22 @@ describe('v3 error mapping', () => {
 
 describe('v3 validation errors', () => {
   it('names body fields by JSON pointer and query fields by name', () => {
-    const body = Object.assign(new Error('x'), { validation: [{ instancePath: '/amount/total', message: 'Too small' }], validationContext: 'body' });
-    expect(toV3Error(body)).toEqual({ status: 400, body: { code: 'PARAM_ERROR', message: '/amount/total: Too small', detail: { field: '/amount/total', issue: 'Too small', location: 'body' } } });
-    const query = Object.assign(new Error('x'), { validation: [{ instancePath: '/mchid', message: 'Required' }], validationContext: 'querystring' });
+    const body = Object.assign(new Error('x'), {
+      validation: [{ instancePath: '/amount/total', message: 'Too small' }],
+      validationContext: 'body',
+    });
+    expect(toV3Error(body)).toEqual({
+      status: 400,
+      body: {
+        code: 'PARAM_ERROR',
+        message: '/amount/total: Too small',
+        detail: { field: '/amount/total', issue: 'Too small', location: 'body' },
+      },
+    });
+    const query = Object.assign(new Error('x'), {
+      validation: [{ instancePath: '/mchid', message: 'Required' }],
+      validationContext: 'querystring',
+    });
     expect(toV3Error(query).body.detail).toEqual({ field: 'mchid', issue: 'Required', location: 'query' });
   });
 });

@@ -48,7 +48,9 @@ export function toV3Error(error: unknown): V3ErrorResponse {
   const validation = validationProblem(error);
   if (validation) return { status: 400, body: validation };
   const appError = toAppError(error);
-  const mapped = v3Codes[appError.code] ?? (appError.code.startsWith('FailedOperation.') ? { code: 'INVALID_REQUEST', status: 400 } : { code: 'SYSTEM_ERROR', status: 500 });
+  const mapped =
+    v3Codes[appError.code] ??
+    (appError.code.startsWith('FailedOperation.') ? { code: 'INVALID_REQUEST', status: 400 } : { code: 'SYSTEM_ERROR', status: 500 });
   const body: V3ErrorBody = { code: mapped.code, message: appError.message };
   const details = appError.details;
   if (mapped.code === 'PARAM_ERROR' && details && typeof details.field === 'string') {
@@ -68,7 +70,12 @@ interface ValidationFailure {
   validationContext?: string;
 }
 
-const contextLocations: Record<string, 'body' | 'query' | 'path' | 'header'> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
+const contextLocations: Record<string, 'body' | 'query' | 'path' | 'header'> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'header',
+};
 
 /** A schema validation failure as PARAM_ERROR: a JSON Pointer for body fields, the name for path and query ones. */
 function validationProblem(error: unknown): V3ErrorBody | undefined {

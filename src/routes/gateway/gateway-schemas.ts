@@ -19,7 +19,13 @@ export const prepayBody = z.looseObject({
   notify_url: text(255),
   goods_tag: z.string().max(32).optional(),
   support_fapiao: z.boolean().optional(),
-  amount: z.looseObject({ total: money, currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code').optional() }),
+  amount: z.looseObject({
+    total: money,
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'an ISO 4217 code')
+      .optional(),
+  }),
   payer: z.looseObject({ openid: text(128) }),
   detail: z.looseObject({}).optional(),
   scene_info: z
@@ -59,7 +65,10 @@ export const closeBody = z.looseObject({ mchid: mchidSchema });
 
 export const refundBody = z
   .looseObject({
-    transaction_id: z.string().regex(/^\d{1,32}$/, 'digits').optional(),
+    transaction_id: z
+      .string()
+      .regex(/^\d{1,32}$/, 'digits')
+      .optional(),
     out_trade_no: outTradeNoSchema.optional(),
     out_refund_no: outRefundNoSchema,
     reason: z.string().max(80).optional(),
@@ -113,7 +122,12 @@ export const certificatesResponse = z.object({
       serial_no: z.string(),
       effective_time: z.string(),
       expire_time: z.string(),
-      encrypt_certificate: z.object({ algorithm: z.literal('AEAD_AES_256_GCM'), nonce: z.string(), associated_data: z.string(), ciphertext: z.string() }),
+      encrypt_certificate: z.object({
+        algorithm: z.literal('AEAD_AES_256_GCM'),
+        nonce: z.string(),
+        associated_data: z.string(),
+        ciphertext: z.string(),
+      }),
     }),
   ),
 });
@@ -135,4 +149,11 @@ export const v3ErrorResponse = z.object({
 });
 
 /** Every error status a gateway route may answer. */
-export const v3Errors = { 400: v3ErrorResponse, 401: v3ErrorResponse, 403: v3ErrorResponse, 404: v3ErrorResponse, 429: v3ErrorResponse, 500: v3ErrorResponse };
+export const v3Errors = {
+  400: v3ErrorResponse,
+  401: v3ErrorResponse,
+  403: v3ErrorResponse,
+  404: v3ErrorResponse,
+  429: v3ErrorResponse,
+  500: v3ErrorResponse,
+};

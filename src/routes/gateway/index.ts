@@ -35,7 +35,10 @@ export async function gatewayRoutes(app: FastifyInstance) {
     try {
       done(null, JSON.parse(raw));
     } catch {
-      done(new AppError('InvalidParameter', 'The request body is not valid JSON', { field: '/', issue: 'not JSON', location: 'body' }), undefined);
+      done(
+        new AppError('InvalidParameter', 'The request body is not valid JSON', { field: '/', issue: 'not JSON', location: 'body' }),
+        undefined,
+      );
     }
   });
 
@@ -55,14 +58,17 @@ export async function gatewayRoutes(app: FastifyInstance) {
   app.addHook('onSend', async (request, reply, payload) => {
     // A 204 has no body whatever the serializer produced: sign (and send) exactly nothing.
     if (reply.statusCode === 204) payload = '';
-    const body = payload === undefined || payload === null ? '' : typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : undefined;
+    const body =
+      payload === undefined || payload === null ? '' : typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : undefined;
     // Streams are not signed (none is sent today); everything else is, as the clients require for 2xx.
     if (body === undefined) return payload;
     const key = await app.services.platformKeys.signingKey();
     // A client naming any published platform certificate serial (Wechatpay-Serial) is in certificate mode: it gets
     // the signing certificate's serial, also across a rotation; others get the public-key id.
     const named = header(request, 'wechatpay-serial');
-    const certificateMode = named !== undefined && (named === key.serialNo || (await app.services.platformKeys.publishedKeys()).some((published) => published.serialNo === named));
+    const certificateMode =
+      named !== undefined &&
+      (named === key.serialNo || (await app.services.platformKeys.publishedKeys()).some((published) => published.serialNo === named));
     const serial = certificateMode ? key.serialNo : key.publicKeyId;
     const headers = signV3Response({ serial, privateKey: key.privateKey }, body, { nowMs: app.clock.nowMs(), requestId: request.id });
     reply.headers({ ...headers });
@@ -74,7 +80,9 @@ export async function gatewayRoutes(app: FastifyInstance) {
     if (status >= 500) request.log.error({ err: error }, 'gateway request failed');
     return reply.status(status).type('application/json').send(body);
   });
-  app.setNotFoundHandler((_request, reply) => reply.status(404).type('application/json').send({ code: 'RESOURCE_NOT_EXISTS', message: 'No such API' }));
+  app.setNotFoundHandler((_request, reply) =>
+    reply.status(404).type('application/json').send({ code: 'RESOURCE_NOT_EXISTS', message: 'No such API' }),
+  );
 
   await app.register(transactionRoutes);
   await app.register(refundRoutes);

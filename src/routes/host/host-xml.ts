@@ -28,7 +28,8 @@ function decodeText(text: string): string {
         return "'";
     }
     const code = entity.startsWith('#x') ? Number.parseInt(entity.slice(2), 16) : Number.parseInt(entity.slice(1), 10);
-    if (!Number.isInteger(code) || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) || code === 0) throw new HostXmlError(`Bad character reference ${match}`);
+    if (!Number.isInteger(code) || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) || code === 0)
+      throw new HostXmlError(`Bad character reference ${match}`);
     return String.fromCodePoint(code);
   });
 }

@@ -55,7 +55,11 @@ export function parseHostBody(raw: Buffer): HostFields {
 
 function sendAnswer(reply: FastifyReply, answer: HostAnswer) {
   // The demo hosts treat anything but 2xx as a failure: every answer, FAIL included, is 200 XML.
-  return reply.status(200).header('content-type', 'application/xml; charset=utf-8').header('cache-control', 'no-store').send(buildHostXml(answer));
+  return reply
+    .status(200)
+    .header('content-type', 'application/xml; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send(buildHostXml(answer));
 }
 
 const fail = (message: string): HostAnswer => ({ return_code: 'FAIL', return_msg: message });
@@ -113,17 +117,29 @@ export async function hostRoutes(app: FastifyInstance) {
 
   app.post(
     '/queryPreOrder',
-    described('queryPreOrder', 'Look a pre-order up by prepay_id before charging for it', 'Fields: `appid`, `nonce_str`, `prepay_id`. Answers `prepay_id`, `out_trade_no`, `total_fee` (minor units), `fee_type`, `body`, `time_expire` (RFC 3339); FAIL for a paid, closed or expired order. Signature optional.'),
+    described(
+      'queryPreOrder',
+      'Look a pre-order up by prepay_id before charging for it',
+      'Fields: `appid`, `nonce_str`, `prepay_id`. Answers `prepay_id`, `out_trade_no`, `total_fee` (minor units), `fee_type`, `body`, `time_expire` (RFC 3339); FAIL for a paid, closed or expired order. Signature optional.',
+    ),
     async (request, reply) => sendAnswer(reply, await hostPayments.queryPreOrder(message(request).fields, message(request).sender)),
   );
   app.post(
     '/payOrder',
-    described('payOrder', 'Report a payment the superapp took for a pre-order', 'Fields: `prepay_id`, `out_trade_no`, `total_fee`, optional `transaction_id`, `time_end`, `result_code`, `fee_type`. Idempotent. Signed with the host key, except for superapps on the sandbox channel while the sandbox is on.'),
+    described(
+      'payOrder',
+      'Report a payment the superapp took for a pre-order',
+      'Fields: `prepay_id`, `out_trade_no`, `total_fee`, optional `transaction_id`, `time_end`, `result_code`, `fee_type`. Idempotent. Signed with the host key, except for superapps on the sandbox channel while the sandbox is on.',
+    ),
     async (request, reply) => sendAnswer(reply, await hostPayments.payOrder(message(request).fields, message(request).sender)),
   );
   app.post(
     '/refundResult',
-    described('refundResult', 'Report how a refund sent to the refund webhook ended (host-reported mode)', 'Fields: `mchid`, `out_refund_no`, `refund_status` (SUCCESS, CLOSED or ABNORMAL), optional `refund_id`, `refund_fee`. Always signed with the host key.'),
+    described(
+      'refundResult',
+      'Report how a refund sent to the refund webhook ended (host-reported mode)',
+      'Fields: `mchid`, `out_refund_no`, `refund_status` (SUCCESS, CLOSED or ABNORMAL), optional `refund_id`, `refund_fee`. Always signed with the host key.',
+    ),
     async (request, reply) => sendAnswer(reply, await hostPayments.refundResult(message(request).fields, message(request).sender)),
   );
 }

@@ -17,4 +17,5 @@ export interface ManagementAction<Input extends z.ZodType = z.ZodType> {
   run(context: ActionContext, input: z.output<Input>): Promise<unknown>;
 }
 
-export const defineAction = <Input extends z.ZodType>(action: ManagementAction<Input>): ManagementAction => action as unknown as ManagementAction;
+export const defineAction = <Input extends z.ZodType>(action: ManagementAction<Input>): ManagementAction =>
+  action as unknown as ManagementAction;

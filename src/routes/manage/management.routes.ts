@@ -40,9 +40,14 @@ export async function managementRoutes(app: FastifyInstance) {
     }
     const actor = await app.services.signatureFailures.guard('tc3', request.ip, async () => {
       const authorization = parseTc3Authorization(header(request, 'authorization'));
-      if (!authorization) throw new AppError('AuthFailure.SignatureFailure', 'Authorization must be TC3-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...');
+      if (!authorization)
+        throw new AppError(
+          'AuthFailure.SignatureFailure',
+          'Authorization must be TC3-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...',
+        );
       const timestampText = header(request, 'x-tc-timestamp') ?? '';
-      if (!/^\d{1,12}$/.test(timestampText)) throw new AppError('AuthFailure.SignatureFailure', 'X-TC-Timestamp must be a Unix time in seconds');
+      if (!/^\d{1,12}$/.test(timestampText))
+        throw new AppError('AuthFailure.SignatureFailure', 'X-TC-Timestamp must be a Unix time in seconds');
       const [path = '/', query = ''] = request.url.split('?');
       return app.services.managementAuth.authenticate({
         authorization,
@@ -65,7 +70,8 @@ export async function managementRoutes(app: FastifyInstance) {
     } catch {
       throw new AppError('InvalidParameter', 'The request body is not valid JSON');
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AppError('InvalidParameter', 'The request body must be a JSON object');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new AppError('InvalidParameter', 'The request body must be a JSON object');
     const { PlatformId: platformIdSent, ...fields } = body as Record<string, unknown>;
     if (typeof platformIdSent !== 'string' || platformIdSent.length === 0) throw new AppError('InvalidParameter', 'PlatformId is required');
     if (platformIdSent !== (await app.services.platform.id())) throw new AppError('ResourceNotFound', 'No such platform');

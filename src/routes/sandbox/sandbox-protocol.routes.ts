@@ -29,7 +29,8 @@ export interface SandboxProtocolOptions {
   clock: Clock;
 }
 
-const statusOf = (code: ChannelErrorCode): number => (code === 'SIGN_ERROR' ? 401 : code.endsWith('_NOT_EXIST') ? 404 : code === 'PARAM_ERROR' ? 400 : 409);
+const statusOf = (code: ChannelErrorCode): number =>
+  code === 'SIGN_ERROR' ? 401 : code.endsWith('_NOT_EXIST') ? 404 : code === 'PARAM_ERROR' ? 400 : 409;
 
 export async function sandboxProtocolRoutes(app: FastifyInstance, options: SandboxProtocolOptions) {
   const { sandbox } = options;
@@ -62,7 +63,8 @@ export async function sandboxProtocolRoutes(app: FastifyInstance, options: Sandb
   });
   route(channelProtocolPaths.queryRefund, async (request, reply) => {
     const body = await accept(request, reply, wireRefundKeySchema);
-    if (body) return answer(reply, await sandbox.queryRefund({ merchantId: body.merchant_id, outRefundNo: body.out_refund_no }), refundToWire);
+    if (body)
+      return answer(reply, await sandbox.queryRefund({ merchantId: body.merchant_id, outRefundNo: body.out_refund_no }), refundToWire);
     return reply;
   });
 

@@ -59,7 +59,8 @@ export async function sandboxRoutes(app: FastifyInstance, options: SandboxRoutes
   guardRoutesWith(app, 'sandbox-only');
   const routes = app.withTypeProvider<ZodTypeProvider>();
   app.setErrorHandler((error: { validation?: unknown; statusCode?: number; message: string }, request, reply) => {
-    if (error.validation || (error.statusCode && error.statusCode < 500)) return reply.status(clientErrorStatus(error.statusCode)).send({ code: 'PARAM_ERROR', message: error.message });
+    if (error.validation || (error.statusCode && error.statusCode < 500))
+      return reply.status(clientErrorStatus(error.statusCode)).send({ code: 'PARAM_ERROR', message: error.message });
     request.log.error({ err: error }, 'sandbox request failed');
     return reply.status(500).send({ code: 'SYSTEM_ERROR', message: 'The sandbox failed' });
   });
@@ -118,11 +119,17 @@ function registerPaymentControlRoutes(routes: ZodRoutes, sandbox: SandboxChannel
     '/sandbox/v1/payments/:prepay_id',
     {
       config: { capability: 'public' },
-      schema: { summary: "Sandbox: the channel's view of an order", tags, params: prepayParams, response: { 200: wireOrderSchema, ...errors } },
+      schema: {
+        summary: "Sandbox: the channel's view of an order",
+        tags,
+        params: prepayParams,
+        response: { 200: wireOrderSchema, ...errors },
+      },
     },
     async (request, reply) => {
       const row = await sandbox.findOrderByPrepayId(request.params.prepay_id);
-      if (!row) return reply.status(404).send({ code: 'ORDER_NOT_EXIST', message: `No sandbox order for prepay_id ${request.params.prepay_id}` });
+      if (!row)
+        return reply.status(404).send({ code: 'ORDER_NOT_EXIST', message: `No sandbox order for prepay_id ${request.params.prepay_id}` });
       return orderToWire(sandbox.toChannelOrder(row));
     },
   );
@@ -162,8 +169,11 @@ function registerCashierPageRoutes(routes: ZodRoutes) {
   routes.get('/sandbox/cashier/assets/cashier.css', { config: { capability: 'public' }, schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(style),
   );
-  routes.get('/sandbox/cashier/:token', { config: { capability: 'public' }, schema: { hide: true, params: tokenParams } }, async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').send(page),
+  routes.get(
+    '/sandbox/cashier/:token',
+    { config: { capability: 'public' }, schema: { hide: true, params: tokenParams } },
+    async (_request, reply) =>
+      reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').send(page),
   );
 }
 
@@ -205,7 +215,10 @@ function registerCashierApiRoutes(routes: ZodRoutes, sandbox: SandboxChannel) {
 
   routes.get(
     '/sandbox/v1/cashier/:token',
-    { config: { capability: 'public' }, schema: { summary: 'Sandbox cashier: the order summary', tags, params: tokenParams, response: { 200: cashierViewSchema, ...errors } } },
+    {
+      config: { capability: 'public' },
+      schema: { summary: 'Sandbox cashier: the order summary', tags, params: tokenParams, response: { 200: cashierViewSchema, ...errors } },
+    },
     async (request, reply) => (await cashierView(request.params.token, null)) ?? notFound(reply),
   );
 
@@ -225,7 +238,10 @@ function registerCashierApiRoutes(routes: ZodRoutes, sandbox: SandboxChannel) {
       const view = await cashierView(token, null);
       if (!view) return notFound(reply);
       if (action === 'cancel') return { ...view, result: 'cancel' as const };
-      if (view.state !== 'WAIT_PAY') return reply.status(409).send({ code: view.state === 'SUCCESS' ? 'ORDER_PAID' : 'ORDER_CLOSED', message: `The order is ${view.state}` });
+      if (view.state !== 'WAIT_PAY')
+        return reply
+          .status(409)
+          .send({ code: view.state === 'SUCCESS' ? 'ORDER_PAID' : 'ORDER_CLOSED', message: `The order is ${view.state}` });
       if (view.expired) return reply.status(409).send({ code: 'ORDER_CLOSED', message: 'The order has expired' });
       const result = action === 'pay' ? await sandbox.succeedPayment(view.prepay_id) : await sandbox.failPayment(view.prepay_id);
       if (result.outcome !== 'ok') return answer(reply, result, (value) => value);

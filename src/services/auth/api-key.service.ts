@@ -54,7 +54,12 @@ export class ApiKeyService {
     };
     await this.db.transaction().execute(async (trx) => {
       await apiKeyRepository.insert(trx, row);
-      await recordAudit(trx, this.clock, actor, { action: 'api_key.create', targetType: 'api_key', targetId: row.id, after: { secretId, description } });
+      await recordAudit(trx, this.clock, actor, {
+        action: 'api_key.create',
+        targetType: 'api_key',
+        targetId: row.id,
+        after: { secretId, description },
+      });
     });
     return { ...toApiKeyView(row), secretKey };
   }
@@ -69,7 +74,13 @@ export class ApiKeyService {
       const row = await apiKeyRepository.findById(trx, id);
       if (!row || row.user_id !== actor.userId) throw notFound('API key');
       await apiKeyRepository.revoke(trx, id);
-      await recordAudit(trx, this.clock, actor, { action: 'api_key.revoke', targetType: 'api_key', targetId: id, before: { status: row.status }, after: { status: 'revoked' } });
+      await recordAudit(trx, this.clock, actor, {
+        action: 'api_key.revoke',
+        targetType: 'api_key',
+        targetId: id,
+        before: { status: row.status },
+        after: { status: 'revoked' },
+      });
     });
   }
 

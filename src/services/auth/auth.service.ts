@@ -94,7 +94,10 @@ export class AuthService {
     if (!user || user.status !== 'active') return undefined;
     const csrfToken = csrfTokenOf(sessionToken);
     // Sessions made before CSRF tokens were hashed keep their stored token until they expire.
-    return { actor: await loadActor(this.db, user, now), csrfToken: session.csrf_token === sha256Hex(csrfToken) ? csrfToken : session.csrf_token };
+    return {
+      actor: await loadActor(this.db, user, now),
+      csrfToken: session.csrf_token === sha256Hex(csrfToken) ? csrfToken : session.csrf_token,
+    };
   }
 
   async signOut(sessionToken: string): Promise<void> {

@@ -64,7 +64,13 @@ export class GatewayAuthService {
     if (!key || key.status !== 'active' || key.mchid !== authorization.mchid) {
       throw new AppError('AuthFailure.SignatureFailure', 'No active merchant certificate with this serial_no for this mchid');
     }
-    if (!verifyV3RequestSignature(authorization, { method: request.method, url: request.url, body: request.body }, this.publicKeyOf(key.publicKeyPem))) {
+    if (
+      !verifyV3RequestSignature(
+        authorization,
+        { method: request.method, url: request.url, body: request.body },
+        this.publicKeyOf(key.publicKeyPem),
+      )
+    ) {
       throw new AppError('AuthFailure.SignatureFailure', 'The signature does not verify');
     }
     if (!(await this.nonces.rememberNonce(`v3:${authorization.mchid}`, authorization.nonceStr, authorization.timestamp))) {

@@ -116,7 +116,9 @@ export class DemoMerchant {
   }
 
   async saveCredentials(input: MerchantCredentials): Promise<void> {
-    const credentials = Object.fromEntries(Object.entries(input).map(([key, value]) => [key, String(value ?? '').trim()])) as unknown as MerchantCredentials;
+    const credentials = Object.fromEntries(
+      Object.entries(input).map(([key, value]) => [key, String(value ?? '').trim()]),
+    ) as unknown as MerchantCredentials;
     for (const field of ['mnpId', 'mchid', 'serialNo', 'privateKeyPem', 'apiV3Key', 'platformPublicKeyPem'] as const) {
       if (!credentials[field]) throw new DemoMerchantError(400, `${field} is required`);
     }
@@ -130,7 +132,8 @@ export class DemoMerchant {
     } catch {
       throw new DemoMerchantError(400, 'platformPublicKeyPem is not a PEM public key or certificate');
     }
-    if (!isWellFormedApiV3Key(credentials.apiV3Key)) throw new DemoMerchantError(400, 'apiV3Key must be 32 letters and digits, mixing upper case, lower case and digits');
+    if (!isWellFormedApiV3Key(credentials.apiV3Key))
+      throw new DemoMerchantError(400, 'apiV3Key must be 32 letters and digits, mixing upper case, lower case and digits');
     await settingRepository.put(this.db, credentialsKey, this.secrets.seal(JSON.stringify(credentials)));
   }
 
@@ -147,7 +150,12 @@ export class DemoMerchant {
     try {
       response = await fetch(`${this.gatewayBase()}${url}`, {
         method,
-        headers: { authorization, accept: 'application/json', ...(raw ? { 'content-type': 'application/json' } : {}), 'user-agent': 'paythrough-demo-merchant' },
+        headers: {
+          authorization,
+          accept: 'application/json',
+          ...(raw ? { 'content-type': 'application/json' } : {}),
+          'user-agent': 'paythrough-demo-merchant',
+        },
         ...(raw ? { body: raw } : {}),
         redirect: 'error',
         signal: AbortSignal.timeout(10_000),
@@ -157,7 +165,12 @@ export class DemoMerchant {
     }
     const text = await response.text();
     const headers = Object.fromEntries(response.headers.entries());
-    const verified = verifyV3Response({ headers, body: text, publicKeys: this.platformKeys(merchant, headers['wechatpay-serial']), nowMs: this.clock.nowMs() });
+    const verified = verifyV3Response({
+      headers,
+      body: text,
+      publicKeys: this.platformKeys(merchant, headers['wechatpay-serial']),
+      nowMs: this.clock.nowMs(),
+    });
     if (!verified.ok) throw new DemoMerchantError(502, `The gateway's answer is not signed by the platform: ${verified.message}`);
     const parsed = text ? (JSON.parse(text) as T) : (undefined as T);
     if (response.status >= 400) {
@@ -173,7 +186,10 @@ export class DemoMerchant {
     return { [serial]: merchant.platformPublicKeyPem };
   }
 
-  async placeOrder(goodsId: string, quantity: number): Promise<{ order: ShopOrder; payment: Omit<RequestPaymentParams, 'appId'> & { appId: string } }> {
+  async placeOrder(
+    goodsId: string,
+    quantity: number,
+  ): Promise<{ order: ShopOrder; payment: Omit<RequestPaymentParams, 'appId'> & { appId: string } }> {
     const goods = demoGoods.find((item) => item.id === goodsId);
     if (!goods) throw new DemoMerchantError(400, 'No such goods');
     if (!Number.isInteger(quantity) || quantity < 1 || quantity > 9) throw new DemoMerchantError(400, 'quantity must be 1 to 9');
@@ -202,7 +218,12 @@ export class DemoMerchant {
     });
     await this.remember<ShopOrder>(ordersKey, order);
     // What the merchant server hands its mini program for wx.requestPayment, signed with the merchant key.
-    const payment = buildRequestPaymentParams({ appId: merchant.mnpId, prepayId: prepay.body.prepay_id, merchantPrivateKey: merchant.privateKeyPem, nowMs: this.clock.nowMs() });
+    const payment = buildRequestPaymentParams({
+      appId: merchant.mnpId,
+      prepayId: prepay.body.prepay_id,
+      merchantPrivateKey: merchant.privateKeyPem,
+      nowMs: this.clock.nowMs(),
+    });
     return { order, payment };
   }
 
@@ -215,7 +236,10 @@ export class DemoMerchant {
   /** The order as the gateway sees it now (the only source of truth about payment). */
   async queryOrder(outTradeNo: string): Promise<Record<string, unknown>> {
     const merchant = await this.requireCredentials();
-    const answer = await this.gateway<Record<string, unknown>>('GET', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}?mchid=${encodeURIComponent(merchant.mchid)}`);
+    const answer = await this.gateway<Record<string, unknown>>(
+      'GET',
+      `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}?mchid=${encodeURIComponent(merchant.mchid)}`,
+    );
     return answer.body;
   }
 
@@ -251,7 +275,12 @@ export class DemoMerchant {
     const sent = typeof headers['wechatpay-serial'] === 'string' ? (headers['wechatpay-serial'] as string) : undefined;
     const verified = verifyV3Response({ headers, body, publicKeys: this.platformKeys(merchant, sent), nowMs: this.clock.nowMs() });
     if (!verified.ok) return refuse(`Signature: ${verified.message}`);
-    let event: { id?: string; event_type?: string; summary?: string; resource?: { algorithm?: string; ciphertext: string; associated_data?: string; nonce: string } };
+    let event: {
+      id?: string;
+      event_type?: string;
+      summary?: string;
+      resource?: { algorithm?: string; ciphertext: string; associated_data?: string; nonce: string };
+    };
     try {
       event = JSON.parse(body);
     } catch {

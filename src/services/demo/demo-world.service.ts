@@ -74,7 +74,6 @@ interface DemoAccount {
 const manifestSettingKey = 'demo.manifest';
 const manifestContext = 'demo-manifest';
 
-
 /**
  * Builds the demo world once and remembers its manifest, sealed with the master key, so that
  * `demo --json` prints the same manifest again. Only the demo world's own secrets are kept this way.
@@ -152,7 +151,15 @@ export class DemoWorldService {
       },
       unboundTeam: { teamId: unboundSide.team.id, users: { admin: await this.withApiKey(unboundSide.admin) } },
       miniPrograms: {
-        ready: { mnpId: ready.mnpId, mchid: '', serialNo: '', privateKeyPem: '', apiV3Key: '', platformSerial: '', platformPublicKeyPem: '' },
+        ready: {
+          mnpId: ready.mnpId,
+          mchid: '',
+          serialNo: '',
+          privateKeyPem: '',
+          apiV3Key: '',
+          platformSerial: '',
+          platformPublicKeyPem: '',
+        },
         fresh: { mnpId: fresh.mnpId },
         unbound: { mnpId: unbound.mnpId },
       },

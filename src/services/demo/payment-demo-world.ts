@@ -1,6 +1,14 @@
 import { generateApiV3Key } from '../../domain/credentials.ts';
 import { ApprovalType } from '../../domain/approval-state.ts';
-import type { ApprovalService, MerchantBindingService, MerchantService, PaymentConfigService, PaymentCredentialService, PaymentEnablementService, PlatformKeyService } from '../payment-setup/index.ts';
+import type {
+  ApprovalService,
+  MerchantBindingService,
+  MerchantService,
+  PaymentConfigService,
+  PaymentCredentialService,
+  PaymentEnablementService,
+  PlatformKeyService,
+} from '../payment-setup/index.ts';
 import type { DemoManifest, DemoWorldService } from './demo-world.service.ts';
 
 interface PaymentServices {
@@ -46,11 +54,21 @@ export function extendDemoWorldWithPayment(demoWorld: DemoWorldService, services
     const bound = demoMerchants[0];
 
     const binding = await services.bindings.request(mpAdmin, { teamId: manifest.miniProgramTeam.teamId, ...bound });
-    await services.approvals.decide(reviewer, { applicationId, approvalNo: binding.approvalNo, approvalType: ApprovalType.Approve, approvalNote: 'Demo merchant verified' });
+    await services.approvals.decide(reviewer, {
+      applicationId,
+      approvalNo: binding.approvalNo,
+      approvalType: ApprovalType.Approve,
+      approvalNote: 'Demo merchant verified',
+    });
 
     const ready = manifest.miniPrograms.ready;
     const application = await services.enablements.request(mpAdmin, { mnpId: ready.mnpId, applyNote: 'The demo shop sells coffee beans' });
-    await services.approvals.decide(reviewer, { applicationId, approvalNo: application.approvalNo, approvalType: ApprovalType.Approve, approvalNote: 'Approved for the demo' });
+    await services.approvals.decide(reviewer, {
+      applicationId,
+      approvalNo: application.approvalNo,
+      approvalType: ApprovalType.Approve,
+      approvalNote: 'Approved for the demo',
+    });
     const key = await services.credentials.downloadPrivateKey(mpAdmin, ready.mnpId);
     const apiV3Key = generateApiV3Key();
     await services.credentials.setApiV3Key(mpSenior, ready.mnpId, apiV3Key);

@@ -1,13 +1,24 @@
 import type { Executor } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
-import { ApprovalType, bindingMachine, enablementMachine, type ApprovalKind, type BindingStatus, type EnablementStatus } from '../../domain/approval-state.ts';
+import {
+  ApprovalType,
+  bindingMachine,
+  enablementMachine,
+  type ApprovalKind,
+  type BindingStatus,
+  type EnablementStatus,
+} from '../../domain/approval-state.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { StateMachine } from '../../domain/state-machine.ts';
 import { createTransitionPersister, type TransitionPersister } from '../../domain/state-transition.ts';
 import { approvalTransitionRepository } from '../../repositories/approval-transition.repository.ts';
 import { merchantBindingRepository, type MerchantBindingChanges } from '../../repositories/merchant-binding.repository.ts';
-import { paymentEnablementRepository, type PaymentEnablementChanges, type StoredEnablementStatus } from '../../repositories/payment-enablement.repository.ts';
+import {
+  paymentEnablementRepository,
+  type PaymentEnablementChanges,
+  type StoredEnablementStatus,
+} from '../../repositories/payment-enablement.repository.ts';
 import { recordAudit } from '../tenancy/index.ts';
 
 export const alreadyProcessed = () => new AppError('FailedOperation.ApprovalAlreadyProcessed', 'This request was already processed');
@@ -65,10 +76,12 @@ export const bindingTransitions = approvalPersister<BindingStatus, Parameters<ty
   merchantBindingRepository.compareAndSet,
 );
 
-export const enablementTransitions = approvalPersister<EnablementStatus, Parameters<typeof enablementMachine.next>[1], PaymentEnablementChanges>(
-  'payment_enable',
-  enablementMachine,
-  (trx, id, from, to, changes) => paymentEnablementRepository.compareAndSet(trx, id, from as StoredEnablementStatus, to as StoredEnablementStatus, changes),
+export const enablementTransitions = approvalPersister<
+  EnablementStatus,
+  Parameters<typeof enablementMachine.next>[1],
+  PaymentEnablementChanges
+>('payment_enable', enablementMachine, (trx, id, from, to, changes) =>
+  paymentEnablementRepository.compareAndSet(trx, id, from as StoredEnablementStatus, to as StoredEnablementStatus, changes),
 );
 
 export interface TransitionRequest<S extends number, E extends string, Changes> {
@@ -133,11 +146,14 @@ export interface DecisionInput {
 /** Checks an ApprovalType and note (SPEC §2.1: a rejection needs a note). */
 export function validDecision(input: { approvalType: number; approvalNote?: string | undefined }): { approve: boolean; note: string } {
   if (input.approvalType !== ApprovalType.Approve && input.approvalType !== ApprovalType.Reject) {
-    throw new AppError('InvalidParameterValue.InvalidApprovalType', 'ApprovalType is 10 (approve) or 20 (reject)', { field: 'approvalType' });
+    throw new AppError('InvalidParameterValue.InvalidApprovalType', 'ApprovalType is 10 (approve) or 20 (reject)', {
+      field: 'approvalType',
+    });
   }
   const note = (input.approvalNote ?? '').trim();
   if (note.length > 500) throw new AppError('InvalidParameterValue', 'approvalNote: at most 500 characters', { field: 'approvalNote' });
   const approve = input.approvalType === ApprovalType.Approve;
-  if (!approve && !note) throw new AppError('InvalidParameterValue.ApprovalNoteRequired', 'A rejection needs a note', { field: 'approvalNote' });
+  if (!approve && !note)
+    throw new AppError('InvalidParameterValue.ApprovalNoteRequired', 'A rejection needs a note', { field: 'approvalNote' });
   return { approve, note };
 }

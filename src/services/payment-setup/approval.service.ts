@@ -53,7 +53,12 @@ export function validPage(offset: number | undefined, limit: number | undefined)
   return page;
 }
 
-const approvedStatuses = new Set<number>([BindingStatus.Effective, BindingStatus.Unbound, EnablementStatus.Approved, EnablementStatus.Disabled]);
+const approvedStatuses = new Set<number>([
+  BindingStatus.Effective,
+  BindingStatus.Unbound,
+  EnablementStatus.Approved,
+  EnablementStatus.Disabled,
+]);
 
 /** The superapp's Approvals page (SPEC §5): binding requests and payment requests, pending and decided. */
 export class ApprovalService {

@@ -27,7 +27,8 @@ export class GatewayCertificateService {
 
   async list(caller: GatewayCaller): Promise<{ data: EncryptedCertificate[] }> {
     const account = await this.accounts.findPaymentAccount(this.db, caller.mnpId);
-    if (!account?.apiV3Key) throw new AppError('FailedOperation', 'Set the APIv3 key in the console first: the certificates are encrypted with it');
+    if (!account?.apiV3Key)
+      throw new AppError('FailedOperation', 'Set the APIv3 key in the console first: the certificates are encrypted with it');
     const keys = await this.platformKeys.publishedKeys(this.clock.nowMs());
     return {
       data: keys.map((key) => {

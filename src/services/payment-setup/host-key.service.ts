@@ -43,7 +43,10 @@ export class HostKeyService {
       }
       const hostKey = randomString(hostKeyLength);
       const now = this.clock.nowMs();
-      await paymentConfigRepository.update(trx, superapp.id, { channel_secret_sealed: this.secretBox.seal(hostKey, channelSecretContext(superapp.id)), updated_at: now });
+      await paymentConfigRepository.update(trx, superapp.id, {
+        channel_secret_sealed: this.secretBox.seal(hostKey, channelSecretContext(superapp.id)),
+        updated_at: now,
+      });
       await recordAudit(
         trx,
         this.clock,

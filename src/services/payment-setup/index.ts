@@ -4,6 +4,12 @@ export { HostKeyService } from './host-key.service.ts';
 export { MerchantBindingService } from './merchant-binding.service.ts';
 export { MerchantService } from './merchant.service.ts';
 export { PaymentConfigService, channelKinds, resolvePaymentConfig, type ChannelSettings } from './payment-config.service.ts';
-export { PaymentCredentialService, findPaymentAccount, type MerchantKeySource, type PaymentAccountLookup, type PaymentAccounts } from './payment-credential.service.ts';
+export {
+  PaymentCredentialService,
+  findPaymentAccount,
+  type MerchantKeySource,
+  type PaymentAccountLookup,
+  type PaymentAccounts,
+} from './payment-credential.service.ts';
 export { PaymentEnablementService } from './payment-enablement.service.ts';
 export { PlatformKeyService } from './platform-key.service.ts';

@@ -10,7 +10,14 @@ import { merchantBindingRepository, type MerchantBindingRow } from '../../reposi
 import { merchantRepository } from '../../repositories/merchant.repository.ts';
 import { paymentAccountRepository } from '../../repositories/payment-account.repository.ts';
 import { accessMiniProgramTeam, accessSuperapp, recordAudit, seesSuperapp } from '../tenancy/index.ts';
-import { alreadyProcessed, bindingTransitions, persistTransition, recordApprovalCreation, validDecision, type DecisionInput } from './approval-transition.ts';
+import {
+  alreadyProcessed,
+  bindingTransitions,
+  persistTransition,
+  recordApprovalCreation,
+  validDecision,
+  type DecisionInput,
+} from './approval-transition.ts';
 import { resolvePaymentConfig } from './payment-config.service.ts';
 import { disableApprovedOfTeam } from './payment-enablement.service.ts';
 
@@ -19,7 +26,6 @@ export interface BindingRequestInput {
   merchantId: string;
   merchantName: string;
 }
-
 
 export interface TeamMerchantInfo {
   merchantId: string;
@@ -73,7 +79,8 @@ export const toBindingView = (row: MerchantBindingRow): BindingView => ({
 });
 
 const paymentClosed = () => new AppError('FailedOperation.MerchantPaymentFunctionClosed', "The superapp's payment function is closed");
-const merchantTaken = (message = 'This merchant is already bound to another team') => new AppError('FailedOperation.ExistMerchantBindRelation', message);
+const merchantTaken = (message = 'This merchant is already bound to another team') =>
+  new AppError('FailedOperation.ExistMerchantBindRelation', message);
 const recordNotFound = (message = 'No such binding record') => new AppError('FailedOperation.PaymentRecordNotFound', message);
 
 /** SPEC §2.1: merchant binding per mini program team — request, change, decide, unbind, records. */
@@ -96,7 +103,9 @@ export class MerchantBindingService {
   /** QueryMNPMerchantInfo: the effective binding (even while a change is pending), else the latest request. */
   async queryTeamMerchant(actor: Actor, teamId: string): Promise<TeamMerchantInfo> {
     const { team } = await accessMiniProgramTeam(this.db, actor, teamId, 'merchant_binding.view');
-    const row = (await merchantBindingRepository.findEffectiveByTeam(this.db, team.id)) ?? (await merchantBindingRepository.findLatestByTeam(this.db, team.id));
+    const row =
+      (await merchantBindingRepository.findEffectiveByTeam(this.db, team.id)) ??
+      (await merchantBindingRepository.findLatestByTeam(this.db, team.id));
     if (!row) throw recordNotFound('This team has no merchant binding and no binding request');
     return { merchantId: row.merchant_id, merchantName: row.merchant_name, approvalStatus: row.status, id: Number(row.id) };
   }
@@ -124,12 +133,23 @@ export class MerchantBindingService {
   async records(actor: Actor, teamId: string): Promise<(BindingView & { history: BindingTransitionView[] })[]> {
     const { team } = await accessMiniProgramTeam(this.db, actor, teamId, 'merchant_binding.view');
     const rows = await merchantBindingRepository.listByTeam(this.db, team.id);
-    const transitions = await approvalTransitionRepository.listByRecords(this.db, 'merchant_binding', rows.map((row) => Number(row.id)));
+    const transitions = await approvalTransitionRepository.listByRecords(
+      this.db,
+      'merchant_binding',
+      rows.map((row) => Number(row.id)),
+    );
     return rows.map((row) => ({
       ...toBindingView(row),
       history: transitions
         .filter((t) => Number(t.record_id) === Number(row.id))
-        .map((t) => ({ event: t.event, fromStatus: t.from_status, toStatus: t.to_status, actorAccount: t.actor_account, note: t.note, at: t.at })),
+        .map((t) => ({
+          event: t.event,
+          fromStatus: t.from_status,
+          toStatus: t.to_status,
+          actorAccount: t.actor_account,
+          note: t.note,
+          at: t.at,
+        })),
     }));
   }
 
@@ -148,7 +168,8 @@ export class MerchantBindingService {
     await this.db.transaction().execute(async (trx) => {
       const { superapp } = await accessSuperapp(trx, actor, input.applicationId, 'approval.decide');
       const binding = await merchantBindingRepository.findById(trx, input.id);
-      if (!binding || (binding.superapp_id !== superapp.id && !(await seesSuperapp(trx, actor, binding.superapp_id)))) throw recordNotFound();
+      if (!binding || (binding.superapp_id !== superapp.id && !(await seesSuperapp(trx, actor, binding.superapp_id))))
+        throw recordNotFound();
       if (binding.superapp_id !== superapp.id) {
         throw new AppError('FailedOperation.PaymentRecordNotBelongToApplication', 'This binding belongs to another superapp');
       }
@@ -163,7 +184,9 @@ export class MerchantBindingService {
       const decision = validDecision(input);
       const request = await merchantBindingRepository.findByApprovalNo(trx, input.approvalNo);
       if (!request || (request.superapp_id !== superapp.id && !(await seesSuperapp(trx, actor, request.superapp_id)))) {
-        throw new AppError('InvalidParameterValue.InvalidApprovalNo', 'No merchant binding request has this ApprovalNo', { field: 'approvalNo' });
+        throw new AppError('InvalidParameterValue.InvalidApprovalNo', 'No merchant binding request has this ApprovalNo', {
+          field: 'approvalNo',
+        });
       }
       if (request.superapp_id !== superapp.id) {
         throw new AppError('FailedOperation.ApprovalNotBelongToApplication', 'This request belongs to another superapp');
@@ -193,7 +216,12 @@ export class MerchantBindingService {
       if (current) {
         if (request.request_kind !== 'change') throw merchantTaken('This team already has an effective binding');
         // The old binding stays effective until now; it ends in the same transaction that makes the new one effective.
-        await transition(current, 'replace', { ended_by: actor.userId, ended_at: now, end_reason: 'replaced' }, { replacedBy: request.approval_no });
+        await transition(
+          current,
+          'replace',
+          { ended_by: actor.userId, ended_at: now, end_reason: 'replaced' },
+          { replacedBy: request.approval_no },
+        );
       }
       try {
         await transition(request, 'approve', decided, current ? { replaces: Number(current.id) } : {});
@@ -214,10 +242,14 @@ export class MerchantBindingService {
         const merchantName = input.merchantName.trim();
         const merchant = merchantId ? await merchantRepository.findByMerchantId(trx, team.superapp_id, merchantId) : undefined;
         if (!merchant) {
-          throw new AppError('InvalidParameterValue.InvalidMerchantId', "This merchant ID is not in the superapp's merchant list", { field: 'merchantId' });
+          throw new AppError('InvalidParameterValue.InvalidMerchantId', "This merchant ID is not in the superapp's merchant list", {
+            field: 'merchantId',
+          });
         }
         if (merchant.merchant_name !== merchantName) {
-          throw new AppError('InvalidParameterValue.InvalidMerchantName', 'The merchant name does not match the merchant ID', { field: 'merchantName' });
+          throw new AppError('InvalidParameterValue.InvalidMerchantName', 'The merchant name does not match the merchant ID', {
+            field: 'merchantName',
+          });
         }
         if (!(await resolvePaymentConfig(trx, team.superapp_id)).paymentEnabled) throw paymentClosed();
         await this.requireNoPending(trx, team.id);
@@ -250,7 +282,10 @@ export class MerchantBindingService {
           end_reason: null,
         });
         const event = kind === 'bind' ? 'request' : 'request_change';
-        await recordApprovalCreation(trx, this.clock, actor, bindingTransitions, { record: { id, approval_no: approvalNo, status: bindingMachine.initial }, event });
+        await recordApprovalCreation(trx, this.clock, actor, bindingTransitions, {
+          record: { id, approval_no: approvalNo, status: bindingMachine.initial },
+          event,
+        });
         await recordAudit(trx, this.clock, actor, {
           action: `merchant_binding.${event}`,
           targetType: 'merchant_binding',
@@ -263,7 +298,8 @@ export class MerchantBindingService {
       });
     } catch (error) {
       // The one-pending-per-team index caught a concurrent request that the check above could not see.
-      if (isUniqueViolation(error)) throw new AppError('FailedOperation.ExistMerchantBindApply', 'This team already has a pending binding request');
+      if (isUniqueViolation(error))
+        throw new AppError('FailedOperation.ExistMerchantBindApply', 'This team already has a pending binding request');
       throw error;
     }
   }
@@ -274,7 +310,13 @@ export class MerchantBindingService {
     }
   }
 
-  private async unbind(trx: Executor, actor: Actor, binding: MerchantBindingRow, reason: 'unbound_by_team' | 'unbound_by_superapp', auditTeamId: string) {
+  private async unbind(
+    trx: Executor,
+    actor: Actor,
+    binding: MerchantBindingRow,
+    reason: 'unbound_by_team' | 'unbound_by_superapp',
+    auditTeamId: string,
+  ) {
     if (binding.status === BindingStatus.Unbound) throw alreadyProcessed();
     if (binding.status !== BindingStatus.Effective) throw recordNotFound('This binding is not effective');
     const now = this.clock.nowMs();

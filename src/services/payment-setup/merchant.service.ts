@@ -43,11 +43,19 @@ export class MerchantService {
     private readonly clock: Clock,
   ) {}
 
-  async search(actor: Actor, applicationId: string, query: { search?: string | undefined; offset: number; limit: number }): Promise<{ total: number; items: MerchantView[] }> {
+  async search(
+    actor: Actor,
+    applicationId: string,
+    query: { search?: string | undefined; offset: number; limit: number },
+  ): Promise<{ total: number; items: MerchantView[] }> {
     const { superapp, scope } = await accessSuperapp(this.db, actor, applicationId);
     if (!accessLevel(actor, 'merchant.view', scope)) throw forbidden();
     const search = query.search?.trim();
-    const { total, items } = await merchantRepository.search(this.db, superapp.id, { search: search || undefined, offset: query.offset, limit: query.limit });
+    const { total, items } = await merchantRepository.search(this.db, superapp.id, {
+      search: search || undefined,
+      offset: query.offset,
+      limit: query.limit,
+    });
     return { total, items: items.map(toView) };
   }
 
@@ -58,9 +66,21 @@ export class MerchantService {
         const merchant = this.valid(input);
         await this.requireUnique(trx, superapp.id, merchant);
         const now = this.clock.nowMs();
-        const row = { superapp_id: superapp.id, merchant_id: merchant.merchantId, merchant_name: merchant.merchantName, created_at: now, updated_at: now };
+        const row = {
+          superapp_id: superapp.id,
+          merchant_id: merchant.merchantId,
+          merchant_name: merchant.merchantName,
+          created_at: now,
+          updated_at: now,
+        };
         const id = await merchantRepository.insert(trx, row);
-        await recordAudit(trx, this.clock, actor, { action: 'merchant.create', targetType: 'merchant', targetId: String(id), teamId: superapp.team_id, after: merchant });
+        await recordAudit(trx, this.clock, actor, {
+          action: 'merchant.create',
+          targetType: 'merchant',
+          targetId: String(id),
+          teamId: superapp.team_id,
+          after: merchant,
+        });
         return toView({ ...row, id });
       });
     } catch (error) {
@@ -75,14 +95,24 @@ export class MerchantService {
         const { superapp } = await accessSuperapp(trx, actor, applicationId, 'merchant.manage');
         const row = await merchantRepository.findById(trx, id);
         if (!row || row.superapp_id !== superapp.id) throw notFound('Merchant');
-        const merchant = this.valid({ merchantId: changes.merchantId ?? row.merchant_id, merchantName: changes.merchantName ?? row.merchant_name });
+        const merchant = this.valid({
+          merchantId: changes.merchantId ?? row.merchant_id,
+          merchantName: changes.merchantName ?? row.merchant_name,
+        });
         if (merchant.merchantId === row.merchant_id && merchant.merchantName === row.merchant_name) return toView(row);
         if (await merchantBindingRepository.hasOpenForMerchant(trx, id)) {
-          throw new AppError('ResourceInUse', 'This merchant is bound to a team or has a pending binding request; unbind or decide it first');
+          throw new AppError(
+            'ResourceInUse',
+            'This merchant is bound to a team or has a pending binding request; unbind or decide it first',
+          );
         }
         await this.requireUnique(trx, superapp.id, merchant, id);
         const now = this.clock.nowMs();
-        await merchantRepository.update(trx, id, { merchant_id: merchant.merchantId, merchant_name: merchant.merchantName, updated_at: now });
+        await merchantRepository.update(trx, id, {
+          merchant_id: merchant.merchantId,
+          merchant_name: merchant.merchantName,
+          updated_at: now,
+        });
         await recordAudit(trx, this.clock, actor, {
           action: 'merchant.update',
           targetType: 'merchant',

@@ -65,7 +65,15 @@ export interface PaymentConfigChanges {
 
 function resolve(superappId: string, row: PaymentConfigRow | undefined): ResolvedPaymentConfig {
   if (!row) {
-    return { superappId, paymentEnabled: false, currencies: [...defaultCurrencies], channelKind: null, channelSettings: {}, channelSecretSet: false, updatedAt: null };
+    return {
+      superappId,
+      paymentEnabled: false,
+      currencies: [...defaultCurrencies],
+      channelKind: null,
+      channelSettings: {},
+      channelSecretSet: false,
+      updatedAt: null,
+    };
   }
   return {
     superappId,
@@ -110,7 +118,10 @@ export class PaymentConfigService {
       const currenciesAfter = changes.currencies === undefined ? undefined : this.validCurrencies(changes.currencies);
       const existing = await paymentConfigRepository.find(trx, superapp.id);
       const before = resolve(superapp.id, existing);
-      const channel = changes.channel === undefined ? undefined : this.validChannel(changes.channel, superapp.id, before, existing?.channel_secret_sealed ?? null);
+      const channel =
+        changes.channel === undefined
+          ? undefined
+          : this.validChannel(changes.channel, superapp.id, before, existing?.channel_secret_sealed ?? null);
       const now = this.clock.nowMs();
       const row: PaymentConfigRow = {
         superapp_id: superapp.id,
@@ -125,7 +136,13 @@ export class PaymentConfigService {
       if (existing) await paymentConfigRepository.update(trx, superapp.id, row);
       else await paymentConfigRepository.insert(trx, row);
       const after = resolve(superapp.id, row);
-      const audited = (c: ResolvedPaymentConfig) => ({ paymentEnabled: c.paymentEnabled, currencies: c.currencies, channelKind: c.channelKind, channelSettings: c.channelSettings, channelSecretSet: c.channelSecretSet });
+      const audited = (c: ResolvedPaymentConfig) => ({
+        paymentEnabled: c.paymentEnabled,
+        currencies: c.currencies,
+        channelKind: c.channelKind,
+        channelSettings: c.channelSettings,
+        channelSecretSet: c.channelSecretSet,
+      });
       await recordAudit(trx, this.clock, actor, {
         action: 'payment_config.update',
         targetType: 'superapp',
@@ -140,15 +157,25 @@ export class PaymentConfigService {
 
   private toView(config: ResolvedPaymentConfig): PaymentConfigView {
     const { superappId, ...rest } = config;
-    return { applicationId: superappId, ...rest, sandboxAvailable: this.sandboxEnabled, selectableChannelKinds: this.sandboxEnabled ? ['sandbox', 'http', 'host_reported'] : ['http', 'host_reported'] };
+    return {
+      applicationId: superappId,
+      ...rest,
+      sandboxAvailable: this.sandboxEnabled,
+      selectableChannelKinds: this.sandboxEnabled ? ['sandbox', 'http', 'host_reported'] : ['http', 'host_reported'],
+    };
   }
 
   private validCurrencies(codes: string[]): CurrencyCode[] {
     const normalized = codes.map((code) => code.trim().toUpperCase());
-    if (normalized.length === 0) throw new AppError('InvalidParameterValue', 'currencies: allow at least one currency', { field: 'currencies' });
+    if (normalized.length === 0)
+      throw new AppError('InvalidParameterValue', 'currencies: allow at least one currency', { field: 'currencies' });
     const unknown = normalized.filter((code) => !isCurrencyCode(code));
-    if (unknown.length > 0) throw new AppError('InvalidParameterValue', `currencies: not ISO 4217 codes we support: ${unknown.join(', ')}`, { field: 'currencies' });
-    if (new Set(normalized).size !== normalized.length) throw new AppError('InvalidParameterValue', 'currencies: a currency is listed twice', { field: 'currencies' });
+    if (unknown.length > 0)
+      throw new AppError('InvalidParameterValue', `currencies: not ISO 4217 codes we support: ${unknown.join(', ')}`, {
+        field: 'currencies',
+      });
+    if (new Set(normalized).size !== normalized.length)
+      throw new AppError('InvalidParameterValue', 'currencies: a currency is listed twice', { field: 'currencies' });
     return normalized as CurrencyCode[];
   }
 
@@ -160,7 +187,11 @@ export class PaymentConfigService {
   ): { kind: ChannelKind; settings: ChannelSettings; secretSealed: string | null } {
     if (channel.kind === 'sandbox') {
       if (!this.sandboxEnabled) {
-        throw new AppError('InvalidParameterValue', 'channel.kind: the sandbox channel is switched off on this deployment (PAYTHROUGH_SANDBOX=off)', { field: 'channel.kind' });
+        throw new AppError(
+          'InvalidParameterValue',
+          'channel.kind: the sandbox channel is switched off on this deployment (PAYTHROUGH_SANDBOX=off)',
+          { field: 'channel.kind' },
+        );
       }
       return { kind: 'sandbox', settings: {}, secretSealed: null };
     }
@@ -168,12 +199,18 @@ export class PaymentConfigService {
     const field = channel.kind === 'http' ? 'channel.baseUrl' : 'channel.webhookUrl';
     checkChannelUrl(url, field);
     if (channel.secret !== undefined && channel.secret.length < minimumChannelKeyLength) {
-      throw new AppError('InvalidParameterValue', `channel.secret: at least ${minimumChannelKeyLength} random characters`, { field: 'channel.secret' });
+      throw new AppError('InvalidParameterValue', `channel.secret: at least ${minimumChannelKeyLength} random characters`, {
+        field: 'channel.secret',
+      });
     }
     const settings: ChannelSettings = channel.kind === 'http' ? { baseUrl: url } : { webhookUrl: url };
     // Switching kinds drops the old kind's secret; a host-reported superapp then issues its host key (shown once).
     const keep = channel.kind === before.channelKind ? existingSecret : null;
-    return { kind: channel.kind, settings, secretSealed: channel.secret !== undefined ? this.sealChannelSecret(superappId, channel.secret) : keep };
+    return {
+      kind: channel.kind,
+      settings,
+      secretSealed: channel.secret !== undefined ? this.sealChannelSecret(superappId, channel.secret) : keep,
+    };
   }
 
   /** Seals a channel secret for storage (used once the HTTP / host-reported connectors are selectable). */

@@ -184,10 +184,19 @@ export class PaymentCredentialService {
       const { team } = await this.access(trx, actor, mnpId);
       const key = await paymentAccountRepository.findActiveKey(trx, mnpId);
       if (!key?.private_key_sealed || (await paymentAccountRepository.takePrivateKey(trx, key.serial_no, this.clock.nowMs())) !== 1) {
-        throw new AppError('FailedOperation', 'The private key was already downloaded (or the merchant supplied its own key); reset the certificate to get a new one');
+        throw new AppError(
+          'FailedOperation',
+          'The private key was already downloaded (or the merchant supplied its own key); reset the certificate to get a new one',
+        );
       }
       const privateKeyPem = this.secretBox.open(key.private_key_sealed, merchantPrivateKeyContext(key.serial_no));
-      await recordAudit(trx, this.clock, actor, { action: 'payment_credentials.download_private_key', targetType: 'payment_account', targetId: mnpId, teamId: team.id, after: { serialNo: key.serial_no } });
+      await recordAudit(trx, this.clock, actor, {
+        action: 'payment_credentials.download_private_key',
+        targetType: 'payment_account',
+        targetId: mnpId,
+        teamId: team.id,
+        after: { serialNo: key.serial_no },
+      });
       return { serialNo: key.serial_no, certificatePem: key.certificate_pem, privateKeyPem };
     });
   }
@@ -213,7 +222,11 @@ export class PaymentCredentialService {
         before: old ? { serialNo: old.serial_no, source: old.source } : null,
         after: { serialNo: prepared.serialNo, source: prepared.source, revoked: old?.serial_no ?? null },
       });
-      return { serialNo: prepared.serialNo, certificatePem: prepared.certificatePem, ...(prepared.privateKeyPem ? { privateKeyPem: prepared.privateKeyPem } : {}) };
+      return {
+        serialNo: prepared.serialNo,
+        certificatePem: prepared.certificatePem,
+        ...(prepared.privateKeyPem ? { privateKeyPem: prepared.privateKeyPem } : {}),
+      };
     });
   }
 
@@ -238,7 +251,12 @@ export class PaymentCredentialService {
   }
 
   /** A key and certificate made ready for `mnpId`; with `keepPrivateKey` the generated private key is kept sealed for its one download. */
-  async prepareKey(mnpId: string, mchid: string, source: MerchantKeySource, options: { keepPrivateKey: boolean }): Promise<PreparedMerchantKey> {
+  async prepareKey(
+    mnpId: string,
+    mchid: string,
+    source: MerchantKeySource,
+    options: { keepPrivateKey: boolean },
+  ): Promise<PreparedMerchantKey> {
     let pair: RsaKeyPair | undefined;
     let publicKeyPem: string;
     try {
@@ -286,7 +304,11 @@ export class PaymentCredentialService {
    * approval's transaction: mchid = the team's bound merchant; a first account gets a generated key whose
    * private key waits, sealed, for its one download by the MP Administrator or Senior developer.
    */
-  async openAccount(trx: Executor, actor: Actor, input: { mnpId: string; superappId: string; teamId: string; mchid: string; prepared: PreparedMerchantKey | undefined }): Promise<void> {
+  async openAccount(
+    trx: Executor,
+    actor: Actor,
+    input: { mnpId: string; superappId: string; teamId: string; mchid: string; prepared: PreparedMerchantKey | undefined },
+  ): Promise<void> {
     // Keys are prepared before the transaction: generating one here would hold the transaction for long
     // (and on SQLite, reading the platform key outside the transaction would wait for it forever).
     const now = this.clock.nowMs();
@@ -294,7 +316,14 @@ export class PaymentCredentialService {
     if (existing) {
       if (existing.mchid !== input.mchid) {
         await paymentAccountRepository.setMchid(trx, input.mnpId, input.mchid, now);
-        await recordAudit(trx, this.clock, actor, { action: 'payment_account.change_merchant', targetType: 'payment_account', targetId: input.mnpId, teamId: input.teamId, before: { mchid: existing.mchid }, after: { mchid: input.mchid } });
+        await recordAudit(trx, this.clock, actor, {
+          action: 'payment_account.change_merchant',
+          targetType: 'payment_account',
+          targetId: input.mnpId,
+          teamId: input.teamId,
+          before: { mchid: existing.mchid },
+          after: { mchid: input.mchid },
+        });
       }
       if (await paymentAccountRepository.findActiveKey(trx, input.mnpId)) return;
     } else {
@@ -328,7 +357,10 @@ export class PaymentCredentialService {
       source: prepared.source,
       public_key_pem: prepared.publicKeyPem,
       certificate_pem: prepared.certificatePem,
-      private_key_sealed: prepared.privateKeyPem && prepared.sealPrivateKey ? this.secretBox.seal(prepared.privateKeyPem, merchantPrivateKeyContext(prepared.serialNo)) : null,
+      private_key_sealed:
+        prepared.privateKeyPem && prepared.sealPrivateKey
+          ? this.secretBox.seal(prepared.privateKeyPem, merchantPrivateKeyContext(prepared.serialNo))
+          : null,
       status: 'active',
       created_at: now,
       not_after: prepared.notAfter,
@@ -340,7 +372,11 @@ export class PaymentCredentialService {
   private async access(db: Executor, actor: Actor, mnpId: string): Promise<{ account: PaymentAccountRow; team: { id: string } }> {
     const { team } = await accessMiniProgram(db, actor, mnpId, 'payment_credentials.manage');
     const account = await paymentAccountRepository.find(db, mnpId);
-    if (!account) throw new AppError('FailedOperation.PaymentRecordNotFound', 'This mini program has no payment account yet: its payment was never approved');
+    if (!account)
+      throw new AppError(
+        'FailedOperation.PaymentRecordNotFound',
+        'This mini program has no payment account yet: its payment was never approved',
+      );
     return { account, team };
   }
 }

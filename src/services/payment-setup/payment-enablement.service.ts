@@ -8,9 +8,20 @@ import { isUniqueViolation } from '../../repositories/constraint-errors.ts';
 import { merchantBindingRepository } from '../../repositories/merchant-binding.repository.ts';
 import { miniProgramRepository } from '../../repositories/mini-program.repository.ts';
 import { paymentAccountRepository } from '../../repositories/payment-account.repository.ts';
-import { paymentEnablementRepository, type PaymentEnablementChanges, type PaymentEnablementRow } from '../../repositories/payment-enablement.repository.ts';
+import {
+  paymentEnablementRepository,
+  type PaymentEnablementChanges,
+  type PaymentEnablementRow,
+} from '../../repositories/payment-enablement.repository.ts';
 import { accessMiniProgram, accessMiniProgramTeam, accessSuperapp, recordAudit, seesSuperapp } from '../tenancy/index.ts';
-import { alreadyProcessed, enablementTransitions, persistTransition, recordApprovalCreation, validDecision, type DecisionInput } from './approval-transition.ts';
+import {
+  alreadyProcessed,
+  enablementTransitions,
+  persistTransition,
+  recordApprovalCreation,
+  validDecision,
+  type DecisionInput,
+} from './approval-transition.ts';
 import { resolvePaymentConfig } from './payment-config.service.ts';
 import type { PaymentCredentialService, PreparedMerchantKey } from './payment-credential.service.ts';
 
@@ -45,7 +56,14 @@ export interface MiniProgramPaymentView extends EnablementDescription {
 const recordNotFound = (message: string) => new AppError('FailedOperation.PaymentRecordNotFound', message);
 const paymentClosed = () => new AppError('FailedOperation.MerchantPaymentFunctionClosed', "The superapp's payment function is closed");
 
-function transitionOf(trx: Executor, clock: Clock, actor: Actor, row: PaymentEnablementRow, event: EnablementEvent, options: { note?: string; auditTeamId: string; changes: PaymentEnablementChanges }) {
+function transitionOf(
+  trx: Executor,
+  clock: Clock,
+  actor: Actor,
+  row: PaymentEnablementRow,
+  event: EnablementEvent,
+  options: { note?: string; auditTeamId: string; changes: PaymentEnablementChanges },
+) {
   return persistTransition(trx, clock, actor, {
     persister: enablementTransitions,
     record: { id: Number(row.id), approval_no: row.approval_no, status: row.status },
@@ -58,11 +76,21 @@ function transitionOf(trx: Executor, clock: Clock, actor: Actor, row: PaymentEna
 }
 
 /** SPEC §7: unbinding disables every approved mini program of the team, in the unbinding's transaction. */
-export async function disableApprovedOfTeam(trx: Executor, clock: Clock, actor: Actor, teamId: string, auditTeamId: string): Promise<number> {
+export async function disableApprovedOfTeam(
+  trx: Executor,
+  clock: Clock,
+  actor: Actor,
+  teamId: string,
+  auditTeamId: string,
+): Promise<number> {
   const approved = await paymentEnablementRepository.listApprovedByTeam(trx, teamId);
   const now = clock.nowMs();
   for (const row of approved) {
-    await transitionOf(trx, clock, actor, row, 'disable', { note: 'merchant unbound', auditTeamId, changes: { disabled_by: actor.userId, disabled_at: now } });
+    await transitionOf(trx, clock, actor, row, 'disable', {
+      note: 'merchant unbound',
+      auditTeamId,
+      changes: { disabled_by: actor.userId, disabled_at: now },
+    });
   }
   return approved.length;
 }
@@ -81,11 +109,14 @@ export class PaymentEnablementService {
       return await this.db.transaction().execute(async (trx) => {
         const { miniProgram, team } = await accessMiniProgram(trx, actor, input.mnpId, 'payment_enable.request');
         const applyNote = input.applyNote.trim();
-        if (applyNote.length > 500) throw new AppError('InvalidParameterValue', 'applyNote: at most 500 characters', { field: 'applyNote' });
+        if (applyNote.length > 500)
+          throw new AppError('InvalidParameterValue', 'applyNote: at most 500 characters', { field: 'applyNote' });
         const latest = await paymentEnablementRepository.findLatestByMnp(trx, miniProgram.id);
         const current = latest?.status ?? EnablementStatus.NeverApplied;
-        if (current === EnablementStatus.Pending) throw new AppError('FailedOperation.ExistPaymentOpenApply', 'A payment request for this mini program is already pending');
-        if (current === EnablementStatus.Approved) throw new AppError('FailedOperation.MNPPaymentAlreadyEnabled', 'Payment is already enabled for this mini program');
+        if (current === EnablementStatus.Pending)
+          throw new AppError('FailedOperation.ExistPaymentOpenApply', 'A payment request for this mini program is already pending');
+        if (current === EnablementStatus.Approved)
+          throw new AppError('FailedOperation.MNPPaymentAlreadyEnabled', 'Payment is already enabled for this mini program');
         if (!(await resolvePaymentConfig(trx, team.superapp_id)).paymentEnabled) throw paymentClosed();
         const binding = await merchantBindingRepository.findEffectiveByTeam(trx, team.id);
         if (!binding) throw recordNotFound('The team has no effective merchant binding');
@@ -110,7 +141,11 @@ export class PaymentEnablementService {
           disabled_by: null,
           disabled_at: null,
         });
-        await recordApprovalCreation(trx, this.clock, actor, enablementTransitions, { record: { id, approval_no: approvalNo, status }, event: 'apply', note: applyNote });
+        await recordApprovalCreation(trx, this.clock, actor, enablementTransitions, {
+          record: { id, approval_no: approvalNo, status },
+          event: 'apply',
+          note: applyNote,
+        });
         await recordAudit(trx, this.clock, actor, {
           action: 'payment_enable.apply',
           targetType: 'payment_enable',
@@ -123,7 +158,8 @@ export class PaymentEnablementService {
       });
     } catch (error) {
       // The one-pending-per-mini-program index caught a concurrent request.
-      if (isUniqueViolation(error)) throw new AppError('FailedOperation.ExistPaymentOpenApply', 'A payment request for this mini program is already pending');
+      if (isUniqueViolation(error))
+        throw new AppError('FailedOperation.ExistPaymentOpenApply', 'A payment request for this mini program is already pending');
       throw error;
     }
   }
@@ -152,7 +188,8 @@ export class PaymentEnablementService {
         ...describeWith(row, applyContext),
         approvalNo: row?.approval_no ?? null,
         applyNote: row?.apply_note ?? '',
-        paymentRecordId: row && (row.status === EnablementStatus.Approved || row.status === EnablementStatus.Disabled) ? Number(row.id) : null,
+        paymentRecordId:
+          row && (row.status === EnablementStatus.Approved || row.status === EnablementStatus.Disabled) ? Number(row.id) : null,
         mchid: accounts.get(miniProgram.id)?.mchid ?? null,
       };
     });
@@ -165,7 +202,12 @@ export class PaymentEnablementService {
     // Key generation is slow: do it before the transaction, only when a first account will need it.
     let prepared: PreparedMerchantKey | undefined;
     const peek = await paymentEnablementRepository.findByApprovalNo(this.db, input.approvalNo);
-    if (decision.approve && peek?.status === EnablementStatus.Pending && peek.superapp_id === input.applicationId && !(await paymentAccountRepository.find(this.db, peek.mnp_id))) {
+    if (
+      decision.approve &&
+      peek?.status === EnablementStatus.Pending &&
+      peek.superapp_id === input.applicationId &&
+      !(await paymentAccountRepository.find(this.db, peek.mnp_id))
+    ) {
       prepared = await this.credentials.prepareKey(peek.mnp_id, peek.merchant_id, { mode: 'generate' }, { keepPrivateKey: true });
     }
     return this.db.transaction().execute(async (trx) => {
@@ -174,17 +216,26 @@ export class PaymentEnablementService {
       if (!request || (request.superapp_id !== superapp.id && !(await seesSuperapp(trx, actor, request.superapp_id)))) {
         throw new AppError('InvalidParameterValue.InvalidApprovalNo', 'No payment request has this ApprovalNo', { field: 'approvalNo' });
       }
-      if (request.superapp_id !== superapp.id) throw new AppError('FailedOperation.ApprovalNotBelongToApplication', 'This request belongs to another superapp');
+      if (request.superapp_id !== superapp.id)
+        throw new AppError('FailedOperation.ApprovalNotBelongToApplication', 'This request belongs to another superapp');
       if (request.status !== EnablementStatus.Pending) throw alreadyProcessed();
       const decided = { decided_by: actor.userId, decided_at: this.clock.nowMs(), approval_note: decision.note };
       if (!decision.approve) {
-        await transitionOf(trx, this.clock, actor, request, 'reject', { note: decision.note, auditTeamId: superapp.team_id, changes: decided });
+        await transitionOf(trx, this.clock, actor, request, 'reject', {
+          note: decision.note,
+          auditTeamId: superapp.team_id,
+          changes: decided,
+        });
         return { id: Number(request.id) };
       }
       if (!(await resolvePaymentConfig(trx, superapp.id)).paymentEnabled) throw paymentClosed();
       const binding = await merchantBindingRepository.findEffectiveByTeam(trx, request.team_id);
       if (!binding) throw recordNotFound('The team has no effective merchant binding');
-      await transitionOf(trx, this.clock, actor, request, 'approve', { note: decision.note, auditTeamId: superapp.team_id, changes: decided });
+      await transitionOf(trx, this.clock, actor, request, 'approve', {
+        note: decision.note,
+        auditTeamId: superapp.team_id,
+        changes: decided,
+      });
       await this.credentials.openAccount(trx, actor, {
         mnpId: request.mnp_id,
         superappId: superapp.id,
@@ -201,13 +252,17 @@ export class PaymentEnablementService {
     await this.db.transaction().execute(async (trx) => {
       const { superapp } = await accessSuperapp(trx, actor, input.applicationId, 'approval.decide');
       const record = await paymentEnablementRepository.findById(trx, input.id);
-      if (!record || (record.superapp_id !== superapp.id && !(await seesSuperapp(trx, actor, record.superapp_id)))) throw recordNotFound('No such payment record');
+      if (!record || (record.superapp_id !== superapp.id && !(await seesSuperapp(trx, actor, record.superapp_id))))
+        throw recordNotFound('No such payment record');
       if (record.superapp_id !== superapp.id) {
         throw new AppError('FailedOperation.PaymentRecordNotBelongToApplication', 'This payment record belongs to another superapp');
       }
       if (record.status === EnablementStatus.Disabled) throw alreadyProcessed();
       if (record.status !== EnablementStatus.Approved) throw recordNotFound('This payment record is not approved');
-      await transitionOf(trx, this.clock, actor, record, 'disable', { auditTeamId: superapp.team_id, changes: { disabled_by: actor.userId, disabled_at: this.clock.nowMs() } });
+      await transitionOf(trx, this.clock, actor, record, 'disable', {
+        auditTeamId: superapp.team_id,
+        changes: { disabled_by: actor.userId, disabled_at: this.clock.nowMs() },
+      });
     });
   }
 
@@ -217,12 +272,19 @@ export class PaymentEnablementService {
     return { bindingEffective: binding !== undefined, paymentEnabled: config.paymentEnabled };
   }
 
-  private async describeRow(db: Executor, row: PaymentEnablementRow | undefined, team: { id: string; superapp_id: string }): Promise<EnablementDescription> {
+  private async describeRow(
+    db: Executor,
+    row: PaymentEnablementRow | undefined,
+    team: { id: string; superapp_id: string },
+  ): Promise<EnablementDescription> {
     return describeWith(row, await this.applyContext(db, team));
   }
 }
 
-function describeWith(row: PaymentEnablementRow | undefined, context: { bindingEffective: boolean; paymentEnabled: boolean }): EnablementDescription {
+function describeWith(
+  row: PaymentEnablementRow | undefined,
+  context: { bindingEffective: boolean; paymentEnabled: boolean },
+): EnablementDescription {
   const status: EnablementStatus = row?.status ?? EnablementStatus.NeverApplied;
   const decided = status === EnablementStatus.Approved || status === EnablementStatus.Rejected || status === EnablementStatus.Disabled;
   const mayApply = enablementMachine.can(status, 'apply') && context.bindingEffective && context.paymentEnabled;

@@ -79,7 +79,9 @@ export class PlatformKeyService {
   /** The keys a client should trust at `now`: the signing one, a successor in its grace period, a predecessor in its grace period. */
   async publishedKeys(now: number = this.clock.nowMs()): Promise<PublishedPlatformKey[]> {
     const rows = await this.rows(now);
-    return rows.map((row) => toPublished(rows, row, now)).filter((key) => key.publishedAt <= now && (key.publishedUntil === null || now < key.publishedUntil));
+    return rows
+      .map((row) => toPublished(rows, row, now))
+      .filter((key) => key.publishedAt <= now && (key.publishedUntil === null || now < key.publishedUntil));
   }
 
   /**
@@ -89,7 +91,8 @@ export class PlatformKeyService {
   async rotate(actor: Actor, options: { graceMs?: number } = {}): Promise<PlatformKeyRotation> {
     if (actor.kind !== 'system' && !isPlatformAdmin(actor)) throw forbidden('Only platform admins rotate the platform key');
     const graceMs = options.graceMs ?? this.graceMs;
-    if (!Number.isSafeInteger(graceMs) || graceMs < 0) throw new AppError('InvalidParameterValue', 'graceMs: a non-negative number of milliseconds', { field: 'graceMs' });
+    if (!Number.isSafeInteger(graceMs) || graceMs < 0)
+      throw new AppError('InvalidParameterValue', 'graceMs: a non-negative number of milliseconds', { field: 'graceMs' });
     await this.ensure();
     const now = this.clock.nowMs();
     const retiring = signerAt(await this.rows(now, true), now);
@@ -99,7 +102,12 @@ export class PlatformKeyService {
     return {
       ...published,
       graceMs,
-      retiring: { serialNo: retiring.serial_no, publicKeyId: retiring.public_key_id, signsUntil: row.signing_from, publishedUntil: row.signing_from + graceMs },
+      retiring: {
+        serialNo: retiring.serial_no,
+        publicKeyId: retiring.public_key_id,
+        signsUntil: row.signing_from,
+        publishedUntil: row.signing_from + graceMs,
+      },
     };
   }
 
@@ -111,7 +119,8 @@ export class PlatformKeyService {
   }
 
   private async rows(now: number, reload = false): Promise<PlatformSigningKeyRow[]> {
-    if (!reload && this.cache && this.cache.rows.length > 0 && Math.abs(now - this.cache.loadedAt) < cacheLifetimeMs) return this.cache.rows;
+    if (!reload && this.cache && this.cache.rows.length > 0 && Math.abs(now - this.cache.loadedAt) < cacheLifetimeMs)
+      return this.cache.rows;
     let rows = await platformKeyRepository.listAll(this.db);
     if (rows.length === 0) {
       await this.create(now, now, this.graceMs, undefined);
@@ -121,7 +130,12 @@ export class PlatformKeyService {
     return rows;
   }
 
-  private async create(publishedAt: number, signingFrom: number, graceMs: number, actor: Actor | undefined): Promise<PlatformSigningKeyRow> {
+  private async create(
+    publishedAt: number,
+    signingFrom: number,
+    graceMs: number,
+    actor: Actor | undefined,
+  ): Promise<PlatformSigningKeyRow> {
     const pair = await generateRsaKeyPair();
     const serialNo = newCertificateSerial();
     const certificatePem = issueCertificate({
@@ -141,7 +155,10 @@ export class PlatformKeyService {
       // Read again on every attempt: a rotation started meanwhile (another operator) must not be stacked.
       const pending = existing.find((other) => other.signing_from > publishedAt);
       if (actor && pending) {
-        throw new AppError('FailedOperation', `A rotation is in progress: key ${pending.serial_no} starts signing at ${new Date(pending.signing_from).toISOString()}; rotate again after that`);
+        throw new AppError(
+          'FailedOperation',
+          `A rotation is in progress: key ${pending.serial_no} starts signing at ${new Date(pending.signing_from).toISOString()}; rotate again after that`,
+        );
       }
       const row: PlatformSigningKeyRow = {
         serial_no: serialNo,

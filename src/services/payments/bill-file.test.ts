@@ -33,23 +33,58 @@ const refund: BillRefund = {
 function castCsvBill(text: string) {
   const lines = text.slice(1).split(/\r?\n/);
   const head = lines[0]!.split(',');
-  const rows = lines.slice(1, -3).map((line) => Object.fromEntries(line.substring(1).split(',`').map((cell, index) => [head[index], cell])));
+  const rows = lines.slice(1, -3).map((line) =>
+    Object.fromEntries(
+      line
+        .substring(1)
+        .split(',`')
+        .map((cell, index) => [head[index], cell]),
+    ),
+  );
   const caption = lines.at(-3)!.split(',');
-  const summary = Object.fromEntries(lines.at(-2)!.substring(1).split(',`').map((cell, index) => [caption[index], cell]));
+  const summary = Object.fromEntries(
+    lines
+      .at(-2)!
+      .substring(1)
+      .split(',`')
+      .map((cell, index) => [caption[index], cell]),
+  );
   return { rows, summary, trailing: lines.at(-1) };
 }
 
 describe('trade bill file', () => {
   it('has the processor shape: BOM, backtick cells, major units, a summary', () => {
-    const text = buildTradeBill({ billType: 'ALL', payments: [payment], refunds: [refund], timeZone: 'Asia/Shanghai', defaultCurrency: 'CNY' });
+    const text = buildTradeBill({
+      billType: 'ALL',
+      payments: [payment],
+      refunds: [refund],
+      timeZone: 'Asia/Shanghai',
+      defaultCurrency: 'CNY',
+    });
     expect(text.startsWith('\uFEFFTrade time,App ID,')).toBe(true);
     expect(text.endsWith('\r\n')).toBe(true);
     const bill = castCsvBill(text);
     expect(bill.trailing).toBe('');
     expect(bill.rows).toHaveLength(2);
-    expect(bill.rows[0]).toMatchObject({ 'Trade time': '2026-01-15 10:00:00', 'Transaction ID': payment.transactionId, 'Trade state': 'SUCCESS', 'Settlement amount': '12.30', Description: 'Coffee  large with milk' });
-    expect(bill.rows[1]).toMatchObject({ 'Trade state': 'REFUND', 'Refund amount': '2.00', 'Merchant refund no': 'R-1', 'Refund status': 'SUCCESS' });
-    expect(bill.summary).toMatchObject({ 'Total trades': '2', 'Total settlement amount': '12.30', 'Total refund amount': '2.00', Currency: 'CNY' });
+    expect(bill.rows[0]).toMatchObject({
+      'Trade time': '2026-01-15 10:00:00',
+      'Transaction ID': payment.transactionId,
+      'Trade state': 'SUCCESS',
+      'Settlement amount': '12.30',
+      Description: 'Coffee  large with milk',
+    });
+    expect(bill.rows[1]).toMatchObject({
+      'Trade state': 'REFUND',
+      'Refund amount': '2.00',
+      'Merchant refund no': 'R-1',
+      'Refund status': 'SUCCESS',
+    });
+    expect(bill.summary).toMatchObject({
+      'Total trades': '2',
+      'Total settlement amount': '12.30',
+      'Total refund amount': '2.00',
+      Currency: 'CNY',
+    });
   });
 
   it('filters by bill type and is the same bytes for the same records', () => {

@@ -40,15 +40,44 @@ export interface BillRefund {
 }
 
 export const billHeader = [
-  'Trade time', 'App ID', 'Merchant ID', 'Sub-merchant ID', 'Device ID', 'Transaction ID', 'Merchant order no',
-  'Payer openid', 'Trade type', 'Trade state', 'Bank type', 'Currency', 'Settlement amount', 'Coupon amount',
-  'Refund ID', 'Merchant refund no', 'Refund amount', 'Coupon refund amount', 'Refund type', 'Refund status',
-  'Description', 'Attach', 'Fee', 'Fee rate', 'Order amount', 'Requested refund amount', 'Fee rate note',
+  'Trade time',
+  'App ID',
+  'Merchant ID',
+  'Sub-merchant ID',
+  'Device ID',
+  'Transaction ID',
+  'Merchant order no',
+  'Payer openid',
+  'Trade type',
+  'Trade state',
+  'Bank type',
+  'Currency',
+  'Settlement amount',
+  'Coupon amount',
+  'Refund ID',
+  'Merchant refund no',
+  'Refund amount',
+  'Coupon refund amount',
+  'Refund type',
+  'Refund status',
+  'Description',
+  'Attach',
+  'Fee',
+  'Fee rate',
+  'Order amount',
+  'Requested refund amount',
+  'Fee rate note',
 ];
 
 export const billSummaryCaption = [
-  'Total trades', 'Total settlement amount', 'Total refund amount', 'Total coupon refund amount', 'Total fee',
-  'Total order amount', 'Total requested refund amount', 'Currency',
+  'Total trades',
+  'Total settlement amount',
+  'Total refund amount',
+  'Total coupon refund amount',
+  'Total fee',
+  'Total order amount',
+  'Total requested refund amount',
+  'Currency',
 ];
 
 // A cell never breaks the row: separators and line breaks inside free text become spaces.
@@ -63,7 +92,13 @@ interface Totals {
   requestedRefund: number;
 }
 
-export function buildTradeBill(input: { billType: BillType; payments: BillPayment[]; refunds: BillRefund[]; timeZone: string; defaultCurrency: string }): string {
+export function buildTradeBill(input: {
+  billType: BillType;
+  payments: BillPayment[];
+  refunds: BillRefund[];
+  timeZone: string;
+  defaultCurrency: string;
+}): string {
   const lines: string[] = [billHeader.join(',')];
   const totals = new Map<string, Totals>();
   const totalsOf = (currency: string) => {
@@ -87,11 +122,33 @@ export function buildTradeBill(input: { billType: BillType; payments: BillPaymen
       entries.push({
         time: payment.successTime,
         line: row([
-          businessDateTimeOf(payment.successTime, input.timeZone), payment.appid, payment.mchid, '0', '', payment.transactionId,
-          payment.outTradeNo, payment.payerOpenid, 'JSAPI', 'SUCCESS', 'OTHERS', payment.currency,
-          money(payment.amountTotal, payment.currency), money(0, payment.currency), '0', '0', money(0, payment.currency),
-          money(0, payment.currency), '', '', payment.description, payment.attach ?? '', money(0, payment.currency), '0.00%',
-          money(payment.amountTotal, payment.currency), money(0, payment.currency), '',
+          businessDateTimeOf(payment.successTime, input.timeZone),
+          payment.appid,
+          payment.mchid,
+          '0',
+          '',
+          payment.transactionId,
+          payment.outTradeNo,
+          payment.payerOpenid,
+          'JSAPI',
+          'SUCCESS',
+          'OTHERS',
+          payment.currency,
+          money(payment.amountTotal, payment.currency),
+          money(0, payment.currency),
+          '0',
+          '0',
+          money(0, payment.currency),
+          money(0, payment.currency),
+          '',
+          '',
+          payment.description,
+          payment.attach ?? '',
+          money(0, payment.currency),
+          '0.00%',
+          money(payment.amountTotal, payment.currency),
+          money(0, payment.currency),
+          '',
         ]),
       });
     }
@@ -105,11 +162,33 @@ export function buildTradeBill(input: { billType: BillType; payments: BillPaymen
       entries.push({
         time: refund.successTime,
         line: row([
-          businessDateTimeOf(refund.successTime, input.timeZone), refund.appid, refund.mchid, '0', '', refund.transactionId,
-          refund.outTradeNo, refund.payerOpenid, 'JSAPI', 'REFUND', 'OTHERS', refund.currency, money(0, refund.currency),
-          money(0, refund.currency), refund.refundId, refund.outRefundNo, money(refund.refundAmount, refund.currency),
-          money(0, refund.currency), 'ORIGINAL', 'SUCCESS', refund.description, refund.attach ?? '', money(0, refund.currency),
-          '0.00%', money(refund.orderAmount, refund.currency), money(refund.refundAmount, refund.currency), '',
+          businessDateTimeOf(refund.successTime, input.timeZone),
+          refund.appid,
+          refund.mchid,
+          '0',
+          '',
+          refund.transactionId,
+          refund.outTradeNo,
+          refund.payerOpenid,
+          'JSAPI',
+          'REFUND',
+          'OTHERS',
+          refund.currency,
+          money(0, refund.currency),
+          money(0, refund.currency),
+          refund.refundId,
+          refund.outRefundNo,
+          money(refund.refundAmount, refund.currency),
+          money(0, refund.currency),
+          'ORIGINAL',
+          'SUCCESS',
+          refund.description,
+          refund.attach ?? '',
+          money(0, refund.currency),
+          '0.00%',
+          money(refund.orderAmount, refund.currency),
+          money(refund.refundAmount, refund.currency),
+          '',
         ]),
       });
     }
@@ -123,8 +202,14 @@ export function buildTradeBill(input: { billType: BillType; payments: BillPaymen
   for (const [currency, total] of [...totals].sort(([a], [b]) => a.localeCompare(b))) {
     lines.push(
       row([
-        String(total.trades), money(total.settlement, currency), money(total.refund, currency), money(0, currency), money(0, currency),
-        money(total.order, currency), money(total.requestedRefund, currency), currency,
+        String(total.trades),
+        money(total.settlement, currency),
+        money(total.refund, currency),
+        money(0, currency),
+        money(0, currency),
+        money(total.order, currency),
+        money(total.requestedRefund, currency),
+        currency,
       ]),
     );
   }

@@ -59,9 +59,14 @@ export class BillService {
   async tradeBill(caller: GatewayCaller, request: TradeBillRequest): Promise<TradeBillAnswer> {
     const now = this.clock.nowMs();
     if (!businessDayRange(request.billDate, this.config.timezone)) {
-      throw new AppError('InvalidParameterValue', 'bill_date: must be a date YYYY-MM-DD', { field: 'bill_date', location: 'query', value: request.billDate });
+      throw new AppError('InvalidParameterValue', 'bill_date: must be a date YYYY-MM-DD', {
+        field: 'bill_date',
+        location: 'query',
+        value: request.billDate,
+      });
     }
-    if (request.billDate > businessDateOf(now, this.config.timezone)) throw new AppError('FailedOperation', 'There is no bill for a future day yet');
+    if (request.billDate > businessDateOf(now, this.config.timezone))
+      throw new AppError('FailedOperation', 'There is no bill for a future day yet');
     const account = await this.accounts.findPaymentAccount(this.db, caller.mnpId);
     const token: BillToken = {
       v: 1,
@@ -102,7 +107,8 @@ export class BillService {
     // seconds before the cut keeps a record committing now from slipping into the file after its hash was announced.
     const upTo = Math.min(range.endMs, token.a - billSettleMarginMs);
     const payments = token.t === 'REFUND' ? [] : await orderRepository.listPaidBetween(this.db, token.m, token.c, range.startMs, upTo);
-    const refunds = token.t === 'SUCCESS' ? [] : await refundRepository.listSucceededBetween(this.db, token.m, token.c, range.startMs, upTo);
+    const refunds =
+      token.t === 'SUCCESS' ? [] : await refundRepository.listSucceededBetween(this.db, token.m, token.c, range.startMs, upTo);
     const text = buildTradeBill({
       billType: token.t,
       timeZone: this.config.timezone,

@@ -16,10 +16,26 @@ describe('gateway ids', () => {
 
   it('fingerprints exactly the idempotency fields', () => {
     const fields: PrepayFingerprintFields = {
-      appid: 'mnp_1', description: 'd', amountTotal: 100, currency: 'CNY', payerOpenid: 'o', notifyUrl: 'https://x/n', attach: null, timeExpire: null,
+      appid: 'mnp_1',
+      description: 'd',
+      amountTotal: 100,
+      currency: 'CNY',
+      payerOpenid: 'o',
+      notifyUrl: 'https://x/n',
+      attach: null,
+      timeExpire: null,
     };
     expect(prepayFingerprint(fields)).toBe(prepayFingerprint({ ...fields }));
-    for (const change of [{ appid: 'mnp_2' }, { description: 'e' }, { amountTotal: 101 }, { currency: 'USD' }, { payerOpenid: 'p' }, { notifyUrl: 'https://x/m' }, { attach: '' }, { timeExpire: 1 }]) {
+    for (const change of [
+      { appid: 'mnp_2' },
+      { description: 'e' },
+      { amountTotal: 101 },
+      { currency: 'USD' },
+      { payerOpenid: 'p' },
+      { notifyUrl: 'https://x/m' },
+      { attach: '' },
+      { timeExpire: 1 },
+    ]) {
       expect(prepayFingerprint({ ...fields, ...change })).not.toBe(prepayFingerprint(fields));
     }
   });

@@ -112,6 +112,11 @@ export function toV3RefundNotice(refund: RefundRow, timeZone: string) {
     refund_status: refund.status,
     ...(refund.success_time !== null ? { success_time: rfc3339In(refund.success_time, timeZone) } : {}),
     user_received_account: refund.user_received_account ?? 'Original payment method',
-    amount: { total: refund.amount_total, refund: refund.amount_refund, payer_total: refund.amount_total, payer_refund: refund.amount_refund },
+    amount: {
+      total: refund.amount_total,
+      refund: refund.amount_refund,
+      payer_total: refund.amount_total,
+      payer_refund: refund.amount_refund,
+    },
   };
 }

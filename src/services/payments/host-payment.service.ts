@@ -33,13 +33,22 @@ export type HostSender = { signed: true; applicationId: string } | { signed: fal
 export type HostAuthentication = { ok: true; sender: HostSender } | { ok: false; message: string };
 
 const fail = (message: string): HostAnswer => ({ return_code: 'FAIL', return_msg: message });
-const success = (message = 'OK', fields: Record<string, string | number> = {}): HostAnswer => ({ return_code: 'SUCCESS', return_msg: message, ...fields });
+const success = (message = 'OK', fields: Record<string, string | number> = {}): HostAnswer => ({
+  return_code: 'SUCCESS',
+  return_msg: message,
+  ...fields,
+});
 
 const signatureHeaders = ['paythrough-timestamp', 'paythrough-nonce', 'paythrough-signature'];
 const minorUnits = /^(0|[1-9][0-9]{0,15})$/;
 const lateMessage = 'The order was closed or had expired: the payment is recorded and a full refund (late payment) was started';
-const duplicateMessage = 'The order was paid already under another transaction_id: this payment is recorded and a full refund (duplicate payment) was started';
-const refundStates: Record<string, Exclude<ChannelRefundState, 'PROCESSING'>> = { SUCCESS: 'SUCCESS', CLOSED: 'CLOSED', ABNORMAL: 'ABNORMAL' };
+const duplicateMessage =
+  'The order was paid already under another transaction_id: this payment is recorded and a full refund (duplicate payment) was started';
+const refundStates: Record<string, Exclude<ChannelRefundState, 'PROCESSING'>> = {
+  SUCCESS: 'SUCCESS',
+  CLOSED: 'CLOSED',
+  ABNORMAL: 'ABNORMAL',
+};
 
 /**
  * The host API (SPEC §4.5): a superapp host looks a pre-order up (`queryPreOrder`), reports the payment it
@@ -65,13 +74,19 @@ export class HostPaymentService {
    * the host key of the superapp it speaks about, inside the 5-minute window, with a fresh nonce. A message
    * without them is unsigned; each operation decides whether it accepts that.
    */
-  async authenticate(kind: HostMessageKind, fields: HostFields, headers: Record<string, unknown>, rawBody: Buffer): Promise<HostAuthentication> {
+  async authenticate(
+    kind: HostMessageKind,
+    fields: HostFields,
+    headers: Record<string, unknown>,
+    rawBody: Buffer,
+  ): Promise<HostAuthentication> {
     const present = Object.keys(headers).some((name) => signatureHeaders.includes(name.toLowerCase()));
     if (!present) return { ok: true, sender: { signed: false } };
     const applicationId = await this.subjectSuperapp(kind, fields);
     if (!applicationId) return { ok: false, message: kind === 'refundResult' ? 'Unknown refund' : 'Unknown prepay_id' };
     const keys = await this.parts.hostKeys.hostKeysOf(applicationId);
-    if (keys.length === 0) return { ok: false, message: 'The superapp has no host key: signed host reports need the host-reported channel and a host key' };
+    if (keys.length === 0)
+      return { ok: false, message: 'The superapp has no host key: signed host reports need the host-reported channel and a host key' };
     const nowMs = this.clock.nowMs();
     const check = verifyChannelSignature({ headers, body: rawBody, channelKeys: keys, nowMs });
     if (!check.ok) return { ok: false, message: `Signature refused: ${check.message}` };
@@ -112,23 +127,33 @@ export class HostPaymentService {
     const found = await orderRepository.findByPrepayId(this.db, prepayId);
     if (!found || (sender.signed && sender.applicationId !== found.application_id)) return fail('Unknown prepay_id');
     let order: OrderRow = found;
-    if (fields.out_trade_no !== undefined && fields.out_trade_no !== order.out_trade_no) return fail('out_trade_no is not the order of this prepay_id');
-    if (fields.total_fee === undefined || !minorUnits.test(fields.total_fee)) return fail('total_fee is required: an integer amount in minor units');
-    if (Number(fields.total_fee) !== order.amount_total) return fail(`total_fee ${fields.total_fee} does not match the order's amount; nothing was recorded`);
-    if (fields.fee_type !== undefined && fields.fee_type !== '' && fields.fee_type !== order.currency) return fail(`fee_type ${fields.fee_type} is not the order's currency`);
+    if (fields.out_trade_no !== undefined && fields.out_trade_no !== order.out_trade_no)
+      return fail('out_trade_no is not the order of this prepay_id');
+    if (fields.total_fee === undefined || !minorUnits.test(fields.total_fee))
+      return fail('total_fee is required: an integer amount in minor units');
+    if (Number(fields.total_fee) !== order.amount_total)
+      return fail(`total_fee ${fields.total_fee} does not match the order's amount; nothing was recorded`);
+    if (fields.fee_type !== undefined && fields.fee_type !== '' && fields.fee_type !== order.currency)
+      return fail(`fee_type ${fields.fee_type} is not the order's currency`);
     const transactionId = fields.transaction_id ?? '';
     if (transactionId.length > 64) return fail('transaction_id is longer than 64 characters');
 
     const config = await resolvePaymentConfig(this.db, order.application_id);
     const sandboxOrder = order.channel_kind === 'sandbox';
     if (!sender.signed && !(sandboxOrder && this.config.sandboxEnabled && config.channelKind === 'sandbox')) {
-      return fail('Unsigned payment reports are accepted only for superapps on the sandbox channel: sign the report with your host key (docs/channel-protocol.md)');
+      return fail(
+        'Unsigned payment reports are accepted only for superapps on the sandbox channel: sign the report with your host key (docs/channel-protocol.md)',
+      );
     }
-    if (order.channel_kind !== 'host_reported' && !sandboxOrder) return fail("This superapp's payments arrive through its channel, not through host reports");
+    if (order.channel_kind !== 'host_reported' && !sandboxOrder)
+      return fail("This superapp's payments arrive through its channel, not through host reports");
     if (fields.result_code !== undefined && fields.result_code !== 'SUCCESS') {
       return success('The failed payment is noted; the order stays payable until it expires');
     }
-    if (paidTradeStates.includes(order.trade_state) && (transactionId === '' || transactionId === order.channel_transaction_id || sandboxOrder)) {
+    if (
+      paidTradeStates.includes(order.trade_state) &&
+      (transactionId === '' || transactionId === order.channel_transaction_id || sandboxOrder)
+    ) {
       return success('The order is paid already; nothing changed');
     }
     // An order past its expiry is closed first (as the auto-close job would), so the report is a late payment.
@@ -173,15 +198,23 @@ export class HostPaymentService {
     if (!state) return fail('refund_status must be SUCCESS, CLOSED or ABNORMAL');
     const refund = await refundRepository.findByOutRefundNo(this.db, mchid, outRefundNo);
     if (!refund || refund.application_id !== sender.applicationId || refund.channel_kind !== 'host_reported') return fail('Unknown refund');
-    if (fields.refund_fee !== undefined && !minorUnits.test(fields.refund_fee)) return fail('refund_fee must be an integer amount in minor units');
+    if (fields.refund_fee !== undefined && !minorUnits.test(fields.refund_fee))
+      return fail('refund_fee must be an integer amount in minor units');
     const feeType = fields.fee_type ? fields.fee_type : refund.currency;
     if ((fields.refund_fee !== undefined && Number(fields.refund_fee) !== refund.amount_refund) || feeType !== refund.currency) {
       // SPEC §7, as for payments: refused, flagged on the order, never applied.
-      await this.parts.refunds.flagMismatch(refund, `the host reports ${state} for ${fields.refund_fee ?? refund.amount_refund} ${feeType}`);
-      return fail(`refund_fee and fee_type (${fields.refund_fee ?? '-'} ${feeType}) do not match the refund (${refund.amount_refund} ${refund.currency}): nothing was applied, the order is flagged`);
+      await this.parts.refunds.flagMismatch(
+        refund,
+        `the host reports ${state} for ${fields.refund_fee ?? refund.amount_refund} ${feeType}`,
+      );
+      return fail(
+        `refund_fee and fee_type (${fields.refund_fee ?? '-'} ${feeType}) do not match the refund (${refund.amount_refund} ${refund.currency}): nothing was applied, the order is flagged`,
+      );
     }
     if (refund.status !== 'PROCESSING') {
-      return refund.status === state ? success('The refund is settled already; nothing changed') : fail(`The refund is ${refund.status} already`);
+      return refund.status === state
+        ? success('The refund is settled already; nothing changed')
+        : fail(`The refund is ${refund.status} already`);
     }
     const now = this.clock.nowMs();
     const view: ChannelRefund = {
@@ -204,9 +237,13 @@ export class HostPaymentService {
     const sandbox = this.config.sandboxEnabled ? this.parts.sandbox : null;
     if (!sandbox) return fail('The sandbox channel is switched off on this deployment');
     const paid = await sandbox.succeedPayment(order.prepay_id, { late: !wasOpen });
-    if (paid.outcome !== 'ok') return fail(paid.outcome === 'rejected' ? `The sandbox refused: ${paid.message}` : 'The sandbox did not answer; report it again');
+    if (paid.outcome !== 'ok')
+      return fail(paid.outcome === 'rejected' ? `The sandbox refused: ${paid.message}` : 'The sandbox did not answer; report it again');
     // Apply it now rather than when the sandbox's event is delivered (that delivery then repeats it harmlessly).
-    await this.parts.orders.handle({ eventId: `host-report:${order.prepay_id}`, type: 'payment.succeeded', occurredAt: this.clock.nowMs(), order: paid.value }, { channelKind: 'sandbox', applicationId: null });
+    await this.parts.orders.handle(
+      { eventId: `host-report:${order.prepay_id}`, type: 'payment.succeeded', occurredAt: this.clock.nowMs(), order: paid.value },
+      { channelKind: 'sandbox', applicationId: null },
+    );
     return success(wasOpen ? 'OK' : lateMessage);
   }
 

@@ -41,7 +41,8 @@ export class NotificationDeliverer implements OutboxHandler {
 
   /** The exact body and headers one attempt sends (exported for tests and the console's preview). */
   async build(job: OutboxRow): Promise<{ body: string; headers: Record<string, string> } | { error: string }> {
-    const payload = JSON.parse(job.payload_json) as Partial<MerchantNotificationPayload> & Pick<MerchantNotificationPayload, 'event_type' | 'resource'> & { mnp_id?: string };
+    const payload = JSON.parse(job.payload_json) as Partial<MerchantNotificationPayload> &
+      Pick<MerchantNotificationPayload, 'event_type' | 'resource'> & { mnp_id?: string };
     // A payload may leave id, create_time and appid to the job (the outbox row has them).
     const appId = payload.appid ?? payload.mnp_id ?? job.mnp_id;
     if (!appId) return { error: 'The notification names no mini program' };
@@ -71,10 +72,21 @@ export class NotificationDeliverer implements OutboxHandler {
     if (!job.target_url) return { delivered: false, error: 'The notification has no notify_url' };
     const built = await this.build(job);
     if ('error' in built) return { delivered: false, error: built.error };
-    const policy = { allowPrivateTargets: this.options.allowPrivateTargets, sandboxRelaxed: this.options.sandboxEnabled && job.sandbox === 1 };
+    const policy = {
+      allowPrivateTargets: this.options.allowPrivateTargets,
+      sandboxRelaxed: this.options.sandboxEnabled && job.sandbox === 1,
+    };
     try {
       const response = await sendOutbound(
-        { url: job.target_url, method: 'POST', headers: built.headers, body: built.body, timeoutMs: this.options.timeoutMs ?? outboundTimeoutMs, maxResponseBytes: 1024, onOversizedResponse: 'truncate' },
+        {
+          url: job.target_url,
+          method: 'POST',
+          headers: built.headers,
+          body: built.body,
+          timeoutMs: this.options.timeoutMs ?? outboundTimeoutMs,
+          maxResponseBytes: 1024,
+          onOversizedResponse: 'truncate',
+        },
         { policy, ...(this.options.lookup ? { lookup: this.options.lookup } : {}), ...(this.options.tls ? { tls: this.options.tls } : {}) },
       );
       const delivered = response.status >= 200 && response.status < 300;
@@ -82,7 +94,9 @@ export class NotificationDeliverer implements OutboxHandler {
         delivered,
         httpStatus: response.status,
         responseExcerpt: response.body.toString('utf8'),
-        error: delivered ? null : `HTTP ${response.status}${response.status >= 300 && response.status < 400 ? ' (redirects are not followed)' : ''}`,
+        error: delivered
+          ? null
+          : `HTTP ${response.status}${response.status >= 300 && response.status < 400 ? ' (redirects are not followed)' : ''}`,
       };
     } catch (error) {
       if (error instanceof OutboundError) return { delivered: false, httpStatus: null, error: `${error.failure}: ${error.message}` };

@@ -60,7 +60,12 @@ export interface ReportedPayment {
 const noAuth = (message: string) => new AppError('FailedOperation.PaymentNotEnabled', message);
 const orderNotFound = () => new AppError('ResourceNotFound.Order', 'The order does not exist');
 const paramError = (field: string, issue: string, value?: unknown) =>
-  new AppError('InvalidParameterValue', `${field}: ${issue}`, { field, issue, location: 'body', ...(value === undefined ? {} : { value }) });
+  new AppError('InvalidParameterValue', `${field}: ${issue}`, {
+    field,
+    issue,
+    location: 'body',
+    ...(value === undefined ? {} : { value }),
+  });
 
 /** scene_info → client platform (0 unknown, 2 Android, 3 iOS): `h5_info.type`, or our `client_platform`. */
 export function clientPlatformOf(sceneInfo: PrepayRequest['scene_info']): number {
@@ -245,7 +250,8 @@ export class OrderService implements ChannelEventSink {
     const order = await orderRepository.findByOutTradeNo(this.db, mchid, outTradeNo);
     if (!order || order.mnp_id !== caller.mnpId) throw orderNotFound();
     const after = await this.closeOnChannel(order, 'close');
-    if (paidTradeStates.includes(after.trade_state)) throw new AppError('FailedOperation.OrderPaid', 'The order is paid; refund it instead');
+    if (paidTradeStates.includes(after.trade_state))
+      throw new AppError('FailedOperation.OrderPaid', 'The order is paid; refund it instead');
   }
 
   /** The auto-close job: closes unpaid orders past `time_expire` (the channel first). Returns how many it looked at. */
@@ -271,7 +277,13 @@ export class OrderService implements ChannelEventSink {
       try {
         await this.reconcileOne(order);
       } catch {
-        await orderRepository.markPending(this.db, order.id, order.pending_operation ?? 'create', nextCheckAt(this.clock.nowMs(), order.created_at), this.clock.nowMs());
+        await orderRepository.markPending(
+          this.db,
+          order.id,
+          order.pending_operation ?? 'create',
+          nextCheckAt(this.clock.nowMs(), order.created_at),
+          this.clock.nowMs(),
+        );
       }
     }
     return due.length;
@@ -284,8 +296,10 @@ export class OrderService implements ChannelEventSink {
       const order =
         (await orderRepository.findByPrepayId(this.db, reported.prepayId)) ??
         (await orderRepository.findByOutTradeNo(this.db, reported.merchantId, reported.outTradeNo));
-      if (!order || order.mchid !== reported.merchantId || order.out_trade_no !== reported.outTradeNo || !eventSourceMatches(source, order)) return;
-      if (order.channel_order_id === null) await orderRepository.setChannelOrder(this.db, order.id, reported.channelOrderId, reported.cashierToken, this.clock.nowMs());
+      if (!order || order.mchid !== reported.merchantId || order.out_trade_no !== reported.outTradeNo || !eventSourceMatches(source, order))
+        return;
+      if (order.channel_order_id === null)
+        await orderRepository.setChannelOrder(this.db, order.id, reported.channelOrderId, reported.cashierToken, this.clock.nowMs());
       if (event.type === 'payment.succeeded') {
         const payment = paymentOf(reported);
         if (payment) await this.applyPayment(order.id, payment);
@@ -336,7 +350,13 @@ export class OrderService implements ChannelEventSink {
           const paymentId = await record('duplicate_refunded');
           if (paymentId === undefined) return [];
           await orderRepository.addAnomaly(trx, order.id, OrderAnomaly.DuplicatePayment, now);
-          return [await this.refunds.startSystemRefund(trx, order, { kind: 'duplicate_payment', amount: payment.amount, channelPaymentId: paymentId })];
+          return [
+            await this.refunds.startSystemRefund(trx, order, {
+              kind: 'duplicate_payment',
+              amount: payment.amount,
+              channelPaymentId: paymentId,
+            }),
+          ];
         }
 
         const late = order.trade_state !== 'WAIT_PAY';
@@ -357,7 +377,9 @@ export class OrderService implements ChannelEventSink {
         const paymentId = await record(late ? 'late_payment_refunded' : 'applied');
         await this.notifier.enqueue(trx, transactionSuccessNotification(paid, this.config.timezone));
         if (!late || paymentId === undefined) return [];
-        return [await this.refunds.startSystemRefund(trx, paid, { kind: 'late_payment', amount: paid.amount_total, channelPaymentId: paymentId })];
+        return [
+          await this.refunds.startSystemRefund(trx, paid, { kind: 'late_payment', amount: paid.amount_total, channelPaymentId: paymentId }),
+        ];
       }
       throw new AppError('InternalError', 'The order kept changing while a payment was applied');
     });
@@ -368,7 +390,11 @@ export class OrderService implements ChannelEventSink {
     await this.db.transaction().execute(async (trx) => {
       const order = await orderRepository.findById(trx, orderId);
       if (!order || order.trade_state !== 'WAIT_PAY') return;
-      await orderTransitions.transition(trx, order, 'fail', { nowMs: this.clock.nowMs(), reason, changes: { pending_operation: null, reconcile_at: null } });
+      await orderTransitions.transition(trx, order, 'fail', {
+        nowMs: this.clock.nowMs(),
+        reason,
+        changes: { pending_operation: null, reconcile_at: null },
+      });
     });
   }
 
@@ -378,7 +404,8 @@ export class OrderService implements ChannelEventSink {
       throw new AppError('FailedOperation.OutTradeNoUsed', 'out_trade_no is already used with other parameters');
     }
     if (paidTradeStates.includes(order.trade_state)) throw new AppError('FailedOperation.OrderPaid', 'The order is paid already');
-    if (order.trade_state !== 'WAIT_PAY' || order.time_expire <= now) throw new AppError('FailedOperation.OrderClosed', 'The order is closed');
+    if (order.trade_state !== 'WAIT_PAY' || order.time_expire <= now)
+      throw new AppError('FailedOperation.OrderClosed', 'The order is closed');
   }
 
   private async createChannelOrder(order: OrderRow, channel: PaymentChannel): Promise<void> {
@@ -450,7 +477,8 @@ export class OrderService implements ChannelEventSink {
 
   /** Brings an order to the channel's view of it (the channel is the truth about payments). */
   private async settleFromChannel(order: OrderRow, view: ChannelOrder, intent: PendingChannelOperation): Promise<void> {
-    if (order.channel_order_id === null) await orderRepository.setChannelOrder(this.db, order.id, view.channelOrderId, view.cashierToken, this.clock.nowMs());
+    if (order.channel_order_id === null)
+      await orderRepository.setChannelOrder(this.db, order.id, view.channelOrderId, view.cashierToken, this.clock.nowMs());
     switch (view.state) {
       case 'SUCCESS': {
         const payment = paymentOf(view);
@@ -474,7 +502,11 @@ export class OrderService implements ChannelEventSink {
       const order = await orderRepository.findById(trx, orderId);
       if (!order || order.trade_state !== 'WAIT_PAY') return;
       const now = this.clock.nowMs();
-      await orderTransitions.transition(trx, order, intent, { nowMs: now, reason, changes: { closed_at: now, pending_operation: null, reconcile_at: null } });
+      await orderTransitions.transition(trx, order, intent, {
+        nowMs: now,
+        reason,
+        changes: { closed_at: now, pending_operation: null, reconcile_at: null },
+      });
     });
   }
 

@@ -102,7 +102,9 @@ export class OutboxService {
     if (!row) throw notFound('Notification');
     const now = this.clock.nowMs();
     const changed =
-      row.status === 'pending' ? await outboxRepository.hurry(this.db, id, now) : await outboxRepository.restart(this.db, id, row.status, now);
+      row.status === 'pending'
+        ? await outboxRepository.hurry(this.db, id, now)
+        : await outboxRepository.restart(this.db, id, row.status, now);
     // Lost a race with the worker (the status moved): try again from the new status.
     if (!changed) {
       if (triesLeft <= 1) throw new Error(`Notification ${id} kept changing; try the resend again`);

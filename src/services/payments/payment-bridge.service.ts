@@ -19,7 +19,8 @@ export interface RequestPaymentToVerify {
 }
 
 /** Why a requestPayment is refused; the bridge shows `requestPayment:fail <reason>`. */
-export type BridgeFailureCode = 'INVALID_PARAMS' | 'SIGN_ERROR' | 'ORDER_NOT_EXIST' | 'ORDER_PAID' | 'ORDER_CLOSED' | 'EXPIRED' | 'NO_CASHIER';
+export type BridgeFailureCode =
+  'INVALID_PARAMS' | 'SIGN_ERROR' | 'ORDER_NOT_EXIST' | 'ORDER_PAID' | 'ORDER_CLOSED' | 'EXPIRED' | 'NO_CASHIER';
 
 export type BridgeVerification =
   | {

@@ -24,19 +24,22 @@ function paymentRecordTransitions<Row extends { id: number }, S extends string, 
   stateField: keyof Row & string,
   compareAndSet: (trx: Executor, id: number, from: S, to: S, changes: Changes & { updated_at: number }) => Promise<number>,
 ) {
-  const persister = createTransitionPersister<Executor, Row, S, E, { at: number; reason: string }, Changes & { updated_at: number }>(machine, {
-    stateOf: (row) => row[stateField] as S,
-    compareAndSet: (trx, row, from, to, changes) => compareAndSet(trx, row.id, from, to, changes),
-    appendHistory: (trx, entry) =>
-      paymentStateHistoryRepository.append(trx, {
-        subject,
-        subject_id: entry.row.id,
-        from_state: entry.from,
-        to_state: entry.to,
-        at: entry.detail.at,
-        reason: entry.detail.reason,
-      }),
-  });
+  const persister = createTransitionPersister<Executor, Row, S, E, { at: number; reason: string }, Changes & { updated_at: number }>(
+    machine,
+    {
+      stateOf: (row) => row[stateField] as S,
+      compareAndSet: (trx, row, from, to, changes) => compareAndSet(trx, row.id, from, to, changes),
+      appendHistory: (trx, entry) =>
+        paymentStateHistoryRepository.append(trx, {
+          subject,
+          subject_id: entry.row.id,
+          from_state: entry.from,
+          to_state: entry.to,
+          at: entry.detail.at,
+          reason: entry.detail.reason,
+        }),
+    },
+  );
   return {
     async transition(trx: Executor, row: Row, event: E, input: PaymentTransitionInput<Changes>): Promise<Row | undefined> {
       const changes = { ...input.changes, updated_at: input.nowMs } as Changes & { updated_at: number };

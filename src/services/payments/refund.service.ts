@@ -58,7 +58,8 @@ export class RefundService {
     const order = await this.findOrderOfCaller(caller, request);
     const existing = await refundRepository.findByOutRefundNo(this.db, caller.mchid, request.out_refund_no);
     if (existing) return this.repeat(caller, existing, order, request);
-    if (request.notify_url !== undefined) checkNotifyUrl(request.notify_url, '/notify_url', order.sandbox === 1 && this.config.sandboxEnabled);
+    if (request.notify_url !== undefined)
+      checkNotifyUrl(request.notify_url, '/notify_url', order.sandbox === 1 && this.config.sandboxEnabled);
     if (request.amount.total !== order.amount_total) {
       throw refundNotAllowed(`amount.total must be the order's total (${order.amount_total})`);
     }
@@ -107,7 +108,8 @@ export class RefundService {
     order: OrderRow,
     input: { kind: Exclude<RefundKind, 'merchant'>; amount: number; channelPaymentId: number },
   ): Promise<number> {
-    const outRefundNo = input.kind === 'late_payment' ? `PTSYS-LATE-${order.transaction_id}` : `PTSYS-DUP-${input.channelPaymentId}-${order.transaction_id}`;
+    const outRefundNo =
+      input.kind === 'late_payment' ? `PTSYS-LATE-${order.transaction_id}` : `PTSYS-DUP-${input.channelPaymentId}-${order.transaction_id}`;
     const id = await this.insertRefund(trx, order, {
       kind: input.kind,
       outRefundNo,
@@ -131,7 +133,8 @@ export class RefundService {
     if (!order || !channel) return;
     const channelTransactionId =
       refund.kind === 'duplicate_payment' && refund.channel_payment_id !== null
-        ? ((await channelPaymentRepository.listByOrder(this.db, order.id)).find((p) => p.id === refund.channel_payment_id)?.channel_transaction_id ?? null)
+        ? ((await channelPaymentRepository.listByOrder(this.db, order.id)).find((p) => p.id === refund.channel_payment_id)
+            ?.channel_transaction_id ?? null)
         : order.channel_transaction_id;
     const result = await channel.refund({
       merchantId: refund.mchid,
@@ -162,7 +165,11 @@ export class RefundService {
       return;
     }
     const event: RefundEvent = view.state === 'SUCCESS' ? 'succeed' : view.state === 'CLOSED' ? 'close' : 'abnormal';
-    await this.settle(refund.id, event, { reason: `channel reports ${view.state}`, channelRefundId: view.channelRefundId, settledAt: view.settledAt });
+    await this.settle(refund.id, event, {
+      reason: `channel reports ${view.state}`,
+      channelRefundId: view.channelRefundId,
+      settledAt: view.settledAt,
+    });
   }
 
   /**
@@ -179,7 +186,14 @@ export class RefundService {
       // The refund's history says what was reported, once per distinct report (the reconciler may hear it many times).
       const history = await paymentStateHistoryRepository.listOf(trx, 'refund', refund.id);
       if (history.at(-1)?.reason !== reason) {
-        await paymentStateHistoryRepository.append(trx, { subject: 'refund', subject_id: refund.id, from_state: refund.status, to_state: refund.status, at: now, reason });
+        await paymentStateHistoryRepository.append(trx, {
+          subject: 'refund',
+          subject_id: refund.id,
+          from_state: refund.status,
+          to_state: refund.status,
+          at: now,
+          reason,
+        });
       }
     });
   }
@@ -188,7 +202,11 @@ export class RefundService {
    * Moves a PROCESSING refund to its final state with its history row and notification; SUCCESS adds to
    * the order's refunded total, CLOSED releases the reservation. Repeats are no-ops.
    */
-  async settle(refundId: number, event: RefundEvent, input: { reason: string; channelRefundId?: string; settledAt?: number | null }): Promise<void> {
+  async settle(
+    refundId: number,
+    event: RefundEvent,
+    input: { reason: string; channelRefundId?: string; settledAt?: number | null },
+  ): Promise<void> {
     const now = this.clock.nowMs();
     await this.db.transaction().execute(async (trx) => {
       const refund = await refundRepository.findById(trx, refundId);
@@ -263,7 +281,8 @@ export class RefundService {
     const order = request.transaction_id
       ? await orderRepository.findByTransactionId(this.db, request.transaction_id)
       : await orderRepository.findByOutTradeNo(this.db, caller.mchid, request.out_trade_no ?? '');
-    if (!order || order.mchid !== caller.mchid || order.mnp_id !== caller.mnpId) throw new AppError('ResourceNotFound.Order', 'The order does not exist');
+    if (!order || order.mchid !== caller.mchid || order.mnp_id !== caller.mnpId)
+      throw new AppError('ResourceNotFound.Order', 'The order does not exist');
     if (request.transaction_id && request.out_trade_no && request.out_trade_no !== order.out_trade_no) {
       throw new AppError('ResourceNotFound.Order', 'The order does not exist');
     }
@@ -273,7 +292,14 @@ export class RefundService {
   private async insertRefund(
     trx: Executor,
     order: OrderRow,
-    input: { kind: RefundKind; outRefundNo: string; amount: number; reason: string | null; notifyUrl: string | null; channelPaymentId: number | null },
+    input: {
+      kind: RefundKind;
+      outRefundNo: string;
+      amount: number;
+      reason: string | null;
+      notifyUrl: string | null;
+      channelPaymentId: number | null;
+    },
   ): Promise<number | undefined> {
     const now = this.clock.nowMs();
     if (!order.transaction_id) throw refundNotAllowed('The order is not paid: only paid orders are refunded');
@@ -306,7 +332,8 @@ export class RefundService {
       updated_at: now,
       success_time: null,
     });
-    if (id !== undefined) await refundTransitions.recordCreation(trx, id, now, input.kind === 'merchant' ? 'merchant request' : (input.reason ?? input.kind));
+    if (id !== undefined)
+      await refundTransitions.recordCreation(trx, id, now, input.kind === 'merchant' ? 'merchant request' : (input.reason ?? input.kind));
     return id;
   }
 

@@ -9,7 +9,11 @@ describe('export format helpers', () => {
   // csv-stringify with CRLF record ends leaves a field with a bare LF unquoted unless quoted_match asks for it;
   // a spreadsheet would split that record, so fields with CR or LF are always quoted.
   it('writes CSV records byte for byte as csv-stringify does when it quotes CR and LF', () => {
-    const field = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.constantFrom('', ' ', ',', '"', '\r\n', '\n', 'a,b', 'say "hi"', '=1+1', '中文', ' padded '));
+    const field = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'grapheme' }),
+      fc.constantFrom('', ' ', ',', '"', '\r\n', '\n', 'a,b', 'say "hi"', '=1+1', '中文', ' padded '),
+    );
     fc.assert(
       fc.property(fc.array(fc.array(field, { minLength: 1, maxLength: 6 }), { maxLength: 8 }), (records) => {
         expect(csvRecords(records)).toBe(stringify(records, { record_delimiter: 'windows', quoted_match: /[\r\n]/ }));
@@ -63,7 +67,14 @@ describe('export format helpers', () => {
   });
 
   it('neutralises cells a spreadsheet would take for a formula', () => {
-    expect(['=SUM(A1)', '+1', '-1', '@cmd', '\tx', '\rx'].map(neutraliseFormula)).toEqual(["'=SUM(A1)", "'+1", "'-1", "'@cmd", "'\tx", "'\rx"]);
+    expect(['=SUM(A1)', '+1', '-1', '@cmd', '\tx', '\rx'].map(neutraliseFormula)).toEqual([
+      "'=SUM(A1)",
+      "'+1",
+      "'-1",
+      "'@cmd",
+      "'\tx",
+      "'\rx",
+    ]);
     expect(['plain', '1=1', '', '中文'].map(neutraliseFormula)).toEqual(['plain', '1=1', '', '中文']);
   });
 });

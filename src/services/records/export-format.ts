@@ -158,7 +158,22 @@ export function orderCsvLines(timeZone: string): (rows: readonly OrderExportRow[
   return (rows) => {
     let text = '';
     for (const row of rows) {
-      const [mnpId, mchid, outTradeNo, transactionId, tradeState, description, amount, currency, payerOpenid, platform, sandbox, createdAt, successTime, refundTotal] = row;
+      const [
+        mnpId,
+        mchid,
+        outTradeNo,
+        transactionId,
+        tradeState,
+        description,
+        amount,
+        currency,
+        payerOpenid,
+        platform,
+        sandbox,
+        createdAt,
+        successTime,
+        refundTotal,
+      ] = row;
       text +=
         `${idCell(mnpId)},${idCell(mchid)},${idCell(outTradeNo)},${idCell(transactionId)},${textCell(tradeState)},${textCell(description)},` +
         `${formatMinorUnits(amount, currency)},${textCell(currency)},${formatMinorUnits(refundTotal, currency)},${idCell(payerOpenid)},` +
@@ -332,7 +347,9 @@ class XlsxWriter<Row> implements ExportWriter<Row> {
   private startSheet() {
     this.sheet?.commit();
     this.sheets += 1;
-    this.sheet = this.workbook.addWorksheet(this.sheets === 1 ? this.sheetTitle : `${this.sheetTitle} (${this.sheets})`, { views: [{ state: 'frozen', ySplit: 1 }] });
+    this.sheet = this.workbook.addWorksheet(this.sheets === 1 ? this.sheetTitle : `${this.sheetTitle} (${this.sheets})`, {
+      views: [{ state: 'frozen', ySplit: 1 }],
+    });
     this.sheet.columns = this.columns.map((column) => ({ header: column.header, width: column.width }));
     this.sheet.getRow(1).font = { bold: true };
     this.sheet.getRow(1).commit();
@@ -358,8 +375,20 @@ class XlsxWriter<Row> implements ExportWriter<Row> {
   }
 }
 
-export function exportWriter(kind: 'orders', format: ExportFormat, path: string, timeZone: string, rowsPerSheet?: number): Promise<ExportWriter<OrderListItem>>;
-export function exportWriter(kind: 'refunds', format: ExportFormat, path: string, timeZone: string, rowsPerSheet?: number): Promise<ExportWriter<RefundListItem>>;
+export function exportWriter(
+  kind: 'orders',
+  format: ExportFormat,
+  path: string,
+  timeZone: string,
+  rowsPerSheet?: number,
+): Promise<ExportWriter<OrderListItem>>;
+export function exportWriter(
+  kind: 'refunds',
+  format: ExportFormat,
+  path: string,
+  timeZone: string,
+  rowsPerSheet?: number,
+): Promise<ExportWriter<RefundListItem>>;
 export async function exportWriter(
   kind: ExportKind,
   format: ExportFormat,

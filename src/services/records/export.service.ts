@@ -39,7 +39,14 @@ export interface ExportOptions {
   fastCsv: boolean;
 }
 
-export const defaultExportOptions = { inlineRowLimit: 5_000, lifetimeMs: dayMs, batchSize: 5_000, leaseMs: 60_000, xlsxRowsPerSheet, fastCsv: true } as const;
+export const defaultExportOptions = {
+  inlineRowLimit: 5_000,
+  lifetimeMs: dayMs,
+  batchSize: 5_000,
+  leaseMs: 60_000,
+  xlsxRowsPerSheet,
+  fastCsv: true,
+} as const;
 
 /** The data folder's `exports/`: next to the SQLite file, else `./data/exports` (shared storage when scaled out). */
 export function exportsFolderFor(config: Pick<Config, 'databaseKind' | 'databaseUrl'>): string {
@@ -52,8 +59,7 @@ export function exportsFolderFor(config: Pick<Config, 'databaseKind' | 'database
 }
 
 export type ExportRequest =
-  | { kind: 'orders'; format: ExportFormat; query: OrderRecordQuery }
-  | { kind: 'refunds'; format: ExportFormat; query: RefundRecordQuery };
+  { kind: 'orders'; format: ExportFormat; query: OrderRecordQuery } | { kind: 'refunds'; format: ExportFormat; query: RefundRecordQuery };
 
 const capabilityOf: Record<ExportKind, Capability> = { orders: 'order.export', refunds: 'refund.view' };
 
@@ -101,7 +107,12 @@ export class ExportService {
     private readonly records: { orders: OrderRecordService; refunds: RefundRecordService },
     options: Partial<ExportOptions> = {},
   ) {
-    this.options = { folder: exportsFolderFor(config), ...defaultExportOptions, lifetimeMs: config.exportRetentionHours * 60 * 60 * 1000, ...options };
+    this.options = {
+      folder: exportsFolderFor(config),
+      ...defaultExportOptions,
+      lifetimeMs: config.exportRetentionHours * 60 * 60 * 1000,
+      ...options,
+    };
   }
 
   get folder(): string {
@@ -114,7 +125,9 @@ export class ExportService {
     const counted = await this.countUpTo(actor, request, this.options.inlineRowLimit + 1);
     const now = this.clock.nowMs();
     const id = `exp_${ulid(now).toLowerCase()}`;
-    const stamp = businessDateTimeOf(now, this.config.timezone).replace(/[-: ]/g, '').replace(/^(\d{8})/, '$1-');
+    const stamp = businessDateTimeOf(now, this.config.timezone)
+      .replace(/[-: ]/g, '')
+      .replace(/^(\d{8})/, '$1-');
     const job = await this.db.transaction().execute(async (trx) => {
       const row = await exportJobRepository.insert(trx, {
         id,
@@ -142,7 +155,13 @@ export class ExportService {
         trx,
         this.clock,
         actor,
-        { action: `${request.kind === 'orders' ? 'order' : 'refund'}.export`, targetType: 'export', targetId: id, teamId: firstTeamOf(actor), after: { format: request.format, filter: request.query } },
+        {
+          action: `${request.kind === 'orders' ? 'order' : 'refund'}.export`,
+          targetType: 'export',
+          targetId: id,
+          teamId: firstTeamOf(actor),
+          after: { format: request.format, filter: request.query },
+        },
         requestId,
       );
       return row;
@@ -162,13 +181,37 @@ export class ExportService {
   }
 
   /** The finished file, for its owner only, until it expires. */
-  async openFile(actor: Actor, id: string, requestId?: string): Promise<{ stream: ReadStream; fileName: string; size: number; contentType: string }> {
+  async openFile(
+    actor: Actor,
+    id: string,
+    requestId?: string,
+  ): Promise<{ stream: ReadStream; fileName: string; size: number; contentType: string }> {
     const job = await this.ownJob(actor, id);
-    if (job.status === 'expired' || job.expires_at <= this.clock.nowMs()) throw new AppError('ResourceNotFound', `This export has expired (exports are kept for ${hoursText(this.options.lifetimeMs)}); export again`);
-    if (job.status !== 'done' || !job.file_path) throw new AppError('FailedOperation', job.status === 'failed' ? `This export failed: ${job.error ?? 'unknown error'}` : 'This export is not finished yet');
+    if (job.status === 'expired' || job.expires_at <= this.clock.nowMs())
+      throw new AppError(
+        'ResourceNotFound',
+        `This export has expired (exports are kept for ${hoursText(this.options.lifetimeMs)}); export again`,
+      );
+    if (job.status !== 'done' || !job.file_path)
+      throw new AppError(
+        'FailedOperation',
+        job.status === 'failed' ? `This export failed: ${job.error ?? 'unknown error'}` : 'This export is not finished yet',
+      );
     const file = path.join(this.options.folder, job.file_path);
     const size = statSync(file).size;
-    await recordAudit(this.db, this.clock, actor, { action: 'export.download', targetType: 'export', targetId: job.id, teamId: firstTeamOf(actor), after: { fileName: job.file_name, rows: job.rows_written } }, requestId);
+    await recordAudit(
+      this.db,
+      this.clock,
+      actor,
+      {
+        action: 'export.download',
+        targetType: 'export',
+        targetId: job.id,
+        teamId: firstTeamOf(actor),
+        after: { fileName: job.file_name, rows: job.rows_written },
+      },
+      requestId,
+    );
     return { stream: createReadStream(file), fileName: job.file_name, size, contentType: exportContentTypes[job.format] };
   }
 
@@ -203,7 +246,12 @@ export class ExportService {
   private async claim(id: string): Promise<string | undefined> {
     const now = this.clock.nowMs();
     const token = randomUUID();
-    const claimed = await exportJobRepository.claim(this.db, id, { workerId: this.workerId, token, now, leaseUntil: now + this.options.leaseMs });
+    const claimed = await exportJobRepository.claim(this.db, id, {
+      workerId: this.workerId,
+      token,
+      now,
+      leaseUntil: now + this.options.leaseMs,
+    });
     return claimed ? token : undefined;
   }
 
@@ -237,7 +285,13 @@ export class ExportService {
       const progress = async (total: number, done: boolean) => {
         const now = this.clock.nowMs();
         const percent = done ? 100 : total === 0 ? 0 : Math.min(99, Math.floor((written / total) * 100));
-        if (!(await exportJobRepository.update(this.db, id, token, { rows_written: written, progress: percent, claim_expires_at: now + this.options.leaseMs }))) {
+        if (
+          !(await exportJobRepository.update(this.db, id, token, {
+            rows_written: written,
+            progress: percent,
+            claim_expires_at: now + this.options.leaseMs,
+          }))
+        ) {
           throw new LostClaim();
         }
       };
@@ -293,7 +347,14 @@ export class ExportService {
       rmSync(partial, { force: true });
       if (error instanceof LostClaim) return;
       const message = error instanceof AppError ? error.message : 'The export could not be written';
-      await exportJobRepository.update(this.db, id, token, { status: 'failed', error: message, finished_at: this.clock.nowMs(), claim_token: null, claimed_by: null, claim_expires_at: null });
+      await exportJobRepository.update(this.db, id, token, {
+        status: 'failed',
+        error: message,
+        finished_at: this.clock.nowMs(),
+        claim_token: null,
+        claimed_by: null,
+        claim_expires_at: null,
+      });
       if (!(error instanceof AppError)) throw error;
     }
   }
@@ -301,7 +362,8 @@ export class ExportService {
   /** The owner as they are now: an export never reaches further than its owner still may. */
   private async ownerActor(job: ExportJobRow): Promise<Actor> {
     const user = await userRepository.findById(this.db, job.user_id);
-    if (!user || user.status !== 'active') throw new AppError('UnauthorizedOperation', 'The user who asked for this export is no longer active');
+    if (!user || user.status !== 'active')
+      throw new AppError('UnauthorizedOperation', 'The user who asked for this export is no longer active');
     return loadActor(this.db, user, this.clock.nowMs());
   }
 

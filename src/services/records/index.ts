@@ -1,5 +1,10 @@
 export { ExportService } from './export.service.ts';
-export { NotificationLogService, notificationEventTypes, notificationStatuses, type NotificationStatus } from './notification-log.service.ts';
+export {
+  NotificationLogService,
+  notificationEventTypes,
+  notificationStatuses,
+  type NotificationStatus,
+} from './notification-log.service.ts';
 export { OperationsMetricsService, type OperationsSnapshot } from './operations-metrics.service.ts';
 export { OrderRecordService } from './order-record.service.ts';
 export { PaymentDataService } from './payment-data.service.ts';

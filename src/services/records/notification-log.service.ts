@@ -3,7 +3,11 @@ import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import { type Clock, dayMs } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
-import { notificationLogRepository, type NotificationListFilter, type NotificationListRow } from '../../repositories/notification-log.repository.ts';
+import {
+  notificationLogRepository,
+  type NotificationListFilter,
+  type NotificationListRow,
+} from '../../repositories/notification-log.repository.ts';
 import type { RecordSort } from '../../repositories/record-keyset.ts';
 import type { OrderRecordService } from './order-record.service.ts';
 import { detailScopeOf, listScopeOf } from './record-access.ts';
@@ -19,7 +23,13 @@ const defaultSpanMs = 7 * dayMs;
 export const notificationStatuses = ['pending', 'delivered', 'failed'] as const satisfies readonly OutboxStatus[];
 export type NotificationStatus = (typeof notificationStatuses)[number];
 /** Merchant notifications (SPEC §4.2) and a host-reported superapp's refund webhook. */
-export const notificationEventTypes = ['TRANSACTION.SUCCESS', 'REFUND.SUCCESS', 'REFUND.ABNORMAL', 'REFUND.CLOSED', 'refund.requested'] as const;
+export const notificationEventTypes = [
+  'TRANSACTION.SUCCESS',
+  'REFUND.SUCCESS',
+  'REFUND.ABNORMAL',
+  'REFUND.CLOSED',
+  'refund.requested',
+] as const;
 
 export interface NotificationLogQuery {
   createdFrom?: number | undefined;
@@ -100,7 +110,11 @@ export class NotificationLogService {
     private readonly orderRecords: OrderRecordService,
   ) {}
 
-  async list(actor: Actor, query: NotificationLogQuery, page: { cursor?: string | undefined; limit: number }): Promise<NotificationLogPage> {
+  async list(
+    actor: Actor,
+    query: NotificationLogQuery,
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<NotificationLogPage> {
     const sort = query.sort ?? 'newest';
     const after = decodeCursor(page.cursor, sort);
     const filter = this.validatedFilter(query);
@@ -111,7 +125,13 @@ export class NotificationLogService {
       filter.subjects = await this.subjectsNumbered(query.outTradeNo, query.outRefundNo);
       if (filter.subjects.orderIds.length === 0 && filter.subjects.refundIds.length === 0) return { items: [], nextCursor: null, range };
     }
-    const { rows, nextCursor } = await keysetPage(parts, (part, position, limit) => notificationLogRepository.page(this.db, part, filter, position, limit), after, page.limit, sort);
+    const { rows, nextCursor } = await keysetPage(
+      parts,
+      (part, position, limit) => notificationLogRepository.page(this.db, part, filter, position, limit),
+      after,
+      page.limit,
+      sort,
+    );
     return { items: await this.itemsOf(rows), nextCursor, range };
   }
 
@@ -120,7 +140,12 @@ export class NotificationLogService {
     const row = await this.visibleNotification(actor, id);
     const [item] = await this.itemsOf([row]);
     const attempts = await notificationLogRepository.attemptsOf(this.db, row.id);
-    return { ...item!, targetUrl: row.target_url, manual: row.manual === 1, deliveryAttempts: notificationEntry(row, attempts).deliveryAttempts };
+    return {
+      ...item!,
+      targetUrl: row.target_url,
+      manual: row.manual === 1,
+      deliveryAttempts: notificationEntry(row, attempts).deliveryAttempts,
+    };
   }
 
   /**
@@ -138,8 +163,13 @@ export class NotificationLogService {
   private async visibleNotification(actor: Actor, id: number) {
     const scope = await detailScopeOf(this.db, actor, 'order.view', 'Notification');
     const row = await notificationLogRepository.findById(this.db, id);
-    const about = row && (row.subject_type === 'order' || row.subject_type === 'refund') && row.mini_program_team_id !== null && row.application_id !== null;
-    if (!row || !about || !scopeIncludes(scope, { miniProgramTeamId: row.mini_program_team_id!, applicationId: row.application_id! })) throw notFound('Notification');
+    const about =
+      row &&
+      (row.subject_type === 'order' || row.subject_type === 'refund') &&
+      row.mini_program_team_id !== null &&
+      row.application_id !== null;
+    if (!row || !about || !scopeIncludes(scope, { miniProgramTeamId: row.mini_program_team_id!, applicationId: row.application_id! }))
+      throw notFound('Notification');
     return row;
   }
 
@@ -166,7 +196,10 @@ export class NotificationLogService {
       notificationLogRepository.ordersByIds(this.db, idsOf('order')),
       notificationLogRepository.refundsByIds(this.db, idsOf('refund')),
       notificationLogRepository.miniProgramNames(this.db, [...new Set(rows.flatMap((row) => (row.mnp_id ? [row.mnp_id] : [])))]),
-      notificationLogRepository.lastAttempts(this.db, rows.map((row) => row.id)),
+      notificationLogRepository.lastAttempts(
+        this.db,
+        rows.map((row) => row.id),
+      ),
     ]);
     const now = this.clock.nowMs();
     return rows.map((row) => {
@@ -194,11 +227,16 @@ export class NotificationLogService {
     const byNumber = query.outTradeNo !== undefined || query.outRefundNo !== undefined;
     const createdTo = query.createdTo ?? Math.max(now, query.createdFrom ?? now);
     const createdFrom = query.createdFrom ?? Math.max(0, createdTo - (byNumber ? notificationLogWindowMs : defaultSpanMs));
-    if (createdTo < createdFrom) throw new AppError('InvalidParameterValue', 'createdTo: the range ends before it begins', { field: 'createdTo' });
+    if (createdTo < createdFrom)
+      throw new AppError('InvalidParameterValue', 'createdTo: the range ends before it begins', { field: 'createdTo' });
     if (createdTo - createdFrom > notificationLogWindowMs) {
-      throw new AppError('InvalidParameterValue.TimeRangeExceeded', 'The notification log searches at most 31 days of created time at once: narrow createdFrom – createdTo', {
-        field: 'createdFrom',
-      });
+      throw new AppError(
+        'InvalidParameterValue.TimeRangeExceeded',
+        'The notification log searches at most 31 days of created time at once: narrow createdFrom – createdTo',
+        {
+          field: 'createdFrom',
+        },
+      );
     }
     return {
       createdFrom,

@@ -60,10 +60,22 @@ export class OperationsMetricsService {
       const earliestCheck = checks.length > 0 ? Math.min(...checks) : null;
       return {
         databaseUp: true,
-        outbox: { pending: backlog.pending, due: due.due, oldestPendingAgeSeconds: ageSeconds(now, backlog.oldestCreatedAt), deliveryLagSeconds: ageSeconds(now, due.oldestDueAt) },
-        refunds: { processing: refunds.processing, stuck: refunds.stuck, oldestProcessingAgeSeconds: ageSeconds(now, refunds.oldestCreatedAt) },
+        outbox: {
+          pending: backlog.pending,
+          due: due.due,
+          oldestPendingAgeSeconds: ageSeconds(now, backlog.oldestCreatedAt),
+          deliveryLagSeconds: ageSeconds(now, due.oldestDueAt),
+        },
+        refunds: {
+          processing: refunds.processing,
+          stuck: refunds.stuck,
+          oldestProcessingAgeSeconds: ageSeconds(now, refunds.oldestCreatedAt),
+        },
         // A check not yet due is not late: the lag is how far past its due time the earliest check is.
-        reconciler: { ordersInDoubt: orders.inDoubt, lagSeconds: ageSeconds(now, earliestCheck !== null && earliestCheck <= now ? earliestCheck : null) },
+        reconciler: {
+          ordersInDoubt: orders.inDoubt,
+          lagSeconds: ageSeconds(now, earliestCheck !== null && earliestCheck <= now ? earliestCheck : null),
+        },
         exports: { queued: exports.queued, running: exports.running, oldestQueuedAgeSeconds: ageSeconds(now, exports.oldestQueuedAt) },
       };
     } catch {

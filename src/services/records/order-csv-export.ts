@@ -25,8 +25,10 @@ export async function writeOrdersCsv(
   try {
     out.write(csvHead('orders', timeZone));
     let written = 0;
-    if (parts.length > 0 && driver.kind === 'postgres') written = await copyFromPostgres(db, driver.pool, { parts, filter }, out, timeZone, batchSize, onProgress);
-    if (parts.length > 0 && driver.kind === 'sqlite') written = await batchesFromSqlite(db, driver.connection, { parts, filter }, out, timeZone, batchSize, onProgress);
+    if (parts.length > 0 && driver.kind === 'postgres')
+      written = await copyFromPostgres(db, driver.pool, { parts, filter }, out, timeZone, batchSize, onProgress);
+    if (parts.length > 0 && driver.kind === 'sqlite')
+      written = await batchesFromSqlite(db, driver.connection, { parts, filter }, out, timeZone, batchSize, onProgress);
     if (!out.writableEnded) out.end();
     if (!out.closed) await once(out, 'close');
     return written;

@@ -9,9 +9,26 @@ import type { RecordPart, RecordSort } from '../../repositories/record-keyset.ts
 import { recordAudit } from '../tenancy/index.ts';
 import type { OutboxService } from '../payments/index.ts';
 import { detailScopeOf, listScopeOf } from './record-access.ts';
-import { cappedCount, decodeCursor, keysetBatches, keysetPage, offsetPage, partsByState, recordPartsFor, type CappedCount } from './record-query.ts';
+import {
+  cappedCount,
+  decodeCursor,
+  keysetBatches,
+  keysetPage,
+  offsetPage,
+  partsByState,
+  recordPartsFor,
+  type CappedCount,
+} from './record-query.ts';
 import { scopeIncludes } from '../../domain/record-scope.ts';
-import { channelPaymentEntry, historyEntry, notificationEntry, orderFields, orderListItem, refundFields, type OrderListItem } from './record-views.ts';
+import {
+  channelPaymentEntry,
+  historyEntry,
+  notificationEntry,
+  orderFields,
+  orderListItem,
+  refundFields,
+  type OrderListItem,
+} from './record-views.ts';
 
 /** An amount range needs a created-time window of at most this (SPEC §7 "Records at scale"). */
 export const amountRangeWindowMs = 31 * dayMs;
@@ -61,26 +78,52 @@ export class OrderRecordService {
     return { parts: partsByState(await recordPartsFor(this.db, scope, query.mnpIds), tradeStates), filter: rest };
   }
 
-  async list(actor: Actor, query: OrderRecordQuery, page: { cursor?: string | undefined; limit: number; withTotal?: boolean }): Promise<OrderPage> {
+  async list(
+    actor: Actor,
+    query: OrderRecordQuery,
+    page: { cursor?: string | undefined; limit: number; withTotal?: boolean },
+  ): Promise<OrderPage> {
     const sort = query.sort ?? 'newest';
     const after = decodeCursor(page.cursor, sort);
     const { parts, filter } = await this.resolve(actor, query);
-    const { rows, nextCursor } = await keysetPage(parts, (part, position, limit) => orderRecordRepository.page(this.db, part, filter, position, limit), after, page.limit, sort);
+    const { rows, nextCursor } = await keysetPage(
+      parts,
+      (part, position, limit) => orderRecordRepository.page(this.db, part, filter, position, limit),
+      after,
+      page.limit,
+      sort,
+    );
     const items = await this.withRefundTotals(rows);
     if (!page.withTotal) return { items, nextCursor };
-    return { items, nextCursor, total: await cappedCount(parts, (part, cap) => orderRecordRepository.countUpTo(this.db, part, filter, cap)) };
+    return {
+      items,
+      nextCursor,
+      total: await cappedCount(parts, (part, cap) => orderRecordRepository.countUpTo(this.db, part, filter, cap)),
+    };
   }
 
   /** The management API's page: `Offset` (≤ 10,000) and `Limit`, with the exact total. */
-  async listByOffset(actor: Actor, query: OrderRecordQuery, offset: number, limit: number): Promise<{ total: number; items: OrderListItem[] }> {
+  async listByOffset(
+    actor: Actor,
+    query: OrderRecordQuery,
+    offset: number,
+    limit: number,
+  ): Promise<{ total: number; items: OrderListItem[] }> {
     const { parts, filter } = await this.resolve(actor, query);
-    const rows = await offsetPage(parts, (part, count, skip) => orderRecordRepository.pageAt(this.db, part, filter, count, skip), offset, limit);
+    const rows = await offsetPage(
+      parts,
+      (part, count, skip) => orderRecordRepository.pageAt(this.db, part, filter, count, skip),
+      offset,
+      limit,
+    );
     return { total: await this.count({ parts, filter }), items: await this.withRefundTotals(rows) };
   }
 
   /** How many match, counting no further than `cap`. */
   countUpTo({ parts, filter }: ResolvedOrderQuery, cap: number): Promise<number> {
-    return cappedCount(parts, (part, left) => orderRecordRepository.countUpTo(this.db, part, filter, left), cap).then((count) => (count.exact ? count.value : cap + 1));
+    return cappedCount(parts, (part, left) => orderRecordRepository.countUpTo(this.db, part, filter, left), cap).then((count) =>
+      count.exact ? count.value : cap + 1,
+    );
   }
 
   async count({ parts, filter }: ResolvedOrderQuery): Promise<number> {
@@ -91,7 +134,12 @@ export class OrderRecordService {
 
   /** Every matching order in list order, by keyset batches (exports). */
   async *batches({ parts, filter }: ResolvedOrderQuery, batchSize: number): AsyncGenerator<OrderListItem[]> {
-    for await (const rows of keysetBatches(parts, (part, after, limit) => orderRecordRepository.page(this.db, part, filter, after, limit), batchSize, filter.sort)) {
+    for await (const rows of keysetBatches(
+      parts,
+      (part, after, limit) => orderRecordRepository.page(this.db, part, filter, after, limit),
+      batchSize,
+      filter.sort,
+    )) {
       yield await this.withRefundTotals(rows);
     }
   }
@@ -104,15 +152,26 @@ export class OrderRecordService {
       orderRecordRepository.historyOf(this.db, 'order', [order.id]),
       orderRecordRepository.historyOf(this.db, 'refund', refundIds),
       orderRecordRepository.channelPaymentsOf(this.db, order.id),
-      orderRecordRepository.notificationsOf(this.db, [{ type: 'order', id: order.id }, ...refundIds.map((id) => ({ type: 'refund' as const, id }))]),
+      orderRecordRepository.notificationsOf(this.db, [
+        { type: 'order', id: order.id },
+        ...refundIds.map((id) => ({ type: 'refund' as const, id })),
+      ]),
     ]);
-    const attempts = await orderRecordRepository.deliveryAttemptsOf(this.db, notifications.map((row) => row.id));
+    const attempts = await orderRecordRepository.deliveryAttemptsOf(
+      this.db,
+      notifications.map((row) => row.id),
+    );
     return {
       order: orderFields(order),
       refunds: refunds.map(refundFields),
       history: [...orderHistory, ...refundHistory].sort((a, b) => a.at - b.at || a.id - b.id).map(historyEntry),
       channelPayments: channelPayments.map(channelPaymentEntry),
-      notifications: notifications.map((row) => notificationEntry(row, attempts.filter((attempt) => attempt.outbox_id === row.id))),
+      notifications: notifications.map((row) =>
+        notificationEntry(
+          row,
+          attempts.filter((attempt) => attempt.outbox_id === row.id),
+        ),
+      ),
     };
   }
 
@@ -144,13 +203,17 @@ export class OrderRecordService {
   private async visibleOrder(actor: Actor, orderId: number) {
     const scope = await detailScopeOf(this.db, actor, 'order.view', 'Order');
     const order = await orderRecordRepository.findById(this.db, orderId);
-    if (!order || !scopeIncludes(scope, { miniProgramTeamId: order.mini_program_team_id, applicationId: order.application_id })) throw notFound('Order');
+    if (!order || !scopeIncludes(scope, { miniProgramTeamId: order.mini_program_team_id, applicationId: order.application_id }))
+      throw notFound('Order');
     return order;
   }
 
   private async withRefundTotals(rows: OrderListRow[]): Promise<OrderListItem[]> {
     // Only refunded orders (REFUND) and anomalous ones (a duplicate payment's refund leaves SUCCESS as it is) have refunds.
-    const totals = await orderRecordRepository.activeRefundTotals(this.db, rows.filter((row) => row.trade_state === 'REFUND' || row.anomaly_flags !== 0).map((row) => row.id));
+    const totals = await orderRecordRepository.activeRefundTotals(
+      this.db,
+      rows.filter((row) => row.trade_state === 'REFUND' || row.anomaly_flags !== 0).map((row) => row.id),
+    );
     return rows.map((row) => orderListItem(row, totals.get(row.id) ?? 0));
   }
 }
@@ -162,7 +225,9 @@ function validatedFilter(query: OrderRecordQuery): OrderListFilter {
   }
   if (amountMin !== undefined || amountMax !== undefined) {
     if (createdFrom === undefined || createdTo === undefined || createdTo - createdFrom > amountRangeWindowMs) {
-      throw new AppError('InvalidParameterValue.TimeRangeExceeded', 'An amount range needs a created-time range of at most 31 days', { field: 'createdFrom' });
+      throw new AppError('InvalidParameterValue.TimeRangeExceeded', 'An amount range needs a created-time range of at most 31 days', {
+        field: 'createdFrom',
+      });
     }
     if (amountMin !== undefined && amountMax !== undefined && amountMax < amountMin) {
       throw new AppError('InvalidParameterValue', 'amountMax: below amountMin', { field: 'amountMax' });

@@ -8,7 +8,13 @@ import { miniProgramRepository } from '../../repositories/mini-program.repositor
 import { paymentConfigRepository } from '../../repositories/payment-config.repository.ts';
 import { superappRepository } from '../../repositories/superapp.repository.ts';
 import { teamRepository } from '../../repositories/team.repository.ts';
-import { paymentStatsRepository, type DayWindow, type Figures, type MiniProgramFigures, type PaymentFilter } from '../../repositories/payment-stats.repository.ts';
+import {
+  paymentStatsRepository,
+  type DayWindow,
+  type Figures,
+  type MiniProgramFigures,
+  type PaymentFilter,
+} from '../../repositories/payment-stats.repository.ts';
 import { businessDateOf, businessDayRange } from '../../domain/business-time.ts';
 import type { PaymentStatsService } from './payment-stats.service.ts';
 import { listScopeOf } from './record-access.ts';
@@ -42,7 +48,6 @@ export interface PaymentFigures {
   UpdateTime: number;
   DataTime: string;
 }
-
 
 const maxRangeMs = 366 * dayMs;
 const noUsers = { users: 0, paidUsers: 0 };
@@ -87,9 +92,13 @@ export class PaymentDataService {
     await this.stats.refresh();
     const { whole, partial } = this.split(input);
     const kept = whole ? await paymentStatsRepository.statsTotals(this.db, filter, whole.from, whole.to) : undefined;
-    const parts = await Promise.all(partial.map((window) => paymentStatsRepository.ordersFigures(this.db, filter, window.startMs, window.endMs)));
+    const parts = await Promise.all(
+      partial.map((window) => paymentStatsRepository.ordersFigures(this.db, filter, window.startMs, window.endMs)),
+    );
     const miniPrograms = new Set([...(kept?.miniPrograms ?? []), ...parts.flat().map((row) => row.mnp_id)]);
-    const users = (await paymentStatsRepository.distinctUsers(this.db, this.config.databaseKind, filter, input.timeBegin, input.timeEnd + 1)).get(0) ?? noUsers;
+    const users =
+      (await paymentStatsRepository.distinctUsers(this.db, this.config.databaseKind, filter, input.timeBegin, input.timeEnd + 1)).get(0) ??
+      noUsers;
     const dataTime = businessDateOf(input.timeEnd, this.config.timezone).replaceAll('-', '');
     return this.figures(sumFigures([...(kept ? [kept.figures] : []), ...parts.flat()]), miniPrograms.size, users, currency, dataTime);
   }
@@ -98,33 +107,59 @@ export class PaymentDataService {
     const { filter, currency } = await this.load(actor, input);
     await this.stats.refresh();
     const { whole, partial } = this.split(input);
-    const kept = new Map((whole ? await paymentStatsRepository.statsByDay(this.db, filter, whole.from, whole.to) : []).map((row) => [row.day, row]));
+    const kept = new Map(
+      (whole ? await paymentStatsRepository.statsByDay(this.db, filter, whole.from, whole.to) : []).map((row) => [row.day, row]),
+    );
     const clipped = new Map<string, MiniProgramFigures[]>();
-    for (const window of partial) clipped.set(window.day, await paymentStatsRepository.ordersFigures(this.db, filter, window.startMs, window.endMs));
-    const windows = businessDaysBetween(input.timeBegin, input.timeEnd, this.config.timezone).map((day) => ({ day, ...businessDayRange(day, this.config.timezone)! }));
+    for (const window of partial)
+      clipped.set(window.day, await paymentStatsRepository.ordersFigures(this.db, filter, window.startMs, window.endMs));
+    const windows = businessDaysBetween(input.timeBegin, input.timeEnd, this.config.timezone).map((day) => ({
+      day,
+      ...businessDayRange(day, this.config.timezone)!,
+    }));
     const users = await this.usersByDay(filter, windows, input);
     return windows.map(({ day }) => {
       const dataTime = day.replaceAll('-', '');
       const part = clipped.get(day);
-      if (part) return this.figures(sumFigures(part), new Set(part.map((row) => row.mnp_id)).size, users.get(day) ?? noUsers, currency, dataTime);
+      if (part)
+        return this.figures(sumFigures(part), new Set(part.map((row) => row.mnp_id)).size, users.get(day) ?? noUsers, currency, dataTime);
       const row = kept.get(day);
       return this.figures(row ?? sumFigures([]), row?.mini_programs ?? 0, users.get(day) ?? noUsers, currency, dataTime);
     });
   }
 
   /** Distinct users per business day: one query when every day is 24 hours long, else one per day. */
-  private async usersByDay(filter: PaymentFilter, windows: DayWindow[], input: PaymentDataQueryInput): Promise<Map<string, { users: number; paidUsers: number }>> {
+  private async usersByDay(
+    filter: PaymentFilter,
+    windows: DayWindow[],
+    input: PaymentDataQueryInput,
+  ): Promise<Map<string, { users: number; paidUsers: number }>> {
     const { databaseKind } = this.config;
     const first = windows[0]!;
-    const uniform = windows.every((window, index) => window.startMs === first.startMs + index * dayMs && window.endMs - window.startMs === dayMs);
+    const uniform = windows.every(
+      (window, index) => window.startMs === first.startMs + index * dayMs && window.endMs - window.startMs === dayMs,
+    );
     const out = new Map<string, { users: number; paidUsers: number }>();
     if (uniform) {
-      const byIndex = await paymentStatsRepository.distinctUsers(this.db, databaseKind, filter, input.timeBegin, input.timeEnd + 1, first.startMs);
+      const byIndex = await paymentStatsRepository.distinctUsers(
+        this.db,
+        databaseKind,
+        filter,
+        input.timeBegin,
+        input.timeEnd + 1,
+        first.startMs,
+      );
       windows.forEach((window, index) => out.set(window.day, byIndex.get(index) ?? noUsers));
       return out;
     }
     for (const window of windows) {
-      const users = await paymentStatsRepository.distinctUsers(this.db, databaseKind, filter, Math.max(window.startMs, input.timeBegin), Math.min(window.endMs, input.timeEnd + 1));
+      const users = await paymentStatsRepository.distinctUsers(
+        this.db,
+        databaseKind,
+        filter,
+        Math.max(window.startMs, input.timeBegin),
+        Math.min(window.endMs, input.timeEnd + 1),
+      );
       out.set(window.day, users.get(0) ?? noUsers);
     }
     return out;
@@ -145,7 +180,8 @@ export class PaymentDataService {
     let from = firstDay;
     let to = lastDay;
     if (firstDay === lastDay) {
-      if (input.timeBegin > first.startMs || end < first.endMs) return { partial: [{ day: firstDay, startMs: input.timeBegin, endMs: end }] };
+      if (input.timeBegin > first.startMs || end < first.endMs)
+        return { partial: [{ day: firstDay, startMs: input.timeBegin, endMs: end }] };
       return { whole: { from, to }, partial };
     }
     if (input.timeBegin > first.startMs) {
@@ -160,15 +196,19 @@ export class PaymentDataService {
   }
 
   private async load(actor: Actor, input: PaymentDataQueryInput) {
-    if (input.timeEnd < input.timeBegin) throw new AppError('InvalidParameterValue', 'TimeEnd must not be before TimeBegin', { field: 'TimeEnd' });
+    if (input.timeEnd < input.timeBegin)
+      throw new AppError('InvalidParameterValue', 'TimeEnd must not be before TimeBegin', { field: 'TimeEnd' });
     if (input.timeEnd - input.timeBegin > maxRangeMs) {
-      throw new AppError('InvalidParameterValue.TimeRangeExceeded', 'Payment data covers at most 366 days per request', { field: 'TimeBegin' });
+      throw new AppError('InvalidParameterValue.TimeRangeExceeded', 'Payment data covers at most 366 days per request', {
+        field: 'TimeBegin',
+      });
     }
     const scope = await listScopeOf(this.db, actor, 'order.view', input.mnpIds);
     const mnpIds = input.mnpIds?.length ? [...new Set(input.mnpIds)] : undefined;
     const applicationIdForCurrency = mnpIds ? await this.requireVisibleMiniPrograms(scope, mnpIds) : await this.anySuperappOf(scope);
     const currency = input.currency ?? (await this.defaultCurrency(applicationIdForCurrency));
-    if (!isCurrencyCode(currency)) throw new AppError('InvalidParameterValue', `Currency: ${currency} is not an ISO 4217 code Paythrough knows`, { field: 'Currency' });
+    if (!isCurrencyCode(currency))
+      throw new AppError('InvalidParameterValue', `Currency: ${currency} is not an ISO 4217 code Paythrough knows`, { field: 'Currency' });
     const filter: PaymentFilter = {
       scope,
       currency,
@@ -179,8 +219,21 @@ export class PaymentDataService {
     return { filter, currency };
   }
 
-  private figures(figures: Figures, miniPrograms: number, users: { users: number; paidUsers: number }, currency: string, dataTime: string): PaymentFigures {
-    const { order_count: orderNum, paid_count: paidNum, refund_order_count: refundNum, total_amount: total, paid_amount: paid, refund_amount: refunded } = figures;
+  private figures(
+    figures: Figures,
+    miniPrograms: number,
+    users: { users: number; paidUsers: number },
+    currency: string,
+    dataTime: string,
+  ): PaymentFigures {
+    const {
+      order_count: orderNum,
+      paid_count: paidNum,
+      refund_order_count: refundNum,
+      total_amount: total,
+      paid_amount: paid,
+      refund_amount: refunded,
+    } = figures;
     return {
       OrderMNPNum: miniPrograms,
       OrderNum: orderNum,
@@ -204,7 +257,8 @@ export class PaymentDataService {
     const rows = await miniProgramRepository.listWithSuperapp(this.db, mnpIds);
     for (const mnpId of mnpIds) {
       const row = rows.find((candidate) => candidate.id === mnpId);
-      if (!row || !scopeIncludes(scope, { miniProgramTeamId: row.team_id, applicationId: row.superapp_id ?? '' })) throw notFound(`Mini program ${mnpId}`);
+      if (!row || !scopeIncludes(scope, { miniProgramTeamId: row.team_id, applicationId: row.superapp_id ?? '' }))
+        throw notFound(`Mini program ${mnpId}`);
     }
     return rows.find((row) => row.id === mnpIds[0])?.superapp_id ?? undefined;
   }

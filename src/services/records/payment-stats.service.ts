@@ -68,7 +68,10 @@ export class PaymentStatsService {
         const now = this.clock.nowMs();
         for (const { mnpId, window } of pairs.values()) await paymentStatsRepository.recomputeDay(trx, mnpId, window, now);
         // Exactly the rows read: a change queued meanwhile (even with a lower id) waits for the next round.
-        await paymentStatsRepository.deleteDirty(trx, dirty.map((row) => Number(row.id)));
+        await paymentStatsRepository.deleteDirty(
+          trx,
+          dirty.map((row) => Number(row.id)),
+        );
       });
       recomputed += pairs.size;
       if (dirty.length < this.batchSize) return recomputed;

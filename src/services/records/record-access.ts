@@ -14,7 +14,12 @@ const isUnauthorized = (error: unknown) => error instanceof AppError && error.co
  * The record scope for a list. A caller without records (review staff) is refused (SPEC §7), except
  * that naming a mini program outside their reach is "not found" like any other unreachable thing.
  */
-export async function listScopeOf(db: Executor, actor: Actor, capability: Capability, mnpIds: readonly string[] | undefined): Promise<RecordScope> {
+export async function listScopeOf(
+  db: Executor,
+  actor: Actor,
+  capability: Capability,
+  mnpIds: readonly string[] | undefined,
+): Promise<RecordScope> {
   try {
     return await recordScopeOf(db, actor, capability);
   } catch (error) {

@@ -76,7 +76,14 @@ describe('record lists across parts', () => {
 
   it('cursors are opaque and checked', () => {
     expect(decodeCursor(encodeCursor({ id: 42, created_at: 1_700_000_000_000 }))).toEqual({ id: 42, createdAt: 1_700_000_000_000 });
-    for (const bad of ['', 'xyz', Buffer.from('[1]').toString('base64url'), Buffer.from('[1, 2, "sideways"]').toString('base64url'), Buffer.from('[-1, 2]').toString('base64url'), Buffer.from('{"a":1}').toString('base64url')]) {
+    for (const bad of [
+      '',
+      'xyz',
+      Buffer.from('[1]').toString('base64url'),
+      Buffer.from('[1, 2, "sideways"]').toString('base64url'),
+      Buffer.from('[-1, 2]').toString('base64url'),
+      Buffer.from('{"a":1}').toString('base64url'),
+    ]) {
       expect(() => decodeCursor(bad), bad).toThrow(/cursor/);
     }
   });

@@ -1,6 +1,13 @@
 import type { Executor } from '../../db/schema.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
-import { comesBefore, mergeInOrder, type KeyedRow, type Keyset, type RecordPart, type RecordSort } from '../../repositories/record-keyset.ts';
+import {
+  comesBefore,
+  mergeInOrder,
+  type KeyedRow,
+  type Keyset,
+  type RecordPart,
+  type RecordSort,
+} from '../../repositories/record-keyset.ts';
 import { scopeIncludes, type RecordScope } from '../../domain/record-scope.ts';
 import { miniProgramRepository } from '../../repositories/mini-program.repository.ts';
 import { teamRepository } from '../../repositories/team.repository.ts';
@@ -19,7 +26,8 @@ export async function recordPartsFor(db: Executor, scope: RecordScope, mnpIds: r
     const rows = await miniProgramRepository.listWithSuperapp(db, unique);
     for (const mnpId of unique) {
       const row = rows.find((candidate) => candidate.id === mnpId);
-      if (!row || !scopeIncludes(scope, { miniProgramTeamId: row.team_id, applicationId: row.superapp_id ?? '' })) throw notFound(`Mini program ${mnpId}`);
+      if (!row || !scopeIncludes(scope, { miniProgramTeamId: row.team_id, applicationId: row.superapp_id ?? '' }))
+        throw notFound(`Mini program ${mnpId}`);
     }
     return unique.map((value) => ({ column: 'mnp_id', value }));
   }
@@ -27,7 +35,9 @@ export async function recordPartsFor(db: Executor, scope: RecordScope, mnpIds: r
   let teamIds = scope.miniProgramTeamIds;
   if (teamIds.length && scope.applicationIds.length) {
     const teams = await teamRepository.listByIds(db, teamIds);
-    const covered = new Set(teams.filter((team) => team.superapp_id && scope.applicationIds.includes(team.superapp_id)).map((team) => team.id));
+    const covered = new Set(
+      teams.filter((team) => team.superapp_id && scope.applicationIds.includes(team.superapp_id)).map((team) => team.id),
+    );
     teamIds = teamIds.filter((id) => !covered.has(id));
   }
   return [
@@ -58,9 +68,16 @@ export function decodeCursor(cursor: string | undefined, sort: RecordSort = 'new
   } catch {
     // Falls through to the error below.
   }
-  if (Array.isArray(value) && (value.length === 2 || (value.length === 3 && value[2] === 'oldest')) && value.slice(0, 2).every((n) => Number.isSafeInteger(n) && n >= 0)) {
+  if (
+    Array.isArray(value) &&
+    (value.length === 2 || (value.length === 3 && value[2] === 'oldest')) &&
+    value.slice(0, 2).every((n) => Number.isSafeInteger(n) && n >= 0)
+  ) {
     // A cursor continues the order it was made in: in the other one it would skip or repeat rows.
-    if ((value[2] ?? 'newest') !== sort) throw new AppError('InvalidParameterValue', `cursor: from a list sorted ${value[2] ?? 'newest'} first, not ${sort} first`, { field: 'cursor' });
+    if ((value[2] ?? 'newest') !== sort)
+      throw new AppError('InvalidParameterValue', `cursor: from a list sorted ${value[2] ?? 'newest'} first, not ${sort} first`, {
+        field: 'cursor',
+      });
     return { createdAt: value[0] as number, id: value[1] as number };
   }
   throw new AppError('InvalidParameterValue', 'cursor: not a cursor this list returned', { field: 'cursor' });
@@ -106,7 +123,11 @@ export interface CappedCount {
 }
 
 /** The parts never overlap, so their counts add up; each stops at the cap. */
-export async function cappedCount(parts: readonly RecordPart[], count: (part: RecordPart, cap: number) => Promise<number>, cap = totalCountCap): Promise<CappedCount> {
+export async function cappedCount(
+  parts: readonly RecordPart[],
+  count: (part: RecordPart, cap: number) => Promise<number>,
+  cap = totalCountCap,
+): Promise<CappedCount> {
   let total = 0;
   for (const part of parts) {
     total += await count(part, cap + 1 - total);
@@ -125,7 +146,13 @@ export async function* keysetBatches<Row extends KeyedRow>(
   batchSize: number,
   sort: RecordSort = 'newest',
 ): AsyncGenerator<Row[]> {
-  const readers = parts.map((part) => ({ part, rows: [] as Row[], position: 0, next: undefined as Promise<Row[]> | undefined, done: false }));
+  const readers = parts.map((part) => ({
+    part,
+    rows: [] as Row[],
+    position: 0,
+    next: undefined as Promise<Row[]> | undefined,
+    done: false,
+  }));
   type Reader = (typeof readers)[number];
   // The next batch is asked for as soon as one arrives, so the database works while the caller writes.
   const prefetch = (reader: Reader, after: Keyset | undefined) => {
@@ -158,7 +185,8 @@ export async function* keysetBatches<Row extends KeyedRow>(
     for (;;) {
       let best: Reader | undefined;
       for (const reader of live) {
-        if (reader.position < reader.rows.length && (!best || comesBefore(reader.rows[reader.position]!, best.rows[best.position]!, sort))) best = reader;
+        if (reader.position < reader.rows.length && (!best || comesBefore(reader.rows[reader.position]!, best.rows[best.position]!, sort)))
+          best = reader;
       }
       if (!best) break;
       out.push(best.rows[best.position++]!);

@@ -68,9 +68,7 @@ const anomalyNames = Object.entries(OrderAnomaly);
 export function anomaliesOf(flags: number): string[] {
   // Nearly every order has none: no allocation for those (exports map millions of rows).
   if (flags === 0) return noAnomalies;
-  return anomalyNames
-    .filter(([, bit]) => (flags & bit) !== 0)
-    .map(([name]) => name);
+  return anomalyNames.filter(([, bit]) => (flags & bit) !== 0).map(([name]) => name);
 }
 
 /**
@@ -128,7 +126,15 @@ export function refundFields(row: RefundRow) {
 }
 
 export function historyEntry(row: PaymentStateHistoryRow) {
-  return { id: row.id, subject: row.subject, subjectId: row.subject_id, fromState: row.from_state, toState: row.to_state, at: row.at, reason: row.reason };
+  return {
+    id: row.id,
+    subject: row.subject,
+    subjectId: row.subject_id,
+    fromState: row.from_state,
+    toState: row.to_state,
+    at: row.at,
+    reason: row.reason,
+  };
 }
 
 export function channelPaymentEntry(row: ChannelPaymentRow) {

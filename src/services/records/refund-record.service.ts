@@ -10,9 +10,26 @@ import type { RecordPart, RecordSort } from '../../repositories/record-keyset.ts
 import { refundRecordRepository, type RefundListFilter } from '../../repositories/refund-record.repository.ts';
 import { businessDateOf, businessDayRange } from '../../domain/business-time.ts';
 import { detailScopeOf, listScopeOf } from './record-access.ts';
-import { cappedCount, decodeCursor, keysetBatches, keysetPage, offsetPage, partsByState, recordPartsFor, type CappedCount } from './record-query.ts';
+import {
+  cappedCount,
+  decodeCursor,
+  keysetBatches,
+  keysetPage,
+  offsetPage,
+  partsByState,
+  recordPartsFor,
+  type CappedCount,
+} from './record-query.ts';
 import { scopeIncludes } from '../../domain/record-scope.ts';
-import { channelPaymentEntry, historyEntry, notificationEntry, orderFields, refundFields, refundListItem, type RefundListItem } from './record-views.ts';
+import {
+  channelPaymentEntry,
+  historyEntry,
+  notificationEntry,
+  orderFields,
+  refundFields,
+  refundListItem,
+  type RefundListItem,
+} from './record-views.ts';
 
 export interface RefundRecordQuery {
   createdFrom?: number | undefined;
@@ -75,25 +92,52 @@ export class RefundRecordService {
     return { parts: partsByState(await recordPartsFor(this.db, scope, query.mnpIds), statuses), filter: rest };
   }
 
-  async list(actor: Actor, query: RefundRecordQuery, page: { cursor?: string | undefined; limit: number; withTotal?: boolean }): Promise<RefundPage> {
+  async list(
+    actor: Actor,
+    query: RefundRecordQuery,
+    page: { cursor?: string | undefined; limit: number; withTotal?: boolean },
+  ): Promise<RefundPage> {
     const sort = query.sort ?? 'newest';
     const after = decodeCursor(page.cursor, sort);
     const { parts, filter } = await this.resolve(actor, query);
-    const { rows, nextCursor } = await keysetPage(parts, (part, position, limit) => refundRecordRepository.page(this.db, part, filter, position, limit), after, page.limit, sort);
-    const result: RefundPage = { items: rows.map(refundListItem), nextCursor, range: { createdFrom: filter.createdFrom, createdTo: filter.createdTo } };
-    if (page.withTotal) result.total = await cappedCount(parts, (part, cap) => refundRecordRepository.countUpTo(this.db, part, filter, cap));
+    const { rows, nextCursor } = await keysetPage(
+      parts,
+      (part, position, limit) => refundRecordRepository.page(this.db, part, filter, position, limit),
+      after,
+      page.limit,
+      sort,
+    );
+    const result: RefundPage = {
+      items: rows.map(refundListItem),
+      nextCursor,
+      range: { createdFrom: filter.createdFrom, createdTo: filter.createdTo },
+    };
+    if (page.withTotal)
+      result.total = await cappedCount(parts, (part, cap) => refundRecordRepository.countUpTo(this.db, part, filter, cap));
     return result;
   }
 
-  async listByOffset(actor: Actor, query: RefundRecordQuery, offset: number, limit: number): Promise<{ total: number; items: RefundListItem[] }> {
+  async listByOffset(
+    actor: Actor,
+    query: RefundRecordQuery,
+    offset: number,
+    limit: number,
+  ): Promise<{ total: number; items: RefundListItem[] }> {
     const resolved = await this.resolve(actor, query);
-    const rows = await offsetPage(resolved.parts, (part, count, skip) => refundRecordRepository.pageAt(this.db, part, resolved.filter, count, skip), offset, limit);
+    const rows = await offsetPage(
+      resolved.parts,
+      (part, count, skip) => refundRecordRepository.pageAt(this.db, part, resolved.filter, count, skip),
+      offset,
+      limit,
+    );
     return { total: await this.count(resolved), items: rows.map(refundListItem) };
   }
 
   /** How many match, counting no further than `cap`. */
   countUpTo({ parts, filter }: ResolvedRefundQuery, cap: number): Promise<number> {
-    return cappedCount(parts, (part, left) => refundRecordRepository.countUpTo(this.db, part, filter, left), cap).then((count) => (count.exact ? count.value : cap + 1));
+    return cappedCount(parts, (part, left) => refundRecordRepository.countUpTo(this.db, part, filter, left), cap).then((count) =>
+      count.exact ? count.value : cap + 1,
+    );
   }
 
   async count({ parts, filter }: ResolvedRefundQuery): Promise<number> {
@@ -103,7 +147,12 @@ export class RefundRecordService {
   }
 
   async *batches({ parts, filter }: ResolvedRefundQuery, batchSize: number): AsyncGenerator<RefundListItem[]> {
-    for await (const rows of keysetBatches(parts, (part, after, limit) => refundRecordRepository.page(this.db, part, filter, after, limit), batchSize, filter.sort)) {
+    for await (const rows of keysetBatches(
+      parts,
+      (part, after, limit) => refundRecordRepository.page(this.db, part, filter, after, limit),
+      batchSize,
+      filter.sort,
+    )) {
       yield rows.map(refundListItem);
     }
   }
@@ -111,21 +160,30 @@ export class RefundRecordService {
   async detail(actor: Actor, refundId: number) {
     const scope = await detailScopeOf(this.db, actor, 'refund.view', 'Refund');
     const refund = await refundRecordRepository.findById(this.db, refundId);
-    if (!refund || !scopeIncludes(scope, { miniProgramTeamId: refund.mini_program_team_id, applicationId: refund.application_id })) throw notFound('Refund');
+    if (!refund || !scopeIncludes(scope, { miniProgramTeamId: refund.mini_program_team_id, applicationId: refund.application_id }))
+      throw notFound('Refund');
     const [order, history, notifications, channelPayments] = await Promise.all([
       orderRecordRepository.findById(this.db, refund.order_id),
       orderRecordRepository.historyOf(this.db, 'refund', [refund.id]),
       orderRecordRepository.notificationsOf(this.db, [{ type: 'refund', id: refund.id }]),
       orderRecordRepository.channelPaymentsOf(this.db, refund.order_id),
     ]);
-    const attempts = await orderRecordRepository.deliveryAttemptsOf(this.db, notifications.map((row) => row.id));
+    const attempts = await orderRecordRepository.deliveryAttemptsOf(
+      this.db,
+      notifications.map((row) => row.id),
+    );
     return {
       refund: refundFields(refund),
       order: order ? orderFields(order) : null,
       history: history.map(historyEntry),
       /** The late or duplicate payment this refund returns, if it is one. */
       channelPayment: channelPayments.filter((payment) => payment.id === refund.channel_payment_id).map(channelPaymentEntry)[0] ?? null,
-      notifications: notifications.map((row) => notificationEntry(row, attempts.filter((attempt) => attempt.outbox_id === row.id))),
+      notifications: notifications.map((row) =>
+        notificationEntry(
+          row,
+          attempts.filter((attempt) => attempt.outbox_id === row.id),
+        ),
+      ),
     };
   }
 
@@ -144,7 +202,8 @@ export class RefundRecordService {
         { field: 'createdFrom', earliest: window.earliestMs },
       );
     }
-    if (createdTo < createdFrom) throw new AppError('InvalidParameterValue', 'createdTo: the range ends before it begins', { field: 'createdTo' });
+    if (createdTo < createdFrom)
+      throw new AppError('InvalidParameterValue', 'createdTo: the range ends before it begins', { field: 'createdTo' });
     return {
       createdFrom,
       createdTo,

@@ -46,7 +46,8 @@ export class MiniProgramService {
       const scope = await scopeOfTeam(trx, team);
       requireVisible(actor, 'mini_program.view', scope, 'Team');
       requireAllowed(actor, 'mini_program.manage', scope);
-      if (team.kind !== 'miniprogram') throw new AppError('InvalidParameterValue', 'teamId: mini programs belong to mini program teams', { field: 'teamId' });
+      if (team.kind !== 'miniprogram')
+        throw new AppError('InvalidParameterValue', 'teamId: mini programs belong to mini program teams', { field: 'teamId' });
       const row: MiniProgramRow = {
         id: newId('mnp', now),
         team_id: teamId,
@@ -57,7 +58,13 @@ export class MiniProgramService {
         updated_at: now,
       };
       await miniProgramRepository.insert(trx, row);
-      await recordAudit(trx, this.clock, actor, { action: 'mini_program.create', targetType: 'mini_program', targetId: row.id, teamId, after: row });
+      await recordAudit(trx, this.clock, actor, {
+        action: 'mini_program.create',
+        targetType: 'mini_program',
+        targetId: row.id,
+        teamId,
+        after: row,
+      });
       return toMiniProgramView(row);
     });
   }
@@ -90,7 +97,12 @@ export class MiniProgramService {
         category: changes.category ?? row.category,
         updated_at: this.clock.nowMs(),
       };
-      await miniProgramRepository.update(trx, mnpId, { name: updated.name, icon_url: updated.icon_url, category: updated.category, updated_at: updated.updated_at });
+      await miniProgramRepository.update(trx, mnpId, {
+        name: updated.name,
+        icon_url: updated.icon_url,
+        category: updated.category,
+        updated_at: updated.updated_at,
+      });
       await recordAudit(trx, this.clock, actor, {
         action: 'mini_program.update',
         targetType: 'mini_program',

@@ -16,7 +16,13 @@ export interface MiniProgramTeamAccess {
 }
 
 /** A mini program team visible through `view`; with `act`, the caller must also be allowed that. */
-export async function accessMiniProgramTeam(db: Executor, actor: Actor, teamId: string, view: Capability, act?: Capability): Promise<MiniProgramTeamAccess> {
+export async function accessMiniProgramTeam(
+  db: Executor,
+  actor: Actor,
+  teamId: string,
+  view: Capability,
+  act?: Capability,
+): Promise<MiniProgramTeamAccess> {
   const team = await teamRepository.findById(db, teamId);
   if (!team) throw notFound('Team');
   const scope = await scopeOfTeam(db, team);

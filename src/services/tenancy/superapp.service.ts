@@ -39,9 +39,22 @@ export class SuperappService {
       if (!team || team.kind !== 'superapp') {
         throw new AppError('InvalidParameterValue', 'teamId: a superapp belongs to a superapp team', { field: 'teamId' });
       }
-      const row: SuperappRow = { id: newId('app', now), team_id: team.id, name: input.name, description: input.description, created_at: now, updated_at: now };
+      const row: SuperappRow = {
+        id: newId('app', now),
+        team_id: team.id,
+        name: input.name,
+        description: input.description,
+        created_at: now,
+        updated_at: now,
+      };
       await superappRepository.insert(trx, row);
-      await recordAudit(trx, this.clock, actor, { action: 'superapp.create', targetType: 'superapp', targetId: row.id, teamId: team.id, after: row });
+      await recordAudit(trx, this.clock, actor, {
+        action: 'superapp.create',
+        targetType: 'superapp',
+        targetId: row.id,
+        teamId: team.id,
+        after: row,
+      });
       return toSuperappView(row);
     });
   }
@@ -60,12 +73,25 @@ export class SuperappService {
     return row;
   }
 
-  async update(actor: Actor, applicationId: string, changes: { name?: string | undefined; description?: string | undefined }): Promise<SuperappView> {
+  async update(
+    actor: Actor,
+    applicationId: string,
+    changes: { name?: string | undefined; description?: string | undefined },
+  ): Promise<SuperappView> {
     return this.db.transaction().execute(async (trx) => {
       const row = await this.get(actor, applicationId, trx);
       requireAllowed(actor, 'superapp.manage', scopeOfSuperapp(row));
-      const updated = { ...row, name: changes.name ?? row.name, description: changes.description ?? row.description, updated_at: this.clock.nowMs() };
-      await superappRepository.update(trx, row.id, { name: updated.name, description: updated.description, updated_at: updated.updated_at });
+      const updated = {
+        ...row,
+        name: changes.name ?? row.name,
+        description: changes.description ?? row.description,
+        updated_at: this.clock.nowMs(),
+      };
+      await superappRepository.update(trx, row.id, {
+        name: updated.name,
+        description: updated.description,
+        updated_at: updated.updated_at,
+      });
       await recordAudit(trx, this.clock, actor, {
         action: 'superapp.update',
         targetType: 'superapp',

@@ -67,7 +67,8 @@ export class TeamService {
     const now = this.clock.nowMs();
     return this.db.transaction().execute(async (trx) => {
       if (input.kind === 'miniprogram') {
-        if (!input.superappId) throw new AppError('InvalidParameterValue', 'superappId: a mini program team needs its superapp', { field: 'superappId' });
+        if (!input.superappId)
+          throw new AppError('InvalidParameterValue', 'superappId: a mini program team needs its superapp', { field: 'superappId' });
         if (!(await superappRepository.findById(trx, input.superappId))) {
           throw new AppError('InvalidParameterValue', 'superappId: no such superapp', { field: 'superappId' });
         }
@@ -86,7 +87,12 @@ export class TeamService {
         updated_at: now,
       };
       await teamRepository.insert(trx, team);
-      await teamRepository.insertMember(trx, { team_id: team.id, user_id: input.administratorUserId, role: 'administrator', created_at: now });
+      await teamRepository.insertMember(trx, {
+        team_id: team.id,
+        user_id: input.administratorUserId,
+        role: 'administrator',
+        created_at: now,
+      });
       await recordAudit(trx, this.clock, actor, {
         action: 'team.create',
         targetType: 'team',
@@ -104,7 +110,9 @@ export class TeamService {
 
   /** Admins reach every team; members their own teams and the mini program teams on their superapps. */
   async listWithRows(actor: Actor): Promise<{ row: TeamRow; view: TeamView }[]> {
-    const teams = isPlatformAdmin(actor) ? await teamRepository.listAll(this.db) : await teamRepository.listReachableFrom(this.db, [...actor.memberships.keys()]);
+    const teams = isPlatformAdmin(actor)
+      ? await teamRepository.listAll(this.db)
+      : await teamRepository.listReachableFrom(this.db, [...actor.memberships.keys()]);
     return teams.map((row) => ({ row, view: this.toView(actor, row) }));
   }
 
@@ -112,7 +120,10 @@ export class TeamService {
   async listWithCapabilities(actor: Actor) {
     const teams = await this.listWithRows(actor);
     return Promise.all(
-      teams.map(async ({ row, view }) => ({ ...view, capabilities: capabilityMapOf(actor, await scopeOfTeam(this.db, row), ownTeamScope(row)) })),
+      teams.map(async ({ row, view }) => ({
+        ...view,
+        capabilities: capabilityMapOf(actor, await scopeOfTeam(this.db, row), ownTeamScope(row)),
+      })),
     );
   }
 
@@ -124,7 +135,11 @@ export class TeamService {
     return { team, view: this.toView(actor, team) };
   }
 
-  async update(actor: Actor, teamId: string, changes: { name?: string | undefined; status?: TeamStatus | undefined; expiresAt?: number | null | undefined }): Promise<TeamView> {
+  async update(
+    actor: Actor,
+    teamId: string,
+    changes: { name?: string | undefined; status?: TeamStatus | undefined; expiresAt?: number | null | undefined },
+  ): Promise<TeamView> {
     return this.db.transaction().execute(async (trx) => {
       const { team } = await this.get(actor, teamId, trx);
       requireAllowed(actor, 'team.manage', ownTeamScope(team));
@@ -135,7 +150,12 @@ export class TeamService {
         expires_at: changes.expiresAt === undefined ? team.expires_at : changes.expiresAt,
         updated_at: this.clock.nowMs(),
       };
-      await teamRepository.update(trx, teamId, { name: updated.name, status: updated.status, expires_at: updated.expires_at, updated_at: updated.updated_at });
+      await teamRepository.update(trx, teamId, {
+        name: updated.name,
+        status: updated.status,
+        expires_at: updated.expires_at,
+        updated_at: updated.updated_at,
+      });
       await recordAudit(trx, this.clock, actor, {
         action: 'team.update',
         targetType: 'team',
@@ -151,7 +171,13 @@ export class TeamService {
   async listMembers(actor: Actor, teamId: string): Promise<MemberView[]> {
     await this.get(actor, teamId);
     const members = await teamRepository.listMembers(this.db, teamId);
-    return members.map((m) => ({ userId: m.user_id, account: m.account, displayName: m.display_name, role: m.role, joinedAt: m.created_at }));
+    return members.map((m) => ({
+      userId: m.user_id,
+      account: m.account,
+      displayName: m.display_name,
+      role: m.role,
+      joinedAt: m.created_at,
+    }));
   }
 
   async addMember(actor: Actor, teamId: string, input: { account: string; role: TeamRole }): Promise<MemberView> {
@@ -159,7 +185,8 @@ export class TeamService {
       const { team } = await this.get(actor, teamId, trx);
       requireAllowed(actor, 'team.members.manage', ownTeamScope(team));
       this.requireRoleOfKind(team, input.role);
-      if (input.role === 'administrator') throw new AppError('InvalidParameterValue', 'role: a team has exactly one Administrator; transfer it instead', { field: 'role' });
+      if (input.role === 'administrator')
+        throw new AppError('InvalidParameterValue', 'role: a team has exactly one Administrator; transfer it instead', { field: 'role' });
       const user = await userRepository.findByAccount(trx, input.account);
       if (!user) throw new AppError('InvalidParameterValue', `account: no user "${input.account}"`, { field: 'account' });
       await this.requireJoinableUser(trx, user.id, 'account');
@@ -168,7 +195,13 @@ export class TeamService {
       }
       const now = this.clock.nowMs();
       await teamRepository.insertMember(trx, { team_id: teamId, user_id: user.id, role: input.role, created_at: now });
-      await recordAudit(trx, this.clock, actor, { action: 'team.member.add', targetType: 'user', targetId: user.id, teamId, after: { role: input.role } });
+      await recordAudit(trx, this.clock, actor, {
+        action: 'team.member.add',
+        targetType: 'user',
+        targetId: user.id,
+        teamId,
+        after: { role: input.role },
+      });
       return { userId: user.id, account: user.account, displayName: user.display_name, role: input.role, joinedAt: now };
     });
   }
@@ -220,7 +253,13 @@ export class TeamService {
         throw new AppError('FailedOperation', 'The Administrator cannot be removed; transfer the role first');
       }
       await teamRepository.deleteMember(trx, teamId, userId);
-      await recordAudit(trx, this.clock, actor, { action: 'team.member.remove', targetType: 'user', targetId: userId, teamId, before: { role: member.role } });
+      await recordAudit(trx, this.clock, actor, {
+        action: 'team.member.remove',
+        targetType: 'user',
+        targetId: userId,
+        teamId,
+        before: { role: member.role },
+      });
     });
   }
 
@@ -238,7 +277,8 @@ export class TeamService {
   private async requireJoinableUser(db: Executor, userId: string, field: string) {
     const user = await userRepository.findById(db, userId);
     if (!user) throw new AppError('InvalidParameterValue', `${field}: no such user`, { field });
-    if (user.platform_role !== 'member') throw new AppError('InvalidParameterValue', `${field}: only members join teams; admins are not team members`, { field });
+    if (user.platform_role !== 'member')
+      throw new AppError('InvalidParameterValue', `${field}: only members join teams; admins are not team members`, { field });
     if (user.status !== 'active') throw new AppError('InvalidParameterValue', `${field}: the user is disabled`, { field });
   }
 }

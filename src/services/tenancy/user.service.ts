@@ -82,7 +82,11 @@ export class UserService {
         await userRepository.insert(trx, user);
       } catch (error) {
         // A parallel insert won the race the checks above cannot see: the unique indexes decide.
-        if (isUniqueViolation(error)) throw new AppError('ResourceInUse', input.platformRole === 'super_admin' ? 'A super admin already exists' : `The account "${input.account}" already exists`);
+        if (isUniqueViolation(error))
+          throw new AppError(
+            'ResourceInUse',
+            input.platformRole === 'super_admin' ? 'A super admin already exists' : `The account "${input.account}" already exists`,
+          );
         throw error;
       }
       const view = toUserView(user);

@@ -61,7 +61,12 @@ export async function apiRequest<T>(method: Method, path: string, options: Reque
   const parsed = text ? parseJson(text) : null;
   if (!response.ok) {
     const error = (parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null)?.error;
-    throw new ApiError(response.status, error?.code ?? 'HttpError', error?.message ?? `${response.status} ${response.statusText}`, error?.details);
+    throw new ApiError(
+      response.status,
+      error?.code ?? 'HttpError',
+      error?.message ?? `${response.status} ${response.statusText}`,
+      error?.details,
+    );
   }
   return parsed as T;
 }

@@ -103,11 +103,13 @@ export const consoleApi = {
 
   listUsers: (search?: string) => apiRequest<Items<User>>('GET', '/users', { query: { search } }),
   createUser: (user: NewUser) => apiRequest<User>('POST', '/users', { body: user }),
-  setUserStatus: (userId: string, status: User['status']) => apiRequest<User>('PATCH', `/users/${encodeURIComponent(userId)}`, { body: { status } }),
+  setUserStatus: (userId: string, status: User['status']) =>
+    apiRequest<User>('PATCH', `/users/${encodeURIComponent(userId)}`, { body: { status } }),
 
   listTeams: () => apiRequest<Items<Team>>('GET', '/teams'),
   createTeam: (team: NewTeam) => apiRequest<Team>('POST', '/teams', { body: team }),
-  updateTeam: (teamId: string, changes: TeamChanges) => apiRequest<Team>('PATCH', `/teams/${encodeURIComponent(teamId)}`, { body: changes }),
+  updateTeam: (teamId: string, changes: TeamChanges) =>
+    apiRequest<Team>('PATCH', `/teams/${encodeURIComponent(teamId)}`, { body: changes }),
 
   listMembers: (teamId: string) => apiRequest<Items<Member>>('GET', `/teams/${encodeURIComponent(teamId)}/members`),
   addMember: (teamId: string, account: string, role: TeamRole) =>
@@ -118,7 +120,8 @@ export const consoleApi = {
     apiRequest<null>('DELETE', `/teams/${encodeURIComponent(teamId)}/members/${encodeURIComponent(userId)}`),
 
   listSuperapps: () => apiRequest<Items<Superapp>>('GET', '/superapps'),
-  createSuperapp: (superapp: { teamId: string; name: string; description: string }) => apiRequest<Superapp>('POST', '/superapps', { body: superapp }),
+  createSuperapp: (superapp: { teamId: string; name: string; description: string }) =>
+    apiRequest<Superapp>('POST', '/superapps', { body: superapp }),
   updateSuperapp: (applicationId: string, changes: { name?: string; description?: string }) =>
     apiRequest<Superapp>('PATCH', `/superapps/${encodeURIComponent(applicationId)}`, { body: changes }),
 
@@ -140,38 +143,51 @@ export const consoleApi = {
     apiRequest<PaymentConfig>('PATCH', `/superapps/${segment(applicationId)}/payment-config`, { body: changes }),
   /** Issues or rotates a host-reported superapp's host key; the answer is the only time it is shown. */
   issueHostKey: (applicationId: string) =>
-    apiRequest<{ applicationId: string; hostKey: string; issuedAt: number }>('POST', `/superapps/${segment(applicationId)}/payment-config/host-key`),
+    apiRequest<{ applicationId: string; hostKey: string; issuedAt: number }>(
+      'POST',
+      `/superapps/${segment(applicationId)}/payment-config/host-key`,
+    ),
   searchMerchants: (applicationId: string, query: { search?: string; offset?: number; limit?: number }) =>
     apiRequest<Page<Merchant>>('GET', `/superapps/${segment(applicationId)}/merchants`, { query }),
-  createMerchant: (applicationId: string, merchant: MerchantFields) => apiRequest<Merchant>('POST', `/superapps/${segment(applicationId)}/merchants`, { body: merchant }),
+  createMerchant: (applicationId: string, merchant: MerchantFields) =>
+    apiRequest<Merchant>('POST', `/superapps/${segment(applicationId)}/merchants`, { body: merchant }),
   updateMerchant: (applicationId: string, id: number, changes: Partial<MerchantFields>) =>
     apiRequest<Merchant>('PATCH', `/superapps/${segment(applicationId)}/merchants`, { body: { id, ...changes } }),
 
   listApprovals: async (applicationId: string, query: ApprovalQuery): Promise<Page<ApprovalItem>> => {
-    const page = await apiRequest<{ total: number; list: ApprovalItem[] }>('GET', `/superapps/${segment(applicationId)}/approvals`, { query: { ...query } });
+    const page = await apiRequest<{ total: number; list: ApprovalItem[] }>('GET', `/superapps/${segment(applicationId)}/approvals`, {
+      query: { ...query },
+    });
     return { total: page.total, items: page.list };
   },
   decideApproval: (applicationId: string, decision: Decision) =>
     apiRequest<{ kind: ApprovalKind; id: number }>('POST', `/superapps/${segment(applicationId)}/approvals/decide`, { body: decision }),
-  unbindBySuperapp: (applicationId: string, id: number) => apiRequest<null>('POST', `/superapps/${segment(applicationId)}/merchant-bindings/unbind`, { body: { id } }),
-  disablePayment: (applicationId: string, id: number) => apiRequest<null>('POST', `/superapps/${segment(applicationId)}/payment-records/disable`, { body: { id } }),
+  unbindBySuperapp: (applicationId: string, id: number) =>
+    apiRequest<null>('POST', `/superapps/${segment(applicationId)}/merchant-bindings/unbind`, { body: { id } }),
+  disablePayment: (applicationId: string, id: number) =>
+    apiRequest<null>('POST', `/superapps/${segment(applicationId)}/payment-records/disable`, { body: { id } }),
 
   getBindingOverview: (teamId: string) => apiRequest<BindingOverview>('GET', `/teams/${segment(teamId)}/merchant-binding`),
   listBindingRecords: (teamId: string) => apiRequest<Items<BindingRecord>>('GET', `/teams/${segment(teamId)}/merchant-binding/records`),
-  listPickableMerchants: (teamId: string) => apiRequest<Items<MerchantFields>>('GET', `/teams/${segment(teamId)}/merchant-binding/merchants`),
+  listPickableMerchants: (teamId: string) =>
+    apiRequest<Items<MerchantFields>>('GET', `/teams/${segment(teamId)}/merchant-binding/merchants`),
   requestBinding: (teamId: string, merchant: MerchantFields) =>
     apiRequest<{ approvalNo: string }>('POST', `/teams/${segment(teamId)}/merchant-binding/requests`, { body: merchant }),
   requestBindingChange: (teamId: string, merchant: MerchantFields) =>
     apiRequest<{ approvalNo: string }>('POST', `/teams/${segment(teamId)}/merchant-binding/change-requests`, { body: merchant }),
-  unbindByTeam: (teamId: string, id: number) => apiRequest<null>('POST', `/teams/${segment(teamId)}/merchant-binding/unbind`, { body: { id } }),
+  unbindByTeam: (teamId: string, id: number) =>
+    apiRequest<null>('POST', `/teams/${segment(teamId)}/merchant-binding/unbind`, { body: { id } }),
 
-  listMiniProgramPayments: (teamId: string) => apiRequest<Items<MiniProgramPayment>>('GET', `/teams/${segment(teamId)}/payment/mini-programs`),
-  requestPayment: (mnpId: string, applyNote: string) => apiRequest<{ approvalNo: string }>('POST', `/mini-programs/${segment(mnpId)}/payment/requests`, { body: { applyNote } }),
+  listMiniProgramPayments: (teamId: string) =>
+    apiRequest<Items<MiniProgramPayment>>('GET', `/teams/${segment(teamId)}/payment/mini-programs`),
+  requestPayment: (mnpId: string, applyNote: string) =>
+    apiRequest<{ approvalNo: string }>('POST', `/mini-programs/${segment(mnpId)}/payment/requests`, { body: { applyNote } }),
 
   getPaymentCredentials: (mnpId: string) => apiRequest<PaymentCredentials>('GET', `/mini-programs/${segment(mnpId)}/payment-credentials`),
   downloadPrivateKey: (mnpId: string) =>
     apiRequest<IssuedKey & { privateKeyPem: string }>('POST', `/mini-programs/${segment(mnpId)}/payment-credentials/private-key`),
-  resetMerchantKey: (mnpId: string, source: KeyResetSource) => apiRequest<IssuedKey>('POST', `/mini-programs/${segment(mnpId)}/payment-credentials/reset`, { body: source }),
+  resetMerchantKey: (mnpId: string, source: KeyResetSource) =>
+    apiRequest<IssuedKey>('POST', `/mini-programs/${segment(mnpId)}/payment-credentials/reset`, { body: source }),
   setApiV3Key: (mnpId: string, apiV3Key: string) =>
     apiRequest<{ apiV3KeySetAt: number }>('PUT', `/mini-programs/${segment(mnpId)}/payment-credentials/api-v3-key`, { body: { apiV3Key } }),
   listPlatformKeys: () => apiRequest<Items<PlatformKey>>('GET', '/platform-keys'),

@@ -1,5 +1,9 @@
 import type { z } from 'zod';
-import type { notificationLogDetailSchema, notificationLogItemSchema, notificationLogPageSchema } from '../../../src/routes/console/notification-schemas.ts';
+import type {
+  notificationLogDetailSchema,
+  notificationLogItemSchema,
+  notificationLogPageSchema,
+} from '../../../src/routes/console/notification-schemas.ts';
 import { apiRequest } from './client.ts';
 import type { RecordSort } from './records-api.ts';
 
@@ -10,7 +14,13 @@ export type NotificationLogDetail = z.infer<typeof notificationLogDetailSchema>;
 export type NotificationStatus = NotificationLogItem['status'];
 
 export const notificationStatuses = ['pending', 'delivered', 'failed'] as const satisfies readonly NotificationStatus[];
-export const notificationEventTypes = ['TRANSACTION.SUCCESS', 'REFUND.SUCCESS', 'REFUND.ABNORMAL', 'REFUND.CLOSED', 'refund.requested'] as const;
+export const notificationEventTypes = [
+  'TRANSACTION.SUCCESS',
+  'REFUND.SUCCESS',
+  'REFUND.ABNORMAL',
+  'REFUND.CLOSED',
+  'refund.requested',
+] as const;
 
 /** The log's filter, as the list's query string takes it. */
 export interface NotificationFilter {

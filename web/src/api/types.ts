@@ -88,4 +88,3 @@ export interface Page<T> {
   total: number;
   items: T[];
 }
-

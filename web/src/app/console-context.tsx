@@ -26,13 +26,19 @@ export function ConsoleProvider({ session, children }: { session: Session; child
 
   const value = useMemo<ConsoleValue>(() => {
     // A remembered team the caller no longer reaches (or another user's choice) falls back to the first team.
-    const currentTeam = session.teams.find((team) => team.id === chosenTeamId) ?? session.teams.find((team) => team.myRole) ?? session.teams[0];
+    const currentTeam =
+      session.teams.find((team) => team.id === chosenTeamId) ?? session.teams.find((team) => team.myRole) ?? session.teams[0];
     return {
       session,
       currentTeam,
       selectTeam,
       level: (capability) => levelIn(session, currentTeam, capability),
-      levelInTeam: (capability, teamId) => levelIn(session, session.teams.find((team) => team.id === teamId), capability),
+      levelInTeam: (capability, teamId) =>
+        levelIn(
+          session,
+          session.teams.find((team) => team.id === teamId),
+          capability,
+        ),
     };
   }, [session, chosenTeamId, selectTeam]);
 

@@ -20,7 +20,10 @@ function TeamSwitcher() {
           title: t(`teamKind.${kind}`),
           options: session.teams
             .filter((team) => team.kind === kind)
-            .map((team) => ({ value: team.id, label: team.effectiveStatus === 'active' ? team.name : `${team.name} (${t(`teamStatus.${team.effectiveStatus}`)})` })),
+            .map((team) => ({
+              value: team.id,
+              label: team.effectiveStatus === 'active' ? team.name : `${team.name} (${t(`teamStatus.${team.effectiveStatus}`)})`,
+            })),
         }))
         .filter((group) => group.options.length > 0),
     [session.teams, t],

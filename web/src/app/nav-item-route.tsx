@@ -22,7 +22,13 @@ export function NavItemRoute({ item }: { item: NavItem }) {
   const Page = item.page;
   if (!Page) return null;
   return (
-    <Suspense fallback={<Flex justify="center" style={{ padding: 48 }}><Spin /></Flex>}>
+    <Suspense
+      fallback={
+        <Flex justify="center" style={{ padding: 48 }}>
+          <Spin />
+        </Flex>
+      }
+    >
       <Page />
     </Suspense>
   );

@@ -14,7 +14,15 @@ interface FormModalProps<Values> {
 }
 
 /** A modal form that submits once, shows the server's error, and closes only on success. */
-export function FormModal<Values extends object>({ title, open, okText, initialValues, onClose, onSubmit, children }: FormModalProps<Values>) {
+export function FormModal<Values extends object>({
+  title,
+  open,
+  okText,
+  initialValues,
+  onClose,
+  onSubmit,
+  children,
+}: FormModalProps<Values>) {
   const [form] = Form.useForm<Values>();
   const [submitting, setSubmitting] = useState(false);
   const [error, setError] = useState<string | null>(null);

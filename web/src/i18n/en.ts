@@ -158,7 +158,8 @@ export const en = {
   'apiKeys.revokeConfirm': 'Revoke {secretId}? Scripts using it stop working at once.',
   'apiKeys.revoked': 'API key revoked',
   'apiKeys.createdTitle': 'API key created',
-  'apiKeys.onceWarning': 'This is the only time the SecretKey is shown. Copy it now and keep it somewhere safe: it cannot be shown again; if you lose it, revoke this key and create another.',
+  'apiKeys.onceWarning':
+    'This is the only time the SecretKey is shown. Copy it now and keep it somewhere safe: it cannot be shown again; if you lose it, revoke this key and create another.',
   'apiKeys.saved': 'I have saved the SecretKey',
 
   'audit.title': 'Audit log',
@@ -205,7 +206,8 @@ export const en = {
   'paymentConfig.settings': 'Payment settings',
   'paymentConfig.readOnly': 'Your role can see these settings but not change them.',
   'paymentConfig.payment': 'Payment',
-  'paymentConfig.paymentHelp': "When off, mini programs cannot bind merchants or request payment, and the gateway refuses this superapp's orders.",
+  'paymentConfig.paymentHelp':
+    "When off, mini programs cannot bind merchants or request payment, and the gateway refuses this superapp's orders.",
   'paymentConfig.enabled': 'Enabled',
   'paymentConfig.disabled': 'Disabled',
   'paymentConfig.currencies': 'Allowed currencies',
@@ -228,7 +230,8 @@ export const en = {
   'paymentConfig.hostKeyIssue': 'Issue host key',
   'paymentConfig.hostKeyConfirm': 'Issue a new host key? The current one stops working at once.',
   'paymentConfig.hostKeyTitle': 'Host key issued',
-  'paymentConfig.hostKeyOnce': "This is the only time the host key is shown. Put it in the superapp's payment backend now (never in a phone app).",
+  'paymentConfig.hostKeyOnce':
+    "This is the only time the host key is shown. Put it in the superapp's payment backend now (never in a phone app).",
   'paymentConfig.hostKeySaved': 'I have saved the host key',
   'paymentConfig.updatedAt': 'Last saved {time}',
 
@@ -298,7 +301,7 @@ export const en = {
   'binding.requested': 'Request submitted; the superapp will review it',
   'binding.unbind': 'Unbind',
   'binding.unbindConfirm': 'Unbind this merchant?',
-  'binding.unbindWarning': "Every approved mini program of the team is disabled: new orders stop. Existing orders keep working.",
+  'binding.unbindWarning': 'Every approved mini program of the team is disabled: new orders stop. Existing orders keep working.',
   'binding.unbound': 'Merchant unbound',
   'binding.source': 'Merchant',
   'binding.sourcePick': "Pick from the superapp's merchant list",
@@ -307,7 +310,8 @@ export const en = {
   'binding.merchant': 'Merchant',
   'binding.noPickable': 'No free merchant in the list',
   'binding.pendingBind': 'A binding request for {merchant} is waiting for the superapp (sent {time}).',
-  'binding.pendingChange': 'A change to {merchant} is waiting for the superapp (sent {time}). The current binding stays effective until then.',
+  'binding.pendingChange':
+    'A change to {merchant} is waiting for the superapp (sent {time}). The current binding stays effective until then.',
   'binding.lastRejected': 'The request for {merchant} was rejected',
   'binding.reviewerNote': "Reviewer's note: {note}",
   'binding.superappPaymentOff': 'The superapp has not enabled payment: binding requests are refused until it does.',
@@ -321,7 +325,8 @@ export const en = {
   'binding.endReason.replaced': 'Replaced by a change',
 
   'standardPayment.title': 'Standard payment — {team}',
-  'standardPayment.intro': 'A mini program can take payments once the superapp approves its request. Requests need an effective merchant binding.',
+  'standardPayment.intro':
+    'A mini program can take payments once the superapp approves its request. Requests need an effective merchant binding.',
   'standardPayment.readOnly': 'Only the mini program Administrator can request payment permission.',
   'standardPayment.noBinding': 'This team has no effective merchant binding: bind a merchant before requesting payment.',
   'standardPayment.superappPaymentOff': 'The superapp has payment switched off: requests are refused until it turns it on.',
@@ -362,7 +367,8 @@ export const en = {
   'credentials.reset': 'Reset key pair',
   'credentials.resetTitle': 'Reset the merchant key pair',
   'credentials.resetConfirm': 'Reset',
-  'credentials.resetWarning': 'A new certificate is issued and serial {serialNo} stops working at once: requests signed with the old key are refused.',
+  'credentials.resetWarning':
+    'A new certificate is issued and serial {serialNo} stops working at once: requests signed with the old key are refused.',
   'credentials.resetWarningNoKey': 'A new certificate is issued for this mini program.',
   'credentials.modeGenerate': 'Let the platform generate a new key pair (the private key downloads once)',
   'credentials.modePublicKey': 'Use my own public key (the private key never leaves you)',
@@ -391,7 +397,8 @@ export const en = {
   'credentials.keyHistory': 'Certificates',
   'credentials.revokedAt': 'Revoked',
   'credentials.platformKeys': 'Platform public key',
-  'credentials.platformKeysHelp': 'Verify the signatures of gateway responses and notifications with this key (public-key mode: its ID; certificate mode: its serial).',
+  'credentials.platformKeysHelp':
+    'Verify the signatures of gateway responses and notifications with this key (public-key mode: its ID; certificate mode: its serial).',
   'credentials.platformSerial': 'Certificate serial number',
   'credentials.publicKeyId': 'Public key ID',
   'credentials.signing': 'Signing',

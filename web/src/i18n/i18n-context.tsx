@@ -45,7 +45,8 @@ export function I18nProvider({ children }: { children: ReactNode }) {
     return {
       language,
       setLanguage,
-      t: (key, params) => dictionary[key].replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole)),
+      t: (key, params) =>
+        dictionary[key].replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole)),
       formatTime: (epochMs) => (epochMs === null || epochMs === undefined ? dictionary['common.none'] : timeFormat.format(epochMs)),
     };
   }, [language, setLanguage]);

@@ -36,7 +36,8 @@ export const recordMessagesEn = {
   'records.exportStarted': 'Export started: it runs in the background; the download appears below when it is done.',
   'records.exportDone': 'Export ready: {rows} rows',
   'records.exports': 'My exports',
-  'records.exportsHelp': 'Exports contain everything the filter matched when you asked, and can be downloaded by you only, until the time under Expires.',
+  'records.exportsHelp':
+    'Exports contain everything the filter matched when you asked, and can be downloaded by you only, until the time under Expires.',
   'records.exportFile': 'File',
   'records.exportRows': 'Rows',
   'records.exportStatus': 'Status',
@@ -73,7 +74,8 @@ export const recordMessagesEn = {
   'refunds.range': 'Refund initiated',
   'refunds.rangeFrom': 'Initiated from',
   'refunds.rangeTo': 'Initiated to',
-  'refunds.rangeHelp': 'Refunds of the last 12 months can be searched; without an order or refund number the list opens on the past 7 days.',
+  'refunds.rangeHelp':
+    'Refunds of the last 12 months can be searched; without an order or refund number the list opens on the past 7 days.',
   'refunds.orderNo': 'Order number (out_trade_no or transaction_id)',
   'refunds.refundNo': 'Refund number (out_refund_no or refund_id)',
   'refunds.status': 'Refund status',

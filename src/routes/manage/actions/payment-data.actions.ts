@@ -8,7 +8,10 @@ const paymentDataQuery = z.object({
   MNPIds: z.array(z.string().min(1).max(64)).max(100).optional(),
   DataType: z.union([z.literal(0), z.literal(1)]).optional(),
   Platform: z.union([z.literal(0), z.literal(2), z.literal(3)]).optional(),
-  Currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code').optional(),
+  Currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code')
+    .optional(),
 });
 
 const toServiceQuery = (input: z.output<typeof paymentDataQuery>) => ({

@@ -4,18 +4,33 @@ import { defineAction } from '../management-action.ts';
 const text = (max: number) => z.string().max(max);
 const idString = z.string().min(1).max(64);
 /** Binding and payment record ids are integers; the API accepts a number or its decimal string. */
-const recordId = z.union([z.number().int().positive(), z.string().regex(/^\d{1,15}$/, 'must be a positive integer').transform(Number)]);
+const recordId = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be a positive integer')
+    .transform(Number),
+]);
 const approvalType = z.union([z.number(), z.string()]).transform((value, context) => {
   const type = Number(value);
   if (type !== 10 && type !== 20) {
-    context.addIssue({ code: 'custom', message: 'ApprovalType must be 10 (approve) or 20 (reject)', params: { tc3Code: 'InvalidParameterValue.InvalidApprovalType' } });
+    context.addIssue({
+      code: 'custom',
+      message: 'ApprovalType must be 10 (approve) or 20 (reject)',
+      params: { tc3Code: 'InvalidParameterValue.InvalidApprovalType' },
+    });
     return z.NEVER;
   }
   return type as 10 | 20;
 });
 
 const merchantRequest = z.object({ TeamId: idString, MerchantID: text(64), MerchantName: text(128) });
-const decision = z.object({ ApplicationId: idString, ApprovalNo: text(64), ApprovalType: approvalType, ApprovalNote: text(500).optional().default('') });
+const decision = z.object({
+  ApplicationId: idString,
+  ApprovalNo: text(64),
+  ApprovalType: approvalType,
+  ApprovalNote: text(500).optional().default(''),
+});
 
 export const paymentEnablementActions = [
   defineAction({
@@ -23,7 +38,11 @@ export const paymentEnablementActions = [
     capability: 'merchant_binding.manage',
     input: merchantRequest,
     async run({ actor, services }, input) {
-      const { approvalNo } = await services.bindings.request(actor, { teamId: input.TeamId, merchantId: input.MerchantID, merchantName: input.MerchantName });
+      const { approvalNo } = await services.bindings.request(actor, {
+        teamId: input.TeamId,
+        merchantId: input.MerchantID,
+        merchantName: input.MerchantName,
+      });
       return { ApprovalResult: true, ResourceId: approvalNo };
     },
   }),
@@ -32,7 +51,11 @@ export const paymentEnablementActions = [
     capability: 'merchant_binding.manage',
     input: merchantRequest,
     async run({ actor, services }, input) {
-      const { approvalNo } = await services.bindings.requestChange(actor, { teamId: input.TeamId, merchantId: input.MerchantID, merchantName: input.MerchantName });
+      const { approvalNo } = await services.bindings.requestChange(actor, {
+        teamId: input.TeamId,
+        merchantId: input.MerchantID,
+        merchantName: input.MerchantName,
+      });
       return { Result: true, ApprovalNo: approvalNo };
     },
   }),
@@ -59,7 +82,12 @@ export const paymentEnablementActions = [
     capability: 'approval.decide',
     input: decision,
     async run({ actor, services }, input) {
-      const { id } = await services.bindings.decide(actor, { applicationId: input.ApplicationId, approvalNo: input.ApprovalNo, approvalType: input.ApprovalType, approvalNote: input.ApprovalNote });
+      const { id } = await services.bindings.decide(actor, {
+        applicationId: input.ApplicationId,
+        approvalNo: input.ApprovalNo,
+        approvalType: input.ApprovalType,
+        approvalNote: input.ApprovalNote,
+      });
       return { Result: true, ID: id };
     },
   }),
@@ -102,7 +130,12 @@ export const paymentEnablementActions = [
     capability: 'approval.decide',
     input: decision,
     async run({ actor, services }, input) {
-      const { id } = await services.enablements.decide(actor, { applicationId: input.ApplicationId, approvalNo: input.ApprovalNo, approvalType: input.ApprovalType, approvalNote: input.ApprovalNote });
+      const { id } = await services.enablements.decide(actor, {
+        applicationId: input.ApplicationId,
+        approvalNo: input.ApprovalNo,
+        approvalType: input.ApprovalType,
+        approvalNote: input.ApprovalNote,
+      });
       return { Result: true, ID: id };
     },
   }),
@@ -121,7 +154,10 @@ export const paymentEnablementActions = [
     input: z.object({
       ApplicationId: idString,
       Kind: z.enum(['merchant_binding', 'payment_enable']).optional(),
-      ApprovalStatusList: z.array(z.union([z.literal(0), z.literal(10), z.literal(20), z.literal(30)])).max(4).optional(),
+      ApprovalStatusList: z
+        .array(z.union([z.literal(0), z.literal(10), z.literal(20), z.literal(30)]))
+        .max(4)
+        .optional(),
       MNPId: idString.optional(),
       TeamId: idString.optional(),
       Offset: z.number().int().min(0).max(10_000).default(0),
@@ -157,4 +193,3 @@ export const paymentEnablementActions = [
     },
   }),
 ];
-

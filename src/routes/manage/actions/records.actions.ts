@@ -8,7 +8,12 @@ import { defineAction } from '../management-action.ts';
 
 const epochMs = z.number().int().min(0).max(8_640_000_000_000);
 // Control characters (which PostgreSQL text refuses) are refused as parameter errors, never sent to the database.
-const number = z.string().trim().min(1).max(64).refine((value) => !/\p{Cc}/u.test(value), 'no control characters');
+const number = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .refine((value) => !/\p{Cc}/u.test(value), 'no control characters');
 const paging = {
   Offset: z.number().int().min(0).max(10_000).default(0),
   Limit: z.number().int().min(1).max(100).default(20),

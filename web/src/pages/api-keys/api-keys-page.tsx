@@ -1,5 +1,18 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App as AntApp, Button, Descriptions, Form, Input, Modal, Popconfirm, Table, Tag, Typography, type TableColumnsType } from 'antd';
+import {
+  Alert,
+  App as AntApp,
+  Button,
+  Descriptions,
+  Form,
+  Input,
+  Modal,
+  Popconfirm,
+  Table,
+  Tag,
+  Typography,
+  type TableColumnsType,
+} from 'antd';
 import { useState } from 'react';
 import { consoleApi, queryKeys } from '../../api/console-api.ts';
 import type { ApiKey, NewApiKey } from '../../api/types.ts';
@@ -62,7 +75,15 @@ export default function ApiKeysPage() {
   });
 
   const columns: TableColumnsType<ApiKey> = [
-    { title: t('apiKeys.secretId'), dataIndex: 'secretId', render: (id: string) => <Typography.Text code copyable>{id}</Typography.Text> },
+    {
+      title: t('apiKeys.secretId'),
+      dataIndex: 'secretId',
+      render: (id: string) => (
+        <Typography.Text code copyable>
+          {id}
+        </Typography.Text>
+      ),
+    },
     { title: t('apiKeys.description'), dataIndex: 'description', render: (text: string) => text || t('common.none') },
     {
       title: t('common.status'),
@@ -87,13 +108,26 @@ export default function ApiKeysPage() {
 
   return (
     <>
-      <PageHeader title={t('apiKeys.title')} extra={<Button type="primary" onClick={() => setCreating(true)}>{t('apiKeys.create')}</Button>}>
+      <PageHeader
+        title={t('apiKeys.title')}
+        extra={
+          <Button type="primary" onClick={() => setCreating(true)}>
+            {t('apiKeys.create')}
+          </Button>
+        }
+      >
         <Typography.Paragraph type="secondary" style={{ marginTop: 8, marginBottom: 0 }}>
           {t('apiKeys.intro')}
         </Typography.Paragraph>
       </PageHeader>
       <LoadError error={apiKeys.error} />
-      <Table<ApiKey> rowKey="id" columns={columns} dataSource={apiKeys.data?.items} loading={apiKeys.isPending} pagination={{ pageSize: 20, hideOnSinglePage: true }} />
+      <Table<ApiKey>
+        rowKey="id"
+        columns={columns}
+        dataSource={apiKeys.data?.items}
+        loading={apiKeys.isPending}
+        pagination={{ pageSize: 20, hideOnSinglePage: true }}
+      />
 
       <FormModal<{ description?: string }>
         title={t('apiKeys.create')}

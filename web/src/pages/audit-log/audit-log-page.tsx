@@ -11,7 +11,9 @@ function JsonBlock({ label, value }: { label: string; value: unknown }) {
   return (
     <>
       <Typography.Text strong>{label}</Typography.Text>
-      <pre style={{ background: '#f6f8fa', padding: 12, borderRadius: 6, maxHeight: 320, overflow: 'auto', fontSize: 12, margin: '4px 0 0' }}>
+      <pre
+        style={{ background: '#f6f8fa', padding: 12, borderRadius: 6, maxHeight: 320, overflow: 'auto', fontSize: 12, margin: '4px 0 0' }}
+      >
         {value === null || value === undefined ? '—' : JSON.stringify(value, null, 2)}
       </pre>
     </>
@@ -29,7 +31,8 @@ export default function AuditLogPage() {
     getNextPageParam: (page) => page.nextBeforeId ?? undefined,
   });
   const items = entries.data?.pages.flatMap((page) => page.items) ?? [];
-  const teamName = (teamId: string | null) => (teamId ? (session.teams.find((team) => team.id === teamId)?.name ?? teamId) : t('common.none'));
+  const teamName = (teamId: string | null) =>
+    teamId ? (session.teams.find((team) => team.id === teamId)?.name ?? teamId) : t('common.none');
 
   const columns: TableColumnsType<AuditEntry> = [
     { title: t('audit.at'), dataIndex: 'at', render: (at: number) => formatTime(at), width: 190 },

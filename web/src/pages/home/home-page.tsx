@@ -24,7 +24,9 @@ export function HomePage() {
               t('layout.noTeam')
             )}
           </Descriptions.Item>
-          <Descriptions.Item label={t('home.myRole')}>{currentTeam?.myRole ? t(`role.${currentTeam.myRole}`) : t('common.none')}</Descriptions.Item>
+          <Descriptions.Item label={t('home.myRole')}>
+            {currentTeam?.myRole ? t(`role.${currentTeam.myRole}`) : t('common.none')}
+          </Descriptions.Item>
         </Descriptions>
         {session.teams.length === 0 && <Empty description={t('home.noTeams')} />}
       </Card>

@@ -53,11 +53,29 @@ export default function MiniProgramsPage() {
         </>
       ),
     },
-    { title: t('miniPrograms.mnpId'), dataIndex: 'mnpId', render: (id: string) => <Typography.Text code copyable>{id}</Typography.Text> },
+    {
+      title: t('miniPrograms.mnpId'),
+      dataIndex: 'mnpId',
+      render: (id: string) => (
+        <Typography.Text code copyable>
+          {id}
+        </Typography.Text>
+      ),
+    },
     { title: t('miniPrograms.category'), dataIndex: 'category', render: (category: string) => category || t('common.none') },
     { title: t('common.createdAt'), dataIndex: 'createdAt', render: (at: number) => formatTime(at) },
     ...(canManage
-      ? [{ title: t('common.actions'), key: 'actions', render: (_: unknown, miniProgram: MiniProgram) => <Button size="small" onClick={() => setEditing(miniProgram)}>{t('common.edit')}</Button> }]
+      ? [
+          {
+            title: t('common.actions'),
+            key: 'actions',
+            render: (_: unknown, miniProgram: MiniProgram) => (
+              <Button size="small" onClick={() => setEditing(miniProgram)}>
+                {t('common.edit')}
+              </Button>
+            ),
+          },
+        ]
       : []),
   ];
 
@@ -65,10 +83,22 @@ export default function MiniProgramsPage() {
     <>
       <PageHeader
         title={t('miniPrograms.title', { team: team.name })}
-        extra={canManage && <Button type="primary" onClick={() => setCreating(true)}>{t('miniPrograms.create')}</Button>}
+        extra={
+          canManage && (
+            <Button type="primary" onClick={() => setCreating(true)}>
+              {t('miniPrograms.create')}
+            </Button>
+          )
+        }
       />
       <LoadError error={miniPrograms.error} />
-      <Table<MiniProgram> rowKey="mnpId" columns={columns} dataSource={miniPrograms.data?.items} loading={miniPrograms.isPending} pagination={{ pageSize: 20, hideOnSinglePage: true }} />
+      <Table<MiniProgram>
+        rowKey="mnpId"
+        columns={columns}
+        dataSource={miniPrograms.data?.items}
+        loading={miniPrograms.isPending}
+        pagination={{ pageSize: 20, hideOnSinglePage: true }}
+      />
 
       <FormModal<MiniProgramFields>
         title={t('miniPrograms.create')}
@@ -91,7 +121,11 @@ export default function MiniProgramsPage() {
         initialValues={editing ? { name: editing.name, category: editing.category, iconUrl: editing.iconUrl } : {}}
         onClose={() => setEditing(null)}
         onSubmit={async (values) => {
-          await consoleApi.updateMiniProgram(editing!.mnpId, { name: values.name, category: values.category ?? '', iconUrl: values.iconUrl ?? '' });
+          await consoleApi.updateMiniProgram(editing!.mnpId, {
+            name: values.name,
+            category: values.category ?? '',
+            iconUrl: values.iconUrl ?? '',
+          });
           message.success(t('common.saved'));
           await refresh();
         }}

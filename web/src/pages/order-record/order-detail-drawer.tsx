@@ -26,12 +26,24 @@ export function HistoryTable({ history }: { history: HistoryEntry[] }) {
 }
 
 /** Notifications with every delivery attempt; resend starts a new round of the retry schedule. */
-export function NotificationsTable({ notifications, onResend, resending }: { notifications: Notification[]; onResend?(notification: Notification): void; resending?: boolean }) {
+export function NotificationsTable({
+  notifications,
+  onResend,
+  resending,
+}: {
+  notifications: Notification[];
+  onResend?(notification: Notification): void;
+  resending?: boolean;
+}) {
   const { t, formatTime } = useI18n();
   if (notifications.length === 0) return <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('orders.noNotifications')} />;
   const columns: TableColumnsType<Notification> = [
     { title: t('orders.event'), dataIndex: 'eventType', render: (eventType: string | null) => eventType ?? t('common.none') },
-    { title: t('common.status'), dataIndex: 'status', render: (status: Notification['status']) => <Tag color={notificationColors[status]}>{status}</Tag> },
+    {
+      title: t('common.status'),
+      dataIndex: 'status',
+      render: (status: Notification['status']) => <Tag color={notificationColors[status]}>{status}</Tag>,
+    },
     { title: t('orders.attempts'), dataIndex: 'attempts' },
     { title: t('orders.lastError'), dataIndex: 'lastError', render: (error: string | null) => error ?? t('common.none') },
     { title: t('common.createdAt'), dataIndex: 'createdAt', render: (at: number) => formatTime(at) },
@@ -152,7 +164,11 @@ export function OrderDetailDrawer({ orderId, onClose }: { orderId: number | null
   const { t, formatTime } = useI18n();
   const { message } = AntApp.useApp();
   const queryClient = useQueryClient();
-  const detail = useQuery({ queryKey: recordQueryKeys.order(orderId ?? 0), queryFn: () => recordsApi.getOrder(orderId!), enabled: orderId !== null });
+  const detail = useQuery({
+    queryKey: recordQueryKeys.order(orderId ?? 0),
+    queryFn: () => recordsApi.getOrder(orderId!),
+    enabled: orderId !== null,
+  });
   const resend = useMutation({
     mutationFn: (notification: Notification) => recordsApi.resendNotification(orderId!, notification.id),
     onSuccess: async () => {
@@ -202,7 +218,11 @@ export function OrderDetailDrawer({ orderId, onClose }: { orderId: number | null
                 dataSource={data.channelPayments}
                 columns={[
                   { title: 'channel transaction id', dataIndex: 'channelTransactionId' },
-                  { title: t('records.amount'), key: 'amount', render: (_: unknown, payment: OrderDetail['channelPayments'][number]) => `${payment.amount} ${payment.currency}` },
+                  {
+                    title: t('records.amount'),
+                    key: 'amount',
+                    render: (_: unknown, payment: OrderDetail['channelPayments'][number]) => `${payment.amount} ${payment.currency}`,
+                  },
                   { title: t('records.paidAt'), dataIndex: 'paidAt', render: (at: number) => formatTime(at) },
                   { title: t('common.status'), dataIndex: 'disposition' },
                 ]}
@@ -210,7 +230,11 @@ export function OrderDetailDrawer({ orderId, onClose }: { orderId: number | null
             </Section>
           )}
           <Section title={t('orders.notifications')}>
-            <NotificationsTable notifications={data.notifications} onResend={(notification) => resend.mutate(notification)} resending={resend.isPending} />
+            <NotificationsTable
+              notifications={data.notifications}
+              onResend={(notification) => resend.mutate(notification)}
+              resending={resend.isPending}
+            />
           </Section>
         </>
       )}

@@ -24,7 +24,11 @@ function MerchantFormItems() {
       >
         <Input maxLength={32} autoComplete="off" />
       </Form.Item>
-      <Form.Item label={t('merchants.merchantName')} name="merchantName" rules={[{ required: true, whitespace: true, message: t('common.required') }]}>
+      <Form.Item
+        label={t('merchants.merchantName')}
+        name="merchantName"
+        rules={[{ required: true, whitespace: true, message: t('common.required') }]}
+      >
         <Input maxLength={100} autoComplete="off" />
       </Form.Item>
     </>
@@ -44,14 +48,23 @@ export function MerchantListCard({ applicationId, canManage }: { applicationId: 
 
   const merchants = useQuery({
     queryKey: [...queryKeys.merchants(applicationId), search, page],
-    queryFn: () => consoleApi.searchMerchants(applicationId, { search: search || undefined, offset: (page - 1) * pageSize, limit: pageSize }),
+    queryFn: () =>
+      consoleApi.searchMerchants(applicationId, { search: search || undefined, offset: (page - 1) * pageSize, limit: pageSize }),
     placeholderData: keepPreviousData,
   });
   const refresh = () => queryClient.invalidateQueries({ queryKey: queryKeys.merchants(applicationId) });
   const teamName = (teamId: string) => session.teams.find((team) => team.id === teamId)?.name ?? teamId;
 
   const columns: TableColumnsType<Merchant> = [
-    { title: t('merchants.merchantId'), dataIndex: 'merchantId', render: (id: string) => <Typography.Text code copyable>{id}</Typography.Text> },
+    {
+      title: t('merchants.merchantId'),
+      dataIndex: 'merchantId',
+      render: (id: string) => (
+        <Typography.Text code copyable>
+          {id}
+        </Typography.Text>
+      ),
+    },
     { title: t('merchants.merchantName'), dataIndex: 'merchantName' },
     {
       title: t('merchants.boundTeam'),
@@ -102,7 +115,14 @@ export function MerchantListCard({ applicationId, canManage }: { applicationId: 
         columns={columns}
         dataSource={merchants.data?.items}
         loading={merchants.isFetching}
-        pagination={{ current: page, pageSize, total: merchants.data?.total ?? 0, onChange: setPage, hideOnSinglePage: true, showSizeChanger: false }}
+        pagination={{
+          current: page,
+          pageSize,
+          total: merchants.data?.total ?? 0,
+          onChange: setPage,
+          hideOnSinglePage: true,
+          showSizeChanger: false,
+        }}
       />
 
       <FormModal<MerchantFields>
@@ -111,7 +131,10 @@ export function MerchantListCard({ applicationId, canManage }: { applicationId: 
         okText={t('merchants.add')}
         onClose={() => setAdding(false)}
         onSubmit={async (values) => {
-          await consoleApi.createMerchant(applicationId, { merchantId: values.merchantId.trim(), merchantName: values.merchantName.trim() });
+          await consoleApi.createMerchant(applicationId, {
+            merchantId: values.merchantId.trim(),
+            merchantName: values.merchantName.trim(),
+          });
           message.success(t('merchants.added', { merchantId: values.merchantId.trim() }));
           await refresh();
         }}
@@ -126,7 +149,10 @@ export function MerchantListCard({ applicationId, canManage }: { applicationId: 
         initialValues={editing ? { merchantId: editing.merchantId, merchantName: editing.merchantName } : {}}
         onClose={() => setEditing(null)}
         onSubmit={async (values) => {
-          await consoleApi.updateMerchant(applicationId, editing!.id, { merchantId: values.merchantId.trim(), merchantName: values.merchantName.trim() });
+          await consoleApi.updateMerchant(applicationId, editing!.id, {
+            merchantId: values.merchantId.trim(),
+            merchantName: values.merchantName.trim(),
+          });
           message.success(t('common.saved'));
           await refresh();
         }}

@@ -20,13 +20,20 @@ export default function PaymentConfigurationPage() {
 
   return (
     <>
-      <PageHeader title={superapp ? t('paymentConfig.titleOf', { superapp: superapp.name }) : t('paymentConfig.title')} extra={<SuperappSelect teamSuperapp={teamSuperapp} />} />
+      <PageHeader
+        title={superapp ? t('paymentConfig.titleOf', { superapp: superapp.name }) : t('paymentConfig.title')}
+        extra={<SuperappSelect teamSuperapp={teamSuperapp} />}
+      />
       <LoadError error={teamSuperapp.error} />
       {!teamSuperapp.isPending && !superapp && <Empty description={t('payment.noSuperapp')} />}
       {superapp && (
         <div key={superapp.applicationId}>
-          {level('payment_config.manage') && <PaymentSettingsCard applicationId={superapp.applicationId} canEdit={level('payment_config.manage') === 'write'} />}
-          {level('merchant.view') && <MerchantListCard applicationId={superapp.applicationId} canManage={level('merchant.manage') === 'write'} />}
+          {level('payment_config.manage') && (
+            <PaymentSettingsCard applicationId={superapp.applicationId} canEdit={level('payment_config.manage') === 'write'} />
+          )}
+          {level('merchant.view') && (
+            <MerchantListCard applicationId={superapp.applicationId} canManage={level('merchant.manage') === 'write'} />
+          )}
         </div>
       )}
     </>

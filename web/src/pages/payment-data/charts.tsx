@@ -42,7 +42,19 @@ interface ChartProps {
   testId?: string;
 }
 
-function Axes({ labels, ticks, max, width, format }: { labels: string[]; ticks: number[]; max: number; width: number; format(value: number): string }) {
+function Axes({
+  labels,
+  ticks,
+  max,
+  width,
+  format,
+}: {
+  labels: string[];
+  ticks: number[];
+  max: number;
+  width: number;
+  format(value: number): string;
+}) {
   const plotHeight = height - padding.top - padding.bottom;
   const every = Math.max(1, Math.ceil(labels.length / 8));
   const slot = (width - padding.left - padding.right) / Math.max(1, labels.length);
@@ -91,7 +103,14 @@ export function StackedBarChart({ labels, series, format = String, testId }: Cha
                 const barHeight = max ? (value / max) * plotHeight : 0;
                 base -= barHeight;
                 return (
-                  <rect key={item.name} x={padding.left + slot * index + slot * 0.15} y={base} width={slot * 0.7} height={barHeight} fill={item.color}>
+                  <rect
+                    key={item.name}
+                    x={padding.left + slot * index + slot * 0.15}
+                    y={base}
+                    width={slot * 0.7}
+                    height={barHeight}
+                    fill={item.color}
+                  >
                     <title>{`${label} ${item.name}: ${format(value)}`}</title>
                   </rect>
                 );
@@ -112,14 +131,20 @@ export function LineChart({ labels, series, format = String, testId }: ChartProp
   const max = ticks[ticks.length - 1]!;
   const plotHeight = height - padding.top - padding.bottom;
   const slot = (width - padding.left - padding.right) / Math.max(1, labels.length);
-  const point = (value: number, index: number) => [padding.left + slot * (index + 0.5), padding.top + plotHeight - (max ? (value / max) * plotHeight : 0)] as const;
+  const point = (value: number, index: number) =>
+    [padding.left + slot * (index + 0.5), padding.top + plotHeight - (max ? (value / max) * plotHeight : 0)] as const;
   return (
     <div data-testid={testId}>
       <svg viewBox={`0 0 ${width} ${height}`} width="100%" role="img">
         <Axes labels={labels} ticks={ticks} max={max} width={width} format={format} />
         {series.map((item) => (
           <g key={item.name}>
-            <polyline fill="none" stroke={item.color} strokeWidth={2} points={item.values.map((value, index) => point(value, index).join(',')).join(' ')} />
+            <polyline
+              fill="none"
+              stroke={item.color}
+              strokeWidth={2}
+              points={item.values.map((value, index) => point(value, index).join(',')).join(' ')}
+            />
             {item.values.map((value, index) => {
               const [x, y] = point(value, index);
               return (

@@ -31,7 +31,15 @@ export default function SuperappsPage() {
 
   const columns: TableColumnsType<Superapp> = [
     { title: t('superapps.name'), dataIndex: 'name' },
-    { title: t('superapps.applicationId'), dataIndex: 'applicationId', render: (id: string) => <Typography.Text code copyable>{id}</Typography.Text> },
+    {
+      title: t('superapps.applicationId'),
+      dataIndex: 'applicationId',
+      render: (id: string) => (
+        <Typography.Text code copyable>
+          {id}
+        </Typography.Text>
+      ),
+    },
     { title: t('superapps.description'), dataIndex: 'description', ellipsis: true },
     { title: t('superapps.team'), dataIndex: 'teamId', render: teamName },
     { title: t('common.createdAt'), dataIndex: 'createdAt', render: (at: number) => formatTime(at) },
@@ -49,9 +57,24 @@ export default function SuperappsPage() {
 
   return (
     <>
-      <PageHeader title={t('superapps.title')} extra={canCreate && <Button type="primary" onClick={() => setCreating(true)}>{t('superapps.create')}</Button>} />
+      <PageHeader
+        title={t('superapps.title')}
+        extra={
+          canCreate && (
+            <Button type="primary" onClick={() => setCreating(true)}>
+              {t('superapps.create')}
+            </Button>
+          )
+        }
+      />
       <LoadError error={superapps.error} />
-      <Table<Superapp> rowKey="applicationId" columns={columns} dataSource={superapps.data?.items} loading={superapps.isPending} pagination={{ pageSize: 20, hideOnSinglePage: true }} />
+      <Table<Superapp>
+        rowKey="applicationId"
+        columns={columns}
+        dataSource={superapps.data?.items}
+        loading={superapps.isPending}
+        pagination={{ pageSize: 20, hideOnSinglePage: true }}
+      />
 
       <FormModal<SuperappValues>
         title={t('superapps.create')}

@@ -30,7 +30,11 @@ export default function TeamMembersPage() {
 
   const members = useQuery({ queryKey: queryKeys.members(team.id), queryFn: () => consoleApi.listMembers(team.id) });
   // My own role may have changed (an Administrator hand-over), so the session follows every change.
-  const refresh = () => Promise.all([queryClient.invalidateQueries({ queryKey: queryKeys.members(team.id) }), queryClient.invalidateQueries({ queryKey: queryKeys.session })]);
+  const refresh = () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: queryKeys.members(team.id) }),
+      queryClient.invalidateQueries({ queryKey: queryKeys.session }),
+    ]);
 
   const changeRole = useMutation({
     mutationFn: ({ userId, role }: { userId: string; role: TeamRole }) => consoleApi.changeMemberRole(team.id, userId, role),
@@ -76,7 +80,10 @@ export default function TeamMembersPage() {
             title: t('common.actions'),
             key: 'actions',
             render: (_: unknown, member: Member) => (
-              <Popconfirm title={t('members.removeConfirm', { account: member.account })} onConfirm={() => remove.mutateAsync(member.userId)}>
+              <Popconfirm
+                title={t('members.removeConfirm', { account: member.account })}
+                onConfirm={() => remove.mutateAsync(member.userId)}
+              >
                 <Button size="small" danger>
                   {t('members.remove')}
                 </Button>
@@ -91,11 +98,25 @@ export default function TeamMembersPage() {
     <>
       <PageHeader
         title={t('members.title', { team: team.name })}
-        extra={canManage && <Button type="primary" onClick={() => setAdding(true)}>{t('members.add')}</Button>}
+        extra={
+          canManage && (
+            <Button type="primary" onClick={() => setAdding(true)}>
+              {t('members.add')}
+            </Button>
+          )
+        }
       />
-      {!canManage && <Alert type="info" showIcon title={t('members.readOnly')} style={{ marginBottom: 16 }} data-testid="members-read-only" />}
+      {!canManage && (
+        <Alert type="info" showIcon title={t('members.readOnly')} style={{ marginBottom: 16 }} data-testid="members-read-only" />
+      )}
       <LoadError error={members.error} />
-      <Table<Member> rowKey="userId" columns={columns} dataSource={members.data?.items} loading={members.isPending} pagination={{ pageSize: 20, hideOnSinglePage: true }} />
+      <Table<Member>
+        rowKey="userId"
+        columns={columns}
+        dataSource={members.data?.items}
+        loading={members.isPending}
+        pagination={{ pageSize: 20, hideOnSinglePage: true }}
+      />
 
       <FormModal<NewMemberValues>
         title={t('members.add')}
@@ -109,7 +130,11 @@ export default function TeamMembersPage() {
           await refresh();
         }}
       >
-        <Form.Item label={t('members.account')} name="account" rules={[{ required: true, whitespace: true, message: t('common.required') }]}>
+        <Form.Item
+          label={t('members.account')}
+          name="account"
+          rules={[{ required: true, whitespace: true, message: t('common.required') }]}
+        >
           <Input autoComplete="off" />
         </Form.Item>
         <Form.Item label={t('members.role')} name="role" rules={[{ required: true }]}>

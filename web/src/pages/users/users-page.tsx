@@ -63,10 +63,31 @@ export default function UsersPage() {
 
   return (
     <>
-      <PageHeader title={t('users.title')} extra={canManage && <Button type="primary" onClick={() => setCreating(true)}>{t('users.create')}</Button>} />
-      <Input.Search placeholder={t('common.search')} allowClear onSearch={setSearch} style={{ maxWidth: 320, marginBottom: 16 }} aria-label={t('common.search')} />
+      <PageHeader
+        title={t('users.title')}
+        extra={
+          canManage && (
+            <Button type="primary" onClick={() => setCreating(true)}>
+              {t('users.create')}
+            </Button>
+          )
+        }
+      />
+      <Input.Search
+        placeholder={t('common.search')}
+        allowClear
+        onSearch={setSearch}
+        style={{ maxWidth: 320, marginBottom: 16 }}
+        aria-label={t('common.search')}
+      />
       <LoadError error={users.error} />
-      <Table<User> rowKey="id" columns={columns} dataSource={users.data?.items} loading={users.isPending} pagination={{ pageSize: 20, hideOnSinglePage: true }} />
+      <Table<User>
+        rowKey="id"
+        columns={columns}
+        dataSource={users.data?.items}
+        loading={users.isPending}
+        pagination={{ pageSize: 20, hideOnSinglePage: true }}
+      />
 
       <FormModal<NewUser>
         title={t('users.create')}
@@ -83,10 +104,19 @@ export default function UsersPage() {
         <Form.Item label={t('users.account')} name="account" rules={[{ required: true, whitespace: true, message: t('common.required') }]}>
           <Input autoComplete="off" maxLength={64} />
         </Form.Item>
-        <Form.Item label={t('users.displayName')} name="displayName" rules={[{ required: true, whitespace: true, message: t('common.required') }]}>
+        <Form.Item
+          label={t('users.displayName')}
+          name="displayName"
+          rules={[{ required: true, whitespace: true, message: t('common.required') }]}
+        >
           <Input maxLength={100} />
         </Form.Item>
-        <Form.Item label={t('users.password')} name="password" extra={t('users.passwordHelp')} rules={[{ required: true, min: 10, message: t('users.passwordHelp') }]}>
+        <Form.Item
+          label={t('users.password')}
+          name="password"
+          extra={t('users.passwordHelp')}
+          rules={[{ required: true, min: 10, message: t('users.passwordHelp') }]}
+        >
           <Input.Password autoComplete="new-password" />
         </Form.Item>
         <Form.Item label={t('users.platformRole')} name="platformRole" rules={[{ required: true }]}>

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { maxSignedHeaders, tc3Date, tc3Signature } from '../../src/crypto/tc3.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { callAction, managementClient } from '../helpers/management-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
@@ -84,5 +85,79 @@ describeOnEachDatabase('management API authentication (TC3 through the published
     expect(tampered.json().Response.Error.Code).toBe('AuthFailure.SignatureFailure');
     const notAnApiCall = await context.app.inject({ method: 'POST', url: '/', payload: {} });
     expect(notAnApiCall.statusCode).toBe(400);
+  });
+  /** A management call signed over exactly `signed` (name → value as sent), to shape SignedHeaders by hand. */
+  async function signedCall(signed: [string, string][], options: { sendAction?: string; extraHeaders?: Record<string, string> } = {}) {
+    const timestampSeconds = Math.floor(context.clock.nowMs() / 1000);
+    const body = JSON.stringify({ PlatformId: manifest.platformId, QueryTeamID: manifest.miniProgramTeam.teamId });
+    const date = tc3Date(timestampSeconds);
+    const names = signed.map(([name]) => name);
+    const signature = tc3Signature({
+      method: 'POST',
+      path: '/',
+      query: '',
+      canonicalHeaders: signed,
+      body,
+      timestampSeconds,
+      date,
+      service: '127',
+      secretKey: admin().secretKey,
+    });
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      host: '127.0.0.1',
+      'x-tc-action': options.sendAction ?? 'QueryMNPMerchantInfo',
+      'x-tc-timestamp': String(timestampSeconds),
+      'x-tc-version': '2025-01-06',
+      ...Object.fromEntries(signed),
+      ...options.extraHeaders,
+      authorization: `TC3-HMAC-SHA256 Credential=${admin().secretId}/${date}/127/tc3_request, SignedHeaders=${names.join(';')}, Signature=${signature}`,
+    };
+    const response = await context.app.inject({ method: 'POST', url: '/', headers, payload: body });
+    expect(response.statusCode).toBe(200);
+    return response.json().Response as { Error?: { Code: string; Message: string }; Data?: unknown };
+  }
+  const required: [string, string][] = [
+    ['content-type', 'application/json'],
+    ['host', '127.0.0.1'],
+  ];
+
+  it('accepts a hand-signed call over content-type and host (the oracle for the refusals below)', async () => {
+    expect((await signedCall(required)).Error).toBeUndefined();
+  });
+
+  it('refuses a signature that leaves out content-type or host, as Tencent Cloud does', async () => {
+    const hostOnly = await signedCall([['host', '127.0.0.1']]);
+    expect(hostOnly.Error).toMatchObject({ Code: 'AuthFailure.SignatureFailure', Message: 'SignedHeaders must include content-type' });
+    const contentTypeOnly = await signedCall([['content-type', 'application/json']]);
+    expect(contentTypeOnly.Error).toMatchObject({ Code: 'AuthFailure.SignatureFailure', Message: 'SignedHeaders must include host' });
+  });
+
+  it('refuses a header signed twice, and a list of 40 repeats at once, and keeps serving', async () => {
+    const repeats = (count: number) => Array.from({ length: count }, (): [string, string] => ['x-pad', 'ABCDEF']);
+    const twice = await signedCall([...required, ...repeats(12)]);
+    expect(twice.Error).toMatchObject({ Code: 'AuthFailure.SignatureFailure', Message: 'SignedHeaders names a header twice' });
+    // Each repeat of an upper-case value once doubled the forms tried: 40 repeats would never have finished.
+    const forty = await signedCall([...required, ...repeats(40)]);
+    expect(forty.Error).toMatchObject({ Code: 'AuthFailure.SignatureFailure', Message: 'SignedHeaders names at most 16 headers' });
+    expect((await context.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+  });
+
+  it(`accepts ${maxSignedHeaders} distinct signed headers with upper-case values, and refuses one more`, async () => {
+    const padding = (count: number) =>
+      Array.from({ length: count }, (_, index): [string, string] => [`x-pad-${index}`, `Value-${index}-ABC`]);
+    expect((await signedCall([...required, ...padding(maxSignedHeaders - 2)])).Error).toBeUndefined();
+    const tooMany = await signedCall([...required, ...padding(maxSignedHeaders - 1)]);
+    expect(tooMany.Error).toMatchObject({
+      Code: 'AuthFailure.SignatureFailure',
+      Message: `SignedHeaders names at most ${maxSignedHeaders} headers`,
+    });
+  });
+
+  it('verifies X-TC-Action when the client signs it', async () => {
+    const signedAction: [string, string][] = [...required, ['x-tc-action', 'QueryMNPMerchantInfo']];
+    expect((await signedCall(signedAction)).Error).toBeUndefined();
+    const swapped = await signedCall(signedAction, { extraHeaders: { 'x-tc-action': 'UnbindMNPPaymentMerchant' } });
+    expect(swapped.Error?.Code).toBe('AuthFailure.SignatureFailure');
   });
 });

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { parseTc3Authorization } from '../../crypto/tc3.ts';
+import { parseTc3Authorization, signedHeadersProblem } from '../../crypto/tc3.ts';
 import { AppError } from '../../domain/errors.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 import { managementActions } from './actions/index.ts';
@@ -45,6 +45,8 @@ export async function managementRoutes(app: FastifyInstance) {
           'AuthFailure.SignatureFailure',
           'Authorization must be TC3-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...',
         );
+      const headersProblem = signedHeadersProblem(authorization.signedHeaders);
+      if (headersProblem) throw new AppError('AuthFailure.SignatureFailure', headersProblem);
       const timestampText = header(request, 'x-tc-timestamp') ?? '';
       if (!/^\d{1,12}$/.test(timestampText))
         throw new AppError('AuthFailure.SignatureFailure', 'X-TC-Timestamp must be a Unix time in seconds');

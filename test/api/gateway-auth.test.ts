@@ -70,6 +70,25 @@ describeOnEachDatabase('gateway authentication and the payment gate', (kind) => 
     }
   });
 
+  it('refuses a certificate past its not_after like a revoked one, saying it expired', async () => {
+    const { not_after: notAfter } = await context.database.db
+      .selectFrom('merchant_api_keys')
+      .select('not_after')
+      .where('serial_no', '=', client.merchant.serialNo)
+      .executeTakeFirstOrThrow();
+    const now = context.clock.nowMs();
+    try {
+      context.clock.set(notAfter - 1000);
+      expect((await client.request('POST', '/v3/pay/transactions/jsapi', prepayBody())).statusCode).toBe(200);
+      context.clock.set(notAfter);
+      const answer = await client.request('POST', '/v3/pay/transactions/jsapi', prepayBody());
+      expect([answer.statusCode, answer.body.code]).toEqual([401, 'SIGN_ERROR']);
+      expect(answer.body.message).toMatch(/expired at/);
+    } finally {
+      context.clock.set(now);
+    }
+  });
+
   it('refuses timestamps more than 5 minutes away, either way', async () => {
     const url = `/v3/pay/transactions/out-trade-no/NOSUCHORDER?mchid=${client.merchant.mchid}`;
     for (const skew of [-301_000, 301_000]) {

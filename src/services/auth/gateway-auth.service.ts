@@ -14,6 +14,8 @@ export interface MerchantKeyLookup {
   mchid: string;
   publicKeyPem: string;
   status: 'active' | 'revoked';
+  /** The certificate's expiry (ms): past it the key authenticates nothing, like a revoked one. */
+  notAfter: number;
 }
 
 export interface GatewayCaller {
@@ -72,6 +74,14 @@ export class GatewayAuthService {
       )
     ) {
       throw new AppError('AuthFailure.SignatureFailure', 'The signature does not verify');
+    }
+    // Said only to a caller holding the key, so it tells nobody else which serials exist.
+    if (key.notAfter <= this.clock.nowMs()) {
+      const expiredAt = new Date(key.notAfter).toISOString();
+      throw new AppError(
+        'AuthFailure.SignatureFailure',
+        `The merchant certificate ${authorization.serialNo} expired at ${expiredAt}: reset it in the console`,
+      );
     }
     if (!(await this.nonces.rememberNonce(`v3:${authorization.mchid}`, authorization.nonceStr, authorization.timestamp))) {
       throw new AppError('AuthFailure.SignatureFailure', 'This nonce_str was used already: the request is a replay');

@@ -39,6 +39,9 @@ export const currencyCodes = currencies.map((c) => c.code) as [CurrencyCode, ...
 /** What a superapp allows until its administrator says otherwise; the first is its default currency. */
 export const defaultCurrencies: CurrencyCode[] = ['CNY'];
 
+/** The largest amount of one order or refund, in minor units (SPEC §7 "Money and time"). */
+export const maxOrderAmount = 100_000_000_000;
+
 const exponents = new Map<string, number>(currencies.map((c) => [c.code, c.exponent]));
 
 export function isCurrencyCode(code: string): code is CurrencyCode {

@@ -22,6 +22,9 @@ export const refundStateMachine = defineStateMachine<RefundStatus, RefundEvent>(
   ],
 });
 
+/** Refund numbers of refunds Paythrough starts itself (late and duplicate payments); refused to merchants (SPEC §7). */
+export const systemRefundPrefix = '_PT_';
+
 /** Refunds in these states hold part of the order's refundable amount. */
 export const refundStatusesHoldingAmount: readonly RefundStatus[] = ['PROCESSING', 'SUCCESS', 'ABNORMAL'];
 

@@ -59,6 +59,16 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     expect(order.time_expire - order.created_at).toBe(2 * hour);
   });
 
+  it('takes an amount of up to 100,000,000,000 minor units; a larger one is PARAM_ERROR and no order', async () => {
+    const largest = orderNo('MAX');
+    expect((await client.prepay({ outTradeNo: largest, total: 100_000_000_000 })).statusCode).toBe(200);
+    const tooLarge = orderNo('BIG');
+    const refused = await client.prepay({ outTradeNo: tooLarge, total: 100_000_000_001 });
+    expect([refused.statusCode, refused.body.code]).toEqual([400, 'PARAM_ERROR']);
+    expect(refused.body.detail).toMatchObject({ field: '/amount/total' });
+    expect(await orderRepository.findByOutTradeNo(db(), client.merchant.mchid, tooLarge)).toBeUndefined();
+  });
+
   it('refuses the same out_trade_no with any idempotency field changed (403 OUT_TRADE_NO_USED)', async () => {
     const outTradeNo = orderNo();
     expect((await client.prepay({ outTradeNo })).statusCode).toBe(200);
@@ -186,6 +196,8 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     expect(payment).toMatchObject({ disposition: 'late_payment_refunded', amount: 2500 });
     const [refund] = await refundRepository.listByOrder(db(), order.id);
     expect(refund).toMatchObject({ kind: 'late_payment', reason: 'late payment', amount_refund: 2500, status: 'PROCESSING' });
+    // In the namespace the gateway refuses to merchants, so no merchant can take the number first.
+    expect(refund!.out_refund_no).toBe(`_PT_LATE_${order.transaction_id}`);
     expect(refund!.channel_refund_id).toMatch(/^sbx_ref_/);
     const history = await paymentStateHistoryRepository.listOf(db(), 'order', order.id);
     expect(history.map((h) => h.to_state)).toEqual(['WAIT_PAY', 'CLOSED', 'SUCCESS', 'REFUND']);
@@ -412,7 +424,10 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
       }
     });
 
-    it('a create whose answer was lost: SYSTEM_ERROR, then the reconciler records the channel order and a retry gets the same prepay_id', async () => {
+    const lostAnswerTitle =
+      'a create whose answer was lost: SYSTEM_ERROR, ' +
+      'then the reconciler records the channel order and a retry gets the same prepay_id';
+    it(lostAnswerTitle, async () => {
       const sandbox = context.services.sandbox!;
       const outTradeNo = orderNo('TMC');
       context.services.gatewayChannels.register('sandbox', answerLost(sandbox, { create: true }));

@@ -160,6 +160,26 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
     expect(late.body.message).toMatch(/365 days/);
   });
 
+  it('refuses merchant refund numbers in the _PT_ namespace, and a refund above the order total, as PARAM_ERROR', async () => {
+    const order = await paidOrder(1000);
+    const reserved = await client.refund({
+      outTradeNo: order.outTradeNo,
+      outRefundNo: `_PT_LATE_${order.transactionId}`,
+      refund: 1,
+      total: 1000,
+    });
+    expect([reserved.statusCode, reserved.body.code]).toEqual([400, 'PARAM_ERROR']);
+    expect(reserved.body.detail).toMatchObject({ field: '/out_refund_no' });
+    const aboveTotal = await client.refund({
+      outTradeNo: order.outTradeNo,
+      outRefundNo: `${order.outTradeNo}-BIG`,
+      refund: 1001,
+      total: 1000,
+    });
+    expect([aboveTotal.statusCode, aboveTotal.body.code]).toEqual([400, 'PARAM_ERROR']);
+    expect(await refundRepository.listByOrder(db(), order.id)).toEqual([]);
+  });
+
   it('releases the reservation of a CLOSED refund; an ABNORMAL one keeps it', async () => {
     const order = await paidOrder(1000);
     await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-C`, refund: 600, total: 1000 });

@@ -1,13 +1,18 @@
 import { z } from 'zod';
+import { systemRefundPrefix } from '../../domain/refund-state.ts';
+import { maxOrderAmount } from '../../domain/money.ts';
 
 // Request and response schemas of the v3-compatible gateway (reference §3). Requests accept fields we do
 // not use (v3 clients send them); responses list exactly what we answer.
 
 const text = (max: number) => z.string().min(1).max(max);
-const money = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const money = z.number().int().min(1).max(maxOrderAmount);
 export const mchidSchema = text(32);
 export const outTradeNoSchema = z.string().regex(/^[0-9A-Za-z_\-|*]{6,32}$/, '6 to 32 characters of 0-9 A-Z a-z _ - | *');
-export const outRefundNoSchema = z.string().regex(/^[0-9A-Za-z_\-|*@]{1,64}$/, '1 to 64 characters of 0-9 A-Z a-z _ - | * @');
+export const outRefundNoSchema = z
+  .string()
+  .regex(/^[0-9A-Za-z_\-|*@]{1,64}$/, '1 to 64 characters of 0-9 A-Z a-z _ - | * @')
+  .refine((value) => !value.startsWith(systemRefundPrefix), `numbers beginning ${systemRefundPrefix} are Paythrough's own`);
 
 export const prepayBody = z.looseObject({
   appid: text(32),
@@ -85,7 +90,8 @@ export const refundBody = z
   .refine((body) => (body.transaction_id === undefined) !== (body.out_trade_no === undefined), {
     message: 'exactly one of transaction_id and out_trade_no',
     path: ['transaction_id'],
-  });
+  })
+  .refine((body) => body.amount.refund <= body.amount.total, { message: 'at most amount.total', path: ['amount', 'refund'] });
 
 export const refundResponse = z.object({
   refund_id: z.string(),

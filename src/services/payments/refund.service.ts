@@ -4,6 +4,7 @@ import { OrderAnomaly, type RefundKind } from '../../db/order-schema.ts';
 import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import { type Clock, dayMs } from '../../domain/clock.ts';
 import { checkNotifyUrl } from '../../domain/notify-url.ts';
+import { systemRefundPrefix } from '../../domain/refund-state.ts';
 import { AppError } from '../../domain/errors.ts';
 import { orderStateMachine, refundableTradeStates } from '../../domain/order-state.ts';
 import type { RefundEvent } from '../../domain/refund-state.ts';
@@ -109,7 +110,9 @@ export class RefundService {
     input: { kind: Exclude<RefundKind, 'merchant'>; amount: number; channelPaymentId: number },
   ): Promise<number> {
     const outRefundNo =
-      input.kind === 'late_payment' ? `PTSYS-LATE-${order.transaction_id}` : `PTSYS-DUP-${input.channelPaymentId}-${order.transaction_id}`;
+      input.kind === 'late_payment'
+        ? `${systemRefundPrefix}LATE_${order.transaction_id}`
+        : `${systemRefundPrefix}DUP_${input.channelPaymentId}_${order.transaction_id}`;
     const id = await this.insertRefund(trx, order, {
       kind: input.kind,
       outRefundNo,

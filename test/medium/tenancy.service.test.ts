@@ -193,6 +193,51 @@ describeOnEachDatabase('tenancy data layer', (kind) => {
       expect((await administrators(teamId)).map((m) => m.user_id)).toEqual([administrator.id]);
     });
 
+    it('nobody changes their own role; a Member admin makes nobody Member admin; every change is audited', async () => {
+      const team = await createTenant(context);
+      const teamId = team.miniProgramTeamId;
+      const memberAdminUser = team.members['mp:member_admin'];
+      const memberAdmin = await actorOf(context, memberAdminUser);
+      const roleOf = async (userId: string) => (await teamRepository.findMember(context.database.db, teamId, userId))?.role;
+      // The way a Member admin once reached payment credentials: raising itself to Senior developer.
+      expect(await codeOf(context.services.teams.changeMemberRole(memberAdmin, teamId, memberAdminUser.id, 'senior_developer'))).toBe(
+        'UnauthorizedOperation',
+      );
+      const administratorUser = team.members['mp:administrator'];
+      const administrator = await actorOf(context, administratorUser);
+      expect(await codeOf(context.services.teams.changeMemberRole(administrator, teamId, administratorUser.id, 'developer'))).toBe(
+        'UnauthorizedOperation',
+      );
+      const developer = team.members['mp:developer'];
+      expect(await codeOf(context.services.teams.changeMemberRole(memberAdmin, teamId, developer.id, 'member_admin'))).toBe(
+        'UnauthorizedOperation',
+      );
+      const newcomer = await createUser(context);
+      expect(await codeOf(context.services.teams.addMember(memberAdmin, teamId, { account: newcomer.account, role: 'member_admin' }))).toBe(
+        'UnauthorizedOperation',
+      );
+      expect([await roleOf(memberAdminUser.id), await roleOf(administratorUser.id), await roleOf(developer.id)]).toEqual([
+        'member_admin',
+        'administrator',
+        'developer',
+      ]);
+      // What a Member admin may do, and the Administrator's grant of Member admin, both audited.
+      await context.services.teams.changeMemberRole(memberAdmin, teamId, developer.id, 'operator');
+      await context.services.teams.changeMemberRole(administrator, teamId, developer.id, 'member_admin');
+      expect(await roleOf(developer.id)).toBe('member_admin');
+      const audit = await context.database.db
+        .selectFrom('audit_log')
+        .select(['actor_user_id', 'before_json', 'after_json'])
+        .where('action', '=', 'team.member.change_role')
+        .where('target_id', '=', developer.id)
+        .orderBy('id')
+        .execute();
+      expect(audit.map((entry) => [entry.actor_user_id, JSON.parse(entry.before_json!).role, JSON.parse(entry.after_json!).role])).toEqual([
+        [memberAdminUser.id, 'developer', 'operator'],
+        [administratorUser.id, 'operator', 'member_admin'],
+      ]);
+    });
+
     it('the database refuses a second Administrator row (partial unique index)', async () => {
       const extra = await createUser(context);
       const insert = teamRepository.insertMember(context.database.db, {
@@ -246,7 +291,9 @@ describeOnEachDatabase('tenancy data layer', (kind) => {
   });
 
   describe("a disabled or expired team's roles stop counting", () => {
-    it('disabled: the member no longer reaches the team, its mini programs or (for a superapp team) the teams on its superapp', async () => {
+    const disabledTitle =
+      'disabled: the member no longer reaches the team, its mini programs ' + 'or (for a superapp team) the teams on its superapp';
+    it(disabledTitle, async () => {
       const team = await createTenant(context);
       const developer = team.members['mp:developer'];
       const reviewer = team.members['sa:reviewer'];

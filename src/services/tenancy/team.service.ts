@@ -190,6 +190,7 @@ export class TeamService {
       const user = await userRepository.findByAccount(trx, input.account);
       if (!user) throw new AppError('InvalidParameterValue', `account: no user "${input.account}"`, { field: 'account' });
       await this.requireJoinableUser(trx, user.id, 'account');
+      this.requireGrantable(actor, teamId, input.role);
       if (await teamRepository.findMember(trx, teamId, user.id)) {
         throw new AppError('ResourceInUse', `${input.account} is already a member of this team`, { field: 'account' });
       }
@@ -217,6 +218,7 @@ export class TeamService {
       this.requireRoleOfKind(team, role);
       const member = await teamRepository.findMember(trx, teamId, userId);
       if (!member) throw notFound('Member');
+      if (userId === actor.userId) throw forbidden('Nobody changes their own role');
       if (member.role === role) return;
       const actorIsAdministrator = isPlatformAdmin(actor) || actor.memberships.get(teamId) === 'administrator';
       if (member.role === 'administrator') {
@@ -229,6 +231,7 @@ export class TeamService {
         if (current) await this.setRole(trx, teamId, current.user_id, 'administrator', member.role);
         await this.setRole(trx, teamId, userId, member.role, 'administrator');
       } else {
+        this.requireGrantable(actor, teamId, role);
         await this.setRole(trx, teamId, userId, member.role, role);
       }
       await recordAudit(trx, this.clock, actor, {
@@ -266,6 +269,14 @@ export class TeamService {
   private async setRole(db: Executor, teamId: string, userId: string, from: TeamRole, to: TeamRole) {
     const result = await teamRepository.updateMemberRole(db, teamId, userId, from, to);
     if (Number(result.numUpdatedRows) !== 1) throw new AppError('FailedOperation', 'The member changed meanwhile; reload and try again');
+  }
+
+  /** A Member admin manages members and nothing else (SPEC §7 "Roles"): it grants no role that manages members. */
+  private requireGrantable(actor: Actor, teamId: string, role: TeamRole) {
+    const grantsMemberManagement = role === 'administrator' || role === 'member_admin';
+    if (grantsMemberManagement && !isPlatformAdmin(actor) && actor.memberships.get(teamId) !== 'administrator') {
+      throw forbidden('Only the Administrator or a platform admin makes someone Administrator or Member admin');
+    }
   }
 
   private requireRoleOfKind(team: TeamRow, role: TeamRole) {

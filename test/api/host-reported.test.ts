@@ -192,6 +192,28 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     ]);
   });
 
+  it('a report for an order past its expiry closes that order alone, not the auto-close pass of every tenant', async () => {
+    const reported = await placeOrder(1200);
+    const bystander = await placeOrder(1300);
+    context.clock.advance(2 * 60 * 60 * 1000 + 1000);
+    const late = await report('payOrder', {
+      prepay_id: reported.prepayId,
+      out_trade_no: reported.outTradeNo,
+      total_fee: 1200,
+      transaction_id: 'SA-LATE-ALONE',
+    });
+    expect(late.answer).toMatchObject({ return_code: 'SUCCESS', return_msg: expect.stringMatching(/late payment/) });
+    const history = async (prepayId: string) => {
+      const order = (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
+      return (await paymentStateHistoryRepository.listOf(context.database.db, 'order', order.id)).map((entry) => entry.to_state);
+    };
+    expect(await history(reported.prepayId)).toEqual(['WAIT_PAY', 'AUTO_CLOSED', 'SUCCESS', 'REFUND']);
+    // The other expired order waits for the auto-close job.
+    expect(await history(bystander.prepayId)).toEqual(['WAIT_PAY']);
+    await context.services.autoCloseJob.runOnce();
+    expect(await history(bystander.prepayId)).toEqual(['WAIT_PAY', 'AUTO_CLOSED']);
+  });
+
   it('a refund goes to the refund webhook (signed, retried) and is settled by the signed refund report: REFUND.SUCCESS', async () => {
     const { outTradeNo, prepayId } = await placeOrder(3000);
     expect(

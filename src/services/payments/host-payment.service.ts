@@ -61,7 +61,7 @@ export class HostPaymentService {
     private readonly clock: Clock,
     private readonly config: Pick<Config, 'sandboxEnabled' | 'timezone'>,
     private readonly parts: {
-      orders: Pick<OrderService, 'applyPayment' | 'handle' | 'closeExpired'>;
+      orders: Pick<OrderService, 'applyPayment' | 'handle' | 'closeIfExpired'>;
       refunds: Pick<RefundService, 'recordChannelView' | 'flagMismatch'>;
       sandbox: SandboxChannel | null;
       hostKeys: Pick<HostKeyService, 'hostKeysOf'>;
@@ -142,7 +142,8 @@ export class HostPaymentService {
     const sandboxOrder = order.channel_kind === 'sandbox';
     if (!sender.signed && !(sandboxOrder && this.config.sandboxEnabled && config.channelKind === 'sandbox')) {
       return fail(
-        'Unsigned payment reports are accepted only for superapps on the sandbox channel: sign the report with your host key (docs/channel-protocol.md)',
+        'Unsigned payment reports are accepted only for superapps on the sandbox channel: ' +
+          'sign the report with your host key (docs/channel-protocol.md)',
       );
     }
     if (order.channel_kind !== 'host_reported' && !sandboxOrder)
@@ -157,10 +158,7 @@ export class HostPaymentService {
       return success('The order is paid already; nothing changed');
     }
     // An order past its expiry is closed first (as the auto-close job would), so the report is a late payment.
-    if (order.trade_state === 'WAIT_PAY' && order.time_expire <= this.clock.nowMs()) {
-      await this.parts.orders.closeExpired();
-      order = (await orderRepository.findById(this.db, order.id)) ?? order;
-    }
+    order = await this.parts.orders.closeIfExpired(order);
     const wasOpen = order.trade_state === 'WAIT_PAY';
     if (sandboxOrder) return this.payInSandbox(order, wasOpen);
 
@@ -208,7 +206,8 @@ export class HostPaymentService {
         `the host reports ${state} for ${fields.refund_fee ?? refund.amount_refund} ${feeType}`,
       );
       return fail(
-        `refund_fee and fee_type (${fields.refund_fee ?? '-'} ${feeType}) do not match the refund (${refund.amount_refund} ${refund.currency}): nothing was applied, the order is flagged`,
+        `refund_fee and fee_type (${fields.refund_fee ?? '-'} ${feeType}) do not match the refund ` +
+          `(${refund.amount_refund} ${refund.currency}): nothing was applied, the order is flagged`,
       );
     }
     if (refund.status !== 'PROCESSING') {

@@ -268,6 +268,20 @@ export class OrderService implements ChannelEventSink {
   }
 
   /**
+   * Closes one unpaid order past its `time_expire` (the channel first), as the auto-close job would, and
+   * answers it as it is now. Only that order: a caller never runs the job's whole pass inline.
+   */
+  async closeIfExpired(order: OrderRow): Promise<OrderRow> {
+    if (order.trade_state !== 'WAIT_PAY' || order.time_expire > this.clock.nowMs()) return order;
+    try {
+      return await this.closeOnChannel(order, 'expire');
+    } catch {
+      // An unknown outcome is already marked for the reconciler; the row says what is known.
+      return (await orderRepository.findById(this.db, order.id)) ?? order;
+    }
+  }
+
+  /**
    * The reconciler's half for orders: settle due orders to what the channel says, either those with an
    * outcome in doubt (`unknown`) or the routine checks of unpaid orders (`routine`), each its own batch.
    */

@@ -192,6 +192,31 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     ]);
   });
 
+  it('a report with another amount or currency is refused, recorded and flagged, and never applied', async () => {
+    const { outTradeNo, prepayId } = await placeOrder(1200);
+    const orderNow = async () => (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
+    const withId = await report('payOrder', { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 1201, transaction_id: 'SA-MIS-1' });
+    expect(withId.answer).toMatchObject({ return_code: 'FAIL', return_msg: expect.stringMatching(/total_fee 1201 .*recorded/) });
+    const withoutId = await report('payOrder', { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 1200, fee_type: 'USD' });
+    expect(withoutId.answer).toMatchObject({ return_code: 'FAIL', return_msg: expect.stringMatching(/fee_type USD/) });
+    const order = await orderNow();
+    expect(order.trade_state).toBe('WAIT_PAY');
+    expect(order.anomaly_flags & OrderAnomaly.MismatchRefused).toBeTruthy();
+    expect(await channelPaymentRepository.listByOrder(context.database.db, order.id)).toMatchObject([
+      { channel_transaction_id: 'SA-MIS-1', amount: 1201, currency: 'CNY', disposition: 'mismatch_refused' },
+    ]);
+    const history = await paymentStateHistoryRepository.listOf(context.database.db, 'order', order.id);
+    expect(history.at(-1)).toMatchObject({
+      from_state: 'WAIT_PAY',
+      to_state: 'WAIT_PAY',
+      reason: 'refused report: the host reported 1200 USD',
+    });
+    // The right report still pays the order.
+    const paid = await report('payOrder', { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 1200, transaction_id: 'SA-MIS-OK' });
+    expect(paid.answer.return_code).toBe('SUCCESS');
+    expect((await orderNow()).trade_state).toBe('SUCCESS');
+  });
+
   it('a report for an order past its expiry closes that order alone, not the auto-close pass of every tenant', async () => {
     const reported = await placeOrder(1200);
     const bystander = await placeOrder(1300);

@@ -61,7 +61,7 @@ export class HostPaymentService {
     private readonly clock: Clock,
     private readonly config: Pick<Config, 'sandboxEnabled' | 'timezone'>,
     private readonly parts: {
-      orders: Pick<OrderService, 'applyPayment' | 'handle' | 'closeIfExpired'>;
+      orders: Pick<OrderService, 'applyPayment' | 'handle' | 'closeIfExpired' | 'recordRefusedReport'>;
       refunds: Pick<RefundService, 'recordChannelView' | 'flagMismatch'>;
       sandbox: SandboxChannel | null;
       hostKeys: Pick<HostKeyService, 'hostKeysOf'>;
@@ -131,10 +131,13 @@ export class HostPaymentService {
       return fail('out_trade_no is not the order of this prepay_id');
     if (fields.total_fee === undefined || !minorUnits.test(fields.total_fee))
       return fail('total_fee is required: an integer amount in minor units');
-    if (Number(fields.total_fee) !== order.amount_total)
-      return fail(`total_fee ${fields.total_fee} does not match the order's amount; nothing was recorded`);
-    if (fields.fee_type !== undefined && fields.fee_type !== '' && fields.fee_type !== order.currency)
-      return fail(`fee_type ${fields.fee_type} is not the order's currency`);
+    const reportedCurrency = fields.fee_type || order.currency;
+    const mismatch =
+      Number(fields.total_fee) !== order.amount_total
+        ? `total_fee ${fields.total_fee} does not match the order's amount`
+        : reportedCurrency !== order.currency
+          ? `fee_type ${reportedCurrency} is not the order's currency`
+          : undefined;
     const transactionId = fields.transaction_id ?? '';
     if (transactionId.length > 64) return fail('transaction_id is longer than 64 characters');
 
@@ -150,6 +153,22 @@ export class HostPaymentService {
       return fail("This superapp's payments arrive through its channel, not through host reports");
     if (fields.result_code !== undefined && fields.result_code !== 'SUCCESS') {
       return success('The failed payment is noted; the order stays payable until it expires');
+    }
+    // Refused, never applied; but an authenticated report of money is kept and flagged, not forgotten.
+    if (mismatch) {
+      const reported = `${fields.total_fee} ${reportedCurrency}`;
+      if (transactionId && !sandboxOrder) {
+        await this.parts.orders.applyPayment(order.id, {
+          channelTransactionId: transactionId,
+          amount: Number(fields.total_fee),
+          currency: reportedCurrency,
+          payerOpenid: order.payer_openid,
+          paidAt: null,
+        });
+      } else {
+        await this.parts.orders.recordRefusedReport(order.id, `the host reported ${reported}`);
+      }
+      return fail(`${mismatch}: the report is refused, recorded and the order flagged`);
     }
     if (
       paidTradeStates.includes(order.trade_state) &&

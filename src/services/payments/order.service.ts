@@ -8,7 +8,7 @@ import { AppError } from '../../domain/errors.ts';
 import { paidTradeStates, type OrderEvent } from '../../domain/order-state.ts';
 import { EnablementStatus } from '../../domain/approval-state.ts';
 import { checkNotifyUrl } from '../../domain/notify-url.ts';
-import { channelPaymentRepository } from '../../repositories/channel-payment.repository.ts';
+import { channelPaymentRepository, paymentStateHistoryRepository } from '../../repositories/channel-payment.repository.ts';
 import { orderRepository, type OrderRow } from '../../repositories/order.repository.ts';
 import { refundRepository } from '../../repositories/refund.repository.ts';
 import { superappRepository } from '../../repositories/superapp.repository.ts';
@@ -265,6 +265,27 @@ export class OrderService implements ChannelEventSink {
       }
     }
     return expired.length;
+  }
+
+  /**
+   * A payment report refused for its amount or currency, with no channel transaction to record it under:
+   * the order is flagged and its history says what was reported, in its current state; nothing is applied.
+   */
+  async recordRefusedReport(orderId: number, reported: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const order = await orderRepository.findById(trx, orderId);
+      if (!order) return;
+      const now = this.clock.nowMs();
+      await orderRepository.addAnomaly(trx, order.id, OrderAnomaly.MismatchRefused, now);
+      await paymentStateHistoryRepository.append(trx, {
+        subject: 'order',
+        subject_id: order.id,
+        from_state: order.trade_state,
+        to_state: order.trade_state,
+        at: now,
+        reason: `refused report: ${reported}`,
+      });
+    });
   }
 
   /**

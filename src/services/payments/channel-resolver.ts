@@ -44,8 +44,14 @@ export function channelRefusal(result: Extract<ChannelResult<unknown>, { outcome
   }
 }
 
+/**
+ * The merchant hears only that the channel did not answer: the reason (the channel's host, its address, the
+ * network error) is the operator's, kept as the error's cause for the log.
+ */
 export const channelUnavailable = (reason: string) =>
-  new AppError('FailedOperation.ChannelUnavailable', `The payment channel did not answer (${reason}); retry with the same parameters`);
+  Object.assign(new AppError('FailedOperation.ChannelUnavailable', 'The payment channel did not answer; retry with the same parameters'), {
+    cause: reason,
+  });
 
 /**
  * The channels of this deployment: the in-process sandbox (while the sandbox is on) and the HTTP connector

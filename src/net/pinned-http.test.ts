@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tlsFixtures } from '../../test/fixtures/keys/index.ts';
-import { OutboundError, sendOutbound } from './pinned-http.ts';
+import { OutboundError, responseExcerptOf, sendOutbound } from './pinned-http.ts';
 
 const sandbox = { allowPrivateTargets: [], sandboxRelaxed: true };
 const loopbackAllowed = { allowPrivateTargets: ['127.0.0.1/32'], sandboxRelaxed: false };
@@ -17,6 +17,17 @@ interface Received {
 function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
+
+describe('responseExcerptOf', () => {
+  it('keeps the first 1 KB of a public answer and nothing of a loopback, private or link-local one', () => {
+    const body = Buffer.from('x'.repeat(5000));
+    expect(responseExcerptOf({ address: '8.8.8.8', body })).toHaveLength(1024);
+    expect(responseExcerptOf({ address: '2001:4860:4860::8888', body })).toHaveLength(1024);
+    for (const address of ['127.0.0.1', '::1', '10.1.2.3', '192.168.0.9', '169.254.169.254', '::ffff:127.0.0.1']) {
+      expect(responseExcerptOf({ address, body }), address).toBeNull();
+    }
+  });
+});
 
 describe('sendOutbound', () => {
   const received: Received[] = [];

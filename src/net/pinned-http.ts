@@ -2,7 +2,14 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { resolveTarget, TargetRefusedError, type HostLookup, type ResolvedTarget, type TargetPolicy } from './address-policy.ts';
+import {
+  classifyAddress,
+  resolveTarget,
+  TargetRefusedError,
+  type HostLookup,
+  type ResolvedTarget,
+  type TargetPolicy,
+} from './address-policy.ts';
 
 /**
  * One outbound HTTP call under the SSRF policy: the host is resolved and checked once, the socket
@@ -34,6 +41,14 @@ export interface OutboundResponse {
 }
 
 export type OutboundFailure = 'refused' | 'connect' | 'timeout' | 'network' | 'oversized';
+
+/**
+ * What a delivery log may keep of an answer: the start of its body from a public address; nothing from a
+ * loopback, private or other internal one, which a sandbox or allow-listed target could otherwise read out.
+ */
+export function responseExcerptOf(response: Pick<OutboundResponse, 'address' | 'body'>, limit = 1024): string | null {
+  return classifyAddress(response.address) === 'public' ? response.body.subarray(0, limit).toString('utf8') : null;
+}
 
 export class OutboundError extends Error {
   override name = 'OutboundError';

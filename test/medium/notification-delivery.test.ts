@@ -113,7 +113,9 @@ describeOnEachDatabase('notification delivery', (kind) => {
       }),
     );
 
-  it('fails three times, then is delivered; each attempt re-signed with a fresh timestamp and nonce, verifiable and decryptable', async () => {
+  const retriedTitle =
+    'fails three times, then is delivered; ' + 'each attempt re-signed with a fresh timestamp and nonce, verifiable and decryptable';
+  it(retriedTitle, async () => {
     script = [
       { status: 500, body: '{"code":"FAIL","message":"失败"}' },
       { status: 503 },
@@ -138,7 +140,8 @@ describeOnEachDatabase('notification delivery', (kind) => {
       ['failed', 400],
       ['delivered', 200],
     ]);
-    expect(attempts[0]!.response_excerpt).toBe('{"code":"FAIL","message":"失败"}');
+    // The receiver is on loopback (a sandbox superapp): its status is kept, its answer's words are not.
+    expect(attempts[0]!.response_excerpt).toBeNull();
 
     const timestamps = new Set<string>();
     const nonces = new Set<string>();
@@ -221,7 +224,10 @@ describeOnEachDatabase('notification delivery', (kind) => {
     }
   });
 
-  it('https to a name that resolves to loopback: refused, unless PAYTHROUGH_ALLOW_PRIVATE_TARGETS allows it; then pinned and TLS-checked', async () => {
+  const loopbackNameTitle =
+    'https to a name that resolves to loopback: refused, unless PAYTHROUGH_ALLOW_PRIVATE_TARGETS allows it; ' +
+    'then pinned and TLS-checked';
+  it(loopbackNameTitle, async () => {
     const url = `https://${tlsFixtures.hostname}:${tlsPort}/notify`;
     const refused = await notify({ sandbox: false, notifyUrl: url });
     await worker({ lookup: true }).runOnce();
@@ -233,7 +239,7 @@ describeOnEachDatabase('notification delivery', (kind) => {
     expect(received[0]!.headers.host).toBe(`${tlsFixtures.hostname}:${tlsPort}`);
   });
 
-  it('does not follow redirects, gives up after the timeout, and keeps 1 KB of the answer', async () => {
+  it('does not follow redirects, gives up after the timeout, and keeps no answer body from a loopback target', async () => {
     script = [{ status: 302, location: 'http://127.0.0.1:1/elsewhere' }];
     const redirected = await notify();
     await worker().runOnce();
@@ -252,7 +258,10 @@ describeOnEachDatabase('notification delivery', (kind) => {
     script = [{ status: 500, body: 'x'.repeat(5000) }];
     const chatty = await notify();
     await worker().runOnce();
-    expect((await context.services.outbox.attempts(chatty.id))[0]!.response_excerpt).toHaveLength(1024);
+    // A sandbox superapp's notify_url may point at any service on the host: its status and timing are shown, never its words.
+    const [attempt] = await context.services.outbox.attempts(chatty.id);
+    expect(attempt).toMatchObject({ http_status: 500, response_excerpt: null });
+    expect(attempt!.latency_ms).toBeGreaterThanOrEqual(0);
   });
 
   it('builds the body from a minimal payload too (id and create_time from the outbox row)', async () => {

@@ -1,7 +1,7 @@
 import type { DeliveryResult, OutboxHandler } from '../../services/payments/index.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { HostLookup } from '../../net/address-policy.ts';
-import { OutboundError, outboundTimeoutMs, sendOutbound, type OutboundOptions } from '../../net/pinned-http.ts';
+import { OutboundError, outboundTimeoutMs, responseExcerptOf, sendOutbound, type OutboundOptions } from '../../net/pinned-http.ts';
 import type { OutboxRow } from '../../repositories/outbox.repository.ts';
 import { signChannelMessage } from '../protocol.ts';
 import type { HostRefundWebhookPayload } from './host-reported-channel.ts';
@@ -58,7 +58,7 @@ export class RefundWebhookDeliverer implements OutboxHandler {
       return {
         delivered,
         httpStatus: response.status,
-        responseExcerpt: response.body.toString('utf8').slice(0, 1024),
+        responseExcerpt: responseExcerptOf(response),
         error: delivered ? null : `The webhook answered HTTP ${response.status}`,
       };
     } catch (error) {

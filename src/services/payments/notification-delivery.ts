@@ -1,7 +1,7 @@
 import type { Clock } from '../../domain/clock.ts';
 import { encryptV3Resource, signV3Response, v3AuthorizationScheme, type KeyInput } from '../../crypto/wechatpay-v3.ts';
 import type { HostLookup } from '../../net/address-policy.ts';
-import { OutboundError, outboundTimeoutMs, sendOutbound, type OutboundOptions } from '../../net/pinned-http.ts';
+import { OutboundError, outboundTimeoutMs, responseExcerptOf, sendOutbound, type OutboundOptions } from '../../net/pinned-http.ts';
 import type { DeliveryResult, OutboxHandler } from './outbox.service.ts';
 import type { OutboxRow } from '../../repositories/outbox.repository.ts';
 import { rfc3339In } from '../../domain/business-time.ts';
@@ -93,7 +93,7 @@ export class NotificationDeliverer implements OutboxHandler {
       return {
         delivered,
         httpStatus: response.status,
-        responseExcerpt: response.body.toString('utf8'),
+        responseExcerpt: responseExcerptOf(response),
         error: delivered
           ? null
           : `HTTP ${response.status}${response.status >= 300 && response.status < 400 ? ' (redirects are not followed)' : ''}`,

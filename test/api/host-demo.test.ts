@@ -9,6 +9,7 @@ import { channelPaymentRepository } from '../../src/repositories/channel-payment
 import { orderRepository } from '../../src/repositories/order.repository.ts';
 import { refundRepository } from '../../src/repositories/refund.repository.ts';
 import { parseHostXml } from '../../src/routes/host/host-xml.ts';
+import { demoGoods } from '../../src/services/demo/demo-merchant.service.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { NotificationDeliverer } from '../../src/services/payments/notification-delivery.ts';
 import { merchantNotificationTopic } from '../../src/services/payments/notification.service.ts';
@@ -154,6 +155,23 @@ describeOnEachDatabase('host API as the demo host apps call it (sandbox superapp
       trade_state: 'SUCCESS',
       transaction_id: order.transaction_id,
     });
+  });
+
+  it("the demo shop's merchant API answers only about orders the shop placed, not any order of its mini program", async () => {
+    const placed = await fetch(`${baseUrl}/demo/merchant/api/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ goodsId: demoGoods[0]!.id, quantity: 1 }),
+    });
+    expect(placed.status).toBe(200);
+    const { order } = (await placed.json()) as { order: { outTradeNo: string } };
+    const own = await fetch(`${baseUrl}/demo/merchant/api/orders/${order.outTradeNo}`);
+    expect([own.status, ((await own.json()) as { trade_state: string }).trade_state]).toEqual([200, 'WAIT_PAY']);
+    // Another order of the same mini program, placed by its real merchant server.
+    const elsewhere = number('ELSEWHERE');
+    expect((await client.prepay({ outTradeNo: elsewhere, total: 900 })).statusCode).toBe(200);
+    expect((await fetch(`${baseUrl}/demo/merchant/api/orders/${elsewhere}`)).status).toBe(404);
+    expect((await fetch(`${baseUrl}/demo/merchant/api/orders/${elsewhere}/refund`, { method: 'POST' })).status).toBe(404);
   });
 
   it('answers FAIL and changes nothing for a wrong total_fee or an unknown prepay_id', async () => {

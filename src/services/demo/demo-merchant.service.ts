@@ -233,9 +233,17 @@ export class DemoMerchant {
     return merchant ? all.filter((order) => order.mnpId === merchant.credentials.mnpId) : [];
   }
 
+  /** An order this shop placed under its current mini program; the demo answers nobody about any other. */
+  private async shopOrder(outTradeNo: string): Promise<ShopOrder> {
+    const order = (await this.orders()).find((item) => item.outTradeNo === outTradeNo);
+    if (!order) throw new DemoMerchantError(404, 'No such order in this shop');
+    return order;
+  }
+
   /** The order as the gateway sees it now (the only source of truth about payment). */
   async queryOrder(outTradeNo: string): Promise<Record<string, unknown>> {
     const merchant = await this.requireCredentials();
+    await this.shopOrder(outTradeNo);
     const answer = await this.gateway<Record<string, unknown>>(
       'GET',
       `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}?mchid=${encodeURIComponent(merchant.mchid)}`,
@@ -244,9 +252,9 @@ export class DemoMerchant {
   }
 
   async refund(outTradeNo: string): Promise<Record<string, unknown>> {
+    await this.shopOrder(outTradeNo);
     const orders = await this.recall<ShopOrder>(ordersKey);
-    const order = orders.find((item) => item.outTradeNo === outTradeNo);
-    if (!order) throw new DemoMerchantError(404, 'No such order in this shop');
+    const order = orders.find((item) => item.outTradeNo === outTradeNo)!;
     const outRefundNo = `R${outTradeNo}`.slice(0, 64);
     const answer = await this.gateway<Record<string, unknown>>('POST', '/v3/refund/domestic/refunds', {
       out_trade_no: outTradeNo,

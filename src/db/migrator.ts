@@ -9,6 +9,8 @@ import { recordsMigration } from './migrations/0010-records.ts';
 import { recordIndexesMigration } from './migrations/0011-record-indexes.ts';
 import { reconcileInDoubtIndexMigration } from './migrations/0012-reconcile-in-doubt-index.ts';
 import { notificationLogMigration } from './migrations/0013-notification-log.ts';
+import { channelTimesMigration } from './migrations/0014-channel-times.ts';
+import { backoffCountersMigration } from './migrations/0015-backoff-counters.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
@@ -23,6 +25,8 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0011-record-indexes': recordIndexesMigration(),
     '0012-reconcile-in-doubt-index': reconcileInDoubtIndexMigration(),
     '0013-notification-log': notificationLogMigration(kind),
+    '0014-channel-times': channelTimesMigration(kind),
+    '0015-backoff-counters': backoffCountersMigration(kind),
   };
 }
 

@@ -18,7 +18,7 @@ export type PendingChannelOperation = 'create' | 'close' | 'expire';
  * Bits of `orders.anomaly_flags`: shown in the console, never cleared. `RefundMismatch`: a channel or host
  * reported one of the order's refunds with another amount or currency (not applied; see the refund).
  */
-export const OrderAnomaly = { LatePayment: 1, DuplicatePayment: 2, MismatchRefused: 4, RefundMismatch: 8 } as const;
+export const OrderAnomaly = { LatePayment: 1, DuplicatePayment: 2, MismatchRefused: 4, RefundMismatch: 8, TimeDrift: 16 } as const;
 
 export interface OrderTable {
   id: Generated<number>;
@@ -62,6 +62,8 @@ export interface OrderTable {
   created_at: number;
   updated_at: number;
   success_time: number | null;
+  /** When Paythrough learned of the success (success_time is the channel's time when it reported one). */
+  success_learned_at: number | null;
   closed_at: number | null;
 }
 
@@ -96,6 +98,8 @@ export interface RefundTable {
   created_at: number;
   updated_at: number;
   success_time: number | null;
+  /** When Paythrough learned of the success (success_time is the channel's time when it reported one). */
+  success_learned_at: number | null;
 }
 
 /** Every persisted transition of an order or a refund (append-only). */

@@ -217,6 +217,44 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     expect((await orderNow()).trade_state).toBe('SUCCESS');
   });
 
+  it("keeps the host's time_end and settle_time as success times, the time learned beside them; an implausible one is flagged", async () => {
+    /** yyyyMMddHHmmss in Asia/Shanghai, as the demo hosts write it. */
+    const shanghai = (ms: number) => new Date(ms + 8 * 3_600_000).toISOString().slice(0, 19).replace(/\D/g, '');
+    const { outTradeNo, prepayId } = await placeOrder(2000);
+    context.clock.advance(120_000);
+    const paidAt = context.clock.nowMs() - 60_000;
+    const pay = { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 2000, transaction_id: 'SA-TIME-1' };
+    expect((await report('payOrder', { ...pay, time_end: 'yesterday' })).answer).toMatchObject({
+      return_code: 'FAIL',
+      return_msg: expect.stringMatching(/time_end must be yyyyMMddHHmmss/),
+    });
+    expect((await report('payOrder', { ...pay, time_end: shanghai(paidAt) })).answer.return_code).toBe('SUCCESS');
+    const order = (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
+    expect(order).toMatchObject({ success_time: paidAt, success_learned_at: context.clock.nowMs() });
+    expect(order.anomaly_flags & OrderAnomaly.TimeDrift).toBe(0);
+    expect((await client.queryByOutTradeNo(outTradeNo)).body.success_time).toBe(
+      new Date(paidAt + 8 * 3_600_000).toISOString().slice(0, 19) + '+08:00',
+    );
+
+    const outRefundNo = number('RFT');
+    expect((await client.refund({ outTradeNo, outRefundNo, refund: 500, total: 2000 })).statusCode).toBe(200);
+    context.clock.advance(60_000);
+    // A settle_time ten minutes in the future is not believed: Paythrough's time, and the order flagged.
+    const future = context.clock.nowMs() + 600_000;
+    const settled = await report('refundResult', {
+      mchid: client.merchant.mchid,
+      out_refund_no: outRefundNo,
+      refund_status: 'SUCCESS',
+      refund_fee: 500,
+      settle_time: new Date(future).toISOString(),
+    });
+    expect(settled.answer.return_code).toBe('SUCCESS');
+    const refund = (await refundRepository.findByOutRefundNo(context.database.db, client.merchant.mchid, outRefundNo))!;
+    expect(refund).toMatchObject({ status: 'SUCCESS', success_time: context.clock.nowMs(), success_learned_at: context.clock.nowMs() });
+    const flagged = (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
+    expect(flagged.anomaly_flags & OrderAnomaly.TimeDrift).toBe(OrderAnomaly.TimeDrift);
+  });
+
   it('a report for an order past its expiry closes that order alone, not the auto-close pass of every tenant', async () => {
     const reported = await placeOrder(1200);
     const bystander = await placeOrder(1300);

@@ -213,6 +213,40 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     ).toEqual(['REFUND.SUCCESS']);
   });
 
+  it("takes the channel's paid time as success_time when plausible; one before the order is flagged TimeDrift", async () => {
+    const believed = orderNo('TIME');
+    await client.prepay({ outTradeNo: believed, total: 300 });
+    context.clock.advance(30_000);
+    const paidAt = context.clock.nowMs() - 10_000;
+    const order = await orderOf(believed);
+    await context.services.orders.applyPayment(order.id, {
+      channelTransactionId: 'chan-time-1',
+      amount: 300,
+      currency: 'CNY',
+      payerOpenid: null,
+      paidAt,
+    });
+    expect(await orderOf(believed)).toMatchObject({
+      trade_state: 'SUCCESS',
+      success_time: paidAt,
+      success_learned_at: context.clock.nowMs(),
+    });
+
+    const drifted = orderNo('DRIFT');
+    await client.prepay({ outTradeNo: drifted, total: 300 });
+    const before = await orderOf(drifted);
+    await context.services.orders.applyPayment(before.id, {
+      channelTransactionId: 'chan-time-2',
+      amount: 300,
+      currency: 'CNY',
+      payerOpenid: null,
+      paidAt: before.created_at - 1,
+    });
+    const after = await orderOf(drifted);
+    expect(after).toMatchObject({ trade_state: 'SUCCESS', success_time: context.clock.nowMs() });
+    expect(after.anomaly_flags & OrderAnomaly.TimeDrift).toBe(OrderAnomaly.TimeDrift);
+  });
+
   it('refuses and flags a payment whose amount or currency differs; never applies it', async () => {
     const outTradeNo = orderNo('MIS');
     await client.prepay({ outTradeNo, total: 700 });

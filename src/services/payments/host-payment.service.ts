@@ -5,6 +5,7 @@ import type { Config } from '../../config/config.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { randomString } from '../../domain/ids.ts';
+import { parseHostTime } from '../../domain/channel-time.ts';
 import { paidTradeStates } from '../../domain/order-state.ts';
 import { channelPaymentRepository } from '../../repositories/channel-payment.repository.ts';
 import { orderRepository, type OrderRow } from '../../repositories/order.repository.ts';
@@ -140,6 +141,8 @@ export class HostPaymentService {
           : undefined;
     const transactionId = fields.transaction_id ?? '';
     if (transactionId.length > 64) return fail('transaction_id is longer than 64 characters');
+    const paidAt = fields.time_end ? parseHostTime(fields.time_end) : null;
+    if (paidAt === undefined) return fail('time_end must be yyyyMMddHHmmss (Asia/Shanghai) or RFC 3339 with an offset');
 
     const config = await resolvePaymentConfig(this.db, order.application_id);
     const sandboxOrder = order.channel_kind === 'sandbox';
@@ -163,7 +166,7 @@ export class HostPaymentService {
           amount: Number(fields.total_fee),
           currency: reportedCurrency,
           payerOpenid: order.payer_openid,
-          paidAt: null,
+          paidAt,
         });
       } else {
         await this.parts.orders.recordRefusedReport(order.id, `the host reported ${reported}`);
@@ -189,7 +192,7 @@ export class HostPaymentService {
         amount: order.amount_total,
         currency: order.currency,
         payerOpenid: order.payer_openid,
-        paidAt: null,
+        paidAt,
       });
     }
     const payment = known ?? (await channelPaymentRepository.find(this.db, order.id, channelTransactionId));
@@ -217,6 +220,8 @@ export class HostPaymentService {
     if (!refund || refund.application_id !== sender.applicationId || refund.channel_kind !== 'host_reported') return fail('Unknown refund');
     if (fields.refund_fee !== undefined && !minorUnits.test(fields.refund_fee))
       return fail('refund_fee must be an integer amount in minor units');
+    const settledAt = fields.settle_time ? parseHostTime(fields.settle_time) : null;
+    if (settledAt === undefined) return fail('settle_time must be yyyyMMddHHmmss (Asia/Shanghai) or RFC 3339 with an offset');
     const feeType = fields.fee_type ? fields.fee_type : refund.currency;
     if ((fields.refund_fee !== undefined && Number(fields.refund_fee) !== refund.amount_refund) || feeType !== refund.currency) {
       // SPEC §7, as for payments: refused, flagged on the order, never applied.
@@ -234,7 +239,6 @@ export class HostPaymentService {
         ? success('The refund is settled already; nothing changed')
         : fail(`The refund is ${refund.status} already`);
     }
-    const now = this.clock.nowMs();
     const view: ChannelRefund = {
       channelRefundId: fields.refund_id || refund.channel_refund_id || `HR${refund.refund_id}`,
       merchantId: refund.mchid,
@@ -244,7 +248,7 @@ export class HostPaymentService {
       amount: { refund: refund.amount_refund, total: refund.amount_total, currency: refund.currency },
       reason: refund.reason,
       createdAt: refund.created_at,
-      settledAt: now,
+      settledAt,
     };
     await this.parts.refunds.recordChannelView(refund, view);
     return success();

@@ -7,6 +7,7 @@ import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
 import { paidTradeStates, type OrderEvent } from '../../domain/order-state.ts';
 import { EnablementStatus } from '../../domain/approval-state.ts';
+import { believedTime } from '../../domain/channel-time.ts';
 import { checkNotifyUrl } from '../../domain/notify-url.ts';
 import { channelPaymentRepository, paymentStateHistoryRepository } from '../../repositories/channel-payment.repository.ts';
 import { orderRepository, type OrderRow } from '../../repositories/order.repository.ts';
@@ -396,16 +397,19 @@ export class OrderService implements ChannelEventSink {
 
         const late = order.trade_state !== 'WAIT_PAY';
         const event: OrderEvent = late ? 'late_payment' : 'pay';
+        const paidAt = believedTime(payment.paidAt, { notBefore: order.created_at, learnedAt: now });
+        const flags = order.anomaly_flags | (late ? OrderAnomaly.LatePayment : 0) | (paidAt.drift ? OrderAnomaly.TimeDrift : 0);
         const paid = await orderTransitions.transition(trx, order, event, {
           nowMs: now,
           reason: late ? `late payment after ${order.trade_state}` : 'payment reported by the channel',
           changes: {
             transaction_id: mintTransactionId(now),
             channel_transaction_id: payment.channelTransactionId,
-            success_time: now,
+            success_time: paidAt.time,
+            success_learned_at: now,
             pending_operation: null,
             reconcile_at: null,
-            ...(late ? { anomaly_flags: order.anomaly_flags | OrderAnomaly.LatePayment } : {}),
+            ...(flags !== order.anomaly_flags ? { anomaly_flags: flags } : {}),
           },
         });
         if (!paid) continue;

@@ -3,6 +3,7 @@ import type { Config } from '../../config/config.ts';
 import { OrderAnomaly, type RefundKind } from '../../db/order-schema.ts';
 import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import { type Clock, dayMs } from '../../domain/clock.ts';
+import { believedTime } from '../../domain/channel-time.ts';
 import { checkNotifyUrl } from '../../domain/notify-url.ts';
 import { systemRefundPrefix } from '../../domain/refund-state.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -214,16 +215,18 @@ export class RefundService {
     await this.db.transaction().execute(async (trx) => {
       const refund = await refundRepository.findById(trx, refundId);
       if (!refund || refund.status !== 'PROCESSING') return;
+      const settledAt = believedTime(input.settledAt, { notBefore: refund.created_at, learnedAt: now });
       const settled = await refundTransitions.transition(trx, refund, event, {
         nowMs: now,
         reason: input.reason,
         changes: {
           reconcile_at: null,
           ...(input.channelRefundId && refund.channel_refund_id === null ? { channel_refund_id: input.channelRefundId } : {}),
-          ...(event === 'succeed' ? { success_time: now } : {}),
+          ...(event === 'succeed' ? { success_time: settledAt.time, success_learned_at: now } : {}),
         },
       });
       if (!settled) return;
+      if (event === 'succeed' && settledAt.drift) await orderRepository.addAnomaly(trx, refund.order_id, OrderAnomaly.TimeDrift, now);
       if (settled.kind !== 'duplicate_payment') {
         if (event === 'succeed') await orderRepository.addRefundSucceeded(trx, refund.order_id, refund.amount_refund, now);
         if (event === 'close') await orderRepository.releaseRefund(trx, refund.order_id, refund.amount_refund, now);

@@ -73,17 +73,23 @@ function prepay() {
   sequence += 1;
   const body = JSON.stringify({
     appid: merchant.mnpId, mchid: merchant.mchid, description: 'Bench coffee', out_trade_no: runId + sequence.toString(36),
-    notify_url: 'https://merchant.example/notify', amount: { total: 100 + (sequence % 900), currency: 'CNY' }, payer: { openid: 'bench-openid' },
+    notify_url: 'https://merchant.example/notify', amount: { total: 100 + (sequence % 900), currency: 'CNY' },
+    payer: { openid: 'bench-openid' },
   });
   const timestamp = Math.floor(Date.now() / 1000);
   const nonce = crypto.randomBytes(16).toString('hex');
   const url = '/v3/pay/transactions/jsapi';
-  const signature = crypto.sign('sha256', Buffer.from('POST\\n' + url + '\\n' + timestamp + '\\n' + nonce + '\\n' + body + '\\n'), { key, padding: crypto.constants.RSA_PKCS1_PADDING }).toString('base64');
-  const authorization = 'WECHATPAY2-SHA256-RSA2048 mchid="' + merchant.mchid + '",serial_no="' + merchant.serialNo + '",timestamp="' + timestamp + '",nonce_str="' + nonce + '",signature="' + signature + '"';
+  const message = 'POST\\n' + url + '\\n' + timestamp + '\\n' + nonce + '\\n' + body + '\\n';
+  const signature = crypto
+    .sign('sha256', Buffer.from(message), { key, padding: crypto.constants.RSA_PKCS1_PADDING })
+    .toString('base64');
+  const authorization = 'WECHATPAY2-SHA256-RSA2048 mchid="' + merchant.mchid + '",serial_no="' + merchant.serialNo +
+    '",timestamp="' + timestamp + '",nonce_str="' + nonce + '",signature="' + signature + '"';
   const started = performance.now();
   return new Promise((resolve) => {
     const request = http.request({ host: '127.0.0.1', port, path: url, method: 'POST', agent, headers: {
-      'content-type': 'application/json; charset=utf-8', accept: 'application/json', authorization, 'content-length': Buffer.byteLength(body),
+      'content-type': 'application/json; charset=utf-8', accept: 'application/json', authorization,
+      'content-length': Buffer.byteLength(body),
     } }, (response) => {
       response.resume();
       response.on('end', () => resolve({ status: response.statusCode, latency: performance.now() - started }));
@@ -223,8 +229,10 @@ export async function run(args: string[]): Promise<void> {
     process.stderr.write(
       `prepay: ${throughput.toFixed(1)} req/s, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms ` +
         `(${result.latenciesMs.length} ok, ${result.errors} errors ${JSON.stringify(result.statuses)}); ` +
-        `RSA-2048 signing ${rsaRate.wall.toFixed(0)}/s (${rsaRate.cpu.toFixed(0)} per CPU second); ratio ${(throughput / rsaRate.wall).toFixed(3)}; ` +
-        `server CPU ${serverCpuMsPerPrepay.toFixed(2)} ms per prepay (${(serverCpuMsPerPrepay / (1000 / rsaRate.cpu)).toFixed(1)} RSA signatures)\n`,
+        `RSA-2048 signing ${rsaRate.wall.toFixed(0)}/s (${rsaRate.cpu.toFixed(0)} per CPU second); ` +
+        `ratio ${(throughput / rsaRate.wall).toFixed(3)}; ` +
+        `server CPU ${serverCpuMsPerPrepay.toFixed(2)} ms per prepay ` +
+        `(${(serverCpuMsPerPrepay / (1000 / rsaRate.cpu)).toFixed(1)} RSA signatures)\n`,
     );
   } finally {
     await app.close();

@@ -79,7 +79,8 @@ export async function run(args: string[]): Promise<void> {
     const ports = await Promise.all(Array.from({ length: instanceCount }, () => freePort()));
     servers.push(...(await Promise.all(ports.map((port) => startInstance(environment, port)))));
     say(
-      `${instanceCount} instance(s) up on ports ${ports.join(', ')} (${elapsed()}); offered ${rate} req/s for ${values.duration} s after ${values.warmup} s warm-up`,
+      `${instanceCount} instance(s) up on ports ${ports.join(', ')} (${elapsed()}); ` +
+        `offered ${rate} req/s for ${values.duration} s after ${values.warmup} s warm-up`,
     );
 
     receiver = await new LoadNotifyReceiver(manifest.miniPrograms.ready).start();
@@ -177,8 +178,10 @@ export async function run(args: string[]): Promise<void> {
     line('cpus', cpus().length, `x ${cpus()[0]?.model ?? 'unknown'}`);
     line('loadavg_1m', loadAfter, 'runnable', { before: round(loadBefore) });
     say(
-      `${achievedTotal.toFixed(1)} of ${rate} req/s achieved, ${errorTotal} errors; notifications ${receiver.events.size}/${expected().transaction + expected().refund}; ` +
-        `server CPU ${cpuPerRequest.toFixed(2)} ms per request; RSA-2048 ${rsaWall.toFixed(0)} signs/s; load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`,
+      `${achievedTotal.toFixed(1)} of ${rate} req/s achieved, ${errorTotal} errors; ` +
+        `notifications ${receiver.events.size}/${expected().transaction + expected().refund}; ` +
+        `server CPU ${cpuPerRequest.toFixed(2)} ms per request; RSA-2048 ${rsaWall.toFixed(0)} signs/s; ` +
+        `load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`,
     );
   } finally {
     process.off('SIGINT', onSignal);

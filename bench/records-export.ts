@@ -84,9 +84,17 @@ try {
       databaseCpuSeconds += cpuSeconds - (backendsBefore.get(pid) ?? 0);
   }
   if (done.status !== 'done') throw new Error(`export ended ${done.status}: ${done.error}`);
-  process.stdout.write(
-    `${JSON.stringify({ rows: done.rowsWritten, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, databaseCpuSeconds, fileSize: done.fileSize, rssBefore, peakRss: kilobytesOf('VmHWM') * 1024, heapUsed: process.memoryUsage().heapUsed })}\n`,
-  );
+  const result = {
+    rows: done.rowsWritten,
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    databaseCpuSeconds,
+    fileSize: done.fileSize,
+    rssBefore,
+    peakRss: kilobytesOf('VmHWM') * 1024,
+    heapUsed: process.memoryUsage().heapUsed,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
   rmSync(path.join(exports.folder, `${job.id}.${format}`), { force: true });
   await sql`delete from export_jobs where id = ${job.id}`.execute(db);
 } finally {

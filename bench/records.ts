@@ -121,7 +121,8 @@ export async function run(args: string[]): Promise<void> {
     line('orders', count, 'rows');
     line('refunds', refundCount, 'rows');
     log(
-      `${count.toLocaleString('en')} orders, ${refundCount.toLocaleString('en')} refunds on ${kind}; ${cpus().length} CPUs, ${Math.round(totalmem() / 1e9)} GB RAM`,
+      `${count.toLocaleString('en')} orders, ${refundCount.toLocaleString('en')} refunds on ${kind}; ` +
+        `${cpus().length} CPUs, ${Math.round(totalmem() / 1e9)} GB RAM`,
     );
     const bounds = await db
       .selectFrom('orders')
@@ -256,9 +257,10 @@ export async function run(args: string[]): Promise<void> {
         .executeTakeFirst();
       const createdFrom = boundary ? Number(boundary.created_at) : first;
       const format = values['export-format'] === 'xlsx' ? 'xlsx' : 'csv';
-      log(
-        `export runs ${freshCompiledFileOf('bench/records-export.ts', ['src', 'bench']) ? 'the compiled JavaScript (dist/)' : 'the sources through tsx (dist/ is missing or older than them: npm run build:server)'}`,
-      );
+      const runs = freshCompiledFileOf('bench/records-export.ts', ['src', 'bench'])
+        ? 'the compiled JavaScript (dist/)'
+        : 'the sources through tsx (dist/ is missing or older than them: npm run build:server)';
+      log(`export runs ${runs}`);
       // The row-by-row writer (order objects, the path XLSX takes) as the same run's baseline, when asked.
       for (const path of values['export-compare'] ? (['driver', 'row_by_row'] as const) : (['driver'] as const)) {
         const result = await exportInChild(databaseUrl, createdFrom, last, format, path === 'row_by_row');
@@ -279,7 +281,8 @@ export async function run(args: string[]): Promise<void> {
         line(`${prefix}.rss_before`, result.rssBefore / 1e6, 'MB');
         line(`${prefix}.rss_growth`, (result.peakRss - result.rssBefore) / 1e6, 'MB');
         log(
-          `export ${format} (${path}): ${result.rows.toLocaleString('en')} rows in ${result.seconds.toFixed(1)} s = ${Math.round(result.rows / result.seconds).toLocaleString('en')} rows/s ` +
+          `export ${format} (${path}): ${result.rows.toLocaleString('en')} rows in ${result.seconds.toFixed(1)} s = ` +
+            `${Math.round(result.rows / result.seconds).toLocaleString('en')} rows/s ` +
             `(${Math.round(result.rows / result.cpuSeconds).toLocaleString('en')} rows per CPU-second of the export process` +
             (result.databaseCpuSeconds !== null
               ? `, ${Math.round(result.rows / (result.cpuSeconds + result.databaseCpuSeconds)).toLocaleString('en')} with PostgreSQL's`

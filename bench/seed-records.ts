@@ -317,7 +317,8 @@ export async function run(args: string[]): Promise<void> {
     const free = freeBytes(folder);
     const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
     log(
-      `${total.toLocaleString('en')} orders on ${database.kind} need about ${gb(needed)} (and as much again while indexes are rebuilt); ${gb(free)} free on ${folder}`,
+      `${total.toLocaleString('en')} orders on ${database.kind} need about ${gb(needed)} ` +
+        `(and as much again while indexes are rebuilt); ${gb(free)} free on ${folder}`,
     );
     if (free < needed * 1.5 && !values.force)
       throw new Error(`not enough free disk: about ${gb(needed * 1.5)} needed, ${gb(free)} free (--force to try anyway)`);
@@ -376,7 +377,8 @@ export async function run(args: string[]): Promise<void> {
           await copyInto(client, 'refunds', refundColumns, part.refunds);
           refundsWritten += part.refunds.length;
           log(
-            `${(first + part.orders.length).toLocaleString('en')} orders, ${refundsWritten.toLocaleString('en')} refunds (${Math.round((performance.now() - started) / 1000)} s)`,
+            `${(first + part.orders.length).toLocaleString('en')} orders, ${refundsWritten.toLocaleString('en')} refunds ` +
+              `(${Math.round((performance.now() - started) / 1000)} s)`,
           );
         }
         await client.query("select setval(pg_get_serial_sequence('orders', 'id'), (select max(id) from orders))");
@@ -435,7 +437,8 @@ export async function run(args: string[]): Promise<void> {
           load(part);
           refundsWritten += part.refunds.length;
           log(
-            `${(first + part.orders.length).toLocaleString('en')} orders, ${refundsWritten.toLocaleString('en')} refunds (${Math.round((performance.now() - started) / 1000)} s)`,
+            `${(first + part.orders.length).toLocaleString('en')} orders, ${refundsWritten.toLocaleString('en')} refunds ` +
+              `(${Math.round((performance.now() - started) / 1000)} s)`,
           );
         }
         for (const index of indexes) {
@@ -465,7 +468,12 @@ export async function run(args: string[]): Promise<void> {
       `${JSON.stringify({ bench: 'seed-records', metric: `${database.kind}.refunds_added`, value: refundsWritten, unit: 'rows' })}\n`,
     );
     process.stdout.write(
-      `${JSON.stringify({ bench: 'seed-records', metric: `${database.kind}.load_seconds`, value: Math.round((performance.now() - started) / 100) / 10, unit: 's' })}\n`,
+      `${JSON.stringify({
+        bench: 'seed-records',
+        metric: `${database.kind}.load_seconds`,
+        value: Math.round((performance.now() - started) / 100) / 10,
+        unit: 's',
+      })}\n`,
     );
   } finally {
     await database.close().catch(() => undefined);

@@ -73,7 +73,8 @@
       var overlay = document.createElement('div');
       overlay.setAttribute('style', 'position:absolute;inset:0;background:rgba(0,0,0,.45);display:flex;align-items:flex-end;z-index:10');
       overlay.innerHTML =
-        '<div role="dialog" aria-label="Superapp wallet" style="background:#fff;width:100%;padding:20px;border-radius:14px 14px 0 0;box-sizing:border-box">' +
+        '<div role="dialog" aria-label="Superapp wallet" ' +
+        'style="background:#fff;width:100%;padding:20px;border-radius:14px 14px 0 0;box-sizing:border-box">' +
         '<p class="muted" style="margin:0">Demo Superapp wallet · sandbox</p><h2 style="margin:8px 0" data-field="body"></h2>' +
         '<p style="font-size:26px;margin:8px 0" data-field="amount"></p>' +
         '<p style="display:flex;gap:8px"><button type="button" class="primary" data-action="pay">Pay with wallet</button>' +

@@ -85,7 +85,8 @@ describe('parseV3Authorization', () => {
     expect(parsed(`  ${header(['mchid', 'serial_no', 'timestamp', 'nonce_str', 'signature'], ' , ')}  `).mchid).toBe(mchid);
     expect(
       parsed(
-        `wechatpay2-sha256-rsa2048   MCHID = "${mchid}",serial_no="${merchant.serialNo}",timestamp=1768449600,nonce_str=abc,signature=c2lnbmF0dXJl`,
+        `wechatpay2-sha256-rsa2048   MCHID = "${mchid}",serial_no="${merchant.serialNo}",` +
+          'timestamp=1768449600,nonce_str=abc,signature=c2lnbmF0dXJl',
       ).timestamp,
     ).toBe(1768449600);
   });

@@ -218,7 +218,10 @@ export function signV3Request(signer: V3RequestSigner, request: V3RequestToVerif
   const timestamp = v3Timestamp(options.nowMs);
   const nonce = options.nonce ?? newV3Nonce();
   const signature = rsaSign(v3RequestMessage(request.method, request.url, timestamp, nonce, request.body), signer.privateKey);
-  return `${v3AuthorizationScheme} mchid="${signer.mchid}",nonce_str="${nonce}",signature="${signature}",timestamp="${timestamp}",serial_no="${signer.serialNo}"`;
+  return (
+    `${v3AuthorizationScheme} mchid="${signer.mchid}",nonce_str="${nonce}",signature="${signature}",` +
+    `timestamp="${timestamp}",serial_no="${signer.serialNo}"`
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

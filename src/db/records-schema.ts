@@ -35,7 +35,10 @@ export interface ExportJobTable {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
-  /** After this the file is purged and the job shows as expired (PAYTHROUGH_EXPORT_RETENTION_HOURS, 24 by default, after it was asked for). */
+  /**
+   * After this the file is purged and the job shows as expired
+   * (PAYTHROUGH_EXPORT_RETENTION_HOURS, 24 by default, after it was asked for).
+   */
   expires_at: number;
 }
 

@@ -18,7 +18,8 @@ export function csvTextSql(value: RawBuilder<unknown>): RawBuilder<unknown> {
 
 /** An ID made only of digits ends with a tab (read as text by spreadsheets); others are text. */
 export function csvIdSql(value: RawBuilder<unknown>): RawBuilder<unknown> {
-  return sql`case when ${value} <> '' and ltrim(${value}, '0123456789') = '' then ${value} || ${sql.lit('\t')} else ${csvTextSql(value)} end`;
+  const digitsOnly = sql`${value} <> '' and ltrim(${value}, '0123456789') = ''`;
+  return sql`case when ${digitsOnly} then ${value} || ${sql.lit('\t')} else ${csvTextSql(value)} end`;
 }
 
 /** Minor units as major units in the currency's exponent (formatMinorUnits): 1230 CNY → 12.30, 5 JPY → 5. */
@@ -29,7 +30,9 @@ export function csvAmountSql(amount: RawBuilder<unknown>, currency: RawBuilder<u
     const inCodes = sql.join(codes.map((code) => sql.lit(code)));
     if (exponent === 0) return sql`when ${currency} in (${inCodes}) then ${amount}::text`;
     const scale = sql.lit(10 ** exponent);
-    return sql`when ${currency} in (${inCodes}) then case when ${amount} < 0 then '-' else '' end || (abs(${amount}) / ${scale})::text || '.' || lpad((abs(${amount}) % ${scale})::text, ${sql.lit(exponent)}, '0')`;
+    const sign = sql`case when ${amount} < 0 then '-' else '' end`;
+    const fraction = sql`lpad((abs(${amount}) % ${scale})::text, ${sql.lit(exponent)}, '0')`;
+    return sql`when ${currency} in (${inCodes}) then ${sign} || (abs(${amount}) / ${scale})::text || '.' || ${fraction}`;
   });
   return sql`case ${sql.join(branches, sql` `)} end`;
 }

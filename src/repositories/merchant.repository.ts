@@ -38,9 +38,9 @@ export const merchantRepository = {
     if (query.search) {
       // Case-insensitive on both databases (SQLite's LIKE already is; PostgreSQL's is not).
       const pattern = containing(query.search.toLowerCase());
-      base = base.where(
-        sql<boolean>`(lower(superapp_merchants.merchant_id) like ${pattern} escape '\\' or lower(superapp_merchants.merchant_name) like ${pattern} escape '\\')`,
-      );
+      const idMatches = sql<boolean>`lower(superapp_merchants.merchant_id) like ${pattern} escape '\\'`;
+      const nameMatches = sql<boolean>`lower(superapp_merchants.merchant_name) like ${pattern} escape '\\'`;
+      base = base.where(sql<boolean>`(${idMatches} or ${nameMatches})`);
     }
     const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()).total);
     const items = await base

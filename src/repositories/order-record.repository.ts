@@ -119,7 +119,8 @@ function exportQuery(
   // Only refunded (REFUND) and anomalous orders have refunds (a duplicate payment's refund leaves SUCCESS):
   // the others skip the lookup. Only order_id in its WHERE, so the planner always takes refunds_order.
   const hasRefunds = sql<boolean>`(orders.trade_state = 'REFUND' or orders.anomaly_flags <> 0)`;
-  const activeSum = sql<number>`coalesce(sum(case when refunds.status in ('PROCESSING', 'SUCCESS') then refunds.amount_refund else 0 end), 0)`;
+  const activeAmount = sql`case when refunds.status in ('PROCESSING', 'SUCCESS') then refunds.amount_refund else 0 end`;
+  const activeSum = sql<number>`coalesce(sum(${activeAmount}), 0)`;
   const arms = parts.map((part) => {
     const columns = orderExportColumns.filter((column) => column !== 'active_refund_total' && column !== 'id');
     const where = (eb: OrderWhere) => eb.and(conditions(eb, part, filter, after));
@@ -272,7 +273,9 @@ export const orderRecordRepository = {
       csvTimeSql(sql.ref('o.success_time'), timeZone),
     ];
     if (parts.length === 0) throw new Error('An export reads at least one part');
-    const select = sql`select ${sql.join(cells)} from (${exportQuery(db, parts, filter, undefined, 'postgres')}) as o order by o.created_at ${sql.raw(sqlDirectionOf(filter.sort))}, o.id ${sql.raw(sqlDirectionOf(filter.sort))}`;
+    const rows = exportQuery(db, parts, filter, undefined, 'postgres');
+    const direction = sql.raw(sqlDirectionOf(filter.sort));
+    const select = sql`select ${sql.join(cells)} from (${rows}) as o order by o.created_at ${direction}, o.id ${direction}`;
     return `copy (${inlineParameters(select.compile(db))}) to stdout with (format csv)`;
   },
 

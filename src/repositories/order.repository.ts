@@ -172,7 +172,10 @@ export const orderRepository = {
       .limit(limit)
       .execute(),
 
-  /** Orders whose channel outcome is in doubt and the earliest due check among them (for /metrics; the partial index `orders_reconcile_in_doubt`). */
+  /**
+   * Orders whose channel outcome is in doubt and the earliest due check among them
+   * (for /metrics; the partial index `orders_reconcile_in_doubt`).
+   */
   async inDoubtSummary(db: Executor): Promise<{ inDoubt: number; earliestCheckAt: number | null }> {
     const row = await db
       .selectFrom('orders')

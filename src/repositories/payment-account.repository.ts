@@ -11,7 +11,13 @@ export const paymentAccountRepository = {
     db
       .selectFrom('merchant_api_keys')
       .innerJoin('payment_accounts', 'payment_accounts.mnp_id', 'merchant_api_keys.mnp_id')
-      .select(['merchant_api_keys.mnp_id', 'payment_accounts.mchid', 'merchant_api_keys.public_key_pem', 'merchant_api_keys.status', 'merchant_api_keys.not_after'])
+      .select([
+        'merchant_api_keys.mnp_id',
+        'payment_accounts.mchid',
+        'merchant_api_keys.public_key_pem',
+        'merchant_api_keys.status',
+        'merchant_api_keys.not_after',
+      ])
       .where('merchant_api_keys.serial_no', '=', serialNo)
       .executeTakeFirst(),
 

@@ -2,9 +2,9 @@ import type { RecordSort } from '../domain/record-scope.ts';
 
 /**
  * Record lists (orders, refunds) are read as keyset scans ordered by (created_at, id), newest or oldest
- * first (an index serves both directions). A list is the union of "parts": one equality on an owner column that an index `(column, created_at, id)`
- * serves, or no owner predicate at all (platform admins). Each part is read in index order and the
- * parts are merged, so a page costs the same on page 1 and page 100,000.
+ * first (an index serves both directions). A list is the union of "parts": one equality on an owner column
+ * that an index `(column, created_at, id)` serves, or no owner predicate at all (platform admins). Each part
+ * is read in index order and the parts are merged, so a page costs the same on page 1 and page 100,000.
  */
 export type RecordOwnerColumn = 'mnp_id' | 'mini_program_team_id' | 'application_id';
 

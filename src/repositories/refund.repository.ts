@@ -62,7 +62,10 @@ export const refundRepository = {
       .limit(limit)
       .execute(),
 
-  /** PROCESSING refunds: how many, how many were created before `stuckBefore`, and the oldest's creation time (for /metrics; one range of `refunds_state_created`). */
+  /**
+   * PROCESSING refunds: how many, how many were created before `stuckBefore`, and the oldest's creation time
+   * (for /metrics; one range of `refunds_state_created`).
+   */
   async processingSummary(
     db: Executor,
     stuckBefore: number,
@@ -82,7 +85,10 @@ export const refundRepository = {
       oldestCreatedAt: row.oldest === null ? null : Number(row.oldest),
     };
   },
-  /** The earliest time the reconciler is due to ask a channel about a PROCESSING refund (for /metrics; the partial index `refunds_reconcile`). */
+  /**
+   * The earliest time the reconciler is due to ask a channel about a PROCESSING refund
+   * (for /metrics; the partial index `refunds_reconcile`).
+   */
   async earliestReconcileAt(db: Executor): Promise<number | null> {
     const row = await db
       .selectFrom('refunds')

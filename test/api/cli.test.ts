@@ -213,7 +213,10 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
     }
   });
 
-  it('rotate-platform-key publishes a new key signing after PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS, prints JSON, is audited as cli, one at a time', async () => {
+  const rotateTitle =
+    'rotate-platform-key publishes a new key signing after PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS, ' +
+    'prints JSON, is audited as cli, one at a time';
+  it(rotateTitle, async () => {
     const url = databaseUrl('rotate');
     const before = Date.now();
     const rotated = await run(['rotate-platform-key'], { DATABASE_URL: url, PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: '2' });

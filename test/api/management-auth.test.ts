@@ -77,7 +77,9 @@ describeOnEachDatabase('management API authentication (TC3 through the published
         'x-tc-action': 'QueryMNPMerchantInfo',
         'x-tc-timestamp': String(Math.floor(Date.now() / 1000)),
         'x-tc-version': '2025-01-06',
-        authorization: `TC3-HMAC-SHA256 Credential=${admin().secretId}/${new Date().toISOString().slice(0, 10)}/127/tc3_request, SignedHeaders=content-type;host, Signature=${'0'.repeat(64)}`,
+        authorization:
+          `TC3-HMAC-SHA256 Credential=${admin().secretId}/${new Date().toISOString().slice(0, 10)}/127/tc3_request, ` +
+          `SignedHeaders=content-type;host, Signature=${'0'.repeat(64)}`,
       },
       payload: '{"PlatformId":"x"}',
     });
@@ -111,7 +113,9 @@ describeOnEachDatabase('management API authentication (TC3 through the published
       'x-tc-version': '2025-01-06',
       ...Object.fromEntries(signed),
       ...options.extraHeaders,
-      authorization: `TC3-HMAC-SHA256 Credential=${admin().secretId}/${date}/127/tc3_request, SignedHeaders=${names.join(';')}, Signature=${signature}`,
+      authorization:
+        `TC3-HMAC-SHA256 Credential=${admin().secretId}/${date}/127/tc3_request, ` +
+        `SignedHeaders=${names.join(';')}, Signature=${signature}`,
     };
     const response = await context.app.inject({ method: 'POST', url: '/', headers, payload: body });
     expect(response.statusCode).toBe(200);

@@ -145,7 +145,9 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     expect((await bindings.queryTeamMerchant(world.mpAdmin, world.teamId)).approvalStatus).toBe(BindingStatus.Pending);
   });
 
-  it("deciding another superapp's request: as unknown out of reach (SPEC §7), ApprovalNotBelongToApplication to who sees both", async () => {
+  const othersRequestTitle =
+    "deciding another superapp's request: as unknown out of reach (SPEC §7), " + 'ApprovalNotBelongToApplication to who sees both';
+  it(othersRequestTitle, async () => {
     const theirs = await fresh();
     const { approvalNo } = await context.services.bindings.request(theirs.mpAdmin, { teamId: theirs.teamId, ...theirs.merchants[0]! });
     const ours = await fresh();
@@ -241,7 +243,8 @@ describeOnEachDatabase('merchant binding (SPEC §2.1)', (kind) => {
     await fresh();
     const { bindings } = context.services;
     const id = await bindTeam(world);
-    // Out of the caller's reach, another superapp's binding is answered as an unknown id (SPEC §7); who sees both is told it belongs elsewhere.
+    // Out of the caller's reach, another superapp's binding is answered as an unknown id (SPEC §7);
+    // who sees both is told it belongs elsewhere.
     await expectCode(
       bindings.unbindBySuperapp(world.reviewer, { applicationId: world.applicationId, id: theirId }),
       'FailedOperation.PaymentRecordNotFound',

@@ -366,9 +366,15 @@ describeOnEachDatabase('migration 0013 on an outbox that already has rows', (kin
       await db.schema.dropIndex('outbox_mp_team_created').execute();
       await db.schema.dropIndex('outbox_application_created').execute();
       await db.schema.alterTable('outbox').dropColumn('event_type').execute();
-      await sql`insert into outbox (event_id, topic, payload_json, sandbox, subject_type, subject_id, status, attempts, round_attempts, manual, created_at, updated_at)
-        values ('a', 'merchant_notification', ${JSON.stringify({ id: 'a', event_type: 'REFUND.CLOSED', resource: { x: 1 } })}, 0, 'refund', '1', 'failed', 15, 15, 0, 1, 1),
-               ('b', 'host_refund_webhook', ${JSON.stringify({ applicationId: 'app', body: '{"event_type":"refund.requested"}' })}, 0, 'refund', '2', 'pending', 0, 0, 0, 2, 2),
+      const columns = sql.raw(
+        'event_id, topic, payload_json, sandbox, subject_type, subject_id, status, attempts, ' +
+          'round_attempts, manual, created_at, updated_at',
+      );
+      const refundClosed = JSON.stringify({ id: 'a', event_type: 'REFUND.CLOSED', resource: { x: 1 } });
+      const webhook = JSON.stringify({ applicationId: 'app', body: '{"event_type":"refund.requested"}' });
+      await sql`insert into outbox (${columns})
+        values ('a', 'merchant_notification', ${refundClosed}, 0, 'refund', '1', 'failed', 15, 15, 0, 1, 1),
+               ('b', 'host_refund_webhook', ${webhook}, 0, 'refund', '2', 'pending', 0, 0, 0, 2, 2),
                ('c', 'test-topic', '{}', 0, null, null, 'delivered', 1, 1, 0, 3, 3)`.execute(db);
       await notificationLogMigration(kind).up(db as unknown as Kysely<unknown>);
       const rows = await db.selectFrom('outbox').select(['event_id', 'event_type']).orderBy('event_id').execute();

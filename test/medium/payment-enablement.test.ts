@@ -152,7 +152,8 @@ describeOnEachDatabase('payment enablement (SPEC §2.2, §7)', (kind) => {
       enablements.disable(world.reviewer, { applicationId: world.applicationId, id: 99_999_999 }),
       'FailedOperation.PaymentRecordNotFound',
     );
-    // Out of the caller's reach, another superapp's record is answered as an unknown id (SPEC §7); who sees both is told it belongs elsewhere.
+    // Out of the caller's reach, another superapp's record is answered as an unknown id (SPEC §7);
+    // who sees both is told it belongs elsewhere.
     await expectCode(
       enablements.disable(world.reviewer, { applicationId: world.applicationId, id: theirId }),
       'FailedOperation.PaymentRecordNotFound',

@@ -43,7 +43,9 @@ describeOnEachDatabase('platform signing keys and their rotation (SPEC §7)', (k
     expect((await other.signingKey()).serialNo).toBe(first.serialNo);
   });
 
-  it('rotation: the new key is published first, signs after the grace period; the old stays published for another grace period', async () => {
+  const rotationTitle =
+    'rotation: the new key is published first, signs after the grace period; ' + 'the old stays published for another grace period';
+  it(rotationTitle, async () => {
     const { platformKeys } = context.services;
     const old = await platformKeys.signingKey();
     const start = context.clock.nowMs();

@@ -201,7 +201,8 @@ describeOnEachDatabase('tenant isolation (console API)', (kind) => {
             responses.forEach((response, index) => {
               if (response.statusCode !== 404 || response.body?.error?.code !== 'ResourceNotFound') {
                 failures.push(
-                  `${caller.users[index]!.account}: ${route.method} ${url} → ${response.statusCode} ${JSON.stringify(response.body).slice(0, 200)}`,
+                  `${caller.users[index]!.account}: ${route.method} ${url} → ` +
+                    `${response.statusCode} ${JSON.stringify(response.body).slice(0, 200)}`,
                 );
               }
             });

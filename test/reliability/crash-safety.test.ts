@@ -232,7 +232,9 @@ async function audit(
       problems.push(`order ${order.out_trade_no}: ${order.trade_state} with refunds`);
     if (order.refund_reserved !== held || order.refund_succeeded !== succeeded || order.refund_count !== own.length) {
       problems.push(
-        `order ${order.out_trade_no}: counters reserved/succeeded/count ${order.refund_reserved}/${order.refund_succeeded}/${order.refund_count}, refunds say ${held}/${succeeded}/${own.length}`,
+        `order ${order.out_trade_no}: ` +
+          `counters reserved/succeeded/count ${order.refund_reserved}/${order.refund_succeeded}/${order.refund_count}, ` +
+          `refunds say ${held}/${succeeded}/${own.length}`,
       );
     }
     if (lastState.get(`order:${order.id}`) !== order.trade_state)
@@ -258,7 +260,8 @@ async function audit(
       problems.push(`order ${order.out_trade_no}: ${order.trade_state} here, ${channel.state} on the channel`);
     if (tradeStatesPaid.has(order.trade_state) && order.channel_transaction_id !== channel.channel_transaction_id) {
       problems.push(
-        `order ${order.out_trade_no}: channel transaction ${order.channel_transaction_id} here, ${channel.channel_transaction_id} on the channel`,
+        `order ${order.out_trade_no}: channel transaction ${order.channel_transaction_id} here, ` +
+          `${channel.channel_transaction_id} on the channel`,
       );
     }
   }
@@ -342,9 +345,10 @@ async function audit(
     problems.push(`the notify_url refused ${receiver.rejected.length} requests: ${receiver.rejected.slice(0, 3).join('; ')}`);
   const notYetDelivered = outbox.filter((job) => job.status !== 'delivered');
   if (notYetDelivered.length) {
-    problems.push(
-      `${notYetDelivered.length} outbox jobs not delivered: ${JSON.stringify(notYetDelivered.slice(0, 3).map((job) => [job.id, job.status, job.claimed_by, job.claim_expires_at, job.next_attempt_at, job.last_error]))}`,
-    );
+    const sample = notYetDelivered
+      .slice(0, 3)
+      .map((job) => [job.id, job.status, job.claimed_by, job.claim_expires_at, job.next_attempt_at, job.last_error]);
+    problems.push(`${notYetDelivered.length} outbox jobs not delivered: ${JSON.stringify(sample)}`);
   }
   const jobsPerChange = new Map<string, number>();
   for (const job of outbox) {
@@ -383,10 +387,18 @@ async function integrityProblems(kind: DatabaseKind, db: DatabaseHandle): Promis
       ...foreignKeys.map((row) => `foreign_key_check: ${JSON.stringify(row)}`),
     ];
   }
+  const childColumns = sql.raw(
+    'array(select attname from unnest(c.conkey) with ordinality k(n, i) ' +
+      'join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n order by k.i)',
+  );
+  const parentColumns = sql.raw(
+    'array(select attname from unnest(c.confkey) with ordinality k(n, i) ' +
+      'join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.n order by k.i)',
+  );
   const constraints = await sql<{ child: string; parent: string; child_columns: string[]; parent_columns: string[]; name: string }>`
     select c.conname as name, cl.relname as child, pl.relname as parent,
-      array(select attname from unnest(c.conkey) with ordinality k(n, i) join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n order by k.i)::text[] as child_columns,
-      array(select attname from unnest(c.confkey) with ordinality k(n, i) join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.n order by k.i)::text[] as parent_columns
+      ${childColumns}::text[] as child_columns,
+      ${parentColumns}::text[] as parent_columns
     from pg_constraint c
     join pg_class cl on cl.oid = c.conrelid join pg_namespace n on n.oid = cl.relnamespace
     join pg_class pl on pl.oid = c.confrelid
@@ -396,11 +408,10 @@ async function integrityProblems(kind: DatabaseKind, db: DatabaseHandle): Promis
   for (const fk of constraints.rows) {
     const join = fk.child_columns.map((column, i) => sql`p.${sql.ref(fk.parent_columns[i]!)} = c.${sql.ref(column)}`);
     const notNull = fk.child_columns.map((column) => sql`c.${sql.ref(column)} is not null`);
+    const parentRow = sql`select 1 from ${sql.table(fk.parent)} p where ${sql.join(join, sql` and `)}`;
     const orphans = await sql<{ count: string }>`
       select count(*) as count from ${sql.table(fk.child)} c
-      where ${sql.join(notNull, sql` and `)} and not exists (select 1 from ${sql.table(fk.parent)} p where ${sql.join(join, sql` and `)})`.execute(
-      db.db,
-    );
+      where ${sql.join(notNull, sql` and `)} and not exists (${parentRow})`.execute(db.db);
     if (Number(orphans.rows[0]!.count) > 0)
       problems.push(`${fk.name}: ${orphans.rows[0]!.count} rows of ${fk.child} point at no ${fk.parent}`);
   }
@@ -430,7 +441,8 @@ describeOnEachDatabase('crash safety: SIGKILL under load, restart, nothing lost 
       const prefix = `CS${tag}`;
       const { orders, killAt } = planLoad(random, tag);
       console.log(
-        `[crash-safety] ${kind}: seed ${seed} (replay: PAYTHROUGH_CRASH_SEED=${seed}), ${plan.kills} kills, ${plan.orders} orders, ${plan.lanes} lanes`,
+        `[crash-safety] ${kind}: seed ${seed} (replay: PAYTHROUGH_CRASH_SEED=${seed}), ` +
+          `${plan.kills} kills, ${plan.orders} orders, ${plan.lanes} lanes`,
       );
 
       let database: CrashDatabase | undefined;

@@ -168,7 +168,10 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
   const eventIdsReceived = (receiver: FaultyReceiver) =>
     receiver.received.map((request) => (JSON.parse(request.body) as { id: string }).id);
 
-  it('a notify_url down for the whole schedule: 16 attempts on 15s/15s/30s/3m/…/6h/6h, then failed; a console resend after recovery delivers it once', async () => {
+  const downTitle =
+    'a notify_url down for the whole schedule: 16 attempts on 15s/15s/30s/3m/…/6h/6h, then failed; ' +
+    'a console resend after recovery delivers it once';
+  it(downTitle, async () => {
     const { order, job: row } = await paidOrder();
     await notify.down();
     const started = context.clock.nowMs();
@@ -235,7 +238,10 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     notify.behaviour = { kind: 'answer', status: 204 };
   });
 
-  it('a slow notify_url (answers after the 5 s deadline, here 150 ms) is retried; the copies it got are the same event; nothing after its first in-time 2xx', async () => {
+  const slowTitle =
+    'a slow notify_url (answers after the 5 s deadline, here 150 ms) is retried; ' +
+    'the copies it got are the same event; nothing after its first in-time 2xx';
+  it(slowTitle, async () => {
     const { job: row } = await paidOrder();
     notify.behaviour = { kind: 'slow' };
     await worker.runOnce();
@@ -261,7 +267,10 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     notify.received.length = 0;
   });
 
-  it('ordering: events of one order are independent jobs; a refund notice can arrive before a payment notice still backing off; each arrives once', async () => {
+  const orderingTitle =
+    'ordering: events of one order are independent jobs; ' +
+    'a refund notice can arrive before a payment notice still backing off; each arrives once';
+  it(orderingTitle, async () => {
     const { outTradeNo, order, job: payment } = await paidOrder(3000);
     notify.behaviour = { kind: 'answer', status: 503, body: '{"code":"FAIL","message":"down"}' };
     await worker.runOnce();
@@ -289,7 +298,10 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     notify.received.length = 0;
   });
 
-  it('a host-reported refund webhook down for hours, then slow, then back: delivered until acknowledged, the refund settled once by the signed report', async () => {
+  const webhookTitle =
+    'a host-reported refund webhook down for hours, then slow, then back: ' +
+    'delivered until acknowledged, the refund settled once by the signed report';
+  it(webhookTitle, async () => {
     const applicationId = manifest.superapp.applicationId;
     const saAdmin = await demoActor(context, manifest.superapp.users.admin.account);
     await context.services.paymentConfig.update(saAdmin, applicationId, {

@@ -308,7 +308,10 @@ describeOnPostgres(suiteName, { timeout: 240_000 }, () => {
     process.stdout.write(`[scale-out] ${JSON.stringify(figures)}\n`);
   }, 60_000);
 
-  it(`${settings.instanceCounts[0]} instances started together on an empty database migrate once and make one demo world and one platform key`, async () => {
+  const startTogetherTitle =
+    `${settings.instanceCounts[0]} instances started together on an empty database ` +
+    'migrate once and make one demo world and one platform key';
+  it(startTogetherTitle, async () => {
     const began = Date.now();
     await addInstances(settings.instanceCounts[0]!);
     figures.firstStartSeconds = Math.round((Date.now() - began) / 100) / 10;
@@ -336,7 +339,9 @@ describeOnPostgres(suiteName, { timeout: 240_000 }, () => {
     }
   });
 
-  it('eight migrators at once on an empty schema apply each migration exactly once (Kysely takes an advisory lock on PostgreSQL)', async () => {
+  const migratorsTitle =
+    'eight migrators at once on an empty schema apply each migration exactly once ' + '(Kysely takes an advisory lock on PostgreSQL)';
+  it(migratorsTitle, async () => {
     const schema = `scale_migrate_${Date.now().toString(36)}`;
     await sql`create schema ${sql.id(schema)}`.execute(db());
     const handles = Array.from({ length: 8 }, () => openDatabase(databaseUrl, { postgresSchema: schema, postgresPoolSize: 2 }));
@@ -353,7 +358,10 @@ describeOnPostgres(suiteName, { timeout: 240_000 }, () => {
   });
 
   for (const [round, count] of settings.instanceCounts.entries()) {
-    it(`with ${count} instances: one order per out_trade_no, no over-refund, each notification once from one instance, auto-close and reconciler once`, async () => {
+    const roundTitle =
+      `with ${count} instances: one order per out_trade_no, no over-refund, ` +
+      'each notification once from one instance, auto-close and reconciler once';
+    it(roundTitle, async () => {
       if (instances.length < count) {
         const began = Date.now();
         await addInstances(count - instances.length);
@@ -540,9 +548,10 @@ describeOnPostgres(suiteName, { timeout: 240_000 }, () => {
         return processing.length === 0 ? true : undefined;
       });
       const expectedEvents = paid.length + refundRows.length;
+      const pattern = `%${prefix}%`;
       const jobs = await waitFor('every notification of the round to be delivered', 40_000, async () => {
         const rows = await sql<{ id: number; event_id: string; status: string; attempts: number }>`
-          select id, event_id, status, attempts from outbox where topic = 'merchant_notification' and payload_json like ${`%${prefix}%`}`.execute(
+          select id, event_id, status, attempts from outbox where topic = 'merchant_notification' and payload_json like ${pattern}`.execute(
           db(),
         );
         return rows.rows.length >= expectedEvents && rows.rows.every((row) => row.status === 'delivered') ? rows.rows : undefined;

@@ -234,7 +234,10 @@ describe('cross-tenant ids on the management API answer like nonexistent ones', 
     });
   }
 
-  it("console record routes: another tenant's order, refund, notification and export, and another user's export, answer 404 like nonexistent ids", async () => {
+  const recordRoutesTitle =
+    "console record routes: another tenant's order, refund, notification and export, " +
+    "and another user's export, answer 404 like nonexistent ids";
+  it(recordRoutesTitle, async () => {
     const routes = (await listConsoleRoutes(context.app)).filter((route) =>
       route.params.some((param) => ['orderId', 'refundId', 'notificationId', 'exportId'].includes(param)),
     );
@@ -280,7 +283,8 @@ describe('cross-tenant ids on the management API answer like nonexistent ones', 
             normalized(JSON.stringify(guessed.body), value) !== normalized(JSON.stringify(invented.body), missing)
           ) {
             mismatches.push(
-              `${what}: ${guessed.statusCode} ${JSON.stringify(guessed.body)} versus nonexistent ${invented.statusCode} ${JSON.stringify(invented.body)}`,
+              `${what}: ${guessed.statusCode} ${JSON.stringify(guessed.body)} ` +
+                `versus nonexistent ${invented.statusCode} ${JSON.stringify(invented.body)}`,
             );
           }
         }

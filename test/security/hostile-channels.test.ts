@@ -168,7 +168,9 @@ describeHostile('hostile channel, host, sandbox, bridge, demo and static input',
   for (const route of routes) {
     const surface = route.surface!;
     describe(keyOf(route), () => {
-      it('hostile ids, queries, headers and bodies: never a 5xx or a leak, answers in the surface format, a refusal changes nothing', async () => {
+      const hostileTitle =
+        'hostile ids, queries, headers and bodies: never a 5xx or a leak, ' + 'answers in the surface format, a refusal changes nothing';
+      it(hostileTitle, async () => {
         await fc.assert(
           fc.asyncProperty(hostileRequest(route), async (generated) => {
             const headers: Record<string, string> = {};
@@ -191,7 +193,10 @@ describeHostile('hostile channel, host, sandbox, bridge, demo and static input',
     });
   }
 
-  it('HTTP channel callbacks: forged or misplaced signatures are refused; genuinely signed malformed events never get a 5xx and change nothing when refused', async () => {
+  const callbacksTitle =
+    'HTTP channel callbacks: forged or misplaced signatures are refused; ' +
+    'genuinely signed malformed events never get a 5xx and change nothing when refused';
+  it(callbacksTitle, async () => {
     const route = routes.find((r) => r.surface === 'channel-callback')!;
     const url = fillUrl(route.url, { applicationId: world.httpChannel.applicationId });
     const key = world.httpChannel.channelKey;

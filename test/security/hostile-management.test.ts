@@ -163,7 +163,8 @@ describeHostile('hostile management input', (kind) => {
           .map(({ secretId, signature }) => ({
             kind: 'forged signature',
             value: () =>
-              `TC3-HMAC-SHA256 Credential=${secretId}/${new Date(nowSeconds() * 1000).toISOString().slice(0, 10)}/paythrough/tc3_request, SignedHeaders=content-type;host, Signature=${signature}`,
+              `TC3-HMAC-SHA256 Credential=${secretId}/${new Date(nowSeconds() * 1000).toISOString().slice(0, 10)}` +
+              `/paythrough/tc3_request, SignedHeaders=content-type;host, Signature=${signature}`,
             timestamp: () => String(nowSeconds()),
           })),
         // Clamped to what a Date can hold: the test's own signer dates the scope from the timestamp.

@@ -36,7 +36,9 @@ describeOnEachDatabase('per-mchid gateway request limit', (kind) => {
             method: 'GET',
             url: `/v3/pay/transactions/out-trade-no/RLF${i}?mchid=${client.merchant.mchid}`,
             headers: {
-              authorization: `WECHATPAY2-SHA256-RSA2048 mchid="${client.merchant.mchid}",nonce_str="n${i}",signature="AAAA",timestamp="${Math.floor(context.clock.nowMs() / 1000)}",serial_no="${client.merchant.serialNo}"`,
+              authorization:
+                `WECHATPAY2-SHA256-RSA2048 mchid="${client.merchant.mchid}",nonce_str="n${i}",signature="AAAA",` +
+                `timestamp="${Math.floor(context.clock.nowMs() / 1000)}",serial_no="${client.merchant.serialNo}"`,
             },
           })
         ).statusCode,

@@ -44,7 +44,8 @@ export function paymentStatsTriggerStatements(kind: DatabaseKind): { create: str
            RETURN NULL;
          END $$`,
         'CREATE TRIGGER orders_stats_dirty_insert AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION paythrough_orders_stats_dirty()',
-        `CREATE TRIGGER orders_stats_dirty_update AFTER UPDATE ON orders FOR EACH ROW WHEN (${changed}) EXECUTE FUNCTION paythrough_orders_stats_dirty()`,
+        `CREATE TRIGGER orders_stats_dirty_update AFTER UPDATE ON orders FOR EACH ROW WHEN (${changed}) ` +
+          'EXECUTE FUNCTION paythrough_orders_stats_dirty()',
         'CREATE TRIGGER orders_stats_dirty_delete AFTER DELETE ON orders FOR EACH ROW EXECUTE FUNCTION paythrough_orders_stats_dirty()',
       ],
     };

@@ -25,7 +25,8 @@ export async function notificationLogRoutes(app: FastifyInstance) {
       config: { capability: 'order.view' },
       schema: {
         summary:
-          'Notifications newest first, a cursor page at a time: the past 7 days by default (31 with an order or refund number), at most 31 days at once',
+          'Notifications newest first, a cursor page at a time: ' +
+          'the past 7 days by default (31 with an order or refund number), at most 31 days at once',
         tags: ['console: notification log'],
         querystring: notificationListQuery,
         response: { 200: notificationLogPageSchema, ...consoleErrors },

@@ -38,7 +38,8 @@ export async function orderRecordRoutes(app: FastifyInstance) {
       config: { capability: 'order.view' },
       schema: {
         summary:
-          'Orders the caller reaches, newest first (or oldest first: sort=oldest), a cursor page at a time (an amount range needs a created range of at most 31 days)',
+          'Orders the caller reaches, newest first (or oldest first: sort=oldest), a cursor page at a time ' +
+          '(an amount range needs a created range of at most 31 days)',
         tags: ['console: order record'],
         querystring: orderListQuery,
         response: {
@@ -114,7 +115,8 @@ export async function orderRecordRoutes(app: FastifyInstance) {
       config: { capability: 'refund.view' },
       schema: {
         summary:
-          'Refunds by initiation time: the past 7 days by default, the last 12 months with an order or refund number, never older than 12 months',
+          'Refunds by initiation time: the past 7 days by default, ' +
+          'the last 12 months with an order or refund number, never older than 12 months',
         tags: ['console: after-sales record'],
         querystring: refundListQuery,
         response: {

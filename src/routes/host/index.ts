@@ -110,7 +110,12 @@ export async function hostRoutes(app: FastifyInstance) {
     bodyLimit: hostBodyLimit,
     schema: {
       summary,
-      description: `${description}\n\nBody: \`application/xml\` (\`<xml><field>value</field>...</xml>\`, as Android's XmlSerializer writes it) or a flat JSON object. Answer: always HTTP 200, \`application/xml\`, with \`return_code\` SUCCESS or FAIL and \`return_msg\`. Signed messages carry \`Paythrough-Timestamp\`, \`Paythrough-Nonce\` and \`Paythrough-Signature\` (docs/channel-protocol.md, "The host API").`,
+      description:
+        `${description}\n\n` +
+        "Body: `application/xml` (`<xml><field>value</field>...</xml>`, as Android's XmlSerializer writes it) or a flat JSON object. " +
+        'Answer: always HTTP 200, `application/xml`, with `return_code` SUCCESS or FAIL and `return_msg`. ' +
+        'Signed messages carry `Paythrough-Timestamp`, `Paythrough-Nonce` and `Paythrough-Signature` ' +
+        '(docs/channel-protocol.md, "The host API").',
       tags,
     },
   });
@@ -120,7 +125,9 @@ export async function hostRoutes(app: FastifyInstance) {
     described(
       'queryPreOrder',
       'Look a pre-order up by prepay_id before charging for it',
-      'Fields: `appid`, `nonce_str`, `prepay_id`. Answers `prepay_id`, `out_trade_no`, `total_fee` (minor units), `fee_type`, `body`, `time_expire` (RFC 3339); FAIL for a paid, closed or expired order. Signature optional.',
+      'Fields: `appid`, `nonce_str`, `prepay_id`. ' +
+        'Answers `prepay_id`, `out_trade_no`, `total_fee` (minor units), `fee_type`, `body`, `time_expire` (RFC 3339); ' +
+        'FAIL for a paid, closed or expired order. Signature optional.',
     ),
     async (request, reply) => sendAnswer(reply, await hostPayments.queryPreOrder(message(request).fields, message(request).sender)),
   );
@@ -129,7 +136,8 @@ export async function hostRoutes(app: FastifyInstance) {
     described(
       'payOrder',
       'Report a payment the superapp took for a pre-order',
-      'Fields: `prepay_id`, `out_trade_no`, `total_fee`, optional `transaction_id`, `time_end`, `result_code`, `fee_type`. Idempotent. Signed with the host key, except for superapps on the sandbox channel while the sandbox is on.',
+      'Fields: `prepay_id`, `out_trade_no`, `total_fee`, optional `transaction_id`, `time_end`, `result_code`, `fee_type`. ' +
+        'Idempotent. Signed with the host key, except for superapps on the sandbox channel while the sandbox is on.',
     ),
     async (request, reply) => sendAnswer(reply, await hostPayments.payOrder(message(request).fields, message(request).sender)),
   );
@@ -138,7 +146,8 @@ export async function hostRoutes(app: FastifyInstance) {
     described(
       'refundResult',
       'Report how a refund sent to the refund webhook ended (host-reported mode)',
-      'Fields: `mchid`, `out_refund_no`, `refund_status` (SUCCESS, CLOSED or ABNORMAL), optional `refund_id`, `refund_fee`. Always signed with the host key.',
+      'Fields: `mchid`, `out_refund_no`, `refund_status` (SUCCESS, CLOSED or ABNORMAL), optional `refund_id`, `refund_fee`. ' +
+        'Always signed with the host key.',
     ),
     async (request, reply) => sendAnswer(reply, await hostPayments.refundResult(message(request).fields, message(request).sender)),
   );

@@ -157,7 +157,8 @@ export class PlatformKeyService {
       if (actor && pending) {
         throw new AppError(
           'FailedOperation',
-          `A rotation is in progress: key ${pending.serial_no} starts signing at ${new Date(pending.signing_from).toISOString()}; rotate again after that`,
+          `A rotation is in progress: key ${pending.serial_no} starts signing at ${new Date(pending.signing_from).toISOString()}; ` +
+            'rotate again after that',
         );
       }
       const row: PlatformSigningKeyRow = {

@@ -100,7 +100,8 @@ export function zonedDateTimeFormatter(timeZone: string): (ms: number) => string
     if (minute !== minuteStart) {
       const wall = new Date(minute);
       minuteStart = minute;
-      minutePrefix = `${String(wall.getUTCFullYear()).padStart(4, '0')}-${pad(wall.getUTCMonth() + 1)}-${pad(wall.getUTCDate())} ${pad(wall.getUTCHours())}:${pad(wall.getUTCMinutes())}:`;
+      const date = `${String(wall.getUTCFullYear()).padStart(4, '0')}-${pad(wall.getUTCMonth() + 1)}-${pad(wall.getUTCDate())}`;
+      minutePrefix = `${date} ${pad(wall.getUTCHours())}:${pad(wall.getUTCMinutes())}:`;
     }
     return minutePrefix + pad(Math.floor((local - minute) / 1000));
   };
@@ -175,9 +176,11 @@ export function orderCsvLines(timeZone: string): (rows: readonly OrderExportRow[
         refundTotal,
       ] = row;
       text +=
-        `${idCell(mnpId)},${idCell(mchid)},${idCell(outTradeNo)},${idCell(transactionId)},${textCell(tradeState)},${textCell(description)},` +
+        `${idCell(mnpId)},${idCell(mchid)},${idCell(outTradeNo)},${idCell(transactionId)},` +
+        `${textCell(tradeState)},${textCell(description)},` +
         `${formatMinorUnits(amount, currency)},${textCell(currency)},${formatMinorUnits(refundTotal, currency)},${idCell(payerOpenid)},` +
-        `${platformNames[platform] ?? ''},${sandbox === 1 ? 'yes' : 'no'},${time(createdAt)},${successTime === null ? '' : time(successTime)}\r\n`;
+        `${platformNames[platform] ?? ''},${sandbox === 1 ? 'yes' : 'no'},` +
+        `${time(createdAt)},${successTime === null ? '' : time(successTime)}\r\n`;
     }
     return text;
   };

@@ -62,7 +62,8 @@ export function refundSearchWindow(nowMs: number, timeZone: string) {
   const [year, month, day] = businessDateOf(nowMs, timeZone).split('-').map(Number) as [number, number, number];
   // 29 February a year on is 28 February: clamp to the month's length.
   const lastDay = new Date(Date.UTC(year - 1, month, 0)).getUTCDate();
-  const earliestDate = `${String(year - 1).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(Math.min(day, lastDay)).padStart(2, '0')}`;
+  const earliestYear = String(year - 1).padStart(4, '0');
+  const earliestDate = `${earliestYear}-${String(month).padStart(2, '0')}-${String(Math.min(day, lastDay)).padStart(2, '0')}`;
   const today = businessDayRange(businessDateOf(nowMs, timeZone), timeZone)!;
   const sixDaysBack = businessDateOf(today.startMs - 6 * dayMs + 12 * hourMs, timeZone);
   return {
@@ -198,7 +199,8 @@ export class RefundRecordService {
     if (createdFrom < window.earliestMs || createdTo < window.earliestMs) {
       throw new AppError(
         'InvalidParameterValue.TimeRangeExceeded',
-        `Refunds can be searched for the last 12 months only: the range may start on ${window.earliestDate} (${this.config.timezone}) at the earliest`,
+        'Refunds can be searched for the last 12 months only: ' +
+          `the range may start on ${window.earliestDate} (${this.config.timezone}) at the earliest`,
         { field: 'createdFrom', earliest: window.earliestMs },
       );
     }

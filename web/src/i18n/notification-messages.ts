@@ -6,7 +6,8 @@ export const notificationMessagesEn = {
   'nav.notifications': 'Notifications',
   'notifications.title': 'Notifications',
   'notifications.help':
-    'Payment and refund notifications of the orders you can see. Up to 31 days of created time at once; without an order or refund number the log opens on the past 7 days.',
+    'Payment and refund notifications of the orders you can see. Up to 31 days of created time at once; ' +
+    'without an order or refund number the log opens on the past 7 days.',
   'notifications.createdFrom': 'Created from',
   'notifications.createdTo': 'Created to',
   'notifications.status': 'Delivery status',

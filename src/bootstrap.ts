@@ -10,6 +10,8 @@ import { resolveMasterKey } from './config/master-key.ts';
 export interface ContextOptions extends OpenDatabaseOptions {
   clock?: Clock;
   hashingCost?: PasswordHashingCost;
+  /** A hasher of the caller's (tests hold verifications open with one); else one of `hashingCost`. */
+  passwordHasher?: PasswordHasher;
   /** Apply migrations before use (the server and the CLI do; default true). */
   migrate?: boolean;
 }
@@ -29,7 +31,7 @@ export async function createAppContext(config: Config, options: ContextOptions =
     db: database.db,
     clock,
     secretBox,
-    passwordHasher: new PasswordHasher(options.hashingCost),
+    passwordHasher: options.passwordHasher ?? new PasswordHasher(options.hashingCost),
     config,
   });
   return { config, database, clock, services };

@@ -78,6 +78,15 @@ export interface RateLimitCounterTable {
   hits: number;
 }
 
+/** Growing delays between password attempts, per key (SPEC §7 "Roles"). */
+export interface BackoffCounterTable {
+  counter_key: string;
+  failures: number;
+  /** The earliest time (ms) the key's next attempt is checked. */
+  next_attempt_at: number;
+  updated_at: number;
+}
+
 export interface AuditLogTable {
   id: Generated<number>;
   at: number;
@@ -106,6 +115,7 @@ export interface FoundationTables {
   api_keys: ApiKeyTable;
   sessions: SessionTable;
   rate_limit_counters: RateLimitCounterTable;
+  backoff_counters: BackoffCounterTable;
   audit_log: AuditLogTable;
   settings: SettingTable;
 }

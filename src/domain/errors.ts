@@ -43,6 +43,8 @@ export const errorCodes = {
   'ResourceNotFound.Refund': { httpStatus: 404 },
   RequestLimitExceeded: { httpStatus: 429 },
   RequestSizeLimitExceeded: { httpStatus: 413 },
+  // Work the server bounds (password checks) is at capacity: retry shortly.
+  ServerBusy: { httpStatus: 503 },
   InternalError: { httpStatus: 500 },
 } as const satisfies Record<string, { httpStatus: number }>;
 

@@ -143,7 +143,7 @@ describeWithBrowser('console pages in Chromium', () => {
     await page.getByRole('button', { name: 'Add member' }).click();
     await page.getByRole('dialog').getByLabel('Account').fill('no-such-account');
     await page.getByRole('dialog').getByRole('button', { name: 'Add member' }).click();
-    await page.getByRole('dialog').getByText('no user "no-such-account"').waitFor();
+    await page.getByRole('dialog').getByText('this account cannot be added to the team').waitFor();
     await page.context().close();
   });
 });

@@ -7,7 +7,7 @@ import { describe } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { createAppContext } from '../../src/bootstrap.ts';
 import { loadConfig, type Config, type DatabaseKind } from '../../src/config/config.ts';
-import { testHashingCost } from '../../src/crypto/passwords.ts';
+import { testHashingCost, type PasswordHasher } from '../../src/crypto/passwords.ts';
 import { SecretBox } from '../../src/crypto/secret-box.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import type { AppContext } from '../../src/composition.ts';
@@ -26,6 +26,8 @@ export interface TestContextOptions {
   config?: Partial<Config>;
   /** The app's job loops once it listens (default true); off, a test runs each job itself. */
   backgroundJobs?: boolean;
+  /** The app's password hasher (default: one with the fast test cost). */
+  passwordHasher?: PasswordHasher;
 }
 
 /** A fresh database (SQLite temp file, or a new PostgreSQL schema), migrated, with its app built. */
@@ -49,7 +51,14 @@ export async function createTestContext(kind: DatabaseKind, options: TestContext
     ...options.config,
   };
   const clock = new ManualClock();
-  const createContext = () => createAppContext(config, { clock, hashingCost: testHashingCost, postgresSchema, postgresPoolSize: 5 });
+  const createContext = () =>
+    createAppContext(config, {
+      clock,
+      hashingCost: testHashingCost,
+      passwordHasher: options.passwordHasher,
+      postgresSchema,
+      postgresPoolSize: 5,
+    });
   const context = kind === 'postgres' ? await withSchemaCatalogLock('shared', createContext) : await createContext();
   const app = await buildApp(context, { backgroundJobs: options.backgroundJobs ?? true });
   return {

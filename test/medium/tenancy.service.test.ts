@@ -9,6 +9,7 @@ import { migrateToLatest } from '../../src/db/migrator.ts';
 import type { Database } from '../../src/db/schema.ts';
 import { systemActor } from '../../src/domain/access.ts';
 import { AppError } from '../../src/domain/errors.ts';
+import type { TeamRole } from '../../src/domain/roles.ts';
 import { teamRepository } from '../../src/repositories/team.repository.ts';
 import { userRepository } from '../../src/repositories/user.repository.ts';
 import { actorOf, createPlatform, createTenant, createUser, signIn, type Platform, type Tenant } from '../helpers/factories.ts';
@@ -280,6 +281,47 @@ describeOnEachDatabase('tenancy data layer', (kind) => {
       expect(
         await codeOf(context.services.teams.addMember(admin, tenant.miniProgramTeamId, { account: user.account, role: 'operator' })),
       ).toBe('InvalidParameterValue');
+    });
+
+    it('answers a Member admin one error for every account it cannot add, whatever the reason, and changes nothing', async () => {
+      const team = await createTenant(context);
+      const teamId = team.miniProgramTeamId;
+      const memberAdmin = await actorOf(context, team.members['mp:member_admin']);
+      const disabled = await createUser(context);
+      await context.services.users.setStatus(admin, disabled.id, 'disabled');
+      /** The refusal's code, message and details, or 'added'. */
+      const outcomeOf = async (account: string, role: TeamRole = 'developer') => {
+        try {
+          await context.services.teams.addMember(memberAdmin, teamId, { account, role });
+          return 'added';
+        } catch (error) {
+          if (error instanceof AppError) return { code: error.code, message: error.message, details: error.details };
+          throw error;
+        }
+      };
+      const before = await teamRepository.listMembers(context.database.db, teamId);
+      const cannotAdd = {
+        code: 'InvalidParameterValue',
+        message: 'account: this account cannot be added to the team',
+        details: { field: 'account' },
+      };
+      const reasons = {
+        'no such account': 'nobody-at-all-here',
+        'the super admin': platform.superAdmin.account,
+        'a platform admin': platform.platformAdmin.account,
+        'a disabled member': disabled.account,
+        'already a member': team.members['mp:developer'].account,
+      };
+      for (const [why, account] of Object.entries(reasons)) expect(await outcomeOf(account), why).toEqual(cannotAdd);
+      expect(await teamRepository.listMembers(context.database.db, teamId)).toEqual(before);
+      // Refusals about the request itself reveal nothing about other accounts and stay distinct, for any account.
+      for (const account of [reasons['no such account'], reasons['the super admin']]) {
+        expect(await outcomeOf(account, 'reviewer')).toMatchObject({ code: 'InvalidParameterValue', details: { field: 'role' } });
+        expect(await outcomeOf(account, 'administrator')).toMatchObject({ code: 'InvalidParameterValue', details: { field: 'role' } });
+        expect(await outcomeOf(account, 'member_admin')).toMatchObject({ code: 'UnauthorizedOperation' });
+      }
+      // A plain active member joins.
+      expect(await outcomeOf(tenant.members['mp:operator'].account)).toBe('added');
     });
 
     it('refuses a role of the other team kind (review staff exist only in superapp teams)', async () => {

@@ -617,7 +617,7 @@ describeOnPostgres(suiteName, { timeout: 240_000 }, () => {
     const replay = await client.request(second!.url, 'GET', url, undefined, authorization);
     expect(replay.status).toBe(401);
 
-    // Five failed sign-ins spread over the instances use up the account's allowance on all of them.
+    // Five failed sign-ins of one (account, address) spread over the instances make its next attempt wait (1 s) on all of them.
     const account = manifest.superapp.users.developer;
     const signIn = (instance: Instance, password: string) =>
       fetch(`${instance.url}/api/v1/session`, {

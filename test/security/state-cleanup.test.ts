@@ -39,9 +39,14 @@ describeOnEachDatabase('purge of nonces and rate-limit counters', (kind) => {
   };
   const rowsOf = async () => ({
     nonces: (await context.database.db.selectFrom('replay_nonces').select('nonce').execute()).length,
-    counters: (await context.database.db.selectFrom('rate_limit_counters').select(['counter_key', 'window_start']).execute()).map(
-      (row) => `${row.counter_key}@${row.window_start}`,
-    ),
+    counters: [
+      ...(await context.database.db.selectFrom('rate_limit_counters').select(['counter_key', 'window_start']).execute()).map(
+        (row) => `${row.counter_key}@${row.window_start}`,
+      ),
+      ...(await context.database.db.selectFrom('backoff_counters').select(['counter_key', 'updated_at']).execute()).map(
+        (row) => `${row.counter_key}@${row.updated_at}`,
+      ),
+    ],
   });
 
   it('keeps what is in force, deletes nonces past their window and counters past theirs', async () => {
@@ -59,7 +64,7 @@ describeOnEachDatabase('purge of nonces and rate-limit counters', (kind) => {
     expect(signIn.statusCode).toBe(401);
     const made = await rowsOf();
     expect(made.nonces).toBe(1);
-    // Signature failures of .70, sign-in per account and per address, the merchant's per-mchid request count.
+    // Signature failures of .70, sign-in per (account, address) and per address, the merchant's per-mchid request count.
     expect(made.counters.length).toBe(4);
 
     context.clock.advance(replayWindowMs - 60_000);
@@ -152,7 +157,10 @@ describeOnEachDatabase('retention of nonces and delivery attempts', (kind) => {
     expect(await nonceCount()).toBe(0);
   });
 
-  it('deletes old attempts of delivered and failed notifications in batches; keeps newer ones, a pending notification’s, and the outbox rows', async () => {
+  const oldAttemptsTitle =
+    'deletes old attempts of delivered and failed notifications in batches; ' +
+    'keeps newer ones, a pending notification’s, and the outbox rows';
+  it(oldAttemptsTitle, async () => {
     const { db } = context.database;
     const { outbox } = context.services;
     const failing = new Set<string>();

@@ -15,6 +15,7 @@ export const consoleErrors = {
   409: errorResponse,
   429: errorResponse,
   500: errorResponse,
+  503: errorResponse,
 };
 
 const trimmed = (max: number) => z.string().trim().min(1).max(max);
@@ -88,4 +89,12 @@ export const apiKeySchema = z.object({
   status: z.enum(['active', 'revoked']),
   createdAt: z.number(),
   lastUsedAt: z.number().nullable(),
+});
+
+/** POST /me/password's answer. */
+export const passwordChangedSchema = z.object({
+  /** The caller's new session's CSRF token (the cookie carries the new session). */
+  csrfToken: z.string(),
+  /** The caller's API keys that still work: a password change does not revoke them. */
+  activeApiKeys: z.array(apiKeySchema),
 });

@@ -6,7 +6,7 @@ import { sessionLifetimeMs } from '../../services/auth/index.ts';
 import { capabilityMapOf } from '../../services/tenancy/index.ts';
 import type { ZodRoutes } from '../zod-routes.ts';
 import { actorOf, sessionCookieName } from './console-auth.ts';
-import { capabilityMapSchema, consoleErrors, passwordSchema, teamSchema, userSchema } from './schemas.ts';
+import { capabilityMapSchema, consoleErrors, passwordChangedSchema, passwordSchema, teamSchema, userSchema } from './schemas.ts';
 
 const sessionSchema = z.object({
   user: userSchema,
@@ -14,6 +14,14 @@ const sessionSchema = z.object({
   /** What the caller may do platform-wide (no team scope). */
   capabilities: capabilityMapSchema,
   teams: z.array(teamSchema.extend({ capabilities: capabilityMapSchema })),
+});
+
+const sessionCookieOptions = (secure: boolean) => ({
+  path: '/',
+  httpOnly: true,
+  sameSite: 'strict' as const,
+  secure,
+  maxAge: Math.floor(sessionLifetimeMs / 1000),
 });
 
 export async function sessionRoutes(app: FastifyInstance) {
@@ -51,13 +59,7 @@ function registerSessionRoutes(routes: ZodRoutes) {
       const previous = request.cookies[sessionCookieName];
       if (previous) await routes.services.auth.signOut(previous);
       const signedIn = await routes.services.auth.signIn(request.body.account, request.body.password, request.ip);
-      reply.setCookie(sessionCookieName, signedIn.sessionToken, {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'strict',
-        secure: secureCookie,
-        maxAge: Math.floor(sessionLifetimeMs / 1000),
-      });
+      reply.setCookie(sessionCookieName, signedIn.sessionToken, sessionCookieOptions(secureCookie));
       return describeSession(signedIn.actor, signedIn.csrfToken);
     },
   );
@@ -95,21 +97,23 @@ function registerSessionRoutes(routes: ZodRoutes) {
 }
 
 function registerOwnPasswordRoutes(routes: ZodRoutes) {
+  const secureCookie = routes.config.publicUrl.startsWith('https://');
   routes.post(
     '/me/password',
     {
       config: { capability: 'self' },
       schema: {
-        summary: 'Change your own password (signs out every session)',
+        summary: 'Change your own password: every session ends, this one continues under a new token; lists your API keys still active',
         tags: ['console: session'],
         body: z.object({ currentPassword: z.string().min(1).max(128), newPassword: passwordSchema }),
-        response: { 204: z.null(), ...consoleErrors },
+        response: { 200: passwordChangedSchema, ...consoleErrors },
       },
     },
     async (request, reply) => {
-      await routes.services.users.changeOwnPassword(actorOf(request), request.body.currentPassword, request.body.newPassword);
-      reply.clearCookie(sessionCookieName, { path: '/' });
-      return reply.status(204).send(null);
+      const { currentPassword, newPassword } = request.body;
+      const changed = await routes.services.auth.changeOwnPassword(actorOf(request), currentPassword, newPassword, request.ip);
+      reply.setCookie(sessionCookieName, changed.sessionToken, sessionCookieOptions(secureCookie));
+      return { csrfToken: changed.csrfToken, activeApiKeys: changed.activeApiKeys };
     },
   );
 }

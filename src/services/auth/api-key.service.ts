@@ -17,7 +17,7 @@ export interface ApiKeyView {
   lastUsedAt: number | null;
 }
 
-const toApiKeyView = (row: ApiKeyRow): ApiKeyView => ({
+export const toApiKeyView = (row: ApiKeyRow): ApiKeyView => ({
   id: row.id,
   secretId: row.secret_id,
   description: row.description,

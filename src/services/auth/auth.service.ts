@@ -3,26 +3,32 @@ import { csrfTokenOf, newToken, sha256Hex } from '../../crypto/tokens.ts';
 import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
-import { AppError } from '../../domain/errors.ts';
+import { AppError, forbidden, notFound } from '../../domain/errors.ts';
 import type { TeamRole } from '../../domain/roles.ts';
+import { apiKeyRepository } from '../../repositories/api-key.repository.ts';
 import { sessionRepository } from '../../repositories/session.repository.ts';
 import { teamRepository } from '../../repositories/team.repository.ts';
 import { userRepository, type UserRow } from '../../repositories/user.repository.ts';
 import { recordAudit } from '../tenancy/index.ts';
-import type { RateLimiter } from './rate-limiter.ts';
+import { toApiKeyView, type ApiKeyView } from './api-key.service.ts';
+import type { PasswordAttemptLimiter } from './password-attempt-limiter.ts';
 
 export const sessionLifetimeMs = 12 * 60 * 60 * 1000;
-const signInWindowMs = 15 * 60 * 1000;
-const failuresPerAccount = 5;
-const failuresPerAddress = 30;
 
-// A real hash to compare against when the account does not exist, so timing does not reveal accounts.
+// One throwaway hash per hasher, compared against when the account does not exist.
 const dummyHashPromise = new Map<PasswordHasher, Promise<string>>();
 
 export interface SignedIn {
   sessionToken: string;
   csrfToken: string;
   actor: Actor;
+}
+
+/** A password changed: the caller's new session, and the API keys that still work (a password change leaves them). */
+export interface PasswordChanged {
+  sessionToken: string;
+  csrfToken: string;
+  activeApiKeys: ApiKeyView[];
 }
 
 /** Loads a user's actor: platform role and the roles of teams that are active and not expired. */
@@ -43,46 +49,67 @@ export class AuthService {
     private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly passwordHasher: PasswordHasher,
-    private readonly rateLimiter: RateLimiter,
+    private readonly passwordAttempts: PasswordAttemptLimiter,
   ) {}
 
   async signIn(account: string, password: string, clientAddress: string): Promise<SignedIn> {
-    const accountKey = `sign-in:account:${account.toLowerCase()}`;
-    const addressKey = `sign-in:address:${clientAddress}`;
-    // Count the attempt before checking the password, atomically: parallel guesses cannot all slip
-    // through a check made before any of them was counted.
-    const accountAllowed = await this.rateLimiter.hit(accountKey, failuresPerAccount, signInWindowMs);
-    const addressAllowed = await this.rateLimiter.hit(addressKey, failuresPerAddress, signInWindowMs);
-    if (!accountAllowed || !addressAllowed) {
-      throw new AppError('RequestLimitExceeded', 'Too many failed sign-in attempts; try again in 15 minutes');
-    }
-    const user = await userRepository.findByAccount(this.db, account);
-    const passwordMatches = user
-      ? await this.passwordHasher.verify(user.password_hash, password)
-      : await this.passwordHasher.verify(await this.dummyHash(), password);
-    if (!user || !passwordMatches || user.status !== 'active') {
-      throw new AppError('AuthFailure.InvalidCredentials', 'The account or password is incorrect');
-    }
-    // A success clears the account's failures and does not count against its address.
-    await this.rateLimiter.reset(accountKey);
-    await this.rateLimiter.release(addressKey, signInWindowMs);
-    const sessionToken = newToken();
-    const csrfToken = csrfTokenOf(sessionToken);
+    const user = await this.passwordAttempts.attempt('sign-in', account.toLowerCase(), clientAddress, async () => {
+      const found = await userRepository.findByAccount(this.db, account);
+      // A real hash to compare against when the account does not exist, so timing does not reveal accounts.
+      const matches = await this.passwordHasher.verify(found?.password_hash ?? (await this.dummyHash()), password);
+      return found && matches && found.status === 'active' ? found : undefined;
+    });
+    if (!user) throw new AppError('AuthFailure.InvalidCredentials', 'The account or password is incorrect');
     const now = this.clock.nowMs();
-    const actor = await this.db.transaction().execute(async (trx) => {
-      await sessionRepository.insert(trx, {
-        token_hash: sha256Hex(sessionToken),
-        user_id: user.id,
-        // Only its hash: a database read must not yield a usable CSRF token.
-        csrf_token: sha256Hex(csrfToken),
-        created_at: now,
-        expires_at: now + sessionLifetimeMs,
-      });
+    const { sessionToken, csrfToken, actor } = await this.db.transaction().execute(async (trx) => {
+      const session = await this.startSession(trx, user.id, now);
       const signedInActor = await loadActor(trx, user, now);
       await recordAudit(trx, this.clock, signedInActor, { action: 'session.sign_in', targetType: 'user', targetId: user.id });
-      return signedInActor;
+      return { ...session, actor: signedInActor };
     });
     return { sessionToken, csrfToken, actor };
+  }
+
+  /**
+   * Any signed-in user changes their own password, proving the current one (attempts limited like sign-in).
+   * Every session of theirs ends and the caller continues under a new one; their API keys are listed, as they
+   * still work and the caller may want to revoke them.
+   */
+  async changeOwnPassword(actor: Actor, currentPassword: string, newPassword: string, clientAddress: string): Promise<PasswordChanged> {
+    if (!actor.userId) throw forbidden();
+    const userId = actor.userId;
+    const user = await this.passwordAttempts.attempt('password-change', userId, clientAddress, async () => {
+      const found = await userRepository.findById(this.db, userId);
+      if (!found) throw notFound('User');
+      return (await this.passwordHasher.verify(found.password_hash, currentPassword)) ? found : undefined;
+    });
+    if (!user) {
+      throw new AppError('InvalidParameterValue', 'currentPassword: the current password is incorrect', { field: 'currentPassword' });
+    }
+    const passwordHash = await this.passwordHasher.hash(newPassword);
+    const now = this.clock.nowMs();
+    return this.db.transaction().execute(async (trx) => {
+      await userRepository.update(trx, user.id, { password_hash: passwordHash, updated_at: now });
+      await sessionRepository.deleteAllOfUser(trx, user.id);
+      const session = await this.startSession(trx, user.id, now);
+      await recordAudit(trx, this.clock, actor, { action: 'user.change_password', targetType: 'user', targetId: user.id });
+      const keys = await apiKeyRepository.listByUser(trx, user.id);
+      return { ...session, activeApiKeys: keys.filter((key) => key.status === 'active').map(toApiKeyView) };
+    });
+  }
+
+  private async startSession(db: Executor, userId: string, now: number): Promise<{ sessionToken: string; csrfToken: string }> {
+    const sessionToken = newToken();
+    const csrfToken = csrfTokenOf(sessionToken);
+    await sessionRepository.insert(db, {
+      token_hash: sha256Hex(sessionToken),
+      user_id: userId,
+      // Only its hash: a database read must not yield a usable CSRF token.
+      csrf_token: sha256Hex(csrfToken),
+      created_at: now,
+      expires_at: now + sessionLifetimeMs,
+    });
+    return { sessionToken, csrfToken };
   }
 
   /** The session's actor and CSRF token, or undefined if the token is unknown or expired. */

@@ -10,6 +10,9 @@ import { userRepository } from '../../repositories/user.repository.ts';
 import { capabilityMapOf, ownTeamScope, scopeOfTeam } from './access-scope.ts';
 import { recordAudit } from './audit.service.ts';
 
+export const cannotAddAccountMessage = 'account: this account cannot be added to the team';
+const cannotAddAccount = () => new AppError('InvalidParameterValue', cannotAddAccountMessage, { field: 'account' });
+
 export interface TeamView {
   id: string;
   kind: TeamKind;
@@ -187,13 +190,12 @@ export class TeamService {
       this.requireRoleOfKind(team, input.role);
       if (input.role === 'administrator')
         throw new AppError('InvalidParameterValue', 'role: a team has exactly one Administrator; transfer it instead', { field: 'role' });
-      const user = await userRepository.findByAccount(trx, input.account);
-      if (!user) throw new AppError('InvalidParameterValue', `account: no user "${input.account}"`, { field: 'account' });
-      await this.requireJoinableUser(trx, user.id, 'account');
       this.requireGrantable(actor, teamId, input.role);
-      if (await teamRepository.findMember(trx, teamId, user.id)) {
-        throw new AppError('ResourceInUse', `${input.account} is already a member of this team`, { field: 'account' });
-      }
+      // One answer whatever the reason (no such account, an admin, disabled, already a member): the form must not
+      // tell a member admin which accounts exist or what they are.
+      const user = await userRepository.findByAccount(trx, input.account);
+      const joinable = user !== undefined && user.platform_role === 'member' && user.status === 'active';
+      if (!joinable || (await teamRepository.findMember(trx, teamId, user.id))) throw cannotAddAccount();
       const now = this.clock.nowMs();
       await teamRepository.insertMember(trx, { team_id: teamId, user_id: user.id, role: input.role, created_at: now });
       await recordAudit(trx, this.clock, actor, {

@@ -133,20 +133,4 @@ export class UserService {
       return after;
     });
   }
-
-  /** Any signed-in user changes their own password; every other session of theirs ends. */
-  async changeOwnPassword(actor: Actor, currentPassword: string, newPassword: string): Promise<void> {
-    if (!actor.userId) throw forbidden();
-    const user = await userRepository.findById(this.db, actor.userId);
-    if (!user) throw notFound('User');
-    if (!(await this.passwordHasher.verify(user.password_hash, currentPassword))) {
-      throw new AppError('InvalidParameterValue', 'currentPassword: the current password is incorrect', { field: 'currentPassword' });
-    }
-    const passwordHash = await this.passwordHasher.hash(newPassword);
-    await this.db.transaction().execute(async (trx) => {
-      await userRepository.update(trx, user.id, { password_hash: passwordHash, updated_at: this.clock.nowMs() });
-      await sessionRepository.deleteAllOfUser(trx, user.id);
-      await recordAudit(trx, this.clock, actor, { action: 'user.change_password', targetType: 'user', targetId: user.id });
-    });
-  }
 }

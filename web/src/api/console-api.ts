@@ -19,6 +19,7 @@ import type {
   Member,
   MiniProgram,
   NewApiKey,
+  PasswordChanged,
   PlatformRole,
   Session,
   Superapp,
@@ -100,6 +101,8 @@ export const consoleApi = {
   },
   signIn: (account: string, password: string) => apiRequest<Session>('POST', '/session', { body: { account, password } }),
   signOut: () => apiRequest<null>('DELETE', '/session'),
+  changeOwnPassword: (currentPassword: string, newPassword: string) =>
+    apiRequest<PasswordChanged>('POST', '/me/password', { body: { currentPassword, newPassword } }),
 
   listUsers: (search?: string) => apiRequest<Items<User>>('GET', '/users', { query: { search } }),
   createUser: (user: NewUser) => apiRequest<User>('POST', '/users', { body: user }),

@@ -5,6 +5,7 @@ import type {
   apiKeySchema,
   memberSchema,
   miniProgramSchema,
+  passwordChangedSchema,
   superappSchema,
   teamSchema,
   userSchema,
@@ -35,6 +36,8 @@ export type Superapp = z.infer<typeof superappSchema>;
 export type MiniProgram = z.infer<typeof miniProgramSchema>;
 export type ApiKey = z.infer<typeof apiKeySchema>;
 export type NewApiKey = ApiKey & { secretKey: string };
+/** POST /api/v1/me/password: the caller's new session's CSRF token and the API keys that still work. */
+export type PasswordChanged = z.infer<typeof passwordChangedSchema>;
 
 export type SessionTeam = Team & { capabilities: CapabilityMap };
 

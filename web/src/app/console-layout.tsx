@@ -6,6 +6,7 @@ import { consoleApi } from '../api/console-api.ts';
 import { languages, useI18n, type Language } from '../i18n/i18n-context.tsx';
 import { isNavItemVisible, navItems, navSections } from '../navigation.ts';
 import { routePaths } from '../route-paths.ts';
+import { ChangePasswordButton } from './change-password.tsx';
 import { useConsole } from './console-context.tsx';
 import { storeSession } from './use-session.ts';
 
@@ -109,6 +110,7 @@ export function ConsoleLayout() {
                 <Typography.Text strong>{session.user.displayName}</Typography.Text>{' '}
                 <Tag>{t(`platformRole.${session.user.platformRole}`)}</Tag>
               </span>
+              <ChangePasswordButton />
               <Button onClick={() => signOut.mutate()} loading={signOut.isPending}>
                 {t('layout.signOut')}
               </Button>

@@ -58,6 +58,21 @@ export const en = {
   'layout.currentTeam': 'Current team',
   'layout.noTeam': 'No team',
   'layout.signOut': 'Sign out',
+  'layout.changePassword': 'Change password',
+
+  'ownPassword.current': 'Current password',
+  'ownPassword.new': 'New password',
+  'ownPassword.newHelp': 'At least 10 characters',
+  'ownPassword.confirm': 'Repeat the new password',
+  'ownPassword.mismatch': 'The two new passwords differ',
+  'ownPassword.submit': 'Change password',
+  'ownPassword.changed': 'Password changed; your other sessions were signed out',
+  'ownPassword.keysTitle': 'Your API keys still work',
+  'ownPassword.keysWarning':
+    'A password change does not revoke API keys: scripts holding one of these keys can still call the management API. ' +
+    'Revoke any key you do not trust.',
+  'ownPassword.revokeAll': 'Revoke all',
+  'ownPassword.keep': 'Keep the remaining keys',
 
   'teamKind.superapp': 'Superapp team',
   'teamKind.miniprogram': 'Mini program team',
@@ -159,7 +174,8 @@ export const en = {
   'apiKeys.revoked': 'API key revoked',
   'apiKeys.createdTitle': 'API key created',
   'apiKeys.onceWarning':
-    'This is the only time the SecretKey is shown. Copy it now and keep it somewhere safe: it cannot be shown again; if you lose it, revoke this key and create another.',
+    'This is the only time the SecretKey is shown. Copy it now and keep it somewhere safe: ' +
+    'it cannot be shown again; if you lose it, revoke this key and create another.',
   'apiKeys.saved': 'I have saved the SecretKey',
 
   'audit.title': 'Audit log',

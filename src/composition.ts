@@ -28,6 +28,7 @@ import {
   MerchantRequestLimiter,
   NonceService,
   type NonceStore,
+  PasswordAttemptLimiter,
   RateLimiter,
   signatureFailureLimit,
   SignatureFailureLimiter,
@@ -117,7 +118,15 @@ export function createServices(deps: ServiceDependencies) {
     }),
     channelEvents,
     /** The in-process sandbox channel; null while the sandbox is off. */
-    sandbox: deps.config.sandboxEnabled ? new SandboxChannel({ db, clock, sink: channelEvents, publicUrl: deps.config.publicUrl }) : null,
+    sandbox: deps.config.sandboxEnabled
+      ? new SandboxChannel({
+          db,
+          clock,
+          sink: channelEvents,
+          publicUrl: deps.config.publicUrl,
+          refundDelayMs: deps.config.sandboxRefundDelayMs,
+        })
+      : null,
   };
   const gateway = createGatewayServices(deps, { ...payment, ...gatewayParts });
   // The host API and the host-reported channel mode: one channel instance serves every such superapp.
@@ -168,7 +177,7 @@ export function createServices(deps: ServiceDependencies) {
     rateLimiter,
     signatureFailures: new SignatureFailureLimiter(rateLimiter, { ...signatureFailureLimit, failures: deps.config.signatureFailureLimit }),
     merchantRequests: new MerchantRequestLimiter(rateLimiter, deps.config.mchidRateLimit),
-    auth: new AuthService(db, clock, passwordHasher, rateLimiter),
+    auth: new AuthService(db, clock, passwordHasher, new PasswordAttemptLimiter(rateLimiter)),
     audit: new AuditService(db),
     managementAuth: new ManagementAuthService(db, clock, tenancy.apiKeys),
     platform: new PlatformService(db, clock),
@@ -234,7 +243,8 @@ export interface BackgroundJobs {
 
 /**
  * The jobs every instance runs: the outbox worker, auto-close, the reconciler, the in-process sandbox's
- * clock-driven work, and the purges of expired nonces, rate-limit counters and old delivery attempts. Safe on any number of instances (claims and compare-and-set in the database).
+ * clock-driven work, and the purges of expired nonces, rate-limit counters and old delivery attempts.
+ * Safe on any number of instances (claims and compare-and-set in the database).
  */
 export function startBackgroundJobs(context: AppContext, options: { intervalMs?: number } = {}): BackgroundJobs {
   const { config, database, clock, services } = context;

@@ -83,4 +83,16 @@ describe('configuration from the environment', () => {
       expect(() => loadConfig({ PAYTHROUGH_EXPORT_RETENTION_HOURS: bad }), bad).toThrow(/PAYTHROUGH_EXPORT_RETENTION_HOURS/);
     }
   });
+
+  it('PAYTHROUGH_SANDBOX_REFUND_DELAY_MS: 5000 by default (SPEC §6.1), whole milliseconds from 0 (settle at once) to a day', () => {
+    expect(loadConfig({}).sandboxRefundDelayMs).toBe(5000);
+    expect(loadConfig({ PAYTHROUGH_SANDBOX_REFUND_DELAY_MS: '0' }).sandboxRefundDelayMs).toBe(0);
+    expect(loadConfig({ PAYTHROUGH_SANDBOX_REFUND_DELAY_MS: '90000' }).sandboxRefundDelayMs).toBe(90_000);
+    expect(loadConfig({ PAYTHROUGH_SANDBOX_REFUND_DELAY_MS: '86400000' }).sandboxRefundDelayMs).toBe(86_400_000);
+    for (const bad of ['', ' ', '-1', '1.5', '5s', '1e3', '86400001']) {
+      expect(() => loadConfig({ PAYTHROUGH_SANDBOX_REFUND_DELAY_MS: bad }), JSON.stringify(bad)).toThrow(
+        /PAYTHROUGH_SANDBOX_REFUND_DELAY_MS/,
+      );
+    }
+  });
 });

@@ -15,6 +15,13 @@ const environmentSchema = z.object({
   PAYTHROUGH_TIMEZONE: z.string().default('Asia/Shanghai'),
   PAYTHROUGH_SANDBOX: onOff.optional(),
   PAYTHROUGH_ALLOW_PRIVATE_TARGETS: z.string().default(''),
+  // Digits only: an empty value must not quietly mean 0 (settle at once).
+  PAYTHROUGH_SANDBOX_REFUND_DELAY_MS: z
+    .string()
+    .regex(/^\d+$/, 'must be whole milliseconds, 0 or more')
+    .default('5000')
+    .transform(Number)
+    .pipe(z.number().max(86_400_000, 'must be at most 86400000 (a day)')),
   PAYTHROUGH_LOG_LEVEL: z.string().default('info'),
   PAYTHROUGH_SIGNATURE_FAILURE_LIMIT: z.coerce.number().int().min(1).default(100),
   PAYTHROUGH_MCHID_RATE_LIMIT: z.coerce.number().int().min(1).default(6000),
@@ -46,6 +53,8 @@ export interface Config {
   timezone: string;
   sandboxEnabled: boolean;
   allowPrivateTargets: string[];
+  /** How long the sandbox channel waits before settling a refund as SUCCESS by itself (SPEC §4.3); 0 settles at once. */
+  sandboxRefundDelayMs: number;
   logLevel: string;
   /** Failed signatures one address may make on a signed surface per 5 minutes before it gets 429 / RequestLimitExceeded. */
   signatureFailureLimit: number;
@@ -100,6 +109,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     allowPrivateTargets: env.PAYTHROUGH_ALLOW_PRIVATE_TARGETS.split(',')
       .map((s) => s.trim())
       .filter(Boolean),
+    sandboxRefundDelayMs: env.PAYTHROUGH_SANDBOX_REFUND_DELAY_MS,
     logLevel: env.PAYTHROUGH_LOG_LEVEL,
     signatureFailureLimit: env.PAYTHROUGH_SIGNATURE_FAILURE_LIMIT,
     mchidRateLimit: env.PAYTHROUGH_MCHID_RATE_LIMIT,
@@ -119,7 +129,8 @@ export function parseMetricsToken(value: string | undefined): string | undefined
   // RFC 6750's token68 alphabet: what a Bearer header carries unescaped.
   if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(value) || value.length < 16) {
     throw new Error(
-      'Invalid configuration: PAYTHROUGH_METRICS_TOKEN must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (then =), e.g. openssl rand -hex 32',
+      'Invalid configuration: PAYTHROUGH_METRICS_TOKEN must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (then =), ' +
+        'e.g. openssl rand -hex 32',
     );
   }
   return value;
@@ -143,7 +154,8 @@ export function parseTrustProxy(value: string): TrustProxy {
   const invalid = entries.filter((entry) => !isAddressOrCidr(entry));
   if (entries.length === 0 || invalid.length > 0) {
     throw new Error(
-      `Invalid configuration: PAYTHROUGH_TRUST_PROXY must be off, true or comma-separated proxy addresses/CIDRs (bad: ${invalid.join(', ') || value})`,
+      'Invalid configuration: PAYTHROUGH_TRUST_PROXY must be off, true or comma-separated proxy addresses/CIDRs ' +
+        `(bad: ${invalid.join(', ') || value})`,
     );
   }
   return entries;

@@ -1,6 +1,7 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { ExpressionBuilder, Insertable, Selectable, Updateable } from 'kysely';
+import type { DatabaseKind } from '../config/config.ts';
 import type { ExportJobTable } from '../db/records-schema.ts';
-import type { Executor } from '../db/schema.ts';
+import type { Database, Executor } from '../db/schema.ts';
 
 export type ExportJobRow = Selectable<ExportJobTable>;
 
@@ -11,10 +12,41 @@ export interface ExportClaim {
   leaseUntil: number;
 }
 
+/** Another export of the same user is running under a live claim (so this one waits: one running export per user). */
+const ownerBusy = (eb: ExpressionBuilder<Database, 'export_jobs'>, now: number) =>
+  eb.exists(
+    eb
+      .selectFrom('export_jobs as other')
+      .select('other.id')
+      .whereRef('other.user_id', '=', 'export_jobs.user_id')
+      .whereRef('other.id', '!=', 'export_jobs.id')
+      .where('other.status', '=', 'running')
+      .where('other.claim_expires_at', '>', now),
+  );
+
 export const exportJobRepository = {
   insert: (db: Executor, row: Insertable<ExportJobTable>) =>
     db.insertInto('export_jobs').values(row).returningAll().executeTakeFirstOrThrow(),
   findById: (db: Executor, id: string) => db.selectFrom('export_jobs').selectAll().where('id', '=', id).executeTakeFirst(),
+
+  /**
+   * Serialises one user's export bookkeeping until the transaction ends (PostgreSQL: the user's row, locked on every
+   * instance); SQLite has one writer anyway. Taken before counting a user's exports and before claiming one of them.
+   */
+  async lockOwner(db: Executor, kind: DatabaseKind, userId: string): Promise<void> {
+    if (kind === 'postgres') await db.selectFrom('users').select('id').where('id', '=', userId).forNoKeyUpdate().execute();
+  },
+
+  /** The user's exports not finished yet: queued, or running (a dead worker's job is taken over, so it counts). */
+  async countUnfinishedOfUser(db: Executor, userId: string): Promise<number> {
+    const row = await db
+      .selectFrom('export_jobs')
+      .select((eb) => eb.fn.countAll<number>().as('jobs'))
+      .where('user_id', '=', userId)
+      .where('status', 'in', ['queued', 'running'])
+      .executeTakeFirstOrThrow();
+    return Number(row.jobs);
+  },
   listByUser: (db: Executor, userId: string, limit: number) =>
     db
       .selectFrom('export_jobs')
@@ -42,17 +74,18 @@ export const exportJobRepository = {
     };
   },
 
-  /** Jobs any worker may take: queued, or running under a claim that has expired (its worker died). */
+  /** Jobs any worker may take: queued, or running under a claim that has expired (its worker died); none of a user already running one. */
   claimable: (db: Executor, now: number, limit: number) =>
     db
       .selectFrom('export_jobs')
-      .select('id')
+      .select(['id', 'user_id'])
       .where((eb) => eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('claim_expires_at', '<=', now)])]))
+      .where((eb) => eb.not(ownerBusy(eb, now)))
       .orderBy('created_at')
       .limit(limit)
       .execute(),
 
-  /** Compare-and-set claim: false when another worker took the job first. */
+  /** Compare-and-set claim: false when another worker took the job first, or another export of its user is running. */
   async claim(db: Executor, id: string, claim: ExportClaim): Promise<boolean> {
     const result = await db
       .updateTable('export_jobs')
@@ -67,6 +100,7 @@ export const exportJobRepository = {
       })
       .where('id', '=', id)
       .where((eb) => eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('claim_expires_at', '<=', claim.now)])]))
+      .where((eb) => eb.not(ownerBusy(eb, claim.now)))
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   },

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerTokenMatches } from '../../src/routes/metrics/metrics.routes.ts';
+import { signatureFailureLimit } from '../../src/services/auth/index.ts';
 import { createPlatform, createUser, signIn, type Platform } from '../helpers/factories.ts';
 import { parsePrometheusText, sampleValue, type Exposition } from '../helpers/prometheus-text.ts';
 import { insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
@@ -61,6 +62,46 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
         expect(response.body).not.toMatch(/paythrough_|process_cpu/);
       }
       expect(context.app.metricsRegistry).toBeNull();
+    });
+  });
+
+  describe('wrong tokens count as failures per client address (PAYTHROUGH_SIGNATURE_FAILURE_LIMIT)', () => {
+    const failures = 3;
+    let context: TestContext;
+    beforeAll(async () => {
+      context = await createTestContext(kind, { config: { metricsToken: token, signatureFailureLimit: failures } });
+    });
+    afterAll(() => context?.close());
+
+    const scrapeFrom = (remoteAddress: string, authorization: string) =>
+      context.app.inject({ method: 'GET', url: '/metrics', remoteAddress, headers: { authorization } });
+
+    it('past the limit an address gets 429 in /metrics’ JSON format, the right token included; another address still scrapes', async () => {
+      const attacker = '203.0.113.60';
+      for (let i = 0; i < failures; i++) expect((await scrapeFrom(attacker, `Bearer wrong-token-${i}-0123456789`)).statusCode).toBe(401);
+      for (const authorization of [`Bearer ${token}`, 'Bearer wrong-token-again-0123456789']) {
+        const blocked = await scrapeFrom(attacker, authorization);
+        expect(blocked.statusCode).toBe(429);
+        expect(blocked.headers['content-type']).toMatch(/^application\/json/);
+        expect(blocked.headers['cache-control']).toBe('no-store');
+        expect(blocked.json()).toEqual({ error: { code: 'RequestLimitExceeded', message: expect.stringMatching(/too many/i) } });
+        expect(blocked.body).not.toMatch(/paythrough_|process_cpu|nodejs_/);
+      }
+      expect((await scrapeFrom('203.0.113.61', `Bearer ${token}`)).statusCode).toBe(200);
+      // Right tokens never count: a busy scraper is not limited by its own scrapes.
+      for (let i = 0; i < failures + 2; i++) expect((await scrapeFrom('203.0.113.62', `Bearer ${token}`)).statusCode).toBe(200);
+      context.clock.advance(signatureFailureLimit.windowMs);
+      expect((await scrapeFrom(attacker, `Bearer ${token}`)).statusCode).toBe(200);
+    });
+
+    it('the counters are /metrics’ own: failures there do not block the address on a signed surface, nor the reverse', async () => {
+      const address = '203.0.113.63';
+      for (let i = 0; i < failures; i++) expect((await scrapeFrom(address, 'Bearer nope-nope-nope-nope')).statusCode).toBe(401);
+      expect((await scrapeFrom(address, `Bearer ${token}`)).statusCode).toBe(429);
+      expect(await context.services.signatureFailures.isBlocked('v3', address)).toBe(false);
+      for (let i = 0; i < failures; i++) await context.services.signatureFailures.recordFailure('v3', '203.0.113.64');
+      expect((await scrapeFrom('203.0.113.64', `Bearer ${token}`)).statusCode).toBe(200);
+      context.clock.advance(signatureFailureLimit.windowMs);
     });
   });
 
@@ -180,7 +221,9 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
       expect(sampleValue(after, 'paythrough_http_request_duration_seconds_sum', gatewayRefused)).toBeGreaterThan(0);
     });
 
-    it('keeps label values bounded: 100 made-up URLs add at most one label set per surface, and no URL, id or account appears', async () => {
+    const boundedLabelsTitle =
+      'keeps label values bounded: 100 made-up URLs add at most one label set per surface, ' + 'and no URL, id or account appears';
+    it(boundedLabelsTitle, async () => {
       const labelSets = (exposition: Exposition) =>
         new Set(exposition.samples.filter((s) => s.name === 'paythrough_http_requests_total').map((s) => JSON.stringify(s.labels)));
       const unmatched = (exposition: Exposition) =>
@@ -271,7 +314,9 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
       await context.database.db.deleteFrom('outbox').where('topic', '=', 'metrics_cache').execute();
     });
 
-    it('refunds: PROCESSING ones counted, those older than PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES as stuck, with the oldest age', async () => {
+    const processingRefundsTitle =
+      'refunds: PROCESSING ones counted, those older than PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES as stuck, ' + 'with the oldest age';
+    it(processingRefundsTitle, async () => {
       const now = context.clock.nowMs();
       const order = await insertOrder(context.database.db, owner, {
         createdAt: now - 5 * 60 * minute,

@@ -2,10 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExportService } from '../../src/services/records/export.service.ts';
 import type { ConsoleClient } from '../helpers/console-client.ts';
-import { signIn } from '../helpers/factories.ts';
+import { signIn, snapshotDatabase } from '../helpers/factories.ts';
 import { createPaymentWorld, expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
 import { insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
@@ -101,7 +101,8 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
     const lines = text.split('\r\n');
     expect(lines.at(-1)).toBe('');
     expect(lines[0]).toBe(
-      'Mini program ID,Merchant ID,Merchant order no.,Transaction ID,Trade state,Description,Amount,Currency,Refunded (processing and succeeded),Payer openid,Platform,Sandbox,Created (Asia/Shanghai),Paid (Asia/Shanghai)',
+      'Mini program ID,Merchant ID,Merchant order no.,Transaction ID,Trade state,Description,Amount,Currency,' +
+        'Refunded (processing and succeeded),Payer openid,Platform,Sandbox,Created (Asia/Shanghai),Paid (Asia/Shanghai)',
     );
     // A header and four records (one of them spans two lines inside its quotes).
     expect(lines.length - 2).toBe(4);
@@ -184,7 +185,9 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
     expect(audit.some((entry) => entry.action === 'export.download')).toBe(true);
   });
 
-  it('runs large exports in the background with progress, takes over a dead worker’s job, splits XLSX sheets, expires after 24 hours', async () => {
+  const backgroundTitle =
+    'runs large exports in the background with progress, takes over a dead worker’s job, ' + 'splits XLSX sheets, expires after 24 hours';
+  it(backgroundTitle, async () => {
     const exports = new ExportService(
       context.database.db,
       context.clock,
@@ -339,5 +342,103 @@ describeOnEachDatabase('exports (CSV and XLSX)', (kind) => {
       'InvalidParameterValue.TimeRangeExceeded',
     );
     expect(await context.database.db.selectFrom('export_jobs').select('id').execute()).toEqual(before);
+  });
+
+  // Last: these leave jobs queued for the workers of other tests to find, until each test drains them.
+  describe('per user: one export running and three waiting, the rest refused', () => {
+    const limitTests = () =>
+      new ExportService(
+        context.database.db,
+        context.clock,
+        context.config,
+        { orders: context.services.orderRecords, refunds: context.services.refundRecords },
+        // Every export with a row is left to the worker, so the jobs stay unfinished until it runs.
+        { folder, inlineRowLimit: 0, batchSize: 50 },
+      );
+    const orders = { kind: 'orders', format: 'xlsx', query: { mnpIds: [] as string[] } } as const;
+    const request = () => ({ ...orders, query: { mnpIds: [world.mnpId] } });
+    const unfinishedOf = async (actor: (typeof world.as)['mp:operator']) =>
+      (
+        await context.database.db
+          .selectFrom('export_jobs')
+          .select('id')
+          .where('user_id', '=', actor.userId!)
+          .where('status', 'in', ['queued', 'running'])
+          .execute()
+      ).length;
+
+    it('refuses a fifth unfinished export with RequestLimitExceeded saying how many are pending, changing nothing', async () => {
+      const exports = limitTests();
+      const actor = world.as['mp:senior_developer'];
+      for (let i = 0; i < 4; i++) expect((await exports.create(actor, request())).status).toBe('queued');
+      const before = await snapshotDatabase(context.database.db);
+      const refused = await expectCode(exports.create(actor, request()), 'RequestLimitExceeded');
+      expect(refused.message).toMatch(/4 exports .*(queued|running)/);
+      expect(refused.details).toMatchObject({ pending: 4, limit: 4 });
+      expect(await snapshotDatabase(context.database.db)).toEqual(before);
+      // Someone else is not limited by it.
+      expect((await exports.create(world.as['sa:developer'], request())).status).toBe('queued');
+      // One finished: room for one more.
+      expect(await exports.runNext()).toBe(true);
+      expect((await exports.create(actor, request())).status).toBe('queued');
+      await expectCode(exports.create(actor, request()), 'RequestLimitExceeded');
+      while (await exports.runNext());
+      expect(await unfinishedOf(actor)).toBe(0);
+    });
+
+    it('holds under concurrent requests: of 12 at once, exactly 4 are accepted', async () => {
+      const exports = limitTests();
+      const actor = world.as['mp:senior_developer'];
+      const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => exports.create(actor, request())));
+      const accepted = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+      const refused = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as { code?: string }] : []));
+      expect(accepted).toHaveLength(4);
+      expect(refused.map((error) => error.code)).toEqual(Array.from({ length: 8 }, () => 'RequestLimitExceeded'));
+      expect(await unfinishedOf(actor)).toBe(4);
+      while (await exports.runNext());
+    });
+
+    it('runs one export per user at a time: a second one waits (also a small one), other users’ jobs go ahead', async () => {
+      const exports = limitTests();
+      const actor = world.as['mp:senior_developer'];
+      const first = await exports.create(actor, request());
+      const second = await exports.create(actor, request());
+      const someoneElse = await exports.create(world.as['sa:developer'], request());
+      // A worker on another instance holds the first one.
+      await context.database.db
+        .updateTable('export_jobs')
+        .set({ status: 'running', claimed_by: 'elsewhere', claim_token: 'elsewhere', claim_expires_at: context.clock.nowMs() + 60_000 })
+        .where('id', '=', first.id)
+        .execute();
+      // A small export, otherwise written during the request, waits its turn too.
+      const small = await context.services.exports.create(actor, { kind: 'orders', format: 'csv', query: { outTradeNo: '-ABC' } });
+      expect(small.status).toBe('queued');
+      expect(await exports.runNext()).toBe(true);
+      expect((await exports.get(world.as['sa:developer'], someoneElse.id)).status).toBe('done');
+      expect(await exports.runNext()).toBe(false);
+      expect((await exports.get(actor, second.id)).status).toBe('queued');
+      // Once the first is done, the next one of that user runs.
+      await context.database.db
+        .updateTable('export_jobs')
+        .set({ status: 'failed', claim_token: null })
+        .where('id', '=', first.id)
+        .execute();
+      while (await exports.runNext());
+      expect((await exports.get(actor, second.id)).status).toBe('done');
+      expect((await exports.get(actor, small.id)).status).toBe('done');
+    });
+
+    it('the console answers a refused export in its error shape (429 RequestLimitExceeded)', async () => {
+      const exports = limitTests();
+      const member = world.tenant.members['sa:senior_developer'];
+      for (let i = 0; i < 4; i++) await exports.create(world.as['sa:senior_developer'], request());
+      const client = await signIn(context, member);
+      const response = await client.post('/orders/exports', { format: 'csv', mnpIds: [world.mnpId] });
+      expect(response.statusCode).toBe(429);
+      expect(response.body).toEqual({
+        error: { code: 'RequestLimitExceeded', message: expect.stringMatching(/4 exports/), details: { pending: 4, limit: 4 } },
+      });
+      while (await exports.runNext());
+    });
   });
 });

@@ -46,7 +46,10 @@ describeOnEachDatabase('brute-force limits', (kind) => {
     });
   }
 
-  it(`gateway: after ${limit} failed signatures an address gets 429 FREQUENCY_LIMITED, a genuine signature included; other addresses do not`, async () => {
+  const gatewayTitle =
+    `gateway: after ${limit} failed signatures an address gets 429 FREQUENCY_LIMITED, ` +
+    'a genuine signature included; other addresses do not';
+  it(gatewayTitle, async () => {
     const attacker = '198.51.100.10';
     for (let i = 0; i < limit; i++) {
       const response = await v3Request(attacker, { forged: true });
@@ -102,7 +105,9 @@ describeOnEachDatabase('brute-force limits', (kind) => {
         service: 'paythrough',
         secretKey,
       });
-      const authorization = `TC3-HMAC-SHA256 Credential=${user.secretId}/${date}/paythrough/tc3_request, SignedHeaders=content-type;host, Signature=${signature}`;
+      const authorization =
+        `TC3-HMAC-SHA256 Credential=${user.secretId}/${date}/paythrough/tc3_request, ` +
+        `SignedHeaders=content-type;host, Signature=${signature}`;
       return context.app.inject({
         method: 'POST',
         url: '/',
@@ -179,6 +184,27 @@ describeOnEachDatabase('brute-force limits', (kind) => {
       .where('counter_key', 'like', 'sign-in:address:198.51.100.50%')
       .execute();
     expect(counters.reduce((sum, row) => sum + Number(row.hits), 0)).toBeGreaterThanOrEqual(30);
+    context.clock.advance(15 * 60 * 1000);
+  });
+
+  it('IPv6: the addresses of one /64 share a per-address limit (sign-in and signatures); another /64 does not', async () => {
+    const signIn = (account: string, password: string, address: string) =>
+      context.app.inject({ method: 'POST', url: '/api/v1/session', remoteAddress: address, payload: { account, password } });
+    const admin = manifest.superAdmin;
+    // A fresh interface identifier for every attempt, all in 2001:db8:50:1::/64; spread over accounts as above.
+    for (let i = 0; i < 30; i++) {
+      expect((await signIn(`ipv6-nobody-${i % 10}`, 'guess', `2001:db8:50:1::${(i + 1).toString(16)}`)).statusCode).toBe(401);
+    }
+    const blocked = await signIn(admin.account, admin.password, '2001:db8:50:1:dead:beef:0:1');
+    expect([blocked.statusCode, blocked.json().error?.code]).toEqual([429, 'RequestLimitExceeded']);
+    expect((await signIn(admin.account, admin.password, '2001:db8:50:2::1')).statusCode).toBe(200);
+
+    for (let i = 0; i < limit; i++) {
+      expect((await v3Request(`2001:db8:51:1:${(i + 1).toString(16)}::1`, { forged: true })).statusCode).toBe(401);
+    }
+    const gatewayBlocked = await v3Request('2001:db8:51:1:ffff::2');
+    expect([gatewayBlocked.statusCode, gatewayBlocked.json().code]).toEqual([429, 'FREQUENCY_LIMITED']);
+    expect((await v3Request('2001:db8:51:2::1')).statusCode).toBe(404);
     context.clock.advance(15 * 60 * 1000);
   });
 });

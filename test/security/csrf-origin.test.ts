@@ -4,8 +4,8 @@ import { createTenant, snapshotDatabase, type Tenant } from '../helpers/factorie
 import { createTestContext, type TestContext } from '../helpers/test-context.ts';
 
 /**
- * CSRF defence in depth: besides the x-csrf-token header, a cookie-carrying state
- * change whose Origin (or, without one, Referer) is not this server's is refused with 403 in the
+ * CSRF defence in depth: besides the x-csrf-token header, a cookie-carrying state change, or a sign-in
+ * (login CSRF), whose Origin (or, without one, Referer) is not this server's is refused with 403 in the
  * console's error format, and changes nothing. The server's origins: PUBLIC_URL's, and the Host the
  * request reached. HTTP logic only, so SQLite alone.
  */
@@ -85,6 +85,42 @@ describe('console refuses cross-site state changes by Origin / Referer', () => {
       expect(response.statusCode).toBe(403);
       expect(response.json().error.message).toMatch(/x-csrf-token/);
     }
+  });
+
+  /** Signs the tenant's administrator in without any cookie: what a cross-site form posting to the console would do. */
+  const signIn = (headers: Record<string, string>) => {
+    const admin = tenant.members['mp:administrator'];
+    return context.app.inject({
+      method: 'POST',
+      url: '/api/v1/session',
+      payload: { account: admin.account, password: admin.password },
+      headers,
+    });
+  };
+
+  it.each([
+    ['another site', { origin: 'https://evil.example' }],
+    ['an opaque origin (null)', { origin: 'null' }],
+    ['a look-alike host', { origin: 'https://pay.example.com.evil.example' }],
+    ['a Referer from another site, no Origin', { referer: 'https://evil.example/login-csrf' }],
+  ])('sign-in without a cookie is Origin-checked too (login CSRF): %s is refused, no session, nothing counted', async (_name, headers) => {
+    const before = await snapshotDatabase(context.database.db);
+    const response = await signIn(headers);
+    expect(response.statusCode).toBe(403);
+    expect(response.json()).toEqual({ error: { code: 'AuthFailure.CsrfTokenInvalid', message: expect.stringMatching(/cross-site/i) } });
+    expect(response.cookies.find((cookie) => cookie.name === sessionCookieName)).toBeUndefined();
+    expect(await snapshotDatabase(context.database.db)).toEqual(before);
+  });
+
+  it.each([
+    ['Origin = PUBLIC_URL', { origin: publicUrl }],
+    ['Origin = the Host reached', { origin: 'http://localhost:80' }],
+    ['Referer under PUBLIC_URL, no Origin', { referer: `${publicUrl}/console/sign-in` }],
+    ['neither Origin nor Referer (curl, the CLI)', {}],
+  ])('sign-in from this server, or from a client that names no origin, still works: %s', async (_name, headers) => {
+    const response = await signIn(headers);
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.cookies.find((cookie) => cookie.name === sessionCookieName)?.value).toBeTruthy();
   });
 
   it('reads (GET) are not refused for their Origin', async () => {

@@ -29,7 +29,9 @@ export const metricsPlugin = fp(
 
     const requests = new Counter({
       name: 'paythrough_http_requests_total',
-      help: 'HTTP requests answered, by surface (from the matched route pattern; unmatched when no route matched), method and status class.',
+      help:
+        'HTTP requests answered, by surface (from the matched route pattern; unmatched when no route matched), ' +
+        'method and status class.',
       labelNames: requestLabels,
       registers: [registry],
     });
@@ -63,7 +65,8 @@ export const metricsPlugin = fp(
     const stuckMinutes = app.config.metricsRefundStuckMinutes;
     gauge(
       'paythrough_database_up',
-      '1 when the database answered the queries behind the gauges below at the last snapshot (taken at most every 5 s); 0 when not, and those gauges are NaN.',
+      '1 when the database answered the queries behind the gauges below at the last snapshot (taken at most every 5 s); ' +
+        '0 when not, and those gauges are NaN.',
       (s) => (s.databaseUp ? 1 : 0),
     );
     gauge(
@@ -78,12 +81,14 @@ export const metricsPlugin = fp(
     );
     gauge(
       'paythrough_outbox_oldest_pending_age_seconds',
-      'Age of the oldest pending outbox job since it was enqueued (0 when none): high while a target keeps failing; a job gives up after its retries (about 24 h).',
+      'Age of the oldest pending outbox job since it was enqueued (0 when none): high while a target keeps failing; ' +
+        'a job gives up after its retries (about 24 h).',
       (s) => s.outbox.oldestPendingAgeSeconds,
     );
     gauge(
       'paythrough_outbox_delivery_lag_seconds',
-      'How long the most overdue due outbox job has waited past its next attempt time (0 when none is due): how far behind the delivery workers are.',
+      'How long the most overdue due outbox job has waited past its next attempt time (0 when none is due): ' +
+        'how far behind the delivery workers are.',
       (s) => s.outbox.deliveryLagSeconds,
     );
     gauge(
@@ -108,7 +113,10 @@ export const metricsPlugin = fp(
     );
     gauge(
       'paythrough_reconciler_lag_seconds',
-      'How far past its due time the earliest check the reconciler owes is, over orders with an outcome in doubt and refunds in PROCESSING (0 when none is due). A check the channel does not answer is rescheduled, so this says whether the reconciler keeps up, not whether channels answer (see paythrough_orders_outcome_in_doubt and paythrough_refunds_oldest_processing_age_seconds).',
+      'How far past its due time the earliest check the reconciler owes is, ' +
+        'over orders with an outcome in doubt and refunds in PROCESSING (0 when none is due). ' +
+        'A check the channel does not answer is rescheduled, so this says whether the reconciler keeps up, not whether channels answer ' +
+        '(see paythrough_orders_outcome_in_doubt and paythrough_refunds_oldest_processing_age_seconds).',
       (s) => s.reconciler.lagSeconds,
     );
     new Gauge({

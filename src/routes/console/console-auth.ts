@@ -18,6 +18,8 @@ export function actorOf(request: FastifyRequest): Actor {
 export function sendConsoleError(reply: FastifyReply, error: unknown) {
   const appError = toAppError(error);
   if (appError.code === 'InternalError') reply.log.error({ err: error }, 'console request failed');
+  const retryAfterSeconds = appError.details?.retryAfterSeconds;
+  if (typeof retryAfterSeconds === 'number') reply.header('retry-after', String(retryAfterSeconds));
   return reply.status(appError.httpStatus).send({
     error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}) },
   });
@@ -33,7 +35,7 @@ function originOf(value: string): string | undefined {
 }
 
 /**
- * Defence in depth behind the CSRF header (and SameSite=Strict): a cookie-carrying state change whose
+ * Defence in depth behind the CSRF header (and SameSite=Strict): a cookie-carrying state change, or a sign-in, whose
  * Origin (or, without one, Referer) names another site is refused. The server's own origins are
  * PUBLIC_URL's and the one the browser reached (the Host header: the default PUBLIC_URL is only a guess).
  */
@@ -53,7 +55,7 @@ export function isCrossSiteRequest(request: FastifyRequest, publicUrl: string): 
 
 /**
  * The console's one auth hook: session cookie → actor; on every state-changing request the CSRF header
- * and, when a cookie is sent, an Origin/Referer of this server's own; and every route must declare the
+ * and, when a cookie is sent or the route is public (sign-in), an Origin/Referer of this server's own; and every route must declare the
  * capability it needs (a route without one fails at startup).
  */
 export function registerConsoleAuth(app: FastifyInstance) {
@@ -64,12 +66,15 @@ export function registerConsoleAuth(app: FastifyInstance) {
   });
   app.addHook('onRequest', async (request) => {
     const token = request.cookies[sessionCookieName];
-    if (token && !safeMethods.has(request.method) && isCrossSiteRequest(request, app.config.publicUrl)) {
+    const capability = request.routeOptions.config.capability;
+    // A public state change (sign-in) acts without a cookie, so it is checked too: else a cross-site form signs the
+    // victim's browser into the attacker's account (login CSRF).
+    const actsForTheCaller = Boolean(token) || capability === 'public';
+    if (actsForTheCaller && !safeMethods.has(request.method) && isCrossSiteRequest(request, app.config.publicUrl)) {
       throw new AppError('AuthFailure.CsrfTokenInvalid', 'Cross-site request refused: its Origin (or Referer) is not this server');
     }
     const session = token ? await app.services.auth.resolveSession(token) : undefined;
     request.actor = session?.actor ?? null;
-    const capability = request.routeOptions.config.capability;
     if (capability === 'public') return;
     if (!session) throw new AppError('AuthFailure', 'Sign in first');
     if (!safeMethods.has(request.method)) {

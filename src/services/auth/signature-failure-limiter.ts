@@ -1,10 +1,13 @@
 import { AppError } from '../../domain/errors.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 
-/** The signed surfaces whose failed signatures are counted, each on its own counters. */
-export type SignedSurface = 'v3' | 'tc3' | 'host' | 'channel';
+/** The signed surfaces whose failed signatures are counted, each on its own counters (`metrics`: wrong /metrics tokens). */
+export type SignedSurface = 'v3' | 'tc3' | 'host' | 'channel' | 'metrics';
 
-/** Failed authentications one client address may make on one surface per window (SPEC §7: counters in the database); the default of PAYTHROUGH_SIGNATURE_FAILURE_LIMIT. */
+/**
+ * Failed authentications one client address may make on one surface per window (SPEC §7: counters in the database);
+ * the default of PAYTHROUGH_SIGNATURE_FAILURE_LIMIT.
+ */
 export const signatureFailureLimit = { failures: 100, windowMs: 5 * 60 * 1000 } as const;
 
 export interface SignatureFailureLimit {
@@ -27,7 +30,7 @@ export class SignatureFailureLimiter {
   ) {}
 
   private counterKey(surface: SignedSurface, clientAddress: string) {
-    return `signature-failures:${surface}:${clientAddress}`;
+    return this.rateLimiter.addressCounterKey(`signature-failures:${surface}`, clientAddress);
   }
 
   isBlocked(surface: SignedSurface, clientAddress: string): Promise<boolean> {

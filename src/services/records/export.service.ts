@@ -39,6 +39,11 @@ export interface ExportOptions {
   fastCsv: boolean;
 }
 
+/** Per user (SPEC §5: heavy exports must not starve the server): one export running, a few more waiting their turn. */
+export const exportsRunningPerUser = 1;
+export const exportsWaitingPerUser = 3;
+const unfinishedExportsPerUser = exportsRunningPerUser + exportsWaitingPerUser;
+
 export const defaultExportOptions = {
   inlineRowLimit: 5_000,
   lifetimeMs: dayMs,
@@ -128,10 +133,22 @@ export class ExportService {
     const stamp = businessDateTimeOf(now, this.config.timezone)
       .replace(/[-: ]/g, '')
       .replace(/^(\d{8})/, '$1-');
+    const userId = actor.userId;
     const job = await this.db.transaction().execute(async (trx) => {
+      // Counted under the owner's lock in the transaction that inserts: parallel requests (on any instance) cannot all slip in.
+      await exportJobRepository.lockOwner(trx, this.config.databaseKind, userId);
+      const pending = await exportJobRepository.countUnfinishedOfUser(trx, userId);
+      if (pending >= unfinishedExportsPerUser) {
+        throw new AppError(
+          'RequestLimitExceeded',
+          `You already have ${pending} exports queued or running (${exportsRunningPerUser} runs at a time, ` +
+            `${exportsWaitingPerUser} more may wait); export again once one has finished`,
+          { pending, limit: unfinishedExportsPerUser },
+        );
+      }
       const row = await exportJobRepository.insert(trx, {
         id,
-        user_id: actor.userId!,
+        user_id: userId,
         kind: request.kind,
         format: request.format,
         filter_json: JSON.stringify(request.query),
@@ -166,7 +183,7 @@ export class ExportService {
       );
       return row;
     });
-    if (counted <= this.options.inlineRowLimit) return exportView(await this.runClaimed(job.id));
+    if (counted <= this.options.inlineRowLimit) return exportView(await this.runClaimed(job.id, userId));
     return exportView(job);
   }
 
@@ -218,7 +235,7 @@ export class ExportService {
   /** The worker's turn: claims and runs the oldest waiting job; false when there was none. */
   async runNext(): Promise<boolean> {
     for (const candidate of await exportJobRepository.claimable(this.db, this.clock.nowMs(), 5)) {
-      const token = await this.claim(candidate.id);
+      const token = await this.claim(candidate.id, candidate.user_id);
       if (token) {
         await this.run(candidate.id, token);
         return true;
@@ -242,21 +259,21 @@ export class ExportService {
     }
   }
 
-  /** The claim's token, or undefined when another worker holds the job. */
-  private async claim(id: string): Promise<string | undefined> {
+  /** The claim's token, or undefined when another worker holds the job or another export of its owner is running. */
+  private async claim(id: string, userId: string): Promise<string | undefined> {
     const now = this.clock.nowMs();
     const token = randomUUID();
-    const claimed = await exportJobRepository.claim(this.db, id, {
-      workerId: this.workerId,
-      token,
-      now,
-      leaseUntil: now + this.options.leaseMs,
+    // Under the owner's lock, so that two workers cannot each start one of the same user's exports.
+    const claimed = await this.db.transaction().execute(async (trx) => {
+      await exportJobRepository.lockOwner(trx, this.config.databaseKind, userId);
+      return exportJobRepository.claim(trx, id, { workerId: this.workerId, token, now, leaseUntil: now + this.options.leaseMs });
     });
     return claimed ? token : undefined;
   }
 
-  private async runClaimed(id: string): Promise<ExportJobRow> {
-    const token = await this.claim(id);
+  /** Writes a small export during the request, unless another export of its owner is running: then it waits for the worker. */
+  private async runClaimed(id: string, userId: string): Promise<ExportJobRow> {
+    const token = await this.claim(id, userId);
     if (token) await this.run(id, token);
     return (await exportJobRepository.findById(this.db, id))!;
   }

@@ -11,6 +11,7 @@ import { reconcileInDoubtIndexMigration } from './migrations/0012-reconcile-in-d
 import { notificationLogMigration } from './migrations/0013-notification-log.ts';
 import { channelTimesMigration } from './migrations/0014-channel-times.ts';
 import { backoffCountersMigration } from './migrations/0015-backoff-counters.ts';
+import { refusedOrdersMigration } from './migrations/0016-refused-orders.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
@@ -27,6 +28,7 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0013-notification-log': notificationLogMigration(kind),
     '0014-channel-times': channelTimesMigration(kind),
     '0015-backoff-counters': backoffCountersMigration(kind),
+    '0016-refused-orders': refusedOrdersMigration(),
   };
 }
 

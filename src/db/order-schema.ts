@@ -65,6 +65,8 @@ export interface OrderTable {
   /** When Paythrough learned of the success (success_time is the channel's time when it reported one). */
   success_learned_at: number | null;
   closed_at: number | null;
+  /** 1 when the channel refused to create the order: closed, not counted, and its out_trade_no may be used again. */
+  channel_refused: Generated<number>;
 }
 
 export interface RefundTable {

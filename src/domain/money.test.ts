@@ -15,6 +15,12 @@ describe('currencies', () => {
     expect(isCurrencyCode('XXX')).toBe(false);
     expect(() => currencyExponent('XXX')).toThrow();
   });
+  it('format sums past 2^53 exactly as bigint, and refuse an unsafe number', () => {
+    expect(formatMinorUnits(2n ** 60n + 5n, 'CNY')).toBe('11529215046068469.81');
+    expect(formatMinorUnits(-(2n ** 54n) - 1n, 'JPY')).toBe('-18014398509481985');
+    expect(() => formatMinorUnits(2 ** 53 + 2, 'CNY')).toThrow(/safe integers/);
+  });
+
   it('format minor units in major units with the currency exponent', () => {
     expect(formatMinorUnits(1230, 'CNY')).toBe('12.30');
     expect(formatMinorUnits(5, 'CNY')).toBe('0.05');

@@ -55,14 +55,16 @@ export function currencyExponent(code: string): number {
   return exponent;
 }
 
-/** An integer amount in minor units as a major-unit decimal string: 1230 CNY → "12.30", 5 JPY → "5". */
-export function formatMinorUnits(amount: number, code: string): string {
-  if (!Number.isSafeInteger(amount)) throw new Error(`Amounts are safe integers in minor units (got ${amount})`);
+/**
+ * An integer amount in minor units as a major-unit decimal string: 1230 CNY → "12.30", 5 JPY → "5". Sums over
+ * many orders come as bigint, exact past 2^53; a number must be a safe integer.
+ */
+export function formatMinorUnits(amount: number | bigint, code: string): string {
+  if (typeof amount === 'number' && !Number.isSafeInteger(amount))
+    throw new Error(`Amounts are safe integers in minor units (got ${amount})`);
   const exponent = currencyExponent(code);
   const sign = amount < 0 ? '-' : '';
-  const digits = Math.abs(amount)
-    .toString()
-    .padStart(exponent + 1, '0');
+  const digits = (amount < 0 ? -BigInt(amount) : BigInt(amount)).toString().padStart(exponent + 1, '0');
   if (exponent === 0) return `${sign}${digits}`;
   return `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
 }

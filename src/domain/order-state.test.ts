@@ -11,7 +11,7 @@ describe('order trade_state machine', () => {
   const expected: Partial<Record<TradeState, Partial<Record<OrderEvent, TradeState>>>> = {
     WAIT_PAY: { pay: 'SUCCESS', close: 'CLOSED', expire: 'AUTO_CLOSED', fail: 'PAY_ERROR' },
     SUCCESS: { refund: 'REFUND' },
-    CLOSED: { late_payment: 'SUCCESS' },
+    CLOSED: { late_payment: 'SUCCESS', retry_refused: 'WAIT_PAY' },
     AUTO_CLOSED: { late_payment: 'SUCCESS' },
     PAY_ERROR: { late_payment: 'SUCCESS' },
     REFUND: {},

@@ -7,14 +7,18 @@ describe('refund status machine', () => {
     expect(validateDefinition(refundStateMachine.definition)).toEqual([]);
   });
 
-  it('settles PROCESSING once, to SUCCESS, CLOSED or ABNORMAL', () => {
+  it('settles PROCESSING to SUCCESS, CLOSED or ABNORMAL, and ABNORMAL later to SUCCESS or CLOSED; nothing leaves those two', () => {
     expect(refundStateMachine.next('PROCESSING', 'succeed')).toBe('SUCCESS');
     expect(refundStateMachine.next('PROCESSING', 'close')).toBe('CLOSED');
     expect(refundStateMachine.next('PROCESSING', 'abnormal')).toBe('ABNORMAL');
-    for (const state of refundStatuses.filter((s) => s !== 'PROCESSING')) {
+    expect(refundStateMachine.next('ABNORMAL', 'succeed')).toBe('SUCCESS');
+    expect(refundStateMachine.next('ABNORMAL', 'close')).toBe('CLOSED');
+    expect(refundStateMachine.next('ABNORMAL', 'abnormal')).toBeUndefined();
+    for (const state of ['SUCCESS', 'CLOSED'] as const) {
       for (const event of refundEvents) expect(refundStateMachine.next(state, event)).toBeUndefined();
       expect(refundStateMachine.isTerminal(state)).toBe(true);
     }
+    expect(refundStateMachine.isTerminal('ABNORMAL')).toBe(false);
   });
 
   it('releases the amount only when CLOSED', () => {

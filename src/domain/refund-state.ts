@@ -1,7 +1,8 @@
 import { defineStateMachine } from './state-machine.ts';
 
 /**
- * A refund's `status` (SPEC §4.1): PROCESSING → SUCCESS | CLOSED | ABNORMAL, each final.
+ * A refund's `status` (SPEC §4.1, §7): PROCESSING → SUCCESS | CLOSED | ABNORMAL; ABNORMAL is not a dead end:
+ * a later result of the channel (or a superapp administrator's settlement) moves it on to SUCCESS or CLOSED.
  * PROCESSING, SUCCESS and ABNORMAL refunds count against the refundable amount; CLOSED ones release it.
  */
 export const refundStatuses = ['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'] as const;
@@ -14,11 +15,13 @@ export const refundStateMachine = defineStateMachine<RefundStatus, RefundEvent>(
   name: 'refund',
   states: refundStatuses,
   initial: 'PROCESSING',
-  terminal: ['SUCCESS', 'CLOSED', 'ABNORMAL'],
+  terminal: ['SUCCESS', 'CLOSED'],
   transitions: [
     { from: 'PROCESSING', event: 'succeed', to: 'SUCCESS' },
     { from: 'PROCESSING', event: 'close', to: 'CLOSED' },
     { from: 'PROCESSING', event: 'abnormal', to: 'ABNORMAL' },
+    { from: 'ABNORMAL', event: 'succeed', to: 'SUCCESS' },
+    { from: 'ABNORMAL', event: 'close', to: 'CLOSED' },
   ],
 });
 

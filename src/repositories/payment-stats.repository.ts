@@ -19,9 +19,10 @@ export interface Figures {
   order_count: number;
   paid_count: number;
   refund_order_count: number;
-  total_amount: number;
-  paid_amount: number;
-  refund_amount: number;
+  /** Sums of minor units, exact however large (SPEC §7: never floating point, never past 2^53). */
+  total_amount: bigint;
+  paid_amount: bigint;
+  refund_amount: bigint;
 }
 
 /** The figures of one mini program's orders. */
@@ -57,14 +58,20 @@ function filterConditions<T extends OwnedTable>(eb: ExpressionBuilder<Database, 
   return out;
 }
 
+// Amount sums arrive as text (see exactSum), or null over no rows.
+const exactAmount = (value: unknown) => BigInt(value === null || value === undefined ? 0 : String(value));
+
 const toFigures = (row: Record<string, unknown>): Figures => ({
   order_count: Number(row.order_count),
   paid_count: Number(row.paid_count),
   refund_order_count: Number(row.refund_order_count),
-  total_amount: Number(row.total_amount),
-  paid_amount: Number(row.paid_amount),
-  refund_amount: Number(row.refund_amount),
+  total_amount: exactAmount(row.total_amount),
+  paid_amount: exactAmount(row.paid_amount),
+  refund_amount: exactAmount(row.refund_amount),
 });
+
+/** A sum read as decimal text: a JavaScript number would round past 2^53, on either database. */
+const exactSum = (sum: Expression<unknown>) => sql<string>`cast(${sum} as text)`;
 
 const toNumbers = (row: Record<string, unknown>): MiniProgramFigures => ({ mnp_id: String(row.mnp_id), ...toFigures(row) });
 
@@ -73,9 +80,9 @@ const sums = (eb: ExpressionBuilder<Database, 'payment_daily_stats'>) => [
   eb.fn.sum<number>('order_count').as('order_count'),
   eb.fn.sum<number>('paid_count').as('paid_count'),
   eb.fn.sum<number>('refund_order_count').as('refund_order_count'),
-  eb.fn.sum<number>('total_amount').as('total_amount'),
-  eb.fn.sum<number>('paid_amount').as('paid_amount'),
-  eb.fn.sum<number>('refund_amount').as('refund_amount'),
+  exactSum(eb.fn.sum('total_amount')).as('total_amount'),
+  exactSum(eb.fn.sum('paid_amount')).as('paid_amount'),
+  exactSum(eb.fn.sum('refund_amount')).as('refund_amount'),
 ];
 
 /** The aggregate columns, computed from orders: a paid order has a success_time; a refunded one refund_succeeded > 0. */
@@ -127,6 +134,8 @@ export const paymentStatsRepository = {
       ])
       .where('created_at', '>=', window.startMs)
       .where('created_at', '<', window.endMs)
+      // An order the channel refused to create never existed for the payment figures (SPEC §7).
+      .where('channel_refused', '=', 0)
       .groupBy(['mnp_id', 'currency', 'sandbox', 'client_platform']);
     if (mnpId !== null) select = select.where('mnp_id', '=', mnpId);
     await db
@@ -207,12 +216,13 @@ export const paymentStatsRepository = {
         orderAggregates.order_count.as('order_count'),
         orderAggregates.paid_count.as('paid_count'),
         orderAggregates.refund_order_count.as('refund_order_count'),
-        orderAggregates.total_amount.as('total_amount'),
-        orderAggregates.paid_amount.as('paid_amount'),
-        orderAggregates.refund_amount.as('refund_amount'),
+        exactSum(orderAggregates.total_amount).as('total_amount'),
+        exactSum(orderAggregates.paid_amount).as('paid_amount'),
+        exactSum(orderAggregates.refund_amount).as('refund_amount'),
       ])
       .where('created_at', '>=', fromMs)
       .where('created_at', '<', toMs)
+      .where('channel_refused', '=', 0)
       .where((eb) => eb.and(filterConditions(eb, filter)))
       .groupBy('mnp_id')
       .execute();
@@ -242,7 +252,8 @@ export const paymentStatsRepository = {
       select day, count(*) as users, sum(paid) as paid_users from (
         select ${bucket} as day, orders.payer_openid, max(case when orders.success_time is not null then 1 else 0 end) as paid
         from orders
-        where orders.created_at >= ${fromMs} and orders.created_at < ${toMs} and orders.payer_openid <> '' ${conditions}
+        where orders.created_at >= ${fromMs} and orders.created_at < ${toMs} and orders.payer_openid <> ''
+          and orders.channel_refused = 0 ${conditions}
         group by 1, 2
       ) payers group by day`;
     const run = async (executor: Executor) => (await query.execute(executor)).rows;

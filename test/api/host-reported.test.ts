@@ -217,7 +217,9 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     expect((await orderNow()).trade_state).toBe('SUCCESS');
   });
 
-  it("keeps the host's time_end and settle_time as success times, the time learned beside them; an implausible one is flagged", async () => {
+  const hostTimesTitle =
+    "keeps the host's time_end and settle_time as success times, the time learned beside them; an implausible one is flagged";
+  it(hostTimesTitle, async () => {
     /** yyyyMMddHHmmss in Asia/Shanghai, as the demo hosts write it. */
     const shanghai = (ms: number) => new Date(ms + 8 * 3_600_000).toISOString().slice(0, 19).replace(/\D/g, '');
     const { outTradeNo, prepayId } = await placeOrder(2000);

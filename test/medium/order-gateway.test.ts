@@ -3,6 +3,7 @@ import type { ChannelOrderKey, ChannelResult, ChannelOrder, PaymentChannel } fro
 import { OrderAnomaly } from '../../src/db/order-schema.ts';
 import { channelPaymentRepository, paymentStateHistoryRepository } from '../../src/repositories/channel-payment.repository.ts';
 import { orderRepository } from '../../src/repositories/order.repository.ts';
+import { paymentStatsRepository } from '../../src/repositories/payment-stats.repository.ts';
 import { refundRepository } from '../../src/repositories/refund.repository.ts';
 import { outboxRepository } from '../../src/repositories/outbox.repository.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
@@ -245,6 +246,62 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     const after = await orderOf(drifted);
     expect(after).toMatchObject({ trade_state: 'SUCCESS', success_time: context.clock.nowMs() });
     expect(after.anomaly_flags & OrderAnomaly.TimeDrift).toBe(OrderAnomaly.TimeDrift);
+  });
+
+  it('a create the channel refuses leaves a closed order with the refusal in its history; a retry takes the row over', async () => {
+    const sandbox = context.services.sandbox!;
+    let refuse = true;
+    const refusing: PaymentChannel = {
+      kind: 'sandbox',
+      createOrder: async (input) =>
+        refuse ? { outcome: 'rejected', code: 'PARAM_ERROR', message: 'the payer is blocked' } : sandbox.createOrder(input),
+      queryOrder: (key) => sandbox.queryOrder(key),
+      closeOrder: (key) => sandbox.closeOrder(key),
+      queryRefund: (key) => sandbox.queryRefund(key),
+      refund: (input) => sandbox.refund(input),
+    };
+    context.services.gatewayChannels.register('sandbox', refusing);
+    try {
+      const ordersCountedAt = async (at: number) => {
+        const filter = { scope: { all: true as const }, currency: 'CNY', mnpIds: [client.merchant.mnpId] };
+        const figures = await paymentStatsRepository.ordersFigures(db(), filter, at, at + 1);
+        return figures.reduce((sum, row) => sum + Number(row.order_count), 0);
+      };
+      const countedBefore = await ordersCountedAt(context.clock.nowMs());
+      const outTradeNo = orderNo('REFUSED');
+      const refused = await client.prepay({ outTradeNo, total: 800 });
+      expect([refused.statusCode, refused.body.code]).toEqual([400, 'PARAM_ERROR']);
+      const closed = await orderOf(outTradeNo);
+      expect(closed).toMatchObject({ trade_state: 'CLOSED', channel_refused: 1, pending_operation: null, amount_total: 800 });
+      // Not an unpaid order: the payment figures do not count it.
+      expect(await ordersCountedAt(closed.created_at)).toBe(countedBefore);
+      const history = await paymentStateHistoryRepository.listOf(db(), 'order', closed.id);
+      expect(history.map((entry) => [entry.to_state, entry.reason])).toEqual([
+        ['WAIT_PAY', 'prepay'],
+        ['CLOSED', 'the channel refused to create it: PARAM_ERROR the payer is blocked'],
+      ]);
+
+      // The corrected retry, other fields and all, goes through in the same row with a new prepay_id.
+      refuse = false;
+      const retried = await client.prepay({ outTradeNo, total: 900, description: 'corrected' });
+      expect(retried.statusCode).toBe(200);
+      expect(retried.body.prepay_id).not.toBe(closed.prepay_id);
+      const open = await orderOf(outTradeNo);
+      expect(open).toMatchObject({
+        id: closed.id,
+        trade_state: 'WAIT_PAY',
+        channel_refused: 0,
+        amount_total: 900,
+        description: 'corrected',
+      });
+      expect(open.channel_order_id).toMatch(/^sbx_ord_/);
+      const after = await paymentStateHistoryRepository.listOf(db(), 'order', closed.id);
+      expect(after.map((entry) => entry.to_state)).toEqual(['WAIT_PAY', 'CLOSED', 'WAIT_PAY']);
+      // A plain repeat of the retry is the same order, as any repeat is.
+      expect((await client.prepay({ outTradeNo, total: 900, description: 'corrected' })).body.prepay_id).toBe(retried.body.prepay_id);
+    } finally {
+      context.services.gatewayChannels.register('sandbox', sandbox);
+    }
   });
 
   it('refuses and flags a payment whose amount or currency differs; never applies it', async () => {

@@ -64,6 +64,7 @@ describeOnEachDatabase('payment credentials (SPEC §2.2)', (kind) => {
       mchid: world.merchants[0]!.merchantId,
       publicKeyPem: view.activeKey!.publicKeyPem,
       status: 'active',
+      notAfter: view.activeKey!.notAfter,
     });
     expect(verifies(found!.publicKeyPem, signWith(key.privateKeyPem))).toBe(true);
     expect(verifies(found!.publicKeyPem, signWith(keyFixtures.merchantA.privateKeyPem))).toBe(false);

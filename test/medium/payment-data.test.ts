@@ -84,6 +84,10 @@ describeOnEachDatabase('payment data (DescribePaymentDataOverview / Detail)', (k
     await insertOrder({ mnpId: ready, createdAt: day1 + 4 * hour, amount: 999, payer: 'u3', paid: true, currency: 'USD' });
     await insertOrder({ mnpId: ready, createdAt: day1 + 4 * hour, amount: 777, payer: 'u4', paid: true, sandbox: 0 });
     await insertOrder({ mnpId: ready, createdAt: day1 - 1, amount: 5, payer: 'u5', paid: true });
+    // Amounts as large as a prepay once accepted: three of them add up past 2^53.
+    for (const payer of ['j1', 'j2', 'j3']) {
+      await insertOrder({ mnpId: ready, createdAt: day1 + 5 * hour, amount: 2 ** 52 + 1, payer, paid: true, currency: 'JPY' });
+    }
     context.clock.set(Date.now());
     await context.app.listen({ port: 0, host: '127.0.0.1' });
     const address = context.app.server.address();
@@ -92,6 +96,15 @@ describeOnEachDatabase('payment data (DescribePaymentDataOverview / Detail)', (k
   afterAll(() => context?.close());
 
   const query = { TimeBegin: day1, TimeEnd: day1 + 2 * dayMs - 1, DataType: 0 };
+
+  it('sums amounts exactly past 2^53 (decimal strings, never a rounded float or a 500)', async () => {
+    const overview = await callAction(managementClient(baseUrl, manifest.miniProgramTeam.users.operator), 'DescribePaymentDataOverview', {
+      PlatformId: manifest.platformId,
+      ...query,
+      Currency: 'JPY',
+    });
+    expect(overview).toMatchObject({ OrderNum: 3, TotalAmount: '13510798882111491', PaidAmount: '13510798882111491', UnpaidAmount: '0' });
+  });
 
   it('sums the range with distinct users over the whole range, amounts as major-unit strings', async () => {
     const call = (params: Record<string, unknown>) =>

@@ -204,6 +204,22 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
       );
     }
     expect(types.sort()).toEqual(['REFUND.ABNORMAL', 'REFUND.CLOSED']);
+
+    // ABNORMAL is not a dead end: the channel's later SUCCESS is applied, counted and notified.
+    const abnormalRefund = (await refundRepository.findByOutRefundNo(db(), client.merchant.mchid, `${order.outTradeNo}-A`))!;
+    const later = await context.services.sandbox!.queryRefund({
+      merchantId: client.merchant.mchid,
+      outRefundNo: abnormalRefund.out_refund_no,
+    });
+    expect(later.outcome).toBe('ok');
+    if (later.outcome !== 'ok') return;
+    await context.services.refunds.recordChannelView(abnormalRefund, { ...later.value, state: 'PROCESSING' });
+    expect((await client.queryRefund(`${order.outTradeNo}-A`)).body.status).toBe('ABNORMAL');
+    await context.services.refunds.recordChannelView(abnormalRefund, { ...later.value, state: 'SUCCESS' });
+    expect((await client.queryRefund(`${order.outTradeNo}-A`)).body.status).toBe('SUCCESS');
+    expect((await orderRepository.findById(db(), order.id))!).toMatchObject({ refund_succeeded: 400 });
+    const notified = await outboxRepository.listBySubject(db(), 'refund', String(abnormalRefund.id));
+    expect(notified.map((event) => JSON.parse(event.payload_json).event_type)).toEqual(['REFUND.ABNORMAL', 'REFUND.SUCCESS']);
   });
 
   describe('a refund whose channel call timed out', () => {

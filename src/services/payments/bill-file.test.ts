@@ -108,3 +108,17 @@ describe('trade bill file', () => {
     expect(bill.summary).toMatchObject({ 'Total trades': '0', 'Total settlement amount': '0.00' });
   });
 });
+
+describe('the trade bill summary', () => {
+  it('adds a day of large payments exactly, past 2^53', () => {
+    const large = [1, 2, 3].map((n) => ({
+      ...payment,
+      transactionId: `${payment.transactionId}${n}`,
+      outTradeNo: `T-${n}`,
+      amountTotal: 2 ** 52 + 1,
+    }));
+    const bill = buildTradeBill({ billType: 'ALL', payments: large, refunds: [], timeZone: 'Asia/Shanghai', defaultCurrency: 'CNY' });
+    const summary = bill.trimEnd().split(/\r?\n/).at(-1)!;
+    expect(summary.split(',')).toEqual(['`3', '`135107988821114.91', '`0.00', '`0.00', '`0.00', '`135107988821114.91', '`0.00', '`CNY']);
+  });
+});

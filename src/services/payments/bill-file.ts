@@ -84,12 +84,13 @@ export const billSummaryCaption = [
 const clean = (value: string) => value.replace(/[\r\n,`]+/g, ' ');
 const row = (cells: readonly string[]) => cells.map((cell) => `\`${clean(cell)}`).join(',');
 
+/** A day's totals per currency: bigint, so a busy merchant's sums stay exact past 2^53. */
 interface Totals {
   trades: number;
-  settlement: number;
-  refund: number;
-  order: number;
-  requestedRefund: number;
+  settlement: bigint;
+  refund: bigint;
+  order: bigint;
+  requestedRefund: bigint;
 }
 
 export function buildTradeBill(input: {
@@ -104,12 +105,12 @@ export function buildTradeBill(input: {
   const totalsOf = (currency: string) => {
     let entry = totals.get(currency);
     if (!entry) {
-      entry = { trades: 0, settlement: 0, refund: 0, order: 0, requestedRefund: 0 };
+      entry = { trades: 0, settlement: 0n, refund: 0n, order: 0n, requestedRefund: 0n };
       totals.set(currency, entry);
     }
     return entry;
   };
-  const money = (amount: number, currency: string) => formatMinorUnits(amount, currency);
+  const money = (amount: number | bigint, currency: string) => formatMinorUnits(amount, currency);
 
   type Entry = { time: number; line: string };
   const entries: Entry[] = [];
@@ -117,8 +118,8 @@ export function buildTradeBill(input: {
     for (const payment of input.payments) {
       const total = totalsOf(payment.currency);
       total.trades += 1;
-      total.settlement += payment.amountTotal;
-      total.order += payment.amountTotal;
+      total.settlement += BigInt(payment.amountTotal);
+      total.order += BigInt(payment.amountTotal);
       entries.push({
         time: payment.successTime,
         line: row([
@@ -157,8 +158,8 @@ export function buildTradeBill(input: {
     for (const refund of input.refunds) {
       const total = totalsOf(refund.currency);
       total.trades += 1;
-      total.refund += refund.refundAmount;
-      total.requestedRefund += refund.refundAmount;
+      total.refund += BigInt(refund.refundAmount);
+      total.requestedRefund += BigInt(refund.refundAmount);
       entries.push({
         time: refund.successTime,
         line: row([

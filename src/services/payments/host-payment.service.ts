@@ -234,7 +234,8 @@ export class HostPaymentService {
           `(${refund.amount_refund} ${refund.currency}): nothing was applied, the order is flagged`,
       );
     }
-    if (refund.status !== 'PROCESSING') {
+    const settles = refund.status === 'PROCESSING' || (refund.status === 'ABNORMAL' && state !== 'ABNORMAL');
+    if (!settles) {
       return refund.status === state
         ? success('The refund is settled already; nothing changed')
         : fail(`The refund is ${refund.status} already`);

@@ -136,9 +136,15 @@ export class OrderService implements ChannelEventSink {
       timeExpire: admission.requestedExpiry,
     });
     const inserted = await this.insertPrepayOrder(request, admission, fingerprint, now);
-    const order = inserted ?? (await orderRepository.findByOutTradeNo(this.db, request.mchid, request.out_trade_no));
+    let order = inserted ?? (await orderRepository.findByOutTradeNo(this.db, request.mchid, request.out_trade_no));
     if (!order) throw new AppError('InternalError', 'The order vanished after its insert');
-    if (!inserted) this.checkRepeatedPrepay(order, fingerprint, caller, now);
+    let reopened: OrderRow | undefined;
+    if (!inserted && order.channel_refused === 1 && order.mnp_id === caller.mnpId) {
+      reopened = await this.reopenRefused(order, request, admission, fingerprint, now);
+      // Undefined: a concurrent prepay reopened it first, and this one is a repeat of that one.
+      order = reopened ?? (await orderRepository.findById(this.db, order.id)) ?? order;
+    }
+    if (!inserted && !reopened) this.checkRepeatedPrepay(order, fingerprint, caller, now);
     if (order.channel_order_id === null) await this.createChannelOrder(order, admission.channel);
     return { prepay_id: order.prepay_id };
   }
@@ -179,6 +185,60 @@ export class OrderService implements ChannelEventSink {
   }
 
   /** Writes the order with its creation history; undefined when the (mchid, out_trade_no) exists already. */
+  /** SPEC §7: a refused create leaves no unpaid order: closed, the refusal in its history, not counted. */
+  private async closeRefused(order: OrderRow, reason: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const current = await orderRepository.findById(trx, order.id);
+      if (!current || current.trade_state !== 'WAIT_PAY') return;
+      const now = this.clock.nowMs();
+      await orderTransitions.transition(trx, current, 'close', {
+        nowMs: now,
+        reason,
+        changes: { channel_refused: 1, closed_at: now, pending_operation: null, reconcile_at: null },
+      });
+    });
+  }
+
+  /**
+   * A prepay whose out_trade_no names an order the channel refused to create takes that row over, whatever its
+   * fields: a new prepay_id and the new request's fields, open again, the history saying so. Undefined when the
+   * row is not such an order (any more).
+   */
+  private async reopenRefused(
+    order: OrderRow,
+    request: PrepayRequest,
+    admission: PrepayAdmission,
+    fingerprint: string,
+    now: number,
+  ): Promise<OrderRow | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await orderRepository.findById(trx, order.id);
+      if (!current || current.trade_state !== 'CLOSED' || current.channel_refused !== 1) return undefined;
+      return orderTransitions.transition(trx, current, 'retry_refused', {
+        nowMs: now,
+        reason: 'prepay again after the channel refused to create it',
+        changes: {
+          prepay_id: mintPrepayId(now),
+          description: request.description,
+          attach: request.attach ?? null,
+          notify_url: request.notify_url,
+          amount_total: request.amount.total,
+          currency: admission.currency,
+          payer_openid: request.payer.openid,
+          time_expire: admission.timeExpire,
+          client_platform: clientPlatformOf(request.scene_info),
+          fingerprint,
+          channel_refused: 0,
+          closed_at: null,
+          channel_order_id: null,
+          cashier_token: null,
+          pending_operation: 'create',
+          reconcile_at: now + firstCheckDelayMs,
+        },
+      });
+    });
+  }
+
   private async insertPrepayOrder(
     request: PrepayRequest,
     admission: PrepayAdmission,
@@ -464,7 +524,10 @@ export class OrderService implements ChannelEventSink {
       await orderRepository.markPending(this.db, order.id, 'create', now + firstCheckDelayMs, now);
       throw channelUnavailable(result.reason);
     }
-    if (result.outcome === 'rejected') throw channelRefusal(result);
+    if (result.outcome === 'rejected') {
+      await this.closeRefused(order, `the channel refused to create it: ${result.code} ${result.message}`);
+      throw channelRefusal(result);
+    }
     await orderRepository.setChannelOrder(this.db, order.id, result.value.channelOrderId, result.value.cashierToken, now);
     if (result.value.state !== 'WAIT_PAY') await this.settleFromChannel(order, result.value, 'create');
     else await this.watchUnpaid(order);

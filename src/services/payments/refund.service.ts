@@ -5,7 +5,7 @@ import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import { type Clock, dayMs } from '../../domain/clock.ts';
 import { believedTime } from '../../domain/channel-time.ts';
 import { checkNotifyUrl } from '../../domain/notify-url.ts';
-import { systemRefundPrefix } from '../../domain/refund-state.ts';
+import { refundStateMachine, systemRefundPrefix } from '../../domain/refund-state.ts';
 import { AppError } from '../../domain/errors.ts';
 import { orderStateMachine, refundableTradeStates } from '../../domain/order-state.ts';
 import type { RefundEvent } from '../../domain/refund-state.ts';
@@ -164,6 +164,8 @@ export class RefundService {
       return;
     }
     if (view.state === 'PROCESSING') {
+      // Nothing moves back to PROCESSING: an ABNORMAL refund waits for a final result.
+      if (refund.status !== 'PROCESSING') return;
       const now = this.clock.nowMs();
       await refundRepository.setChannelRefund(this.db, refund.id, view.channelRefundId, nextCheckAt(now, refund.created_at), now);
       return;
@@ -203,8 +205,8 @@ export class RefundService {
   }
 
   /**
-   * Moves a PROCESSING refund to its final state with its history row and notification; SUCCESS adds to
-   * the order's refunded total, CLOSED releases the reservation. Repeats are no-ops.
+   * Moves a PROCESSING (or ABNORMAL) refund on, as the refund machine allows, with its history row and
+   * notification; SUCCESS adds to the order's refunded total, CLOSED releases the reservation. Repeats are no-ops.
    */
   async settle(
     refundId: number,
@@ -214,7 +216,8 @@ export class RefundService {
     const now = this.clock.nowMs();
     await this.db.transaction().execute(async (trx) => {
       const refund = await refundRepository.findById(trx, refundId);
-      if (!refund || refund.status !== 'PROCESSING') return;
+      // A final refund stays so; an ABNORMAL one takes the channel's later result (SPEC §7).
+      if (!refund || !refundStateMachine.can(refund.status, event)) return;
       const settledAt = believedTime(input.settledAt, { notBefore: refund.created_at, learnedAt: now });
       const settled = await refundTransitions.transition(trx, refund, event, {
         nowMs: now,

@@ -53,7 +53,7 @@ const maxRangeMs = 366 * dayMs;
 const noUsers = { users: 0, paidUsers: 0 };
 
 function sumFigures(rows: readonly Figures[]): Figures {
-  const total: Figures = { order_count: 0, paid_count: 0, refund_order_count: 0, total_amount: 0, paid_amount: 0, refund_amount: 0 };
+  const total: Figures = { order_count: 0, paid_count: 0, refund_order_count: 0, total_amount: 0n, paid_amount: 0n, refund_amount: 0n };
   for (const row of rows) {
     total.order_count += row.order_count;
     total.paid_count += row.paid_count;

@@ -104,6 +104,20 @@ function orderExpiryOf(timeExpire: string | undefined, now: number): Pick<Prepay
   };
 }
 
+/** The order's columns a prepay request sets (a new order's, or a refused one's taken over). */
+function requestedOrderFields(request: PrepayRequest, admission: Pick<PrepayAdmission, 'currency' | 'timeExpire'>) {
+  return {
+    description: request.description,
+    attach: request.attach ?? null,
+    notify_url: request.notify_url,
+    amount_total: request.amount.total,
+    currency: admission.currency,
+    payer_openid: request.payer.openid,
+    time_expire: admission.timeExpire,
+    client_platform: clientPlatformOf(request.scene_info),
+  };
+}
+
 /**
  * Orders (SPEC §4.1, §4.5, §7): prepay behind the gate, idempotent per (mchid, out_trade_no); query;
  * close; auto-close at `time_expire`; payments reported by channels (including late and duplicate
@@ -219,14 +233,7 @@ export class OrderService implements ChannelEventSink {
         reason: 'prepay again after the channel refused to create it',
         changes: {
           prepay_id: mintPrepayId(now),
-          description: request.description,
-          attach: request.attach ?? null,
-          notify_url: request.notify_url,
-          amount_total: request.amount.total,
-          currency: admission.currency,
-          payer_openid: request.payer.openid,
-          time_expire: admission.timeExpire,
-          client_platform: clientPlatformOf(request.scene_info),
+          ...requestedOrderFields(request, admission),
           fingerprint,
           channel_refused: 0,
           closed_at: null,
@@ -256,14 +263,7 @@ export class OrderService implements ChannelEventSink {
         application_id: account.applicationId,
         mini_program_team_id: account.teamId,
         superapp_team_id: admission.superappTeamId,
-        description: request.description,
-        attach: request.attach ?? null,
-        notify_url: request.notify_url,
-        amount_total: request.amount.total,
-        currency: admission.currency,
-        payer_openid: request.payer.openid,
-        time_expire: admission.timeExpire,
-        client_platform: clientPlatformOf(request.scene_info),
+        ...requestedOrderFields(request, admission),
         sandbox: channelKind === 'sandbox' ? 1 : 0,
         trade_state: 'WAIT_PAY',
         channel_kind: channelKind,

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { parseAddress } from '../../net/address-policy.ts';
 
 /**
  * The part of a client address a per-address limit counts: an IPv4 address (also written IPv4-mapped, `::ffff:a.b.c.d`)
@@ -6,30 +6,13 @@ import { isIPv4, isIPv6 } from 'node:net';
  * and could otherwise take a fresh address for every attempt. Anything else (no address) is kept as it is.
  */
 export function addressLimitKey(address: string): string {
-  const zoneless = address.replace(/%.*$/, '');
-  if (isIPv4(zoneless)) return zoneless;
-  if (!isIPv6(zoneless)) return address;
-  const groups = ipv6Groups(zoneless);
-  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
-    return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join('.');
-  }
-  return `${compressedPrefix(groups.slice(0, 4))}/64`;
-}
-
-/** The eight 16-bit groups of a valid IPv6 address (`::` expanded, a dotted IPv4 tail turned into two groups). */
-function ipv6Groups(address: string): number[] {
-  let text = address.toLowerCase();
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const parse = (part: string | undefined) => (part ? part.split(':').map((group) => Number.parseInt(group, 16)) : []);
-  const front = parse(head);
-  const back = parse(tail);
-  const zeros = tail === undefined ? [] : new Array<number>(8 - front.length - back.length).fill(0);
-  return [...front, ...zeros, ...back];
+  const parsed = parseAddress(address);
+  if (!parsed) return address;
+  const { bytes } = parsed;
+  const mapped = parsed.family === 6 && bytes.subarray(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  if (parsed.family === 4 || mapped) return [...bytes.subarray(parsed.family === 4 ? 0 : 12)].join('.');
+  const groups = [0, 2, 4, 6].map((offset) => (bytes[offset]! << 8) | bytes[offset + 1]!);
+  return `${compressedPrefix(groups)}/64`;
 }
 
 /** Four groups followed by 64 zero bits, written as RFC 5952 would (the longest run of two or more zero groups as `::`). */

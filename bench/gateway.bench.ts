@@ -159,7 +159,7 @@ export async function run(args: string[]): Promise<void> {
 
   const config = {
     ...loadConfig({ DATABASE_URL: databaseUrl, PAYTHROUGH_SANDBOX: 'on', PORT: '0', PAYTHROUGH_LOG_LEVEL: 'warn' }),
-    masterKey: SecretBox.generateMasterKey(),
+    masterKeys: [SecretBox.generateMasterKey()],
   };
   const context = await createAppContext(config, {
     hashingCost: testHashingCost,

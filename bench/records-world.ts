@@ -46,7 +46,7 @@ export function parseDatabaseArg(value: string | undefined): string {
 export function benchConfig(databaseUrl: string): Config {
   return {
     ...loadConfig({ DATABASE_URL: databaseUrl, PAYTHROUGH_SANDBOX: 'off', PORT: '0' }),
-    masterKey: Buffer.alloc(32, 7).toString('base64'),
+    masterKeys: [Buffer.alloc(32, 7).toString('base64')],
   };
 }
 

@@ -5,7 +5,7 @@ import { openDatabase, type OpenDatabaseOptions } from './db/database.ts';
 import { migrateToLatest } from './db/migrator.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { type AppContext, createServices } from './composition.ts';
-import { resolveMasterKey } from './config/master-key.ts';
+import { resolveMasterKeys } from './config/master-key.ts';
 
 export interface ContextOptions extends OpenDatabaseOptions {
   clock?: Clock;
@@ -18,7 +18,7 @@ export interface ContextOptions extends OpenDatabaseOptions {
 
 /** Opens the database, applies migrations and builds the services: everything but HTTP. */
 export async function createAppContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
-  const secretBox = new SecretBox(resolveMasterKey(config));
+  const secretBox = new SecretBox(resolveMasterKeys(config));
   const database = openDatabase(config.databaseUrl, options);
   try {
     if (options.migrate ?? true) await migrateToLatest(database.db, database.kind);
@@ -34,5 +34,16 @@ export async function createAppContext(config: Config, options: ContextOptions =
     passwordHasher: options.passwordHasher ?? new PasswordHasher(options.hashingCost),
     config,
   });
+  await refuseUnheldMasterKeys(services, database);
   return { config, database, clock, services };
+}
+
+/** SPEC §7: a value sealed under a key none of PAYTHROUGH_MASTER_KEY's keys is an error at start, naming the key id. */
+async function refuseUnheldMasterKeys(services: AppContext['services'], database: AppContext['database']): Promise<void> {
+  try {
+    await services.masterKeyRotation.assertEveryKeyHeld();
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
 }

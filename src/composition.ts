@@ -34,6 +34,7 @@ import {
   SignatureFailureLimiter,
 } from './services/auth/index.ts';
 import { DemoMerchant, DemoWorldService, extendDemoWorldWithPayment } from './services/demo/index.ts';
+import { masterKeyHeartbeatMs, MasterKeyInstanceService, MasterKeyRotationService } from './services/master-key/index.ts';
 import {
   ApprovalService,
   findPaymentAccount,
@@ -168,6 +169,8 @@ export function createServices(deps: ServiceDependencies) {
   };
   const demoWorld = new DemoWorldService(db, clock, secretBox, deps.config, tenancy);
   extendDemoWorldWithPayment(demoWorld, payment);
+  // The master keys this instance holds, as reported to the others, and their rotation (SPEC §7).
+  const masterKeyInstances = new MasterKeyInstanceService(db, clock, secretBox);
   return {
     ...tenancy,
     ...payment,
@@ -187,6 +190,8 @@ export function createServices(deps: ServiceDependencies) {
     ...records,
     paymentBridge,
     demoWorld,
+    masterKeyInstances,
+    masterKeyRotation: new MasterKeyRotationService(db, clock, secretBox, masterKeyInstances),
     /** The demo shop's merchant server, which calls the gateway at the address the server listens on. */
     createDemoMerchant: (gatewayBaseUrl: () => string) =>
       new DemoMerchant(db, clock, demoShopSecrets, demoWorld, gatewayBaseUrl, `${deps.config.publicUrl}/demo/merchant/notify`),
@@ -273,6 +278,8 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
     startJobLoop('security-purge', 60_000, () => purgeExpiredSecurityState(services)),
     // Delivery attempts past PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS (finished notifications only), in batches.
     startJobLoop('delivery-attempt-purge', 60_000, () => services.outbox.purgeOldAttempts()),
+    // Keeps this instance's master key report live for rotate-master-key (SPEC §7).
+    startJobLoop('master-key-heartbeat', masterKeyHeartbeatMs, () => services.masterKeyInstances.report()),
   ];
   loops.push(...startRecordJobs(services, intervalMs));
   // Orders past time_expire close (channel first); unknown channel outcomes are settled by querying.
@@ -286,6 +293,8 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
     outboxWorker,
     async stop() {
       await Promise.all(loops.map((loop) => loop.stop()));
+      // A stopped instance no longer holds back a rotation.
+      await services.masterKeyInstances.withdraw();
     },
   };
 }

@@ -17,6 +17,8 @@ export async function startServer(config: Config, options: { handleSignals?: boo
   const context = options.context ?? (await createAppContext(config));
   // The first platform key is made before serving, by one instance of those starting together.
   await withDatabaseLock(context.database.db, context.database.kind, 'platform-key', () => context.services.platformKeys.ensure());
+  // Reported before serving, so rotate-master-key sees this instance from its start (SPEC §7).
+  await context.services.masterKeyInstances.report();
   const app = await buildApp(context, { logger: { level: config.logLevel } });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();

@@ -18,6 +18,9 @@ const usage = `Usage: paythrough <command>
   demo --json           create the demo world (idempotent) and print its manifest as JSON
   rotate-platform-key   publish a new platform signing key; it signs after PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS
                         (default 7) and the current key is withdrawn one grace period later; prints JSON
+  rotate-master-key [--batch-size N]
+                        re-seal every secret under the first key of PAYTHROUGH_MASTER_KEY=new,old; refused until
+                        every live instance seals with it; prints JSON (re-sealed per table)
 
 Configuration comes from the environment: see README.md.`;
 
@@ -35,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(config, rest);
     case 'rotate-platform-key':
       return rotatePlatformKeyCommand(config, rest);
+    case 'rotate-master-key':
+      return rotateMasterKeyCommand(config, rest);
     default:
       process.stderr.write(`${usage}\n`);
       return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
@@ -142,6 +147,24 @@ async function rotatePlatformKeyCommand(config: Config, args: string[]): Promise
       },
     };
     process.stdout.write(`${JSON.stringify(printed, null, 2)}\n`);
+  } finally {
+    await context.database.close();
+  }
+  return 0;
+}
+
+async function rotateMasterKeyCommand(config: Config, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'batch-size': { type: 'string', default: '100' }, json: { type: 'boolean' } } });
+  const batchSize = Number(values['batch-size']);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
+    throw new Error('--batch-size must be a whole number from 1 to 10000');
+  const context = await createAppContext(config);
+  try {
+    const summary = await context.services.masterKeyRotation.rotate(systemActor('cli'), {
+      batchSize,
+      onBatch: ({ table, column, resealed }) => void process.stderr.write(`re-sealed ${resealed} in ${table}.${column}\n`),
+    });
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   } finally {
     await context.database.close();
   }

@@ -1,8 +1,41 @@
 import { describe, expect, it } from 'vitest';
 import { replayWindowMs } from '../services/auth/nonce.service.ts';
-import { loadConfig, parseMetricsToken, parseTrustProxy, replayWindowMinutes } from './config.ts';
+import { loadConfig, parseMasterKeys, parseMetricsToken, parseTrustProxy, replayWindowMinutes } from './config.ts';
 
 describe('configuration from the environment', () => {
+  it('PAYTHROUGH_MASTER_KEY: unset means generated (SQLite); one key, or new,old during a rotation (first seals)', () => {
+    const [first, second] = [Buffer.alloc(32, 1).toString('base64'), Buffer.alloc(32, 2).toString('base64')];
+    expect(loadConfig({}).masterKeys).toBeUndefined();
+    expect(parseMasterKeys('')).toBeUndefined();
+    expect(loadConfig({ PAYTHROUGH_MASTER_KEY: first }).masterKeys).toEqual([first]);
+    expect(loadConfig({ PAYTHROUGH_MASTER_KEY: ` ${second} , ${first}` }).masterKeys).toEqual([second, first]);
+  });
+
+  it('PAYTHROUGH_MASTER_KEY refuses empty, malformed (not 32 bytes of base64) and repeated keys, naming the entry, never its value', () => {
+    const key = Buffer.alloc(32, 3).toString('base64');
+    const short = Buffer.alloc(16, 4).toString('base64');
+    const cases: [string, string][] = [
+      [`${key},`, 'key 2 of 2 is empty (list keys as new,old)'],
+      [short, 'the key is not 32 bytes, base64-encoded'],
+      [`${key},${short}`, 'key 2 of 2 is not 32 bytes, base64-encoded'],
+      [`${key},not base64 at all!`, 'key 2 of 2 is not 32 bytes, base64-encoded'],
+      [`${key},${key}`, 'key 2 of 2 repeats key 1'],
+    ];
+    for (const [value, problem] of cases) {
+      expect(() => loadConfig({ PAYTHROUGH_MASTER_KEY: value }), value).toThrow(`Invalid configuration: PAYTHROUGH_MASTER_KEY: ${problem}`);
+      const message = (() => {
+        try {
+          parseMasterKeys(value);
+          return '';
+        } catch (error) {
+          return (error as Error).message;
+        }
+      })();
+      expect(message).not.toContain(key);
+      expect(message).not.toContain(short);
+    }
+  });
+
   it('PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: 7 by default, whole days from 1 to 365', () => {
     expect(loadConfig({}).platformKeyGraceDays).toBe(7);
     expect(loadConfig({ PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: '30' }).platformKeyGraceDays).toBe(30);

@@ -47,8 +47,11 @@ export interface Config {
   host: string;
   databaseUrl: string;
   databaseKind: DatabaseKind;
-  /** Base64 of 32 bytes; undefined means "generate into the data folder" (SQLite only). */
-  masterKey: string | undefined;
+  /**
+   * Base64 of 32 bytes each: the first seals, every one opens (a rotation lists `new,old`, SPEC §7);
+   * undefined means "generate into the data folder" (SQLite only).
+   */
+  masterKeys: string[] | undefined;
   publicUrl: string;
   timezone: string;
   sandboxEnabled: boolean;
@@ -102,7 +105,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     host: env.HOST,
     databaseUrl: env.DATABASE_URL,
     databaseKind,
-    masterKey: env.PAYTHROUGH_MASTER_KEY,
+    masterKeys: parseMasterKeys(env.PAYTHROUGH_MASTER_KEY),
     publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`).replace(/\/+$/, ''),
     timezone: env.PAYTHROUGH_TIMEZONE,
     sandboxEnabled: sandbox === 'on',
@@ -121,6 +124,28 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     deliveryAttemptRetentionDays: env.PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS,
     exportRetentionHours: env.PAYTHROUGH_EXPORT_RETENTION_HOURS,
   };
+}
+
+/**
+ * Unset or empty: none (SQLite generates one). Otherwise comma-separated keys, each 32 bytes in base64, none twice;
+ * the first seals and every one opens. Errors say which key of the list is wrong, never what it holds.
+ */
+export function parseMasterKeys(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const keys = value.split(',').map((key) => key.trim());
+  const problems = keys.map((key, index) => masterKeyProblem(keys, index)).filter((problem) => problem !== undefined);
+  if (problems.length > 0) throw new Error(`Invalid configuration: PAYTHROUGH_MASTER_KEY: ${problems.join('; ')}`);
+  return keys;
+}
+
+function masterKeyProblem(keys: string[], index: number): string | undefined {
+  const key = keys[index]!;
+  const which = keys.length === 1 ? 'the key' : `key ${index + 1} of ${keys.length}`;
+  if (key === '') return `${which} is empty (list keys as new,old)`;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key) || Buffer.from(key, 'base64').length !== 32) return `${which} is not 32 bytes, base64-encoded`;
+  const first = keys.indexOf(key);
+  if (first !== index) return `${which} repeats key ${first + 1}`;
+  return undefined;
 }
 
 /** Unset or empty: metrics off. Otherwise at least 16 visible characters, sent as `Authorization: Bearer <token>`. */

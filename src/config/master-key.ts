@@ -5,11 +5,15 @@ import { SecretBox } from '../crypto/secret-box.ts';
 import { sqliteFilePath } from '../db/database.ts';
 
 /**
- * The master key: from PAYTHROUGH_MASTER_KEY, or (SQLite only) generated once into the data folder
- * next to the database file. PostgreSQL deployments must share one key, so there it is required.
+ * The master keys: from PAYTHROUGH_MASTER_KEY (the first seals, all open), or (SQLite only) one generated once
+ * into the data folder next to the database file. PostgreSQL deployments must share the keys, so there they are required.
  */
-export function resolveMasterKey(config: Config): string {
-  if (config.masterKey) return config.masterKey;
+export function resolveMasterKeys(config: Config): string[] {
+  if (config.masterKeys) return config.masterKeys;
+  return [resolveSingleMasterKey(config)];
+}
+
+function resolveSingleMasterKey(config: Config): string {
   if (config.databaseKind === 'postgres') {
     throw new Error('PAYTHROUGH_MASTER_KEY is required with PostgreSQL: every instance must share it (32 bytes, base64)');
   }

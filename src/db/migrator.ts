@@ -12,6 +12,8 @@ import { notificationLogMigration } from './migrations/0013-notification-log.ts'
 import { channelTimesMigration } from './migrations/0014-channel-times.ts';
 import { backoffCountersMigration } from './migrations/0015-backoff-counters.ts';
 import { refusedOrdersMigration } from './migrations/0016-refused-orders.ts';
+import { masterKeyInstancesMigration } from './migrations/0017-master-key-instances.ts';
+import { manualRefundSettlementMigration } from './migrations/0018-manual-refund-settlement.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
@@ -29,6 +31,8 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0014-channel-times': channelTimesMigration(kind),
     '0015-backoff-counters': backoffCountersMigration(kind),
     '0016-refused-orders': refusedOrdersMigration(),
+    '0017-master-key-instances': masterKeyInstancesMigration(kind),
+    '0018-manual-refund-settlement': manualRefundSettlementMigration(),
   };
 }
 

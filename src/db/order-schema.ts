@@ -102,6 +102,8 @@ export interface RefundTable {
   success_time: number | null;
   /** When Paythrough learned of the success (success_time is the channel's time when it reported one). */
   success_learned_at: number | null;
+  /** The account that settled this ABNORMAL refund by hand (SPEC §7); null when the channel's result settled it. Migration 0018. */
+  settled_by: string | null;
 }
 
 /** Every persisted transition of an order or a refund (append-only). */

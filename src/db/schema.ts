@@ -106,6 +106,18 @@ export interface SettingTable {
   setting_value: string;
 }
 
+/** A running instance's master key report (SPEC §7 "Master key rotation"); migration 0017. */
+export interface MasterKeyInstanceTable {
+  instance_id: string;
+  /** Host name and process id, to name the instance to an operator. */
+  host_label: string;
+  /** Comma-separated ids of the keys it opens with, the sealing one first. */
+  key_ids: string;
+  sealing_key_id: string;
+  started_at: number;
+  last_seen_at: number;
+}
+
 export interface FoundationTables {
   users: UserTable;
   teams: TeamTable;
@@ -118,6 +130,7 @@ export interface FoundationTables {
   backoff_counters: BackoffCounterTable;
   audit_log: AuditLogTable;
   settings: SettingTable;
+  master_key_instances: MasterKeyInstanceTable;
 }
 
 /** Later issues add their tables by extending this interface from their own schema file. */

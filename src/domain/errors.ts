@@ -38,6 +38,9 @@ export const errorCodes = {
   'FailedOperation.OrderPaid': { httpStatus: 400 },
   'FailedOperation.OrderClosed': { httpStatus: 400 },
   'FailedOperation.RefundNotAllowed': { httpStatus: 400 },
+  // Settling an ABNORMAL refund by hand (SPEC §7): only ABNORMAL ones, and CLOSED only once the channel lets go of it.
+  'FailedOperation.RefundNotAbnormal': { httpStatus: 409 },
+  'FailedOperation.RefundStillAtChannel': { httpStatus: 409 },
   'FailedOperation.ChannelUnavailable': { httpStatus: 503 },
   'ResourceNotFound.Order': { httpStatus: 404 },
   'ResourceNotFound.Refund': { httpStatus: 404 },

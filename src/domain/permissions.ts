@@ -111,6 +111,8 @@ export const permissionTable = {
     'sa:reviewer': 'write',
   },
   'approval.decide': { ...adminsReadOnly, 'sa:administrator': 'write', 'sa:reviewer': 'write' },
+  // SPEC §7 "ABNORMAL refunds": settling one by hand is as "approve / reject binding …" minus review staff.
+  'refund.settle': { ...adminsReadOnly, 'sa:administrator': 'write' },
 } as const satisfies Record<string, Partial<Record<RoleKey, AccessLevel>>>;
 
 export type Capability = keyof typeof permissionTable;

@@ -301,6 +301,53 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
     longFlow,
   );
   it(
+    'lets the superapp administrator settle an ABNORMAL refund by hand from its details; a super admin sees the button read-only',
+    async () => {
+      const db = server.context.database.db;
+      const ready: OrderOwner = {
+        mnpId: demo.miniPrograms.ready.mnpId,
+        applicationId: demo.superapp.applicationId,
+        miniProgramTeamId: demo.miniProgramTeam.teamId,
+        superappTeamId: demo.superapp.teamId,
+      };
+      // Older than the lists' default week, so the other tests' counts do not see it.
+      const stuck = await insertOrder(db, ready, { createdAt: now - 40 * day, outTradeNo: 'E2E-STUCK', tradeState: 'REFUND', amount: 600 });
+      await db.updateTable('orders').set({ refund_reserved: 600, refund_count: 1 }).where('id', '=', stuck.id).execute();
+      await insertRefund(db, stuck, { createdAt: now - 30 * day, amount: 600, outRefundNo: 'E2E-RF-ABNORMAL', status: 'ABNORMAL' });
+      const openAbnormal = async (page: Page) => {
+        await openConsolePage(page, 'After-sales record');
+        await page.getByLabel('Refund number (out_refund_no or refund_id)').fill('E2E-RF-ABNORMAL');
+        await page.getByRole('button', { name: 'Search' }).click();
+        const table = page.getByTestId('refunds-table');
+        await eventually(() => columnTexts(table, 2)).toEqual(['E2E-RF-ABNORMAL']);
+        await tableRows(table).first().getByRole('button', { name: 'Details' }).click();
+        return settled(page.getByRole('dialog', { name: 'Refund E2E-RF-ABNORMAL' }));
+      };
+      const superAdmin = await signIn(demo.superAdmin);
+      const readOnly = await openAbnormal(superAdmin);
+      await expect.poll(() => readOnly.getByTestId('settle-refund').isDisabled()).toBe(true);
+      await superAdmin.context().close();
+
+      const page = await signIn(demo.superapp.users.admin);
+      const drawer = await openAbnormal(page);
+      await drawer.getByTestId('settle-refund').click();
+      const modal = await settled(page.getByRole('dialog', { name: 'Settle the ABNORMAL refund E2E-RF-ABNORMAL by hand' }));
+      await modal.getByRole('button', { name: 'Settle by hand' }).click();
+      await eventually(() => modal.innerText()).toContain('Say why the refund is settled by hand');
+      await modal.getByTestId('settle-note').fill('The user confirmed the money arrived');
+      await modal.getByRole('button', { name: 'Settle by hand' }).click();
+      await modal.waitFor({ state: 'hidden' });
+      await eventually(() => drawer.getByTestId('refund-fields').innerText()).toContain(demo.superapp.users.admin.account);
+      expect(await drawer.getByTestId('refund-fields').innerText()).toContain('SUCCESS');
+      await eventually(() => drawer.innerText()).toContain('The user confirmed the money arrived');
+      expect(await drawer.getByTestId('settle-refund').count()).toBe(0);
+      await page.screenshot({ path: screenshotPath('after-sales-record-settled-by-hand'), fullPage: true });
+      await page.context().close();
+    },
+    longFlow,
+  );
+
+  it(
     'says in an order’s details when older delivery attempts of a notification were deleted by the retention purge',
     async () => {
       const db = server.context.database.db;

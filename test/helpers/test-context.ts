@@ -47,7 +47,7 @@ export async function createTestContext(kind: DatabaseKind, options: TestContext
   }
   const config: Config = {
     ...loadConfig({ DATABASE_URL: databaseUrl, PAYTHROUGH_SANDBOX: 'on', PORT: '0' }),
-    masterKey: SecretBox.generateMasterKey(),
+    masterKeys: [SecretBox.generateMasterKey()],
     ...options.config,
   };
   const clock = new ManualClock();

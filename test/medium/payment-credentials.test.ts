@@ -87,7 +87,7 @@ describeOnEachDatabase('payment credentials (SPEC §2.2)', (kind) => {
       .selectAll()
       .where('mnp_id', '=', world.mnpId)
       .executeTakeFirstOrThrow();
-    expect(row.private_key_sealed).toMatch(/^v1\./);
+    expect(row.private_key_sealed).toMatch(/^v2\.[0-9a-f]{8}\./);
     expect(row.private_key_sealed).not.toContain('PRIVATE KEY');
     const { privateKeyPem } = await context.services.credentials.downloadPrivateKey(world.mpAdmin, world.mnpId);
     const body = privateKeyPem.split('\n')[1]!;
@@ -203,7 +203,7 @@ describeOnEachDatabase('payment credentials (SPEC §2.2)', (kind) => {
       .selectAll()
       .where('mnp_id', '=', world.mnpId)
       .executeTakeFirstOrThrow();
-    expect(row.api_v3_key_sealed).toMatch(/^v1\./);
+    expect(row.api_v3_key_sealed).toMatch(/^v2\.[0-9a-f]{8}\./);
     expect(JSON.stringify(row)).not.toContain(apiV3Key);
     const view = await credentials.get(world.mpAdmin, world.mnpId);
     expect(view).toMatchObject({ apiV3KeySet: true, apiV3KeySetAt: context.clock.nowMs() });

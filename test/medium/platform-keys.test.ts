@@ -33,13 +33,13 @@ describeOnEachDatabase('platform signing keys and their rotation (SPEC §7)', (k
     expect(certificate.checkIssued(certificate)).toBe(true);
     // The private key is sealed at rest.
     const row = await context.database.db.selectFrom('platform_signing_keys').selectAll().executeTakeFirstOrThrow();
-    expect(row.private_key_sealed).toMatch(/^v1\./);
+    expect(row.private_key_sealed).toMatch(/^v2\.[0-9a-f]{8}\./);
     expect(JSON.stringify(row)).not.toContain('PRIVATE KEY');
   });
 
   it('another instance on the same database uses the same key', async () => {
     const first = await context.services.platformKeys.signingKey();
-    const other = new PlatformKeyService(context.database.db, context.clock, new SecretBox(context.config.masterKey!));
+    const other = new PlatformKeyService(context.database.db, context.clock, new SecretBox(context.config.masterKeys!));
     expect((await other.signingKey()).serialNo).toBe(first.serialNo);
   });
 

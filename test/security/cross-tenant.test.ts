@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { managementActions } from '../../src/routes/manage/actions/index.ts';
 import { managementApiVersion } from '../../src/routes/manage/management.routes.ts';
-import { consolePrefix, fillPath, type JsonSchema, listConsoleRoutes } from '../helpers/console-routes.ts';
+import { bodySchemaOf, consolePrefix, fillPath, type JsonSchema, listConsoleRoutes, sampleFromSchema } from '../helpers/console-routes.ts';
 import { snapshotDatabase } from '../helpers/factories.ts';
 import { approvePayment, bindTeam, createPaymentWorld, type PaymentWorld } from '../helpers/payment-world.ts';
 import { insertNotification, insertOrder, insertRefund, orderRow } from '../helpers/record-factory.ts';
@@ -31,6 +31,7 @@ const idFields = [
   'RefundNo',
   'OutTradeNo',
   'TransactionId',
+  'RefundId',
 ] as const;
 type IdField = (typeof idFields)[number];
 
@@ -135,6 +136,7 @@ describe('cross-tenant ids on the management API answer like nonexistent ones', 
           RefundNo: [refund.out_refund_no, refund.refund_id!],
           OutTradeNo: [order.out_trade_no],
           TransactionId: [order.transaction_id!],
+          RefundId: [refund.refund_id],
         },
       };
     }
@@ -174,6 +176,7 @@ describe('cross-tenant ids on the management API answer like nonexistent ones', 
       ApplicationId: own.ApplicationId[0],
       ApprovalNo: own.ApprovalNo[0],
       ID: idValues(own, action.name, 'ID')[0],
+      RefundId: own.RefundId[0],
       MerchantID: caller.world.merchants[1]!.merchantId,
       MerchantName: caller.world.merchants[1]!.merchantName,
       TimeBegin: now - 24 * 3600_000,
@@ -273,8 +276,11 @@ describe('cross-tenant ids on the management API answer like nonexistent ones', 
           const missing = String(nonexistent(typeof foreign[param as keyof typeof foreign] === 'number' ? Number(value) : value));
           const url = (probe: string) =>
             fillPath(route, (name) => (name === param ? probe : String(own[name as keyof typeof own]))).slice(consolePrefix.length);
-          const guessed = await client.request(route.method as 'GET', url(value), route.method === 'POST' ? {} : undefined);
-          const invented = await client.request(route.method as 'GET', url(missing), route.method === 'POST' ? {} : undefined);
+          // A valid body, so the lookup (not the body's validation) is what answers.
+          const schema = bodySchemaOf(route);
+          const body = route.method === 'POST' ? (schema ? sampleFromSchema(schema) : {}) : undefined;
+          const guessed = await client.request(route.method as 'GET', url(value), body);
+          const invented = await client.request(route.method as 'GET', url(missing), body);
           probes += 1;
           const what = `${route.method} ${route.url} :${param}=${value}`;
           if (guessed.statusCode !== 404) mismatches.push(`${what}: ${guessed.statusCode} ${JSON.stringify(guessed.body)}`);

@@ -92,6 +92,8 @@ const consoleRouteCapabilities: Record<string, string> = {
   'POST /api/v1/orders/exports': 'order.export',
   'GET /api/v1/refunds': 'refund.view',
   'GET /api/v1/refunds/:refundId': 'refund.view',
+  // SPEC §7 "ABNORMAL refunds": settling one by hand.
+  'POST /api/v1/refunds/:refundId/settle': 'refund.settle',
   'POST /api/v1/refunds/exports': 'refund.view',
   'GET /api/v1/order-stats': 'order.view',
   'GET /api/v1/exports': 'self',
@@ -116,6 +118,7 @@ const managementActionCapabilities: Record<string, string> = {
   DescribePaymentDataDetail: 'order.view',
   DescribePaymentOrderList: 'order.view',
   DescribePaymentRefundList: 'refund.view',
+  SettleAbnormalRefund: 'refund.settle',
 };
 
 // Routes no credential guards, by surface: anything else new on them fails here until listed.

@@ -386,9 +386,11 @@ export class SandboxChannel implements PaymentChannel {
       const current = await sandboxRepository.findRefund(trx, row.merchant_id, row.out_refund_no);
       if (!current) throw new Refusal('REFUND_NOT_EXIST', `No sandbox refund ${row.out_refund_no}`);
       if (current.state === outcome) return this.toChannelRefund(current);
-      if (current.state !== 'PROCESSING') throw new Refusal('INVALID_REQUEST', `The refund is ${current.state} already`);
+      // As at a real channel, an ABNORMAL refund still ends SUCCESS or CLOSED (SPEC §7).
+      if (current.state !== 'PROCESSING' && current.state !== 'ABNORMAL')
+        throw new Refusal('INVALID_REQUEST', `The refund is ${current.state} already`);
       const now = this.clock.nowMs();
-      if (!(await sandboxRepository.transitionRefund(trx, current.id, 'PROCESSING', outcome, now))) {
+      if (!(await sandboxRepository.transitionRefund(trx, current.id, current.state, outcome, now))) {
         throw new Refusal('INVALID_REQUEST', 'The refund changed meanwhile; try again');
       }
       // A closed refund gives its amount back to the order; an abnormal one keeps holding it.

@@ -20,6 +20,8 @@ import {
   refundExportBody,
   refundListItemSchema,
   refundListQuery,
+  refundSettlementBody,
+  refundSettlementSchema,
   splitList,
 } from './record-schemas.ts';
 import { consoleErrors } from './schemas.ts';
@@ -30,7 +32,7 @@ import { consoleErrors } from './schemas.ts';
  */
 export async function orderRecordRoutes(app: FastifyInstance) {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  const { orderRecords, refundRecords, exports } = app.services;
+  const { orderRecords, refundRecords, refunds, exports } = app.services;
 
   routes.get(
     '/orders',
@@ -152,6 +154,24 @@ export async function orderRecordRoutes(app: FastifyInstance) {
       },
     },
     async (request) => refundRecords.detail(actorOf(request), recordIdOf(request.params.refundId, 'Refund')),
+  );
+
+  routes.post(
+    '/refunds/:refundId/settle',
+    {
+      config: { capability: 'refund.settle' },
+      schema: {
+        summary:
+          'Settle an ABNORMAL refund by hand as SUCCESS or CLOSED, with a note saying why ' +
+          '(CLOSED only while the channel answers CLOSED or does not know the refund)',
+        tags: ['console: after-sales record'],
+        params: refundIdParams,
+        body: refundSettlementBody,
+        response: { 200: refundSettlementSchema, ...consoleErrors },
+      },
+    },
+    async (request) =>
+      refunds.settleAbnormalById(actorOf(request), recordIdOf(request.params.refundId, 'Refund'), request.body, request.id),
   );
 
   routes.post(

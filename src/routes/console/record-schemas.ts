@@ -183,6 +183,9 @@ export const orderFieldsSchema = z.object({
 });
 
 export const refundFieldsSchema = refundListItemSchema.extend({
+  superappTeamId: z.string(),
+  /** The account that settled the ABNORMAL refund by hand; null when the channel's result settled it. */
+  settledBy: z.string().nullable(),
   channelKind: z.string(),
   channelRefundId: z.string().nullable(),
   channelPaymentId: z.number().nullable(),
@@ -251,6 +254,19 @@ export const orderDetailSchema = z.object({
   history: z.array(historyEntrySchema),
   channelPayments: z.array(channelPaymentSchema),
   notifications: z.array(notificationSchema),
+});
+
+/** SPEC §7 "ABNORMAL refunds": an administrator settles an ABNORMAL refund by hand, with a note saying why. */
+export const refundSettlementBody = z.object({
+  status: z.enum(['SUCCESS', 'CLOSED']),
+  note: z.string().trim().min(1).max(500),
+});
+
+export const refundSettlementSchema = z.object({
+  id: z.number(),
+  refundId: z.string(),
+  outRefundNo: z.string(),
+  status: z.enum(refundStatuses),
 });
 
 export const refundDetailSchema = z.object({

@@ -27,6 +27,9 @@ const v3Codes: Partial<Record<ErrorCode, { code: string; status: number }>> = {
   'FailedOperation.OrderPaid': { code: 'ORDERPAID', status: 400 },
   'FailedOperation.OrderClosed': { code: 'ORDER_CLOSED', status: 400 },
   'FailedOperation.RefundNotAllowed': { code: 'INVALID_REQUEST', status: 400 },
+  // Console and management only (an administrator settling an ABNORMAL refund); named here should one ever reach v3.
+  'FailedOperation.RefundNotAbnormal': { code: 'INVALID_REQUEST', status: 400 },
+  'FailedOperation.RefundStillAtChannel': { code: 'INVALID_REQUEST', status: 400 },
   // The outcome is unknown or the channel is down: retry with the same parameters, as v3 says for SYSTEM_ERROR.
   'FailedOperation.ChannelUnavailable': { code: 'SYSTEM_ERROR', status: 500 },
   FailedOperation: { code: 'INVALID_REQUEST', status: 400 },

@@ -235,7 +235,9 @@ export class HostPaymentService {
       );
     }
     const settles = refund.status === 'PROCESSING' || (refund.status === 'ABNORMAL' && state !== 'ABNORMAL');
-    if (!settles) {
+    // A result contradicting an administrator's settlement by hand is recorded and flagged, not applied (SPEC §7).
+    const contradicts = refund.settled_by !== null && state !== 'ABNORMAL' && state !== refund.status;
+    if (!settles && !contradicts) {
       return refund.status === state
         ? success('The refund is settled already; nothing changed')
         : fail(`The refund is ${refund.status} already`);
@@ -252,7 +254,7 @@ export class HostPaymentService {
       settledAt,
     };
     await this.parts.refunds.recordChannelView(refund, view);
-    return success();
+    return contradicts ? fail(`The refund was settled by hand as ${refund.status}: not applied, the order is flagged`) : success();
   }
 
   /** A sandbox order: the sandbox stands in for the superapp's payment system, so the payment is taken there. */

@@ -6,13 +6,15 @@ import { type Clock, dayMs } from '../../domain/clock.ts';
 import { believedTime } from '../../domain/channel-time.ts';
 import { checkNotifyUrl } from '../../domain/notify-url.ts';
 import { refundStateMachine, systemRefundPrefix } from '../../domain/refund-state.ts';
-import { AppError } from '../../domain/errors.ts';
+import { requireAllowed, requireVisible, type Actor } from '../../domain/access.ts';
+import { AppError, invalid, notFound } from '../../domain/errors.ts';
 import { orderStateMachine, refundableTradeStates } from '../../domain/order-state.ts';
 import type { RefundEvent } from '../../domain/refund-state.ts';
 import { channelPaymentRepository, paymentStateHistoryRepository } from '../../repositories/channel-payment.repository.ts';
 import { orderRepository, type OrderRow } from '../../repositories/order.repository.ts';
 import { refundRepository, type RefundRow } from '../../repositories/refund.repository.ts';
 import type { GatewayCaller } from '../auth/index.ts';
+import { recordAudit } from '../tenancy/index.ts';
 import { nextCheckAt, type ChannelResolver } from './channel-resolver.ts';
 import { mintRefundId } from './gateway-ids.ts';
 import { refundNotification, type PaymentNotifier } from './gateway-notifications.ts';
@@ -37,6 +39,18 @@ export interface RefundRequest {
 }
 
 const refundNotAllowed = (message: string) => new AppError('FailedOperation.RefundNotAllowed', message);
+const refundNotAbnormal = (status: string) =>
+  new AppError('FailedOperation.RefundNotAbnormal', `Only an ABNORMAL refund can be settled by hand; this one is ${status}`);
+
+/** SPEC §7: an administrator's settlement of an ABNORMAL refund, with the note saying why. */
+export interface ManualSettlement {
+  status: 'SUCCESS' | 'CLOSED';
+  note: string;
+}
+
+/** A channel's final result that says the opposite of how an administrator settled the refund by hand. */
+const contradictsManualSettlement = (refund: RefundRow, event: RefundEvent) =>
+  refund.settled_by !== null && ((refund.status === 'SUCCESS' && event === 'close') || (refund.status === 'CLOSED' && event === 'succeed'));
 
 /** Signals, inside a transaction, that the out_refund_no exists already (the insert did nothing). */
 class RefundAlreadyExists extends Error {}
@@ -213,31 +227,137 @@ export class RefundService {
     event: RefundEvent,
     input: { reason: string; channelRefundId?: string; settledAt?: number | null },
   ): Promise<void> {
-    const now = this.clock.nowMs();
     await this.db.transaction().execute(async (trx) => {
       const refund = await refundRepository.findById(trx, refundId);
+      if (!refund) return;
       // A final refund stays so; an ABNORMAL one takes the channel's later result (SPEC §7).
-      if (!refund || !refundStateMachine.can(refund.status, event)) return;
-      const settledAt = believedTime(input.settledAt, { notBefore: refund.created_at, learnedAt: now });
-      const settled = await refundTransitions.transition(trx, refund, event, {
-        nowMs: now,
-        reason: input.reason,
-        changes: {
-          reconcile_at: null,
-          ...(input.channelRefundId && refund.channel_refund_id === null ? { channel_refund_id: input.channelRefundId } : {}),
-          ...(event === 'succeed' ? { success_time: settledAt.time, success_learned_at: now } : {}),
-        },
-      });
-      if (!settled) return;
-      if (event === 'succeed' && settledAt.drift) await orderRepository.addAnomaly(trx, refund.order_id, OrderAnomaly.TimeDrift, now);
-      if (settled.kind !== 'duplicate_payment') {
-        if (event === 'succeed') await orderRepository.addRefundSucceeded(trx, refund.order_id, refund.amount_refund, now);
-        if (event === 'close') await orderRepository.releaseRefund(trx, refund.order_id, refund.amount_refund, now);
-      }
-      const order = await orderRepository.findById(trx, refund.order_id);
-      const notification = order ? refundNotification(settled, order, this.config.timezone) : undefined;
-      if (notification) await this.notifier.enqueue(trx, notification);
+      if (refundStateMachine.can(refund.status, event)) await this.settleIn(trx, refund, event, input);
+      else if (contradictsManualSettlement(refund, event)) await this.recordContradiction(trx, refund, input.reason);
     });
+  }
+
+  /**
+   * Settles a refund in the caller's transaction: the transition with its history row, the order's totals and
+   * the merchant's notification. The refund as written, or undefined when someone else moved it first.
+   */
+  private async settleIn(
+    trx: Executor,
+    refund: RefundRow,
+    event: RefundEvent,
+    input: { reason: string; channelRefundId?: string; settledAt?: number | null; settledBy?: string },
+  ): Promise<RefundRow | undefined> {
+    const now = this.clock.nowMs();
+    const settledAt = believedTime(input.settledAt, { notBefore: refund.created_at, learnedAt: now });
+    const settled = await refundTransitions.transition(trx, refund, event, {
+      nowMs: now,
+      reason: input.reason,
+      changes: {
+        reconcile_at: null,
+        ...(input.channelRefundId && refund.channel_refund_id === null ? { channel_refund_id: input.channelRefundId } : {}),
+        ...(event === 'succeed' ? { success_time: settledAt.time, success_learned_at: now } : {}),
+        ...(input.settledBy !== undefined ? { settled_by: input.settledBy } : {}),
+      },
+    });
+    if (!settled) return undefined;
+    if (event === 'succeed' && settledAt.drift) await orderRepository.addAnomaly(trx, refund.order_id, OrderAnomaly.TimeDrift, now);
+    if (settled.kind !== 'duplicate_payment') {
+      if (event === 'succeed') await orderRepository.addRefundSucceeded(trx, refund.order_id, refund.amount_refund, now);
+      if (event === 'close') await orderRepository.releaseRefund(trx, refund.order_id, refund.amount_refund, now);
+    }
+    const order = await orderRepository.findById(trx, refund.order_id);
+    const notification = order ? refundNotification(settled, order, this.config.timezone) : undefined;
+    if (notification) await this.notifier.enqueue(trx, notification);
+    return settled;
+  }
+
+  /**
+   * SPEC §7: a channel result that contradicts a settlement by hand is not applied; it is recorded in the
+   * refund's history (once per distinct report) and the order is flagged RefundMismatch for the operator.
+   */
+  private async recordContradiction(trx: Executor, refund: RefundRow, reported: string): Promise<void> {
+    const now = this.clock.nowMs();
+    const reason = `not applied: ${reported}, contradicting the settlement by hand as ${refund.status} by ${refund.settled_by}`;
+    await orderRepository.addAnomaly(trx, refund.order_id, OrderAnomaly.RefundMismatch, now);
+    const history = await paymentStateHistoryRepository.listOf(trx, 'refund', refund.id);
+    if (history.at(-1)?.reason === reason) return;
+    await paymentStateHistoryRepository.append(trx, {
+      subject: 'refund',
+      subject_id: refund.id,
+      from_state: refund.status,
+      to_state: refund.status,
+      at: now,
+      reason,
+    });
+  }
+
+  /**
+   * SPEC §7 "ABNORMAL refunds", management API: a superapp administrator settles an ABNORMAL refund of the
+   * superapp by hand. Another superapp's refund, or one out of the caller's reach, does not exist for them.
+   */
+  async settleAbnormal(actor: Actor, input: ManualSettlement & { applicationId: string; refundId: string }, requestId?: string) {
+    const refund = await refundRepository.findByRefundId(this.db, input.refundId);
+    return this.settleByHand(actor, refund?.application_id === input.applicationId ? refund : undefined, input, requestId);
+  }
+
+  /** The same, from the console's After-sales record (the refund's record id). */
+  async settleAbnormalById(actor: Actor, id: number, input: ManualSettlement, requestId?: string) {
+    return this.settleByHand(actor, await refundRepository.findById(this.db, id), input, requestId);
+  }
+
+  private async settleByHand(actor: Actor, refund: RefundRow | undefined, input: ManualSettlement, requestId: string | undefined) {
+    const scope = refund && { miniProgramTeamId: refund.mini_program_team_id, superappTeamId: refund.superapp_team_id };
+    if (!refund || !scope) throw notFound('Refund');
+    requireVisible(actor, 'refund.view', scope, 'Refund');
+    requireAllowed(actor, 'refund.settle', scope);
+    const note = input.note.trim();
+    if (!note) throw invalid('note', 'a note saying why is required to settle a refund by hand');
+    if (refund.status !== 'ABNORMAL') throw refundNotAbnormal(refund.status);
+    // A manual CLOSED gives the amount back to the order: only once the channel no longer holds the refund.
+    if (input.status === 'CLOSED') await this.requireReleasedByChannel(refund);
+    const event: RefundEvent = input.status === 'SUCCESS' ? 'succeed' : 'close';
+    const settled = await this.db.transaction().execute(async (trx) => {
+      const current = await refundRepository.findById(trx, refund.id);
+      if (!current || current.status !== 'ABNORMAL') throw refundNotAbnormal(current?.status ?? refund.status);
+      const written = await this.settleIn(trx, current, event, {
+        reason: `settled by hand as ${input.status} by ${actor.account}: ${note}`,
+        settledBy: actor.account,
+      });
+      if (!written) throw refundNotAbnormal('settled meanwhile');
+      await recordAudit(
+        trx,
+        this.clock,
+        actor,
+        {
+          action: 'refund.settle_abnormal',
+          targetType: 'refund',
+          targetId: current.refund_id,
+          teamId: current.superapp_team_id,
+          before: { status: current.status },
+          after: { status: written.status, note },
+        },
+        requestId,
+      );
+      return written;
+    });
+    return { id: settled.id, refundId: settled.refund_id, outRefundNo: settled.out_refund_no, status: settled.status };
+  }
+
+  /** The channel must answer CLOSED or "no such refund" (SPEC §7); any other answer, or none, refuses. */
+  private async requireReleasedByChannel(refund: RefundRow): Promise<void> {
+    const channel = await this.channels.channelFor(refund.channel_kind, refund.application_id);
+    const result = channel ? await channel.queryRefund({ merchantId: refund.mchid, outRefundNo: refund.out_refund_no }) : undefined;
+    if (result?.outcome === 'ok' && result.value.state === 'CLOSED') return;
+    if (result?.outcome === 'rejected' && result.code === 'REFUND_NOT_EXIST') return;
+    const answer =
+      result?.outcome === 'ok'
+        ? `the channel reports it ${result.value.state}`
+        : result?.outcome === 'rejected'
+          ? `the channel answers ${result.code}`
+          : 'the channel could not be asked';
+    throw new AppError(
+      'FailedOperation.RefundStillAtChannel',
+      `The refund can be closed by hand only while the channel answers CLOSED or does not know it: ${answer}`,
+    );
   }
 
   /** The reconciler's half for refunds: ask the channel about every due PROCESSING refund. */

@@ -115,6 +115,8 @@ export function orderFields(row: OrderRow) {
 export function refundFields(row: RefundRow) {
   return {
     ...refundListItem(row),
+    superappTeamId: row.superapp_team_id,
+    settledBy: row.settled_by,
     channelKind: row.channel_kind,
     channelRefundId: row.channel_refund_id,
     channelPaymentId: row.channel_payment_id,

@@ -113,6 +113,11 @@ export const recordsApi = {
       },
     }),
   getRefund: (refundId: number) => apiRequest<RefundDetail>('GET', `/refunds/${refundId}`),
+  /** SPEC §7: a superapp administrator settles an ABNORMAL refund by hand, with a note saying why. */
+  settleRefund: (refundId: number, body: { status: 'SUCCESS' | 'CLOSED'; note: string }) =>
+    apiRequest<{ id: number; refundId: string; outRefundNo: string; status: RefundStatus }>('POST', `/refunds/${refundId}/settle`, {
+      body,
+    }),
   exportRefunds: (format: 'csv' | 'xlsx', filter: RefundFilter) =>
     apiRequest<ExportJob>('POST', '/refunds/exports', { body: { format, ...filter } }),
 

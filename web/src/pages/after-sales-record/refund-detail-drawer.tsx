@@ -1,6 +1,9 @@
-import { useQuery } from '@tanstack/react-query';
-import { Descriptions, Drawer, Skeleton, Typography } from 'antd';
-import { recordQueryKeys, recordsApi } from '../../api/records-api.ts';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Button, Descriptions, Drawer, Form, Input, Radio, Skeleton, Tooltip, Typography } from 'antd';
+import { useState } from 'react';
+import { recordQueryKeys, recordsApi, type RefundDetail } from '../../api/records-api.ts';
+import { useConsole } from '../../app/console-context.tsx';
+import { FormModal } from '../../components/form-modal.tsx';
 import { LoadError } from '../../components/load-error.tsx';
 import { useI18n } from '../../i18n/i18n-context.tsx';
 import { HistoryTable, NotificationsTable, OrderFieldsList } from '../order-record/order-detail-drawer.tsx';
@@ -22,6 +25,7 @@ export function RefundDetailDrawer({ refundId, onClose }: { refundId: number | n
       onClose={onClose}
       size={960}
       title={data ? t('refunds.detailTitle', { outRefundNo: data.refund.outRefundNo }) : t('records.details')}
+      extra={data && data.refund.status === 'ABNORMAL' ? <SettleRefundButton refund={data.refund} /> : undefined}
       destroyOnHidden
     >
       <LoadError error={detail.error} />
@@ -49,6 +53,7 @@ export function RefundDetailDrawer({ refundId, onClose }: { refundId: number | n
             <Descriptions.Item label="success_time">
               {data.refund.successTime === null ? none : formatTime(data.refund.successTime)}
             </Descriptions.Item>
+            {data.refund.settledBy && <Descriptions.Item label={t('refunds.settledBy')}>{data.refund.settledBy}</Descriptions.Item>}
           </Descriptions>
           <Typography.Title level={5} style={{ marginTop: 24 }}>
             {t('orders.history')}
@@ -69,5 +74,53 @@ export function RefundDetailDrawer({ refundId, onClose }: { refundId: number | n
         </>
       )}
     </Drawer>
+  );
+}
+
+/**
+ * SPEC §7 "ABNORMAL refunds": the superapp administrator settles one by hand; super and platform admins see
+ * the button disabled (read-only); roles without the capability do not see it.
+ */
+function SettleRefundButton({ refund }: { refund: RefundDetail['refund'] }) {
+  const { t } = useI18n();
+  const { levelInTeam } = useConsole();
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const level = levelInTeam('refund.settle', refund.superappTeamId);
+  if (!level) return null;
+  const button = (
+    <Button type="primary" danger disabled={level !== 'write'} onClick={() => setOpen(true)} data-testid="settle-refund">
+      {t('refunds.settle')}
+    </Button>
+  );
+  return (
+    <>
+      {level === 'write' ? button : <Tooltip title={t('refunds.settleReadOnly')}>{button}</Tooltip>}
+      <FormModal<{ status: 'SUCCESS' | 'CLOSED'; note: string }>
+        title={t('refunds.settleTitle', { outRefundNo: refund.outRefundNo })}
+        open={open}
+        okText={t('refunds.settle')}
+        initialValues={{ status: 'SUCCESS' }}
+        onClose={() => setOpen(false)}
+        onSubmit={async (values) => {
+          await recordsApi.settleRefund(refund.id, values);
+          await queryClient.invalidateQueries({ queryKey: ['records'] });
+        }}
+      >
+        <Form.Item label={t('refunds.settleStatus')} name="status" rules={[{ required: true }]}>
+          <Radio.Group>
+            <Radio value="SUCCESS">{t('refunds.settleSuccess')}</Radio>
+            <Radio value="CLOSED">{t('refunds.settleClosed')}</Radio>
+          </Radio.Group>
+        </Form.Item>
+        <Form.Item
+          label={t('refunds.settleNote')}
+          name="note"
+          rules={[{ required: true, whitespace: true, message: t('refunds.settleNoteRequired') }]}
+        >
+          <Input.TextArea rows={3} maxLength={500} showCount data-testid="settle-note" />
+        </Form.Item>
+      </FormModal>
+    </>
   );
 }

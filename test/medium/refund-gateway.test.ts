@@ -180,6 +180,31 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
     expect(await refundRepository.listByOrder(db(), order.id)).toEqual([]);
   });
 
+  it('an ABNORMAL refund is asked about again until its channel settles it', async () => {
+    const order = await paidOrder(1000);
+    const outRefundNo = `${order.outTradeNo}-AB`;
+    await client.refund({ outTradeNo: order.outTradeNo, outRefundNo, refund: 250, total: 1000 });
+    expect((await context.app.inject({ method: 'POST', url: `/sandbox/v1/refunds/${outRefundNo}/abnormal` })).statusCode).toBe(200);
+    const abnormal = (await refundRepository.findByOutRefundNo(db(), client.merchant.mchid, outRefundNo))!;
+    expect(abnormal.status).toBe('ABNORMAL');
+    expect(abnormal.reconcile_at).not.toBeNull();
+
+    // Still ABNORMAL at the channel: asked again later, no more than 30 minutes on.
+    context.clock.set(abnormal.reconcile_at!);
+    await context.services.reconcilerJob.runOnce();
+    const asked = (await refundRepository.findById(db(), abnormal.id))!;
+    expect(asked.status).toBe('ABNORMAL');
+    expect(asked.reconcile_at).toBeGreaterThan(abnormal.reconcile_at!);
+    expect(asked.reconcile_at! - context.clock.nowMs()).toBeLessThanOrEqual(30 * 60_000);
+
+    // The channel settles it without telling (its callback lost): the next question finds it.
+    await db().updateTable('sandbox_refunds').set({ state: 'SUCCESS' }).where('out_refund_no', '=', outRefundNo).execute();
+    context.clock.set(asked.reconcile_at!);
+    await context.services.reconcilerJob.runOnce();
+    expect(await refundRepository.findById(db(), abnormal.id)).toMatchObject({ status: 'SUCCESS', reconcile_at: null });
+    expect((await orderRepository.findById(db(), order.id))!.refund_succeeded).toBe(250);
+  });
+
   it('releases the reservation of a CLOSED refund; an ABNORMAL one keeps it', async () => {
     const order = await paidOrder(1000);
     await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: `${order.outTradeNo}-C`, refund: 600, total: 1000 });

@@ -252,7 +252,8 @@ export class RefundService {
       nowMs: now,
       reason: input.reason,
       changes: {
-        reconcile_at: null,
+        // An ABNORMAL refund is asked about again (its channel may still settle it); a final one never.
+        reconcile_at: event === 'abnormal' ? nextCheckAt(now, refund.created_at) : null,
         ...(input.channelRefundId && refund.channel_refund_id === null ? { channel_refund_id: input.channelRefundId } : {}),
         ...(event === 'succeed' ? { success_time: settledAt.time, success_learned_at: now } : {}),
         ...(input.settledBy !== undefined ? { settled_by: input.settledBy } : {}),
@@ -375,7 +376,8 @@ export class RefundService {
 
   private async reconcileOne(refund: RefundRow): Promise<void> {
     const now = this.clock.nowMs();
-    if (refund.status !== 'PROCESSING') {
+    const awaitingLaterResult = refund.status === 'ABNORMAL' && refund.settled_by === null;
+    if (refund.status !== 'PROCESSING' && !awaitingLaterResult) {
       await refundRepository.setReconcileAt(this.db, refund.id, null, now);
       return;
     }
@@ -383,12 +385,18 @@ export class RefundService {
     const result = channel ? await channel.queryRefund({ merchantId: refund.mchid, outRefundNo: refund.out_refund_no }) : undefined;
     if (result?.outcome === 'ok') {
       await this.recordChannelView(refund, result.value);
+      // Still ABNORMAL at the channel: ask again later, at most every 30 minutes.
+      const after = await refundRepository.findById(this.db, refund.id);
+      if (after?.status === 'ABNORMAL' && after.settled_by === null) {
+        await refundRepository.setReconcileAt(this.db, refund.id, nextCheckAt(now, refund.created_at), now);
+      }
       return;
     }
     // Ask again later whatever happens next; a submit that settles it clears this.
     await refundRepository.setReconcileAt(this.db, refund.id, nextCheckAt(now, refund.created_at), now);
     // The channel does not have it: the request never arrived, so sending it again is safe (idempotent by out_refund_no).
-    if (result?.outcome === 'rejected' && result.code === 'REFUND_NOT_EXIST') await this.submit(refund.id);
+    if (refund.status === 'PROCESSING' && result?.outcome === 'rejected' && result.code === 'REFUND_NOT_EXIST')
+      await this.submit(refund.id);
   }
 
   private async view(refundId: number): Promise<V3Refund> {

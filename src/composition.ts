@@ -71,6 +71,7 @@ import {
   RefundRecordService,
 } from './services/records/index.ts';
 import { AuditService, MiniProgramService, PlatformService, SuperappService, TeamService, UserService } from './services/tenancy/index.ts';
+import { sealingContexts } from './domain/sealing-contexts.ts';
 
 /** What services are built from; each service takes only what it uses. */
 export interface ServiceDependencies {
@@ -164,8 +165,8 @@ export function createServices(deps: ServiceDependencies) {
   );
   // Seals the demo shop's pasted merchant credentials.
   const demoShopSecrets = {
-    seal: (text: string) => secretBox.seal(text, 'demo-merchant'),
-    open: (sealed: string) => secretBox.open(sealed, 'demo-merchant'),
+    seal: (text: string) => secretBox.seal(text, sealingContexts.demoMerchantCredentials),
+    open: (sealed: string) => secretBox.open(sealed, sealingContexts.demoMerchantCredentials),
   };
   const demoWorld = new DemoWorldService(db, clock, secretBox, deps.config, tenancy);
   extendDemoWorldWithPayment(demoWorld, payment);

@@ -7,6 +7,7 @@ import { randomString } from '../../domain/ids.ts';
 import { apiKeyRepository, type ApiKeyRow } from '../../repositories/api-key.repository.ts';
 import { userRepository, type UserRow } from '../../repositories/user.repository.ts';
 import { recordAudit } from '../tenancy/index.ts';
+import { sealingContexts } from '../../domain/sealing-contexts.ts';
 
 export interface ApiKeyView {
   id: string;
@@ -26,8 +27,6 @@ export const toApiKeyView = (row: ApiKeyRow): ApiKeyView => ({
   lastUsedAt: row.last_used_at,
 });
 
-const secretKeyContext = (secretId: string) => `api-key:${secretId}`;
-
 /** Each user's own management-API keys. The SecretKey is shown once, and kept encrypted for TC3 checks. */
 export class ApiKeyService {
   constructor(
@@ -46,7 +45,7 @@ export class ApiKeyService {
       id: `key_${randomString(20).toLowerCase()}`,
       user_id: userId,
       secret_id: secretId,
-      secret_key_encrypted: this.secretBox.seal(secretKey, secretKeyContext(secretId)),
+      secret_key_encrypted: this.secretBox.seal(secretKey, sealingContexts.apiKeySecret(secretId)),
       description,
       status: 'active',
       created_at: now,
@@ -90,7 +89,7 @@ export class ApiKeyService {
     if (!row || row.status !== 'active') return undefined;
     const user = await userRepository.findById(this.db, row.user_id);
     if (!user || user.status !== 'active') return undefined;
-    return { user, secretKey: this.secretBox.open(row.secret_key_encrypted, secretKeyContext(secretId)), keyId: row.id };
+    return { user, secretKey: this.secretBox.open(row.secret_key_encrypted, sealingContexts.apiKeySecret(secretId)), keyId: row.id };
   }
 
   markUsed(keyId: string) {

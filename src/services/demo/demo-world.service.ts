@@ -10,6 +10,7 @@ import type { TeamRole } from '../../domain/roles.ts';
 import { ensurePlatformId, type MiniProgramService, type SuperappService, type TeamService, type UserService } from '../tenancy/index.ts';
 import { settingRepository } from '../../repositories/setting.repository.ts';
 import { userRepository } from '../../repositories/user.repository.ts';
+import { sealingContexts } from '../../domain/sealing-contexts.ts';
 
 interface TenancyServices {
   users: UserService;
@@ -72,7 +73,6 @@ interface DemoAccount {
 }
 
 const manifestSettingKey = 'demo.manifest';
-const manifestContext = 'demo-manifest';
 
 /**
  * Builds the demo world once and remembers its manifest, sealed with the master key, so that
@@ -110,7 +110,7 @@ export class DemoWorldService {
       const builtMeanwhile = await this.stored();
       if (builtMeanwhile) return builtMeanwhile;
       const manifest = await this.build();
-      await settingRepository.put(this.db, manifestSettingKey, this.secretBox.seal(JSON.stringify(manifest), manifestContext));
+      await settingRepository.put(this.db, manifestSettingKey, this.secretBox.seal(JSON.stringify(manifest), sealingContexts.demoManifest));
       return manifest;
     });
   }
@@ -118,7 +118,7 @@ export class DemoWorldService {
   private async stored(): Promise<DemoManifest | undefined> {
     const stored = await settingRepository.get(this.db, manifestSettingKey);
     if (!stored) return undefined;
-    const manifest = JSON.parse(this.secretBox.open(stored, manifestContext)) as DemoManifest;
+    const manifest = JSON.parse(this.secretBox.open(stored, sealingContexts.demoManifest)) as DemoManifest;
     for (const refresh of this.refreshers) await refresh(manifest);
     return { ...manifest, baseUrl: this.config.publicUrl };
   }

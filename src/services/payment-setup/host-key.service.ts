@@ -7,6 +7,7 @@ import { randomString } from '../../domain/ids.ts';
 import { paymentConfigRepository } from '../../repositories/payment-config.repository.ts';
 import { accessSuperapp, recordAudit } from '../tenancy/index.ts';
 import type { ChannelSettings } from './payment-config.service.ts';
+import { sealingContexts } from '../../domain/sealing-contexts.ts';
 
 /** Length of a generated host key (random letters and digits: about 285 bits). */
 export const hostKeyLength = 48;
@@ -19,7 +20,6 @@ export interface HostKeyIssued {
 }
 
 /** The sealing context of a superapp's channel secret (the HTTP channel key, or the host key). */
-export const channelSecretContext = (applicationId: string) => `channel-secret:${applicationId}`;
 
 /**
  * A host-reported superapp's host key (SPEC §4.5): the HMAC key its payment backend signs host reports
@@ -44,7 +44,7 @@ export class HostKeyService {
       const hostKey = randomString(hostKeyLength);
       const now = this.clock.nowMs();
       await paymentConfigRepository.update(trx, superapp.id, {
-        channel_secret_sealed: this.secretBox.seal(hostKey, channelSecretContext(superapp.id)),
+        channel_secret_sealed: this.secretBox.seal(hostKey, sealingContexts.channelSecret(superapp.id)),
         updated_at: now,
       });
       await recordAudit(
@@ -69,7 +69,7 @@ export class HostKeyService {
   async hostKeysOf(applicationId: string): Promise<string[]> {
     const row = await paymentConfigRepository.find(this.db, applicationId);
     if (!row || row.channel_kind !== 'host_reported' || !row.channel_secret_sealed) return [];
-    return [this.secretBox.open(row.channel_secret_sealed, channelSecretContext(applicationId))];
+    return [this.secretBox.open(row.channel_secret_sealed, sealingContexts.channelSecret(applicationId))];
   }
 
   /** The refund webhook URL of a superapp in host-reported mode, or null. */

@@ -8,6 +8,7 @@ import { currencies, defaultCurrencies, isCurrencyCode, type CurrencyCode } from
 import { minimumChannelKeyLength } from '../../channels/protocol.ts';
 import { paymentConfigRepository, type PaymentConfigRow } from '../../repositories/payment-config.repository.ts';
 import { accessSuperapp, recordAudit } from '../tenancy/index.ts';
+import { sealingContexts } from '../../domain/sealing-contexts.ts';
 
 export const channelKinds = ['sandbox', 'http', 'host_reported'] as const satisfies readonly ChannelKind[];
 
@@ -215,6 +216,6 @@ export class PaymentConfigService {
 
   /** Seals a channel secret for storage (used once the HTTP / host-reported connectors are selectable). */
   sealChannelSecret(superappId: string, secret: string): string {
-    return this.secretBox.seal(secret, `channel-secret:${superappId}`);
+    return this.secretBox.seal(secret, sealingContexts.channelSecret(superappId));
   }
 }

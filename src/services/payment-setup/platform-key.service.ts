@@ -8,6 +8,7 @@ import { AppError, forbidden } from '../../domain/errors.ts';
 import { isUniqueViolation } from '../../repositories/constraint-errors.ts';
 import { platformKeyRepository, type PlatformSigningKeyRow } from '../../repositories/platform-key.repository.ts';
 import { recordAudit } from '../tenancy/index.ts';
+import { sealingContexts } from '../../domain/sealing-contexts.ts';
 
 export const defaultPlatformKeyGraceMs = 7 * dayMs;
 const certificateLifetimeMs = 5 * 365 * dayMs;
@@ -167,7 +168,7 @@ export class PlatformKeyService {
         public_key_id: `PUB_KEY_ID_01${Array.from({ length: 29 }, () => randomInt(10)).join('')}`,
         public_key_pem: pair.publicKeyPem,
         certificate_pem: certificatePem,
-        private_key_sealed: this.secretBox.seal(pair.privateKeyPem, `platform-key:${serialNo}`),
+        private_key_sealed: this.secretBox.seal(pair.privateKeyPem, sealingContexts.platformPrivateKey(serialNo)),
         published_at: publishedAt,
         signing_from: signingFrom,
         grace_ms: graceMs,
@@ -196,7 +197,7 @@ export class PlatformKeyService {
   private privateKeyOf(row: PlatformSigningKeyRow): KeyObject {
     let key = this.privateKeys.get(row.serial_no);
     if (!key) {
-      key = createPrivateKey(this.secretBox.open(row.private_key_sealed, `platform-key:${row.serial_no}`));
+      key = createPrivateKey(this.secretBox.open(row.private_key_sealed, sealingContexts.platformPrivateKey(row.serial_no)));
       this.privateKeys.set(row.serial_no, key);
     }
     return key;

@@ -7,6 +7,7 @@ import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
 import { paymentConfigRepository } from '../../repositories/payment-config.repository.ts';
 import type { ChannelSettings } from '../payment-setup/index.ts';
+import { sealingContexts } from '../../domain/sealing-contexts.ts';
 
 /** Finds the channel an order or refund goes through: the kind it was created with, on its superapp. */
 export interface ChannelResolver {
@@ -79,7 +80,7 @@ export class GatewayChannelResolver implements ChannelResolver {
   async channelKeysFor(applicationId: string): Promise<string[] | null> {
     const row = await paymentConfigRepository.find(this.db, applicationId);
     if (!row || row.channel_kind !== 'http' || !row.channel_secret_sealed) return null;
-    return [this.secretBox.open(row.channel_secret_sealed, `channel-secret:${applicationId}`)];
+    return [this.secretBox.open(row.channel_secret_sealed, sealingContexts.channelSecret(applicationId))];
   }
 
   async channelFor(kind: string, applicationId: string): Promise<PaymentChannel | undefined> {
@@ -91,7 +92,7 @@ export class GatewayChannelResolver implements ChannelResolver {
     if (!row || row.channel_kind !== 'http' || !settings.baseUrl || !row.channel_secret_sealed) return undefined;
     return new HttpChannel({
       baseUrl: settings.baseUrl,
-      channelKey: this.secretBox.open(row.channel_secret_sealed, `channel-secret:${applicationId}`),
+      channelKey: this.secretBox.open(row.channel_secret_sealed, sealingContexts.channelSecret(applicationId)),
       clock: this.clock,
       policy: { allowPrivateTargets: this.config.allowPrivateTargets, sandboxRelaxed: false },
     });

@@ -141,7 +141,10 @@ describeWithBrowser('console pages in Chromium', () => {
     const admin = demo.miniProgramTeam.users.admin;
     const page = await signIn(admin.account, admin.password, '/console/members');
     await page.getByRole('button', { name: 'Add member' }).click();
-    await page.getByRole('dialog').getByLabel('Account').fill('no-such-account');
+    const account = page.getByRole('dialog').getByLabel('Account');
+    // The dialog may still be opening under a loaded machine: submit only once the typed account is really there.
+    await account.fill('no-such-account');
+    await expect.poll(() => account.inputValue()).toBe('no-such-account');
     await page.getByRole('dialog').getByRole('button', { name: 'Add member' }).click();
     await page.getByRole('dialog').getByText('this account cannot be added to the team').waitFor();
     await page.context().close();

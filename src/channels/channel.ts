@@ -138,6 +138,11 @@ export interface PaymentChannel {
   /** Starts a refund (usually PROCESSING; the final state arrives as an event or by query). */
   refund(input: CreateChannelRefundInput): Promise<ChannelResult<ChannelRefund>>;
   queryRefund(key: ChannelRefundKey): Promise<ChannelResult<ChannelRefund>>;
+  /**
+   * A channel serving several superapps at once (the in-process sandbox, host reports) answers its view for one:
+   * merchant IDs are each superapp's own (SPEC §7 "Credential scope"), so its keys are (superapp, merchant, number).
+   */
+  scopedTo?(applicationId: string): PaymentChannel;
 }
 
 /** Channel → Paythrough: what happened on the channel's side. */

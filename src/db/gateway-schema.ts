@@ -11,6 +11,8 @@ export type SandboxRefundState = 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL
 export interface SandboxOrderTable {
   /** The channel order id. */
   id: string;
+  /** The sandbox superapp this record is of; '' when the sandbox runs on its own as one superapp's channel. */
+  superapp_id: string;
   merchant_id: string;
   appid: string;
   out_trade_no: string;
@@ -39,6 +41,8 @@ export interface SandboxOrderTable {
 export interface SandboxRefundTable {
   /** The channel refund id. */
   id: string;
+  /** The sandbox superapp this record is of; '' when the sandbox runs on its own as one superapp's channel. */
+  superapp_id: string;
   merchant_id: string;
   out_refund_no: string;
   order_id: string;
@@ -58,6 +62,8 @@ export interface SandboxRefundTable {
 /** Channel → Paythrough events, kept until the sink accepted them (the channel's own outbox). */
 export interface SandboxEventTable {
   id: Generated<number>;
+  /** Whose record the event speaks about: the sink is told so ('' when the sandbox runs on its own). */
+  superapp_id: string;
   event_id: string;
   event_type: string;
   payload_json: string;

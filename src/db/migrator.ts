@@ -14,6 +14,7 @@ import { backoffCountersMigration } from './migrations/0015-backoff-counters.ts'
 import { refusedOrdersMigration } from './migrations/0016-refused-orders.ts';
 import { masterKeyInstancesMigration } from './migrations/0017-master-key-instances.ts';
 import { manualRefundSettlementMigration } from './migrations/0018-manual-refund-settlement.ts';
+import { merchantKeysPerSuperappMigration } from './migrations/0019-merchant-keys-per-superapp.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
@@ -33,17 +34,27 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0016-refused-orders': refusedOrdersMigration(),
     '0017-master-key-instances': masterKeyInstancesMigration(kind),
     '0018-manual-refund-settlement': manualRefundSettlementMigration(),
+    '0019-merchant-keys-per-superapp': merchantKeysPerSuperappMigration(kind),
   };
 }
 
-export async function migrateToLatest(db: Kysely<Database>, kind: DatabaseKind): Promise<string[]> {
+async function migratorFor(db: Kysely<Database>, kind: DatabaseKind): Promise<Migrator> {
   const provider: MigrationProvider = { getMigrations: async () => migrationsFor(kind) };
   // Kysely finds its bookkeeping tables in any schema of the database; on PostgreSQL name ours, so that
   // another schema's tables (another deployment, a parallel test) are never taken for them.
   const migrationTableSchema =
     kind === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
-  const migrator = new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  return new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
+}
+
+/** Migrates up to and including `lastMigration`: upgrade tests start from a deployment's older schema. */
+export async function migrateTo(db: Kysely<Database>, kind: DatabaseKind, lastMigration: string): Promise<void> {
+  const { error } = await (await migratorFor(db, kind)).migrateTo(lastMigration);
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+}
+
+export async function migrateToLatest(db: Kysely<Database>, kind: DatabaseKind): Promise<string[]> {
+  const { error, results } = await (await migratorFor(db, kind)).migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

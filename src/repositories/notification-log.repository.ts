@@ -74,7 +74,7 @@ export const notificationLogRepository = {
 
   findById: (db: Executor, id: number) => db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst(),
 
-  /** The orders with this out_trade_no (unique per mchid, so one per merchant at most). */
+  /** The orders with this out_trade_no (unique per superapp and mchid, so one per merchant at most). */
   ordersByOutTradeNo: (db: Executor, outTradeNo: string) =>
     db.selectFrom('orders').select('id').where('out_trade_no', '=', outTradeNo).execute(),
 

@@ -17,12 +17,12 @@ export interface RefundAdmission {
 }
 
 export const orderRepository = {
-  /** Inserts unless (mchid, out_trade_no) exists; the id of the new row, or undefined when it existed. */
+  /** Inserts unless (superapp, mchid, out_trade_no) exists; the id of the new row, or undefined when it existed. */
   async insertIfAbsent(db: Executor, order: NewOrderRow): Promise<number | undefined> {
     const row = await db
       .insertInto('orders')
       .values(order)
-      .onConflict((oc) => oc.columns(['mchid', 'out_trade_no']).doNothing())
+      .onConflict((oc) => oc.columns(['application_id', 'mchid', 'out_trade_no']).doNothing())
       .returning('id')
       .executeTakeFirst();
     return row ? Number(row.id) : undefined;
@@ -32,12 +32,19 @@ export const orderRepository = {
     db
       .insertInto('orders')
       .values(order)
-      .onConflict((oc) => oc.columns(['mchid', 'out_trade_no']).doNothing())
+      .onConflict((oc) => oc.columns(['application_id', 'mchid', 'out_trade_no']).doNothing())
       .returningAll()
       .executeTakeFirst(),
   findById: (db: Executor, id: number) => db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst(),
-  findByOutTradeNo: (db: Executor, mchid: string, outTradeNo: string) =>
-    db.selectFrom('orders').selectAll().where('mchid', '=', mchid).where('out_trade_no', '=', outTradeNo).executeTakeFirst(),
+  /** Merchant IDs are each superapp's own (SPEC §7): an order number is one superapp's merchant's. */
+  findByOutTradeNo: (db: Executor, applicationId: string, mchid: string, outTradeNo: string) =>
+    db
+      .selectFrom('orders')
+      .selectAll()
+      .where('application_id', '=', applicationId)
+      .where('mchid', '=', mchid)
+      .where('out_trade_no', '=', outTradeNo)
+      .executeTakeFirst(),
   findByTransactionId: (db: Executor, transactionId: string) =>
     db.selectFrom('orders').selectAll().where('transaction_id', '=', transactionId).executeTakeFirst(),
   findByPrepayId: (db: Executor, prepayId: string) =>

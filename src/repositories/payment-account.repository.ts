@@ -14,6 +14,7 @@ export const paymentAccountRepository = {
       .select([
         'merchant_api_keys.mnp_id',
         'payment_accounts.mchid',
+        'payment_accounts.superapp_id',
         'merchant_api_keys.public_key_pem',
         'merchant_api_keys.status',
         'merchant_api_keys.not_after',

@@ -7,19 +7,37 @@ export type NewRefundRow = Insertable<RefundTable>;
 export type RefundChanges = Updateable<RefundTable>;
 
 export const refundRepository = {
-  /** Inserts unless (mchid, out_refund_no) exists; the id of the new row, or undefined when it existed. */
+  /** Inserts unless (superapp, mchid, out_refund_no) exists; the id of the new row, or undefined when it existed. */
   async insertIfAbsent(db: Executor, refund: NewRefundRow): Promise<number | undefined> {
     const row = await db
       .insertInto('refunds')
       .values(refund)
-      .onConflict((oc) => oc.columns(['mchid', 'out_refund_no']).doNothing())
+      .onConflict((oc) => oc.columns(['application_id', 'mchid', 'out_refund_no']).doNothing())
       .returning('id')
       .executeTakeFirst();
     return row ? Number(row.id) : undefined;
   },
   findById: (db: Executor, id: number) => db.selectFrom('refunds').selectAll().where('id', '=', id).executeTakeFirst(),
-  findByOutRefundNo: (db: Executor, mchid: string, outRefundNo: string) =>
-    db.selectFrom('refunds').selectAll().where('mchid', '=', mchid).where('out_refund_no', '=', outRefundNo).executeTakeFirst(),
+  /** Merchant IDs are each superapp's own (SPEC §7): a refund number is one superapp's merchant's. */
+  findByOutRefundNo: (db: Executor, applicationId: string, mchid: string, outRefundNo: string) =>
+    db
+      .selectFrom('refunds')
+      .selectAll()
+      .where('application_id', '=', applicationId)
+      .where('mchid', '=', mchid)
+      .where('out_refund_no', '=', outRefundNo)
+      .executeTakeFirst(),
+  /** The refund with this merchant and number when exactly one superapp has one (events that do not name theirs). */
+  async findOnlyByOutRefundNo(db: Executor, mchid: string, outRefundNo: string) {
+    const rows = await db
+      .selectFrom('refunds')
+      .selectAll()
+      .where('mchid', '=', mchid)
+      .where('out_refund_no', '=', outRefundNo)
+      .limit(2)
+      .execute();
+    return rows.length === 1 ? rows[0] : undefined;
+  },
   findByRefundId: (db: Executor, refundId: string) =>
     db.selectFrom('refunds').selectAll().where('refund_id', '=', refundId).executeTakeFirst(),
   listByOrder: (db: Executor, orderId: number) =>

@@ -14,7 +14,7 @@ export type SandboxEventRow = Selectable<SandboxEventTable>;
 
 /** The sandbox channel's own store. Transitions are compare-and-set on the current state. */
 export const sandboxRepository = {
-  /** Inserts unless a unique key (merchant + out_trade_no, prepay_id, cashier token) is taken; true when inserted. */
+  /** Inserts unless a unique key (superapp + merchant + out_trade_no, prepay_id, cashier token) is taken; true when inserted. */
   async insertOrder(db: Executor, row: Insertable<SandboxOrderTable>): Promise<boolean> {
     const result = await db
       .insertInto('sandbox_orders')
@@ -23,10 +23,11 @@ export const sandboxRepository = {
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
   },
-  findOrder: (db: Executor, merchantId: string, outTradeNo: string) =>
+  findOrder: (db: Executor, superappId: string, merchantId: string, outTradeNo: string) =>
     db
       .selectFrom('sandbox_orders')
       .selectAll()
+      .where('superapp_id', '=', superappId)
       .where('merchant_id', '=', merchantId)
       .where('out_trade_no', '=', outTradeNo)
       .executeTakeFirst(),
@@ -78,16 +79,20 @@ export const sandboxRepository = {
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
   },
-  findRefund: (db: Executor, merchantId: string, outRefundNo: string) =>
+  findRefund: (db: Executor, superappId: string, merchantId: string, outRefundNo: string) =>
     db
       .selectFrom('sandbox_refunds')
       .selectAll()
+      .where('superapp_id', '=', superappId)
       .where('merchant_id', '=', merchantId)
       .where('out_refund_no', '=', outRefundNo)
       .executeTakeFirst(),
-  /** Refunds with this number under any merchant (the control API may be called without a merchant). */
-  findRefundsByNumber: (db: Executor, outRefundNo: string) =>
-    db.selectFrom('sandbox_refunds').selectAll().where('out_refund_no', '=', outRefundNo).limit(2).execute(),
+  /** Refunds with this number under any superapp and merchant, or one merchant (the control API may name neither). */
+  findRefundsByNumber: (db: Executor, outRefundNo: string, merchantId?: string) => {
+    let query = db.selectFrom('sandbox_refunds').selectAll().where('out_refund_no', '=', outRefundNo);
+    if (merchantId !== undefined) query = query.where('merchant_id', '=', merchantId);
+    return query.limit(2).execute();
+  },
   async transitionRefund(db: Executor, id: string, from: SandboxRefundState, to: SandboxRefundState, now: number): Promise<boolean> {
     const result = await db
       .updateTable('sandbox_refunds')

@@ -9,7 +9,7 @@ import { refundRepository, type RefundRow } from '../../src/repositories/refund.
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { ConsoleClient } from '../helpers/console-client.ts';
 import { actorOf, createTenant, createUser } from '../helpers/factories.ts';
-import { demoActor, payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
+import { demoActor, payInSandbox, readyMerchant, V3InjectClient, refundOfMerchant } from '../helpers/gateway-client.ts';
 import { callAction, managementClient, type ManagementCredentials } from '../helpers/management-client.ts';
 import { insertOrder, insertRefund } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
@@ -57,7 +57,7 @@ describeOnEachDatabase('settling ABNORMAL refunds by hand', (kind) => {
     const abnormal = await context.app.inject({ method: 'POST', url: `/sandbox/v1/refunds/${outRefundNo}/abnormal` });
     expect(abnormal.statusCode).toBe(200);
     // The sandbox's event reaches Paythrough through its event sink, which a busy machine may answer a moment later.
-    const current = async () => (await refundRepository.findByOutRefundNo(db(), client.merchant.mchid, outRefundNo))!;
+    const current = async () => (await refundOfMerchant(db(), client.merchant, outRefundNo))!;
     await expect.poll(async () => (await current()).status).toBe('ABNORMAL');
     return current();
   }
@@ -160,7 +160,7 @@ describeOnEachDatabase('settling ABNORMAL refunds by hand', (kind) => {
     const { body } = await client.prepay({ outTradeNo, total: 500 });
     await payInSandbox(context.app, body.prepay_id);
     await client.refund({ outTradeNo, outRefundNo: `${outTradeNo}-R`, refund: 100, total: 500 });
-    const processing = (await refundRepository.findByOutRefundNo(db(), client.merchant.mchid, `${outTradeNo}-R`))!;
+    const processing = (await refundOfMerchant(db(), client.merchant, `${outTradeNo}-R`))!;
     expect(processing.status).toBe('PROCESSING');
     const refused = await settle(processing, 'SUCCESS');
     expect(refused.error.code).toBe('FailedOperation.RefundNotAbnormal');

@@ -3,12 +3,11 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { decryptV3Resource, verifyV3Response } from '../../src/crypto/wechatpay-v3.ts';
 import { OutboxWorker } from '../../src/jobs/outbox-worker.ts';
-import { orderRepository } from '../../src/repositories/order.repository.ts';
 import { outboxRepository } from '../../src/repositories/outbox.repository.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { NotificationDeliverer } from '../../src/services/payments/notification-delivery.ts';
 import { merchantNotificationTopic } from '../../src/services/payments/notification.service.ts';
-import { NotifyServer, payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
+import { NotifyServer, payInSandbox, readyMerchant, V3InjectClient, orderOfMerchant } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 const second = 1000;
@@ -55,7 +54,7 @@ describeOnEachDatabase('gateway notifications, trade bill and certificates', (ki
     const outTradeNo = number('NTF');
     const { body } = await client.prepay({ outTradeNo, notifyUrl: notify.url, attach: 'note' });
     await payInSandbox(context.app, body.prepay_id);
-    const order = (await orderRepository.findByOutTradeNo(context.database.db, client.merchant.mchid, outTradeNo))!;
+    const order = (await orderOfMerchant(context.database.db, client.merchant, outTradeNo))!;
     const [job] = await outboxRepository.listBySubject(context.database.db, 'order', String(order.id));
     const start = context.clock.nowMs();
 

@@ -15,7 +15,7 @@ import { buildHostXml, parseHostXml } from '../../src/routes/host/host-xml.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { merchantNotificationTopic } from '../../src/services/payments/notification.service.ts';
 import { tlsFixtures } from '../fixtures/keys/index.ts';
-import { demoActor, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
+import { demoActor, readyMerchant, V3InjectClient, refundOfMerchant } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 let sequence = 0;
@@ -251,7 +251,7 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
       settle_time: new Date(future).toISOString(),
     });
     expect(settled.answer.return_code).toBe('SUCCESS');
-    const refund = (await refundRepository.findByOutRefundNo(context.database.db, client.merchant.mchid, outRefundNo))!;
+    const refund = (await refundOfMerchant(context.database.db, client.merchant, outRefundNo))!;
     expect(refund).toMatchObject({ status: 'SUCCESS', success_time: context.clock.nowMs(), success_learned_at: context.clock.nowMs() });
     const flagged = (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
     expect(flagged.anomaly_flags & OrderAnomaly.TimeDrift).toBe(OrderAnomaly.TimeDrift);
@@ -289,14 +289,17 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     const created = await client.refund({ outTradeNo, outRefundNo, refund: 1000, total: 3000, reason: 'customer asked' });
     expect(created.statusCode).toBe(200);
     expect(created.body).toMatchObject({ out_refund_no: outRefundNo, status: 'PROCESSING' });
-    const refund = (await refundRepository.findByOutRefundNo(context.database.db, client.merchant.mchid, outRefundNo))!;
+    const refund = (await refundOfMerchant(context.database.db, client.merchant, outRefundNo))!;
 
     // The webhook fails once, then takes it; every attempt is signed afresh with the host key.
     // (Earlier tests' late and duplicate payment refunds went to the webhook too: look at this refund's calls.)
     webhookCalls.length = 0;
     webhookStatus = 503;
     await worker.runOnce();
-    const job = (await outboxRepository.findByEventId(context.database.db, `host-refund:${client.merchant.mchid}:${outRefundNo}`))!;
+    const job = (await outboxRepository.findByEventId(
+      context.database.db,
+      `host-refund:${applicationId}:${client.merchant.mchid}:${outRefundNo}`,
+    ))!;
     expect(job).toMatchObject({ topic: hostRefundWebhookTopic, status: 'pending', attempts: 1, last_http_status: 503 });
     webhookStatus = 200;
     context.clock.advance(15_000);

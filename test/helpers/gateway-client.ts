@@ -6,6 +6,7 @@ import { generateApiV3Key } from '../../src/domain/credentials.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 import { ApprovalType } from '../../src/domain/approval-state.ts';
 import type { AppContext } from '../../src/composition.ts';
+import type { Executor } from '../../src/db/schema.ts';
 import { userRepository } from '../../src/repositories/user.repository.ts';
 import { loadActor } from '../../src/services/auth/auth.service.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
@@ -25,6 +26,26 @@ export function readyMerchant(manifest: DemoManifest): MerchantCredentials {
   const ready = manifest.miniPrograms.ready as unknown as MerchantCredentials;
   return { ...ready };
 }
+
+/** A merchant's order by its number, as the merchant's mini program sees it (merchant IDs are each superapp's own). */
+export const orderOfMerchant = (db: Executor, merchant: Pick<MerchantCredentials, 'mnpId' | 'mchid'>, outTradeNo: string) =>
+  db
+    .selectFrom('orders')
+    .selectAll()
+    .where('mnp_id', '=', merchant.mnpId)
+    .where('mchid', '=', merchant.mchid)
+    .where('out_trade_no', '=', outTradeNo)
+    .executeTakeFirst();
+
+/** A merchant's refund by its number, as the merchant's mini program sees it. */
+export const refundOfMerchant = (db: Executor, merchant: Pick<MerchantCredentials, 'mnpId' | 'mchid'>, outRefundNo: string) =>
+  db
+    .selectFrom('refunds')
+    .selectAll()
+    .where('mnp_id', '=', merchant.mnpId)
+    .where('mchid', '=', merchant.mchid)
+    .where('out_refund_no', '=', outRefundNo)
+    .executeTakeFirst();
 
 export interface V3Response<T = any> {
   statusCode: number;

@@ -2,12 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelOrderKey, ChannelResult, ChannelOrder, PaymentChannel } from '../../src/channels/channel.ts';
 import { OrderAnomaly } from '../../src/db/order-schema.ts';
 import { channelPaymentRepository, paymentStateHistoryRepository } from '../../src/repositories/channel-payment.repository.ts';
-import { orderRepository } from '../../src/repositories/order.repository.ts';
 import { paymentStatsRepository } from '../../src/repositories/payment-stats.repository.ts';
 import { refundRepository } from '../../src/repositories/refund.repository.ts';
 import { outboxRepository } from '../../src/repositories/outbox.repository.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
-import { enableFreshMiniProgram, payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
+import { enableFreshMiniProgram, payInSandbox, readyMerchant, V3InjectClient, orderOfMerchant } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 const hour = 60 * 60 * 1000;
@@ -19,7 +18,7 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
   let manifest: DemoManifest;
   let client: V3InjectClient;
   const db = () => context.database.db;
-  const orderOf = async (outTradeNo: string) => (await orderRepository.findByOutTradeNo(db(), client.merchant.mchid, outTradeNo))!;
+  const orderOf = async (outTradeNo: string) => (await orderOfMerchant(db(), client.merchant, outTradeNo))!;
 
   beforeAll(async () => {
     context = await createTestContext(kind);
@@ -67,7 +66,7 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     const refused = await client.prepay({ outTradeNo: tooLarge, total: 100_000_000_001 });
     expect([refused.statusCode, refused.body.code]).toEqual([400, 'PARAM_ERROR']);
     expect(refused.body.detail).toMatchObject({ field: '/amount/total' });
-    expect(await orderRepository.findByOutTradeNo(db(), client.merchant.mchid, tooLarge)).toBeUndefined();
+    expect(await orderOfMerchant(db(), client.merchant, tooLarge)).toBeUndefined();
   });
 
   it('refuses the same out_trade_no with any idempotency field changed (403 OUT_TRADE_NO_USED)', async () => {
@@ -249,7 +248,7 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
   });
 
   it('a create the channel refuses leaves a closed order with the refusal in its history; a retry takes the row over', async () => {
-    const sandbox = context.services.sandbox!;
+    const sandbox = context.services.sandbox!.scopedTo(manifest.superapp.applicationId);
     let refuse = true;
     const refusing: PaymentChannel = {
       kind: 'sandbox',
@@ -334,7 +333,7 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
   describe('a duplicate payment (another channel transaction for a paid order)', () => {
     it('is recorded, flagged and refunded in full without touching the refundable amount', async () => {
       const refundsSent: { channelTransactionId: string | null; refund: number }[] = [];
-      const sandbox = context.services.sandbox!;
+      const sandbox = context.services.sandbox!.scopedTo(manifest.superapp.applicationId);
       const spy: PaymentChannel = {
         kind: 'sandbox',
         createOrder: (input) => sandbox.createOrder(input),
@@ -418,7 +417,7 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     }
 
     it('a close whose answer was lost: SYSTEM_ERROR now, CLOSED once the reconciler asked the channel', async () => {
-      const sandbox = context.services.sandbox!;
+      const sandbox = context.services.sandbox!.scopedTo(manifest.superapp.applicationId);
       const outTradeNo = orderNo('TMO');
       await client.prepay({ outTradeNo });
       context.services.gatewayChannels.register('sandbox', answerLost(sandbox, { close: true }));
@@ -438,7 +437,7 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     });
 
     it('a close the channel carried out before this process died: the reconciler closes it here too', async () => {
-      const sandbox = context.services.sandbox!;
+      const sandbox = context.services.sandbox!.scopedTo(manifest.superapp.applicationId);
       const outTradeNo = orderNo('TMK');
       await client.prepay({ outTradeNo });
       // The channel closes the order, then the process "dies": nothing after the call runs.
@@ -462,7 +461,7 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     });
 
     it('a close the channel refuses changes nothing here: no close is left pending', async () => {
-      const sandbox = context.services.sandbox!;
+      const sandbox = context.services.sandbox!.scopedTo(manifest.superapp.applicationId);
       const outTradeNo = orderNo('TMR');
       await client.prepay({ outTradeNo });
       const before = await orderOf(outTradeNo);
@@ -484,7 +483,7 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     });
 
     it('a close that never arrived while the user paid: the reconciler finds the payment and the order is SUCCESS', async () => {
-      const sandbox = context.services.sandbox!;
+      const sandbox = context.services.sandbox!.scopedTo(manifest.superapp.applicationId);
       const outTradeNo = orderNo('TMP');
       const { body } = await client.prepay({ outTradeNo });
       context.services.gatewayChannels.register('sandbox', answerLost(sandbox, { closeNeverArrives: true }));
@@ -519,7 +518,7 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
       'a create whose answer was lost: SYSTEM_ERROR, ' +
       'then the reconciler records the channel order and a retry gets the same prepay_id';
     it(lostAnswerTitle, async () => {
-      const sandbox = context.services.sandbox!;
+      const sandbox = context.services.sandbox!.scopedTo(manifest.superapp.applicationId);
       const outTradeNo = orderNo('TMC');
       context.services.gatewayChannels.register('sandbox', answerLost(sandbox, { create: true }));
       let prepayId: string;

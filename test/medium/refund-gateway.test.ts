@@ -4,7 +4,7 @@ import { orderRepository } from '../../src/repositories/order.repository.ts';
 import { outboxRepository } from '../../src/repositories/outbox.repository.ts';
 import { refundRepository } from '../../src/repositories/refund.repository.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
-import { payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
+import { payInSandbox, readyMerchant, V3InjectClient, orderOfMerchant, refundOfMerchant } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 import { dayMs as day } from '../../src/domain/clock.ts';
 
@@ -28,7 +28,7 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
     const outTradeNo = number('PAID');
     const { body } = await client.prepay({ outTradeNo, total });
     expect((await payInSandbox(context.app, body.prepay_id)).statusCode).toBe(200);
-    const order = (await orderRepository.findByOutTradeNo(db(), client.merchant.mchid, outTradeNo))!;
+    const order = (await orderOfMerchant(db(), client.merchant, outTradeNo))!;
     return { outTradeNo, transactionId: order.transaction_id!, id: order.id };
   }
 
@@ -185,7 +185,7 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
     const outRefundNo = `${order.outTradeNo}-AB`;
     await client.refund({ outTradeNo: order.outTradeNo, outRefundNo, refund: 250, total: 1000 });
     expect((await context.app.inject({ method: 'POST', url: `/sandbox/v1/refunds/${outRefundNo}/abnormal` })).statusCode).toBe(200);
-    const abnormal = (await refundRepository.findByOutRefundNo(db(), client.merchant.mchid, outRefundNo))!;
+    const abnormal = (await refundOfMerchant(db(), client.merchant, outRefundNo))!;
     expect(abnormal.status).toBe('ABNORMAL');
     expect(abnormal.reconcile_at).not.toBeNull();
 
@@ -231,8 +231,8 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
     expect(types.sort()).toEqual(['REFUND.ABNORMAL', 'REFUND.CLOSED']);
 
     // ABNORMAL is not a dead end: the channel's later SUCCESS is applied, counted and notified.
-    const abnormalRefund = (await refundRepository.findByOutRefundNo(db(), client.merchant.mchid, `${order.outTradeNo}-A`))!;
-    const later = await context.services.sandbox!.queryRefund({
+    const abnormalRefund = (await refundOfMerchant(db(), client.merchant, `${order.outTradeNo}-A`))!;
+    const later = await context.services.sandbox!.scopedTo(manifest.superapp.applicationId).queryRefund({
       merchantId: client.merchant.mchid,
       outRefundNo: abnormalRefund.out_refund_no,
     });
@@ -263,7 +263,7 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
     }
 
     it('stays PROCESSING (accepted) and the reconciler settles it to the channel state', async () => {
-      const sandbox = context.services.sandbox!;
+      const sandbox = context.services.sandbox!.scopedTo(manifest.superapp.applicationId);
       const order = await paidOrder(1000);
       context.services.gatewayChannels.register('sandbox', refundTimesOut(sandbox, { arrives: true }));
       try {
@@ -278,7 +278,7 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
       } finally {
         context.services.gatewayChannels.register('sandbox', sandbox);
       }
-      const refund = (await refundRepository.findByOutRefundNo(db(), client.merchant.mchid, `${order.outTradeNo}-TO`))!;
+      const refund = (await refundOfMerchant(db(), client.merchant, `${order.outTradeNo}-TO`))!;
       expect(refund.channel_refund_id).toBeNull();
       // The channel completed it; no event reaches us (the sandbox is not ticked); the reconciler asks.
       context.clock.advance(61_000);
@@ -289,7 +289,7 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
     });
 
     it('when the request never reached the channel, the reconciler sends it again and it completes', async () => {
-      const sandbox = context.services.sandbox!;
+      const sandbox = context.services.sandbox!.scopedTo(manifest.superapp.applicationId);
       const order = await paidOrder(1000);
       context.services.gatewayChannels.register('sandbox', refundTimesOut(sandbox, { arrives: false }));
       try {
@@ -300,7 +300,7 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
       } finally {
         context.services.gatewayChannels.register('sandbox', sandbox);
       }
-      const refund = (await refundRepository.findByOutRefundNo(db(), client.merchant.mchid, `${order.outTradeNo}-LOST`))!;
+      const refund = (await refundOfMerchant(db(), client.merchant, `${order.outTradeNo}-LOST`))!;
       expect(
         await db().selectFrom('sandbox_refunds').select('id').where('out_refund_no', '=', refund.out_refund_no).execute(),
       ).toHaveLength(0);

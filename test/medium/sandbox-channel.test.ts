@@ -237,12 +237,12 @@ describeOnEachDatabase('sandbox channel', (kind) => {
     const accepted = results.filter((r) => r.outcome === 'ok') as Array<{ outcome: 'ok'; value: ChannelRefund }>;
     expect(accepted).toHaveLength(3);
     expect(results.filter((r) => r.outcome === 'rejected' && r.code === 'NOT_ENOUGH')).toHaveLength(5);
-    expect((await sandboxRepository.findOrder(context.database.db, order.merchantId, order.outTradeNo))!.refund_reserved).toBe(900);
+    expect((await sandboxRepository.findOrder(context.database.db, '', order.merchantId, order.outTradeNo))!.refund_reserved).toBe(900);
 
     expect(await refundOf(100, 101)).toMatchObject({ outcome: 'rejected', code: 'NOT_ENOUGH' });
     value(await sandbox.settleRefund(accepted[0]!.value.outRefundNo, 'CLOSED'));
     expect(value(await refundOf(101, 400)).state).toBe('PROCESSING');
-    value(await sandbox.settleRefund(accepted[1]!.value.outRefundNo, 'ABNORMAL', order.merchantId));
+    value(await sandbox.settleRefund(accepted[1]!.value.outRefundNo, 'ABNORMAL', { merchantId: order.merchantId }));
     expect(await refundOf(102, 1)).toMatchObject({ outcome: 'rejected', code: 'NOT_ENOUGH' });
     expect(sink.types()).toEqual(['refund.closed', 'refund.abnormal']);
   });
@@ -321,7 +321,7 @@ describeOnEachDatabase('sandbox channel', (kind) => {
       );
     }
     expect(await sandbox.settleRefund(outRefundNo, 'SUCCESS')).toMatchObject({ outcome: 'rejected', code: 'INVALID_REQUEST' });
-    expect(value(await sandbox.settleRefund(outRefundNo, 'SUCCESS', '1900000009')).merchantId).toBe('1900000009');
+    expect(value(await sandbox.settleRefund(outRefundNo, 'SUCCESS', { merchantId: '1900000009' })).merchantId).toBe('1900000009');
   });
 
   it('keeps events the sink refused and delivers them later, in order, on the clock', async () => {

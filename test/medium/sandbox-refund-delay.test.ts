@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderRepository } from '../../src/repositories/order.repository.ts';
-import { payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
+import { payInSandbox, readyMerchant, V3InjectClient, orderOfMerchant } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 let sequence = 0;
@@ -16,7 +15,7 @@ describeOnEachDatabase('sandbox refund delay (PAYTHROUGH_SANDBOX_REFUND_DELAY_MS
     const outTradeNo = number('DELAY');
     const { body } = await client.prepay({ outTradeNo, total: 800 });
     expect((await payInSandbox(context.app, body.prepay_id)).statusCode).toBe(200);
-    const order = (await orderRepository.findByOutTradeNo(context.database.db, client.merchant.mchid, outTradeNo))!;
+    const order = (await orderOfMerchant(context.database.db, client.merchant, outTradeNo))!;
     const outRefundNo = `${outTradeNo}-R`;
     const refund = await client.refund({ transactionId: order.transaction_id!, outRefundNo, refund: 800, total: 800 });
     expect([refund.statusCode, refund.body.status]).toEqual([200, answered]);

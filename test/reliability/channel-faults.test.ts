@@ -92,7 +92,8 @@ describeOnEachDatabase('channel faults', (kind) => {
 
   // --- the merchant, the channel's callbacks, the jobs ---------------------------------------------
 
-  const ours = async (outTradeNo: string) => (await orderRepository.findByOutTradeNo(context.database.db, mchid, outTradeNo))!;
+  const ours = async (outTradeNo: string) =>
+    (await orderRepository.findByOutTradeNo(context.database.db, applicationId, mchid, outTradeNo))!;
   const prepay = (outTradeNo: string, total = 1000) => client.prepay({ outTradeNo, total });
   const callback = async (body: string) =>
     (

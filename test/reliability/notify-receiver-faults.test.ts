@@ -7,7 +7,6 @@ import { RefundWebhookDeliverer } from '../../src/channels/host-reported/refund-
 import { signChannelMessage } from '../../src/channels/protocol.ts';
 import { decryptV3Resource } from '../../src/crypto/wechatpay-v3.ts';
 import { notificationRetryScheduleMs, OutboxWorker } from '../../src/jobs/outbox-worker.ts';
-import { orderRepository } from '../../src/repositories/order.repository.ts';
 import { outboxRepository, type OutboxRow } from '../../src/repositories/outbox.repository.ts';
 import { refundRepository } from '../../src/repositories/refund.repository.ts';
 import { buildHostXml, parseHostXml } from '../../src/routes/host/host-xml.ts';
@@ -15,7 +14,7 @@ import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts
 import { NotificationDeliverer } from '../../src/services/payments/notification-delivery.ts';
 import { merchantNotificationTopic } from '../../src/services/payments/notification.service.ts';
 import { tlsFixtures } from '../fixtures/keys/index.ts';
-import { demoActor, payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
+import { demoActor, payInSandbox, readyMerchant, V3InjectClient, orderOfMerchant, refundOfMerchant } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 /**
@@ -137,7 +136,7 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     const prepay = await client.prepay({ outTradeNo, total, notifyUrl });
     expect(prepay.statusCode).toBe(200);
     expect((await payInSandbox(context.app, prepay.body.prepay_id)).statusCode).toBe(200);
-    const order = (await orderRepository.findByOutTradeNo(db(), client.merchant.mchid, outTradeNo))!;
+    const order = (await orderOfMerchant(db(), client.merchant, outTradeNo))!;
     const [job] = (await outboxRepository.listBySubject(db(), 'order', String(order.id))).filter(
       (row) => row.topic === merchantNotificationTopic,
     );
@@ -280,7 +279,7 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     expect((await context.app.inject({ method: 'POST', url: `/sandbox/v1/refunds/${outRefundNo}/succeed` })).statusCode).toBe(200);
     notify.received.length = 0;
     await worker.runOnce();
-    const refund = (await refundRepository.findByOutRefundNo(db(), client.merchant.mchid, outRefundNo))!;
+    const refund = (await refundOfMerchant(db(), client.merchant, outRefundNo))!;
     const [refundJob] = await outboxRepository.listBySubject(db(), 'refund', String(refund.id));
     expect(notify.received.map((request) => JSON.parse(request.body).event_type)).toEqual(['REFUND.SUCCESS']);
     context.clock.set((await job(payment.id)).next_attempt_at!);
@@ -333,7 +332,7 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
     ).toBe('SUCCESS');
     const outRefundNo = `R${outTradeNo}`;
     expect((await client.refund({ outTradeNo, outRefundNo, refund: 700, total: 2000 })).body.status).toBe('PROCESSING');
-    const refund = (await refundRepository.findByOutRefundNo(db(), client.merchant.mchid, outRefundNo))!;
+    const refund = (await refundOfMerchant(db(), client.merchant, outRefundNo))!;
     const [row] = (await outboxRepository.listBySubject(db(), 'refund', String(refund.id))).filter(
       (r) => r.topic === hostRefundWebhookTopic,
     );
@@ -383,7 +382,7 @@ describeOnEachDatabase('notify_url and refund webhook faults', (kind) => {
       (r) => r.topic === merchantNotificationTopic,
     );
     expect(notices.map((notice) => JSON.parse(notice.payload_json).event_type)).toEqual(['REFUND.SUCCESS']);
-    expect((await orderRepository.findByOutTradeNo(db(), client.merchant.mchid, outTradeNo))!).toMatchObject({
+    expect((await orderOfMerchant(db(), client.merchant, outTradeNo))!).toMatchObject({
       trade_state: 'REFUND',
       refund_succeeded: 700,
       refund_reserved: 700,

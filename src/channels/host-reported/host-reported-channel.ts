@@ -26,7 +26,8 @@ export interface HostRefundWebhookPayload {
   body: string;
 }
 
-export const hostRefundWebhookEventId = (merchantId: string, outRefundNo: string) => `host-refund:${merchantId}:${outRefundNo}`;
+export const hostRefundWebhookEventId = (applicationId: string, merchantId: string, outRefundNo: string) =>
+  `host-refund:${applicationId}:${merchantId}:${outRefundNo}`;
 
 const rejected = <T>(
   code: 'ORDER_NOT_EXIST' | 'REFUND_NOT_EXIST' | 'ORDER_PAID' | 'INVALID_REQUEST',
@@ -67,7 +68,18 @@ export class HostReportedChannel implements PaymentChannel {
       /** The refund webhook URL of a superapp in host-reported mode; null when it has none. */
       refundWebhookOf(applicationId: string): Promise<string | null>;
     },
+    /** The superapp whose reports this view answers for; unset on the shared instance the resolver scopes. */
+    private readonly applicationId?: string,
   ) {}
+
+  scopedTo(applicationId: string): HostReportedChannel {
+    return new HostReportedChannel(this.options, applicationId);
+  }
+
+  private get superapp(): string {
+    if (this.applicationId === undefined) throw new Error('The host-reported channel answers for one superapp: use scopedTo');
+    return this.applicationId;
+  }
 
   private view(order: OrderRow): ChannelOrder {
     const state = channelStateOf(order);
@@ -92,20 +104,20 @@ export class HostReportedChannel implements PaymentChannel {
   }
 
   async createOrder(input: CreateChannelOrderInput): Promise<ChannelResult<ChannelOrder>> {
-    const order = await orderRepository.findByOutTradeNo(this.options.db, input.merchantId, input.outTradeNo);
+    const order = await orderRepository.findByOutTradeNo(this.options.db, this.superapp, input.merchantId, input.outTradeNo);
     if (!order) return rejected('ORDER_NOT_EXIST', 'Host-reported orders are created by the gateway first');
     // The host's cashier finds the order by its prepay_id: that is the channel order id and the cashier token.
     return { outcome: 'ok', value: this.view(order) };
   }
 
   async queryOrder(key: ChannelOrderKey): Promise<ChannelResult<ChannelOrder>> {
-    const order = await orderRepository.findByOutTradeNo(this.options.db, key.merchantId, key.outTradeNo);
+    const order = await orderRepository.findByOutTradeNo(this.options.db, this.superapp, key.merchantId, key.outTradeNo);
     if (!order) return rejected('ORDER_NOT_EXIST', 'No such order');
     return { outcome: 'ok', value: this.view(order) };
   }
 
   async closeOrder(key: ChannelOrderKey): Promise<ChannelResult<ChannelOrder>> {
-    const order = await orderRepository.findByOutTradeNo(this.options.db, key.merchantId, key.outTradeNo);
+    const order = await orderRepository.findByOutTradeNo(this.options.db, this.superapp, key.merchantId, key.outTradeNo);
     if (!order) return rejected('ORDER_NOT_EXIST', 'No such order');
     const view = this.view(order);
     if (view.state === 'SUCCESS') return rejected('ORDER_PAID', 'The host reported a payment for this order');
@@ -115,9 +127,9 @@ export class HostReportedChannel implements PaymentChannel {
 
   async refund(input: CreateChannelRefundInput): Promise<ChannelResult<ChannelRefund>> {
     const { db, clock } = this.options;
-    const refund = await refundRepository.findByOutRefundNo(db, input.merchantId, input.outRefundNo);
+    const refund = await refundRepository.findByOutRefundNo(db, this.superapp, input.merchantId, input.outRefundNo);
     if (!refund) return rejected('REFUND_NOT_EXIST', 'Host-reported refunds are created by the gateway first');
-    const eventId = hostRefundWebhookEventId(input.merchantId, input.outRefundNo);
+    const eventId = hostRefundWebhookEventId(this.superapp, input.merchantId, input.outRefundNo);
     if (!(await outboxRepository.findByEventId(db, eventId))) {
       const webhookUrl = await this.options.refundWebhookOf(refund.application_id);
       if (!webhookUrl) return rejected('INVALID_REQUEST', 'The superapp has no refund webhook URL configured');
@@ -158,9 +170,12 @@ export class HostReportedChannel implements PaymentChannel {
   }
 
   async queryRefund(key: ChannelRefundKey): Promise<ChannelResult<ChannelRefund>> {
-    const refund = await refundRepository.findByOutRefundNo(this.options.db, key.merchantId, key.outRefundNo);
+    const refund = await refundRepository.findByOutRefundNo(this.options.db, this.superapp, key.merchantId, key.outRefundNo);
     // Not sent to the webhook yet (the process stopped before): the reconciler then submits it again.
-    if (!refund || !(await outboxRepository.findByEventId(this.options.db, hostRefundWebhookEventId(key.merchantId, key.outRefundNo)))) {
+    if (
+      !refund ||
+      !(await outboxRepository.findByEventId(this.options.db, hostRefundWebhookEventId(this.superapp, key.merchantId, key.outRefundNo)))
+    ) {
       return rejected('REFUND_NOT_EXIST', 'No refund request was sent to the superapp for this number');
     }
     return { outcome: 'ok', value: this.refundView(refund) };

@@ -39,6 +39,11 @@ export interface SandboxChannelOptions {
   eventRetryDelaysMs?: readonly number[];
   /** How the sink is told where events come from. */
   source?: ChannelEventSource;
+  /**
+   * The sandbox superapp this view serves ('' when the sandbox runs on its own as one superapp's channel):
+   * merchant IDs are each superapp's own (SPEC §7 "Credential scope"), so order and refund numbers are too.
+   */
+  superappId?: string;
 }
 
 export const defaultSandboxRefundDelayMs = 5000;
@@ -93,8 +98,9 @@ export class SandboxChannel implements PaymentChannel {
   readonly refundDelayMs: number;
   private readonly eventRetryDelaysMs: readonly number[];
   private readonly source: ChannelEventSource;
+  private readonly superappId: string;
 
-  constructor(options: SandboxChannelOptions) {
+  constructor(private readonly options: SandboxChannelOptions) {
     this.db = options.db;
     this.clock = options.clock;
     this.sink = options.sink;
@@ -103,6 +109,12 @@ export class SandboxChannel implements PaymentChannel {
     this.refundDelayMs = options.refundDelayMs ?? defaultSandboxRefundDelayMs;
     this.eventRetryDelaysMs = options.eventRetryDelaysMs ?? defaultEventRetryDelaysMs;
     this.source = options.source ?? { channelKind: 'sandbox', applicationId: null };
+    this.superappId = options.superappId ?? '';
+  }
+
+  /** The same sandbox as one superapp's channel: its merchants' numbers are apart from every other superapp's. */
+  scopedTo(applicationId: string): SandboxChannel {
+    return new SandboxChannel({ ...this.options, superappId: applicationId });
   }
 
   cashierUrl(token: string): string {
@@ -157,10 +169,11 @@ export class SandboxChannel implements PaymentChannel {
     return result;
   }
 
-  private async recordEvent(trx: DatabaseTransaction, event: EventBody): Promise<void> {
+  private async recordEvent(trx: DatabaseTransaction, superappId: string, event: EventBody): Promise<void> {
     const now = this.clock.nowMs();
     const full = { ...event, eventId: newSandboxId('evt', now), occurredAt: now } as ChannelEvent;
     await sandboxRepository.insertEvent(trx, {
+      superapp_id: superappId,
       event_id: full.eventId,
       event_type: full.type,
       payload_json: JSON.stringify(eventToWire(full)),
@@ -181,6 +194,7 @@ export class SandboxChannel implements PaymentChannel {
       const now = this.clock.nowMs();
       const inserted = await sandboxRepository.insertOrder(trx, {
         id: newSandboxId('ord', now),
+        superapp_id: this.superappId,
         merchant_id: input.merchantId,
         appid: input.appId,
         out_trade_no: input.outTradeNo,
@@ -202,7 +216,7 @@ export class SandboxChannel implements PaymentChannel {
         created_at: now,
         updated_at: now,
       });
-      const row = await sandboxRepository.findOrder(trx, input.merchantId, input.outTradeNo);
+      const row = await sandboxRepository.findOrder(trx, this.superappId, input.merchantId, input.outTradeNo);
       if (!row) throw new Refusal('INVALID_REQUEST', `prepay_id ${input.prepayId} belongs to another order`);
       if (!inserted && row.fingerprint !== fingerprint) {
         throw new Refusal('OUT_TRADE_NO_USED', `out_trade_no ${input.outTradeNo} was created with other parameters`);
@@ -212,14 +226,14 @@ export class SandboxChannel implements PaymentChannel {
   }
 
   async queryOrder(key: ChannelOrderKey): Promise<ChannelResult<ChannelOrder>> {
-    const row = await sandboxRepository.findOrder(this.db, key.merchantId, key.outTradeNo);
+    const row = await sandboxRepository.findOrder(this.db, this.superappId, key.merchantId, key.outTradeNo);
     if (!row) return rejected('ORDER_NOT_EXIST', `No order ${key.outTradeNo} under merchant ${key.merchantId}`);
     return ok(this.toChannelOrder(row));
   }
 
   async closeOrder(key: ChannelOrderKey): Promise<ChannelResult<ChannelOrder>> {
     return this.write(async (trx) => {
-      const row = await sandboxRepository.findOrder(trx, key.merchantId, key.outTradeNo);
+      const row = await sandboxRepository.findOrder(trx, this.superappId, key.merchantId, key.outTradeNo);
       if (!row) throw new Refusal('ORDER_NOT_EXIST', `No order ${key.outTradeNo} under merchant ${key.merchantId}`);
       if (row.state === 'SUCCESS') throw new Refusal('ORDER_PAID', 'The order is paid; refund it instead');
       if (row.state !== 'WAIT_PAY') return this.toChannelOrder(row);
@@ -234,9 +248,9 @@ export class SandboxChannel implements PaymentChannel {
   async refund(input: CreateChannelRefundInput): Promise<ChannelResult<ChannelRefund>> {
     const result = await this.write(async (trx) => {
       const now = this.clock.nowMs();
-      const existing = await sandboxRepository.findRefund(trx, input.merchantId, input.outRefundNo);
+      const existing = await sandboxRepository.findRefund(trx, this.superappId, input.merchantId, input.outRefundNo);
       if (existing) return this.sameRefundOrRefuse(existing, input);
-      const order = await sandboxRepository.findOrder(trx, input.merchantId, input.outTradeNo);
+      const order = await sandboxRepository.findOrder(trx, this.superappId, input.merchantId, input.outTradeNo);
       if (!order) throw new Refusal('ORDER_NOT_EXIST', `No order ${input.outTradeNo} under merchant ${input.merchantId}`);
       if (order.state !== 'SUCCESS') throw new Refusal('ORDER_NOT_PAID', `The order is ${order.state}; only paid orders can be refunded`);
       if (input.amount.currency !== order.currency || input.amount.total !== order.amount_total) {
@@ -250,6 +264,7 @@ export class SandboxChannel implements PaymentChannel {
       }
       const row = {
         id: newSandboxId('ref', now),
+        superapp_id: order.superapp_id,
         merchant_id: input.merchantId,
         out_refund_no: input.outRefundNo,
         order_id: order.id,
@@ -266,7 +281,7 @@ export class SandboxChannel implements PaymentChannel {
       };
       if (!(await sandboxRepository.insertRefund(trx, row))) {
         // Another request with this out_refund_no won the race.
-        const winner = await sandboxRepository.findRefund(trx, input.merchantId, input.outRefundNo);
+        const winner = await sandboxRepository.findRefund(trx, this.superappId, input.merchantId, input.outRefundNo);
         if (!winner) throw new Error('The sandbox refund vanished');
         return this.sameRefundOrRefuse(winner, input);
       }
@@ -287,20 +302,20 @@ export class SandboxChannel implements PaymentChannel {
   }
 
   async queryRefund(key: ChannelRefundKey): Promise<ChannelResult<ChannelRefund>> {
-    const row = await sandboxRepository.findRefund(this.db, key.merchantId, key.outRefundNo);
+    const row = await sandboxRepository.findRefund(this.db, this.superappId, key.merchantId, key.outRefundNo);
     if (!row) return rejected('REFUND_NOT_EXIST', `No refund ${key.outRefundNo} under merchant ${key.merchantId}`);
     return ok(await this.settleIfDue(key.merchantId, key.outRefundNo));
   }
 
   /** A PROCESSING refund past its delay completes as SUCCESS on the next look, ticker or not. */
   private async settleIfDue(merchantId: string, outRefundNo: string): Promise<ChannelRefund> {
-    const row = await sandboxRepository.findRefund(this.db, merchantId, outRefundNo);
+    const row = await sandboxRepository.findRefund(this.db, this.superappId, merchantId, outRefundNo);
     if (!row) throw new Error('The sandbox refund vanished');
     if (row.state !== 'PROCESSING' || row.settle_at > this.clock.nowMs()) return this.toChannelRefund(row);
     const settled = await this.settleRefundRow(row, 'SUCCESS');
     return settled.outcome === 'ok'
       ? settled.value
-      : this.toChannelRefund((await sandboxRepository.findRefund(this.db, merchantId, outRefundNo))!);
+      : this.toChannelRefund((await sandboxRepository.findRefund(this.db, this.superappId, merchantId, outRefundNo))!);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -343,7 +358,7 @@ export class SandboxChannel implements PaymentChannel {
         throw new Refusal('INVALID_REQUEST', 'The order changed meanwhile; try again');
       }
       const paid = this.toChannelOrder({ ...row, ...changes });
-      await this.recordEvent(trx, { type: 'payment.succeeded', order: paid });
+      await this.recordEvent(trx, row.superapp_id, { type: 'payment.succeeded', order: paid });
       return paid;
     });
   }
@@ -362,19 +377,28 @@ export class SandboxChannel implements PaymentChannel {
         throw new Refusal('INVALID_REQUEST', 'The order changed meanwhile; try again');
       }
       const failed = this.toChannelOrder({ ...row, ...changes });
-      await this.recordEvent(trx, { type: 'payment.failed', order: failed });
+      await this.recordEvent(trx, row.superapp_id, { type: 'payment.failed', order: failed });
       return failed;
     });
   }
 
-  /** Settles a refund at once (control API). Without a merchant the refund number must be unambiguous. */
-  async settleRefund(outRefundNo: string, outcome: SandboxRefundOutcome, merchantId?: string): Promise<ChannelResult<ChannelRefund>> {
+  /**
+   * Settles a refund at once (control API). The refund number must be unambiguous among the sandbox's superapps
+   * and merchants, or made so by the merchant and the superapp (`application_id`).
+   */
+  async settleRefund(
+    outRefundNo: string,
+    outcome: SandboxRefundOutcome,
+    scope: { merchantId?: string | undefined; applicationId?: string | undefined } = {},
+  ): Promise<ChannelResult<ChannelRefund>> {
     let row: SandboxRefundRow | undefined;
-    if (merchantId) {
-      row = await sandboxRepository.findRefund(this.db, merchantId, outRefundNo);
+    if (scope.merchantId && scope.applicationId) {
+      row = await sandboxRepository.findRefund(this.db, scope.applicationId, scope.merchantId, outRefundNo);
     } else {
-      const rows = await sandboxRepository.findRefundsByNumber(this.db, outRefundNo);
-      if (rows.length > 1) return rejected('INVALID_REQUEST', `Several merchants have refund ${outRefundNo}; pass mchid`);
+      const rows = await sandboxRepository.findRefundsByNumber(this.db, outRefundNo, scope.merchantId);
+      if (rows.length > 1) {
+        return rejected('INVALID_REQUEST', `Several sandbox refunds have number ${outRefundNo}; pass mchid and application_id`);
+      }
       row = rows[0];
     }
     if (!row) return rejected('REFUND_NOT_EXIST', `No sandbox refund ${outRefundNo}`);
@@ -383,7 +407,7 @@ export class SandboxChannel implements PaymentChannel {
 
   private async settleRefundRow(row: SandboxRefundRow, outcome: SandboxRefundOutcome): Promise<ChannelResult<ChannelRefund>> {
     return this.write(async (trx) => {
-      const current = await sandboxRepository.findRefund(trx, row.merchant_id, row.out_refund_no);
+      const current = await sandboxRepository.findRefund(trx, row.superapp_id, row.merchant_id, row.out_refund_no);
       if (!current) throw new Refusal('REFUND_NOT_EXIST', `No sandbox refund ${row.out_refund_no}`);
       if (current.state === outcome) return this.toChannelRefund(current);
       // As at a real channel, an ABNORMAL refund still ends SUCCESS or CLOSED (SPEC §7).
@@ -397,7 +421,7 @@ export class SandboxChannel implements PaymentChannel {
       if (outcome === 'CLOSED') await sandboxRepository.releaseRefund(trx, current.order_id, current.amount_refund, now);
       const settled = this.toChannelRefund({ ...current, state: outcome as SandboxRefundState, settled_at: now, updated_at: now });
       const type = outcome === 'SUCCESS' ? 'refund.succeeded' : outcome === 'CLOSED' ? 'refund.closed' : 'refund.abnormal';
-      await this.recordEvent(trx, { type, refund: settled });
+      await this.recordEvent(trx, current.superapp_id, { type, refund: settled });
       return settled;
     });
   }
@@ -423,7 +447,9 @@ export class SandboxChannel implements PaymentChannel {
     for (const event of await sandboxRepository.dueEvents(this.db, now, 100)) {
       if (!(await sandboxRepository.claimEvent(this.db, event.id, event.next_attempt_at!, now + eventClaimLeaseMs))) continue;
       try {
-        await this.sink.handle(eventFromWire(JSON.parse(event.payload_json) as WireEvent), this.source);
+        // Each event tells the sink whose record it speaks about, whichever view of the sandbox delivers it.
+        const source = event.superapp_id ? { channelKind: 'sandbox' as const, applicationId: event.superapp_id } : this.source;
+        await this.sink.handle(eventFromWire(JSON.parse(event.payload_json) as WireEvent), source);
         await sandboxRepository.markEventDelivered(this.db, event.id, this.clock.nowMs());
         delivered += 1;
       } catch (error) {

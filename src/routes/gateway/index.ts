@@ -52,7 +52,7 @@ export async function gatewayRoutes(app: FastifyInstance) {
         body: request.rawBody ?? '',
       }),
     );
-    await app.services.merchantRequests.admit(request.gatewayCaller.mchid);
+    await app.services.merchantRequests.admit(request.gatewayCaller);
   });
 
   app.addHook('onSend', async (request, reply, payload) => {

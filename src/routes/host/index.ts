@@ -146,7 +146,8 @@ export async function hostRoutes(app: FastifyInstance) {
     described(
       'refundResult',
       'Report how a refund sent to the refund webhook ended (host-reported mode)',
-      'Fields: `mchid`, `out_refund_no`, `refund_status` (SUCCESS, CLOSED or ABNORMAL), optional `refund_id`, `refund_fee`. ' +
+      'Fields: `mchid`, `out_refund_no`, `refund_status` (SUCCESS, CLOSED or ABNORMAL), optional `refund_id`, `refund_fee`, ' +
+        '`application_id` (the refund webhook names it; needed when another superapp has the same merchant ID and refund number). ' +
         'Always signed with the host key.',
     ),
     async (request, reply) => sendAnswer(reply, await hostPayments.refundResult(message(request).fields, message(request).sender)),

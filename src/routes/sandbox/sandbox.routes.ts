@@ -135,6 +135,8 @@ function registerPaymentControlRoutes(routes: ZodRoutes, sandbox: SandboxChannel
   );
 }
 
+const refundScope = z.object({ mchid: z.string().min(1).max(32).optional(), application_id: z.string().min(1).max(64).optional() });
+
 function registerRefundControlRoutes(routes: ZodRoutes, sandbox: SandboxChannel) {
   const outcomes = { succeed: 'SUCCESS', close: 'CLOSED', abnormal: 'ABNORMAL' } as const;
   routes.post(
@@ -145,14 +147,17 @@ function registerRefundControlRoutes(routes: ZodRoutes, sandbox: SandboxChannel)
         summary: 'Sandbox: settle a refund at once (SUCCESS, CLOSED or ABNORMAL; Paythrough is told)',
         tags,
         params: z.object({ out_refund_no: z.string().min(1).max(64), outcome: z.enum(['succeed', 'close', 'abnormal']) }),
-        querystring: z.object({ mchid: z.string().min(1).max(32).optional() }),
-        body: z.object({ mchid: z.string().min(1).max(32).optional() }).nullish(),
+        querystring: refundScope,
+        body: refundScope.nullish(),
         response: { 200: wireRefundSchema, ...errors },
       },
     },
     async (request, reply) => {
-      const merchantId = request.body?.mchid ?? request.query.mchid;
-      const result = await sandbox.settleRefund(request.params.out_refund_no, outcomes[request.params.outcome], merchantId);
+      // Merchant IDs are each superapp's own: the two together name one refund whatever other superapps hold.
+      const result = await sandbox.settleRefund(request.params.out_refund_no, outcomes[request.params.outcome], {
+        merchantId: request.body?.mchid ?? request.query.mchid,
+        applicationId: request.body?.application_id ?? request.query.application_id,
+      });
       return answer(reply, result, refundToWire);
     },
   );

@@ -7,10 +7,11 @@ import type { NonceStore } from './nonce.service.ts';
 
 const maxCachedKeys = 1000;
 
-/** Who called the gateway: the mini program whose merchant certificate signed the request. */
 /** What the gateway learns from a merchant certificate serial (`serial_no` of WECHATPAY2-SHA256-RSA2048). */
 export interface MerchantKeyLookup {
   mnpId: string;
+  /** The superapp the mini program pays on: its merchant IDs are its own (SPEC §7 "Credential scope"). */
+  applicationId: string;
   mchid: string;
   publicKeyPem: string;
   status: 'active' | 'revoked';
@@ -18,8 +19,11 @@ export interface MerchantKeyLookup {
   notAfter: number;
 }
 
+/** Who called the gateway: the mini program whose merchant certificate signed the request. */
 export interface GatewayCaller {
   mnpId: string;
+  /** The superapp whose merchant `mchid` is: every merchant-keyed thing is keyed by both. */
+  applicationId: string;
   mchid: string;
   serialNo: string;
 }
@@ -83,10 +87,11 @@ export class GatewayAuthService {
         `The merchant certificate ${authorization.serialNo} expired at ${expiredAt}: reset it in the console`,
       );
     }
-    if (!(await this.nonces.rememberNonce(`v3:${authorization.mchid}`, authorization.nonceStr, authorization.timestamp))) {
+    const nonceScope = `v3:${key.applicationId}:${authorization.mchid}`;
+    if (!(await this.nonces.rememberNonce(nonceScope, authorization.nonceStr, authorization.timestamp))) {
       throw new AppError('AuthFailure.SignatureFailure', 'This nonce_str was used already: the request is a replay');
     }
-    return { mnpId: key.mnpId, mchid: key.mchid, serialNo: authorization.serialNo };
+    return { mnpId: key.mnpId, applicationId: key.applicationId, mchid: key.mchid, serialNo: authorization.serialNo };
   }
 
   private publicKeyOf(pem: string): KeyObject {

@@ -7,7 +7,7 @@ export const merchantRequestWindowMs = 60 * 1000;
 export const merchantRequestLimitMessage = 'Too many requests for this mchid; slow down and retry in a minute';
 
 /**
- * Limits signed gateway requests per mchid (PAYTHROUGH_MCHID_RATE_LIMIT a minute): one merchant's runaway
+ * Limits signed gateway requests per (superapp, mchid) (PAYTHROUGH_MCHID_RATE_LIMIT a minute): one merchant's runaway
  * loop cannot starve the others. Counted in the database after the signature checked, so every instance
  * shares the count and nobody can spend a merchant's allowance without its key.
  */
@@ -17,8 +17,10 @@ export class MerchantRequestLimiter {
     readonly requestsPerMinute: number,
   ) {}
 
-  async admit(mchid: string): Promise<void> {
-    if (!(await this.rateLimiter.hit(`gateway-requests:${mchid}`, this.requestsPerMinute, merchantRequestWindowMs))) {
+  /** Merchant IDs are each superapp's own (SPEC §7): one superapp's busy merchant never slows another's of the same ID. */
+  async admit(merchant: { applicationId: string; mchid: string }): Promise<void> {
+    const key = `gateway-requests:${merchant.applicationId}:${merchant.mchid}`;
+    if (!(await this.rateLimiter.hit(key, this.requestsPerMinute, merchantRequestWindowMs))) {
       throw new AppError('RequestLimitExceeded', merchantRequestLimitMessage);
     }
   }

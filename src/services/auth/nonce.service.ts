@@ -10,7 +10,7 @@ export const replayWindowMs = replayWindowMinutes * 60 * 1000;
 /** What signature checkers need: one call per signed message, after its signature and timestamp passed. */
 export interface NonceStore {
   /**
-   * Remembers `nonce` in `scope` (e.g. `v3:<mchid>`, `channel-callback:<applicationId>`); false when
+   * Remembers `nonce` in `scope` (e.g. `v3:<applicationId>:<mchid>`, `channel-callback:<applicationId>`); false when
    * it was already seen inside the window, i.e. the message is a replay and must be refused.
    */
   rememberNonce(scope: string, nonce: string, timestampSeconds: number): Promise<boolean>;

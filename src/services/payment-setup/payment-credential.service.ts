@@ -102,7 +102,14 @@ const toKeyView = (row: MerchantApiKeyRow): MerchantKeyView => ({
 export async function findMerchantKeyBySerial(db: Executor, serialNo: string): Promise<MerchantKeyLookup | undefined> {
   const row = await paymentAccountRepository.findKeyWithMchidBySerial(db, serialNo);
   return row
-    ? { mnpId: row.mnp_id, mchid: row.mchid, publicKeyPem: row.public_key_pem, status: row.status, notAfter: row.not_after }
+    ? {
+        mnpId: row.mnp_id,
+        applicationId: row.superapp_id,
+        mchid: row.mchid,
+        publicKeyPem: row.public_key_pem,
+        status: row.status,
+        notAfter: row.not_after,
+      }
     : undefined;
 }
 

@@ -85,7 +85,7 @@ export class GatewayChannelResolver implements ChannelResolver {
 
   async channelFor(kind: string, applicationId: string): Promise<PaymentChannel | undefined> {
     const registered = this.registered.get(kind);
-    if (registered) return registered;
+    if (registered) return registered.scopedTo ? registered.scopedTo(applicationId) : registered;
     if (kind !== 'http') return undefined;
     const row = await paymentConfigRepository.find(this.db, applicationId);
     const settings = row ? (JSON.parse(row.channel_settings_json) as ChannelSettings) : {};

@@ -84,7 +84,11 @@ export class HostPaymentService {
     const present = Object.keys(headers).some((name) => signatureHeaders.includes(name.toLowerCase()));
     if (!present) return { ok: true, sender: { signed: false } };
     const applicationId = await this.subjectSuperapp(kind, fields);
-    if (!applicationId) return { ok: false, message: kind === 'refundResult' ? 'Unknown refund' : 'Unknown prepay_id' };
+    if (!applicationId) {
+      const unknown =
+        kind === 'refundResult' ? 'Unknown refund (send application_id, as the refund webhook names it)' : 'Unknown prepay_id';
+      return { ok: false, message: unknown };
+    }
     const keys = await this.parts.hostKeys.hostKeysOf(applicationId);
     if (keys.length === 0)
       return { ok: false, message: 'The superapp has no host key: signed host reports need the host-reported channel and a host key' };
@@ -216,8 +220,9 @@ export class HostPaymentService {
     if (!mchid || !outRefundNo) return fail('mchid and out_refund_no are required');
     const state = refundStates[fields.refund_status ?? ''];
     if (!state) return fail('refund_status must be SUCCESS, CLOSED or ABNORMAL');
-    const refund = await refundRepository.findByOutRefundNo(this.db, mchid, outRefundNo);
-    if (!refund || refund.application_id !== sender.applicationId || refund.channel_kind !== 'host_reported') return fail('Unknown refund');
+    // The signature named the superapp: merchant IDs are its own (SPEC §7 "Credential scope").
+    const refund = await refundRepository.findByOutRefundNo(this.db, sender.applicationId, mchid, outRefundNo);
+    if (!refund || refund.channel_kind !== 'host_reported') return fail('Unknown refund');
     if (fields.refund_fee !== undefined && !minorUnits.test(fields.refund_fee))
       return fail('refund_fee must be an integer amount in minor units');
     const settledAt = fields.settle_time ? parseHostTime(fields.settle_time) : null;
@@ -267,7 +272,7 @@ export class HostPaymentService {
     // Apply it now rather than when the sandbox's event is delivered (that delivery then repeats it harmlessly).
     await this.parts.orders.handle(
       { eventId: `host-report:${order.prepay_id}`, type: 'payment.succeeded', occurredAt: this.clock.nowMs(), order: paid.value },
-      { channelKind: 'sandbox', applicationId: null },
+      { channelKind: 'sandbox', applicationId: order.application_id },
     );
     return success(wasOpen ? 'OK' : lateMessage);
   }
@@ -276,7 +281,9 @@ export class HostPaymentService {
     if (kind === 'refundResult') {
       const mchid = fields.mchid ?? fields.mch_id;
       if (!mchid || !fields.out_refund_no) return undefined;
-      return (await refundRepository.findByOutRefundNo(this.db, mchid, fields.out_refund_no))?.application_id;
+      // Merchant IDs are each superapp's own: the webhook's application_id names it; without it the number must be one superapp's.
+      if (fields.application_id) return fields.application_id;
+      return (await refundRepository.findOnlyByOutRefundNo(this.db, mchid, fields.out_refund_no))?.application_id;
     }
     if (!fields.prepay_id) return undefined;
     return (await orderRepository.findByPrepayId(this.db, fields.prepay_id))?.application_id;

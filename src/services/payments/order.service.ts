@@ -119,7 +119,7 @@ function requestedOrderFields(request: PrepayRequest, admission: Pick<PrepayAdmi
 }
 
 /**
- * Orders (SPEC §4.1, §4.5, §7): prepay behind the gate, idempotent per (mchid, out_trade_no); query;
+ * Orders (SPEC §4.1, §4.5, §7): prepay behind the gate, idempotent per (superapp, mchid, out_trade_no); query;
  * close; auto-close at `time_expire`; payments reported by channels (including late and duplicate
  * ones, refunded at once); and the reconciler's half for orders. Every state change is a compare-and-set
  * with its history row and outbox event in one transaction; channels are called only outside one.
@@ -150,7 +150,7 @@ export class OrderService implements ChannelEventSink {
       timeExpire: admission.requestedExpiry,
     });
     const inserted = await this.insertPrepayOrder(request, admission, fingerprint, now);
-    let order = inserted ?? (await orderRepository.findByOutTradeNo(this.db, request.mchid, request.out_trade_no));
+    let order = inserted ?? (await orderRepository.findByOutTradeNo(this.db, caller.applicationId, request.mchid, request.out_trade_no));
     if (!order) throw new AppError('InternalError', 'The order vanished after its insert');
     let reopened: OrderRow | undefined;
     if (!inserted && order.channel_refused === 1 && order.mnp_id === caller.mnpId) {
@@ -198,7 +198,7 @@ export class OrderService implements ChannelEventSink {
     return { account, channelKind, channel, superappTeamId: superapp.team_id, currency, ...orderExpiryOf(request.time_expire, now) };
   }
 
-  /** Writes the order with its creation history; undefined when the (mchid, out_trade_no) exists already. */
+  /** Writes the order with its creation history; undefined when the (superapp, mchid, out_trade_no) exists already. */
   /** SPEC §7: a refused create leaves no unpaid order: closed, the refusal in its history, not counted. */
   private async closeRefused(order: OrderRow, reason: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
@@ -292,7 +292,7 @@ export class OrderService implements ChannelEventSink {
   /** `GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=`. */
   async queryByOutTradeNo(caller: GatewayCaller, mchid: string, outTradeNo: string): Promise<V3Transaction> {
     if (mchid !== caller.mchid) throw orderNotFound();
-    const order = await orderRepository.findByOutTradeNo(this.db, mchid, outTradeNo);
+    const order = await orderRepository.findByOutTradeNo(this.db, caller.applicationId, mchid, outTradeNo);
     if (!order || order.mnp_id !== caller.mnpId) throw orderNotFound();
     return toV3Transaction(order, this.config.timezone);
   }
@@ -308,7 +308,7 @@ export class OrderService implements ChannelEventSink {
   /** `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close`: closed (again) or ORDERPAID. */
   async close(caller: GatewayCaller, mchid: string, outTradeNo: string): Promise<void> {
     if (mchid !== caller.mchid) throw paramError('/mchid', 'must be the mchid of the Authorization header', mchid);
-    const order = await orderRepository.findByOutTradeNo(this.db, mchid, outTradeNo);
+    const order = await orderRepository.findByOutTradeNo(this.db, caller.applicationId, mchid, outTradeNo);
     if (!order || order.mnp_id !== caller.mnpId) throw orderNotFound();
     const after = await this.closeOnChannel(order, 'close');
     if (paidTradeStates.includes(after.trade_state))
@@ -391,7 +391,9 @@ export class OrderService implements ChannelEventSink {
       const reported = event.order;
       const order =
         (await orderRepository.findByPrepayId(this.db, reported.prepayId)) ??
-        (await orderRepository.findByOutTradeNo(this.db, reported.merchantId, reported.outTradeNo));
+        (source.applicationId === null
+          ? undefined
+          : await orderRepository.findByOutTradeNo(this.db, source.applicationId, reported.merchantId, reported.outTradeNo));
       if (!order || order.mchid !== reported.merchantId || order.out_trade_no !== reported.outTradeNo || !eventSourceMatches(source, order))
         return;
       if (order.channel_order_id === null)
@@ -405,7 +407,12 @@ export class OrderService implements ChannelEventSink {
       return;
     }
     const reported = event.refund;
-    const refund = await refundRepository.findByOutRefundNo(this.db, reported.merchantId, reported.outRefundNo);
+    // A source names its superapp (the sandbox's events too since migration 0019; older ones are matched by the
+    // refund number alone while it is one superapp's only).
+    const refund =
+      source.applicationId === null
+        ? await refundRepository.findOnlyByOutRefundNo(this.db, reported.merchantId, reported.outRefundNo)
+        : await refundRepository.findByOutRefundNo(this.db, source.applicationId, reported.merchantId, reported.outRefundNo);
     if (!refund || !eventSourceMatches(source, refund)) return;
     await this.refunds.recordChannelView(refund, reported);
   }

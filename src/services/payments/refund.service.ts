@@ -72,7 +72,7 @@ export class RefundService {
   /** `POST /v3/refund/domestic/refunds`. */
   async create(caller: GatewayCaller, request: RefundRequest): Promise<V3Refund> {
     const order = await this.findOrderOfCaller(caller, request);
-    const existing = await refundRepository.findByOutRefundNo(this.db, caller.mchid, request.out_refund_no);
+    const existing = await refundRepository.findByOutRefundNo(this.db, caller.applicationId, caller.mchid, request.out_refund_no);
     if (existing) return this.repeat(caller, existing, order, request);
     if (request.notify_url !== undefined)
       checkNotifyUrl(request.notify_url, '/notify_url', order.sandbox === 1 && this.config.sandboxEnabled);
@@ -99,7 +99,7 @@ export class RefundService {
       });
     } catch (error) {
       if (!(error instanceof RefundAlreadyExists)) throw error;
-      const winner = await refundRepository.findByOutRefundNo(this.db, caller.mchid, request.out_refund_no);
+      const winner = await refundRepository.findByOutRefundNo(this.db, caller.applicationId, caller.mchid, request.out_refund_no);
       if (!winner) throw error;
       return this.repeat(caller, winner, order, request);
     }
@@ -109,7 +109,7 @@ export class RefundService {
 
   /** `GET /v3/refund/domestic/refunds/{out_refund_no}`: only the caller's own mini program's refunds exist. */
   async query(caller: GatewayCaller, outRefundNo: string): Promise<V3Refund> {
-    const refund = await refundRepository.findByOutRefundNo(this.db, caller.mchid, outRefundNo);
+    const refund = await refundRepository.findByOutRefundNo(this.db, caller.applicationId, caller.mchid, outRefundNo);
     if (!refund || refund.mnp_id !== caller.mnpId) throw new AppError('ResourceNotFound.Refund', 'The refund does not exist');
     return toV3Refund(refund, this.config.timezone);
   }
@@ -417,7 +417,7 @@ export class RefundService {
   private async findOrderOfCaller(caller: GatewayCaller, request: RefundRequest): Promise<OrderRow> {
     const order = request.transaction_id
       ? await orderRepository.findByTransactionId(this.db, request.transaction_id)
-      : await orderRepository.findByOutTradeNo(this.db, caller.mchid, request.out_trade_no ?? '');
+      : await orderRepository.findByOutTradeNo(this.db, caller.applicationId, caller.mchid, request.out_trade_no ?? '');
     if (!order || order.mchid !== caller.mchid || order.mnp_id !== caller.mnpId)
       throw new AppError('ResourceNotFound.Order', 'The order does not exist');
     if (request.transaction_id && request.out_trade_no && request.out_trade_no !== order.out_trade_no) {

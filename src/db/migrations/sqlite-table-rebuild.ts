@@ -1,0 +1,46 @@
+import { sql, type Kysely } from 'kysely';
+
+interface SchemaObject {
+  type: 'table' | 'index' | 'trigger';
+  name: string;
+  sql: string | null;
+}
+
+/**
+ * Changes a SQLite table's constraints, which SQLite cannot alter in place: the table is created anew from its
+ * own definition as `rewrite` changes it, the rows copied, and its indexes and triggers made again (SQLite's
+ * documented procedure). Runs outside a transaction of the migrator (SQLite migrations have none), in its own;
+ * foreign keys are checked once the table is back under its name.
+ */
+export async function rebuildSqliteTable(db: Kysely<unknown>, table: string, rewrite: (createSql: string) => string): Promise<void> {
+  const objects = (await sql<SchemaObject>`select type, name, sql from sqlite_master where tbl_name = ${table}`.execute(db)).rows;
+  const definition = objects.find((object) => object.type === 'table')?.sql;
+  if (!definition) throw new Error(`rebuildSqliteTable: no table ${table}`);
+  const rewritten = rewrite(definition);
+  if (rewritten === definition) throw new Error(`rebuildSqliteTable: the rewrite changed nothing in ${table}`);
+  const temporary = `${table}__rebuilt`;
+  const created = rewritten.replace(/^CREATE TABLE\s+("?)[^\s"(]+\1/i, `CREATE TABLE "${temporary}"`);
+  // Indexes made by constraints (sqlite_autoindex_*) have no sql: the new definition makes them again.
+  const dependants = objects.filter((object) => object.type !== 'table' && object.sql !== null).map((object) => object.sql!);
+
+  await sql`PRAGMA foreign_keys = OFF`.execute(db);
+  try {
+    await db.transaction().execute(async (trx) => {
+      await sql.raw(created).execute(trx);
+      await sql.raw(`INSERT INTO "${temporary}" SELECT * FROM "${table}"`).execute(trx);
+      await sql.raw(`DROP TABLE "${table}"`).execute(trx);
+      await sql.raw(`ALTER TABLE "${temporary}" RENAME TO "${table}"`).execute(trx);
+      for (const statement of dependants) await sql.raw(statement).execute(trx);
+      const broken = (await sql<{ table: string }>`PRAGMA foreign_key_check`.execute(trx)).rows;
+      if (broken.length > 0) throw new Error(`rebuildSqliteTable: ${table} broke ${broken.length} foreign key reference(s)`);
+    });
+  } finally {
+    await sql`PRAGMA foreign_keys = ON`.execute(db);
+  }
+}
+
+/** Replaces `from` in a table definition, failing loudly when the definition does not hold it. */
+export function replaceInDefinition(definition: string, from: string, to: string): string {
+  if (!definition.includes(from)) throw new Error(`The table definition does not hold ${from}: ${definition}`);
+  return definition.replace(from, to);
+}

@@ -88,6 +88,12 @@ describeOnEachDatabase('migration 0019: merchant keys per superapp, on existing 
       .insertInto('orders')
       .values(order(1, 'app_a', 'OLD-1'))
       .execute();
+    // An order made and deleted (a test row, say): its id is never handed out again.
+    await db()
+      .insertInto('orders')
+      .values(order(7, 'app_a', 'GONE-7'))
+      .execute();
+    await db().deleteFrom('orders').where('id', '=', 7).execute();
     await db()
       .insertInto('refunds')
       .values(refund(1, 1, 'app_a', 'OLD-1-R'))
@@ -165,6 +171,14 @@ describeOnEachDatabase('migration 0019: merchant keys per superapp, on existing 
       'host-refund:app_a:1000001:OLD-1-R',
     );
   });
+
+  // PostgreSQL alters its tables in place; SQLite's rebuild must carry the AUTOINCREMENT counter over.
+  if (kind === 'sqlite')
+    it('hands out ids after every id the rebuilt tables gave before, deleted ones too', async () => {
+      const { id: _id, ...withoutId } = order(0, 'app_c', 'NEW-1');
+      const inserted = await db().insertInto('orders').values(withoutId).returning('id').executeTakeFirstOrThrow();
+      expect(Number(inserted.id)).toBeGreaterThan(7);
+    });
 
   it('takes the same merchant and numbers on another superapp, and refuses them again on the same one', async () => {
     await db()

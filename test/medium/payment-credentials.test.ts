@@ -61,6 +61,7 @@ describeOnEachDatabase('payment credentials (SPEC §2.2)', (kind) => {
     const found = await lookup(key.serialNo);
     expect(found).toEqual({
       mnpId: world.mnpId,
+      applicationId: world.applicationId,
       mchid: world.merchants[0]!.merchantId,
       publicKeyPem: view.activeKey!.publicKeyPem,
       status: 'active',

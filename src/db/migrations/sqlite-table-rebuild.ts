@@ -26,17 +26,32 @@ export async function rebuildSqliteTable(db: Kysely<unknown>, table: string, rew
   await sql`PRAGMA foreign_keys = OFF`.execute(db);
   try {
     await db.transaction().execute(async (trx) => {
+      const counter = await autoincrementCounter(trx, table);
       await sql.raw(created).execute(trx);
       await sql.raw(`INSERT INTO "${temporary}" SELECT * FROM "${table}"`).execute(trx);
       await sql.raw(`DROP TABLE "${table}"`).execute(trx);
       await sql.raw(`ALTER TABLE "${temporary}" RENAME TO "${table}"`).execute(trx);
       for (const statement of dependants) await sql.raw(statement).execute(trx);
+      // AUTOINCREMENT never hands out an id twice: the new table starts past every id the old one gave, deleted ones too.
+      if (counter !== undefined) {
+        await sql`delete from sqlite_sequence where name = ${table}`.execute(trx);
+        await sql`insert into sqlite_sequence (name, seq) values (${table}, ${counter})`.execute(trx);
+      }
       const broken = (await sql<{ table: string }>`PRAGMA foreign_key_check`.execute(trx)).rows;
       if (broken.length > 0) throw new Error(`rebuildSqliteTable: ${table} broke ${broken.length} foreign key reference(s)`);
     });
   } finally {
     await sql`PRAGMA foreign_keys = ON`.execute(db);
   }
+}
+
+async function autoincrementCounter(db: Kysely<unknown>, table: string): Promise<number | undefined> {
+  const sequences = await sql<{ present: number }>`select count(*) as present from sqlite_master where name = 'sqlite_sequence'`.execute(
+    db,
+  );
+  if (!sequences.rows[0]?.present) return undefined;
+  const row = (await sql<{ seq: number }>`select seq from sqlite_sequence where name = ${table}`.execute(db)).rows[0];
+  return row?.seq;
 }
 
 /** Replaces `from` in a table definition, failing loudly when the definition does not hold it. */

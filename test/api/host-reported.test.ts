@@ -198,6 +198,28 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     ]);
   });
 
+  it('two reports naming a payment first reported without an id, at once: one names it, the other is a duplicate', async () => {
+    const { outTradeNo, prepayId } = await placeOrder(1700);
+    const pay = { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 1700 };
+    expect((await report('payOrder', pay)).answer.return_msg).toBe('OK');
+    const answers = await Promise.all([
+      report('payOrder', { ...pay, transaction_id: 'SA-RACE-1' }),
+      report('payOrder', { ...pay, transaction_id: 'SA-RACE-2' }),
+    ]);
+    expect(answers.map((a) => a.answer.return_code)).toEqual(['SUCCESS', 'SUCCESS']);
+    const order = (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
+    const named = order.channel_transaction_id;
+    expect(['SA-RACE-1', 'SA-RACE-2']).toContain(named);
+    const other = named === 'SA-RACE-1' ? 'SA-RACE-2' : 'SA-RACE-1';
+    expect(await channelPaymentRepository.listByOrder(context.database.db, order.id)).toMatchObject([
+      { channel_transaction_id: named, disposition: 'applied' },
+      { channel_transaction_id: other, disposition: 'duplicate_refunded' },
+    ]);
+    expect(await refundRepository.listByOrder(context.database.db, order.id)).toMatchObject([
+      { kind: 'duplicate_payment', amount_refund: 1700 },
+    ]);
+  });
+
   it('a late payment reported without a transaction_id is refunded once; its refund names no channel transaction', async () => {
     const { outTradeNo, prepayId } = await placeOrder(1600);
     context.clock.advance(2 * 60 * 60 * 1000 + 1000);

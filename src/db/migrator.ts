@@ -15,10 +15,11 @@ import { refusedOrdersMigration } from './migrations/0016-refused-orders.ts';
 import { masterKeyInstancesMigration } from './migrations/0017-master-key-instances.ts';
 import { manualRefundSettlementMigration } from './migrations/0018-manual-refund-settlement.ts';
 import { merchantKeysPerSuperappMigration } from './migrations/0019-merchant-keys-per-superapp.ts';
+import { hostPaymentsWithoutTransactionIdMigration } from './migrations/0021-host-payments-without-transaction-id.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
-function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
+export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
   return {
     '0001-foundation': foundationMigration(kind),
     '0002-payment-enablement': paymentEnablementMigration(kind),
@@ -35,6 +36,7 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0017-master-key-instances': masterKeyInstancesMigration(kind),
     '0018-manual-refund-settlement': manualRefundSettlementMigration(),
     '0019-merchant-keys-per-superapp': merchantKeysPerSuperappMigration(kind),
+    '0021-host-payments-without-transaction-id': hostPaymentsWithoutTransactionIdMigration(kind),
   };
 }
 

@@ -122,7 +122,8 @@ export interface ChannelPaymentTable {
   id: Generated<number>;
   order_id: number;
   channel_kind: string;
-  channel_transaction_id: string;
+  /** The channel's id of the payment; null for a host report without a `transaction_id` (SPEC §9.3). */
+  channel_transaction_id: string | null;
   amount: number;
   currency: string;
   payer_openid: string | null;

@@ -16,13 +16,26 @@ export const channelPaymentRepository = {
       .executeTakeFirst();
     return row ? Number(row.id) : undefined;
   },
-  find: (db: Executor, orderId: number, channelTransactionId: string) =>
+  /** The order's payment under that channel transaction id; null: the payment reported without one (a host's). */
+  find: (db: Executor, orderId: number, channelTransactionId: string | null) =>
     db
       .selectFrom('channel_payments')
       .selectAll()
       .where('order_id', '=', orderId)
-      .where('channel_transaction_id', '=', channelTransactionId)
+      .where('channel_transaction_id', channelTransactionId === null ? 'is' : '=', channelTransactionId)
+      .orderBy('id', 'asc')
       .executeTakeFirst(),
+  /** Names the payment that paid the order, reported without a channel transaction id, once: 1, or 0 if it has one. */
+  async learnTransactionId(db: Executor, orderId: number, channelTransactionId: string): Promise<number> {
+    const result = await db
+      .updateTable('channel_payments')
+      .set({ channel_transaction_id: channelTransactionId })
+      .where('order_id', '=', orderId)
+      .where('channel_transaction_id', 'is', null)
+      .where('disposition', 'in', ['applied', 'late_payment_refunded'])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  },
   listByOrder: (db: Executor, orderId: number) =>
     db.selectFrom('channel_payments').selectAll().where('order_id', '=', orderId).orderBy('id', 'asc').execute(),
   setRefund: (db: Executor, id: number, refundId: number) =>

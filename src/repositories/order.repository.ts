@@ -108,6 +108,27 @@ export const orderRepository = {
       .where('id', '=', id)
       .executeTakeFirst(),
 
+  /**
+   * Compare-and-set: records the channel transaction id of a paid order whose payment was reported without
+   * one (a host report, SPEC §4.5); 0 when the order changed or has one already.
+   */
+  async learnChannelTransactionId(
+    db: Executor,
+    id: number,
+    tradeState: TradeState,
+    channelTransactionId: string,
+    nowMs: number,
+  ): Promise<number> {
+    const result = await db
+      .updateTable('orders')
+      .set({ channel_transaction_id: channelTransactionId, updated_at: nowMs })
+      .where('id', '=', id)
+      .where('trade_state', '=', tradeState)
+      .where('channel_transaction_id', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  },
+
   /** Records the channel's order once; a second writer (a retried prepay) does not overwrite it. */
   async setChannelOrder(db: Executor, id: number, channelOrderId: string, cashierToken: string | null, nowMs: number): Promise<number> {
     const result = await db

@@ -39,6 +39,15 @@ export const paymentAccountRepository = {
     db.selectFrom('merchant_api_keys').selectAll().where('serial_no', '=', serialNo).executeTakeFirst(),
   findActiveKey: (db: Executor, mnpId: string) =>
     db.selectFrom('merchant_api_keys').selectAll().where('mnp_id', '=', mnpId).where('status', '=', 'active').executeTakeFirst(),
+  /** The active certificate of each payment account of a team (the Standard payment page's expiry warnings). */
+  listActiveKeysByTeam: (db: Executor, teamId: string) =>
+    db
+      .selectFrom('merchant_api_keys')
+      .innerJoin('payment_accounts', 'payment_accounts.mnp_id', 'merchant_api_keys.mnp_id')
+      .select(['merchant_api_keys.mnp_id', 'merchant_api_keys.serial_no', 'merchant_api_keys.not_after'])
+      .where('payment_accounts.team_id', '=', teamId)
+      .where('merchant_api_keys.status', '=', 'active')
+      .execute(),
   listKeys: (db: Executor, mnpId: string) =>
     db.selectFrom('merchant_api_keys').selectAll().where('mnp_id', '=', mnpId).orderBy('created_at', 'desc').execute(),
   /** Compare-and-set active → revoked; 0 when it was revoked already. */

@@ -15,6 +15,7 @@ import { buildHostXml, parseHostXml } from '../../src/routes/host/host-xml.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { merchantNotificationTopic } from '../../src/services/payments/notification.service.ts';
 import { tlsFixtures } from '../fixtures/keys/index.ts';
+import { signIn } from '../helpers/factories.ts';
 import { demoActor, readyMerchant, V3InjectClient, refundOfMerchant } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
@@ -148,6 +149,99 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     expect(await refundRepository.listByOrder(context.database.db, order.id)).toMatchObject([
       { kind: 'duplicate_payment', amount_refund: 2500 },
     ]);
+  });
+
+  it('a report without a transaction_id is recorded with none; a later report naming it records the id on that payment', async () => {
+    const { outTradeNo, prepayId } = await placeOrder(1800);
+    const order = (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
+    const payments = () => channelPaymentRepository.listByOrder(context.database.db, order.id);
+    const orderNow = async () => (await orderRepository.findById(context.database.db, order.id))!;
+    const pay = { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 1800 };
+
+    expect((await report('payOrder', pay)).answer).toMatchObject({ return_code: 'SUCCESS', return_msg: 'OK' });
+    expect(await orderNow()).toMatchObject({ trade_state: 'SUCCESS', channel_transaction_id: null, transaction_id: expect.any(String) });
+    expect(await payments()).toMatchObject([{ channel_transaction_id: null, disposition: 'applied' }]);
+    // The console shows no channel transaction id (null, not an invented one).
+    const operator = await signIn(context, manifest.miniProgramTeam.users.operator);
+    const detail = await operator.get(`/orders/${order.id}`);
+    expect(detail.statusCode).toBe(200);
+    expect(detail.body).toMatchObject({ order: { channelTransactionId: null }, channelPayments: [{ channelTransactionId: null }] });
+
+    // The same report again: nothing changes.
+    expect((await report('payOrder', pay)).answer).toMatchObject({
+      return_code: 'SUCCESS',
+      return_msg: expect.stringMatching(/nothing changed/),
+    });
+    expect(await payments()).toHaveLength(1);
+
+    // A report naming the payment: the same payment, its id learned; not a duplicate.
+    const named = await report('payOrder', { ...pay, transaction_id: 'SA-NAMED-1' });
+    expect(named.answer).toMatchObject({ return_code: 'SUCCESS', return_msg: expect.not.stringMatching(/refund/) });
+    expect(await orderNow()).toMatchObject({ trade_state: 'SUCCESS', channel_transaction_id: 'SA-NAMED-1', anomaly_flags: 0 });
+    expect(await payments()).toMatchObject([{ channel_transaction_id: 'SA-NAMED-1', disposition: 'applied' }]);
+    expect(await refundRepository.listByOrder(context.database.db, order.id)).toEqual([]);
+    const history = await paymentStateHistoryRepository.listOf(context.database.db, 'order', order.id);
+    expect(history.at(-1)).toMatchObject({ from_state: 'SUCCESS', to_state: 'SUCCESS', reason: expect.stringMatching(/SA-NAMED-1/) });
+    expect((await report('payOrder', { ...pay, transaction_id: 'SA-NAMED-1' })).answer.return_msg).toMatch(/nothing changed/);
+    expect((await report('payOrder', pay)).answer.return_msg).toMatch(/nothing changed/);
+    expect(await payments()).toHaveLength(1);
+
+    // Another transaction id than the recorded one is a second payment: a duplicate, refunded in full.
+    const duplicate = await report('payOrder', { ...pay, transaction_id: 'SA-NAMED-2' });
+    expect(duplicate.answer.return_msg).toMatch(/duplicate payment/);
+    expect(await refundRepository.listByOrder(context.database.db, order.id)).toMatchObject([
+      { kind: 'duplicate_payment', amount_refund: 1800 },
+    ]);
+    const notifications = await outboxRepository.listBySubject(context.database.db, 'order', String(order.id));
+    expect(notifications.filter((n) => n.topic === merchantNotificationTopic).map((n) => JSON.parse(n.payload_json).event_type)).toEqual([
+      'TRANSACTION.SUCCESS',
+    ]);
+  });
+
+  it('two reports naming a payment first reported without an id, at once: one names it, the other is a duplicate', async () => {
+    const { outTradeNo, prepayId } = await placeOrder(1700);
+    const pay = { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 1700 };
+    expect((await report('payOrder', pay)).answer.return_msg).toBe('OK');
+    const answers = await Promise.all([
+      report('payOrder', { ...pay, transaction_id: 'SA-RACE-1' }),
+      report('payOrder', { ...pay, transaction_id: 'SA-RACE-2' }),
+    ]);
+    expect(answers.map((a) => a.answer.return_code)).toEqual(['SUCCESS', 'SUCCESS']);
+    const order = (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
+    const named = order.channel_transaction_id;
+    expect(['SA-RACE-1', 'SA-RACE-2']).toContain(named);
+    const other = named === 'SA-RACE-1' ? 'SA-RACE-2' : 'SA-RACE-1';
+    expect(await channelPaymentRepository.listByOrder(context.database.db, order.id)).toMatchObject([
+      { channel_transaction_id: named, disposition: 'applied' },
+      { channel_transaction_id: other, disposition: 'duplicate_refunded' },
+    ]);
+    expect(await refundRepository.listByOrder(context.database.db, order.id)).toMatchObject([
+      { kind: 'duplicate_payment', amount_refund: 1700 },
+    ]);
+  });
+
+  it('a late payment reported without a transaction_id is refunded once; its refund names no channel transaction', async () => {
+    const { outTradeNo, prepayId } = await placeOrder(1600);
+    context.clock.advance(2 * 60 * 60 * 1000 + 1000);
+    const pay = { prepay_id: prepayId, out_trade_no: outTradeNo, total_fee: 1600 };
+    expect((await report('payOrder', pay)).answer).toMatchObject({
+      return_code: 'SUCCESS',
+      return_msg: expect.stringMatching(/late payment/),
+    });
+    expect((await report('payOrder', pay)).answer.return_code).toBe('SUCCESS');
+    const order = (await orderRepository.findByPrepayId(context.database.db, prepayId))!;
+    expect(order).toMatchObject({ trade_state: 'REFUND', channel_transaction_id: null });
+    expect(await channelPaymentRepository.listByOrder(context.database.db, order.id)).toMatchObject([
+      { channel_transaction_id: null, disposition: 'late_payment_refunded' },
+    ]);
+    const refunds = await refundRepository.listByOrder(context.database.db, order.id);
+    expect(refunds).toMatchObject([{ kind: 'late_payment', amount_refund: 1600 }]);
+    const webhookJob = (await outboxRepository.findByEventId(
+      context.database.db,
+      `host-refund:${applicationId}:${client.merchant.mchid}:${refunds[0]!.out_refund_no}`,
+    ))!;
+    const sent = JSON.parse(JSON.parse(webhookJob.payload_json).body);
+    expect(sent.refund).toMatchObject({ out_trade_no: outTradeNo, channel_transaction_id: null });
   });
 
   it('refuses a replayed signed report and a stale one', async () => {

@@ -1,9 +1,11 @@
 import { createPublicKey, createSign, createVerify, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { dayMs } from '../../src/domain/clock.ts';
 import { generateApiV3Key } from '../../src/domain/credentials.ts';
 import { keyFixtures } from '../fixtures/keys/index.ts';
 import { approvePayment, bindTeam, createPaymentWorld, expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
+import { signIn } from '../helpers/factories.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 /** The WECHATPAY2-SHA256-RSA2048 string a v3 client signs, and its signature. */
@@ -236,5 +238,56 @@ describeOnEachDatabase('payment credentials (SPEC §2.2)', (kind) => {
     }
     await expectCode(credentials.get(world.second.administrator, world.mnpId), 'ResourceNotFound');
     expect((await credentials.get(world.as['mp:senior_developer'], world.mnpId)).activeKey?.privateKeyDownloadable).toBe(true);
+  });
+
+  const expiryTitle =
+    'a certificate within 30 days of its not_after is expiring (days left, rounded up), expired from not_after on; ' +
+    'the console API says so to those who manage credentials';
+  it(expiryTitle, async () => {
+    await approvedWorld();
+    const { credentials, enablements } = context.services;
+    const serialNo = (await credentials.get(world.mpAdmin, world.mnpId)).activeKey!.serialNo;
+    const now = context.clock.nowMs();
+    const startsAt = now;
+    const { not_after: notAfter } = await context.database.db
+      .selectFrom('merchant_api_keys')
+      .select('not_after')
+      .where('serial_no', '=', serialNo)
+      .executeTakeFirstOrThrow();
+    const viewed = async () => {
+      // Signed in afresh at each moment: a session does not last years.
+      const console_ = await signIn(context, world.tenant.members['mp:senior_developer']);
+      const api = await console_.get(`/mini-programs/${world.mnpId}/payment-credentials`);
+      expect(api.statusCode).toBe(200);
+      const list = await console_.get(`/teams/${world.teamId}/payment/mini-programs`);
+      expect(list.statusCode).toBe(200);
+      return {
+        key: api.body.activeKey as { expiry: string; expiresInDays: number },
+        listed: (list.body.items as { mnpId: string; certificate: unknown }[]).find((item) => item.mnpId === world.mnpId)!.certificate,
+      };
+    };
+    try {
+      expect((await viewed()).key).toMatchObject({ expiry: 'valid', expiresInDays: Math.ceil((notAfter - now) / dayMs) });
+      context.clock.set(notAfter - 30 * dayMs - 1);
+      expect(await viewed()).toEqual({
+        key: expect.objectContaining({ expiry: 'valid', expiresInDays: 31 }),
+        listed: { serialNo, notAfter, expiry: 'valid', expiresInDays: 31 },
+      });
+      context.clock.set(notAfter - 20 * dayMs + 60_000);
+      expect(await viewed()).toEqual({
+        key: expect.objectContaining({ expiry: 'expiring', expiresInDays: 20 }),
+        listed: { serialNo, notAfter, expiry: 'expiring', expiresInDays: 20 },
+      });
+      context.clock.set(notAfter);
+      expect(await viewed()).toEqual({
+        key: expect.objectContaining({ expiry: 'expired', expiresInDays: 0 }),
+        listed: { serialNo, notAfter, expiry: 'expired', expiresInDays: 0 },
+      });
+      // Developers see the payment status, not the credentials (SPEC §1.1).
+      const developerView = await enablements.listTeamMiniPrograms(world.as['mp:developer'], world.teamId);
+      expect(developerView.find((item) => item.mnpId === world.mnpId)).toMatchObject({ certificate: null });
+    } finally {
+      context.clock.set(startsAt);
+    }
   });
 });

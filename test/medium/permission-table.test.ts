@@ -9,6 +9,7 @@ import {
 } from '../fixtures/spec-permission-table.ts';
 import type { ConsoleClient, ConsoleResponse } from '../helpers/console-client.ts';
 import { createPlatform, createTenant, createUser, signIn, type Tenant, type TestUser } from '../helpers/factories.ts';
+import { insertOrder, insertRefund } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 // Part 1: the data. Every cell of src/domain/permissions.ts equals the SPEC transcription.
@@ -273,6 +274,32 @@ const probes: Probe[] = [
       }
     },
   },
+  {
+    // SPEC §7 "ABNORMAL refunds": "Settle by hand" in the After-sales record drawer.
+    capability: 'refund.settle',
+    async check(world, caller) {
+      const level = levelOn('refund.settle', caller, 'miniProgramTeam');
+      const visible = levelOn('refund.view', caller, 'miniProgramTeam');
+      const owner = {
+        mnpId: world.tenant.mnpId,
+        applicationId: world.tenant.applicationId,
+        miniProgramTeamId: world.tenant.miniProgramTeamId,
+        superappTeamId: world.tenant.superappTeamId,
+      };
+      const db = world.context.database.db;
+      const now = world.context.clock.nowMs();
+      const order = await insertOrder(db, owner, { createdAt: now - 120_000, tradeState: 'REFUND', refundSucceeded: 0 });
+      const refund = await insertRefund(db, order, { createdAt: now - 60_000, amount: 10, status: 'ABNORMAL' });
+      const client = world.clients[caller];
+      if (visible !== 'none') expectStatus(await client.get(`/refunds/${refund.id}`), 200, 'the refund is visible');
+      const settled = await client.post(`/refunds/${refund.id}/settle`, { status: 'SUCCESS', note: `checked by ${caller}` });
+      expectStatus(settled, mutationStatus(level, visible, 200), 'settle by hand');
+      const after = (await world.superAdmin.get(`/refunds/${refund.id}`)).body.refund as { status: string; settledBy: string | null };
+      expect(after).toMatchObject(
+        level === 'write' ? { status: 'SUCCESS', settledBy: world.users[caller].account } : { status: 'ABNORMAL', settledBy: null },
+      );
+    },
+  },
 ];
 
 describeOnEachDatabase('permission table behaviour (console API)', (kind) => {
@@ -352,6 +379,8 @@ describeOnEachDatabase('permission table behaviour (console API)', (kind) => {
 const viewCapabilities = new Set<Capability>(['team.view', 'superapp.view', 'mini_program.view', 'audit.view']);
 const platformScoped = new Set<Capability>(['team.create', 'platform.users.manage']);
 const superappScoped = new Set<Capability>(['superapp.view', 'superapp.manage']);
+// A thing a role cannot see stays "not found" to it whatever its cell for acting on that thing says.
+const seenThrough: Partial<Record<Capability, Capability>> = { 'refund.settle': 'refund.view' };
 
 describe('the behaviour tests fail when a single cell of the enforced table changes [sqlite]', () => {
   const world = {} as World;
@@ -378,7 +407,8 @@ describe('the behaviour tests fail when a single cell of the enforced table chan
       // team role's cell there can never apply (it stays '–', which part 1 checks).
       const inert =
         (platformScoped.has(probe.capability) && roleKey.includes(':')) ||
-        (superappScoped.has(probe.capability) && roleKey.startsWith('mp:'));
+        (superappScoped.has(probe.capability) && roleKey.startsWith('mp:')) ||
+        (seenThrough[probe.capability] !== undefined && expectedLevel(seenThrough[probe.capability]!, roleKey) === 'none');
       if (inert) continue;
       const current = expectedLevel(probe.capability, roleKey);
       // A change that the routes can show: on a view capability read and write look alike, on a

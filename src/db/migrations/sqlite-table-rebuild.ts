@@ -12,7 +12,13 @@ interface SchemaObject {
  * documented procedure). Runs outside a transaction of the migrator (SQLite migrations have none), in its own;
  * foreign keys are checked once the table is back under its name.
  */
-export async function rebuildSqliteTable(db: Kysely<unknown>, table: string, rewrite: (createSql: string) => string): Promise<void> {
+export async function rebuildSqliteTable(
+  db: Kysely<unknown>,
+  table: string,
+  rewrite: (createSql: string) => string,
+  /** More changes that must land with the rebuild, in its transaction. */
+  alongside?: (trx: Kysely<unknown>) => Promise<void>,
+): Promise<void> {
   const objects = (await sql<SchemaObject>`select type, name, sql from sqlite_master where tbl_name = ${table}`.execute(db)).rows;
   const definition = objects.find((object) => object.type === 'table')?.sql;
   if (!definition) throw new Error(`rebuildSqliteTable: no table ${table}`);
@@ -37,6 +43,7 @@ export async function rebuildSqliteTable(db: Kysely<unknown>, table: string, rew
         await sql`delete from sqlite_sequence where name = ${table}`.execute(trx);
         await sql`insert into sqlite_sequence (name, seq) values (${table}, ${counter})`.execute(trx);
       }
+      if (alongside) await alongside(trx);
       const broken = (await sql<{ table: string }>`PRAGMA foreign_key_check`.execute(trx)).rows;
       if (broken.length > 0) throw new Error(`rebuildSqliteTable: ${table} broke ${broken.length} foreign key reference(s)`);
     });

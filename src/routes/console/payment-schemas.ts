@@ -110,6 +110,8 @@ export const enablementDescriptionSchema = z.object({
   applyShow: z.number(),
 });
 
+export const certificateExpirySchema = z.enum(['valid', 'expiring', 'expired']);
+
 export const miniProgramPaymentSchema = enablementDescriptionSchema.extend({
   mnpId: z.string(),
   name: z.string(),
@@ -119,6 +121,10 @@ export const miniProgramPaymentSchema = enablementDescriptionSchema.extend({
   applyNote: z.string(),
   paymentRecordId: z.number().nullable(),
   mchid: z.string().nullable(),
+  /** The payment account's active certificate, for the page's expiry warning (SPEC §7); null without one. */
+  certificate: z
+    .object({ serialNo: z.string(), notAfter: z.number(), expiry: certificateExpirySchema, expiresInDays: z.number().int() })
+    .nullable(),
 });
 
 export const approvalItemSchema = z.object({
@@ -144,6 +150,10 @@ export const merchantKeySchema = z.object({
   publicKeyPem: z.string(),
   createdAt: z.number(),
   notAfter: z.number(),
+  /** SPEC §7: `expired` from notAfter on (the gateway refuses it), `expiring` within 30 days. */
+  expiry: certificateExpirySchema,
+  /** Whole days left, rounded up; 0 once expired. */
+  expiresInDays: z.number().int(),
   privateKeyDownloadable: z.boolean(),
   downloadedAt: z.number().nullable(),
   revokedAt: z.number().nullable(),

@@ -208,7 +208,7 @@ export const historyEntrySchema = z.object({
 export const channelPaymentSchema = z.object({
   id: z.number(),
   channelKind: z.string(),
-  channelTransactionId: z.string(),
+  channelTransactionId: z.string().nullable(),
   amount: z.string(),
   currency: z.string(),
   payerOpenid: z.string().nullable(),

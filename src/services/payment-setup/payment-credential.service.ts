@@ -11,6 +11,7 @@ import type { SecretBox } from '../../crypto/secret-box.ts';
 import type { ChannelKind } from '../../db/payment-schema.ts';
 import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
+import { certificateExpiry, type CertificateExpiryState } from '../../domain/certificate-expiry.ts';
 import { type Clock, dayMs } from '../../domain/clock.ts';
 import { apiV3KeyProblem } from '../../domain/credentials.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -38,6 +39,9 @@ export interface MerchantKeyView {
   publicKeyPem: string;
   createdAt: number;
   notAfter: number;
+  /** SPEC §7: expired from `notAfter` on; expiring within 30 days (the console warns). */
+  expiry: CertificateExpiryState;
+  expiresInDays: number;
   /** A platform-generated private key waits for its one download. */
   privateKeyDownloadable: boolean;
   downloadedAt: number | null;
@@ -82,7 +86,7 @@ export interface PaymentAccountLookup {
   apiV3Key: string | null;
 }
 
-const toKeyView = (row: MerchantApiKeyRow): MerchantKeyView => ({
+const toKeyView = (row: MerchantApiKeyRow, nowMs: number): MerchantKeyView => ({
   serialNo: row.serial_no,
   source: row.source,
   status: row.status,
@@ -90,6 +94,7 @@ const toKeyView = (row: MerchantApiKeyRow): MerchantKeyView => ({
   publicKeyPem: row.public_key_pem,
   createdAt: row.created_at,
   notAfter: row.not_after,
+  ...certificateExpiry(row.not_after, nowMs),
   privateKeyDownloadable: row.private_key_sealed !== null,
   downloadedAt: row.downloaded_at,
   revokedAt: row.revoked_at,
@@ -175,7 +180,7 @@ export class PaymentCredentialService {
 
   async get(actor: Actor, mnpId: string): Promise<CredentialView> {
     const { account } = await this.access(this.db, actor, mnpId);
-    const keys = (await paymentAccountRepository.listKeys(this.db, mnpId)).map(toKeyView);
+    const keys = (await paymentAccountRepository.listKeys(this.db, mnpId)).map((row) => toKeyView(row, this.clock.nowMs()));
     return {
       mnpId,
       mchid: account.mchid,

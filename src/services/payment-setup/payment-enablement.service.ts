@@ -1,5 +1,6 @@
+import { certificateExpiry, type CertificateExpiry } from '../../domain/certificate-expiry.ts';
 import type { Executor, DatabaseClient } from '../../db/schema.ts';
-import type { Actor } from '../../domain/access.ts';
+import { accessLevel, type Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
@@ -51,6 +52,8 @@ export interface MiniProgramPaymentView extends EnablementDescription {
   paymentRecordId: number | null;
   /** The payment account's merchant, once payment was approved. */
   mchid: string | null;
+  /** The payment account's active certificate and where it stands (SPEC §7: the console warns 30 days before). */
+  certificate: ({ serialNo: string; notAfter: number } & CertificateExpiry) | null;
 }
 
 const recordNotFound = (message: string) => new AppError('FailedOperation.PaymentRecordNotFound', message);
@@ -173,13 +176,20 @@ export class PaymentEnablementService {
 
   /** Standard payment page: the team's mini programs with their payment state. */
   async listTeamMiniPrograms(actor: Actor, teamId: string): Promise<MiniProgramPaymentView[]> {
-    const { team } = await accessMiniProgramTeam(this.db, actor, teamId, 'mini_program.view');
+    const { team, scope } = await accessMiniProgramTeam(this.db, actor, teamId, 'mini_program.view');
+    // Certificates are part of the payment credentials (SPEC §1.1): only those who manage them see where they stand.
+    const seesCredentials = accessLevel(actor, 'payment_credentials.manage', scope) === 'write';
     const miniPrograms = await miniProgramRepository.listByTeam(this.db, team.id);
     const latest = new Map((await paymentEnablementRepository.listLatestByTeam(this.db, team.id)).map((row) => [row.mnp_id, row]));
     const accounts = new Map((await paymentAccountRepository.listByTeam(this.db, team.id)).map((row) => [row.mnp_id, row]));
     const applyContext = await this.applyContext(this.db, team);
+    const activeKeys = new Map(
+      (seesCredentials ? await paymentAccountRepository.listActiveKeysByTeam(this.db, team.id) : []).map((key) => [key.mnp_id, key]),
+    );
+    const now = this.clock.nowMs();
     return miniPrograms.map((miniProgram) => {
       const row = latest.get(miniProgram.id);
+      const key = activeKeys.get(miniProgram.id);
       return {
         mnpId: miniProgram.id,
         name: miniProgram.name,
@@ -191,6 +201,7 @@ export class PaymentEnablementService {
         paymentRecordId:
           row && (row.status === EnablementStatus.Approved || row.status === EnablementStatus.Disabled) ? Number(row.id) : null,
         mchid: accounts.get(miniProgram.id)?.mchid ?? null,
+        certificate: key ? { serialNo: key.serial_no, notAfter: key.not_after, ...certificateExpiry(key.not_after, now) } : null,
       };
     });
   }

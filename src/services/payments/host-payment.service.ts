@@ -188,8 +188,11 @@ export class HostPaymentService {
     const wasOpen = order.trade_state === 'WAIT_PAY';
     if (sandboxOrder) return this.payInSandbox(order, wasOpen);
 
-    const channelTransactionId = transactionId || `HOST-${order.prepay_id}`;
-    const known = await channelPaymentRepository.find(this.db, order.id, channelTransactionId);
+    // A report without a transaction_id is recorded without one (SPEC §7, §9.3): never an invented id.
+    const channelTransactionId = transactionId || null;
+    // A payment first reported without an id, now named: the same payment, its id recorded on it.
+    const naming = channelTransactionId !== null && paidTradeStates.includes(order.trade_state) && order.channel_transaction_id === null;
+    const known = channelTransactionId === null ? undefined : await channelPaymentRepository.find(this.db, order.id, channelTransactionId);
     if (!known) {
       await this.parts.orders.applyPayment(order.id, {
         channelTransactionId,
@@ -202,13 +205,23 @@ export class HostPaymentService {
     const payment = known ?? (await channelPaymentRepository.find(this.db, order.id, channelTransactionId));
     switch (payment?.disposition) {
       case 'applied':
-        return success(known ? 'The order is paid already; nothing changed' : 'OK');
+        return success(
+          known
+            ? 'The order is paid already; nothing changed'
+            : naming
+              ? 'The order is paid already; its transaction_id is recorded'
+              : 'OK',
+        );
       case 'late_payment_refunded':
         return success(lateMessage);
       case 'duplicate_refunded':
         return success(duplicateMessage);
-      default:
+      default: {
+        // A report without an id that met the order just paid under another report: the same payment.
+        const now = channelTransactionId === null ? await orderRepository.findById(this.db, order.id) : undefined;
+        if (now && paidTradeStates.includes(now.trade_state)) return success('The order is paid already; nothing changed');
         return fail('The payment could not be recorded; report it again');
+      }
     }
   }
 

@@ -2,7 +2,7 @@ import type { ChannelEvent, ChannelEventSink, ChannelEventSource, ChannelOrder, 
 import type { Config } from '../../config/config.ts';
 import { OrderAnomaly, type PendingChannelOperation } from '../../db/order-schema.ts';
 import type { ChannelKind } from '../../db/payment-schema.ts';
-import type { DatabaseClient } from '../../db/schema.ts';
+import type { DatabaseClient, Executor } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
 import { paidTradeStates, type OrderEvent } from '../../domain/order-state.ts';
@@ -50,7 +50,8 @@ export interface PrepayRequest {
 
 /** A payment a channel or host reports for an order. */
 export interface ReportedPayment {
-  channelTransactionId: string;
+  /** The channel's id of the payment; null for a host report without a `transaction_id` (SPEC §4.5, §9.3). */
+  channelTransactionId: string | null;
   amount: number;
   currency: string;
   payerOpenid: string | null;
@@ -429,7 +430,8 @@ export class OrderService implements ChannelEventSink {
       for (let attempt = 0; attempt < 20; attempt += 1) {
         const order = await orderRepository.findById(trx, orderId);
         if (!order) return [];
-        if (await channelPaymentRepository.find(trx, order.id, payment.channelTransactionId)) return [];
+        const reportedId = payment.channelTransactionId;
+        if (reportedId !== null && (await channelPaymentRepository.find(trx, order.id, reportedId))) return [];
         const record = (disposition: 'applied' | 'late_payment_refunded' | 'duplicate_refunded' | 'mismatch_refused') =>
           channelPaymentRepository.insertIfAbsent(trx, {
             order_id: order.id,
@@ -449,7 +451,13 @@ export class OrderService implements ChannelEventSink {
           return [];
         }
         if (paidTradeStates.includes(order.trade_state)) {
-          if (order.channel_transaction_id === payment.channelTransactionId) return [];
+          // The same payment again: its id, or a host report naming none (it cannot be told from the first).
+          if (reportedId === null || order.channel_transaction_id === reportedId) return [];
+          if (order.channel_transaction_id === null) {
+            // The payment was first reported without an id: this report names it, it is not a second payment.
+            if (await this.learnTransactionId(trx, order, reportedId, now)) return [];
+            continue;
+          }
           const paymentId = await record('duplicate_refunded');
           if (paymentId === undefined) return [];
           await orderRepository.addAnomaly(trx, order.id, OrderAnomaly.DuplicatePayment, now);
@@ -490,6 +498,21 @@ export class OrderService implements ChannelEventSink {
       throw new AppError('InternalError', 'The order kept changing while a payment was applied');
     });
     for (const refundId of refundIds) await this.refunds.submit(refundId);
+  }
+
+  /** Records the channel transaction id learned for a payment reported without one; false when someone else moved first. */
+  private async learnTransactionId(trx: Executor, order: OrderRow, channelTransactionId: string, now: number): Promise<boolean> {
+    if (!(await orderRepository.learnChannelTransactionId(trx, order.id, order.trade_state, channelTransactionId, now))) return false;
+    await channelPaymentRepository.learnTransactionId(trx, order.id, channelTransactionId);
+    await paymentStateHistoryRepository.append(trx, {
+      subject: 'order',
+      subject_id: order.id,
+      from_state: order.trade_state,
+      to_state: order.trade_state,
+      at: now,
+      reason: `channel transaction id ${channelTransactionId} reported for the payment first reported without one`,
+    });
+    return true;
   }
 
   private async failPayment(orderId: number, reason: string): Promise<void> {

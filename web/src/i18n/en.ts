@@ -411,6 +411,17 @@ export const en = {
   'credentials.apiV3KeySaved': 'APIv3 key saved',
   'credentials.generateApiV3Key': 'Generate a random key',
   'credentials.keyHistory': 'Certificates',
+  'credentials.expiresInDays': 'Expires in {days} days',
+  'credentials.expiresInOneDay': 'Expires within a day',
+  'credentials.expired': 'Expired',
+  'credentials.expiringAlert':
+    'The certificate {serialNo} is valid until {time}: the gateway refuses requests signed with it from then on. ' +
+    'Reset the key pair before then.',
+  'credentials.expiredAlert':
+    'The certificate {serialNo} expired {time}: the gateway refuses requests signed with it. Reset the key pair to issue a new one.',
+  'credentials.expiringPageAlert':
+    'Merchant certificates expire soon or have expired: {list}. Reset their key pairs in Payment credentials.',
+  'credentials.expiryPageItem': '{name}: {state}',
   'credentials.revokedAt': 'Revoked',
   'credentials.platformKeys': 'Platform public key',
   'credentials.platformKeysHelp':

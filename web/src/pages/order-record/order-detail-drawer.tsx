@@ -217,7 +217,12 @@ export function OrderDetailDrawer({ orderId, onClose }: { orderId: number | null
                 pagination={false}
                 dataSource={data.channelPayments}
                 columns={[
-                  { title: 'channel transaction id', dataIndex: 'channelTransactionId' },
+                  {
+                    title: 'channel transaction id',
+                    dataIndex: 'channelTransactionId',
+                    // A host report without a transaction_id has none (SPEC §9.3).
+                    render: (id: string | null) => id ?? t('common.none'),
+                  },
                   {
                     title: t('records.amount'),
                     key: 'amount',

@@ -20,6 +20,7 @@ import { saveTextFile } from '../../components/download.ts';
 import { LoadError } from '../../components/load-error.tsx';
 import { useI18n } from '../../i18n/i18n-context.tsx';
 import { ApiV3KeyModal } from './api-v3-key-modal.tsx';
+import { CertificateExpiryTag } from './certificate-expiry.tsx';
 import { certificateFileName, privateKeyFileName } from './credential-files.ts';
 import { IssuedKeyModal, KeyResetModal } from './key-reset-modal.tsx';
 
@@ -107,7 +108,12 @@ function PaymentAccountDescriptions({ account }: { account: PaymentCredentials }
           <Typography.Text type="danger">{t('credentials.noActiveKey')}</Typography.Text>
         )}
       </Descriptions.Item>
-      <Descriptions.Item label={t('credentials.validUntil')}>{formatTime(active?.notAfter)}</Descriptions.Item>
+      <Descriptions.Item label={t('credentials.validUntil')}>
+        <Flex gap={8} wrap align="center">
+          <span>{formatTime(active?.notAfter)}</span>
+          {active && <CertificateExpiryTag certificate={active} />}
+        </Flex>
+      </Descriptions.Item>
       <Descriptions.Item label={t('credentials.keySource')}>
         {active ? t(`keySource.${active.source}`) : t('common.none')}
       </Descriptions.Item>
@@ -162,12 +168,35 @@ function CredentialDetails({ mnpId }: { mnpId: string }) {
       render: (status: MerchantKey['status']) => <Tag color={status === 'active' ? 'success' : 'default'}>{t(`keyStatus.${status}`)}</Tag>,
     },
     { title: t('common.createdAt'), dataIndex: 'createdAt', render: (at: number) => formatTime(at) },
+    {
+      title: t('credentials.validUntil'),
+      dataIndex: 'notAfter',
+      render: (at: number, key: MerchantKey) => (
+        <Flex gap={8} align="center">
+          <span>{formatTime(at)}</span>
+          {key.status === 'active' && <CertificateExpiryTag certificate={key} />}
+        </Flex>
+      ),
+    },
     { title: t('credentials.revokedAt'), dataIndex: 'revokedAt', render: (at: number | null) => formatTime(at) },
   ];
 
   return (
     <>
       <PaymentAccountDescriptions account={account} />
+
+      {active && active.expiry !== 'valid' && (
+        <Alert
+          type={active.expiry === 'expired' ? 'error' : 'warning'}
+          showIcon
+          style={{ marginTop: 16 }}
+          data-testid="certificate-expiry-alert"
+          title={t(active.expiry === 'expired' ? 'credentials.expiredAlert' : 'credentials.expiringAlert', {
+            serialNo: active.serialNo,
+            time: formatTime(active.notAfter),
+          })}
+        />
+      )}
 
       {active?.privateKeyDownloadable && (
         <Alert type="warning" showIcon title={t('credentials.downloadOnceWarning')} style={{ marginTop: 16 }} />

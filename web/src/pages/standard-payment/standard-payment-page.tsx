@@ -8,6 +8,7 @@ import { PageHeader } from '../../components/page-header.tsx';
 import { useI18n } from '../../i18n/i18n-context.tsx';
 import { routePaths } from '../../route-paths.ts';
 import { useMiniProgramPaymentColumns } from './mini-program-payment-columns.tsx';
+import { useCertificateExpiryText } from './certificate-expiry.tsx';
 import { PaymentCredentialsCard } from './payment-credentials-card.tsx';
 import { PaymentRequestModal } from './payment-request-modal.tsx';
 import { useStandardPayment } from './use-standard-payment.ts';
@@ -26,6 +27,7 @@ export default function StandardPaymentPage() {
   const [applying, setApplying] = useState<MiniProgramPayment | null>(null);
   const [credentialsOf, setCredentialsOf] = useState<string | undefined>();
   const { miniPrograms, binding, refresh, requestPayment } = useStandardPayment(team.id);
+  const expiryText = useCertificateExpiryText();
 
   const showCredentials = (mnpId: string) => {
     setCredentialsOf(mnpId);
@@ -40,6 +42,8 @@ export default function StandardPaymentPage() {
 
   const overview = binding.data;
   const items = miniPrograms.data?.items ?? [];
+  // SPEC §7: warn 30 days before a merchant certificate's not_after (and once it has passed).
+  const expiring = items.filter((item) => item.certificate && item.certificate.expiry !== 'valid');
 
   return (
     <>
@@ -75,6 +79,19 @@ export default function StandardPaymentPage() {
       )}
       {overview && !overview.superappPaymentEnabled && (
         <Alert type="warning" showIcon style={{ marginBottom: 16 }} title={t('standardPayment.superappPaymentOff')} />
+      )}
+      {expiring.length > 0 && (
+        <Alert
+          type={expiring.some((item) => item.certificate?.expiry === 'expired') ? 'error' : 'warning'}
+          showIcon
+          style={{ marginBottom: 16 }}
+          data-testid="certificate-expiry-page-alert"
+          title={t('credentials.expiringPageAlert', {
+            list: expiring
+              .map((item) => t('credentials.expiryPageItem', { name: item.name, state: expiryText(item.certificate!) }))
+              .join('; '),
+          })}
+        />
       )}
       <LoadError error={miniPrograms.error} />
       <Table<MiniProgramPayment>

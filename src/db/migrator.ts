@@ -14,6 +14,7 @@ import { backoffCountersMigration } from './migrations/0015-backoff-counters.ts'
 import { refusedOrdersMigration } from './migrations/0016-refused-orders.ts';
 import { masterKeyInstancesMigration } from './migrations/0017-master-key-instances.ts';
 import { manualRefundSettlementMigration } from './migrations/0018-manual-refund-settlement.ts';
+import { channelConnectionsMigration } from './migrations/0020-channel-connections.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
@@ -33,6 +34,7 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0016-refused-orders': refusedOrdersMigration(),
     '0017-master-key-instances': masterKeyInstancesMigration(kind),
     '0018-manual-refund-settlement': manualRefundSettlementMigration(),
+    '0020-channel-connections': channelConnectionsMigration(kind),
   };
 }
 

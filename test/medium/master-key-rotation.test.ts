@@ -62,8 +62,13 @@ async function sealedValues(context: AppContext) {
   const settings = await db.selectFrom('settings').select('setting_value').where('setting_key', 'in', sealedSettings).execute();
   return {
     api_keys: (await db.selectFrom('api_keys').select('secret_key_encrypted').execute()).map((row) => row.secret_key_encrypted),
-    superapp_payment_configs: (await db.selectFrom('superapp_payment_configs').select('channel_secret_sealed').execute())
-      .map((row) => row.channel_secret_sealed)
+    superapp_payment_configs: (
+      await db
+        .selectFrom('superapp_payment_configs')
+        .select(['channel_key_sealed', 'previous_channel_key_sealed', 'host_key_sealed', 'previous_host_key_sealed'])
+        .execute()
+    )
+      .flatMap((row) => [row.channel_key_sealed, row.previous_channel_key_sealed, row.host_key_sealed, row.previous_host_key_sealed])
       .filter((value) => value !== null),
     payment_accounts: (await db.selectFrom('payment_accounts').select('api_v3_key_sealed').execute())
       .map((row) => row.api_v3_key_sealed)

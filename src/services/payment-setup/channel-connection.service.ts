@@ -106,14 +106,17 @@ export class ChannelConnectionService {
       previous.map((connection) => Number(connection.id)),
       this.clock.nowMs() - refundableForMs,
     );
-    return previous.map((connection, index) => ({
-      id: Number(connection.id),
-      kind: connection.kind,
-      url: connection.base_url,
-      createdAt: connection.created_at,
-      openOrders: use[index]?.openOrders ?? 0,
-      openRefunds: use[index]?.openRefunds ?? 0,
-    }));
+    // One that carries nothing open is only waiting for the retirement job: not in use any more.
+    return previous
+      .map((connection, index) => ({
+        id: Number(connection.id),
+        kind: connection.kind,
+        url: connection.base_url,
+        createdAt: connection.created_at,
+        openOrders: use[index]?.openOrders ?? 0,
+        openRefunds: use[index]?.openRefunds ?? 0,
+      }))
+      .filter((connection) => connection.openOrders > 0 || connection.openRefunds > 0);
   }
 
   /**

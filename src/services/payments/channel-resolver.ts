@@ -1,5 +1,5 @@
 import type { ChannelEventSource, ChannelResult, PaymentChannel } from '../../channels/channel.ts';
-import { HttpChannel } from '../../channels/http/http-channel.ts';
+import { HttpChannel, type HttpChannelOptions } from '../../channels/http/http-channel.ts';
 import type { Config } from '../../config/config.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -62,6 +62,7 @@ export const channelUnavailable = (reason: string) =>
  */
 export class GatewayChannelResolver implements ChannelResolver {
   private readonly registered = new Map<string, PaymentChannel>();
+  private connector: Pick<HttpChannelOptions, 'lookup' | 'tls' | 'timeoutMs'> = {};
 
   constructor(
     private readonly clock: Clock,
@@ -74,6 +75,11 @@ export class GatewayChannelResolver implements ChannelResolver {
 
   register(kind: string, channel: PaymentChannel): void {
     this.registered.set(kind, channel);
+  }
+
+  /** How HTTP connectors reach their channel: an embedding's own name lookup or CA (or a test's), and deadline. */
+  configureConnector(options: Pick<HttpChannelOptions, 'lookup' | 'tls' | 'timeoutMs'>): void {
+    this.connector = { ...options };
   }
 
   /**
@@ -97,6 +103,7 @@ export class GatewayChannelResolver implements ChannelResolver {
       baseUrl: connection.base_url,
       channelKey: keys.signing,
       previousKeys: keys.accepted.slice(1),
+      ...this.connector,
       clock: this.clock,
       policy: { allowPrivateTargets: this.config.allowPrivateTargets, sandboxRelaxed: false },
     });

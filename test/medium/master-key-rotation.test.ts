@@ -145,6 +145,8 @@ describeOnEachDatabase('master key rotation (SPEC §7)', (kind) => {
       channel: { kind: 'host_reported', webhookUrl: 'https://93.184.215.14/refund-webhook' },
     });
     await context.services.hostKeys.rotate(saAdmin, manifest.superapp.applicationId);
+    // Rotated again: the replaced host key stays sealed (accepted during the key overlap) and is re-sealed too.
+    await context.services.hostKeys.rotate(saAdmin, manifest.superapp.applicationId);
     await context.services.createDemoMerchant(() => 'http://127.0.0.1:1').saveCredentials(readyMerchant(manifest));
     // A fresh mini program approved: its generated private key stays sealed until downloaded.
     const mpAdmin = await demoActor(context, manifest.miniProgramTeam.users.admin.account);
@@ -174,6 +176,8 @@ describeOnEachDatabase('master key rotation (SPEC §7)', (kind) => {
     const values = await sealedValues(context);
     for (const [table, sealed] of Object.entries(values)) expect(sealed.length, table).toBeGreaterThan(0);
     expect(values.settings).toHaveLength(2);
+    expect(values.superapp_payment_configs).toHaveLength(2);
+    expect(secretsBefore.hostKeys).toHaveLength(2);
     const all = Object.values(values).flat();
     expect(all.filter((value) => value.startsWith('v1.'))).toHaveLength(1);
     expect(all.every((value) => value.startsWith(`v2.${oldId}.`) || value.startsWith('v1.'))).toBe(true);

@@ -1,4 +1,4 @@
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { DatabaseKind } from '../config/config.ts';
 import { foundationMigration } from './migrations/0001-foundation.ts';
 import { paymentEnablementMigration } from './migrations/0002-payment-enablement.ts';
@@ -39,13 +39,26 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
 }
 
 export async function migrateToLatest(db: Kysely<Database>, kind: DatabaseKind): Promise<string[]> {
+  const migrator = await migratorFor(db, kind);
+  return applied(await migrator.migrateToLatest());
+}
+
+/** Runs the migrations up to and including `name` (a migration test sets up the data a later migration converts). */
+export async function migrateTo(db: Kysely<Database>, kind: DatabaseKind, name: string): Promise<string[]> {
+  const migrator = await migratorFor(db, kind);
+  return applied(await migrator.migrateTo(name));
+}
+
+async function migratorFor(db: Kysely<Database>, kind: DatabaseKind): Promise<Migrator> {
   const provider: MigrationProvider = { getMigrations: async () => migrationsFor(kind) };
   // Kysely finds its bookkeeping tables in any schema of the database; on PostgreSQL name ours, so that
   // another schema's tables (another deployment, a parallel test) are never taken for them.
   const migrationTableSchema =
     kind === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
-  const migrator = new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  return new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
+}
+
+function applied({ error, results }: MigrationResultSet): string[] {
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

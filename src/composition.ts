@@ -293,8 +293,6 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
     startJobLoop('delivery-attempt-purge', 60_000, () => services.outbox.purgeOldAttempts()),
     // Keeps this instance's master key report live for rotate-master-key (SPEC §7).
     startJobLoop('master-key-heartbeat', masterKeyHeartbeatMs, () => services.masterKeyInstances.report()),
-    // Replaced channel connections that carry nothing open any more are retired, and keys no connection needs forgotten.
-    startJobLoop('channel-connection-retirement', 60_000, () => services.channelConnections.retireIdle()),
   ];
   loops.push(...startRecordJobs(services, intervalMs));
   // Orders past time_expire close (channel first); unknown channel outcomes are settled by querying.
@@ -302,6 +300,12 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
   const { db, kind } = database;
   loops.push(startJobLoop('auto-close', 5_000, () => whenDatabaseLockFree(db, kind, 'auto-close', () => services.autoCloseJob.runOnce())));
   loops.push(startJobLoop('reconciler', 5_000, () => whenDatabaseLockFree(db, kind, 'reconciler', () => services.reconcilerJob.runOnce())));
+  // Replaced channel connections that carry nothing open any more are retired, and keys no connection needs forgotten.
+  loops.push(
+    startJobLoop('channel-connection-retirement', 60_000, () =>
+      whenDatabaseLockFree(db, kind, 'channel-connection-retirement', () => services.channelConnections.retireIdle()),
+    ),
+  );
   const sandbox = services.sandbox;
   if (sandbox) loops.push(startJobLoop('sandbox', intervalMs, () => sandbox.tick()));
   return {

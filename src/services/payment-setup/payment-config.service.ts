@@ -186,16 +186,16 @@ export class PaymentConfigService {
         channelSettings: c.channelSettings,
         channelSecretSet: c.channelSecretSet,
         channelConnectionId: c.channelConnectionId,
-        channelKeyReplaced: c === after && 'channel_key_sealed' in keyChanges,
-        hostKeyReplaced: c === after && 'host_key_sealed' in keyChanges,
       });
+      // Which key this change replaced (never the key itself): the replaced one overlaps until `previous_*_until`.
+      const keyReplaced = { channelKeyReplaced: 'channel_key_sealed' in keyChanges, hostKeyReplaced: 'host_key_sealed' in keyChanges };
       await recordAudit(trx, this.clock, actor, {
         action: 'payment_config.update',
         targetType: 'superapp',
         targetId: superapp.id,
         teamId: superapp.team_id,
         before: audited(before),
-        after: audited(after),
+        after: { ...audited(after), ...keyReplaced },
       });
       return this.toView(trx, after, row);
     });

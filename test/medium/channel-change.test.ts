@@ -90,6 +90,8 @@ describeOnEachDatabase('channel change with live money', (kind) => {
     const unpaid = number('CU');
     expect((await client.prepay({ outTradeNo: unpaid, total: 700 })).statusCode).toBe(200);
     expect(pathsOf(oldChannel, unpaid)).toEqual([channelProtocolPaths.createOrder]);
+    const expiring = number('CE');
+    expect((await client.prepay({ outTradeNo: expiring, total: 800 })).statusCode).toBe(200);
 
     // The superapp moves its channel to another address and installs a new key (its old backend takes the new key too).
     const newChannel = await channelServer(secondKey);
@@ -123,10 +125,10 @@ describeOnEachDatabase('channel change with live money', (kind) => {
     expect(pathsOf(oldChannel, unpaid)).toContain(channelProtocolPaths.queryOrder);
     expect(pathsOf(newChannel, unpaid)).toEqual([]);
 
-    // The console shows the previous connection and what it still carries: two paid, refundable orders, no open refund.
+    // The console shows the previous connection and what it still carries: two paid orders, one unpaid, no open refund.
     const config = await context.services.paymentConfig.get(saAdmin, applicationId);
     expect(config.previousConnections).toEqual([
-      expect.objectContaining({ kind: 'http', url: oldChannel.url, openOrders: 2, openRefunds: 0 }),
+      expect.objectContaining({ kind: 'http', url: oldChannel.url, openOrders: 3, openRefunds: 0 }),
     ]);
     // Retirement leaves it alone while it carries open orders.
     await context.services.channelConnections.retireIdle();
@@ -134,6 +136,11 @@ describeOnEachDatabase('channel change with live money', (kind) => {
 
     // Past the overlap the old key is refused on callbacks; the new key works for the old connection's orders.
     context.clock.advance(25 * hour);
+    // The unpaid old order expired meanwhile: auto-close closes it on the old channel.
+    await context.services.autoCloseJob.runOnce();
+    expect((await ours(expiring)).trade_state).toBe('AUTO_CLOSED');
+    expect(pathsOf(oldChannel, expiring)).toContain(channelProtocolPaths.closeOrder);
+    expect(pathsOf(newChannel, expiring)).toEqual([]);
     const secondRefundNo = number('CR');
     expect((await client.refund({ outTradeNo: paid, outRefundNo: secondRefundNo, refund: 100, total: 1000 })).statusCode).toBe(200);
     expect(pathsOf(oldChannel, secondRefundNo)).toEqual([channelProtocolPaths.createRefund]);

@@ -56,9 +56,10 @@ export const channelUnavailable = (reason: string) =>
   });
 
 /**
- * The channels of this deployment: the in-process sandbox (while the sandbox is on) and the HTTP connector
- * of each superapp whose payment configuration names one. `register` replaces a kind's channel (an
- * embedding with its own connector, or a test double).
+ * The channels of this deployment: the in-process sandbox (while the sandbox is on) and an HTTP connector to
+ * the base URL of the connection each order or refund was created under, signed with its superapp's current
+ * channel key. `register` replaces a kind's channel for every connection (an embedding with its own
+ * connector, or a test double).
  */
 export class GatewayChannelResolver implements ChannelResolver {
   private readonly registered = new Map<string, PaymentChannel>();

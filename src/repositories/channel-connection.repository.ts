@@ -11,12 +11,16 @@ export interface ConnectionUse {
   openRefunds: number;
 }
 
-// An order is open while it may still be paid, closed or refunded (paid within the refund window).
+// An order is open while it may still be paid, closed or refunded (paid within the refund window, not all refunded).
 const openOrderOn = (eb: ExpressionBuilder<Database, 'orders'>, refundableSince: number) =>
   eb.or([
     eb('orders.trade_state', '=', 'WAIT_PAY'),
     eb('orders.pending_operation', 'is not', null),
-    eb.and([eb('orders.trade_state', 'in', ['SUCCESS', 'REFUND']), eb('orders.success_time', '>', refundableSince)]),
+    eb.and([
+      eb('orders.trade_state', 'in', ['SUCCESS', 'REFUND']),
+      eb('orders.success_time', '>', refundableSince),
+      eb('orders.refund_reserved', '<', eb.ref('orders.amount_total')),
+    ]),
   ]);
 // A refund is open until its channel settled it (ABNORMAL ones are still asked about).
 const openRefundStatuses = ['PROCESSING', 'ABNORMAL'] as const;
@@ -48,12 +52,13 @@ export const channelConnectionRepository = {
       .where((eb) => (currentId === null ? eb.val(true) : eb('id', '!=', currentId)))
       .orderBy('id', 'asc')
       .execute(),
-  /** Every unretired connection that is no longer any superapp's current one: the candidates for retirement. */
-  listReplaced: (db: Executor, limit: number) =>
+  /** Unretired connections that are no longer any superapp's current one, after `afterId`: the candidates for retirement. */
+  listReplaced: (db: Executor, afterId: number, limit: number) =>
     db
       .selectFrom('channel_connections')
       .selectAll()
       .where('retired_at', 'is', null)
+      .where('id', '>', afterId)
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(

@@ -183,7 +183,7 @@ describeOnEachDatabase('channel change with live money', (kind) => {
     expect((await client.prepay({ outTradeNo: fresh, total: 200 })).statusCode).toBe(200);
     expect((await ours(fresh)).channel_kind).toBe('host_reported');
     const outRefundNo = number('CR');
-    expect((await client.refund({ outTradeNo: paid, outRefundNo, refund: 900, total: 900 })).statusCode).toBe(200);
+    expect((await client.refund({ outTradeNo: paid, outRefundNo, refund: 500, total: 900 })).statusCode).toBe(200);
     expect(pathsOf(httpChannel, outRefundNo)).toEqual([channelProtocolPaths.createRefund]);
     const settled = httpChannel.settleRefund(mchid, outRefundNo, 'SUCCESS');
     expect(await callback(httpChannel.event('refund.succeeded', settled), firstKey)).toBe(204);
@@ -192,6 +192,13 @@ describeOnEachDatabase('channel change with live money', (kind) => {
     const config = await context.services.paymentConfig.get(saAdmin, applicationId);
     expect(config.channelKind).toBe('host_reported');
     expect(config.previousConnections).toContainEqual(expect.objectContaining({ kind: 'http', url: httpChannel.url, openOrders: 1 }));
+
+    // Once nothing on it can be refunded any more, the HTTP connection is retired and, no HTTP connection left, its key forgotten.
+    expect((await context.services.gatewayChannels.channelKeysFor(applicationId))?.[0]).toBe(firstKey);
+    context.clock.advance(366 * dayMs);
+    await context.services.channelConnections.retireIdle();
+    expect(await context.services.gatewayChannels.channelKeysFor(applicationId)).toBeNull();
+    expect(await context.services.hostKeys.hostKeysOf(applicationId)).toHaveLength(1);
   });
 });
 

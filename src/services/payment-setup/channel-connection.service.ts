@@ -123,18 +123,23 @@ export class ChannelConnectionService {
    * Retires replaced connections that carry no open order or refund any more, each a compare-and-set, and forgets
    * a kind's key once the superapp has no live connection of that kind. Returns how many it retired.
    */
-  async retireIdle(limit = 100): Promise<number> {
+  async retireIdle(batchSize = 100): Promise<number> {
     const now = this.clock.nowMs();
     let retired = 0;
-    for (const connection of await channelConnectionRepository.listReplaced(this.db, limit)) {
-      const done = await this.db.transaction().execute(async (trx) => {
-        if (!(await channelConnectionRepository.retireIfIdle(trx, Number(connection.id), now, now - refundableForMs))) return false;
-        await this.forgetUnusedKey(trx, connection.application_id, connection.kind);
-        return true;
-      });
-      if (done) retired += 1;
+    // In pages by id, so connections still in use (for up to a year) never hide the ones after them.
+    for (let afterId = 0; ;) {
+      const batch = await channelConnectionRepository.listReplaced(this.db, afterId, batchSize);
+      for (const connection of batch) {
+        const done = await this.db.transaction().execute(async (trx) => {
+          if (!(await channelConnectionRepository.retireIfIdle(trx, Number(connection.id), now, now - refundableForMs))) return false;
+          await this.forgetUnusedKey(trx, connection.application_id, connection.kind);
+          return true;
+        });
+        if (done) retired += 1;
+      }
+      if (batch.length < batchSize) return retired;
+      afterId = Number(batch[batch.length - 1]?.id);
     }
-    return retired;
   }
 
   private async forgetUnusedKey(trx: Executor, applicationId: string, kind: ChannelKind): Promise<void> {

@@ -36,7 +36,10 @@ export const previousConnectionSchema = z.object({
   kind: z.enum(channelKinds),
   url: z.string().nullable().describe('The HTTP channel base URL or the host-reported refund webhook; null for the sandbox'),
   createdAt: z.number(),
-  openOrders: z.number().int().describe('Orders still open on it: unpaid, or paid and still refundable'),
+  openOrders: z
+    .number()
+    .int()
+    .describe('Orders still open on it: unpaid, or paid and still refundable (within 365 days, not all refunded)'),
   openRefunds: z.number().int().describe('Refunds not settled yet (PROCESSING or ABNORMAL)'),
 });
 

@@ -132,7 +132,6 @@ export async function ensureWorld(db: Kysely<Database>, now: number): Promise<vo
           currencies_json: JSON.stringify(['CNY', 'USD']),
           channel_kind: 'http',
           channel_settings_json: '{}',
-          channel_secret_sealed: null,
           created_at: now,
           updated_at: now,
         })

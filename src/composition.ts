@@ -37,6 +37,7 @@ import { DemoMerchant, DemoWorldService, extendDemoWorldWithPayment } from './se
 import { masterKeyHeartbeatMs, MasterKeyInstanceService, MasterKeyRotationService } from './services/master-key/index.ts';
 import {
   ApprovalService,
+  ChannelConnectionService,
   findPaymentAccount,
   GatewayCertificateService,
   HostKeyService,
@@ -97,8 +98,18 @@ export function createServices(deps: ServiceDependencies) {
   const credentials = new PaymentCredentialService(db, clock, secretBox, platformKeys);
   const bindings = new MerchantBindingService(db, clock);
   const enablements = new PaymentEnablementService(db, clock, credentials);
+  // Channel connections and keys (SPEC §7 "Channel change with live money"): a replaced key overlaps this long.
+  const channelConnections = new ChannelConnectionService(db, clock, secretBox);
+  const keyOverlapMs = deps.config.keyOverlapHours * 3_600_000;
   const payment = {
-    paymentConfig: new PaymentConfigService(db, clock, secretBox, deps.config.sandboxEnabled),
+    channelConnections,
+    paymentConfig: new PaymentConfigService(
+      db,
+      clock,
+      secretBox,
+      { sandboxEnabled: deps.config.sandboxEnabled, keyOverlapMs },
+      channelConnections,
+    ),
     merchants: new MerchantService(db, clock),
     bindings,
     enablements,
@@ -132,10 +143,10 @@ export function createServices(deps: ServiceDependencies) {
   };
   const gateway = createGatewayServices(deps, { ...payment, ...gatewayParts });
   // The host API and the host-reported channel mode: one channel instance serves every such superapp.
-  const hostKeys = new HostKeyService(db, clock, secretBox);
+  const hostKeys = new HostKeyService(db, clock, secretBox, keyOverlapMs, channelConnections);
   gateway.gatewayChannels.register(
     'host_reported',
-    new HostReportedChannel({ db, clock, outbox, refundWebhookOf: (id) => hostKeys.refundWebhookOf(id) }),
+    new HostReportedChannel({ db, clock, outbox, refundWebhookOf: (refund) => hostKeys.refundWebhookOf(refund) }),
   );
   const host = {
     hostKeys,
@@ -210,6 +221,7 @@ export interface AppContext {
 }
 
 interface GatewayParts {
+  channelConnections: ChannelConnectionService;
   credentials: PaymentCredentialService;
   platformKeys: PlatformKeyService;
   nonces: NonceStore;
@@ -225,7 +237,7 @@ interface GatewayParts {
  */
 function createGatewayServices(deps: ServiceDependencies, parts: GatewayParts) {
   const { db, clock, config } = deps;
-  const gatewayChannels = new GatewayChannelResolver(db, clock, deps.secretBox, config, parts.sandbox);
+  const gatewayChannels = new GatewayChannelResolver(clock, parts.channelConnections, config, parts.sandbox);
   const notifier = notifierFrom(parts.notifications);
   const refunds = new RefundService(db, clock, config, gatewayChannels, notifier);
   const orders = new OrderService(db, clock, config, parts.credentials, gatewayChannels, notifier, refunds);
@@ -268,7 +280,7 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
         timeZone: config.timezone,
       }),
       [hostRefundWebhookTopic]: new RefundWebhookDeliverer({
-        hostKeyOf: async (applicationId) => (await services.hostKeys.hostKeysOf(applicationId))[0] ?? null,
+        hostKeyOf: (applicationId) => services.hostKeys.signingHostKeyOf(applicationId),
         clock,
         allowPrivateTargets: config.allowPrivateTargets,
       }),
@@ -288,6 +300,12 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
   const { db, kind } = database;
   loops.push(startJobLoop('auto-close', 5_000, () => whenDatabaseLockFree(db, kind, 'auto-close', () => services.autoCloseJob.runOnce())));
   loops.push(startJobLoop('reconciler', 5_000, () => whenDatabaseLockFree(db, kind, 'reconciler', () => services.reconcilerJob.runOnce())));
+  // Replaced channel connections that carry nothing open any more are retired, and keys no connection needs forgotten.
+  loops.push(
+    startJobLoop('channel-connection-retirement', 60_000, () =>
+      whenDatabaseLockFree(db, kind, 'channel-connection-retirement', () => services.channelConnections.retireIdle()),
+    ),
+  );
   const sandbox = services.sandbox;
   if (sandbox) loops.push(startJobLoop('sandbox', intervalMs, () => sandbox.tick()));
   return {

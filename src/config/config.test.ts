@@ -44,6 +44,15 @@ describe('configuration from the environment', () => {
     }
   });
 
+  it('PAYTHROUGH_KEY_OVERLAP_HOURS: 24 by default, whole hours from 0 (revoke at once) to 720', () => {
+    expect(loadConfig({}).keyOverlapHours).toBe(24);
+    expect(loadConfig({ PAYTHROUGH_KEY_OVERLAP_HOURS: '0' }).keyOverlapHours).toBe(0);
+    expect(loadConfig({ PAYTHROUGH_KEY_OVERLAP_HOURS: '72' }).keyOverlapHours).toBe(72);
+    for (const bad of ['-1', '1.5', 'a day', '721']) {
+      expect(() => loadConfig({ PAYTHROUGH_KEY_OVERLAP_HOURS: bad }), bad).toThrow(/PAYTHROUGH_KEY_OVERLAP_HOURS/);
+    }
+  });
+
   it('PAYTHROUGH_TRUST_PROXY: off by default; true; proxy addresses, CIDRs and range names', () => {
     expect(loadConfig({}).trustProxy).toBe(false);
     expect(parseTrustProxy('off')).toBe(false);

@@ -26,6 +26,7 @@ const environmentSchema = z.object({
   PAYTHROUGH_SIGNATURE_FAILURE_LIMIT: z.coerce.number().int().min(1).default(100),
   PAYTHROUGH_MCHID_RATE_LIMIT: z.coerce.number().int().min(1).default(6000),
   PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  PAYTHROUGH_KEY_OVERLAP_HOURS: z.coerce.number().int().min(0).max(720).default(24),
   PAYTHROUGH_TRUST_PROXY: z.string().default('off'),
   PAYTHROUGH_METRICS_TOKEN: z.string().optional(),
   PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES: z.coerce.number().int().min(1).max(10_080).default(60),
@@ -58,6 +59,8 @@ export interface Config {
   allowPrivateTargets: string[];
   /** How long the sandbox channel waits before settling a refund as SUCCESS by itself (SPEC §4.3); 0 settles at once. */
   sandboxRefundDelayMs: number;
+  /** How long a replaced channel key or host key is still accepted on incoming calls (SPEC §7); 0 revokes it at once. */
+  keyOverlapHours: number;
   logLevel: string;
   /** Failed signatures one address may make on a signed surface per 5 minutes before it gets 429 / RequestLimitExceeded. */
   signatureFailureLimit: number;
@@ -117,6 +120,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     signatureFailureLimit: env.PAYTHROUGH_SIGNATURE_FAILURE_LIMIT,
     mchidRateLimit: env.PAYTHROUGH_MCHID_RATE_LIMIT,
     platformKeyGraceDays: env.PAYTHROUGH_PLATFORM_KEY_GRACE_DAYS,
+    keyOverlapHours: env.PAYTHROUGH_KEY_OVERLAP_HOURS,
     trustProxy: parseTrustProxy(env.PAYTHROUGH_TRUST_PROXY),
     metricsToken: parseMetricsToken(env.PAYTHROUGH_METRICS_TOKEN),
     metricsRefundStuckMinutes: env.PAYTHROUGH_METRICS_REFUND_STUCK_MINUTES,

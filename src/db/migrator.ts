@@ -1,4 +1,4 @@
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { DatabaseKind } from '../config/config.ts';
 import { foundationMigration } from './migrations/0001-foundation.ts';
 import { paymentEnablementMigration } from './migrations/0002-payment-enablement.ts';
@@ -15,6 +15,7 @@ import { refusedOrdersMigration } from './migrations/0016-refused-orders.ts';
 import { masterKeyInstancesMigration } from './migrations/0017-master-key-instances.ts';
 import { manualRefundSettlementMigration } from './migrations/0018-manual-refund-settlement.ts';
 import { merchantKeysPerSuperappMigration } from './migrations/0019-merchant-keys-per-superapp.ts';
+import { channelConnectionsMigration } from './migrations/0020-channel-connections.ts';
 import { hostPaymentsWithoutTransactionIdMigration } from './migrations/0021-host-payments-without-transaction-id.ts';
 import type { Database } from './schema.ts';
 
@@ -36,8 +37,20 @@ export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0017-master-key-instances': masterKeyInstancesMigration(kind),
     '0018-manual-refund-settlement': manualRefundSettlementMigration(),
     '0019-merchant-keys-per-superapp': merchantKeysPerSuperappMigration(kind),
+    '0020-channel-connections': channelConnectionsMigration(kind),
     '0021-host-payments-without-transaction-id': hostPaymentsWithoutTransactionIdMigration(kind),
   };
+}
+
+export async function migrateToLatest(db: Kysely<Database>, kind: DatabaseKind): Promise<string[]> {
+  const migrator = await migratorFor(db, kind);
+  return applied(await migrator.migrateToLatest());
+}
+
+/** Runs the migrations up to and including `name` (a migration test sets up the data a later migration converts). */
+export async function migrateTo(db: Kysely<Database>, kind: DatabaseKind, name: string): Promise<string[]> {
+  const migrator = await migratorFor(db, kind);
+  return applied(await migrator.migrateTo(name));
 }
 
 async function migratorFor(db: Kysely<Database>, kind: DatabaseKind): Promise<Migrator> {
@@ -49,14 +62,7 @@ async function migratorFor(db: Kysely<Database>, kind: DatabaseKind): Promise<Mi
   return new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
 }
 
-/** Migrates up to and including `lastMigration`: upgrade tests start from a deployment's older schema. */
-export async function migrateTo(db: Kysely<Database>, kind: DatabaseKind, lastMigration: string): Promise<void> {
-  const { error } = await (await migratorFor(db, kind)).migrateTo(lastMigration);
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-}
-
-export async function migrateToLatest(db: Kysely<Database>, kind: DatabaseKind): Promise<string[]> {
-  const { error, results } = await (await migratorFor(db, kind)).migrateToLatest();
+function applied({ error, results }: MigrationResultSet): string[] {
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -46,6 +46,8 @@ export interface OrderTable {
   sandbox: number;
   trade_state: TradeState;
   channel_kind: string;
+  /** The channel connection it was created under (SPEC §7); null only in rows written outside the services. Migration 0020. */
+  channel_connection_id: number | null;
   channel_order_id: string | null;
   channel_transaction_id: string | null;
   cashier_token: string | null;
@@ -93,6 +95,8 @@ export interface RefundTable {
   notify_url: string | null;
   status: RefundStatus;
   channel_kind: string;
+  /** Its order's channel connection (SPEC §7). Migration 0020. */
+  channel_connection_id: number | null;
   channel_refund_id: string | null;
   user_received_account: string | null;
   /** When the reconciler should ask the channel about this refund next; null once final. */

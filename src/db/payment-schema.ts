@@ -16,10 +16,32 @@ export interface SuperappPaymentConfigTable {
   channel_kind: ChannelKind | null;
   /** Non-secret settings of the channel connection (URLs); JSON. */
   channel_settings_json: string;
-  /** The channel's shared secret (signing key), sealed with the master key; null when none. */
-  channel_secret_sealed: string | null;
+  /** The connection new orders are created under (SPEC §7 "Channel change with live money"); migration 0020. */
+  channel_connection_id: number | null;
+  // Keys are per superapp and kind, never per order: the HTTP channel key and the host key, each sealed with the
+  // master key, and the key each replaced, still accepted on incoming calls until `previous_*_until` (never signs).
+  channel_key_sealed: string | null;
+  previous_channel_key_sealed: string | null;
+  previous_channel_key_until: number | null;
+  host_key_sealed: string | null;
+  previous_host_key_sealed: string | null;
+  previous_host_key_until: number | null;
   created_at: number;
   updated_at: number;
+}
+
+/**
+ * Where a superapp's channel is reached: its kind and URL (the HTTP channel's base URL, the host-reported refund
+ * webhook; null for the sandbox). Orders and refunds keep theirs until they are final; a connection that is no
+ * longer current is retired once nothing open uses it. Migration 0020.
+ */
+export interface ChannelConnectionTable {
+  id: Generated<number>;
+  application_id: string;
+  kind: ChannelKind;
+  base_url: string | null;
+  created_at: number;
+  retired_at: number | null;
 }
 
 /** The superapp's merchant list: the merchants a mini program team may bind. */
@@ -141,6 +163,7 @@ export interface PlatformSigningKeyTable {
 
 export interface PaymentTables {
   superapp_payment_configs: SuperappPaymentConfigTable;
+  channel_connections: ChannelConnectionTable;
   superapp_merchants: SuperappMerchantTable;
   merchant_bindings: MerchantBindingTable;
   payment_enablements: PaymentEnablementTable;

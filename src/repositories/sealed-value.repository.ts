@@ -8,13 +8,14 @@ import type { Executor } from '../db/schema.ts';
  */
 export const sealedColumns = [
   { name: 'api_key_secret', table: 'api_keys', keyColumn: 'id', sealedColumn: 'secret_key_encrypted', contextColumn: 'secret_id' },
-  {
-    name: 'channel_secret',
+  // A superapp's HTTP channel key and host key, and the keys they replaced (still accepted during the overlap).
+  ...(['channel_key', 'previous_channel_key', 'host_key', 'previous_host_key'] as const).map((name) => ({
+    name,
     table: 'superapp_payment_configs',
     keyColumn: 'superapp_id',
-    sealedColumn: 'channel_secret_sealed',
+    sealedColumn: `${name}_sealed` as const,
     contextColumn: 'superapp_id',
-  },
+  })),
   { name: 'api_v3_key', table: 'payment_accounts', keyColumn: 'mnp_id', sealedColumn: 'api_v3_key_sealed', contextColumn: 'mnp_id' },
   {
     name: 'merchant_private_key',

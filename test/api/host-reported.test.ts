@@ -60,7 +60,7 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
       clock: context.clock,
       handlers: {
         [hostRefundWebhookTopic]: new RefundWebhookDeliverer({
-          hostKeyOf: async (id) => (await context.services.hostKeys.hostKeysOf(id))[0] ?? null,
+          hostKeyOf: (id) => context.services.hostKeys.signingHostKeyOf(id),
           clock: context.clock,
           allowPrivateTargets: ['127.0.0.1/32'],
           lookup: async () => [{ address: '127.0.0.1', family: 4 }],
@@ -467,20 +467,27 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
     expect(events.map((n) => JSON.parse(n.payload_json).event_type)).toEqual(['REFUND.SUCCESS']);
   });
 
-  it('the host key is rotatable: the old key stops working, the rotation is audited', async () => {
+  it('the host key is rotatable: the old key is accepted for the key overlap, never signs, then stops working; audited', async () => {
     const saAdmin = await demoActor(context, manifest.superapp.users.admin.account);
-    const { prepayId } = await placeOrder(100);
     const oldKey = hostKey;
     hostKey = (await context.services.hostKeys.rotate(saAdmin, applicationId)).hostKey;
     expect(hostKey).not.toBe(oldKey);
+    // Within the overlap (24 hours by default) the superapp's backend may still sign with the old key.
+    context.clock.advance(23 * 3_600_000);
+    const { prepayId } = await placeOrder(100);
     const body = `<xml><prepay_id>${prepayId}</prepay_id></xml>`;
-    const old = await context.app.inject({
-      method: 'POST',
-      url: '/superapp/pay/queryPreOrder',
-      headers: { 'content-type': 'application/xml', ...signChannelMessage(oldKey, body, { nowMs: context.clock.nowMs() }) },
-      payload: body,
-    });
-    expect(parseHostXml(old.body).return_code).toBe('FAIL');
+    const signedWithOldKey = () =>
+      context.app.inject({
+        method: 'POST',
+        url: '/superapp/pay/queryPreOrder',
+        headers: { 'content-type': 'application/xml', ...signChannelMessage(oldKey, body, { nowMs: context.clock.nowMs() }) },
+        payload: body,
+      });
+    expect(parseHostXml((await signedWithOldKey()).body).return_code).toBe('SUCCESS');
+    // Refund webhooks are signed with the new key only.
+    expect(await context.services.hostKeys.signingHostKeyOf(applicationId)).toBe(hostKey);
+    context.clock.advance(3_600_000);
+    expect(parseHostXml((await signedWithOldKey()).body).return_code).toBe('FAIL');
     expect((await report('queryPreOrder', { prepay_id: prepayId })).answer.return_code).toBe('SUCCESS');
     const audits = await context.database.db
       .selectFrom('audit_log')

@@ -23,7 +23,7 @@ describeOnEachDatabase('HTTP channel callbacks into the app', (kind) => {
       .set({
         channel_kind: 'http',
         channel_settings_json: JSON.stringify({ baseUrl: 'https://channel.example/' }),
-        channel_secret_sealed: context.services.paymentConfig.sealChannelSecret(applicationId, channelKey),
+        channel_key_sealed: context.services.paymentConfig.sealChannelSecret(applicationId, channelKey),
       })
       .where('superapp_id', '=', applicationId)
       .execute();

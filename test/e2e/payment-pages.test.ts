@@ -11,6 +11,7 @@ import {
   type ConsoleServer,
 } from '../helpers/browser.ts';
 import { ConsoleClient } from '../helpers/console-client.ts';
+import { readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 
 // Browser steps share two CPUs with the rest of the suite: poll for as long as a locator would wait.
 const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
@@ -27,6 +28,10 @@ describeWithBrowser('payment configuration and merchant binding in the console (
 
   beforeAll(async () => {
     ({ server, browser, demo, close: stop } = await startDemoConsole());
+    // An unpaid sandbox order (placed before the tests change credentials): it keeps the sandbox connection after the
+    // host-reported test switches the superapp (SPEC §7 "Channel change with live money").
+    const merchant = new V3InjectClient(server.context.app, readyMerchant(demo), server.context.clock);
+    expect((await merchant.prepay({ outTradeNo: `E2ESWITCH${Date.now().toString(36)}`, total: 100 })).statusCode).toBe(200);
   }, 240_000);
 
   afterAll(async () => {
@@ -277,7 +282,7 @@ describeWithBrowser('payment configuration and merchant binding in the console (
   );
 
   it(
-    'switches the superapp to host-reported with a refund webhook and shows its host key once',
+    'switches to host-reported with a refund webhook, lists the sandbox connection an open order still uses, shows the host key once',
     async () => {
       const { selectableChannelKinds } = await savedConfig();
       // Only where this deployment offers the host-reported connection (SPEC §4.5).
@@ -292,10 +297,13 @@ describeWithBrowser('payment configuration and merchant binding in the console (
       await settings.getByLabel('Refund webhook URL').fill('https://refunds.example.com/hook');
       await settings.getByRole('button', { name: 'Save' }).click();
       await page.getByText('Saved', { exact: true }).waitFor();
-      expect(await savedConfig()).toMatchObject({
-        channelKind: 'host_reported',
-        channelSettings: { webhookUrl: 'https://refunds.example.com/hook' },
-      });
+      const switched = await savedConfig();
+      expect(switched).toMatchObject({ channelKind: 'host_reported', channelSettings: { webhookUrl: 'https://refunds.example.com/hook' } });
+      const sandboxConnection = switched.previousConnections.find((connection) => connection.kind === 'sandbox');
+      expect(sandboxConnection?.openOrders).toBeGreaterThanOrEqual(1);
+      const previous = page.getByRole('region', { name: 'Previous channel connections still in use' });
+      const sandboxRow = previous.getByRole('row', { name: /Sandbox/ });
+      await eventually(() => sandboxRow.locator('td').nth(3).innerText()).toBe(String(sandboxConnection?.openOrders));
 
       await settings.getByRole('button', { name: 'Issue host key' }).click();
       await (await settled(page.getByRole('tooltip'))).getByRole('button', { name: 'OK' }).click();
@@ -320,6 +328,7 @@ describeWithBrowser('payment configuration and merchant binding in the console (
     selectableChannelKinds: string[];
     channelKind: string | null;
     channelSettings: Record<string, string>;
+    previousConnections: Array<{ kind: string; openOrders: number; openRefunds: number }>;
   }> {
     const admin = await ConsoleClient.signIn(server.context.app, demo.superapp.users.admin.account, demo.superapp.users.admin.password);
     return (await admin.get(`/superapps/${demo.superapp.applicationId}/payment-config`)).body;

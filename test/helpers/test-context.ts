@@ -9,6 +9,7 @@ import { createAppContext } from '../../src/bootstrap.ts';
 import { loadConfig, type Config, type DatabaseKind } from '../../src/config/config.ts';
 import { testHashingCost, type PasswordHasher } from '../../src/crypto/passwords.ts';
 import { SecretBox } from '../../src/crypto/secret-box.ts';
+import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import type { AppContext } from '../../src/composition.ts';
 import { createPostgresSchema, postgresReachable, postgresRequired, postgresTestUrl } from './postgres.ts';
@@ -105,4 +106,28 @@ export function describeOnEachDatabase(name: string, suite: (kind: DatabaseKind)
   } else {
     describe.skip(`${name} [postgres] — SKIPPED: PostgreSQL at ${postgresTestUrl} does not answer`, () => suite('postgres'));
   }
+}
+
+/** A fresh, empty database of the kind (no migrations run yet), for migration tests. */
+export async function openEmptyDatabase(kind: DatabaseKind): Promise<{ handle: DatabaseHandle; dispose: () => Promise<void> }> {
+  if (kind === 'sqlite') {
+    const folder = mkdtempSync(path.join(tmpdir(), 'paythrough-migrate-'));
+    const handle = openDatabase(`file:${path.join(folder, 'empty.db')}`);
+    return {
+      handle,
+      dispose: async () => {
+        await handle.close();
+        rmSync(folder, { recursive: true, force: true });
+      },
+    };
+  }
+  const schema = await createPostgresSchema();
+  const handle = openDatabase(postgresTestUrl, { postgresSchema: schema.schema, postgresPoolSize: 2 });
+  return {
+    handle,
+    dispose: async () => {
+      await handle.close();
+      await withSchemaCatalogLock('exclusive', schema.drop);
+    },
+  };
 }

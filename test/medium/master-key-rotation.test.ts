@@ -62,8 +62,13 @@ async function sealedValues(context: AppContext) {
   const settings = await db.selectFrom('settings').select('setting_value').where('setting_key', 'in', sealedSettings).execute();
   return {
     api_keys: (await db.selectFrom('api_keys').select('secret_key_encrypted').execute()).map((row) => row.secret_key_encrypted),
-    superapp_payment_configs: (await db.selectFrom('superapp_payment_configs').select('channel_secret_sealed').execute())
-      .map((row) => row.channel_secret_sealed)
+    superapp_payment_configs: (
+      await db
+        .selectFrom('superapp_payment_configs')
+        .select(['channel_key_sealed', 'previous_channel_key_sealed', 'host_key_sealed', 'previous_host_key_sealed'])
+        .execute()
+    )
+      .flatMap((row) => [row.channel_key_sealed, row.previous_channel_key_sealed, row.host_key_sealed, row.previous_host_key_sealed])
       .filter((value) => value !== null),
     payment_accounts: (await db.selectFrom('payment_accounts').select('api_v3_key_sealed').execute())
       .map((row) => row.api_v3_key_sealed)
@@ -140,6 +145,8 @@ describeOnEachDatabase('master key rotation (SPEC §7)', (kind) => {
       channel: { kind: 'host_reported', webhookUrl: 'https://93.184.215.14/refund-webhook' },
     });
     await context.services.hostKeys.rotate(saAdmin, manifest.superapp.applicationId);
+    // Rotated again: the replaced host key stays sealed (accepted during the key overlap) and is re-sealed too.
+    await context.services.hostKeys.rotate(saAdmin, manifest.superapp.applicationId);
     await context.services.createDemoMerchant(() => 'http://127.0.0.1:1').saveCredentials(readyMerchant(manifest));
     // A fresh mini program approved: its generated private key stays sealed until downloaded.
     const mpAdmin = await demoActor(context, manifest.miniProgramTeam.users.admin.account);
@@ -169,6 +176,8 @@ describeOnEachDatabase('master key rotation (SPEC §7)', (kind) => {
     const values = await sealedValues(context);
     for (const [table, sealed] of Object.entries(values)) expect(sealed.length, table).toBeGreaterThan(0);
     expect(values.settings).toHaveLength(2);
+    expect(values.superapp_payment_configs).toHaveLength(2);
+    expect(secretsBefore.hostKeys).toHaveLength(2);
     const all = Object.values(values).flat();
     expect(all.filter((value) => value.startsWith('v1.'))).toHaveLength(1);
     expect(all.every((value) => value.startsWith(`v2.${oldId}.`) || value.startsWith('v1.'))).toBe(true);

@@ -1,13 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DatabaseKind } from '../../src/config/config.ts';
-import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts';
+import type { DatabaseHandle } from '../../src/db/database.ts';
 import { migrateTo, migrateToLatest } from '../../src/db/migrator.ts';
-import { createPostgresSchema, postgresTestUrl } from '../helpers/postgres.ts';
-import { describeOnEachDatabase, withSchemaCatalogLock } from '../helpers/test-context.ts';
+import { describeOnEachDatabase, openEmptyDatabase, withSchemaCatalogLock } from '../helpers/test-context.ts';
 
 /**
  * Migration 0019 on a deployment that already holds money (SPEC §7 "Credential scope"): order and refund numbers
@@ -71,15 +67,9 @@ describeOnEachDatabase('migration 0019: merchant keys per superapp, on existing 
   });
 
   beforeAll(async () => {
-    if (kind === 'sqlite') {
-      const folder = mkdtempSync(path.join(tmpdir(), 'paythrough-migration-'));
-      database = openDatabase(`file:${path.join(folder, 'test.db')}`);
-      cleanup = async () => rmSync(folder, { recursive: true, force: true });
-    } else {
-      const created = await createPostgresSchema();
-      database = openDatabase(postgresTestUrl, { postgresSchema: created.schema });
-      cleanup = () => withSchemaCatalogLock('exclusive', created.drop);
-    }
+    const empty = await openEmptyDatabase(kind);
+    database = empty.handle;
+    cleanup = empty.dispose;
     const migrate = (run: () => Promise<unknown>) => (kind === 'postgres' ? withSchemaCatalogLock('shared', run) : run());
     await migrate(() => migrateTo(database.db, kind, '0018-manual-refund-settlement'));
 
@@ -153,10 +143,7 @@ describeOnEachDatabase('migration 0019: merchant keys per superapp, on existing 
       .execute();
     await migrate(() => migrateToLatest(database.db, kind));
   });
-  afterAll(async () => {
-    await database?.close();
-    await cleanup?.();
-  });
+  afterAll(() => cleanup?.());
 
   it('keeps every row and reference, and names the sandbox records and the webhook job by their superapp', async () => {
     expect(await db().selectFrom('orders').select(['id', 'out_trade_no', 'refund_reserved']).execute()).toEqual([

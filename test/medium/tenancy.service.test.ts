@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseKind } from '../../src/config/config.ts';
-import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrator.ts';
 import type { Database } from '../../src/db/schema.ts';
 import { systemActor } from '../../src/domain/access.ts';
@@ -13,8 +9,14 @@ import type { TeamRole } from '../../src/domain/roles.ts';
 import { teamRepository } from '../../src/repositories/team.repository.ts';
 import { userRepository } from '../../src/repositories/user.repository.ts';
 import { actorOf, createPlatform, createTenant, createUser, signIn, type Platform, type Tenant } from '../helpers/factories.ts';
-import { createPostgresSchema, postgresReachable, postgresTestUrl } from '../helpers/postgres.ts';
-import { createTestContext, describeOnEachDatabase, withSchemaCatalogLock, type TestContext } from '../helpers/test-context.ts';
+import { postgresReachable } from '../helpers/postgres.ts';
+import {
+  createTestContext,
+  describeOnEachDatabase,
+  openEmptyDatabase,
+  withSchemaCatalogLock,
+  type TestContext,
+} from '../helpers/test-context.ts';
 
 const admin = systemActor('tenancy-test');
 
@@ -27,30 +29,6 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
     throw error;
   }
   throw new Error('expected the call to be refused');
-}
-
-/** A fresh, empty database of the kind (no migrations run yet), for migration tests. */
-async function openEmptyDatabase(kind: DatabaseKind): Promise<{ handle: DatabaseHandle; dispose: () => Promise<void> }> {
-  if (kind === 'sqlite') {
-    const folder = mkdtempSync(path.join(tmpdir(), 'paythrough-migrate-'));
-    const handle = openDatabase(`file:${path.join(folder, 'empty.db')}`);
-    return {
-      handle,
-      dispose: async () => {
-        await handle.close();
-        rmSync(folder, { recursive: true, force: true });
-      },
-    };
-  }
-  const schema = await createPostgresSchema();
-  const handle = openDatabase(postgresTestUrl, { postgresSchema: schema.schema, postgresPoolSize: 2 });
-  return {
-    handle,
-    dispose: async () => {
-      await handle.close();
-      await withSchemaCatalogLock('exclusive', schema.drop);
-    },
-  };
 }
 
 /** Table name → sorted column names, for the connection's own schema. */

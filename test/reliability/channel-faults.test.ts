@@ -60,7 +60,7 @@ describeOnEachDatabase('channel faults', (kind) => {
       .set({
         channel_kind: 'http',
         channel_settings_json: JSON.stringify({ baseUrl: fake.url }),
-        channel_secret_sealed: context.services.paymentConfig.sealChannelSecret(applicationId, channelKey),
+        channel_key_sealed: context.services.paymentConfig.sealChannelSecret(applicationId, channelKey),
       })
       .where('superapp_id', '=', applicationId)
       .execute();

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import {
   channelProtocolPaths,
@@ -63,17 +64,23 @@ export class FakeChannelServer {
   /** Runs after the work and before the answer (a channel that calls back while its answer is still on the way). */
   beforeAnswer: ((path: string, answer: unknown) => Promise<void>) | undefined;
 
+  /**
+   * `channelKey` is the superapp's channel key (changed when the superapp installs a new one); `tls` serves HTTPS
+   * as `tls.hostname` (a connector that resolves that name to 127.0.0.1 and trusts the fixture CA reaches it).
+   */
   constructor(
-    private readonly channelKey: string,
+    public channelKey: string,
     private readonly clock: Clock,
+    private readonly tls?: { keyPem: string; certPem: string; hostname: string },
   ) {}
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.tls ? `https://${this.tls.hostname}:${this.port}` : `http://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<this> {
-    this.server = createServer((request, response) => void this.serve(request, response));
+    const serve = (request: IncomingMessage, response: ServerResponse) => void this.serve(request, response);
+    this.server = this.tls ? createHttpsServer({ key: this.tls.keyPem, cert: this.tls.certPem }, serve) : createServer(serve);
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));

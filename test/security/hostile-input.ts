@@ -728,7 +728,7 @@ export async function createHostileWorld(context: TestContext): Promise<HostileW
     .set({
       channel_kind: 'http',
       channel_settings_json: JSON.stringify({ baseUrl: 'https://channel.example/' }),
-      channel_secret_sealed: context.services.paymentConfig.sealChannelSecret(other.applicationId, httpChannelKey),
+      channel_key_sealed: context.services.paymentConfig.sealChannelSecret(other.applicationId, httpChannelKey),
     })
     .where('superapp_id', '=', other.applicationId)
     .execute();

@@ -65,8 +65,8 @@ export class HostReportedChannel implements PaymentChannel {
       db: DatabaseClient;
       clock: Clock;
       outbox: Pick<OutboxService, 'enqueue'>;
-      /** The refund webhook URL of a superapp in host-reported mode; null when it has none. */
-      refundWebhookOf(applicationId: string): Promise<string | null>;
+      /** The refund webhook URL of the host-reported connection the refund was created under; null when it has none. */
+      refundWebhookOf(refund: RefundRow): Promise<string | null>;
     },
     /** The superapp whose reports this view answers for; unset on the shared instance the resolver scopes. */
     private readonly applicationId?: string,
@@ -131,7 +131,7 @@ export class HostReportedChannel implements PaymentChannel {
     if (!refund) return rejected('REFUND_NOT_EXIST', 'Host-reported refunds are created by the gateway first');
     const eventId = hostRefundWebhookEventId(this.superapp, input.merchantId, input.outRefundNo);
     if (!(await outboxRepository.findByEventId(db, eventId))) {
-      const webhookUrl = await this.options.refundWebhookOf(refund.application_id);
+      const webhookUrl = await this.options.refundWebhookOf(refund);
       if (!webhookUrl) return rejected('INVALID_REQUEST', 'The superapp has no refund webhook URL configured');
       const body = JSON.stringify({
         event_type: 'refund.requested',

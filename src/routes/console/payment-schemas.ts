@@ -31,6 +31,18 @@ export const channelInputSchema = z.object({
   secret: z.string().min(16).max(200).optional(),
 });
 
+export const previousConnectionSchema = z.object({
+  id: z.number(),
+  kind: z.enum(channelKinds),
+  url: z.string().nullable().describe('The HTTP channel base URL or the host-reported refund webhook; null for the sandbox'),
+  createdAt: z.number(),
+  openOrders: z
+    .number()
+    .int()
+    .describe('Orders still open on it: unpaid, or paid and still refundable (within 365 days, not all refunded)'),
+  openRefunds: z.number().int().describe('Refunds not settled yet (PROCESSING or ABNORMAL)'),
+});
+
 export const paymentConfigSchema = z.object({
   applicationId: z.string(),
   paymentEnabled: z.boolean(),
@@ -38,9 +50,13 @@ export const paymentConfigSchema = z.object({
   channelKind: z.enum(channelKinds).nullable(),
   channelSettings: z.object({ baseUrl: z.string().optional(), webhookUrl: z.string().optional() }),
   channelSecretSet: z.boolean(),
+  channelConnectionId: z.number().nullable().describe('The channel connection new orders are created under'),
   updatedAt: z.number().nullable(),
   sandboxAvailable: z.boolean(),
   selectableChannelKinds: z.array(z.enum(channelKinds)),
+  previousConnections: z
+    .array(previousConnectionSchema)
+    .describe('Replaced channel connections still carrying open orders or refunds: they stay until nothing open uses them'),
 });
 
 export const paymentConfigChangesSchema = z.object({

@@ -7,7 +7,11 @@ import { sealingContexts } from '../../domain/sealing-contexts.ts';
  */
 export const sealedContexts: Record<SealedColumnName, (contextValue: string) => string> = {
   api_key_secret: sealingContexts.apiKeySecret,
-  channel_secret: sealingContexts.channelSecret,
+  // One context for every key of a superapp's channel: the keys that existed before 0020 open unchanged.
+  channel_key: sealingContexts.channelSecret,
+  previous_channel_key: sealingContexts.channelSecret,
+  host_key: sealingContexts.channelSecret,
+  previous_host_key: sealingContexts.channelSecret,
   api_v3_key: sealingContexts.apiV3Key,
   merchant_private_key: sealingContexts.merchantPrivateKey,
   platform_private_key: sealingContexts.platformPrivateKey,

@@ -1,4 +1,10 @@
 export { ApprovalService } from './approval.service.ts';
+export {
+  ChannelConnectionService,
+  type ChannelKeys,
+  type ChannelRoute,
+  type PreviousConnectionView,
+} from './channel-connection.service.ts';
 export { GatewayCertificateService } from './gateway-certificates.service.ts';
 export { HostKeyService } from './host-key.service.ts';
 export { MerchantBindingService } from './merchant-binding.service.ts';

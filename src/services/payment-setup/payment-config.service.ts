@@ -9,6 +9,13 @@ import { minimumChannelKeyLength } from '../../channels/protocol.ts';
 import { paymentConfigRepository, type PaymentConfigRow } from '../../repositories/payment-config.repository.ts';
 import { accessSuperapp, recordAudit } from '../tenancy/index.ts';
 import { sealingContexts } from '../../domain/sealing-contexts.ts';
+import {
+  type ChannelConnectionService,
+  connectionForConfiguration,
+  connectionUrlOf,
+  type PreviousConnectionView,
+  replaceKeyColumns,
+} from './channel-connection.service.ts';
 
 export const channelKinds = ['sandbox', 'http', 'host_reported'] as const satisfies readonly ChannelKind[];
 
@@ -47,6 +54,8 @@ export interface ResolvedPaymentConfig {
   channelKind: ChannelKind | null;
   channelSettings: ChannelSettings;
   channelSecretSet: boolean;
+  /** The connection new orders are created under; null until a channel is chosen. */
+  channelConnectionId: number | null;
   updatedAt: number | null;
 }
 
@@ -56,6 +65,8 @@ export interface PaymentConfigView extends Omit<ResolvedPaymentConfig, 'superapp
   sandboxAvailable: boolean;
   /** The kinds that can be chosen on this deployment now. */
   selectableChannelKinds: ChannelKind[];
+  /** Replaced connections still carrying open orders or refunds (SPEC §7 "Channel change with live money"). */
+  previousConnections: PreviousConnectionView[];
 }
 
 export interface PaymentConfigChanges {
@@ -73,6 +84,7 @@ function resolve(superappId: string, row: PaymentConfigRow | undefined): Resolve
       channelKind: null,
       channelSettings: {},
       channelSecretSet: false,
+      channelConnectionId: null,
       updatedAt: null,
     };
   }
@@ -82,9 +94,17 @@ function resolve(superappId: string, row: PaymentConfigRow | undefined): Resolve
     currencies: (JSON.parse(row.currencies_json) as string[]).filter(isCurrencyCode),
     channelKind: row.channel_kind,
     channelSettings: JSON.parse(row.channel_settings_json) as ChannelSettings,
-    channelSecretSet: row.channel_secret_sealed !== null,
+    channelSecretSet: keySealedOf(row) !== null,
+    channelConnectionId: row.channel_connection_id,
     updatedAt: row.updated_at,
   };
+}
+
+/** The sealed key of the configuration's current kind: the HTTP channel key or the host key. */
+function keySealedOf(row: PaymentConfigRow): string | null {
+  if (row.channel_kind === 'http') return row.channel_key_sealed;
+  if (row.channel_kind === 'host_reported') return row.host_key_sealed;
+  return null;
 }
 
 /** The payment configuration of a superapp (defaults when never saved): read by every payment rule. */
@@ -98,7 +118,8 @@ export class PaymentConfigService {
     private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly secretBox: SecretBox,
-    private readonly sandboxEnabled: boolean,
+    private readonly settings: { sandboxEnabled: boolean; keyOverlapMs: number },
+    private readonly connections: Pick<ChannelConnectionService, 'previousConnectionsInUse'>,
   ) {}
 
   /** Every currency a superapp may allow, with its minor-unit exponent. */
@@ -110,7 +131,8 @@ export class PaymentConfigService {
   async get(actor: Actor, applicationId: string): Promise<PaymentConfigView> {
     const { superapp, scope } = await accessSuperapp(this.db, actor, applicationId);
     if (!accessLevel(actor, 'payment_config.manage', scope)) throw forbidden();
-    return this.toView(await resolvePaymentConfig(this.db, superapp.id));
+    const row = await paymentConfigRepository.find(this.db, superapp.id);
+    return this.toView(this.db, resolve(superapp.id, row), row);
   }
 
   async update(actor: Actor, applicationId: string, changes: PaymentConfigChanges): Promise<PaymentConfigView> {
@@ -119,23 +141,43 @@ export class PaymentConfigService {
       const currenciesAfter = changes.currencies === undefined ? undefined : this.validCurrencies(changes.currencies);
       const existing = await paymentConfigRepository.find(trx, superapp.id);
       const before = resolve(superapp.id, existing);
-      const channel =
-        changes.channel === undefined
-          ? undefined
-          : this.validChannel(changes.channel, superapp.id, before, existing?.channel_secret_sealed ?? null);
+      const channel = changes.channel === undefined ? undefined : this.validChannel(changes.channel);
       const now = this.clock.nowMs();
+      // A new kind or URL is a new connection for new orders; older orders keep theirs (SPEC §7).
+      const connectionId = channel
+        ? await connectionForConfiguration(
+            trx,
+            superapp.id,
+            existing?.channel_connection_id ?? null,
+            { kind: channel.kind, url: connectionUrlOf(channel.kind, channel.settings) },
+            now,
+          )
+        : (existing?.channel_connection_id ?? null);
+      // A new key applies to every order at once; the replaced one is still accepted on incoming calls for a while.
+      const keyChanges =
+        channel && channel.kind !== 'sandbox' && channel.secret !== undefined
+          ? replaceKeyColumns(channel.kind, existing, this.sealChannelSecret(superapp.id, channel.secret), now, this.settings.keyOverlapMs)
+          : {};
       const row: PaymentConfigRow = {
         superapp_id: superapp.id,
         payment_enabled: (changes.paymentEnabled ?? before.paymentEnabled) ? 1 : 0,
         currencies_json: JSON.stringify(currenciesAfter ?? before.currencies),
         channel_kind: channel ? channel.kind : before.channelKind,
         channel_settings_json: JSON.stringify(channel ? channel.settings : before.channelSettings),
-        channel_secret_sealed: channel ? channel.secretSealed : (existing?.channel_secret_sealed ?? null),
+        channel_connection_id: connectionId,
+        channel_key_sealed: existing?.channel_key_sealed ?? null,
+        previous_channel_key_sealed: existing?.previous_channel_key_sealed ?? null,
+        previous_channel_key_until: existing?.previous_channel_key_until ?? null,
+        host_key_sealed: existing?.host_key_sealed ?? null,
+        previous_host_key_sealed: existing?.previous_host_key_sealed ?? null,
+        previous_host_key_until: existing?.previous_host_key_until ?? null,
+        ...keyChanges,
         created_at: existing?.created_at ?? now,
         updated_at: now,
       };
-      if (existing) await paymentConfigRepository.update(trx, superapp.id, row);
-      else await paymentConfigRepository.insert(trx, row);
+      if (!existing) await paymentConfigRepository.insert(trx, row);
+      else if (!(await paymentConfigRepository.updateIfUnchanged(trx, superapp.id, existing.updated_at, row)))
+        throw new AppError('FailedOperation', 'The payment configuration was changed meanwhile; load it again and retry');
       const after = resolve(superapp.id, row);
       const audited = (c: ResolvedPaymentConfig) => ({
         paymentEnabled: c.paymentEnabled,
@@ -143,26 +185,31 @@ export class PaymentConfigService {
         channelKind: c.channelKind,
         channelSettings: c.channelSettings,
         channelSecretSet: c.channelSecretSet,
+        channelConnectionId: c.channelConnectionId,
       });
+      // Which key this change replaced (never the key itself): the replaced one overlaps until `previous_*_until`.
+      const keyReplaced = { channelKeyReplaced: 'channel_key_sealed' in keyChanges, hostKeyReplaced: 'host_key_sealed' in keyChanges };
       await recordAudit(trx, this.clock, actor, {
         action: 'payment_config.update',
         targetType: 'superapp',
         targetId: superapp.id,
         teamId: superapp.team_id,
         before: audited(before),
-        after: audited(after),
+        after: { ...audited(after), ...keyReplaced },
       });
-      return this.toView(after);
+      return this.toView(trx, after, row);
     });
   }
 
-  private toView(config: ResolvedPaymentConfig): PaymentConfigView {
+  private async toView(db: Executor, config: ResolvedPaymentConfig, row: PaymentConfigRow | undefined): Promise<PaymentConfigView> {
     const { superappId, ...rest } = config;
+    const { sandboxEnabled } = this.settings;
     return {
       applicationId: superappId,
       ...rest,
-      sandboxAvailable: this.sandboxEnabled,
-      selectableChannelKinds: this.sandboxEnabled ? ['sandbox', 'http', 'host_reported'] : ['http', 'host_reported'],
+      sandboxAvailable: sandboxEnabled,
+      selectableChannelKinds: sandboxEnabled ? ['sandbox', 'http', 'host_reported'] : ['http', 'host_reported'],
+      previousConnections: await this.connections.previousConnectionsInUse(db, row),
     };
   }
 
@@ -182,19 +229,18 @@ export class PaymentConfigService {
 
   private validChannel(
     channel: ChannelConnectionInput,
-    superappId: string,
-    before: ResolvedPaymentConfig,
-    existingSecret: string | null,
-  ): { kind: ChannelKind; settings: ChannelSettings; secretSealed: string | null } {
+  ):
+    | { kind: 'sandbox'; settings: ChannelSettings }
+    | { kind: 'http' | 'host_reported'; settings: ChannelSettings; secret: string | undefined } {
     if (channel.kind === 'sandbox') {
-      if (!this.sandboxEnabled) {
+      if (!this.settings.sandboxEnabled) {
         throw new AppError(
           'InvalidParameterValue',
           'channel.kind: the sandbox channel is switched off on this deployment (PAYTHROUGH_SANDBOX=off)',
           { field: 'channel.kind' },
         );
       }
-      return { kind: 'sandbox', settings: {}, secretSealed: null };
+      return { kind: 'sandbox', settings: {} };
     }
     const url = channel.kind === 'http' ? channel.baseUrl : channel.webhookUrl;
     const field = channel.kind === 'http' ? 'channel.baseUrl' : 'channel.webhookUrl';
@@ -205,13 +251,8 @@ export class PaymentConfigService {
       });
     }
     const settings: ChannelSettings = channel.kind === 'http' ? { baseUrl: url } : { webhookUrl: url };
-    // Switching kinds drops the old kind's secret; a host-reported superapp then issues its host key (shown once).
-    const keep = channel.kind === before.channelKind ? existingSecret : null;
-    return {
-      kind: channel.kind,
-      settings,
-      secretSealed: channel.secret !== undefined ? this.sealChannelSecret(superappId, channel.secret) : keep,
-    };
+    // Each kind keeps its own key: orders still on a connection of the other kind go on using theirs.
+    return { kind: channel.kind, settings, secret: channel.secret };
   }
 
   /** Seals a channel secret for storage (used once the HTTP / host-reported connectors are selectable). */

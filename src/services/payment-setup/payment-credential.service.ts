@@ -82,6 +82,8 @@ export interface PaymentAccountLookup {
   paymentEnabled: boolean;
   currencies: CurrencyCode[];
   channelKind: ChannelKind | null;
+  /** The channel connection new orders are created under (SPEC §7). */
+  channelConnectionId: number | null;
   /** The APIv3 key in clear (for AEAD_AES_256_GCM), or null while the merchant has not set one. */
   apiV3Key: string | null;
 }
@@ -139,6 +141,7 @@ export async function findPaymentAccount(db: Executor, secretBox: SecretBox, mnp
     paymentEnabled: config.paymentEnabled,
     currencies: config.currencies,
     channelKind: config.channelKind,
+    channelConnectionId: config.channelConnectionId,
     apiV3Key: account.api_v3_key_sealed ? secretBox.open(account.api_v3_key_sealed, sealingContexts.apiV3Key(mnpId)) : null,
   };
 }

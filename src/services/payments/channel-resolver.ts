@@ -1,17 +1,18 @@
 import type { ChannelEventSource, ChannelResult, PaymentChannel } from '../../channels/channel.ts';
-import { HttpChannel } from '../../channels/http/http-channel.ts';
+import { HttpChannel, type HttpChannelOptions } from '../../channels/http/http-channel.ts';
 import type { Config } from '../../config/config.ts';
-import type { SecretBox } from '../../crypto/secret-box.ts';
-import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
-import { paymentConfigRepository } from '../../repositories/payment-config.repository.ts';
-import type { ChannelSettings } from '../payment-setup/index.ts';
-import { sealingContexts } from '../../domain/sealing-contexts.ts';
+import type { ChannelConnectionService, ChannelRoute } from '../payment-setup/index.ts';
 
-/** Finds the channel an order or refund goes through: the kind it was created with, on its superapp. */
+export type { ChannelRoute };
+
+/**
+ * Finds the channel an order or refund goes through: the connection (kind and URL) it was created under, on its
+ * superapp, whatever the superapp's configuration says now (SPEC §7 "Channel change with live money").
+ */
 export interface ChannelResolver {
-  channelFor(kind: string, applicationId: string): Promise<PaymentChannel | undefined>;
+  channelFor(route: ChannelRoute): Promise<PaymentChannel | undefined>;
 }
 
 /** True when an event from `source` may speak about a record of this channel and superapp. */
@@ -55,17 +56,18 @@ export const channelUnavailable = (reason: string) =>
   });
 
 /**
- * The channels of this deployment: the in-process sandbox (while the sandbox is on) and the HTTP connector
- * of each superapp whose payment configuration names one. `register` replaces a kind's channel (an
- * embedding with its own connector, or a test double).
+ * The channels of this deployment: the in-process sandbox (while the sandbox is on) and an HTTP connector to
+ * the base URL of the connection each order or refund was created under, signed with its superapp's current
+ * channel key. `register` replaces a kind's channel for every connection (an embedding with its own
+ * connector, or a test double).
  */
 export class GatewayChannelResolver implements ChannelResolver {
   private readonly registered = new Map<string, PaymentChannel>();
+  private connector: Pick<HttpChannelOptions, 'lookup' | 'tls' | 'timeoutMs'> = {};
 
   constructor(
-    private readonly db: DatabaseClient,
     private readonly clock: Clock,
-    private readonly secretBox: SecretBox,
+    private readonly connections: Pick<ChannelConnectionService, 'connectionOf' | 'httpChannelKeysOf'>,
     private readonly config: Pick<Config, 'sandboxEnabled' | 'allowPrivateTargets'>,
     sandbox: PaymentChannel | null,
   ) {
@@ -76,23 +78,33 @@ export class GatewayChannelResolver implements ChannelResolver {
     this.registered.set(kind, channel);
   }
 
-  /** The key a superapp's HTTP channel signs its callbacks with; null when its channel is not the HTTP protocol. */
-  async channelKeysFor(applicationId: string): Promise<string[] | null> {
-    const row = await paymentConfigRepository.find(this.db, applicationId);
-    if (!row || row.channel_kind !== 'http' || !row.channel_secret_sealed) return null;
-    return [this.secretBox.open(row.channel_secret_sealed, sealingContexts.channelSecret(applicationId))];
+  /** How HTTP connectors reach their channel: an embedding's own name lookup or CA (or a test's), and deadline. */
+  configureConnector(options: Pick<HttpChannelOptions, 'lookup' | 'tls' | 'timeoutMs'>): void {
+    this.connector = { ...options };
   }
 
-  async channelFor(kind: string, applicationId: string): Promise<PaymentChannel | undefined> {
-    const registered = this.registered.get(kind);
-    if (registered) return registered.scopedTo ? registered.scopedTo(applicationId) : registered;
-    if (kind !== 'http') return undefined;
-    const row = await paymentConfigRepository.find(this.db, applicationId);
-    const settings = row ? (JSON.parse(row.channel_settings_json) as ChannelSettings) : {};
-    if (!row || row.channel_kind !== 'http' || !settings.baseUrl || !row.channel_secret_sealed) return undefined;
+  /**
+   * The keys a superapp's HTTP channel may sign its callbacks with (its channel key, and the replaced one while the
+   * overlap lasts); null when it has none, i.e. no HTTP connection is current or still in use.
+   */
+  async channelKeysFor(applicationId: string): Promise<string[] | null> {
+    return (await this.connections.httpChannelKeysOf(applicationId))?.accepted ?? null;
+  }
+
+  async channelFor(route: ChannelRoute): Promise<PaymentChannel | undefined> {
+    const registered = this.registered.get(route.channel_kind);
+    if (registered) return registered.scopedTo ? registered.scopedTo(route.application_id) : registered;
+    if (route.channel_kind !== 'http') return undefined;
+    const connection = await this.connections.connectionOf(route);
+    if (connection?.kind !== 'http' || !connection.base_url) return undefined;
+    const keys = await this.connections.httpChannelKeysOf(route.application_id);
+    if (!keys) return undefined;
+    // Signs with the current key only; the channel's answers may still be signed with the replaced one during the overlap.
     return new HttpChannel({
-      baseUrl: settings.baseUrl,
-      channelKey: this.secretBox.open(row.channel_secret_sealed, sealingContexts.channelSecret(applicationId)),
+      baseUrl: connection.base_url,
+      channelKey: keys.signing,
+      previousKeys: keys.accepted.slice(1),
+      ...this.connector,
       clock: this.clock,
       policy: { allowPrivateTargets: this.config.allowPrivateTargets, sandboxRelaxed: false },
     });

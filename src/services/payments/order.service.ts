@@ -82,6 +82,8 @@ export function clientPlatformOf(sceneInfo: PrepayRequest['scene_info']): number
 interface PrepayAdmission {
   account: PaymentAccountLookup;
   channelKind: ChannelKind;
+  /** The superapp's current connection: the order keeps it until it is final (SPEC §7). */
+  channelConnectionId: number | null;
   channel: PaymentChannel;
   superappTeamId: string;
   currency: string;
@@ -160,7 +162,7 @@ export class OrderService implements ChannelEventSink {
       order = reopened ?? (await orderRepository.findById(this.db, order.id)) ?? order;
     }
     if (!inserted && !reopened) this.checkRepeatedPrepay(order, fingerprint, caller, now);
-    if (order.channel_order_id === null) await this.createChannelOrder(order, admission.channel);
+    if (order.channel_order_id === null) await this.createChannelOrder(order, await this.channelOfOrder(order, admission));
     return { prepay_id: order.prepay_id };
   }
 
@@ -192,11 +194,20 @@ export class OrderService implements ChannelEventSink {
       throw noAuth('The superapp has no payment channel available');
     }
     checkNotifyUrl(request.notify_url, '/notify_url', channelKind === 'sandbox' && this.config.sandboxEnabled);
-    const channel = await this.channels.channelFor(channelKind, account.applicationId);
+    const route = { channel_kind: channelKind, application_id: account.applicationId, channel_connection_id: account.channelConnectionId };
+    const channel = await this.channels.channelFor(route);
     if (!channel) throw noAuth('The superapp has no payment channel available');
     const superapp = await superappRepository.findById(this.db, account.applicationId);
     if (!superapp) throw noAuth('The superapp does not exist');
-    return { account, channelKind, channel, superappTeamId: superapp.team_id, currency, ...orderExpiryOf(request.time_expire, now) };
+    return {
+      account,
+      channelKind,
+      channelConnectionId: account.channelConnectionId,
+      channel,
+      superappTeamId: superapp.team_id,
+      currency,
+      ...orderExpiryOf(request.time_expire, now),
+    };
   }
 
   /** Writes the order with its creation history; undefined when the (superapp, mchid, out_trade_no) exists already. */
@@ -235,6 +246,10 @@ export class OrderService implements ChannelEventSink {
         changes: {
           prepay_id: mintPrepayId(now),
           ...requestedOrderFields(request, admission),
+          // A new attempt: created under the superapp's channel of now, like a new order.
+          sandbox: admission.channelKind === 'sandbox' ? 1 : 0,
+          channel_kind: admission.channelKind,
+          channel_connection_id: admission.channelConnectionId,
           fingerprint,
           channel_refused: 0,
           closed_at: null,
@@ -268,6 +283,7 @@ export class OrderService implements ChannelEventSink {
         sandbox: channelKind === 'sandbox' ? 1 : 0,
         trade_state: 'WAIT_PAY',
         channel_kind: channelKind,
+        channel_connection_id: admission.channelConnectionId,
         channel_order_id: null,
         channel_transaction_id: null,
         cashier_token: null,
@@ -537,6 +553,14 @@ export class OrderService implements ChannelEventSink {
       throw new AppError('FailedOperation.OrderClosed', 'The order is closed');
   }
 
+  /** A repeated prepay reaches the order's own connection, which may no longer be the superapp's current one. */
+  private async channelOfOrder(order: OrderRow, admission: PrepayAdmission): Promise<PaymentChannel> {
+    const sameConnection = order.channel_kind === admission.channelKind && order.channel_connection_id === admission.channelConnectionId;
+    const channel = sameConnection ? admission.channel : await this.channels.channelFor(order);
+    if (!channel) throw channelUnavailable('no channel is configured for this order');
+    return channel;
+  }
+
   private async createChannelOrder(order: OrderRow, channel: PaymentChannel): Promise<void> {
     const result = await channel.createOrder({
       merchantId: order.mchid,
@@ -581,7 +605,7 @@ export class OrderService implements ChannelEventSink {
    */
   private async closeOnChannel(order: OrderRow, intent: 'close' | 'expire'): Promise<OrderRow> {
     if (order.trade_state !== 'WAIT_PAY') return order;
-    const channel = await this.channels.channelFor(order.channel_kind, order.application_id);
+    const channel = await this.channels.channelFor(order);
     if (!channel) throw channelUnavailable('no channel is configured for this order');
     const key = { merchantId: order.mchid, outTradeNo: order.out_trade_no };
     // Written before the call: a process killed after the channel closed it leaves the close to the reconciler.
@@ -649,7 +673,7 @@ export class OrderService implements ChannelEventSink {
       await orderRepository.clearPending(this.db, order.id, now);
       return;
     }
-    const channel = await this.channels.channelFor(order.channel_kind, order.application_id);
+    const channel = await this.channels.channelFor(order);
     const result = channel ? await channel.queryOrder({ merchantId: order.mchid, outTradeNo: order.out_trade_no }) : undefined;
     if (intent === null) {
       // A watched unpaid order: settle to what the channel says, or look again later.

@@ -147,7 +147,7 @@ export class RefundService {
     const refund = await refundRepository.findById(this.db, refundId);
     if (!refund || refund.status !== 'PROCESSING') return;
     const order = await orderRepository.findById(this.db, refund.order_id);
-    const channel = await this.channels.channelFor(refund.channel_kind, refund.application_id);
+    const channel = await this.channels.channelFor(refund);
     if (!order || !channel) return;
     const channelTransactionId =
       refund.kind === 'duplicate_payment' && refund.channel_payment_id !== null
@@ -345,7 +345,7 @@ export class RefundService {
 
   /** The channel must answer CLOSED or "no such refund" (SPEC §7); any other answer, or none, refuses. */
   private async requireReleasedByChannel(refund: RefundRow): Promise<void> {
-    const channel = await this.channels.channelFor(refund.channel_kind, refund.application_id);
+    const channel = await this.channels.channelFor(refund);
     const result = channel ? await channel.queryRefund({ merchantId: refund.mchid, outRefundNo: refund.out_refund_no }) : undefined;
     if (result?.outcome === 'ok' && result.value.state === 'CLOSED') return;
     if (result?.outcome === 'rejected' && result.code === 'REFUND_NOT_EXIST') return;
@@ -381,7 +381,7 @@ export class RefundService {
       await refundRepository.setReconcileAt(this.db, refund.id, null, now);
       return;
     }
-    const channel = await this.channels.channelFor(refund.channel_kind, refund.application_id);
+    const channel = await this.channels.channelFor(refund);
     const result = channel ? await channel.queryRefund({ merchantId: refund.mchid, outRefundNo: refund.out_refund_no }) : undefined;
     if (result?.outcome === 'ok') {
       await this.recordChannelView(refund, result.value);
@@ -461,6 +461,8 @@ export class RefundService {
       notify_url: input.notifyUrl,
       status: 'PROCESSING',
       channel_kind: order.channel_kind,
+      // A refund goes through its order's connection, wherever the superapp's channel is now (SPEC §7).
+      channel_connection_id: order.channel_connection_id,
       channel_refund_id: null,
       user_received_account: null,
       // Should the process stop between commit and channel call, the reconciler picks the refund up.

@@ -240,16 +240,29 @@ export const en = {
   'paymentConfig.httpsUrl': 'An absolute https URL',
   'paymentConfig.channelKey': 'Channel key',
   'paymentConfig.channelKeyHelp': 'The shared key that signs channel requests and callbacks. Stored encrypted, never shown again.',
-  'paymentConfig.channelKeyKeep': 'Leave empty to keep the current key; a new one replaces it at once.',
+  'paymentConfig.channelKeyKeep':
+    'Leave empty to keep the current key. A new one signs at once; the old one is still accepted on callbacks ' +
+    'for the key overlap (PAYTHROUGH_KEY_OVERLAP_HOURS).',
   'paymentConfig.channelKeyLength': 'At least {count} random characters',
   'paymentConfig.hostKey': 'Host key',
   'paymentConfig.hostKeyIssue': 'Issue host key',
-  'paymentConfig.hostKeyConfirm': 'Issue a new host key? The current one stops working at once.',
+  'paymentConfig.hostKeyConfirm':
+    'Issue a new host key? It signs refund webhooks at once; the current one is still accepted on host reports ' +
+    'for the key overlap, then stops working.',
   'paymentConfig.hostKeyTitle': 'Host key issued',
   'paymentConfig.hostKeyOnce':
     "This is the only time the host key is shown. Put it in the superapp's payment backend now (never in a phone app).",
   'paymentConfig.hostKeySaved': 'I have saved the host key',
   'paymentConfig.updatedAt': 'Last saved {time}',
+  'paymentConfig.previousConnections': 'Previous channel connections still in use',
+  'paymentConfig.previousConnectionsHelp':
+    'Orders and refunds keep the channel connection they were created under until they are final and can no longer ' +
+    'be refunded. A previous connection is kept until nothing open uses it.',
+  'paymentConfig.connectionKind': 'Kind',
+  'paymentConfig.connectionUrl': 'Address',
+  'paymentConfig.connectionSince': 'Since',
+  'paymentConfig.openOrders': 'Open orders',
+  'paymentConfig.openRefunds': 'Open refunds',
 
   'merchants.title': 'Merchant list',
   'merchants.search': 'Search merchants',

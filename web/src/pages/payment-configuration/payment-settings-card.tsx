@@ -13,6 +13,7 @@ import {
   Select,
   Skeleton,
   Switch,
+  Table,
   Tag,
   Typography,
 } from 'antd';
@@ -259,6 +260,34 @@ function SettingsForm({ applicationId, config, currencies, canEdit }: SettingsFo
   );
 }
 
+/**
+ * The superapp's replaced channel connections that still carry open orders or refunds (SPEC §7 "Channel change with
+ * live money"): an operator sees what the old address must keep serving, and for how much.
+ */
+function PreviousConnections({ connections }: { connections: PaymentConfig['previousConnections'] }) {
+  const { t, formatTime } = useI18n();
+  if (connections.length === 0) return null;
+  return (
+    <section aria-label={t('paymentConfig.previousConnections')} style={{ marginTop: 24 }}>
+      <Typography.Title level={5}>{t('paymentConfig.previousConnections')}</Typography.Title>
+      <Typography.Paragraph type="secondary">{t('paymentConfig.previousConnectionsHelp')}</Typography.Paragraph>
+      <Table
+        size="small"
+        rowKey="id"
+        pagination={false}
+        dataSource={connections}
+        columns={[
+          { title: t('paymentConfig.connectionKind'), dataIndex: 'kind', render: (kind: ChannelKind) => t(`channelKind.${kind}`) },
+          { title: t('paymentConfig.connectionUrl'), dataIndex: 'url', render: (url: string | null) => url ?? '—' },
+          { title: t('paymentConfig.connectionSince'), dataIndex: 'createdAt', render: (at: number) => formatTime(at) },
+          { title: t('paymentConfig.openOrders'), dataIndex: 'openOrders' },
+          { title: t('paymentConfig.openRefunds'), dataIndex: 'openRefunds' },
+        ]}
+      />
+    </section>
+  );
+}
+
 /** Payment on/off, allowed currencies and the channel connection of one superapp (SA Administrator; admins read). */
 export function PaymentSettingsCard({ applicationId, canEdit }: { applicationId: string; canEdit: boolean }) {
   const { t } = useI18n();
@@ -290,6 +319,7 @@ export function PaymentSettingsCard({ applicationId, canEdit }: { applicationId:
       ) : (
         !config.error && <Skeleton active />
       )}
+      {config.data && <PreviousConnections connections={config.data.previousConnections} />}
     </Card>
   );
 }

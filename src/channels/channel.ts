@@ -18,6 +18,8 @@
  *   order closes at its expiry). Never call a channel inside a database transaction.
  */
 
+import type { StatementPage, StatementQuery } from './statement.ts';
+
 /** A channel order's state, as the channel sees it (Paythrough's AUTO_CLOSED is a CLOSED channel order). */
 export type ChannelOrderState = 'WAIT_PAY' | 'SUCCESS' | 'CLOSED' | 'PAY_ERROR';
 export type ChannelRefundState = 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
@@ -112,6 +114,9 @@ export const channelErrorCodes = [
   'ORDER_NOT_PAID',
   'NOT_ENOUGH',
   'INVALID_REQUEST',
+  // The statement (SPEC §9.1): the day is not closed yet; the channel serves no statements.
+  'STATEMENT_NOT_READY',
+  'NOT_SUPPORTED',
 ] as const;
 export type ChannelErrorCode = (typeof channelErrorCodes)[number];
 
@@ -143,6 +148,11 @@ export interface PaymentChannel {
    * merchant IDs are each superapp's own (SPEC §7 "Credential scope"), so its keys are (superapp, merchant, number).
    */
   scopedTo?(applicationId: string): PaymentChannel;
+  /**
+   * A page of the channel's statement of a business day (SPEC §9.1); absent on channels that serve none, which
+   * is the same as `NOT_SUPPORTED`. A day not closed yet is `STATEMENT_NOT_READY`.
+   */
+  queryStatement?(query: StatementQuery): Promise<ChannelResult<StatementPage>>;
 }
 
 /** Channel → Paythrough: what happened on the channel's side. */

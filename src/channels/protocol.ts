@@ -29,6 +29,7 @@ export const channelProtocolPaths = {
   closeOrder: '/v1/orders/close',
   createRefund: '/v1/refunds',
   queryRefund: '/v1/refunds/query',
+  queryStatement: '/v1/statements/query',
 } as const;
 
 /** Where a superapp's channel posts its events (superapp → Paythrough), under PUBLIC_URL. */

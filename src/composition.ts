@@ -73,6 +73,7 @@ import {
 } from './services/records/index.ts';
 import { AuditService, MiniProgramService, PlatformService, SuperappService, TeamService, UserService } from './services/tenancy/index.ts';
 import { sealingContexts } from './domain/sealing-contexts.ts';
+import { ConnectionStatementSources, StatementReconciliationService } from './services/reconciliation/index.ts';
 
 /** What services are built from; each service takes only what it uses. */
 export interface ServiceDependencies {
@@ -204,6 +205,14 @@ export function createServices(deps: ServiceDependencies) {
     demoWorld,
     masterKeyInstances,
     masterKeyRotation: new MasterKeyRotationService(db, clock, secretBox, masterKeyInstances),
+    /** Daily reconciliation against each channel connection's statement (SPEC §9). */
+    statementReconciliation: new StatementReconciliationService(
+      db,
+      clock,
+      deps.config,
+      new ConnectionStatementSources(db, gateway.gatewayChannels),
+      masterKeyInstances.instanceId,
+    ),
     /** The demo shop's merchant server, which calls the gateway at the address the server listens on. */
     createDemoMerchant: (gatewayBaseUrl: () => string) =>
       new DemoMerchant(db, clock, demoShopSecrets, demoWorld, gatewayBaseUrl, `${deps.config.publicUrl}/demo/merchant/notify`),
@@ -305,6 +314,13 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
     startJobLoop('channel-connection-retirement', 60_000, () =>
       whenDatabaseLockFree(db, kind, 'channel-connection-retirement', () => services.channelConnections.retireIdle()),
     ),
+  );
+  // Each day's statement from the cut-off on the next day; runs are leased, so instances share the work (SPEC §9.2).
+  loops.push(
+    startJobLoop('statement-reconciliation', 60_000, async () => {
+      await services.statementReconciliation.scheduleDue();
+      await services.statementReconciliation.runDue();
+    }),
   );
   const sandbox = services.sandbox;
   if (sandbox) loops.push(startJobLoop('sandbox', intervalMs, () => sandbox.tick()));

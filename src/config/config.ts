@@ -39,6 +39,13 @@ const environmentSchema = z.object({
     .default(replayWindowMinutes),
   PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   PAYTHROUGH_EXPORT_RETENTION_HOURS: z.coerce.number().int().min(1).max(720).default(24),
+  // Daily reconciliation (SPEC §9.2, §9.3).
+  PAYTHROUGH_RECONCILIATION_CUTOFF: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour)')
+    .default('10:00'),
+  PAYTHROUGH_RECONCILIATION_GIVE_UP_HOURS: z.coerce.number().int().min(1).max(720).default(72),
+  PAYTHROUGH_RECONCILIATION_DRIFT_SECONDS: z.coerce.number().int().min(0).max(86_400).default(3600),
 });
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -80,6 +87,12 @@ export interface Config {
   deliveryAttemptRetentionDays: number;
   /** How long an export file stays downloadable (SPEC §7: 24 hours by default). */
   exportRetentionHours: number;
+  /** Day D is reconciled from this wall-clock time (`HH:MM`, PAYTHROUGH_TIMEZONE) on D+1, as processors publish bills. */
+  reconciliationCutoff: string;
+  /** A day whose statement could not be read for this long is FAILED (re-runnable). */
+  reconciliationGiveUpHours: number;
+  /** Times of the two sides further apart than this are a TIME_DRIFT exception. */
+  reconciliationDriftSeconds: number;
 }
 
 /** Off, every proxy (`true`), or the listed proxy addresses and CIDRs. */
@@ -127,6 +140,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     nonceRetentionMinutes: env.PAYTHROUGH_NONCE_RETENTION_MINUTES,
     deliveryAttemptRetentionDays: env.PAYTHROUGH_DELIVERY_ATTEMPT_RETENTION_DAYS,
     exportRetentionHours: env.PAYTHROUGH_EXPORT_RETENTION_HOURS,
+    reconciliationCutoff: env.PAYTHROUGH_RECONCILIATION_CUTOFF,
+    reconciliationGiveUpHours: env.PAYTHROUGH_RECONCILIATION_GIVE_UP_HOURS,
+    reconciliationDriftSeconds: env.PAYTHROUGH_RECONCILIATION_DRIFT_SECONDS,
   };
 }
 

@@ -44,12 +44,14 @@ function offsetAt(ms: number, timeZone: string): number {
   return asUtc - (ms - (((ms % 1000) + 1000) % 1000));
 }
 
-/** The UTC instant of a wall-clock midnight in the zone (DST-safe: the offset is re-read at the result). */
-function midnightOf(year: number, month: number, day: number, timeZone: string): number {
-  const naive = Date.UTC(year, month - 1, day);
+/** The UTC instant of a wall-clock time in the zone (DST-safe: the offset is re-read at the result). */
+function instantOf(year: number, month: number, day: number, timeZone: string, hour = 0, minute = 0): number {
+  const naive = Date.UTC(year, month - 1, day, hour, minute);
   const first = naive - offsetAt(naive, timeZone);
   return naive - offsetAt(first, timeZone);
 }
+
+const midnightOf = (year: number, month: number, day: number, timeZone: string) => instantOf(year, month, day, timeZone);
 
 const pad = (value: number, width = 2) => String(value).padStart(width, '0');
 
@@ -85,4 +87,18 @@ export function businessDayRange(date: string, timeZone: string): { startMs: num
     startMs: midnightOf(year, month, day, timeZone),
     endMs: midnightOf(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), timeZone),
   };
+}
+
+/** `YYYY-MM-DD` plus `days` calendar days. */
+export function addCalendarDays(date: string, days: number): string {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const moved = new Date(Date.UTC(year, month - 1, day + days));
+  return `${pad(moved.getUTCFullYear(), 4)}-${pad(moved.getUTCMonth() + 1)}-${pad(moved.getUTCDate())}`;
+}
+
+/** The UTC instant of `HH:MM` wall-clock time on a business day `YYYY-MM-DD` (DST days included). */
+export function businessTimeOn(date: string, time: string, timeZone: string): number {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const [hour, minute] = time.split(':').map(Number) as [number, number];
+  return instantOf(year, month, day, timeZone, hour, minute);
 }

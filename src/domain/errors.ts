@@ -42,6 +42,11 @@ export const errorCodes = {
   'FailedOperation.RefundNotAbnormal': { httpStatus: 409 },
   'FailedOperation.RefundStillAtChannel': { httpStatus: 409 },
   'FailedOperation.ChannelUnavailable': { httpStatus: 503 },
+  // Daily reconciliation (SPEC §9.5).
+  'InvalidParameterValue.InvalidBillDate': { httpStatus: 400 },
+  'InvalidParameterValue.ResolutionNoteRequired': { httpStatus: 400 },
+  'FailedOperation.ExceptionAlreadyResolved': { httpStatus: 409 },
+  'FailedOperation.ReconciliationRunning': { httpStatus: 409 },
   'ResourceNotFound.Order': { httpStatus: 404 },
   'ResourceNotFound.Refund': { httpStatus: 404 },
   RequestLimitExceeded: { httpStatus: 429 },

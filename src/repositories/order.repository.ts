@@ -45,6 +45,17 @@ export const orderRepository = {
       .where('mchid', '=', mchid)
       .where('out_trade_no', '=', outTradeNo)
       .executeTakeFirst(),
+  /** True when the superapp has any order of this merchant (a merchant taken off its list keeps its orders). */
+  async existsForMerchant(db: Executor, applicationId: string, mchid: string): Promise<boolean> {
+    const row = await db
+      .selectFrom('orders')
+      .select('id')
+      .where('application_id', '=', applicationId)
+      .where('mchid', '=', mchid)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  },
   findByTransactionId: (db: Executor, transactionId: string) =>
     db.selectFrom('orders').selectAll().where('transaction_id', '=', transactionId).executeTakeFirst(),
   findByPrepayId: (db: Executor, prepayId: string) =>

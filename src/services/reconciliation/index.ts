@@ -1,0 +1,9 @@
+// Daily reconciliation against the channel's statement (SPEC §9): what the rest of the app uses.
+export {
+  StatementReconciliationService,
+  retryDelayMs,
+  type ReconciliationReport,
+  type StatementSource,
+  type StatementSources,
+} from './statement-reconciliation.service.ts';
+export { ConnectionStatementSources } from './statement-sources.ts';

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChannelResult, CreateChannelOrderInput } from '../../src/channels/channel.ts';
 import { SandboxChannel } from '../../src/channels/sandbox/sandbox-channel.ts';
@@ -404,6 +405,29 @@ describeOnEachDatabase('sandbox statement of a day (SPEC §9.1)', (kind) => {
         payload: { application_id: appA, bill_date: billDate },
       });
     });
+  });
+
+  it("reads a superapp's day on the (superapp_id, paid_at) and (superapp_id, settled_at) indexes", async () => {
+    const db = context.database.db;
+    if (kind === 'sqlite') {
+      const plan = async (statement: ReturnType<typeof sql>) =>
+        (await statement.execute(db)).rows.map((row) => (row as { detail: string }).detail).join('\n');
+      expect(
+        await plan(sql`explain query plan select * from sandbox_orders where superapp_id = ${appA} and paid_at >= ${fromTime}
+          and paid_at < ${toTime} and state = 'SUCCESS' order by paid_at, id limit 10`),
+      ).toMatch(/USING INDEX sandbox_orders_by_paid_time/);
+      expect(
+        await plan(sql`explain query plan select * from sandbox_refunds where superapp_id = ${appA} and settled_at >= ${fromTime}
+          and settled_at < ${toTime} and state in ('SUCCESS', 'CLOSED', 'ABNORMAL') order by settled_at, id limit 10`),
+      ).toMatch(/USING INDEX sandbox_refunds_by_settle_time/);
+    } else {
+      const indexes = await sql<{ indexdef: string }>`select indexdef from pg_indexes where schemaname = current_schema()
+        and indexname in ('sandbox_orders_by_paid_time', 'sandbox_refunds_by_settle_time') order by indexname`.execute(db);
+      expect(indexes.rows.map((row) => row.indexdef.replace(/^.* USING btree /, ''))).toEqual([
+        '(superapp_id, paid_at, id)',
+        '(superapp_id, settled_at, id)',
+      ]);
+    }
   });
 
   it('a day not over yet is STATEMENT_NOT_READY; one past retention is PARAM_ERROR', async () => {

@@ -123,7 +123,7 @@ export const otherCurrency = (currency: string) => (currency === 'CNY' ? 'USD' :
 export function bendLine(line: StatementLine, kinds: ReadonlySet<SandboxStatementFaultKind> | undefined, day: SandboxDay): StatementLine[] {
   if (!kinds) return [line];
   if (kinds.has('drop')) return [];
-  let bent: StatementLine = line.type === 'PAYMENT' ? { ...line, amount: { ...line.amount } } : { ...line, amount: { ...line.amount } };
+  let bent = structuredClone(line);
   if (kinds.has('amount')) {
     if (bent.type === 'PAYMENT') bent.amount.total += 1;
     else bent.amount.refund += 1;

@@ -73,7 +73,7 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
     nonces: new NonceService(database.db, clock),
     clock,
   });
-  await app.register(sandboxRoutes, { sandbox });
+  await app.register(sandboxRoutes, { sandbox, standalone: true });
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   const address = app.server.address();
   url = `http://${options.host ?? '127.0.0.1'}:${typeof address === 'object' && address ? address.port : options.port}`;

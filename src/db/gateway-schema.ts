@@ -59,6 +59,25 @@ export interface SandboxRefundTable {
   updated_at: number;
 }
 
+export type SandboxStatementFaultKind = 'drop' | 'amount' | 'currency' | 'state' | 'time' | 'extra' | 'duplicate';
+
+/** What the sandbox bends in the statement it serves of one superapp's day (SPEC §9.1), for demo and tests. */
+export interface SandboxStatementFaultTable {
+  id: Generated<number>;
+  /** '' when the sandbox runs on its own as one superapp's channel. */
+  superapp_id: string;
+  /** `YYYY-MM-DD`, as the statement is asked for. */
+  bill_date: string;
+  kind: SandboxStatementFaultKind;
+  /** The order whose payment line is bent ('' when the fault names a refund). */
+  out_trade_no: string;
+  /** The refund whose line is bent ('' when the fault names an order). */
+  out_refund_no: string;
+  /** The merchant of an extra payment line for an order the sandbox does not have. */
+  merchant_id: string | null;
+  created_at: number;
+}
+
 /** Channel → Paythrough events, kept until the sink accepted them (the channel's own outbox). */
 export interface SandboxEventTable {
   id: Generated<number>;
@@ -152,6 +171,7 @@ export interface GatewayTables {
   sandbox_orders: SandboxOrderTable;
   sandbox_refunds: SandboxRefundTable;
   sandbox_events: SandboxEventTable;
+  sandbox_statement_faults: SandboxStatementFaultTable;
   outbox: OutboxTable;
   delivery_attempts: DeliveryAttemptTable;
   replay_nonces: ReplayNonceTable;

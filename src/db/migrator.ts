@@ -17,6 +17,7 @@ import { manualRefundSettlementMigration } from './migrations/0018-manual-refund
 import { merchantKeysPerSuperappMigration } from './migrations/0019-merchant-keys-per-superapp.ts';
 import { channelConnectionsMigration } from './migrations/0020-channel-connections.ts';
 import { hostPaymentsWithoutTransactionIdMigration } from './migrations/0021-host-payments-without-transaction-id.ts';
+import { sandboxStatementFaultsMigration } from './migrations/0022-sandbox-statement-faults.ts';
 import { reconciliationMigration } from './migrations/0024-reconciliation.ts';
 import type { Database } from './schema.ts';
 
@@ -40,6 +41,7 @@ export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0019-merchant-keys-per-superapp': merchantKeysPerSuperappMigration(kind),
     '0020-channel-connections': channelConnectionsMigration(kind),
     '0021-host-payments-without-transaction-id': hostPaymentsWithoutTransactionIdMigration(kind),
+    '0022-sandbox-statement-faults': sandboxStatementFaultsMigration(kind),
     '0024-reconciliation': reconciliationMigration(kind),
   };
 }

@@ -77,6 +77,13 @@ const validBodies: Record<string, (world: HostileWorld) => unknown> = {
   'POST /demo/merchant/api/orders': () => ({ goodsId: 'coffee', quantity: 1 }),
   'POST /demo/merchant/api/orders/:outTradeNo/refund': () => ({}),
   'POST /sandbox/v1/cashier/:token/:action': () => ({}),
+  'POST /sandbox/v1/statement-faults': (world) => ({
+    application_id: world.ids.applicationIds[0],
+    bill_date: '2026-01-14',
+    kind: 'drop',
+    out_trade_no: world.ids.outTradeNos[0],
+  }),
+  'POST /sandbox/v1/statement-faults/clear': (world) => ({ application_id: world.ids.applicationIds[0], bill_date: '2026-01-14' }),
   'POST /superapp/pay/queryPreOrder': (world) => ({ appid: world.ids.mnpIds[0], nonce_str: 'n', prepay_id: world.ids.prepayIds[0] }),
   'POST /superapp/pay/payOrder': (world) => ({
     prepay_id: world.hostReported.prepayId,
@@ -90,11 +97,16 @@ const validBodies: Record<string, (world: HostileWorld) => unknown> = {
     refund_status: 'SUCCESS',
   }),
 };
-/** Demo routes that accept anything well formed by design (the demo shop's own settings and orders, sandbox only). */
+/**
+ * Routes that accept anything well formed by design, sandbox only: the demo shop's own settings and orders, and the
+ * statement faults (a fault may name an order the sandbox does not have: that is the `extra` fault's purpose).
+ */
 const acceptingByDesign = new Set([
   'POST /demo/merchant/api/settings',
   'POST /demo/merchant/api/orders',
   'POST /demo/merchant/api/orders/:outTradeNo/refund',
+  'POST /sandbox/v1/statement-faults',
+  'POST /sandbox/v1/statement-faults/clear',
 ]);
 
 describe('hostile channel, host, sandbox, bridge, demo and static input: generators', () => {

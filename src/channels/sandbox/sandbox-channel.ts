@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import type { DatabaseClient, DatabaseTransaction } from '../../db/schema.ts';
-import type { SandboxRefundState } from '../../db/gateway-schema.ts';
+import type { SandboxRefundState, SandboxStatementFaultKind } from '../../db/gateway-schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { randomString } from '../../domain/ids.ts';
 import { sandboxRepository, type SandboxOrderRow, type SandboxRefundRow } from '../../repositories/sandbox.repository.ts';
+import { sandboxStatementRepository, type SandboxStatementFaultRow } from '../../repositories/sandbox-statement.repository.ts';
 import type {
   ChannelErrorCode,
   ChannelEvent,
@@ -20,6 +21,8 @@ import type {
   PaymentChannel,
 } from '../channel.ts';
 import { eventFromWire, eventToWire, type WireEvent } from '../protocol.ts';
+import type { StatementPage, StatementQuery } from '../statement.ts';
+import { SandboxStatementReader, StatementSummaryCache } from './sandbox-statement.ts';
 
 /**
  * The built-in sandbox channel (SPEC §4.3): a payment channel with its own store that implements the
@@ -44,6 +47,18 @@ export interface SandboxChannelOptions {
    * merchant IDs are each superapp's own (SPEC §7 "Credential scope"), so order and refund numbers are too.
    */
   superappId?: string;
+  /** Shared by every view of one sandbox (set by `scopedTo`). */
+  statementSummaries?: StatementSummaryCache;
+}
+
+/** A fault the control API adds to a day's statement (SPEC §9.1): it bends the line of one order or refund. */
+export interface SandboxStatementFault {
+  billDate: string;
+  kind: SandboxStatementFaultKind;
+  outTradeNo?: string | undefined;
+  outRefundNo?: string | undefined;
+  /** The merchant of an `extra` line for an order the sandbox does not have (default: its latest order's). */
+  merchantId?: string | undefined;
 }
 
 export const defaultSandboxRefundDelayMs = 5000;
@@ -99,6 +114,7 @@ export class SandboxChannel implements PaymentChannel {
   private readonly eventRetryDelaysMs: readonly number[];
   private readonly source: ChannelEventSource;
   private readonly superappId: string;
+  private readonly statementSummaries: StatementSummaryCache;
 
   constructor(private readonly options: SandboxChannelOptions) {
     this.db = options.db;
@@ -110,11 +126,12 @@ export class SandboxChannel implements PaymentChannel {
     this.eventRetryDelaysMs = options.eventRetryDelaysMs ?? defaultEventRetryDelaysMs;
     this.source = options.source ?? { channelKind: 'sandbox', applicationId: null };
     this.superappId = options.superappId ?? '';
+    this.statementSummaries = options.statementSummaries ?? new StatementSummaryCache();
   }
 
   /** The same sandbox as one superapp's channel: its merchants' numbers are apart from every other superapp's. */
   scopedTo(applicationId: string): SandboxChannel {
-    return new SandboxChannel({ ...this.options, superappId: applicationId });
+    return new SandboxChannel({ ...this.options, superappId: applicationId, statementSummaries: this.statementSummaries });
   }
 
   cashierUrl(token: string): string {
@@ -318,6 +335,16 @@ export class SandboxChannel implements PaymentChannel {
       : this.toChannelRefund((await sandboxRepository.findRefund(this.db, this.superappId, merchantId, outRefundNo))!);
   }
 
+  /** A page of the statement of a day of this view's superapp (SPEC §9.1), as the faults of that day bend it. */
+  queryStatement(query: StatementQuery): Promise<ChannelResult<StatementPage>> {
+    return new SandboxStatementReader({
+      db: this.db,
+      clock: this.clock,
+      superappId: this.superappId,
+      summaries: this.statementSummaries,
+    }).queryStatement(query);
+  }
+
   // -------------------------------------------------------------------------------------------
   // The "user" and the control API.
 
@@ -424,6 +451,40 @@ export class SandboxChannel implements PaymentChannel {
       await this.recordEvent(trx, current.superapp_id, { type, refund: settled });
       return settled;
     });
+  }
+
+  /**
+   * Bends one line of a day's statement (control API). `drop`, `amount`, `currency`, `time` and `duplicate` name an
+   * order (its payment line) or a refund; `state` a refund; `extra` an order. Adding the same fault again is a no-op.
+   * Answers the day's faults.
+   */
+  async addStatementFault(applicationId: string, fault: SandboxStatementFault): Promise<ChannelResult<SandboxStatementFaultRow[]>> {
+    const outTradeNo = fault.outTradeNo ?? '';
+    const outRefundNo = fault.outRefundNo ?? '';
+    if ((outTradeNo === '') === (outRefundNo === '')) return rejected('PARAM_ERROR', 'Name exactly one of out_trade_no and out_refund_no');
+    if (fault.kind === 'state' && outRefundNo === '') return rejected('PARAM_ERROR', 'A state fault names a refund (out_refund_no)');
+    if (fault.kind === 'extra' && outTradeNo === '') return rejected('PARAM_ERROR', 'An extra fault names an order (out_trade_no)');
+    if (fault.merchantId !== undefined && fault.kind !== 'extra')
+      return rejected('PARAM_ERROR', 'mchid is for an extra line of an order the sandbox does not have');
+    await sandboxStatementRepository.insertFault(this.db, {
+      superapp_id: applicationId,
+      bill_date: fault.billDate,
+      kind: fault.kind,
+      out_trade_no: outTradeNo,
+      out_refund_no: outRefundNo,
+      merchant_id: fault.merchantId ?? null,
+      created_at: this.clock.nowMs(),
+    });
+    return ok(await sandboxStatementRepository.faultsOfDay(this.db, applicationId, fault.billDate));
+  }
+
+  /** Removes a day's faults (or those of one kind, order or refund); how many went. */
+  async clearStatementFaults(
+    applicationId: string,
+    billDate: string,
+    only: { kind?: SandboxStatementFaultKind | undefined; outTradeNo?: string | undefined; outRefundNo?: string | undefined } = {},
+  ): Promise<number> {
+    return sandboxStatementRepository.deleteFaults(this.db, applicationId, billDate, only);
   }
 
   // -------------------------------------------------------------------------------------------

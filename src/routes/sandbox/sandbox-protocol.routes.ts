@@ -17,6 +17,7 @@ import {
   wireRefundKeySchema,
 } from '../../channels/protocol.ts';
 import type { SandboxChannel } from '../../channels/sandbox/sandbox-channel.ts';
+import { statementPageToWire, statementQueryFromWire, wireStatementQuerySchema } from '../../channels/statement.ts';
 
 /**
  * The superapp side of the channel protocol, served by the sandbox when it runs as its own server:
@@ -29,8 +30,9 @@ export interface SandboxProtocolOptions {
   clock: Clock;
 }
 
+// The statement's codes as SPEC §9.1 gives them: not ready 409 (as every other refusal), NOT_SUPPORTED 404.
 const statusOf = (code: ChannelErrorCode): number =>
-  code === 'SIGN_ERROR' ? 401 : code.endsWith('_NOT_EXIST') ? 404 : code === 'PARAM_ERROR' ? 400 : 409;
+  code === 'SIGN_ERROR' ? 401 : code.endsWith('_NOT_EXIST') || code === 'NOT_SUPPORTED' ? 404 : code === 'PARAM_ERROR' ? 400 : 409;
 
 export async function sandboxProtocolRoutes(app: FastifyInstance, options: SandboxProtocolOptions) {
   const { sandbox } = options;
@@ -65,6 +67,12 @@ export async function sandboxProtocolRoutes(app: FastifyInstance, options: Sandb
     const body = await accept(request, reply, wireRefundKeySchema);
     if (body)
       return answer(reply, await sandbox.queryRefund({ merchantId: body.merchant_id, outRefundNo: body.out_refund_no }), refundToWire);
+    return reply;
+  });
+
+  route(channelProtocolPaths.queryStatement, async (request, reply) => {
+    const body = await accept(request, reply, wireStatementQuerySchema);
+    if (body) return answer(reply, await sandbox.queryStatement(statementQueryFromWire(body)), statementPageToWire);
     return reply;
   });
 

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { ChannelErrorCode, ChannelResult } from '../../channels/channel.ts';
 import { orderToWire, refundToWire, wireOrderSchema, wireRefundSchema } from '../../channels/protocol.ts';
 import type { SandboxChannel } from '../../channels/sandbox/sandbox-channel.ts';
+import { sandboxStatementFaultKinds } from '../../channels/sandbox/sandbox-statement.ts';
 import { clientErrorStatus } from '../../domain/error-mapping.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 import { repositoryRoot } from '../../config/repository-root.ts';
@@ -15,11 +16,14 @@ import type { ZodRoutes } from '../zod-routes.ts';
  * The sandbox channel's public surface (SPEC §4.3), present only while the sandbox is on:
  * - the control API for tests and scripts (`/sandbox/v1/payments/{prepay_id}/succeed|fail`,
  *   `/sandbox/v1/refunds/{out_refund_no}/succeed|close|abnormal`);
+ * - the faults that bend the statement it serves (`/sandbox/v1/statement-faults`, SPEC §9.1);
  * - the cashier page a superapp host opens (`/sandbox/cashier/{token}`) and the JSON it calls.
  * No authentication: it is a sandbox, and it holds no real money.
  */
 export interface SandboxRoutesOptions {
   sandbox: SandboxChannel;
+  /** The sandbox runs on its own as one superapp's channel: statement faults need no application_id. */
+  standalone?: boolean;
 }
 
 const errorSchema = z.object({ code: z.string(), message: z.string() });
@@ -66,6 +70,7 @@ export async function sandboxRoutes(app: FastifyInstance, options: SandboxRoutes
   });
   registerPaymentControlRoutes(routes, sandbox);
   registerRefundControlRoutes(routes, sandbox);
+  registerStatementFaultRoutes(routes, sandbox, options.standalone ?? false);
   // The cashier: a static page and script (CSP script-src 'self'), and the JSON they use.
   registerCashierPageRoutes(routes);
   registerCashierApiRoutes(routes, sandbox);
@@ -159,6 +164,98 @@ function registerRefundControlRoutes(routes: ZodRoutes, sandbox: SandboxChannel)
         applicationId: request.body?.application_id ?? request.query.application_id,
       });
       return answer(reply, result, refundToWire);
+    },
+  );
+}
+
+function registerStatementFaultRoutes(routes: ZodRoutes, sandbox: SandboxChannel, standalone: boolean) {
+  const billDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
+  const number = z.string().min(1).max(64);
+  const applicationId = z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('The superapp whose statement is bent (not needed when the sandbox runs on its own)');
+  const faultSchema = z.object({
+    bill_date: z.string(),
+    kind: z.enum(sandboxStatementFaultKinds),
+    out_trade_no: z.string().nullable(),
+    out_refund_no: z.string().nullable(),
+    mchid: z.string().nullable(),
+  });
+  // The standalone sandbox serves one superapp, whose records carry '' (SandboxChannelOptions.superappId).
+  const scopeOf = (asked: string | undefined): string | undefined => (standalone ? '' : asked);
+  const applicationIdRequired = { code: 'PARAM_ERROR', message: 'application_id is required' };
+
+  routes.post(
+    '/sandbox/v1/statement-faults',
+    {
+      config: { capability: 'public' },
+      schema: {
+        summary: "Sandbox: bend one line of a day's statement (drop, amount, currency, state, time, extra, duplicate)",
+        tags,
+        body: z.strictObject({
+          application_id: applicationId,
+          bill_date: billDate,
+          kind: z.enum(sandboxStatementFaultKinds),
+          out_trade_no: number.optional(),
+          out_refund_no: number.optional(),
+          mchid: z.string().min(1).max(32).optional().describe('The merchant of an extra line for an order the sandbox does not have'),
+        }),
+        response: { 200: z.object({ faults: z.array(faultSchema) }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const scope = scopeOf(body.application_id);
+      if (scope === undefined) return reply.status(400).send(applicationIdRequired);
+      const result = await sandbox.addStatementFault(scope, {
+        billDate: body.bill_date,
+        kind: body.kind,
+        outTradeNo: body.out_trade_no,
+        outRefundNo: body.out_refund_no,
+        merchantId: body.mchid,
+      });
+      return answer(reply, result, (faults) => ({
+        faults: faults.map((fault) => ({
+          bill_date: fault.bill_date,
+          kind: fault.kind,
+          out_trade_no: fault.out_trade_no || null,
+          out_refund_no: fault.out_refund_no || null,
+          mchid: fault.merchant_id,
+        })),
+      }));
+    },
+  );
+
+  routes.post(
+    '/sandbox/v1/statement-faults/clear',
+    {
+      config: { capability: 'public' },
+      schema: {
+        summary: "Sandbox: remove a day's statement faults (all, or those of one kind, order or refund)",
+        tags,
+        body: z.strictObject({
+          application_id: applicationId,
+          bill_date: billDate,
+          kind: z.enum(sandboxStatementFaultKinds).optional(),
+          out_trade_no: number.optional(),
+          out_refund_no: number.optional(),
+        }),
+        response: { 200: z.object({ removed: z.number().int() }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const scope = scopeOf(body.application_id);
+      if (scope === undefined) return reply.status(400).send(applicationIdRequired);
+      const removed = await sandbox.clearStatementFaults(scope, body.bill_date, {
+        kind: body.kind,
+        outTradeNo: body.out_trade_no,
+        outRefundNo: body.out_refund_no,
+      });
+      return { removed };
     },
   );
 }

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { databaseAnswers } from './db/database.ts';
+import { jsonLimitProblem } from './domain/bounded-json.ts';
 import { type AppContext, startBackgroundJobs } from './composition.ts';
 import { contextPlugin } from './plugins/app/context.plugin.ts';
 import { metricsPlugin } from './plugins/app/metrics.plugin.ts';
@@ -38,6 +39,14 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   requireRouteGuards(app);
+  // SPEC §7: a JSON body past the caps of bounded-json.ts (depth, members, tokens) is refused before it is parsed.
+  const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const problem = jsonLimitProblem(body as string);
+    if (problem === undefined) return defaultJsonParser(request, body as string, done);
+    done(Object.assign(new Error(problem), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }), undefined);
+  });
 
   await app.register(securityPlugin);
   await app.register(swaggerPlugin);

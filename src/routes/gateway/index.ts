@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { signV3Response } from '../../crypto/wechatpay-v3.ts';
+import { JsonLimitError, parseBoundedJson } from '../../domain/bounded-json.ts';
 import { AppError } from '../../domain/errors.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 import { billRoutes } from './bill.routes.ts';
@@ -33,12 +34,10 @@ export async function gatewayRoutes(app: FastifyInstance) {
     request.rawBody = raw;
     if (raw === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(raw));
-    } catch {
-      done(
-        new AppError('InvalidParameter', 'The request body is not valid JSON', { field: '/', issue: 'not JSON', location: 'body' }),
-        undefined,
-      );
+      done(null, parseBoundedJson(raw));
+    } catch (error) {
+      const message = error instanceof JsonLimitError ? error.message : 'The request body is not valid JSON';
+      done(new AppError('InvalidParameter', message, { field: '/', issue: 'not JSON', location: 'body' }), undefined);
     }
   });
 

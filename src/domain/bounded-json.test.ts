@@ -22,8 +22,10 @@ describe('bounded JSON', () => {
     const wide = Object.fromEntries(Array.from({ length: maxJsonMembers + 1 }, (_, i) => [`k${i}`, i]));
     expect(jsonLimitProblem(JSON.stringify(wide))).toMatch(/members/);
     const many = JSON.stringify(Array.from({ length: 40 }, () => Array.from({ length: 600 }, () => 0)));
-    expect(jsonLimitProblem(many)).toMatch(/strings and separators/);
-    expect(jsonLimitProblem('""'.repeat(maxJsonTokens + 1))).toMatch(/strings and separators/);
+    expect(jsonLimitProblem(many)).toMatch(/strings, escapes and separators/);
+    expect(jsonLimitProblem('""'.repeat(maxJsonTokens + 1))).toMatch(/strings, escapes and separators/);
+    expect(jsonLimitProblem(`"${'\\"'.repeat(maxJsonTokens)}"`)).toMatch(/strings, escapes and separators/);
+    expect(jsonLimitProblem(`"${'\\n'.repeat(maxJsonTokens - 2)}"`)).toBeUndefined();
   });
 
   it('text that is not JSON is left to JSON.parse to refuse', () => {

@@ -10,7 +10,7 @@
 export const maxJsonDepth = 32;
 /** Members of one object or items of one array (the longest list a route takes has 100 items). */
 export const maxJsonMembers = 1_000;
-/** Strings, brackets and commas in the whole text: bounds the scan and the parse together. */
+/** Strings, escapes in them, brackets and commas in the whole text: bounds the scan and the parse together. */
 export const maxJsonTokens = 20_000;
 
 export class JsonLimitError extends Error {
@@ -20,15 +20,21 @@ export class JsonLimitError extends Error {
 // A string (closed or running to the end, which JSON.parse then refuses), or one structural character.
 const tokenPattern = /"[^"\\]*(?:\\[\s\S][^"\\]*)*"?|[{}[\],]/g;
 
+const tooManyTokens = `The JSON body has more than ${maxJsonTokens} strings, escapes and separators`;
+
 /** Why a JSON text is refused before parsing, or undefined when it is within the caps. */
 export function jsonLimitProblem(text: string): string | undefined {
   const members: number[] = [];
   let tokens = 0;
   const pattern = new RegExp(tokenPattern);
   for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
-    if ((tokens += 1) > maxJsonTokens) return `The JSON body has more than ${maxJsonTokens} strings and separators`;
+    if ((tokens += 1) > maxJsonTokens) return tooManyTokens;
     const char = match[0];
-    if (char === '{' || char === '[') {
+    if (char.startsWith('"')) {
+      // Each escape costs JSON.parse a decoding step: a string of 500,000 escaped quotes is not one token.
+      for (let escape = char.indexOf('\\'); escape >= 0; escape = char.indexOf('\\', escape + 2))
+        if ((tokens += 1) > maxJsonTokens) return tooManyTokens;
+    } else if (char === '{' || char === '[') {
       if (members.push(1) > maxJsonDepth) return `The JSON body nests deeper than ${maxJsonDepth} levels`;
     } else if (char === '}' || char === ']') {
       members.pop();

@@ -23,6 +23,8 @@ import type { DatabaseKind } from '../../src/config/config.ts';
  *   PAYTHROUGH_FULL_RELIABILITY=1 npx vitest run test/security/hostile-*.test.ts
  * The bounded run on PostgreSQL too: PAYTHROUGH_HOSTILE_POSTGRES=1.
  * Replay a failure: PAYTHROUGH_HOSTILE_SEED=<seed printed by the suite> (and the path fast-check prints).
+ * Every refusal is timed (SPEC §7, "Timing every refusal" below): PAYTHROUGH_HOSTILE_CPU_BUDGET_MS sets the
+ * p99 budget (default 5), PAYTHROUGH_HOSTILE_SLOWEST=1 prints each surface's slowest refusals.
  */
 
 export const fullRun = process.env.PAYTHROUGH_FULL_RELIABILITY === '1';

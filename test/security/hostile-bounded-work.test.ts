@@ -136,7 +136,7 @@ describeHostile('bounded work per request', (kind) => {
           make: () => ({
             method: route.method,
             url,
-            headers: { accept: json, 'content-type': json, authorization: authorization.value },
+            headers: { accept: json, 'content-type': json, authorization: authorization.value() },
             ...(payload === undefined ? {} : { payload }),
           }),
         })),

@@ -610,7 +610,7 @@ export const refusalBudgetMs = Number(process.env.PAYTHROUGH_HOSTILE_CPU_BUDGET_
  * is really slow is slow every time. A signed request is signed afresh for it (`resend`); a run answered
  * differently (a counter now over its limit) took another path and does not count.
  */
-const remeasurements = 4;
+const remeasurements = 6;
 // A full collection before each re-measuring run, so the generators' garbage is not billed to the request.
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
@@ -668,7 +668,7 @@ export async function recordRefusal(
     const next = resend();
     collectGarbage();
     // The collector sweeps on helper threads after a full collection, and process CPU counts every thread.
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, 50));
     const again = await measuredSend(context.app, next);
     runs.push(`${again.cpuMs.toFixed(2)}${refusalKind(again.response) === kind ? '' : ` (${refusalKind(again.response)})`}`);
     if (refusalKind(again.response) !== kind) break;
@@ -1339,13 +1339,16 @@ export function grownTc3Authorization(
   );
 }
 
-/** v3 Authorization headers grown every way: repeated fields, thousands of fields, long values, nested quotes. */
+/**
+ * v3 Authorization headers grown every way: repeated fields, thousands of fields, long values, nested quotes.
+ * Each value is made afresh on every call (a new nonce), so a re-measured request is not a replay.
+ */
 export function grownV3Authorization(
   world: HostileWorld,
   method: string,
   url: string,
   body: string,
-): fc.Arbitrary<{ kind: string; value: string | string[] }> {
+): fc.Arbitrary<{ kind: string; value: () => string | string[] }> {
   const genuine = () => v3Authorization(world, method, url, body);
   const { mchid } = world.merchant;
   return fc.oneof(
@@ -1353,31 +1356,32 @@ export function grownV3Authorization(
       .tuple(fc.constantFrom('mchid', 'nonce_str', 'signature', 'timestamp', 'serial_no'), count(growth.authorizationFields))
       .map(([field, repeats]) => ({
         kind: `${field} ${repeats} times`,
-        value: `${genuine()},${times(`${field}="1"`, repeats, ',')}`,
+        value: () => `${genuine()},${times(`${field}="1"`, repeats, ',')}`,
       })),
     count(growth.authorizationFields).map((fields) => ({
       kind: `${fields} unknown fields`,
-      value: `${genuine()},${Array.from({ length: fields }, (_, i) => `f${i}="x"`).join(',')}`,
+      value: () => `${genuine()},${Array.from({ length: fields }, (_, i) => `f${i}="x"`).join(',')}`,
     })),
     fc.tuple(fc.constantFrom('mchid', 'nonce_str', 'signature', 'serial_no'), count({ min: 100, max: 14_000 })).map(([field, length]) => ({
       kind: `a ${field} of ${length} characters`,
-      value: genuine().replace(new RegExp(`${field}="[^"]*"`), `${field}="${'A'.repeat(length)}"`),
+      value: () => genuine().replace(new RegExp(`${field}="[^"]*"`), `${field}="${'A'.repeat(length)}"`),
     })),
     count({ min: 2, max: 2_000 }).map((quotes) => ({
       kind: `${quotes} nested quotes`,
-      value: `WECHATPAY2-SHA256-RSA2048 mchid="${'"'.repeat(quotes)}${mchid}${'"'.repeat(quotes)}",nonce_str="${'\\"'.repeat(quotes)}"`,
+      value: () =>
+        `WECHATPAY2-SHA256-RSA2048 mchid="${'"'.repeat(quotes)}${mchid}${'"'.repeat(quotes)}",nonce_str="${'\\"'.repeat(quotes)}"`,
     })),
     count({ min: 2, max: 45 }).map((repeats) => ({
       kind: `the whole parameter list ${repeats} times`,
-      value: `WECHATPAY2-SHA256-RSA2048 ${times(genuine().slice('WECHATPAY2-SHA256-RSA2048 '.length), repeats, ',')}`,
+      value: () => `WECHATPAY2-SHA256-RSA2048 ${times(genuine().slice('WECHATPAY2-SHA256-RSA2048 '.length), repeats, ',')}`,
     })),
     count({ min: 2, max: 45 }).map((repeats) => ({
       kind: `the Authorization header ${repeats} times`,
-      value: Array.from({ length: repeats }, genuine),
+      value: () => Array.from({ length: repeats }, genuine),
     })),
     count({ min: 100, max: 14_000 }).map((spaces) => ({
       kind: `${spaces} spaces around separators`,
-      value: genuine().replace(/,/g, `${' '.repeat(Math.floor(spaces / 8))},${' '.repeat(Math.floor(spaces / 8))}`),
+      value: () => genuine().replace(/,/g, `${' '.repeat(Math.floor(spaces / 8))},${' '.repeat(Math.floor(spaces / 8))}`),
     })),
   );
 }

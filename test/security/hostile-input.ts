@@ -732,25 +732,27 @@ export function summarizeRefusals(label: string): RefusalSummary {
  * refusal was timed, and the p99 of their server CPU is within the budget. Prints one line per surface.
  */
 export function expectRefusalsWithinBudget(kind: DatabaseKind, surfaces: readonly Surface[]) {
+  const figures = (ms: number) => `${ms.toFixed(2)} ms`;
+  const failures: string[] = [];
+  // Every surface's line is printed before anything fails, so one run gives every figure.
   for (const surface of surfaces) {
     const summary = summarizeRefusals(timingLabel(surface, kind));
-    const figures = (ms: number) => `${ms.toFixed(2)} ms`;
     console.log(
       `refusal CPU ${summary.label}: ${summary.count} refusals, p50 ${figures(summary.p50)}, ` +
         `p99 ${figures(summary.p99)}, max ${figures(summary.max)} (budget p99 ≤ ${refusalBudgetMs} ms; ${summary.remeasured} re-measured)`,
     );
-    expect(summary.count, `${summary.label}: no refusal was timed`).toBeGreaterThan(0);
     if (process.env.PAYTHROUGH_HOSTILE_SLOWEST === '1')
       for (const timing of summary.slowest)
         console.log(`  ${figures(timing.cpuMs)} (runs ${timing.runs.join(', ')} ms; ${timing.bytes} bytes) ${timing.what}`);
-    const slowest = summary.slowest
-      .map((timing) => `${figures(timing.cpuMs)} CPU (${figures(timing.wallMs)} wall, ${timing.bytes} bytes) ${timing.what}`)
-      .join('\n  ');
-    expect(
-      summary.p99,
-      `${summary.label}: p99 server CPU of a refusal is ${figures(summary.p99)}, over ${refusalBudgetMs} ms. Slowest:\n  ${slowest}`,
-    ).toBeLessThanOrEqual(refusalBudgetMs);
+    if (summary.count === 0) failures.push(`${summary.label}: no refusal was timed`);
+    else if (summary.p99 > refusalBudgetMs) {
+      const slowest = summary.slowest
+        .map((timing) => `${figures(timing.cpuMs)} CPU (${figures(timing.wallMs)} wall, ${timing.bytes} bytes) ${timing.what}`)
+        .join('\n    ');
+      failures.push(`${summary.label}: p99 ${figures(summary.p99)} over ${refusalBudgetMs} ms. Slowest:\n    ${slowest}`);
+    }
   }
+  expect(failures, `refusals over the SPEC §7 budget:\n${failures.join('\n')}`).toEqual([]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -349,13 +349,13 @@ describeHostile('bounded work per request', (kind) => {
 
   /**
    * The cost of a request grown to 8n, less the cost of a minimal one, is at most 16 times the growth at n
-   * plus 1 ms (linear work is 8 times; capped work does not grow; the 1 ms is the linear copying and hashing
-   * of bodies too cheap to see at n): quadratic work is 64 times and fails.
+   * plus 2 ms (linear work is 8 times; capped work does not grow; the 2 ms covers the linear copying and hashing
+   * of bodies too cheap to see at n, and a loaded machine's noise): quadratic work is 64 times and fails.
    */
   it('work grows no faster than the request: cost at 8n against cost at n, per grown count', async () => {
     const cpuOf = async (request: HostileRequest) => {
       const runs: number[] = [];
-      for (let run = 0; run < 7; run++) runs.push((await measuredSend(context.app, request)).cpuMs);
+      for (let run = 0; run < 9; run++) runs.push((await measuredSend(context.app, request)).cpuMs);
       return Math.min(...runs);
     };
     const v3Url = `/v3/pay/transactions/out-trade-no/X?mchid=${world.merchant.mchid}`;
@@ -480,7 +480,7 @@ describeHostile('bounded work per request', (kind) => {
         `work growth ${family.name} [${kind}]: 1 → ${minimal.toFixed(2)} ms, ${family.n} → ${atN.toFixed(2)} ms, ` +
           `${8 * family.n} → ${at8N.toFixed(2)} ms CPU`,
       );
-      if (growthAt8N > 16 * growthAtN + 1)
+      if (growthAt8N > 16 * growthAtN + 2)
         failures.push(`${family.name}: +${growthAtN.toFixed(2)} ms at ${family.n}, +${growthAt8N.toFixed(2)} ms at ${8 * family.n}`);
     }
     expect(failures, 'work that grows faster than the request').toEqual([]);

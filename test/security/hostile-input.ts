@@ -603,9 +603,10 @@ export function checkAnswer(surface: Surface, response: LightMyRequestResponse, 
  * the one the budget was set on may widen it: PAYTHROUGH_HOSTILE_CPU_BUDGET_MS=<ms> (the default is the
  * SPEC's 5, and CI uses the default).
  */
-export const refusalBudgetMs = Number(process.env.PAYTHROUGH_HOSTILE_CPU_BUDGET_MS ?? 5);
+export const specRefusalBudgetMs = 5;
+export const refusalBudgetMs = Number(process.env.PAYTHROUGH_HOSTILE_CPU_BUDGET_MS ?? specRefusalBudgetMs);
 /**
- * A refusal measured over the budget is sent again up to this many times and its cheapest run counts, so
+ * A refusal measured over the budget (or the SPEC's 5 ms) is sent again up to this many times and its cheapest run counts, so
  * a collector pause or another process's burst landing on one request does not fail the suite; work that
  * is really slow is slow every time. A signed request is signed afresh for it (`resend`); a run answered
  * differently (a counter now over its limit) took another path and does not count.
@@ -664,7 +665,8 @@ export async function recordRefusal(
   let { cpuMs, wallMs } = first;
   const kind = refusalKind(first.response);
   const runs = [first.cpuMs.toFixed(2)];
-  for (let run = 0; run < remeasurements && cpuMs > refusalBudgetMs; run++) {
+  // Re-measured above the SPEC's 5 ms even where a wider budget is set, so the figures printed stay comparable.
+  for (let run = 0; run < remeasurements && cpuMs > Math.min(refusalBudgetMs, specRefusalBudgetMs); run++) {
     const next = resend();
     collectGarbage();
     // The collector sweeps on helper threads after a full collection, and process CPU counts every thread.

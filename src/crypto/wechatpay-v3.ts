@@ -24,10 +24,26 @@ export const v3TimestampWindowSeconds = 300;
 /** A PEM string or buffer (private key, public key or X.509 certificate), or a ready KeyObject. */
 export type KeyInput = string | Buffer | KeyObject;
 
-const toPrivateKey = (key: KeyInput): KeyObject => (key instanceof KeyObject ? key : createPrivateKey(key));
+/**
+ * Parsing a PEM costs about half a millisecond, on every signed answer and every verified request: the
+ * parsed keys of the few PEM texts in use are kept (by their text, so a new key is a new entry; SPEC §7).
+ */
+const parsedKeys = new Map<string, KeyObject>();
+const maxParsedKeys = 64;
+function parsedKey(kind: 'private' | 'public', pem: string | Buffer, parse: (pem: string | Buffer) => KeyObject): KeyObject {
+  const text = `${kind}:${typeof pem === 'string' ? pem : pem.toString('latin1')}`;
+  const cached = parsedKeys.get(text);
+  if (cached) return cached;
+  const key = parse(pem);
+  if (parsedKeys.size >= maxParsedKeys) parsedKeys.delete(parsedKeys.keys().next().value!);
+  parsedKeys.set(text, key);
+  return key;
+}
+
+const toPrivateKey = (key: KeyInput): KeyObject => (key instanceof KeyObject ? key : parsedKey('private', key, createPrivateKey));
 const toPublicKey = (key: KeyInput): KeyObject => {
   if (key instanceof KeyObject) return key.type === 'private' ? createPublicKey(key) : key;
-  return createPublicKey(key);
+  return parsedKey('public', key, createPublicKey);
 };
 
 /** Unix seconds, as v3 timestamps are. */

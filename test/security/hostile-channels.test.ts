@@ -12,6 +12,7 @@ import {
   describeHostile,
   discoverAppRoutes,
   expectHostileRequestHandled,
+  expectRefusalsWithinBudget,
   fillUrl,
   forgetBaseline,
   hostileHeaderValue,
@@ -23,6 +24,7 @@ import {
   hostileXml,
   paramNames,
   propertyParameters,
+  refusalBudgetMs,
   sampleBody,
   type AppRoute,
   type HostileWorld,
@@ -234,12 +236,22 @@ describeHostile('hostile channel, host, sandbox, bridge, demo and static input',
                         'Paythrough-Signature': garbage ?? '',
                       };
           const headers = { ...signed, ...(body.contentType ? { 'content-type': body.contentType } : {}) };
+          const resign = () => ({
+            method: 'POST',
+            url,
+            headers: { ...headers, ...channelHeaders(key, body.payload, context.clock.nowMs()) },
+            payload: body.payload,
+          });
           context.clock.advance(1);
           await expectHostileRequestHandled(
             context,
             'channel-callback',
             { method: 'POST', url, headers, payload: body.payload },
-            { mayAccept: signing === 'genuine', what: `callback signed ${signing} (${body.kind})` },
+            {
+              mayAccept: signing === 'genuine',
+              what: `callback signed ${signing} (${body.kind})`,
+              ...(signing === 'genuine' ? { resend: resign } : {}),
+            },
           );
         },
       ),
@@ -304,19 +316,27 @@ describeHostile('hostile channel, host, sandbox, bridge, demo and static input',
               .map(([name, value]) => `<${name}>${escape(value)}</${name}>`)
               .join('')}</xml>`
           : JSON.stringify(message);
-        const headers = {
-          'content-type': asXml ? 'application/xml' : 'application/json',
-          ...channelHeaders(world.hostReported.hostKey, payload, context.clock.nowMs()),
-        };
+        const signed = () => ({
+          method: 'POST',
+          url: route.url,
+          headers: {
+            'content-type': asXml ? 'application/xml' : 'application/json',
+            ...channelHeaders(world.hostReported.hostKey, payload, context.clock.nowMs()),
+          },
+          payload,
+        });
         context.clock.advance(1);
-        await expectHostileRequestHandled(
-          context,
-          'host',
-          { method: 'POST', url: route.url, headers, payload },
-          { mayAccept: true, what: `host signed ${asXml ? 'XML' : 'JSON'}` },
-        );
+        await expectHostileRequestHandled(context, 'host', signed(), {
+          mayAccept: true,
+          what: `host signed ${asXml ? 'XML' : 'JSON'}`,
+          resend: signed,
+        });
       }),
       propertyParameters(base * 6),
     );
+  });
+
+  it(`every refusal was timed: p99 server CPU ≤ ${refusalBudgetMs} ms per surface (SPEC §7)`, () => {
+    expectRefusalsWithinBudget(kind, surfaces);
   });
 });

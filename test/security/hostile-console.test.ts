@@ -9,6 +9,7 @@ import {
   describeHostile,
   discoverAppRoutes,
   expectHostileRequestHandled,
+  expectRefusalsWithinBudget,
   fillUrl,
   forgetBaseline,
   hostileHeaderValue,
@@ -18,6 +19,7 @@ import {
   hostileSeed,
   paramNames,
   propertyParameters,
+  refusalBudgetMs,
   sampleBody,
   type AppRoute,
   type HostileWorld,
@@ -159,4 +161,8 @@ describeHostile('hostile console input', (kind) => {
       });
     });
   }
+
+  it(`every refusal was timed: p99 server CPU ≤ ${refusalBudgetMs} ms per surface (SPEC §7)`, () => {
+    expectRefusalsWithinBudget(kind, ['console']);
+  });
 });

@@ -8,6 +8,7 @@ import {
   describeHostile,
   discoverAppRoutes,
   expectHostileRequestHandled,
+  expectRefusalsWithinBudget,
   fillUrl,
   forgedV3Authorization,
   forgetBaseline,
@@ -18,6 +19,7 @@ import {
   hostileSeed,
   paramNames,
   propertyParameters,
+  refusalBudgetMs,
   sampleBody,
   v3Authorization,
   type AppRoute,
@@ -160,23 +162,29 @@ describeHostile('hostile gateway input', (kind) => {
           fc.asyncProperty(hostileRequest(route), async (request) => {
             const url = fillUrl(route.url, request.params) + request.query;
             const payload = request.body?.payload ?? '';
-            const headers: Record<string, string> = {
-              accept: 'application/json',
-              authorization: v3Authorization(world, route.method, url, route.method === 'POST' ? payload : ''),
+            const signed = () => {
+              const headers: Record<string, string> = {
+                accept: 'application/json',
+                authorization: v3Authorization(world, route.method, url, route.method === 'POST' ? payload : ''),
+              };
+              if (request.body?.contentType) headers['content-type'] = request.body.contentType;
+              if (request.extraHeader) headers[request.extraHeader[0]] = request.extraHeader[1];
+              return { method: route.method, url, headers, ...(route.method === 'POST' ? { payload } : {}) };
             };
-            if (request.body?.contentType) headers['content-type'] = request.body.contentType;
-            if (request.extraHeader) headers[request.extraHeader[0]] = request.extraHeader[1];
             context.clock.advance(1);
-            await expectHostileRequestHandled(
-              context,
-              'gateway',
-              { method: route.method, url, headers, ...(route.method === 'POST' ? { payload } : {}) },
-              { mayAccept: true, what: `signed (${request.body?.kind ?? 'no body'})` },
-            );
+            await expectHostileRequestHandled(context, 'gateway', signed(), {
+              mayAccept: true,
+              what: `signed (${request.body?.kind ?? 'no body'})`,
+              resend: signed,
+            });
           }),
           propertyParameters(base + 3),
         );
       });
     });
   }
+
+  it(`every refusal was timed: p99 server CPU ≤ ${refusalBudgetMs} ms per surface (SPEC §7)`, () => {
+    expectRefusalsWithinBudget(kind, ['gateway']);
+  });
 });

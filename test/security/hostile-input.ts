@@ -1,5 +1,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect } from 'vitest';
 import { signChannelMessage } from '../../src/channels/protocol.ts';
 import { tc3Date, tc3Signature } from '../../src/crypto/tc3.ts';
@@ -21,6 +23,8 @@ import type { DatabaseKind } from '../../src/config/config.ts';
  *   PAYTHROUGH_FULL_RELIABILITY=1 npx vitest run test/security/hostile-*.test.ts
  * The bounded run on PostgreSQL too: PAYTHROUGH_HOSTILE_POSTGRES=1.
  * Replay a failure: PAYTHROUGH_HOSTILE_SEED=<seed printed by the suite> (and the path fast-check prints).
+ * Every refusal is timed (SPEC §7, "Timing every refusal" below): PAYTHROUGH_HOSTILE_CPU_BUDGET_MS sets the
+ * p99 budget (default 5), PAYTHROUGH_HOSTILE_SLOWEST=1 prints each surface's slowest refusals.
  */
 
 export const fullRun = process.env.PAYTHROUGH_FULL_RELIABILITY === '1';
@@ -475,8 +479,9 @@ export function hostileJsonBody(valid: unknown): fc.Arbitrary<HostileBody> {
 export interface HostileRequest {
   method: string;
   url: string;
-  headers: Record<string, string>;
-  payload?: string;
+  /** A list sends the header once per value (repeated headers). */
+  headers: Record<string, string | string[]>;
+  payload?: string | Buffer;
 }
 
 export async function send(app: FastifyInstance, request: HostileRequest): Promise<LightMyRequestResponse> {
@@ -589,6 +594,170 @@ export function checkAnswer(surface: Surface, response: LightMyRequestResponse, 
 }
 
 // ---------------------------------------------------------------------------------------------
+// Timing every refusal (SPEC §7 "Bounded work per request")
+
+/**
+ * SPEC §7: a refused request costs at most 5 ms of server CPU (p99). The suites drive the app in process
+ * (`app.inject`), so a request's cost is the process CPU time (user + system, all threads: argon2, crypto
+ * and GC included) from the inject to its answer; PostgreSQL's own CPU is not in it. A machine slower than
+ * the one the budget was set on may widen it: PAYTHROUGH_HOSTILE_CPU_BUDGET_MS=<ms> (the default is the
+ * SPEC's 5, and CI uses the default).
+ */
+export const specRefusalBudgetMs = 5;
+export const refusalBudgetMs = Number(process.env.PAYTHROUGH_HOSTILE_CPU_BUDGET_MS ?? specRefusalBudgetMs);
+/**
+ * A refusal measured over the budget (or the SPEC's 5 ms) is sent again up to this many times and its cheapest run counts, so
+ * a collector pause or another process's burst landing on one request does not fail the suite; work that
+ * is really slow is slow every time. A signed request is signed afresh for it (`resend`); a run answered
+ * differently (a counter now over its limit) took another path and does not count.
+ */
+const remeasurements = 6;
+// A full collection before each re-measuring run, so the generators' garbage is not billed to the request.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+export interface RefusalTiming {
+  cpuMs: number;
+  /** Every measurement, the first one first (more than one when re-measured). */
+  runs: string[];
+  wallMs: number;
+  bytes: number;
+  what: string;
+}
+
+/** Per surface and database (`gateway [sqlite]`), every refusal's cost. */
+const refusalTimings = new Map<string, RefusalTiming[]>();
+
+export const timingLabel = (surface: Surface | string, kind: DatabaseKind) => `${surface} [${kind}]`;
+
+export async function measuredSend(
+  app: FastifyInstance,
+  request: HostileRequest,
+): Promise<{ response: LightMyRequestResponse; cpuMs: number; wallMs: number }> {
+  const wallStart = performance.now();
+  const cpuStart = process.cpuUsage();
+  const response = await send(app, request);
+  const cpu = process.cpuUsage(cpuStart);
+  return { response, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - wallStart };
+}
+
+/** What a refusal answered, without its request id: a re-sent request counts only if it is refused the same way. */
+function refusalKind(response: LightMyRequestResponse): string {
+  const code = /"(?:code|Code)":"([^"]*)"|<return_msg>([^<]*)<\/return_msg>/.exec(response.body);
+  return `${response.statusCode} ${code?.[1] ?? code?.[2] ?? ''}`;
+}
+
+const requestBytes = (request: HostileRequest) =>
+  request.url.length +
+  Object.entries(request.headers).reduce((sum, [name, value]) => sum + name.length + [value].flat().join('').length, 0) +
+  (request.payload === undefined ? 0 : Buffer.byteLength(request.payload));
+
+/** Records a refused request's cost (re-measured when over the budget; see `remeasurements`). */
+export async function recordRefusal(
+  context: TestContext,
+  surface: Surface | string,
+  request: HostileRequest,
+  first: { response: LightMyRequestResponse; cpuMs: number; wallMs: number },
+  what: string,
+  /** The same request signed afresh (a new nonce), where sending it again as it was would be a replay. */
+  resend: () => HostileRequest = () => request,
+) {
+  let { cpuMs, wallMs } = first;
+  const kind = refusalKind(first.response);
+  const runs = [first.cpuMs.toFixed(2)];
+  // Re-measured above the SPEC's 5 ms even where a wider budget is set, so the figures printed stay comparable.
+  for (let run = 0; run < remeasurements && cpuMs > Math.min(refusalBudgetMs, specRefusalBudgetMs); run++) {
+    const next = resend();
+    collectGarbage();
+    // The collector sweeps on helper threads after a full collection, and process CPU counts every thread.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const again = await measuredSend(context.app, next);
+    runs.push(`${again.cpuMs.toFixed(2)}${refusalKind(again.response) === kind ? '' : ` (${refusalKind(again.response)})`}`);
+    if (refusalKind(again.response) !== kind) break;
+    if (again.cpuMs < cpuMs) ({ cpuMs, wallMs } = again);
+  }
+  // A re-sent request may have written what refusals may write: take a fresh baseline.
+  if (cpuMs !== first.cpuMs) forgetBaseline(context);
+  const label = timingLabel(surface, context.kind);
+  const timings = refusalTimings.get(label) ?? [];
+  timings.push({
+    cpuMs,
+    runs,
+    wallMs,
+    bytes: requestBytes(request),
+    what: `${what}: ${request.method} ${request.url.slice(0, 80)}`,
+  });
+  refusalTimings.set(label, timings);
+}
+
+/** Times a refusal the suite sent itself (not through expectHostileRequestHandled). */
+export async function expectTimedRefusal(
+  context: TestContext,
+  surface: Surface,
+  request: HostileRequest,
+  what: string,
+): Promise<LightMyRequestResponse> {
+  const measured = await measuredSend(context.app, request);
+  expect(checkAnswer(surface, measured.response, `${what}: ${request.method} ${request.url.slice(0, 200)}`).refused, what).toBe(true);
+  await recordRefusal(context, surface, request, measured, what);
+  return measured.response;
+}
+
+const percentile = (sorted: readonly number[], p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? 0;
+
+export interface RefusalSummary {
+  label: string;
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+  remeasured: number;
+  slowest: RefusalTiming[];
+}
+
+export function summarizeRefusals(label: string): RefusalSummary {
+  const timings = refusalTimings.get(label) ?? [];
+  const cpu = timings.map((timing) => timing.cpuMs).sort((a, b) => a - b);
+  return {
+    label,
+    count: timings.length,
+    p50: percentile(cpu, 0.5),
+    p99: percentile(cpu, 0.99),
+    max: cpu.at(-1) ?? 0,
+    remeasured: timings.filter((timing) => timing.runs.length > 1).length,
+    slowest: [...timings].sort((a, b) => b.cpuMs - a.cpuMs).slice(0, 5),
+  };
+}
+
+/**
+ * The check every hostile suite ends with: each surface it attacked refused at least one request, every
+ * refusal was timed, and the p99 of their server CPU is within the budget. Prints one line per surface.
+ */
+export function expectRefusalsWithinBudget(kind: DatabaseKind, surfaces: readonly Surface[]) {
+  const figures = (ms: number) => `${ms.toFixed(2)} ms`;
+  const failures: string[] = [];
+  // Every surface's line is printed before anything fails, so one run gives every figure.
+  for (const surface of surfaces) {
+    const summary = summarizeRefusals(timingLabel(surface, kind));
+    console.log(
+      `refusal CPU ${summary.label}: ${summary.count} refusals, p50 ${figures(summary.p50)}, ` +
+        `p99 ${figures(summary.p99)}, max ${figures(summary.max)} (budget p99 ≤ ${refusalBudgetMs} ms; ${summary.remeasured} re-measured)`,
+    );
+    if (process.env.PAYTHROUGH_HOSTILE_SLOWEST === '1')
+      for (const timing of summary.slowest)
+        console.log(`  ${figures(timing.cpuMs)} (runs ${timing.runs.join(', ')} ms; ${timing.bytes} bytes) ${timing.what}`);
+    if (summary.count === 0) failures.push(`${summary.label}: no refusal was timed`);
+    else if (summary.p99 > refusalBudgetMs) {
+      const slowest = summary.slowest
+        .map((timing) => `${figures(timing.cpuMs)} CPU (${figures(timing.wallMs)} wall, ${timing.bytes} bytes) ${timing.what}`)
+        .join('\n    ');
+      failures.push(`${summary.label}: p99 ${figures(summary.p99)} over ${refusalBudgetMs} ms. Slowest:\n    ${slowest}`);
+    }
+  }
+  expect(failures, `refusals over the SPEC §7 budget:\n${failures.join('\n')}`).toEqual([]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Database state
 
 /**
@@ -645,10 +814,10 @@ export async function expectHostileRequestHandled(
   context: TestContext,
   surface: Surface,
   request: HostileRequest,
-  options: { mayAccept: boolean; what: string },
+  options: { mayAccept: boolean; what: string; resend?: () => HostileRequest },
 ): Promise<LightMyRequestResponse> {
   const before = baselines.get(context) ?? (await stateOf(context));
-  const response = await send(context.app, request);
+  const { response, cpuMs, wallMs } = await measuredSend(context.app, request);
   const what = `${options.what}: ${request.method} ${request.url.slice(0, 200)}`;
   const { refused } = checkAnswer(surface, response, what);
   expectNoPrototypePollution();
@@ -661,6 +830,7 @@ export async function expectHostileRequestHandled(
     expect(changed, `${what}: refused (${response.statusCode} ${response.body.slice(0, 200)}) yet changed ${changed.join(', ')}`).toEqual(
       [],
     );
+    await recordRefusal(context, surface, request, { response, cpuMs, wallMs }, options.what, options.resend);
   }
   return response;
 }
@@ -908,3 +1078,329 @@ export function sampleBody(schema: JsonSchema | undefined, overrides: Record<str
   if (!schema) return {};
   return sampleFromSchema(concreteSchema(schema), overrides);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Repeat, nest, widen: every count an attacker controls, grown to what the transport lets in (SPEC §7)
+
+/** A part of a request grown by a generator, and what was grown (for the failure message). */
+export interface GrownPart {
+  kind: string;
+  value: string;
+}
+
+/** `unit` `count` times, `separator` between. */
+export const times = (unit: string, count: number, separator = '') =>
+  count <= 0 ? '' : `${`${unit}${separator}`.repeat(count - 1)}${unit}`;
+
+/** How far each generator grows its count: the largest sizes are near the 1 MiB body limit or past it. */
+export const growth = {
+  jsonDepth: { min: 33, max: 500_000 },
+  jsonWidth: { min: 1_001, max: 100_000 },
+  jsonItems: { min: 1_001, max: 500_000 },
+  xmlElements: { min: 65, max: 12_000 },
+  xmlDepth: { min: 2, max: 20_000 },
+  queryParams: { min: 100, max: 10_000 },
+  queryDepth: { min: 10, max: 10_000 },
+  headers: { min: 17, max: 2_000 },
+  // Authorization lists stop where the header would no longer fit the 16 KiB head (Node answers 431 past it).
+  authorizationFields: { min: 17, max: 1_400 },
+  signedHeaders: { min: 17, max: 1_400 },
+  multipartParts: { min: 10, max: 10_000 },
+} as const;
+
+/** A count spread evenly over its orders of magnitude, so each decade up to the largest is tried as often. */
+const count = (range: { min: number; max: number }) =>
+  fc
+    .double({ min: Math.log(range.min), max: Math.log(range.max), noNaN: true })
+    .map((exponent) => Math.min(range.max, Math.max(range.min, Math.round(Math.exp(exponent)))));
+
+/** JSON texts that nest, widen, lengthen or repeat, up to the 1 MiB body limit and a little past it. */
+export const grownJsonText: fc.Arbitrary<GrownPart> = fc.oneof(
+  count(growth.jsonDepth).map((depth) => ({ kind: `arrays ${depth} deep`, value: '['.repeat(depth) + ']'.repeat(depth) })),
+  count({ min: growth.jsonDepth.min, max: 170_000 }).map((depth) => ({
+    kind: `objects ${depth} deep`,
+    value: `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`,
+  })),
+  count(growth.jsonWidth).map((width) => ({
+    kind: `one object of ${width} keys`,
+    value: `{${Array.from({ length: width }, (_, i) => `"${i.toString(36)}":0`).join(',')}}`,
+  })),
+  count({ min: growth.jsonWidth.min, max: 170_000 }).map((repeats) => ({
+    kind: `one key ${repeats} times`,
+    value: `{${times('"a":1', repeats, ',')}}`,
+  })),
+  count(growth.jsonItems).map((items) => ({ kind: `an array of ${items} items`, value: `[${times('0', items, ',')}]` })),
+  fc.tuple(fc.integer({ min: 30, max: 1_000 }), fc.integer({ min: 30, max: 100 })).map(([rows, columns]) => ({
+    kind: `${rows} objects of ${columns} keys`,
+    value: `[${times(`{${Array.from({ length: columns }, (_, i) => `"c${i}":${i}`).join(',')}}`, rows, ',')}]`,
+  })),
+  count({ min: 1_000, max: 30_000 }).map((repeats) => ({
+    kind: `__proto__ ${repeats} times`,
+    value: `{${times('"__proto__":{"polluted":"yes"}', repeats, ',')}}`,
+  })),
+  count({ min: 1_000, max: 500_000 }).map((quotes) => ({
+    kind: `a string of ${quotes} escaped quotes`,
+    value: `{"a":"${'\\"'.repeat(quotes)}"}`,
+  })),
+  count({ min: 1_000, max: 300_000 }).map((strings) => ({
+    kind: `${strings} strings without separators`,
+    value: `[${'""'.repeat(strings)}]`,
+  })),
+);
+
+/** Host API XML that nests, widens and repeats, with entity tricks and CDATA, up to its 64 KiB limit and past it. */
+export const grownXml: fc.Arbitrary<GrownPart> = fc.oneof(
+  count(growth.xmlDepth).map((depth) => ({
+    kind: `elements ${depth} deep`,
+    value: `<xml>${'<a>'.repeat(depth)}${'</a>'.repeat(depth)}</xml>`,
+  })),
+  count(growth.xmlElements).map((elements) => ({
+    kind: `${elements} elements`,
+    value: `<xml>${Array.from({ length: elements }, (_, i) => `<f${i}>v</f${i}>`).join('')}</xml>`,
+  })),
+  count(growth.xmlElements).map((repeats) => ({
+    kind: `<prepay_id> ${repeats} times`,
+    value: `<xml>${'<prepay_id>wx1</prepay_id>'.repeat(repeats)}</xml>`,
+  })),
+  fc.tuple(fc.integer({ min: 1, max: 1_000 }), fc.integer({ min: 1, max: 5_000 })).map(([length, references]) => ({
+    kind: `an entity of ${length} characters referenced ${references} times`,
+    value:
+      `<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "${'x'.repeat(length)}">]>` +
+      `<xml><prepay_id>${'&a;'.repeat(references)}</prepay_id></xml>`,
+  })),
+  count({ min: 2, max: 60 }).map((levels) => ({
+    kind: `billion laughs, ${levels} levels`,
+    value:
+      `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY l0 "lol">` +
+      Array.from({ length: levels }, (_, i) => `<!ENTITY l${i + 1} "${`&l${i};`.repeat(10)}">`).join('') +
+      `]><xml><prepay_id>&l${levels};</prepay_id></xml>`,
+  })),
+  fc
+    .constantFrom(
+      '<!DOCTYPE xml [<!ENTITY % ext SYSTEM "http://127.0.0.1:9/evil.dtd"> %ext;]><xml><prepay_id>x</prepay_id></xml>',
+      '<!DOCTYPE xml SYSTEM "file:///dev/random"><xml><prepay_id>x</prepay_id></xml>',
+      '<?xml version="1.0"?><!DOCTYPE xml PUBLIC "-//x//EN" "http://169.254.169.254/"><xml><prepay_id>x</prepay_id></xml>',
+      '<?xml version="1.0"?><?xml-stylesheet href="http://127.0.0.1:9/x.xsl"?><xml><prepay_id>x</prepay_id></xml>',
+      '<xml xmlns:xi="http://www.w3.org/2001/XInclude"><prepay_id><xi:include href="file:///etc/passwd"/></prepay_id></xml>',
+    )
+    .map((value) => ({ kind: 'external entity or include', value })),
+  count({ min: 10, max: 8_000 }).map((sections) => ({
+    kind: `${sections} CDATA sections in one field`,
+    value: `<xml><prepay_id>${'<![CDATA[a]]>'.repeat(sections)}</prepay_id></xml>`,
+  })),
+  count({ min: 10, max: 30_000 }).map((brackets) => ({
+    kind: `an unterminated CDATA of ${brackets} "]]"`,
+    value: `<xml><prepay_id><![CDATA[${']]'.repeat(brackets)}</prepay_id></xml>`,
+  })),
+  count({ min: 10, max: 6_000 }).map((attributes) => ({
+    kind: `${attributes} attributes`,
+    value: `<xml ${Array.from({ length: attributes }, (_, i) => `a${i}="1"`).join(' ')}><prepay_id>x</prepay_id></xml>`,
+  })),
+  count({ min: 64, max: 60_000 }).map((length) => ({ kind: `an element name of ${length}`, value: `<xml><${'a'.repeat(length)}>x</xml>` })),
+  count({ min: 10, max: 12_000 }).map((references) => ({
+    kind: `${references} character references`,
+    value: `<xml><prepay_id>${'&#65;'.repeat(references)}</prepay_id></xml>`,
+  })),
+  count({ min: 10, max: 15_000 }).map((comments) => ({ kind: `${comments} comments`, value: `<xml>${'<!---->'.repeat(comments)}</xml>` })),
+  count({ min: 1_000, max: 60_000 }).map((spaces) => ({
+    kind: `${spaces} spaces between fields`,
+    value: `<xml>${times('<a>1</a>', 60, ' '.repeat(Math.floor(spaces / 60)))}</xml>`,
+  })),
+);
+
+/**
+ * Node answers 431 to a request head (request line and headers) over 16 KiB before the app sees it (the
+ * healthz test checks this over a socket): grown query strings stop just short of it, so the suites time
+ * what a client can really make the app parse.
+ */
+export const maxHeadBytes = 16 * 1024;
+const withinHead = (part: GrownPart): GrownPart => {
+  const limit = maxHeadBytes - 1_024;
+  if (part.value.length <= limit) return part;
+  const cut = part.value.lastIndexOf('&', limit);
+  return { kind: `${part.kind} (cut to ${limit} characters)`, value: part.value.slice(0, cut > 0 ? cut : limit) };
+};
+
+/** Query strings with thousands of parameters, one key repeated, and bracket nesting, up to the 16 KiB head. */
+export const grownQuery: fc.Arbitrary<GrownPart> = fc
+  .oneof(
+    count(growth.queryParams).map((params) => ({
+      kind: `${params} parameters`,
+      value: `?${Array.from({ length: params }, (_, i) => `p${i}=1`).join('&')}`,
+    })),
+    fc.tuple(fc.constantFrom('mchid', 'limit', 'cursor', 'bill_date', 'token', 'a'), count(growth.queryParams)).map(([key, repeats]) => ({
+      kind: `${key} ${repeats} times`,
+      value: `?${Array.from({ length: repeats }, (_, i) => `${key}=${i}`).join('&')}`,
+    })),
+    count(growth.queryDepth).map((depth) => ({ kind: `brackets ${depth} deep`, value: `?a${'[b]'.repeat(depth)}=1` })),
+    count(growth.queryParams).map((items) => ({ kind: `a[] ${items} times`, value: `?${times('a%5B%5D=1', items, '&')}` })),
+    count(growth.queryParams).map((repeats) => ({
+      kind: `__proto__ ${repeats} times`,
+      value: `?${times('__proto__%5Bpolluted%5D=yes&constructor%5Bprototype%5D%5Bpolluted%5D=yes', repeats, '&')}`,
+    })),
+    count(growth.queryParams).map((length) => ({ kind: `${length} encoded percent signs`, value: `?mchid=${'%25'.repeat(length)}` })),
+  )
+  .map(withinHead);
+
+/** Many headers (distinct names, one name with many values, mixed-case values), as many as fit the 16 KiB head. */
+export const grownHeaders = (prefix: string): fc.Arbitrary<{ kind: string; headers: Record<string, string | string[]> }> => {
+  const fitting = (bytesEach: number, wanted: number) => Math.min(wanted, Math.floor((maxHeadBytes - 2_048) / bytesEach));
+  return fc.oneof(
+    count(growth.headers).map((wanted) => {
+      const headers = fitting(prefix.length + 16, wanted);
+      return {
+        kind: `${headers} ${prefix}* headers`,
+        headers: Object.fromEntries(Array.from({ length: headers }, (_, i) => [`${prefix}${i}`, `VaLuE-${i}`])),
+      };
+    }),
+    count(growth.headers).map((wanted) => {
+      const values = fitting(prefix.length + 16, wanted);
+      return {
+        kind: `${prefix}repeated with ${values} values`,
+        headers: { [`${prefix}repeated`]: Array.from({ length: values }, (_, i) => `v${i}`) },
+      };
+    }),
+  );
+};
+
+/**
+ * TC3 Authorization headers grown every way: SignedHeaders listing thousands of (sent) headers or one
+ * header thousands of times, the fields repeated, a huge SecretId, the header itself repeated, mixed case.
+ * `headers` are sent beside it (the signed headers it names); a genuine signature where one can be made.
+ */
+export function grownTc3Authorization(
+  key: Tc3Key,
+  request: { body: string; contentType: string; host: string; timestampSeconds: number },
+): fc.Arbitrary<{ kind: string; authorization: string | string[]; headers: Record<string, string> }> {
+  const date = tc3Date(request.timestampSeconds);
+  const scope = `${key.secretId}/${date}/paythrough/tc3_request`;
+  const genuine = tc3Authorization(key, request);
+  const signedOver = (names: string[], headers: Record<string, string>) =>
+    tc3Signature({
+      method: 'POST',
+      path: '/',
+      query: '',
+      canonicalHeaders: names.map((name): [string, string] => [
+        name,
+        name === 'content-type' ? request.contentType : name === 'host' ? request.host : (headers[name] ?? ''),
+      ]),
+      body: request.body,
+      timestampSeconds: request.timestampSeconds,
+      date,
+      service: 'paythrough',
+      secretKey: key.secretKey,
+    });
+  return fc.oneof(
+    count(growth.signedHeaders).map((extra) => {
+      const headers = Object.fromEntries(Array.from({ length: Math.min(extra, 200) }, (_, i) => [`x-tc-h${i}`, `V${i}`]));
+      const names = ['content-type', 'host', ...Array.from({ length: extra }, (_, i) => `x-tc-h${i}`)];
+      return {
+        kind: `SignedHeaders of ${names.length} headers, genuinely signed`,
+        authorization: `TC3-HMAC-SHA256 Credential=${scope}, SignedHeaders=${names.join(';')}, Signature=${signedOver(names, headers)}`,
+        headers,
+      };
+    }),
+    count(growth.signedHeaders).map((repeats) => ({
+      kind: `SignedHeaders naming host ${repeats} times`,
+      authorization:
+        `TC3-HMAC-SHA256 Credential=${scope}, ` + `SignedHeaders=content-type;${times('host', repeats, ';')}, Signature=${'0'.repeat(64)}`,
+      headers: {},
+    })),
+    count({ min: 2, max: 60 }).map((repeats) => ({
+      kind: `Credential, SignedHeaders and Signature ${repeats} times`,
+      authorization: `TC3-HMAC-SHA256 ${times(genuine.slice('TC3-HMAC-SHA256 '.length), repeats, ', ')}`,
+      headers: {},
+    })),
+    count({ min: 1_000, max: 14_000 }).map((length) => ({
+      kind: `a SecretId of ${length} characters`,
+      authorization:
+        `TC3-HMAC-SHA256 Credential=${'A'.repeat(length)}/${date}/paythrough/tc3_request, ` +
+        `SignedHeaders=content-type;host, Signature=${'0'.repeat(64)}`,
+      headers: {},
+    })),
+    count({ min: 2, max: 60 }).map((repeats) => ({
+      kind: `the Authorization header ${repeats} times`,
+      authorization: Array.from({ length: repeats }, () => genuine),
+      headers: {},
+    })),
+    fc.constant({
+      kind: 'scheme, field names and header names in mixed case',
+      authorization: genuine
+        .replace('TC3-HMAC-SHA256', 'tc3-HMAC-sha256')
+        .replace('Credential=', 'credential=')
+        .replace('SignedHeaders=content-type;host', 'signedheaders=Content-Type;HOST'),
+      headers: {},
+    }),
+    count({ min: 17, max: 60 }).map((names) => {
+      const all = ['content-type', 'host', ...Array.from({ length: names - 2 }, (_, i) => `x-tc-m${i}`)];
+      const headers = Object.fromEntries(all.slice(2).map((name, i) => [name, `MiXeD-CaSe-${'Ab'.repeat(i)}`]));
+      return {
+        kind: `${names} signed headers with mixed-case values`,
+        authorization: `TC3-HMAC-SHA256 Credential=${scope}, SignedHeaders=${all.join(';')}, Signature=${signedOver(all, headers)}`,
+        headers,
+      };
+    }),
+  );
+}
+
+/**
+ * v3 Authorization headers grown every way: repeated fields, thousands of fields, long values, nested quotes.
+ * Each value is made afresh on every call (a new nonce), so a re-measured request is not a replay.
+ */
+export function grownV3Authorization(
+  world: HostileWorld,
+  method: string,
+  url: string,
+  body: string,
+): fc.Arbitrary<{ kind: string; value: () => string | string[] }> {
+  const genuine = () => v3Authorization(world, method, url, body);
+  const { mchid } = world.merchant;
+  return fc.oneof(
+    fc
+      .tuple(fc.constantFrom('mchid', 'nonce_str', 'signature', 'timestamp', 'serial_no'), count(growth.authorizationFields))
+      .map(([field, repeats]) => ({
+        kind: `${field} ${repeats} times`,
+        value: () => `${genuine()},${times(`${field}="1"`, repeats, ',')}`,
+      })),
+    count(growth.authorizationFields).map((fields) => ({
+      kind: `${fields} unknown fields`,
+      value: () => `${genuine()},${Array.from({ length: fields }, (_, i) => `f${i}="x"`).join(',')}`,
+    })),
+    fc.tuple(fc.constantFrom('mchid', 'nonce_str', 'signature', 'serial_no'), count({ min: 100, max: 14_000 })).map(([field, length]) => ({
+      kind: `a ${field} of ${length} characters`,
+      value: () => genuine().replace(new RegExp(`${field}="[^"]*"`), `${field}="${'A'.repeat(length)}"`),
+    })),
+    count({ min: 2, max: 2_000 }).map((quotes) => ({
+      kind: `${quotes} nested quotes`,
+      value: () =>
+        `WECHATPAY2-SHA256-RSA2048 mchid="${'"'.repeat(quotes)}${mchid}${'"'.repeat(quotes)}",nonce_str="${'\\"'.repeat(quotes)}"`,
+    })),
+    count({ min: 2, max: 45 }).map((repeats) => ({
+      kind: `the whole parameter list ${repeats} times`,
+      value: () => `WECHATPAY2-SHA256-RSA2048 ${times(genuine().slice('WECHATPAY2-SHA256-RSA2048 '.length), repeats, ',')}`,
+    })),
+    count({ min: 2, max: 45 }).map((repeats) => ({
+      kind: `the Authorization header ${repeats} times`,
+      value: () => Array.from({ length: repeats }, genuine),
+    })),
+    count({ min: 100, max: 14_000 }).map((spaces) => ({
+      kind: `${spaces} spaces around separators`,
+      value: () => genuine().replace(/,/g, `${' '.repeat(Math.floor(spaces / 8))},${' '.repeat(Math.floor(spaces / 8))}`),
+    })),
+  );
+}
+
+/** A multipart/form-data body of many parts (no route takes uploads: every surface must refuse it cheaply). */
+export const grownMultipart: fc.Arbitrary<GrownPart & { contentType: string }> = fc
+  .tuple(count(growth.multipartParts), fc.boolean())
+  .map(([parts, files]) => {
+    const boundary = 'PaythroughHostileBoundary';
+    const part = (i: number) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="f${i}"` +
+      `${files ? `; filename="cert${i}.pem"\r\nContent-Type: application/x-pem-file` : ''}\r\n\r\nv${i}\r\n`;
+    return {
+      kind: `multipart with ${parts} ${files ? 'file ' : ''}parts`,
+      value: `${Array.from({ length: parts }, (_, i) => part(i)).join('')}--${boundary}--\r\n`,
+      contentType: `multipart/form-data; boundary=${boundary}`,
+    };
+  });

@@ -11,6 +11,7 @@ import {
   describeHostile,
   discoverAppRoutes,
   expectHostileRequestHandled,
+  expectRefusalsWithinBudget,
   forgetBaseline,
   hostileContentType,
   hostileHeaderValue,
@@ -20,6 +21,7 @@ import {
   hostileSeed,
   hostileString,
   propertyParameters,
+  refusalBudgetMs,
   sampleBody,
   tc3Authorization,
   type HostileWorld,
@@ -268,4 +270,8 @@ describeHostile('hostile management input', (kind) => {
       );
     });
   }
+
+  it(`every refusal was timed: p99 server CPU ≤ ${refusalBudgetMs} ms per surface (SPEC §7)`, () => {
+    expectRefusalsWithinBudget(kind, ['management']);
+  });
 });

@@ -6,6 +6,10 @@ import { createTestContext, type TestContext } from '../helpers/test-context.ts'
 import {
   checkAnswer,
   createHostileWorld,
+  expectRefusalsWithinBudget,
+  measuredSend,
+  recordRefusal,
+  refusalBudgetMs,
   describeHostile,
   fillUrl,
   discoverAppRoutes,
@@ -125,10 +129,13 @@ describeHostile('bodies over the size limit', (kind) => {
       const before = await stateOf(context);
       const payload = bodyOfSize(route, limitOf(route) + 1);
       expect(Buffer.byteLength(payload)).toBe(limitOf(route) + 1);
-      const response = await context.app.inject({ method: route.method as 'POST', url: urlOf(route), headers: headersOf(route), payload });
+      const request = { method: route.method, url: urlOf(route), headers: headersOf(route), payload };
+      const measured = await measuredSend(context.app, request);
+      const { response } = measured;
       checkAnswer(route.surface!, response, `${keyOf(route)} over its limit`);
       expectTooLarge(route.surface!, response);
       expect(changedTables(before, await stateOf(context)), keyOf(route)).toEqual([]);
+      await recordRefusal(context, route.surface!, request, measured, `${keyOf(route)} one byte over its limit`);
     }
   });
 
@@ -166,5 +173,9 @@ describeHostile('bodies over the size limit', (kind) => {
         surface === 'management' || surface === 'host' ? 200 : 413,
       );
     }
+  });
+
+  it(`every refusal was timed: p99 server CPU ≤ ${refusalBudgetMs} ms per surface (SPEC §7)`, () => {
+    expectRefusalsWithinBudget(kind, [...new Set(routes.map((route) => route.surface!))]);
   });
 });

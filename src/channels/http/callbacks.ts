@@ -1,3 +1,4 @@
+import { JsonLimitError, parseBoundedJson } from '../../domain/bounded-json.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { HostLookup, TargetPolicy } from '../../net/address-policy.ts';
 import { sendOutbound } from '../../net/pinned-http.ts';
@@ -35,9 +36,14 @@ export async function receiveChannelEvent(input: {
   }
   let json: unknown;
   try {
-    json = JSON.parse(typeof input.rawBody === 'string' ? input.rawBody : input.rawBody.toString('utf8'));
-  } catch {
-    return { ok: false, status: 400, code: 'PARAM_ERROR', message: 'The body is not JSON' };
+    json = parseBoundedJson(typeof input.rawBody === 'string' ? input.rawBody : input.rawBody.toString('utf8'));
+  } catch (error) {
+    return {
+      ok: false,
+      status: 400,
+      code: 'PARAM_ERROR',
+      message: error instanceof JsonLimitError ? error.message : 'The body is not JSON',
+    };
   }
   const parsed = wireEventSchema.safeParse(json);
   if (!parsed.success) {

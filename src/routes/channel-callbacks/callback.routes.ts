@@ -24,6 +24,7 @@ export interface ChannelCallbackRoutesOptions {
 
 export async function channelCallbackRoutes(app: FastifyInstance, options: ChannelCallbackRoutesOptions) {
   guardRoutesWith(app, 'channel-signature');
+  app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   // Fastify's own refusals (body too large, wrong content type) in the protocol's {code, message} shape.
   app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { signV3Response } from '../../crypto/wechatpay-v3.ts';
+import { JsonLimitError, parseBoundedJson } from '../../domain/bounded-json.ts';
 import { AppError } from '../../domain/errors.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 import { billRoutes } from './bill.routes.ts';
@@ -26,23 +27,14 @@ export async function gatewayRoutes(app: FastifyInstance) {
   app.decorateRequest('gatewayCaller', null);
   guardRoutesWith(app, 'v3-signature');
 
-  // The signature covers the exact body bytes: keep them, and parse JSON ourselves.
+  // The signature covers the exact body bytes: keep them, and parse JSON ourselves once the signature holds.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
-    const raw = body as string;
-    request.rawBody = raw;
-    if (raw === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(raw));
-    } catch {
-      done(
-        new AppError('InvalidParameter', 'The request body is not valid JSON', { field: '/', issue: 'not JSON', location: 'body' }),
-        undefined,
-      );
-    }
+    request.rawBody = body as string;
+    done(null, undefined);
   });
 
-  // After parsing (the raw body is known), before validation: an unsigned request learns nothing about its fields.
+  // Before validation: an unsigned request learns nothing about its fields and costs no parsing (SPEC §7).
   app.addHook('preValidation', async (request) => {
     request.gatewayCaller = await app.services.signatureFailures.guard('v3', request.ip, () =>
       app.services.gatewayAuth.authenticate({
@@ -53,6 +45,14 @@ export async function gatewayRoutes(app: FastifyInstance) {
       }),
     );
     await app.services.merchantRequests.admit(request.gatewayCaller);
+    const raw = request.rawBody ?? '';
+    if (raw === '') return;
+    try {
+      request.body = parseBoundedJson(raw);
+    } catch (error) {
+      const message = error instanceof JsonLimitError ? error.message : 'The request body is not valid JSON';
+      throw new AppError('InvalidParameter', message, { field: '/', issue: 'not JSON', location: 'body' });
+    }
   });
 
   app.addHook('onSend', async (request, reply, payload) => {

@@ -3,6 +3,7 @@ import type { HostAnswer, HostFields, HostMessageKind, HostSender } from '../../
 import { signatureFailureMessage } from '../../services/auth/index.ts';
 import { buildHostXml, HostXmlError, parseHostXml } from './host-xml.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
+import { JsonLimitError, parseBoundedJson } from '../../domain/bounded-json.ts';
 
 /** Where the host API lives (SPEC §4.5: `{PUBLIC_URL}/superapp/pay/...`, as the demo host apps call it). */
 export const hostApiPrefix = '/superapp/pay';
@@ -38,9 +39,9 @@ export function parseHostBody(raw: Buffer): HostFields {
   if (start === '{') {
     let json: unknown;
     try {
-      json = JSON.parse(text);
-    } catch {
-      throw new HostBodyError('The JSON body does not parse');
+      json = parseBoundedJson(text);
+    } catch (error) {
+      throw new HostBodyError(error instanceof JsonLimitError ? error.message : 'The JSON body does not parse');
     }
     const fields: Record<string, string> = {};
     for (const [name, value] of Object.entries(json as Record<string, unknown>)) {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseTc3Authorization, signedHeadersProblem } from '../../crypto/tc3.ts';
+import { JsonLimitError, parseBoundedJson } from '../../domain/bounded-json.ts';
 import { AppError } from '../../domain/errors.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 import { managementActions } from './actions/index.ts';
@@ -68,9 +69,9 @@ export async function managementRoutes(app: FastifyInstance) {
 
     let body: unknown;
     try {
-      body = request.rawBody ? JSON.parse(request.rawBody) : {};
-    } catch {
-      throw new AppError('InvalidParameter', 'The request body is not valid JSON');
+      body = request.rawBody ? parseBoundedJson(request.rawBody) : {};
+    } catch (error) {
+      throw new AppError('InvalidParameter', error instanceof JsonLimitError ? error.message : 'The request body is not valid JSON');
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body))
       throw new AppError('InvalidParameter', 'The request body must be a JSON object');

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { JsonLimitError, parseBoundedJson } from '../../domain/bounded-json.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { NonceStore } from '../../services/auth/index.ts';
 import type { ChannelErrorCode, ChannelResult } from '../../channels/channel.ts';
@@ -38,6 +39,7 @@ export async function sandboxProtocolRoutes(app: FastifyInstance, options: Sandb
   const { sandbox } = options;
   const { accept, answer, send } = signedChannelReplies(options);
   // The signature covers the raw bytes, so the body is kept as sent.
+  app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   const route = (path: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
@@ -110,9 +112,9 @@ function signedChannelReplies({ channelKey, nonces, clock }: Pick<SandboxProtoco
     }
     let json: unknown;
     try {
-      json = JSON.parse(raw.toString('utf8'));
-    } catch {
-      await refuse(reply, 'PARAM_ERROR', 'The body is not JSON');
+      json = parseBoundedJson(raw.toString('utf8'));
+    } catch (error) {
+      await refuse(reply, 'PARAM_ERROR', error instanceof JsonLimitError ? error.message : 'The body is not JSON');
       return undefined;
     }
     const parsed = schema.safeParse(json);

@@ -122,6 +122,8 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
       await page.screenshot({ path: screenshotPath('notifications-log'), fullPage: true });
       // Oldest first from the Created column, and back.
       await table.locator('th', { hasText: 'Created' }).click();
+      // The header's sort tooltip would cover the search form above it: the pointer leaves the table.
+      await page.mouse.move(0, 0);
       await eventually(() => columnTexts(table, 1)).toEqual([
         'Refund NT-RF-1',
         'Order NT-FAILED',
@@ -130,6 +132,8 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
         'Order NT-0',
       ]);
       await table.locator('th', { hasText: 'Created' }).click();
+      // The header's sort tooltip would cover the search form above it: the pointer leaves the table.
+      await page.mouse.move(0, 0);
       await eventually(() => columnTexts(table, 1)).toEqual([
         'Order NT-0',
         'Order NT-1',

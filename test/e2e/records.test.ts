@@ -148,6 +148,8 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
 
       // Oldest first from the Created column's sorter: the list turns round, and the export follows it.
       await table.locator('th', { hasText: 'Created' }).click();
+      // The header's sort tooltip would cover the search form above it: the pointer leaves the table.
+      await page.mouse.move(0, 0);
       await eventually(() => columnTexts(table, 2)).toEqual(['E2E-11', 'E2E-07', 'E2E-05', 'E2E-01']);
       expect(await table.locator('th[aria-sort]').getAttribute('aria-sort')).toBe('ascending');
 
@@ -203,6 +205,8 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       await page.getByRole('button', { name: 'Search' }).click();
       await eventually(() => columnTexts(table, 2)).toEqual(['E2E-RF-RECENT', 'E2E-RF-OLD']);
       await table.locator('th', { hasText: 'Refund initiated' }).click();
+      // The header's sort tooltip would cover the search form above it: the pointer leaves the table.
+      await page.mouse.move(0, 0);
       await eventually(() => columnTexts(table, 2)).toEqual(['E2E-RF-OLD', 'E2E-RF-RECENT']);
 
       const thirteenMonthsAgo = new Date(now + 8 * hour - 395 * day).toISOString().slice(0, 10);

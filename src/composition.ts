@@ -146,7 +146,14 @@ export function createServices(deps: ServiceDependencies) {
   const hostKeys = new HostKeyService(db, clock, secretBox, keyOverlapMs, channelConnections);
   gateway.gatewayChannels.register(
     'host_reported',
-    new HostReportedChannel({ db, clock, outbox, refundWebhookOf: (refund) => hostKeys.refundWebhookOf(refund) }),
+    new HostReportedChannel({
+      db,
+      clock,
+      outbox,
+      refundWebhookOf: (refund) => hostKeys.refundWebhookOf(refund),
+      statementTargetOf: (applicationId) => channelConnections.hostStatementTargetOf(applicationId),
+      connector: () => gateway.gatewayChannels.connectorOptions(),
+    }),
   );
   const host = {
     hostKeys,

@@ -17,6 +17,7 @@ import { manualRefundSettlementMigration } from './migrations/0018-manual-refund
 import { merchantKeysPerSuperappMigration } from './migrations/0019-merchant-keys-per-superapp.ts';
 import { channelConnectionsMigration } from './migrations/0020-channel-connections.ts';
 import { hostPaymentsWithoutTransactionIdMigration } from './migrations/0021-host-payments-without-transaction-id.ts';
+import { statementSourcesMigration } from './migrations/0023-statement-sources.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
@@ -39,6 +40,7 @@ export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0019-merchant-keys-per-superapp': merchantKeysPerSuperappMigration(kind),
     '0020-channel-connections': channelConnectionsMigration(kind),
     '0021-host-payments-without-transaction-id': hostPaymentsWithoutTransactionIdMigration(kind),
+    '0023-statement-sources': statementSourcesMigration(),
   };
 }
 

@@ -102,6 +102,7 @@ export class GatewayChannelResolver implements ChannelResolver {
   /** The channel of connection `connectionId` of superapp `applicationId`, if it serves the daily statement (SPEC §9.1). */
   async statementSourceFor(applicationId: string, connectionId: number): Promise<StatementSource> {
     const none = (message: string): StatementSource => ({ available: false, reason: 'NO_STATEMENT', message });
+    // The connection names the kind; the route's kind plays no part in finding it.
     const connection = await this.connections.connectionOf({
       channel_kind: '',
       application_id: applicationId,

@@ -164,6 +164,13 @@ describeOnEachDatabase('channel statements', (kind) => {
     const full = page(await (await statementChannel()).queryStatement(query({ limit: maxStatementPageLines })));
     expect(full.lines).toHaveLength(maxStatementPageLines);
     expect(full.nextCursor).toBeNull();
+    // Past the limit the answer is not read to its end: unknown, asked again later.
+    server.statementFault = 'oversized';
+    server.oversizedBytes = maxStatementAnswerBytes;
+    expect(await (await statementChannel()).queryStatement(query())).toMatchObject({
+      outcome: 'unknown',
+      reason: expect.stringMatching(/^oversized/),
+    });
   });
 
   it('not ready and not supported are refusals; 5xx, a timeout, a bad signature and garbage are unknown', async () => {

@@ -40,9 +40,9 @@ export const badAnswerModes: readonly FaultMode[] = [
 
 /**
  * How the channel bends its statement (SPEC §9.1): not ready yet, not served at all, a page with one line more than
- * `limit`, or a page naming another day or another superapp than asked.
+ * `limit`, a page naming another day or another superapp than asked, or an answer of `oversizedBytes` (padded).
  */
-export type StatementFault = 'notReady' | 'notSupported' | 'extraLine' | 'otherBillDate' | 'otherApplication';
+export type StatementFault = 'notReady' | 'notSupported' | 'extraLine' | 'otherBillDate' | 'otherApplication' | 'oversized';
 
 export interface Fault {
   mode: FaultMode;
@@ -82,6 +82,8 @@ export class FakeChannelServer {
   statementFault: StatementFault | undefined;
   /** Where it serves the statement: the protocol path, or a host-reported superapp's own statement URL path. */
   statementPath: string = channelProtocolPaths.queryStatement;
+  /** How large an `oversized` statement answer is. */
+  oversizedBytes = 8 * 1024 * 1024;
   /** Signs answers with this key instead of `channelKey` (a backend still on a replaced key). */
   answerKey: string | undefined;
 
@@ -409,6 +411,7 @@ export class FakeChannelServer {
           nextCursor: next,
           summary: [...summarizeStatementLines(day).values()],
         });
+        if (this.statementFault === 'oversized') return [200, { ...page, padding: 'x'.repeat(this.oversizedBytes) }];
         return [200, page];
       }
       default:

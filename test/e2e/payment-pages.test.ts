@@ -81,6 +81,8 @@ describeWithBrowser('payment configuration and merchant binding in the console (
         await settings.getByText('HTTP channel protocol', { exact: true }).click();
         await settings.getByLabel('Channel base URL').waitFor();
         await settings.getByLabel('Channel key').waitFor();
+        // A newly chosen HTTP channel serves the daily statement unless switched off (SPEC §9.1).
+        expect(await settings.getByRole('switch', { name: 'Daily statement' }).isChecked()).toBe(true);
         await settings.getByText('Sandbox', { exact: true }).click();
         await eventually(() => settings.getByLabel('Channel base URL').count()).toBe(0);
       }

@@ -73,7 +73,7 @@ import {
 } from './services/records/index.ts';
 import { AuditService, MiniProgramService, PlatformService, SuperappService, TeamService, UserService } from './services/tenancy/index.ts';
 import { sealingContexts } from './domain/sealing-contexts.ts';
-import { ConnectionStatementSources, StatementReconciliationService } from './services/reconciliation/index.ts';
+import { StatementReconciliationService } from './services/reconciliation/index.ts';
 
 /** What services are built from; each service takes only what it uses. */
 export interface ServiceDependencies {
@@ -147,7 +147,14 @@ export function createServices(deps: ServiceDependencies) {
   const hostKeys = new HostKeyService(db, clock, secretBox, keyOverlapMs, channelConnections);
   gateway.gatewayChannels.register(
     'host_reported',
-    new HostReportedChannel({ db, clock, outbox, refundWebhookOf: (refund) => hostKeys.refundWebhookOf(refund) }),
+    new HostReportedChannel({
+      db,
+      clock,
+      outbox,
+      refundWebhookOf: (refund) => hostKeys.refundWebhookOf(refund),
+      statementTargetOf: (applicationId) => channelConnections.hostStatementTargetOf(applicationId),
+      connector: () => gateway.gatewayChannels.connectorOptions(),
+    }),
   );
   const host = {
     hostKeys,
@@ -210,7 +217,13 @@ export function createServices(deps: ServiceDependencies) {
       db,
       clock,
       deps.config,
-      new ConnectionStatementSources(db, gateway.gatewayChannels),
+      {
+        // The connection's channel, reached as its orders and refunds reach it; none: the run is NO_STATEMENT.
+        async statementSourceFor(run) {
+          const source = await gateway.gatewayChannels.statementSourceFor(run.application_id, run.channel_connection_id);
+          return source.available ? { channel: source.channel } : { unavailable: source.message };
+        },
+      },
       masterKeyInstances.instanceId,
     ),
     /** The demo shop's merchant server, which calls the gateway at the address the server listens on. */

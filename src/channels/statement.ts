@@ -125,7 +125,8 @@ export const wireStatementPageSchema = z.object({
   application_id: identifier(64),
   bill_date: billDate,
   statement_id: identifier(128),
-  lines: z.array(z.discriminatedUnion('type', [wirePaymentLineSchema, wireRefundLineSchema])).max(maxStatementPageLines + 1),
+  // More lines than `limit` is the reader's to refuse (STATEMENT_INVALID); the answer's byte limit bounds the list.
+  lines: z.array(z.discriminatedUnion('type', [wirePaymentLineSchema, wireRefundLineSchema])),
   next_cursor: z.string().min(1).max(512).nullable(),
   summary: z
     .array(

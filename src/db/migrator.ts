@@ -18,6 +18,7 @@ import { merchantKeysPerSuperappMigration } from './migrations/0019-merchant-key
 import { channelConnectionsMigration } from './migrations/0020-channel-connections.ts';
 import { hostPaymentsWithoutTransactionIdMigration } from './migrations/0021-host-payments-without-transaction-id.ts';
 import { sandboxStatementFaultsMigration } from './migrations/0022-sandbox-statement-faults.ts';
+import { statementSourcesMigration } from './migrations/0023-statement-sources.ts';
 import { reconciliationMigration } from './migrations/0024-reconciliation.ts';
 import type { Database } from './schema.ts';
 
@@ -42,6 +43,7 @@ export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0020-channel-connections': channelConnectionsMigration(kind),
     '0021-host-payments-without-transaction-id': hostPaymentsWithoutTransactionIdMigration(kind),
     '0022-sandbox-statement-faults': sandboxStatementFaultsMigration(kind),
+    '0023-statement-sources': statementSourcesMigration(),
     '0024-reconciliation': reconciliationMigration(kind),
   };
 }

@@ -26,6 +26,10 @@ export interface SuperappPaymentConfigTable {
   host_key_sealed: string | null;
   previous_host_key_sealed: string | null;
   previous_host_key_until: number | null;
+  /** 1 when the HTTP channel serves the daily statement (SPEC §9.1); 0 for configurations saved before. Migration 0023. */
+  statements_supported: Generated<number>;
+  /** Where a host-reported superapp serves its daily statement (https, like its refund webhook); null: none. Migration 0023. */
+  statement_url: string | null;
   created_at: number;
   updated_at: number;
 }

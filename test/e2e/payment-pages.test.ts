@@ -81,6 +81,8 @@ describeWithBrowser('payment configuration and merchant binding in the console (
         await settings.getByText('HTTP channel protocol', { exact: true }).click();
         await settings.getByLabel('Channel base URL').waitFor();
         await settings.getByLabel('Channel key').waitFor();
+        // A newly chosen HTTP channel serves the daily statement unless switched off (SPEC §9.1).
+        expect(await settings.getByRole('switch', { name: 'Daily statement' }).isChecked()).toBe(true);
         await settings.getByText('Sandbox', { exact: true }).click();
         await eventually(() => settings.getByLabel('Channel base URL').count()).toBe(0);
       }
@@ -295,10 +297,21 @@ describeWithBrowser('payment configuration and merchant binding in the console (
       await settings.getByRole('button', { name: 'Save' }).click();
       await settings.getByText('An absolute https URL').waitFor();
       await settings.getByLabel('Refund webhook URL').fill('https://refunds.example.com/hook');
+      // The statement URL beside the refund webhook (SPEC §9.1), under the same https rule.
+      await settings.getByLabel('Statement URL').fill('http://refunds.example.com/statements');
+      await settings.getByRole('button', { name: 'Save' }).click();
+      await settings.getByText('An absolute https URL').waitFor();
+      expect((await savedConfig()).channelKind).not.toBe('host_reported');
+      await settings.getByLabel('Statement URL').fill('https://refunds.example.com/statements');
       await settings.getByRole('button', { name: 'Save' }).click();
       await page.getByText('Saved', { exact: true }).waitFor();
       const switched = await savedConfig();
-      expect(switched).toMatchObject({ channelKind: 'host_reported', channelSettings: { webhookUrl: 'https://refunds.example.com/hook' } });
+      expect(switched).toMatchObject({
+        channelKind: 'host_reported',
+        channelSettings: { webhookUrl: 'https://refunds.example.com/hook' },
+        statementUrl: 'https://refunds.example.com/statements',
+      });
+      await eventually(() => settings.getByLabel('Statement URL').inputValue()).toBe('https://refunds.example.com/statements');
       const sandboxConnection = switched.previousConnections.find((connection) => connection.kind === 'sandbox');
       expect(sandboxConnection?.openOrders).toBeGreaterThanOrEqual(1);
       const previous = page.getByRole('region', { name: 'Previous channel connections still in use' });
@@ -328,6 +341,7 @@ describeWithBrowser('payment configuration and merchant binding in the console (
     selectableChannelKinds: string[];
     channelKind: string | null;
     channelSettings: Record<string, string>;
+    statementUrl: string | null;
     previousConnections: Array<{ kind: string; openOrders: number; openRefunds: number }>;
   }> {
     const admin = await ConsoleClient.signIn(server.context.app, demo.superapp.users.admin.account, demo.superapp.users.admin.password);

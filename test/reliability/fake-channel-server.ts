@@ -12,6 +12,13 @@ import {
   type WireOrder,
   type WireRefund,
 } from '../../src/channels/protocol.ts';
+import {
+  statementPageToWire,
+  statementQueryFromWire,
+  summarizeStatementLines,
+  wireStatementQuerySchema,
+  type StatementLine,
+} from '../../src/channels/statement.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 
 /**
@@ -30,6 +37,12 @@ export const badAnswerModes: readonly FaultMode[] = [
   'cutConnection',
   'forgedRefusal',
 ];
+
+/**
+ * How the channel bends its statement (SPEC §9.1): not ready yet, not served at all, a page with one line more than
+ * `limit`, a page naming another day or another superapp than asked, or an answer of `oversizedBytes` (padded).
+ */
+export type StatementFault = 'notReady' | 'notSupported' | 'extraLine' | 'otherBillDate' | 'otherApplication' | 'oversized';
 
 export interface Fault {
   mode: FaultMode;
@@ -63,6 +76,16 @@ export class FakeChannelServer {
   slowMs = 60;
   /** Runs after the work and before the answer (a channel that calls back while its answer is still on the way). */
   beforeAnswer: ((path: string, answer: unknown) => Promise<void>) | undefined;
+  /** The lines its statements list (a day's page holds those whose time is in the day), paged by an offset cursor. */
+  statementLines: StatementLine[] = [];
+  statementId = 'FCS-1';
+  statementFault: StatementFault | undefined;
+  /** Where it serves the statement: the protocol path, or a host-reported superapp's own statement URL path. */
+  statementPath: string = channelProtocolPaths.queryStatement;
+  /** How large an `oversized` statement answer is. */
+  oversizedBytes = 8 * 1024 * 1024;
+  /** Signs answers with this key instead of `channelKey` (a backend still on a replaced key). */
+  answerKey: string | undefined;
 
   /**
    * `channelKey` is the superapp's channel key (changed when the superapp installs a new one); `tls` serves HTTPS
@@ -213,7 +236,7 @@ export class FakeChannelServer {
     return this.misbehave(response, fault.mode, status, answer);
   }
 
-  private answer(response: ServerResponse, status: number, answer: unknown, signWith = this.channelKey): void {
+  private answer(response: ServerResponse, status: number, answer: unknown, signWith = this.answerKey ?? this.channelKey): void {
     const text = JSON.stringify(answer);
     response
       .writeHead(status, {
@@ -368,6 +391,28 @@ export class FakeChannelServer {
         if (!input.success) return refuse(400, 'PARAM_ERROR', input.error.message);
         const refund = this.refunds.get(orderKey(input.data.merchant_id, input.data.out_refund_no));
         return refund ? [200, { ...refund }] : refuse(404, 'REFUND_NOT_EXIST', 'no such refund');
+      }
+      case this.statementPath: {
+        const input = wireStatementQuerySchema.safeParse(body);
+        if (!input.success) return refuse(400, 'PARAM_ERROR', input.error.message);
+        if (this.statementFault === 'notReady') return refuse(409, 'STATEMENT_NOT_READY', 'the day is not closed yet');
+        if (this.statementFault === 'notSupported') return refuse(404, 'NOT_SUPPORTED', 'no statements here');
+        const query = statementQueryFromWire(input.data);
+        const day = this.statementLines.filter((line) => line.time >= query.fromTime && line.time < query.toTime);
+        const offset = query.cursor === null ? 0 : Number(query.cursor);
+        const lines = day.slice(offset, offset + query.limit);
+        if (this.statementFault === 'extraLine' && day[0]) lines.push(...day.slice(0, query.limit + 1 - lines.length));
+        const next = offset + query.limit < day.length ? String(offset + query.limit) : null;
+        const page = statementPageToWire({
+          applicationId: this.statementFault === 'otherApplication' ? `${query.applicationId}_other` : query.applicationId,
+          billDate: this.statementFault === 'otherBillDate' ? '2001-01-01' : query.billDate,
+          statementId: this.statementId,
+          lines,
+          nextCursor: next,
+          summary: [...summarizeStatementLines(day).values()],
+        });
+        if (this.statementFault === 'oversized') return [200, { ...page, padding: 'x'.repeat(this.oversizedBytes) }];
+        return [200, page];
       }
       default:
         return refuse(404, 'PARAM_ERROR', `no such path ${path}`);

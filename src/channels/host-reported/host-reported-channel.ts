@@ -16,6 +16,23 @@ import type {
   PaymentChannel,
 } from '../channel.ts';
 import { createRefundToWire } from '../protocol.ts';
+import type { HostLookup, TargetPolicy } from '../../net/address-policy.ts';
+import type { OutboundOptions } from '../../net/pinned-http.ts';
+import type { StatementPage, StatementQuery } from '../statement.ts';
+import { maxStatementAnswerBytes, queryStatementAt, statementTimeoutMs } from '../http/statement-call.ts';
+
+export interface HostStatementTarget {
+  url: string;
+  /** Null while no host key was issued. */
+  keys: { signing: string; accepted: readonly string[] } | null;
+}
+
+export interface HostStatementConnector {
+  policy: TargetPolicy;
+  lookup?: HostLookup | undefined;
+  tls?: OutboundOptions['tls'] | undefined;
+  statementTimeoutMs?: number | undefined;
+}
 
 /** The outbox topic of refund requests sent to a host-reported superapp's refund webhook. */
 export const hostRefundWebhookTopic = 'host_refund_webhook';
@@ -67,6 +84,13 @@ export class HostReportedChannel implements PaymentChannel {
       outbox: Pick<OutboxService, 'enqueue'>;
       /** The refund webhook URL of the host-reported connection the refund was created under; null when it has none. */
       refundWebhookOf(refund: RefundRow): Promise<string | null>;
+      /**
+       * Where the superapp serves its daily statement (SPEC §9.1), with its host key (`signing`, and every key its
+       * answers may be signed with: the replaced one too while the overlap lasts); null without a statement URL.
+       */
+      statementTargetOf?(applicationId: string): Promise<HostStatementTarget | null>;
+      /** How statement requests reach the host: the outbound policy, and the resolver's name lookup, CA and deadline. */
+      connector?(): HostStatementConnector;
     },
     /** The superapp whose reports this view answers for; unset on the shared instance the resolver scopes. */
     private readonly applicationId?: string,
@@ -179,6 +203,40 @@ export class HostReportedChannel implements PaymentChannel {
       return rejected('REFUND_NOT_EXIST', 'No refund request was sent to the superapp for this number');
     }
     return { outcome: 'ok', value: this.refundView(refund) };
+  }
+
+  /**
+   * A page of the superapp's statement of a day (SPEC §9.1), from the statement URL set beside its refund webhook: the
+   * same body and answer as the HTTP channel's `/v1/statements/query`, signed with the host key as refund webhook
+   * requests are, the answer verified with the host key (or the replaced one while the overlap lasts).
+   */
+  async queryStatement(query: StatementQuery): Promise<ChannelResult<StatementPage>> {
+    if (query.applicationId !== this.superapp) throw new Error('A statement query names the superapp the channel is scoped to');
+    const target = await this.options.statementTargetOf?.(this.superapp);
+    if (!target) return { outcome: 'rejected', code: 'NOT_SUPPORTED', message: 'The superapp has no statement URL configured' };
+    // Nothing can be asked unsigned: like a refund webhook without a host key, it waits for one.
+    if (!target.keys)
+      return {
+        outcome: 'unknown',
+        reason: 'The superapp has no host key, so the statement request cannot be signed',
+        mayHaveApplied: false,
+      };
+    const connector = this.options.connector?.() ?? { policy: { allowPrivateTargets: [], sandboxRelaxed: false } };
+    return queryStatementAt(
+      {
+        url: target.url,
+        signingKey: target.keys.signing,
+        verifyingKeys: target.keys.accepted,
+        clock: this.options.clock,
+        policy: connector.policy,
+        timeoutMs: connector.statementTimeoutMs ?? statementTimeoutMs,
+        maxAnswerBytes: maxStatementAnswerBytes,
+        userAgent: 'Paythrough-Statement/1',
+        lookup: connector.lookup,
+        tls: connector.tls,
+      },
+      query,
+    );
   }
 
   private refundView(refund: RefundRow): ChannelRefund {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Clock } from '../../domain/clock.ts';
 import type { HostLookup, TargetPolicy } from '../../net/address-policy.ts';
-import { OutboundError, sendOutbound, type OutboundOptions } from '../../net/pinned-http.ts';
+import type { OutboundOptions } from '../../net/pinned-http.ts';
 import type {
   ChannelOrder,
   ChannelOrderKey,
@@ -18,12 +18,12 @@ import {
   createRefundToWire,
   orderFromWire,
   refundFromWire,
-  signChannelMessage,
-  verifyChannelSignature,
-  wireErrorSchema,
   wireOrderSchema,
   wireRefundSchema,
 } from '../protocol.ts';
+import type { StatementPage, StatementQuery } from '../statement.ts';
+import { signedChannelCall, type SignedCallTarget } from './signed-call.ts';
+import { maxStatementAnswerBytes, queryStatementAt, statementTimeoutMs } from './statement-call.ts';
 
 /**
  * The connector for a superapp that implements the channel protocol (docs/channel-protocol.md):
@@ -40,6 +40,8 @@ export interface HttpChannelOptions {
   policy: TargetPolicy;
   /** Per call, connect to last byte (default 10 s). */
   timeoutMs?: number;
+  /** Per statement page, connect to last byte (default 30 s, SPEC §9.1). */
+  statementTimeoutMs?: number;
   lookup?: HostLookup;
   tls?: OutboundOptions['tls'];
 }
@@ -99,77 +101,43 @@ export class HttpChannel implements PaymentChannel {
     );
   }
 
-  private async call<W, T>(
+  /** A page of the channel's statement of a day (SPEC §9.1), with a page that breaks the protocol refused. */
+  queryStatement(query: StatementQuery): Promise<ChannelResult<StatementPage>> {
+    return queryStatementAt(
+      this.target(channelProtocolPaths.queryStatement, this.options.statementTimeoutMs ?? statementTimeoutMs, maxStatementAnswerBytes),
+      query,
+    );
+  }
+
+  private target(path: string, timeoutMs: number, maxAnswerBytes: number): SignedCallTarget {
+    return {
+      url: `${this.baseUrl}${path}`,
+      signingKey: this.options.channelKey,
+      verifyingKeys: this.verifyingKeys,
+      clock: this.options.clock,
+      policy: this.options.policy,
+      timeoutMs,
+      maxAnswerBytes,
+      userAgent: 'Paythrough-Channel-Connector/1',
+      lookup: this.options.lookup,
+      tls: this.options.tls,
+    };
+  }
+
+  private call<W, T>(
     path: string,
     body: unknown,
     schema: z.ZodType<W>,
     fromWire: (wire: W) => T,
     check: Check<T>,
   ): Promise<ChannelResult<T>> {
-    const text = JSON.stringify(body);
-    const headers = {
-      'content-type': 'application/json; charset=utf-8',
-      accept: 'application/json',
-      'user-agent': 'Paythrough-Channel-Connector/1',
-      ...signChannelMessage(this.options.channelKey, text, { nowMs: this.options.clock.nowMs() }),
-    };
-    let response;
-    try {
-      response = await sendOutbound(
-        {
-          url: `${this.baseUrl}${path}`,
-          method: 'POST',
-          headers,
-          body: text,
-          timeoutMs: this.options.timeoutMs ?? httpChannelTimeoutMs,
-          maxResponseBytes: maxAnswerBytes,
-        },
-        {
-          policy: this.options.policy,
-          ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
-          ...(this.options.tls ? { tls: this.options.tls } : {}),
-        },
-      );
-    } catch (error) {
-      if (error instanceof OutboundError)
-        return { outcome: 'unknown', reason: `${error.failure}: ${error.message}`, mayHaveApplied: error.mayHaveArrived };
-      throw error;
-    }
-    const unknown = (reason: string): ChannelResult<T> => ({
-      outcome: 'unknown',
-      reason: `HTTP ${response.status}: ${reason}`,
-      mayHaveApplied: true,
-    });
-    if (response.status >= 500) return unknown('the channel failed');
-    if (response.status < 200 || (response.status >= 300 && response.status < 400)) return unknown('unexpected status');
-    // Answers decide money: only a signed one counts, a refusal as much as a success.
-    const signature = verifyChannelSignature({
-      headers: response.headers,
-      body: response.body,
-      channelKeys: this.verifyingKeys,
-      nowMs: this.options.clock.nowMs(),
-    });
-    if (!signature.ok) return unknown(`the answer is not authentic (${signature.message})`);
-    let json: unknown;
-    try {
-      json = JSON.parse(response.body.toString('utf8'));
-    } catch {
-      return unknown('the answer is not JSON');
-    }
-    if (response.status >= 400) {
-      const error = wireErrorSchema.safeParse(json);
-      if (!error.success) return unknown('the error answer is not a channel error');
-      return { outcome: 'rejected', code: error.data.code, message: error.data.message };
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success)
-      return unknown(
-        `the answer does not follow the protocol (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`,
-      );
-    const value = fromWire(parsed.data);
-    const mismatch = check(value);
-    if (mismatch) return unknown(mismatch);
-    return { outcome: 'ok', value };
+    return signedChannelCall(
+      this.target(path, this.options.timeoutMs ?? httpChannelTimeoutMs, maxAnswerBytes),
+      body,
+      schema,
+      fromWire,
+      check,
+    );
   }
 }
 

@@ -51,6 +51,13 @@ export const paymentConfigSchema = z.object({
   channelSettings: z.object({ baseUrl: z.string().optional(), webhookUrl: z.string().optional() }),
   channelSecretSet: z.boolean(),
   channelConnectionId: z.number().nullable().describe('The channel connection new orders are created under'),
+  statementsSupported: z
+    .boolean()
+    .describe('The HTTP channel serves the daily statement (SPEC §9.1); off for HTTP channels configured before it existed'),
+  statementUrl: z
+    .string()
+    .nullable()
+    .describe('Where a host-reported superapp serves its daily statement, beside its refund webhook; null: none'),
   updatedAt: z.number().nullable(),
   sandboxAvailable: z.boolean(),
   selectableChannelKinds: z.array(z.enum(channelKinds)),
@@ -63,6 +70,14 @@ export const paymentConfigChangesSchema = z.object({
   paymentEnabled: z.boolean().optional(),
   currencies: z.array(z.enum(currencyCodes)).min(1).max(currencyCodes.length).optional(),
   channel: channelInputSchema.optional(),
+  statementsSupported: z.boolean().optional().describe('Whether the HTTP channel serves the daily statement'),
+  statementUrl: z
+    .string()
+    .url()
+    .max(500)
+    .nullable()
+    .optional()
+    .describe("A host-reported superapp's statement URL (https, like its refund webhook); null removes it"),
 });
 
 export const merchantSchema = z.object({

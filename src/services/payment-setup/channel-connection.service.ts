@@ -23,6 +23,14 @@ export interface ChannelKeys {
   accepted: string[];
 }
 
+/** Whether a superapp's channel serves the daily statement (SPEC §9.1). */
+export interface StatementSettings {
+  /** The HTTP channel serves `/v1/statements/query`. */
+  statementsSupported: boolean;
+  /** Where the host-reported superapp serves it; null: nowhere. */
+  statementUrl: string | null;
+}
+
 /** A connection that is no longer the superapp's current one but still carries open orders or refunds. */
 export interface PreviousConnectionView {
   id: number;
@@ -95,6 +103,25 @@ export class ChannelConnectionService {
     const row = await paymentConfigRepository.find(this.db, applicationId);
     if (!row?.host_key_sealed) return null;
     return this.keysOf(applicationId, row.host_key_sealed, row.previous_host_key_sealed, row.previous_host_key_until);
+  }
+
+  /**
+   * Whether a superapp's channel serves the daily statement (SPEC §9.1): the HTTP channel's `statements_supported`,
+   * and the host-reported statement URL. Per superapp like its keys (not per connection: a connection is kind + URL).
+   */
+  async statementSettingsOf(applicationId: string): Promise<StatementSettings> {
+    const row = await paymentConfigRepository.find(this.db, applicationId);
+    return { statementsSupported: row?.statements_supported === 1, statementUrl: row?.statement_url ?? null };
+  }
+
+  /** Where a host-reported superapp serves its statement, with its host keys (null: none issued); null without a statement URL. */
+  async hostStatementTargetOf(applicationId: string): Promise<{ url: string; keys: ChannelKeys | null } | null> {
+    const row = await paymentConfigRepository.find(this.db, applicationId);
+    if (!row?.statement_url) return null;
+    const keys = row.host_key_sealed
+      ? this.keysOf(applicationId, row.host_key_sealed, row.previous_host_key_sealed, row.previous_host_key_until)
+      : null;
+    return { url: row.statement_url, keys };
   }
 
   /** The superapp's replaced connections still in use, with how many open orders and refunds each carries. */

@@ -4,6 +4,7 @@ export {
   type ChannelKeys,
   type ChannelRoute,
   type PreviousConnectionView,
+  type StatementSettings,
 } from './channel-connection.service.ts';
 export { GatewayCertificateService } from './gateway-certificates.service.ts';
 export { HostKeyService } from './host-key.service.ts';

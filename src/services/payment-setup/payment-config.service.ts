@@ -19,7 +19,7 @@ import {
 
 export const channelKinds = ['sandbox', 'http', 'host_reported'] as const satisfies readonly ChannelKind[];
 
-/** A channel base URL or refund webhook URL: absolute https, no credentials (the SSRF guard checks addresses at each call). */
+/** A channel base URL, refund webhook or statement URL: absolute https, no credentials (the SSRF guard checks addresses at each call). */
 function checkChannelUrl(value: string, field: string): void {
   let url: URL | undefined;
   try {
@@ -56,6 +56,10 @@ export interface ResolvedPaymentConfig {
   channelSecretSet: boolean;
   /** The connection new orders are created under; null until a channel is chosen. */
   channelConnectionId: number | null;
+  /** Whether the HTTP channel serves the daily statement (SPEC §9.1); off for HTTP channels configured before it existed. */
+  statementsSupported: boolean;
+  /** Where a host-reported superapp serves its daily statement, beside its refund webhook; null: none (SPEC §9.1). */
+  statementUrl: string | null;
   updatedAt: number | null;
 }
 
@@ -73,6 +77,9 @@ export interface PaymentConfigChanges {
   paymentEnabled?: boolean | undefined;
   currencies?: string[] | undefined;
   channel?: ChannelConnectionInput | undefined;
+  statementsSupported?: boolean | undefined;
+  /** Null removes it. */
+  statementUrl?: string | null | undefined;
 }
 
 function resolve(superappId: string, row: PaymentConfigRow | undefined): ResolvedPaymentConfig {
@@ -85,6 +92,8 @@ function resolve(superappId: string, row: PaymentConfigRow | undefined): Resolve
       channelSettings: {},
       channelSecretSet: false,
       channelConnectionId: null,
+      statementsSupported: false,
+      statementUrl: null,
       updatedAt: null,
     };
   }
@@ -96,6 +105,8 @@ function resolve(superappId: string, row: PaymentConfigRow | undefined): Resolve
     channelSettings: JSON.parse(row.channel_settings_json) as ChannelSettings,
     channelSecretSet: keySealedOf(row) !== null,
     channelConnectionId: row.channel_connection_id,
+    statementsSupported: row.statements_supported === 1,
+    statementUrl: row.statement_url,
     updatedAt: row.updated_at,
   };
 }
@@ -142,6 +153,10 @@ export class PaymentConfigService {
       const existing = await paymentConfigRepository.find(trx, superapp.id);
       const before = resolve(superapp.id, existing);
       const channel = changes.channel === undefined ? undefined : this.validChannel(changes.channel);
+      if (changes.statementUrl) checkChannelUrl(changes.statementUrl, 'statementUrl');
+      // A newly chosen HTTP channel is expected to serve statements; one configured before keeps what it had.
+      const statementsSupported =
+        changes.statementsSupported ?? (channel?.kind === 'http' && before.channelKind !== 'http' ? true : before.statementsSupported);
       const now = this.clock.nowMs();
       // A new kind or URL is a new connection for new orders; older orders keep theirs (SPEC §7).
       const connectionId = channel
@@ -171,6 +186,8 @@ export class PaymentConfigService {
         host_key_sealed: existing?.host_key_sealed ?? null,
         previous_host_key_sealed: existing?.previous_host_key_sealed ?? null,
         previous_host_key_until: existing?.previous_host_key_until ?? null,
+        statements_supported: statementsSupported ? 1 : 0,
+        statement_url: changes.statementUrl === undefined ? before.statementUrl : changes.statementUrl || null,
         ...keyChanges,
         created_at: existing?.created_at ?? now,
         updated_at: now,
@@ -186,6 +203,8 @@ export class PaymentConfigService {
         channelSettings: c.channelSettings,
         channelSecretSet: c.channelSecretSet,
         channelConnectionId: c.channelConnectionId,
+        statementsSupported: c.statementsSupported,
+        statementUrl: c.statementUrl,
       });
       // Which key this change replaced (never the key itself): the replaced one overlaps until `previous_*_until`.
       const keyReplaced = { channelKeyReplaced: 'channel_key_sealed' in keyChanges, hostKeyReplaced: 'host_key_sealed' in keyChanges };

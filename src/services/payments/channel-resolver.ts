@@ -8,6 +8,15 @@ import type { ChannelConnectionService, ChannelRoute } from '../payment-setup/in
 export type { ChannelRoute };
 
 /**
+ * Where the reconciliation reads a connection's statement of a day (SPEC §9.1): its channel, which serves statements,
+ * or why there is none to read (`NO_STATEMENT`: the HTTP channel's statements are switched off, the host-reported
+ * superapp has no statement URL, or the channel serves none).
+ */
+export type StatementSource =
+  | { available: true; channel: PaymentChannel & Required<Pick<PaymentChannel, 'queryStatement'>> }
+  | { available: false; reason: 'NO_STATEMENT'; message: string };
+
+/**
  * Finds the channel an order or refund goes through: the connection (kind and URL) it was created under, on its
  * superapp, whatever the superapp's configuration says now (SPEC §7 "Channel change with live money").
  */
@@ -55,6 +64,8 @@ export const channelUnavailable = (reason: string) =>
     cause: reason,
   });
 
+type ConnectorOptions = Pick<HttpChannelOptions, 'lookup' | 'tls' | 'timeoutMs' | 'statementTimeoutMs'>;
+
 /**
  * The channels of this deployment: the in-process sandbox (while the sandbox is on) and an HTTP connector to
  * the base URL of the connection each order or refund was created under, signed with its superapp's current
@@ -63,11 +74,11 @@ export const channelUnavailable = (reason: string) =>
  */
 export class GatewayChannelResolver implements ChannelResolver {
   private readonly registered = new Map<string, PaymentChannel>();
-  private connector: Pick<HttpChannelOptions, 'lookup' | 'tls' | 'timeoutMs'> = {};
+  private connector: ConnectorOptions = {};
 
   constructor(
     private readonly clock: Clock,
-    private readonly connections: Pick<ChannelConnectionService, 'connectionOf' | 'httpChannelKeysOf'>,
+    private readonly connections: Pick<ChannelConnectionService, 'connectionOf' | 'httpChannelKeysOf' | 'statementSettingsOf'>,
     private readonly config: Pick<Config, 'sandboxEnabled' | 'allowPrivateTargets'>,
     sandbox: PaymentChannel | null,
   ) {
@@ -79,8 +90,37 @@ export class GatewayChannelResolver implements ChannelResolver {
   }
 
   /** How HTTP connectors reach their channel: an embedding's own name lookup or CA (or a test's), and deadline. */
-  configureConnector(options: Pick<HttpChannelOptions, 'lookup' | 'tls' | 'timeoutMs'>): void {
+  configureConnector(options: ConnectorOptions): void {
     this.connector = { ...options };
+  }
+
+  /** How channel calls reach the superapp (the host-reported statement request too): the policy, lookup, CA, deadlines. */
+  connectorOptions(): ConnectorOptions & { policy: HttpChannelOptions['policy'] } {
+    return { ...this.connector, policy: { allowPrivateTargets: this.config.allowPrivateTargets, sandboxRelaxed: false } };
+  }
+
+  /** The channel of connection `connectionId` of superapp `applicationId`, if it serves the daily statement (SPEC §9.1). */
+  async statementSourceFor(applicationId: string, connectionId: number): Promise<StatementSource> {
+    const none = (message: string): StatementSource => ({ available: false, reason: 'NO_STATEMENT', message });
+    // The connection names the kind; the route's kind plays no part in finding it.
+    const connection = await this.connections.connectionOf({
+      channel_kind: '',
+      application_id: applicationId,
+      channel_connection_id: connectionId,
+    });
+    if (!connection) return none(`The superapp has no channel connection ${connectionId}`);
+    const settings = await this.connections.statementSettingsOf(applicationId);
+    if (connection.kind === 'http' && !settings.statementsSupported)
+      return none('The HTTP channel does not serve statements (statements_supported is off)');
+    if (connection.kind === 'host_reported' && settings.statementUrl === null) return none('The superapp has no statement URL');
+    const channel = await this.channelFor({
+      channel_kind: connection.kind,
+      application_id: applicationId,
+      channel_connection_id: connectionId,
+    });
+    if (!channel) return none(`No ${connection.kind} channel is available for connection ${connectionId}`);
+    if (!channel.queryStatement) return none(`The ${connection.kind} channel serves no statements`);
+    return { available: true, channel: channel as PaymentChannel & Required<Pick<PaymentChannel, 'queryStatement'>> };
   }
 
   /**

@@ -6,4 +6,3 @@ export {
   type StatementSource,
   type StatementSources,
 } from './statement-reconciliation.service.ts';
-export { ConnectionStatementSources } from './statement-sources.ts';

@@ -239,6 +239,8 @@ export class StatementReconciliationService {
       if (result.outcome === 'unknown') return this.retryLater(current, `the channel did not answer: ${result.reason}`);
       if (result.outcome === 'rejected') {
         if (result.code === 'NOT_SUPPORTED') return this.finish(current, 'NO_STATEMENT', { lastError: result.message });
+        // The connector refused the page it was given (SPEC §9.1): nothing from it is applied.
+        if (result.code === 'INVALID_REQUEST') return this.finish(current, 'FAILED', { lastError: `STATEMENT_INVALID: ${result.message}` });
         if (result.code === 'STATEMENT_NOT_READY')
           return this.retryLater(current, `the statement is not ready: ${result.message}`, notReadyRetryMs);
         return this.retryLater(current, `the channel refused: ${result.code} ${result.message}`);

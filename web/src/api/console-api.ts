@@ -61,6 +61,8 @@ export interface PaymentConfigChanges {
   paymentEnabled?: boolean;
   currencies?: string[];
   channel?: { kind: ChannelKind; baseUrl?: string; webhookUrl?: string; secret?: string };
+  statementsSupported?: boolean;
+  statementUrl?: string | null;
 }
 
 export interface MerchantFields {

@@ -237,6 +237,14 @@ export const en = {
   'paymentConfig.baseUrlHelp': "The superapp payment backend's HTTP channel protocol endpoint.",
   'paymentConfig.webhookUrl': 'Refund webhook URL',
   'paymentConfig.webhookUrlHelp': 'Where Paythrough sends refund requests for the superapp to settle.',
+  'paymentConfig.statementsSupported': 'Daily statement',
+  'paymentConfig.statementsSupportedHelp':
+    'The channel serves /v1/statements/query, so Paythrough reconciles each day against it. Off: days are not reconciled (no statement).',
+  'paymentConfig.statementsOn': 'Served',
+  'paymentConfig.statementsOff': 'Not served',
+  'paymentConfig.statementUrl': 'Statement URL',
+  'paymentConfig.statementUrlHelp':
+    'Where the superapp serves its daily statement, signed with the host key. Empty: days are not reconciled (no statement).',
   'paymentConfig.httpsUrl': 'An absolute https URL',
   'paymentConfig.channelKey': 'Channel key',
   'paymentConfig.channelKeyHelp': 'The shared key that signs channel requests and callbacks. Stored encrypted, never shown again.',

@@ -31,6 +31,8 @@ interface SettingsValues {
   baseUrl?: string;
   webhookUrl?: string;
   secret?: string;
+  statementsSupported: boolean;
+  statementUrl?: string;
 }
 
 // The server names channel fields `channel.<name>`; the form's fields are flat.
@@ -39,6 +41,8 @@ const channelFieldOfServerField: Record<string, keyof SettingsValues> = {
   'channel.baseUrl': 'baseUrl',
   'channel.webhookUrl': 'webhookUrl',
   'channel.secret': 'secret',
+  statementsSupported: 'statementsSupported',
+  statementUrl: 'statementUrl',
 };
 
 /** The HTTP channel protocol's key: long and random (the server enforces its own minimum too). */
@@ -114,11 +118,17 @@ function paymentConfigChangesOf(values: SettingsValues, config: PaymentConfig): 
       changes.channel = { kind: 'http', baseUrl, ...(secret ? { secret } : {}) };
     }
   }
+  // The statement settings stand apart from the connection: sending them never touches a key.
+  if (values.channelKind === 'http' && (config.channelKind !== 'http' || values.statementsSupported !== config.statementsSupported)) {
+    changes.statementsSupported = values.statementsSupported;
+  }
   if (values.channelKind === 'host_reported') {
     const webhookUrl = values.webhookUrl?.trim() ?? '';
     if (config.channelKind !== 'host_reported' || webhookUrl !== config.channelSettings.webhookUrl) {
       changes.channel = { kind: 'host_reported', webhookUrl };
     }
+    const statementUrl = values.statementUrl?.trim() || null;
+    if (statementUrl !== config.statementUrl) changes.statementUrl = statementUrl;
   }
   return changes;
 }
@@ -179,6 +189,9 @@ function SettingsForm({ applicationId, config, currencies, canEdit }: SettingsFo
         channelKind: config.channelKind,
         baseUrl: config.channelSettings.baseUrl,
         webhookUrl: config.channelSettings.webhookUrl,
+        // A newly chosen HTTP channel serves statements unless switched off (as the server assumes).
+        statementsSupported: config.channelKind === 'http' ? config.statementsSupported : true,
+        statementUrl: config.statementUrl ?? undefined,
       }}
       onFinish={save}
       style={{ maxWidth: 640 }}
@@ -233,6 +246,18 @@ function SettingsForm({ applicationId, config, currencies, canEdit }: SettingsFo
           >
             <Input.Password autoComplete="new-password" maxLength={200} />
           </Form.Item>
+          <Form.Item
+            label={t('paymentConfig.statementsSupported')}
+            name="statementsSupported"
+            valuePropName="checked"
+            extra={t('paymentConfig.statementsSupportedHelp')}
+          >
+            <Switch
+              checkedChildren={t('paymentConfig.statementsOn')}
+              unCheckedChildren={t('paymentConfig.statementsOff')}
+              aria-label={t('paymentConfig.statementsSupported')}
+            />
+          </Form.Item>
         </>
       )}
       {channelKind === 'host_reported' && (
@@ -243,6 +268,16 @@ function SettingsForm({ applicationId, config, currencies, canEdit }: SettingsFo
           rules={[{ required: true, type: 'url', pattern: /^https:\/\//, message: t('paymentConfig.httpsUrl') }]}
         >
           <Input placeholder="https://" maxLength={500} />
+        </Form.Item>
+      )}
+      {channelKind === 'host_reported' && (
+        <Form.Item
+          label={t('paymentConfig.statementUrl')}
+          name="statementUrl"
+          extra={t('paymentConfig.statementUrlHelp')}
+          rules={[{ type: 'url', pattern: /^https:\/\//, message: t('paymentConfig.httpsUrl') }]}
+        >
+          <Input placeholder="https://" maxLength={500} aria-label={t('paymentConfig.statementUrl')} />
         </Form.Item>
       )}
       {canEdit && (

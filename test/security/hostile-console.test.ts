@@ -19,7 +19,7 @@ import {
   hostileSeed,
   paramNames,
   propertyParameters,
-  refusalBudgetMs,
+  refusalBudgetFor,
   sampleBody,
   type AppRoute,
   type HostileWorld,
@@ -162,7 +162,7 @@ describeHostile('hostile console input', (kind) => {
     });
   }
 
-  it(`every refusal was timed: p99 server CPU ≤ ${refusalBudgetMs} ms per surface (SPEC §7)`, () => {
+  it(`every refusal was timed: p99 server CPU ≤ ${refusalBudgetFor(kind)} ms per surface (SPEC §7)`, () => {
     expectRefusalsWithinBudget(kind, ['console']);
   });
 });

@@ -9,7 +9,7 @@ import {
   expectRefusalsWithinBudget,
   measuredSend,
   recordRefusal,
-  refusalBudgetMs,
+  refusalBudgetFor,
   describeHostile,
   fillUrl,
   discoverAppRoutes,
@@ -175,7 +175,7 @@ describeHostile('bodies over the size limit', (kind) => {
     }
   });
 
-  it(`every refusal was timed: p99 server CPU ≤ ${refusalBudgetMs} ms per surface (SPEC §7)`, () => {
+  it(`every refusal was timed: p99 server CPU ≤ ${refusalBudgetFor(kind)} ms per surface (SPEC §7)`, () => {
     expectRefusalsWithinBudget(kind, [...new Set(routes.map((route) => route.surface!))]);
   });
 });

@@ -164,8 +164,9 @@ export class StatementReconciliationService {
       if (run.status === 'DONE' || run.status === 'FAILED' || run.status === 'NO_STATEMENT') {
         await reconciliationRepository.rerun(this.db, run.id, this.clock.nowMs());
       }
+      // Now, whatever its schedule: a claim takes a waiting run as well as a due one.
       const fresh = await reconciliationRepository.findRun(this.db, run.id);
-      if (fresh) await this.runClaimed({ ...fresh, next_attempt_at: Math.min(fresh.next_attempt_at, this.clock.nowMs()) });
+      if (fresh) await this.runClaimed(fresh);
     }
     return this.runsOfDay(billDate, applicationId);
   }

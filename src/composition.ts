@@ -225,6 +225,8 @@ export function createServices(deps: ServiceDependencies) {
         },
       },
       masterKeyInstances.instanceId,
+      // What matching acts through: the payment.succeeded path and refunds' channel views (SPEC §9.3).
+      { orders: gateway.orders, refunds: gateway.refunds },
     ),
     /** The demo shop's merchant server, which calls the gateway at the address the server listens on. */
     createDemoMerchant: (gatewayBaseUrl: () => string) =>

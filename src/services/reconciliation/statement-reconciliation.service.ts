@@ -5,6 +5,7 @@ import type { ReconciliationStatus } from '../../db/reconciliation-schema.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
 import { addCalendarDays, businessDateOf, businessDayRange, businessTimeOn } from '../../domain/business-time.ts';
 import { minuteMs, type Clock } from '../../domain/clock.ts';
+import type { Actor } from '../../domain/access.ts';
 import { AppError } from '../../domain/errors.ts';
 import {
   reconciliationRepository,
@@ -17,6 +18,7 @@ import { channelPaymentRepository } from '../../repositories/channel-payment.rep
 import { orderRepository } from '../../repositories/order.repository.ts';
 import { refundRepository } from '../../repositories/refund.repository.ts';
 import type { OrderService, RefundService } from '../payments/index.ts';
+import { recordAudit } from '../tenancy/index.ts';
 
 /** How many days back the first runs catch up (SPEC §9.2). */
 export const catchUpDays = 7;
@@ -176,9 +178,13 @@ export class StatementReconciliationService {
     return taken;
   }
 
-  /** Runs a day now for a superapp (or all), whatever its schedule: `paythrough reconcile --date`. */
-  async reconcileDay(billDate: string, applicationId?: string): Promise<ReconciliationRunRow[]> {
-    this.dayRange(billDate);
+  /**
+   * Runs a day now for a superapp (or all), whatever its schedule: `paythrough reconcile --date`. Only a day that is
+   * over; with an actor (the CLI), each run is audited with the status it ended in.
+   */
+  async reconcileDay(billDate: string, applicationId?: string, actor?: Actor): Promise<ReconciliationRunRow[]> {
+    if (this.dayRange(billDate).endMs > this.clock.nowMs())
+      throw new AppError('InvalidParameterValue.InvalidBillDate', `bill date ${billDate} is not over yet`);
     await this.scheduleDay(billDate, applicationId);
     const runs = (await this.runsOfDay(billDate, applicationId)).filter((run) => run.status !== 'RUNNING');
     for (const run of runs) {
@@ -188,7 +194,18 @@ export class StatementReconciliationService {
       const fresh = await reconciliationRepository.findRun(this.db, run.id);
       if (fresh) await this.runClaimed({ ...fresh, next_attempt_at: Math.min(fresh.next_attempt_at, this.clock.nowMs()) });
     }
-    return this.runsOfDay(billDate, applicationId);
+    const done = await this.runsOfDay(billDate, applicationId);
+    if (actor) {
+      for (const run of done) {
+        await recordAudit(this.db, this.clock, actor, {
+          action: 'reconciliation.run',
+          targetType: 'reconciliation_run',
+          targetId: String(run.id),
+          after: { applicationId: run.application_id, billDate: run.bill_date, status: run.status, lastError: run.last_error },
+        });
+      }
+    }
+    return done;
   }
 
   /** A finished day read again (SPEC §9.2 re-run): the runs go back to PENDING; a running one refuses. */

@@ -206,7 +206,11 @@ export function createServices(deps: ServiceDependencies) {
     platform: new PlatformService(db, clock),
     paymentData: new PaymentDataService(db, clock, deps.config, paymentStats),
     /** The database gauges of /metrics (outbox, stuck refunds, reconciler lag, exports). */
-    operationsMetrics: new OperationsMetricsService(db, clock, { refundStuckMs: deps.config.metricsRefundStuckMinutes * 60_000 }),
+    operationsMetrics: new OperationsMetricsService(db, clock, {
+      refundStuckMs: deps.config.metricsRefundStuckMinutes * 60_000,
+      timezone: deps.config.timezone,
+      reconciliationCutoff: deps.config.reconciliationCutoff,
+    }),
     ...records,
     paymentBridge,
     demoWorld,

@@ -613,13 +613,16 @@ export const reconciliationRepository = {
     return rows.map((row) => ({ status: row.status, n: Number(row.n) }));
   },
 
-  /** Per superapp with runs, its last DONE day (null when none is DONE) and its first day with a run. */
-  async lastDoneDays(db: Executor): Promise<{ application_id: string; last_done: string | null; first_day: string }[]> {
+  /**
+   * Per superapp with runs, its last day read to the end (DONE; or NO_STATEMENT, where nothing can be read), null when
+   * none is, and its first day with a run.
+   */
+  async lastReconciledDays(db: Executor): Promise<{ application_id: string; last_done: string | null; first_day: string }[]> {
     const rows = await db
       .selectFrom('reconciliation_runs')
       .select([
         'application_id',
-        (eb) => eb.fn.max(eb.case().when('status', '=', 'DONE').then(eb.ref('bill_date')).end()).as('last_done'),
+        (eb) => eb.fn.max(eb.case().when('status', 'in', ['DONE', 'NO_STATEMENT']).then(eb.ref('bill_date')).end()).as('last_done'),
         (eb) => eb.fn.min('bill_date').as('first_day'),
       ])
       .groupBy('application_id')

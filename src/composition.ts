@@ -206,7 +206,11 @@ export function createServices(deps: ServiceDependencies) {
     platform: new PlatformService(db, clock),
     paymentData: new PaymentDataService(db, clock, deps.config, paymentStats),
     /** The database gauges of /metrics (outbox, stuck refunds, reconciler lag, exports). */
-    operationsMetrics: new OperationsMetricsService(db, clock, { refundStuckMs: deps.config.metricsRefundStuckMinutes * 60_000 }),
+    operationsMetrics: new OperationsMetricsService(db, clock, {
+      refundStuckMs: deps.config.metricsRefundStuckMinutes * 60_000,
+      timezone: deps.config.timezone,
+      reconciliationCutoff: deps.config.reconciliationCutoff,
+    }),
     ...records,
     paymentBridge,
     demoWorld,
@@ -225,6 +229,8 @@ export function createServices(deps: ServiceDependencies) {
         },
       },
       masterKeyInstances.instanceId,
+      // What matching acts through: the payment.succeeded path and refunds' channel views (SPEC §9.3).
+      { orders: gateway.orders, refunds: gateway.refunds },
     ),
     /** The demo shop's merchant server, which calls the gateway at the address the server listens on. */
     createDemoMerchant: (gatewayBaseUrl: () => string) =>

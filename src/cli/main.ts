@@ -7,6 +7,7 @@ import { startServer } from '../server.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrator.ts';
 import { dayMs } from '../domain/clock.ts';
+import type { ReconciliationReport } from '../services/reconciliation/index.ts';
 
 const usage = `Usage: paythrough <command>
 
@@ -21,6 +22,9 @@ const usage = `Usage: paythrough <command>
   rotate-master-key [--batch-size N]
                         re-seal every secret under the first key of PAYTHROUGH_MASTER_KEY=new,old; refused until
                         every live instance seals with it; prints JSON (re-sealed per table)
+  reconcile --date YYYY-MM-DD [--superapp ID]
+                        run (or re-run) the daily reconciliation of that business day now; prints JSON per run;
+                        exits 3 when a run FAILED
 
 Configuration comes from the environment: see README.md.`;
 
@@ -40,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
       return rotatePlatformKeyCommand(config, rest);
     case 'rotate-master-key':
       return rotateMasterKeyCommand(config, rest);
+    case 'reconcile':
+      return reconcileCommand(config, rest);
     default:
       process.stderr.write(`${usage}\n`);
       return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
@@ -169,6 +175,36 @@ async function rotateMasterKeyCommand(config: Config, args: string[]): Promise<n
     await context.database.close();
   }
   return 0;
+}
+
+/** SPEC §6.2, §9: runs a business day's reconciliation now and prints each run's summary; exit 3 when one FAILED. */
+async function reconcileCommand(config: Config, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { date: { type: 'string' }, superapp: { type: 'string' }, json: { type: 'boolean' } } });
+  if (!values.date || !/^\d{4}-\d{2}-\d{2}$/.test(values.date)) throw new Error('reconcile needs --date YYYY-MM-DD');
+  const context = await createAppContext(config);
+  try {
+    const runs = await context.services.statementReconciliation.reconcileDay(values.date, values.superapp, systemActor('cli'));
+    const printed = runs.map((run) => {
+      const report = run.status === 'DONE' && run.report_json ? (JSON.parse(run.report_json) as ReconciliationReport) : null;
+      const exceptions: Record<string, Record<string, number>> = {};
+      for (const entry of report?.exceptions ?? []) exceptions[entry.kind] = { ...exceptions[entry.kind], [entry.status]: entry.n };
+      return {
+        applicationId: run.application_id,
+        billDate: run.bill_date,
+        channelConnectionId: Number(run.channel_connection_id),
+        status: run.status,
+        attempts: Number(run.attempts),
+        lastError: run.last_error,
+        totals: report ? { ours: report.ours, channel: report.channel } : null,
+        lines: report?.lines ?? null,
+        exceptions,
+      };
+    });
+    process.stdout.write(`${JSON.stringify({ billDate: values.date, runs: printed }, null, 2)}\n`);
+    return runs.some((run) => run.status === 'FAILED') ? 3 : 0;
+  } finally {
+    await context.database.close();
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -500,4 +500,148 @@ export const reconciliationRepository = {
       .executeTakeFirst();
     return Number(result.numDeletedRows);
   },
+  // ---------------------------------------------------------------------------------------------
+  // Actions of matching (SPEC §9.3) and the /metrics gauges (SPEC §9.5).
+
+  /**
+   * OPEN payments missing at Paythrough of a run whose order exists, with the line that found each (a line listed
+   * twice gives its exception once): a batch after exception `afterId`, in exception order.
+   */
+  async listPaymentsToAct(
+    db: Executor,
+    runId: number,
+    afterId: number,
+    limit: number,
+  ): Promise<
+    {
+      exception_id: number;
+      order_id: number;
+      channel_kind: string;
+      mchid: string;
+      out_trade_no: string;
+      prepay_id: string | null;
+      channel_transaction_id: string | null;
+      amount: number;
+      currency: string;
+      time: number;
+    }[]
+  > {
+    const result = await sql<Record<string, unknown>>`select e.id as exception_id, o.id as order_id, o.channel_kind as channel_kind,
+        o.mchid as mchid, o.out_trade_no as out_trade_no, o.prepay_id as prepay_id, l.channel_transaction_id as channel_transaction_id,
+        l.amount as amount, l.currency as currency, l.time as time
+      from reconciliation_exceptions e
+        join orders o on o.application_id = e.application_id and o.mchid = e.mchid and o.out_trade_no = e.out_trade_no
+        join reconciliation_lines l on l.id = (
+          select min(l2.id) from reconciliation_lines l2
+          where l2.run_id = e.run_id and l2.line_type = 'PAYMENT' and l2.merchant_id = e.mchid and l2.out_trade_no = e.out_trade_no
+            and 'MISSING_AT_PAYTHROUGH:PAY:' || l2.merchant_id || ':' || l2.out_trade_no || ':'
+              || coalesce(l2.channel_transaction_id, '') = e.item_key)
+      where e.run_id = ${runId} and e.kind = 'MISSING_AT_PAYTHROUGH' and e.status = 'OPEN' and e.out_refund_no is null
+        and e.id > ${afterId}
+      order by e.id
+      limit ${limit}`.execute(db);
+    return result.rows.map((row) => ({
+      exception_id: Number(row.exception_id),
+      order_id: Number(row.order_id),
+      channel_kind: String(row.channel_kind),
+      mchid: String(row.mchid),
+      out_trade_no: String(row.out_trade_no),
+      prepay_id: row.prepay_id === null ? null : String(row.prepay_id),
+      channel_transaction_id: row.channel_transaction_id === null ? null : String(row.channel_transaction_id),
+      amount: Number(row.amount),
+      currency: String(row.currency),
+      time: Number(row.time),
+    }));
+  },
+
+  /** OPEN refund state mismatches of a run whose refund is still PROCESSING here: a batch after exception `afterId`. */
+  async listRefundsToSettle(
+    db: Executor,
+    runId: number,
+    afterId: number,
+    limit: number,
+  ): Promise<{ exception_id: number; refund_id: number }[]> {
+    const rows = await db
+      .selectFrom('reconciliation_exceptions as e')
+      .innerJoin('refunds as r', (join) =>
+        join
+          .onRef('r.application_id', '=', 'e.application_id')
+          .onRef('r.mchid', '=', 'e.mchid')
+          .onRef('r.out_refund_no', '=', 'e.out_refund_no'),
+      )
+      .select(['e.id as exception_id', 'r.id as refund_id'])
+      .where('e.run_id', '=', runId)
+      .where('e.kind', '=', 'STATE_MISMATCH')
+      .where('e.status', '=', 'OPEN')
+      .where('r.status', '=', 'PROCESSING')
+      .where('e.id', '>', afterId)
+      .orderBy('e.id')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ exception_id: Number(row.exception_id), refund_id: Number(row.refund_id) }));
+  },
+
+  /** An OPEN exception Paythrough acted on: AUTO_RESOLVED by `system` with the action; false when no longer OPEN. */
+  async autoResolve(db: Executor, exceptionId: number, action: string, now: number): Promise<boolean> {
+    const result = await db
+      .updateTable('reconciliation_exceptions')
+      .set({ status: 'AUTO_RESOLVED', action, resolved_by: 'system', resolved_at: now, updated_at: now })
+      .where('id', '=', exceptionId)
+      .where('status', '=', 'OPEN')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+
+  /** OPEN exceptions per kind, over every superapp (the /metrics gauge). */
+  async countOpenExceptionsByKind(db: Executor): Promise<{ kind: string; n: number }[]> {
+    const rows = await db
+      .selectFrom('reconciliation_exceptions')
+      .select(['kind', (eb) => eb.fn.countAll().as('n')])
+      .where('status', '=', 'OPEN')
+      .groupBy('kind')
+      .execute();
+    return rows.map((row) => ({ kind: row.kind, n: Number(row.n) }));
+  },
+
+  /** Runs per status (the status leads the runs_due index). */
+  async countRunsByStatus(db: Executor): Promise<{ status: string; n: number }[]> {
+    const rows = await db
+      .selectFrom('reconciliation_runs')
+      .select(['status', (eb) => eb.fn.countAll().as('n')])
+      .groupBy('status')
+      .execute();
+    return rows.map((row) => ({ status: row.status, n: Number(row.n) }));
+  },
+
+  /**
+   * Per superapp with runs, its last day read to the end (DONE; or NO_STATEMENT, where nothing can be read), null when
+   * none is, and its first day with a run.
+   */
+  async lastReconciledDays(db: Executor): Promise<{ application_id: string; last_done: string | null; first_day: string }[]> {
+    const rows = await db
+      .selectFrom('reconciliation_runs')
+      .select([
+        'application_id',
+        (eb) => eb.fn.max(eb.case().when('status', 'in', ['DONE', 'NO_STATEMENT']).then(eb.ref('bill_date')).end()).as('last_done'),
+        (eb) => eb.fn.min('bill_date').as('first_day'),
+      ])
+      .groupBy('application_id')
+      .execute();
+    return rows.map((row) => ({
+      application_id: row.application_id,
+      last_done: row.last_done === null || row.last_done === undefined ? null : String(row.last_done),
+      first_day: String(row.first_day),
+    }));
+  },
+
+  /** The run finished last (DONE, FAILED or NO_STATEMENT): when it started being asked for and when it finished. */
+  lastFinishedRun: (db: Executor) =>
+    db
+      .selectFrom('reconciliation_runs')
+      .select(['first_attempt_at', 'created_at', 'finished_at'])
+      .where('status', 'in', ['DONE', 'FAILED', 'NO_STATEMENT'])
+      .where('finished_at', 'is not', null)
+      .orderBy('finished_at', 'desc')
+      .limit(1)
+      .executeTakeFirst(),
 };

@@ -14,6 +14,7 @@ import { createPostgresSchema, postgresReachable, postgresRequired, postgresTest
 import { withSchemaCatalogLock } from '../helpers/test-context.ts';
 import { cliPath, repositoryRoot, runCli, type CliRun } from '../helpers/cli-process.ts';
 import { dayMs as day } from '../../src/domain/clock.ts';
+import { addCalendarDays, businessDateOf } from '../../src/domain/business-time.ts';
 
 /**
  * The command line as a user runs it: `node bin/paythrough.mjs ...` as a child process against a
@@ -261,6 +262,91 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
         .where('action', '=', 'platform_key.rotate')
         .execute();
       expect(audit).toEqual([{ action: 'platform_key.rotate', actor_account: 'cli', target_id: printed.serialNo }]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('reconcile --date runs the business day now, prints each run with its exceptions by kind, and is audited as cli', async () => {
+    const url = databaseUrl('reconcile');
+    let yesterday: string;
+    let applicationId: string;
+    let merchantId: string;
+    const fault = async (body: Record<string, string>) => {
+      const { app, close } = await openApp(url);
+      try {
+        const response = await app.inject({
+          method: 'POST',
+          url: '/sandbox/v1/statement-faults',
+          payload: { application_id: applicationId, bill_date: yesterday, kind: 'extra', ...body },
+        });
+        expect(response.statusCode).toBeLessThan(300);
+      } finally {
+        await close();
+      }
+    };
+    {
+      const { context, close } = await openApp(url);
+      try {
+        const manifest = await context.services.demoWorld.ensure();
+        applicationId = manifest.superapp.applicationId;
+        merchantId = manifest.superapp.merchants[0]!.merchantId;
+        const today = businessDateOf(Date.now(), context.config.timezone);
+        yesterday = addCalendarDays(today, -1);
+        // The demo superapp was configured just now; as one configured before yesterday, its connection has a day to reconcile.
+        await context.database.db
+          .updateTable('channel_connections')
+          .set({ created_at: Date.now() - 3 * day })
+          .execute();
+      } finally {
+        await close();
+      }
+    }
+    // The channel lists a payment of the superapp's merchant for an order Paythrough never had.
+    await fault({ out_trade_no: 'CLI-UNKNOWN-1', mchid: merchantId! });
+    const result = await run(['reconcile', '--date', yesterday, '--superapp', applicationId], { DATABASE_URL: url });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const printed = JSON.parse(result.stdout);
+    expect(printed).toMatchObject({
+      billDate: yesterday,
+      runs: [
+        {
+          applicationId,
+          billDate: yesterday,
+          status: 'DONE',
+          lastError: null,
+          lines: 1,
+          exceptions: { MISSING_AT_PAYTHROUGH: { OPEN: 1 } },
+        },
+      ],
+    });
+    expect(printed.runs[0].totals.channel).toEqual([expect.objectContaining({ currency: 'CNY', payment_count: 1 })]);
+
+    // A line of a merchant not the superapp's fails the run (STATEMENT_INVALID): exit 3, the reason printed.
+    await fault({ out_trade_no: 'CLI-UNKNOWN-2' });
+    const failed = await run(['reconcile', '--date', yesterday], { DATABASE_URL: url });
+    expect(failed.code, failed.stderr).toBe(3);
+    expect(JSON.parse(failed.stdout).runs).toEqual([
+      expect.objectContaining({ applicationId, status: 'FAILED', lastError: expect.stringMatching(/^STATEMENT_INVALID: merchant/) }),
+    ]);
+
+    // A day not over yet, or no date, is refused (exit 1) with the reason on stderr.
+    const refused = await run(['reconcile', '--date', '2999-01-01'], { DATABASE_URL: url });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/not over yet/);
+    expect((await run(['reconcile'], { DATABASE_URL: url })).stderr).toMatch(/--date YYYY-MM-DD/);
+
+    const { context, close } = await openApp(url);
+    try {
+      const audit = await context.database.db
+        .selectFrom('audit_log')
+        .select(['action', 'actor_account'])
+        .where('action', '=', 'reconciliation.run')
+        .execute();
+      expect(audit).toEqual([
+        { action: 'reconciliation.run', actor_account: 'cli' },
+        { action: 'reconciliation.run', actor_account: 'cli' },
+      ]);
     } finally {
       await close();
     }

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReconciliationExceptionKind, ReconciliationStatus } from '../../src/db/reconciliation-schema.ts';
+import { addCalendarDays, businessDateOf, businessTimeOn } from '../../src/domain/business-time.ts';
 import { bearerTokenMatches } from '../../src/routes/metrics/metrics.routes.ts';
 import { signatureFailureLimit } from '../../src/services/auth/index.ts';
 import { createPlatform, createUser, signIn, type Platform } from '../helpers/factories.ts';
@@ -429,6 +431,68 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
       );
     });
 
+    it('reconciliation: OPEN exceptions by kind, runs by status, days behind the last day due, the last run’s duration', async () => {
+      const now = context.clock.nowMs();
+      const { timezone, reconciliationCutoff } = context.config;
+      const today = businessDateOf(now, timezone);
+      const lastDue = addCalendarDays(today, now >= businessTimeOn(today, reconciliationCutoff, timezone) ? -1 : -2);
+      const run = (applicationId: string, back: number, status: ReconciliationStatus, finishedAt: number | null, startedAt: number) => ({
+        application_id: applicationId,
+        bill_date: addCalendarDays(lastDue, -back),
+        channel_connection_id: 1,
+        status,
+        fetched: status === 'DONE' ? 1 : 0,
+        pages: 1,
+        attempts: 1,
+        match_passes: status === 'DONE' ? 1 : 0,
+        next_attempt_at: startedAt,
+        first_attempt_at: startedAt,
+        created_at: startedAt - minute,
+        updated_at: finishedAt ?? startedAt,
+        finished_at: finishedAt,
+      });
+      // One superapp reconciled three days ago, failed the day after, retries the last; the other is up to date.
+      const runIds = await context.database.db
+        .insertInto('reconciliation_runs')
+        .values([
+          run('app-rec-a', 3, 'DONE', now - 50 * minute, now - 51 * minute),
+          run('app-rec-a', 2, 'FAILED', now - 40 * minute, now - 45 * minute),
+          run('app-rec-a', 1, 'RETRYING', null, now - 30 * minute),
+          run('app-rec-b', 0, 'DONE', now - 10 * minute, now - 10 * minute - 90_000),
+        ])
+        .returning('id')
+        .execute();
+      const exception = (key: string, kind: ReconciliationExceptionKind, status: 'OPEN' | 'RESOLVED') => ({
+        run_id: Number(runIds[0]!.id),
+        application_id: 'app-rec-a',
+        bill_date: addCalendarDays(lastDue, -3),
+        item_key: key,
+        kind,
+        status,
+        mchid: 'mch-rec',
+        out_trade_no: key,
+        last_seen_pass: 1,
+        created_at: now,
+        updated_at: now,
+      });
+      await context.database.db
+        .insertInto('reconciliation_exceptions')
+        .values([
+          exception('k1', 'MISSING_AT_CHANNEL', 'OPEN'),
+          exception('k2', 'MISSING_AT_CHANNEL', 'OPEN'),
+          exception('k3', 'AMOUNT_MISMATCH', 'RESOLVED'),
+          exception('k4', 'STATE_MISMATCH', 'OPEN'),
+        ])
+        .execute();
+      const exposition = await scrape({ fresh: true });
+      const open = (kind: string) => gauge(exposition, 'paythrough_reconciliation_open_exceptions', { kind });
+      expect([open('MISSING_AT_CHANNEL'), open('STATE_MISMATCH'), open('AMOUNT_MISMATCH'), open('DUPLICATE_LINE')]).toEqual([2, 1, 0, 0]);
+      const runs = (status: string) => gauge(exposition, 'paythrough_reconciliation_runs', { status });
+      expect([runs('DONE'), runs('FAILED'), runs('RETRYING'), runs('PENDING')]).toEqual([2, 1, 1, 0]);
+      expect(gauge(exposition, 'paythrough_reconciliation_days_behind')).toBe(3);
+      expect(gauge(exposition, 'paythrough_reconciliation_run_duration_seconds')).toBe(90);
+    });
+
     it('each app has its own registry: a second app on the same database starts from zero and does not collide', async () => {
       const { buildApp } = await import('../../src/app.ts');
       const second = await buildApp(context, { backgroundJobs: false });
@@ -451,6 +515,7 @@ describeOnEachDatabase('/metrics (SPEC §7)', (kind) => {
       expect(gauge(exposition, 'paythrough_database_up')).toBe(0);
       expect(gauge(exposition, 'paythrough_outbox_pending_jobs')).toBeNaN();
       expect(gauge(exposition, 'paythrough_reconciler_lag_seconds')).toBeNaN();
+      expect(gauge(exposition, 'paythrough_reconciliation_days_behind')).toBeNaN();
       expect(sampleValue(exposition, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     });
   });

@@ -136,6 +136,38 @@ export const metricsPlugin = fp(
       (s) => s.exports.oldestQueuedAgeSeconds,
     );
 
+    new Gauge({
+      name: 'paythrough_reconciliation_open_exceptions',
+      help: 'Daily reconciliation exceptions still OPEN (SPEC §9.3), by kind, over every superapp and day: each needs an operator.',
+      labelNames: ['kind'],
+      registers: [registry],
+      async collect() {
+        const { reconciliation } = await snapshot();
+        for (const [kind, n] of Object.entries(reconciliation.openExceptions)) this.set({ kind }, n);
+      },
+    });
+    new Gauge({
+      name: 'paythrough_reconciliation_runs',
+      help: 'Daily reconciliation runs (one per superapp, business day and channel connection) by status.',
+      labelNames: ['status'],
+      registers: [registry],
+      async collect() {
+        const { reconciliation } = await snapshot();
+        for (const [status, n] of Object.entries(reconciliation.runs)) this.set({ status }, n);
+      },
+    });
+    gauge(
+      'paythrough_reconciliation_days_behind',
+      'The most days, over superapps with runs, between the last business day due (after PAYTHROUGH_RECONCILIATION_CUTOFF) ' +
+        'and the last day reconciled to the end (DONE, or NO_STATEMENT); 0 when up to date.',
+      (s) => s.reconciliation.daysBehind,
+    );
+    gauge(
+      'paythrough_reconciliation_run_duration_seconds',
+      'How long the run finished last took, from its first request for the statement to its end (retries included; 0 before any).',
+      (s) => s.reconciliation.lastRunDurationSeconds,
+    );
+
     app.decorate('metricsRegistry', registry);
   },
   { name: 'metrics', dependencies: ['app-context'] },

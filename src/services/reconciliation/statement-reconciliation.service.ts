@@ -1,10 +1,11 @@
-import type { PaymentChannel } from '../../channels/channel.ts';
+import type { ChannelKind, PaymentChannel } from '../../channels/channel.ts';
 import { maxStatementPageLines, type StatementLine, type StatementPage, type StatementQuery } from '../../channels/statement.ts';
 import type { Config } from '../../config/config.ts';
 import type { ReconciliationStatus } from '../../db/reconciliation-schema.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
 import { addCalendarDays, businessDateOf, businessDayRange, businessTimeOn } from '../../domain/business-time.ts';
 import { minuteMs, type Clock } from '../../domain/clock.ts';
+import type { Actor } from '../../domain/access.ts';
 import { AppError } from '../../domain/errors.ts';
 import {
   reconciliationRepository,
@@ -13,7 +14,11 @@ import {
   type ReconciliationRunRow,
   type SideTotals,
 } from '../../repositories/reconciliation.repository.ts';
+import { channelPaymentRepository } from '../../repositories/channel-payment.repository.ts';
 import { orderRepository } from '../../repositories/order.repository.ts';
+import { refundRepository } from '../../repositories/refund.repository.ts';
+import type { OrderService, RefundService } from '../payments/index.ts';
+import { recordAudit } from '../tenancy/index.ts';
 
 /** How many days back the first runs catch up (SPEC §9.2). */
 export const catchUpDays = 7;
@@ -23,6 +28,22 @@ const leaseMs = 5 * minuteMs;
 const notReadyRetryMs = 30 * minuteMs;
 /** A statement that changes mid-read this many times in one attempt is read again later. */
 const maxRestartsPerAttempt = 3;
+
+/** Exceptions acted on per query of the database: the work of a run is read a batch at a time, never a day at once. */
+const actionBatch = 100;
+
+/** The existing idempotent paths the matching acts through (SPEC §9.3, §4.5): payments, and refunds' channel views. */
+export interface ReconciliationActions {
+  orders: Pick<OrderService, 'handle' | 'applyPayment'>;
+  refunds: Pick<RefundService, 'recordChannelView'>;
+}
+
+/** What became of a payment Paythrough was missing, as its channel_payments row says; undefined: nothing to resolve. */
+const actionOfDisposition: Record<string, string | undefined> = {
+  applied: 'paid',
+  late_payment_refunded: 'late payment refunded',
+  duplicate_refunded: 'duplicate refunded',
+};
 
 /** Where a run reads its statement: the connection's channel, or why there is none (the run is NO_STATEMENT). */
 export type StatementSource = { channel: PaymentChannel } | { unavailable: string };
@@ -106,6 +127,8 @@ export class StatementReconciliationService {
     private readonly config: Pick<Config, 'timezone' | 'reconciliationCutoff' | 'reconciliationGiveUpHours' | 'reconciliationDriftSeconds'>,
     private readonly sources: StatementSources,
     private readonly instanceId: string,
+    /** Without them (tests of matching alone) the findings are only recorded. */
+    private readonly actions?: ReconciliationActions,
   ) {}
 
   /** The days due now (from the cut-off on the next day), catching up `catchUpDays`; creates their runs. */
@@ -155,9 +178,13 @@ export class StatementReconciliationService {
     return taken;
   }
 
-  /** Runs a day now for a superapp (or all), whatever its schedule: `paythrough reconcile --date`. */
-  async reconcileDay(billDate: string, applicationId?: string): Promise<ReconciliationRunRow[]> {
-    this.dayRange(billDate);
+  /**
+   * Runs a day now for a superapp (or all), whatever its schedule: `paythrough reconcile --date`. Only a day that is
+   * over; with an actor (the CLI), each run is audited with the status it ended in.
+   */
+  async reconcileDay(billDate: string, applicationId?: string, actor?: Actor): Promise<ReconciliationRunRow[]> {
+    if (this.dayRange(billDate).endMs > this.clock.nowMs())
+      throw new AppError('InvalidParameterValue.InvalidBillDate', `bill date ${billDate} is not over yet`);
     await this.scheduleDay(billDate, applicationId);
     const runs = (await this.runsOfDay(billDate, applicationId)).filter((run) => run.status !== 'RUNNING');
     for (const run of runs) {
@@ -168,7 +195,18 @@ export class StatementReconciliationService {
       const fresh = await reconciliationRepository.findRun(this.db, run.id);
       if (fresh) await this.runClaimed(fresh);
     }
-    return this.runsOfDay(billDate, applicationId);
+    const done = await this.runsOfDay(billDate, applicationId);
+    if (actor) {
+      for (const run of done) {
+        await recordAudit(this.db, this.clock, actor, {
+          action: 'reconciliation.run',
+          targetType: 'reconciliation_run',
+          targetId: String(run.id),
+          after: { applicationId: run.application_id, billDate: run.bill_date, status: run.status, lastError: run.last_error },
+        });
+      }
+    }
+    return done;
   }
 
   /** A finished day read again (SPEC §9.2 re-run): the runs go back to PENDING; a running one refuses. */
@@ -278,11 +316,11 @@ export class StatementReconciliationService {
       if (!stored) return; // Another instance holds the run now.
       current = (await reconciliationRepository.findRun(this.db, run.id))!;
     }
-    await this.check(current);
+    await this.check(current, source.channel);
   }
 
   /** Lines against the channel's summary, then matching and the report (SPEC §9.2, §9.3, §9.4). */
-  private async check(run: ReconciliationRunRow): Promise<void> {
+  private async check(run: ReconciliationRunRow, channel: PaymentChannel): Promise<void> {
     const lineTotals = await reconciliationRepository.lineTotals(this.db, run.id);
     const nonEmpty = (totals: SideTotals[]) =>
       JSON.stringify(
@@ -320,6 +358,7 @@ export class StatementReconciliationService {
       await reconciliationRepository.recordRefundsMissingAtChannel(trx, scope);
       await reconciliationRepository.resolveAbsent(trx, scope);
     });
+    await this.act(run, channel);
     const report: ReconciliationReport = {
       ours: await reconciliationRepository.ourTotals(this.db, scope),
       channel: lineTotals,
@@ -327,6 +366,81 @@ export class StatementReconciliationService {
       exceptions: await reconciliationRepository.countExceptions(this.db, run.id),
     };
     await this.finish(run, 'DONE', { lastError: null, reportJson: JSON.stringify(report) });
+  }
+
+  /**
+   * The actions of matching (SPEC §9.3), after the findings are recorded: each OPEN payment missing here whose order
+   * exists goes through the payment.succeeded path on the channel's answer (a host-reported one on the line, which
+   * the host signed); each OPEN refund state mismatch whose refund is PROCESSING here takes the channel's view.
+   * An exception is AUTO_RESOLVED only once its item is recorded; what could not be acted on stays OPEN.
+   * Both paths are idempotent per channel transaction and refund, so a re-run never pays or refunds twice.
+   */
+  private async act(run: ReconciliationRunRow, channel: PaymentChannel): Promise<void> {
+    if (!this.actions) return;
+    const connection = await reconciliationRepository.findConnection(this.db, run.channel_connection_id);
+    const hostReported = connection?.kind === 'host_reported';
+    for (let after = 0; ;) {
+      const batch = await reconciliationRepository.listPaymentsToAct(this.db, run.id, after, actionBatch);
+      for (const item of batch) {
+        after = item.exception_id;
+        const action = await this.actOnPayment(run, channel, hostReported, item).catch(() => undefined);
+        if (action) await reconciliationRepository.autoResolve(this.db, item.exception_id, action, this.clock.nowMs());
+      }
+      if (batch.length < actionBatch) break;
+    }
+    for (let after = 0; ;) {
+      const batch = await reconciliationRepository.listRefundsToSettle(this.db, run.id, after, actionBatch);
+      for (const item of batch) {
+        after = item.exception_id;
+        const action = await this.actOnRefund(channel, item.refund_id).catch(() => undefined);
+        if (action) await reconciliationRepository.autoResolve(this.db, item.exception_id, action, this.clock.nowMs());
+      }
+      if (batch.length < actionBatch) break;
+    }
+  }
+
+  private async actOnPayment(
+    run: ReconciliationRunRow,
+    channel: PaymentChannel,
+    hostReported: boolean,
+    item: Awaited<ReturnType<typeof reconciliationRepository.listPaymentsToAct>>[number],
+  ): Promise<string | undefined> {
+    const actions = this.actions!;
+    if (hostReported) {
+      // The host reports its payments; its statement is its signed report of this one (SPEC §9.3).
+      await actions.orders.applyPayment(item.order_id, {
+        channelTransactionId: item.channel_transaction_id,
+        amount: item.amount,
+        currency: item.currency,
+        payerOpenid: null,
+        paidAt: item.time,
+      });
+    } else {
+      const answer = await channel.queryOrder({ merchantId: item.mchid, outTradeNo: item.out_trade_no });
+      if (answer.outcome !== 'ok' || answer.value.state !== 'SUCCESS' || answer.value.channelTransactionId === null) return undefined;
+      await actions.orders.handle(
+        {
+          eventId: `reconciliation-${run.id}-${item.exception_id}`,
+          type: 'payment.succeeded',
+          occurredAt: this.clock.nowMs(),
+          order: answer.value,
+        },
+        { channelKind: item.channel_kind as ChannelKind, applicationId: run.application_id },
+      );
+    }
+    // Resolved only when the payment the line names is now recorded (a channel answering about another one leaves it OPEN).
+    const payment = await channelPaymentRepository.find(this.db, item.order_id, item.channel_transaction_id);
+    return payment ? actionOfDisposition[payment.disposition] : undefined;
+  }
+
+  private async actOnRefund(channel: PaymentChannel, refundId: number): Promise<string | undefined> {
+    const refund = await refundRepository.findById(this.db, refundId);
+    if (refund?.status !== 'PROCESSING') return undefined;
+    const answer = await channel.queryRefund({ merchantId: refund.mchid, outRefundNo: refund.out_refund_no });
+    if (answer.outcome !== 'ok') return undefined;
+    await this.actions!.refunds.recordChannelView(refund, answer.value);
+    const settled = await refundRepository.findById(this.db, refundId);
+    return settled && settled.status !== 'PROCESSING' && settled.status === answer.value.state ? `settled to ${settled.status}` : undefined;
   }
 
   /** The superapp's merchants: its list, and any merchant it has orders of (one taken off the list still had them). */

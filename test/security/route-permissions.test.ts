@@ -119,6 +119,11 @@ const managementActionCapabilities: Record<string, string> = {
   DescribePaymentOrderList: 'order.view',
   DescribePaymentRefundList: 'refund.view',
   SettleAbnormalRefund: 'refund.settle',
+  DescribeReconciliationList: 'reconciliation.view',
+  DescribeReconciliationDetail: 'reconciliation.view',
+  DescribeReconciliationExceptionList: 'reconciliation.view',
+  ResolveReconciliationException: 'reconciliation.resolve',
+  RerunReconciliation: 'reconciliation.rerun',
 };
 
 // Routes no credential guards, by surface: anything else new on them fails here until listed.

@@ -14,6 +14,7 @@ import {
   type SideTotals,
 } from '../../repositories/reconciliation.repository.ts';
 import { superappRepository } from '../../repositories/superapp.repository.ts';
+import { csvRecords, neutraliseFormula, zonedDateTimeFormatter } from '../records/index.ts';
 import { recordAudit } from '../tenancy/index.ts';
 import type { ReconciliationReport, StatementReconciliationService } from './statement-reconciliation.service.ts';
 
@@ -222,6 +223,73 @@ export class ReconciliationRecordsService {
       after = { billDate: last.bill_date, id: last.id };
       if (rows.length < batchSize) return;
     }
+  }
+
+  /**
+   * The exceptions a filter matches as CSV (SPEC §5 exports): UTF-8 with a BOM, CRLF, amounts in major units, times
+   * in PAYTHROUGH_TIMEZONE, ids of digits only ending with a tab, text never a formula. Yields the file in pieces;
+   * the visibility check runs before the first piece, so a refusal is an ordinary error answer.
+   */
+  async exceptionsCsv(actor: Actor, filter: ExceptionListFilter): Promise<AsyncGenerator<string>> {
+    const batches = this.exceptionBatches(actor, filter);
+    const first = await batches.next();
+    const time = zonedDateTimeFormatter(this.config.timezone);
+    const zone = this.config.timezone;
+    const id = (value: string | null) => (value === null ? '' : /^\d+$/.test(value) ? `${value}\t` : neutraliseFormula(value));
+    const text = (value: string | null) => (value === null ? '' : neutraliseFormula(value));
+    const at = (ms: number | null) => (ms === null ? '' : time(ms));
+    const row = (e: ReconciliationExceptionView) => [
+      id(e.id),
+      e.billDate,
+      e.kind,
+      e.status,
+      text(e.action),
+      id(e.mnpId),
+      id(e.mchid),
+      id(e.outTradeNo),
+      id(e.transactionId),
+      id(e.outRefundNo),
+      id(e.refundId),
+      text(e.currency),
+      e.ourAmount ?? '',
+      e.channelAmount ?? '',
+      text(e.ourState),
+      text(e.channelState),
+      at(e.ourTime),
+      at(e.channelTime),
+      text(e.resolvedBy),
+      at(e.resolvedAt),
+      text(e.resolutionNote),
+    ];
+    const header = [
+      'Exception ID',
+      'Bill date',
+      'Kind',
+      'Status',
+      'Action',
+      'Mini program ID',
+      'Merchant ID',
+      'Merchant order no.',
+      'Transaction ID',
+      'Merchant refund no.',
+      'Refund ID',
+      'Currency',
+      'Our amount',
+      'Channel amount',
+      'Our state',
+      'Channel state',
+      `Our time (${zone})`,
+      `Channel time (${zone})`,
+      'Resolved by',
+      `Resolved at (${zone})`,
+      'Resolution note',
+    ];
+    return (async function* () {
+      yield '\ufeff' + csvRecords([header]);
+      if (first.done) return;
+      yield csvRecords(first.value.map(row));
+      for await (const batch of batches) yield csvRecords(batch.map(row));
+    })();
   }
 
   /** OPEN exceptions the actor reaches (the console's badge). */

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCalendarDays, businessDateOf, businessTimeOn } from '../../src/domain/business-time.ts';
+import { ConsoleClient } from '../helpers/console-client.ts';
 import { auditRepository } from '../../src/repositories/audit.repository.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { demoActor, payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
@@ -259,5 +260,95 @@ describeOnEachDatabase('reconciliation management actions', (kind) => {
     const after = await exceptions(sa().admin);
     expect(after.Total).toBe(3);
     expect(after.List.find((e: { Kind: string }) => e.Kind === 'AMOUNT_MISMATCH')).toMatchObject({ Status: 'RESOLVED' });
+  });
+
+  describe('the console routes (Records → Reconciliation)', () => {
+    const signIn = (user: { account: string; password: string }) => ConsoleClient.signIn(context.app, user.account, user.password);
+    const daysUrl = () => `/superapps/${applicationId}/reconciliation/days`;
+    const exceptionsQuery = (extra = '') => `applicationId=${applicationId}&from=${day}&to=${day}${extra}`;
+
+    it("days and a day's report in major units; MP roles refused them", async () => {
+      const admin = await signIn(sa().admin);
+      const days = await admin.get(`${daysUrl()}?from=${day}&to=${day}`);
+      expect(days.statusCode).toBe(200);
+      expect(days.body.total).toBe(1);
+      expect(days.body.items[0]).toMatchObject({ billDate: day, status: 'DONE', exceptionNum: 3 });
+      expect(days.body.items[0].totals[0]).toMatchObject({ currency: 'CNY', ours: { paymentCount: 3, paymentAmount: '60.00' } });
+      const detail = await admin.get(`${daysUrl()}/${day}`);
+      expect(detail.statusCode).toBe(200);
+      expect(detail.body).toMatchObject({ billDate: day, lineNum: 3, runs: [expect.objectContaining({ status: 'DONE' })] });
+      expect((await admin.get(`${daysUrl()}?from=${addCalendarDays(day, -40)}&to=${day}`)).body.error.code).toBe(
+        'InvalidParameterValue.TimeRangeExceeded',
+      );
+      const mpAdmin = await signIn(mp().admin);
+      expect((await mpAdmin.get(`${daysUrl()}?from=${day}&to=${day}`)).statusCode).toBe(403);
+      expect((await mpAdmin.get(`${daysUrl()}/${day}`)).statusCode).toBe(403);
+    });
+
+    it("exceptions: the superapp's all, MP roles their own mini programs', review staff refused", async () => {
+      expect((await (await signIn(sa().operator)).get(`/reconciliation/exceptions?${exceptionsQuery()}`)).body.total).toBe(3);
+      const own = await (await signIn(mp().developer)).get(`/reconciliation/exceptions?${exceptionsQuery()}`);
+      expect(own.body.total).toBe(2);
+      expect((await (await signIn(sa().reviewer)).get(`/reconciliation/exceptions?${exceptionsQuery()}`)).statusCode).toBe(403);
+      const filtered = await (await signIn(sa().admin)).get(`/reconciliation/exceptions?${exceptionsQuery(`&orderNo=${number(99)}`)}`);
+      expect(filtered.body.items.map((e: { kind: string }) => e.kind)).toEqual(['MISSING_AT_PAYTHROUGH']);
+    });
+
+    it('resolve (note required, formula-like notes neutralised in the CSV), the badge, re-run refusals', async () => {
+      const admin = await signIn(sa().admin);
+      const badgeBefore = (await admin.get('/reconciliation/open-count')).body.open as number;
+      const [extra] = (await admin.get(`/reconciliation/exceptions?${exceptionsQuery('&kind=MISSING_AT_PAYTHROUGH')}`)).body.items;
+      const resolveUrl = `/superapps/${applicationId}/reconciliation/exceptions/${extra.id}/resolve`;
+      expect((await admin.post(resolveUrl, { note: '' })).body.error.code).toBe('InvalidParameterValue.ResolutionNoteRequired');
+      expect((await (await signIn(sa().developer)).post(resolveUrl, { note: 'x' })).statusCode).toBe(403);
+      const resolved = await admin.post(resolveUrl, { note: '=HYPERLINK("x")' });
+      expect(resolved.statusCode).toBe(200);
+      expect(resolved.body).toMatchObject({ status: 'RESOLVED', resolvedBy: sa().admin.account });
+      expect((await admin.post(resolveUrl, { note: 'again' })).body.error.code).toBe('FailedOperation.ExceptionAlreadyResolved');
+      expect((await admin.get('/reconciliation/open-count')).body.open).toBe(badgeBefore - 1);
+      expect((await (await signIn(mp().operator)).get('/reconciliation/open-count')).body.open).toBeLessThan(badgeBefore);
+      const rerunUrl = (date: string) => `${daysUrl()}/${date}/rerun`;
+      expect((await admin.post(rerunUrl(today))).body.error.code).toBe('InvalidParameterValue.InvalidBillDate');
+      expect((await (await signIn(sa().operator)).post(rerunUrl(day))).statusCode).toBe(403);
+    });
+
+    it('CSV export: BOM, CRLF, major units, ids as text, formulas neutralised; MP roles only their rows', async () => {
+      const admin = await signIn(sa().admin);
+      const download = (client: ConsoleClient, extra = '') =>
+        context.app.inject({
+          method: 'GET',
+          url: `/api/v1/reconciliation/exceptions.csv?${exceptionsQuery(extra)}`,
+          headers: { cookie: client.cookieHeader },
+        });
+      const response = await download(admin);
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toContain('text/csv');
+      const bytes = response.rawPayload;
+      expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+      const text = bytes.subarray(3).toString('utf8');
+      expect(text.endsWith('\r\n')).toBe(true);
+      expect(text.replaceAll('\r\n', '')).not.toContain('\n');
+      const lines = text.split('\r\n').slice(0, -1);
+      const zone = context.config.timezone;
+      expect(lines[0]).toBe(
+        'Exception ID,Bill date,Kind,Status,Action,Mini program ID,Merchant ID,Merchant order no.,Transaction ID,' +
+          `Merchant refund no.,Refund ID,Currency,Our amount,Channel amount,Our state,Channel state,Our time (${zone}),` +
+          `Channel time (${zone}),Resolved by,Resolved at (${zone}),Resolution note`,
+      );
+      expect(lines).toHaveLength(4);
+      const amount = lines.find((line) => line.includes(',AMOUNT_MISMATCH,'))!.split(',');
+      expect(amount[0]).toMatch(/^\d+\t$/);
+      expect(amount.slice(1, 4)).toEqual([day, 'AMOUNT_MISMATCH', 'RESOLVED']);
+      expect(amount[7]).toBe(number(2));
+      expect(amount[12]).toBe('20.00');
+      expect(amount[18]).toBe(sa().operator.account);
+      expect(lines.find((line) => line.includes(',MISSING_AT_PAYTHROUGH,'))!.endsWith(`,"'=HYPERLINK(""x"")"`)).toBe(true);
+      const own = await download(await signIn(mp().admin));
+      expect(own.statusCode).toBe(200);
+      expect(own.rawPayload.subarray(3).toString('utf8').split('\r\n').slice(0, -1)).toHaveLength(3);
+      expect((await download(await signIn(sa().reviewer))).statusCode).toBe(403);
+      // The same filter, the same bytes.
+      expect((await download(admin)).rawPayload.equals(bytes)).toBe(true);
+    });
   });
 });

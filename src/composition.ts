@@ -342,6 +342,7 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
     startJobLoop('statement-reconciliation', 60_000, async () => {
       await services.statementReconciliation.scheduleDue();
       await services.statementReconciliation.runDue();
+      await services.statementReconciliation.purgeOldLines();
     }),
   );
   const sandbox = services.sandbox;

@@ -296,6 +296,25 @@ describeOnEachDatabase('statement reconciliation', (kind) => {
     context.clock.advance(-72 * hourMs);
   });
 
+  it("keeps a finished run's lines for 7 days, its report and exceptions for good", async () => {
+    serve = statementOf(await faithfulLines());
+    const [run] = await runTheDay();
+    const linesOf = () => db().selectFrom('reconciliation_lines').select('id').where('run_id', '=', run!.id).execute();
+    const exceptions = (await exceptionsOfDay()).length;
+    expect(await linesOf()).toHaveLength(4);
+    context.clock.advance(7 * 24 * hourMs - minuteMs);
+    await service().purgeOldLines();
+    expect(await linesOf()).toHaveLength(4);
+    context.clock.advance(2 * minuteMs);
+    await service().purgeOldLines();
+    expect(await linesOf()).toHaveLength(0);
+    expect(
+      (await db().selectFrom('reconciliation_runs').select('report_json').where('id', '=', run!.id).executeTakeFirst())?.report_json,
+    ).toBeTruthy();
+    expect(await exceptionsOfDay()).toHaveLength(exceptions);
+    context.clock.advance(-(7 * 24 * hourMs + minuteMs));
+  });
+
   it('reads a statement again from the start when it changes mid-read', async () => {
     const lines = await faithfulLines();
     const firstSnapshot = statementOf(lines, { statementId: 'st-old' });

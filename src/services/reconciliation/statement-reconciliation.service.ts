@@ -4,7 +4,7 @@ import type { Config } from '../../config/config.ts';
 import type { ReconciliationStatus } from '../../db/reconciliation-schema.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
 import { addCalendarDays, businessDateOf, businessDayRange, businessTimeOn } from '../../domain/business-time.ts';
-import { minuteMs, type Clock } from '../../domain/clock.ts';
+import { dayMs, minuteMs, type Clock } from '../../domain/clock.ts';
 import type { Actor } from '../../domain/access.ts';
 import { AppError } from '../../domain/errors.ts';
 import {
@@ -22,6 +22,8 @@ import { recordAudit } from '../tenancy/index.ts';
 
 /** How many days back the first runs catch up (SPEC §9.2). */
 export const catchUpDays = 7;
+/** Statement lines are kept this long after their run finished (SPEC §9.4). */
+export const lineRetentionDays = 7;
 /** An instance holds a run this long between pages; another takes it over once it lapses. */
 const leaseMs = 5 * minuteMs;
 /** A statement not ready yet is asked for again after this long (SPEC §9.2). */
@@ -207,6 +209,11 @@ export class StatementReconciliationService {
       }
     }
     return done;
+  }
+
+  /** Statement lines of runs finished more than `lineRetentionDays` ago go; reports and exceptions stay (SPEC §9.4). */
+  purgeOldLines(): Promise<number> {
+    return reconciliationRepository.purgeLines(this.db, this.clock.nowMs() - lineRetentionDays * dayMs);
   }
 
   /** A finished day read again (SPEC §9.2 re-run): the runs go back to PENDING; a running one refuses. */

@@ -4,6 +4,7 @@ import { summarizeStatementLines, type StatementLine, type StatementPage, type S
 import { addCalendarDays, businessDateOf, businessTimeOn } from '../../src/domain/business-time.ts';
 import { hourMs, minuteMs } from '../../src/domain/clock.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
+import { StatementReconciliationService } from '../../src/services/reconciliation/index.ts';
 import { payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
@@ -313,6 +314,29 @@ describeOnEachDatabase('statement reconciliation', (kind) => {
     ).toBeTruthy();
     expect(await exceptionsOfDay()).toHaveLength(exceptions);
     context.clock.advance(-(7 * 24 * hourMs + minuteMs));
+  });
+
+  it('two instances working at once read each page once: the run is claimed by one of them', async () => {
+    serve = statementOf(await faithfulLines());
+    const [done] = await runTheDay();
+    await context.services.statementReconciliation.rerunDay(applicationId, day);
+    asked.length = 0;
+    const second = new StatementReconciliationService(
+      db(),
+      context.clock,
+      context.config,
+      {
+        async statementSourceFor(run) {
+          const source = await context.services.gatewayChannels.statementSourceFor(run.application_id, run.channel_connection_id);
+          return source.available ? { channel: source.channel } : { unavailable: source.message };
+        },
+      },
+      'second-instance',
+    );
+    await Promise.all([service().runDue(), second.runDue(), service().runDue(), second.runDue()]);
+    expect(asked).toEqual([null, '2']);
+    const [run] = await db().selectFrom('reconciliation_runs').selectAll().where('id', '=', done!.id).execute();
+    expect(run).toMatchObject({ status: 'DONE', pages: 2 });
   });
 
   it('reads a statement again from the start when it changes mid-read', async () => {

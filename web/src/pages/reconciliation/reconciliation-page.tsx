@@ -129,7 +129,8 @@ export default function ReconciliationPage() {
               setChosen(applicationId);
               setOpenDay(null);
             }}
-            options={items.map((candidate) => ({ value: candidate.applicationId, label: candidate.name }))}
+            // The application ID shows on hover: names of superapps need not differ.
+            options={items.map((candidate) => ({ value: candidate.applicationId, label: candidate.name, title: candidate.applicationId }))}
             style={{ minWidth: 240, marginTop: 12 }}
             data-testid="reconciliation-superapp"
           />

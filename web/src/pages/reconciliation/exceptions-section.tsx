@@ -93,6 +93,7 @@ export function ExceptionsSection({ superapp }: { superapp: Superapp }) {
     {
       title: t('reconciliation.action'),
       key: 'action',
+      width: 240,
       render: (_, row) =>
         row.resolvedBy ? (
           <Tooltip title={row.resolvedAt === null ? undefined : formatTime(row.resolvedAt)}>

@@ -11,6 +11,7 @@ import {
   type Side,
 } from '../../api/reconciliation-api.ts';
 import type { Superapp } from '../../api/types.ts';
+import { useConsole } from '../../app/console-context.tsx';
 import { LoadError } from '../../components/load-error.tsx';
 import { PageHeader } from '../../components/page-header.tsx';
 import { useI18n } from '../../i18n/i18n-context.tsx';
@@ -52,7 +53,10 @@ function TotalsCell({ totals, pick }: { totals: CurrencyTotals[]; pick(side: Sid
 export default function ReconciliationPage() {
   const { t } = useI18n();
   const queryClient = useQueryClient();
-  const superapps = useQuery({ queryKey: queryKeys.superapps, queryFn: consoleApi.listSuperapps });
+  const { level } = useConsole();
+  // Mini program roles reach exceptions but no superapp list (superapp.view), so they have no superapp to pick here.
+  const seesSuperapps = level('superapp.view') !== undefined;
+  const superapps = useQuery({ queryKey: queryKeys.superapps, queryFn: consoleApi.listSuperapps, enabled: seesSuperapps });
   const [chosen, setChosen] = useState<string | null>(null);
   const items: Superapp[] = superapps.data?.items ?? [];
   const superapp = items.find((candidate) => candidate.applicationId === chosen) ?? items[0];
@@ -137,7 +141,7 @@ export default function ReconciliationPage() {
         )}
       </PageHeader>
       <LoadError error={superapps.error} />
-      {superapps.isSuccess && !superapp && <Empty description={t('reconciliation.noSuperapp')} />}
+      {(!seesSuperapps || (superapps.isSuccess && !superapp)) && <Empty description={t('reconciliation.noSuperapp')} />}
       {superapp && (
         <>
           <Typography.Title level={4}>{t('reconciliation.days')}</Typography.Title>

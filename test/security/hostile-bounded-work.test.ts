@@ -291,7 +291,30 @@ describeHostile('bounded work per request', (kind) => {
   });
 
   it('channel callbacks, sandbox, bridge and demo: grown JSON bodies and queries', async () => {
-    const routes = appRoutes.filter((route) => ['channel-callback', 'sandbox', 'bridge', 'demo'].includes(route.surface!));
+    const surfaces: Surface[] = ['channel-callback', 'sandbox', 'bridge', 'demo'];
+    const routes = appRoutes.filter((route) => surfaces.includes(route.surface!));
+    // Each surface is attacked at least once whatever the draw (its routes are a few among many): a body nested past
+    // the depth cap, on one route of it that takes a body, must be refused.
+    for (const surface of surfaces) {
+      const route = routes.find((candidate) => candidate.surface === surface && takesBody(candidate));
+      if (!route) continue;
+      const payload = '['.repeat(40) + ']'.repeat(40);
+      const make = () => ({
+        method: route.method,
+        url: urlOf(route),
+        headers: {
+          'content-type': json,
+          ...(surface === 'channel-callback' ? channelHeaders(world.httpChannel.channelKey, payload, context.clock.nowMs()) : {}),
+        },
+        payload,
+      });
+      context.clock.advance(1);
+      await expectHostileRequestHandled(context, surface, make(), {
+        mayAccept: false,
+        what: `${keyOf(route)} nested 40 deep`,
+        resend: make,
+      });
+    }
     const cases = fc.tuple(fc.constantFrom(...routes), fc.oneof(grownJsonText, grownQuery)).map(([route, part]) => ({ route, part }));
     await fc.assert(
       fc.asyncProperty(cases, async ({ route, part }) => {

@@ -14,7 +14,6 @@ export const routePaths = {
   orderRecord: '/console/orders',
   afterSalesRecord: '/console/refunds',
   notifications: '/console/notifications',
-  reconciliation: '/console/reconciliation',
   paymentData: '/console/payment-data',
   auditLog: '/console/audit-log',
   apiKeys: '/console/api-keys',

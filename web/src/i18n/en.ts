@@ -1,5 +1,4 @@
 import { notificationMessagesEn } from './notification-messages.ts';
-import { reconciliationMessagesEn } from './reconciliation-messages.ts';
 import { recordMessagesEn } from './records-messages.ts';
 
 /** English: the source dictionary. Every other language must translate every key (checked by the type). */
@@ -47,7 +46,6 @@ export const en = {
   'nav.paymentData': 'Payment data',
   ...recordMessagesEn,
   ...notificationMessagesEn,
-  ...reconciliationMessagesEn,
 
   'signIn.title': 'Sign in to Paythrough',
   'signIn.subtitle': 'Superapp payment platform console',

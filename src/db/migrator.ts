@@ -23,7 +23,7 @@ import { reconciliationMigration } from './migrations/0024-reconciliation.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
-export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
+function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
   return {
     '0001-foundation': foundationMigration(kind),
     '0002-payment-enablement': paymentEnablementMigration(kind),

@@ -160,6 +160,18 @@ export class V3InjectClient {
   }
 }
 
+/**
+ * Waits until `done` holds: the sandbox delivers its events to Paythrough after answering, so a payment or refund is
+ * seen a moment later. Outside a test body (where `expect.poll` is not allowed), in `beforeAll` say.
+ */
+export async function eventually(done: () => Promise<boolean>): Promise<void> {
+  for (let tries = 0; tries < 100; tries += 1) {
+    if (await done()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the sandbox never told Paythrough');
+}
+
 /** Pays an order through the sandbox control API, as a test or script would. */
 export async function payInSandbox(app: FastifyInstance, prepayId: string, options: { late?: boolean; fail?: boolean } = {}) {
   const response = await app.inject({

@@ -1,52 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Migrator, sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { expect, it } from 'vitest';
 import type { DatabaseKind } from '../../src/config/config.ts';
-import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts';
-import { migrateTo, migrationsFor } from '../../src/db/migrator.ts';
+import { migrateTo } from '../../src/db/migrator.ts';
 import type { PaymentDisposition } from '../../src/db/order-schema.ts';
 import type { Database } from '../../src/db/schema.ts';
-import { createPostgresSchema, postgresTestUrl } from '../helpers/postgres.ts';
 import { orderRow } from '../helpers/record-factory.ts';
-import { describeOnEachDatabase, withSchemaCatalogLock } from '../helpers/test-context.ts';
+import { describeOnEachDatabase, openEmptyDatabase, withSchemaCatalogLock } from '../helpers/test-context.ts';
 
 const owner = { mnpId: 'mnp_a', applicationId: 'sa_a', miniProgramTeamId: 'team_mp', superappTeamId: 'team_sa' };
 const createdAt = Date.UTC(2026, 0, 15, 4, 0, 0);
 
-async function openEmptyDatabase(kind: DatabaseKind): Promise<{ handle: DatabaseHandle; dispose: () => Promise<void> }> {
-  if (kind === 'sqlite') {
-    const folder = mkdtempSync(path.join(tmpdir(), 'paythrough-migrate-'));
-    const handle = openDatabase(`file:${path.join(folder, 'empty.db')}`);
-    return {
-      handle,
-      dispose: async () => {
-        await handle.close();
-        rmSync(folder, { recursive: true, force: true });
-      },
-    };
-  }
-  const schema = await createPostgresSchema();
-  const handle = openDatabase(postgresTestUrl, { postgresSchema: schema.schema, postgresPoolSize: 2 });
-  return { handle, dispose: async () => (await handle.close(), await withSchemaCatalogLock('exclusive', schema.drop)) };
-}
-
 /** The database as it was before migration 0021. */
-async function migrateTo0018(db: Kysely<Database>, kind: DatabaseKind): Promise<void> {
-  const run = async () => {
-    const migrationTableSchema =
-      kind === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
-    const migrator = new Migrator({
-      db,
-      provider: { getMigrations: async () => migrationsFor(kind) },
-      ...(migrationTableSchema ? { migrationTableSchema } : {}),
-    });
-    const { error } = await migrator.migrateTo('0018-manual-refund-settlement');
-    if (error) throw error;
-  };
-  await (kind === 'postgres' ? withSchemaCatalogLock('shared', run) : run());
-}
+const migrateTo0018 = (db: Kysely<Database>, kind: DatabaseKind) => {
+  const run = () => migrateTo(db, kind, '0018-manual-refund-settlement');
+  return kind === 'postgres' ? withSchemaCatalogLock('shared', run) : run();
+};
 
 /** Indexes and triggers of channel_payments (SQLite), or its constraints and indexes (PostgreSQL). */
 async function dependentsOfChannelPayments(db: Kysely<Database>, kind: DatabaseKind): Promise<string[]> {

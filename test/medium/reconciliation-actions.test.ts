@@ -2,17 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hourMs } from '../../src/domain/clock.ts';
 import { addCalendarDays, businessDateOf, businessTimeOn } from '../../src/domain/business-time.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
-import { payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
+import { payInSandbox, readyMerchant, V3InjectClient, eventually } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
-
-/** Waits for the sandbox's events to reach Paythrough (delivered after the answer). */
-async function eventually(done: () => Promise<boolean>): Promise<void> {
-  for (let tries = 0; tries < 100; tries += 1) {
-    if (await done()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('the sandbox never told Paythrough');
-}
 
 /**
  * The actions of matching (SPEC §9.3) against the in-process sandbox: money the channel has and Paythrough never heard

@@ -1,17 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { addCalendarDays, businessDateOf, businessTimeOn } from '../../src/domain/business-time.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
-import { payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
+import { payInSandbox, readyMerchant, V3InjectClient, eventually } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
-
-/** Waits for the sandbox's events to reach Paythrough (delivered after the answer). */
-async function eventually(done: () => Promise<boolean>): Promise<void> {
-  for (let tries = 0; tries < 100; tries += 1) {
-    if (await done()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('the sandbox never told Paythrough');
-}
 
 /**
  * Daily reconciliation end to end against the in-process sandbox's own statement (SPEC §9.1, §9.3): a day the

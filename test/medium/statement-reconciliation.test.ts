@@ -5,7 +5,7 @@ import { addCalendarDays, businessDateOf, businessTimeOn } from '../../src/domai
 import { hourMs, minuteMs } from '../../src/domain/clock.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { StatementReconciliationService } from '../../src/services/reconciliation/index.ts';
-import { payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
+import { payInSandbox, readyMerchant, V3InjectClient, eventually } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 /**
@@ -13,15 +13,6 @@ import { createTestContext, describeOnEachDatabase, type TestContext } from '../
  * then one bent for each §9.3 outcome and each fault. The statement is built from Paythrough's own records of the
  * day, as a channel that agrees with them would list them.
  */
-/** Waits for the sandbox's events to reach Paythrough (delivered after the answer). */
-async function eventually(done: () => Promise<boolean>): Promise<void> {
-  for (let tries = 0; tries < 100; tries += 1) {
-    if (await done()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('the sandbox never told Paythrough');
-}
-
 describeOnEachDatabase('statement reconciliation', (kind) => {
   let context: TestContext;
   let manifest: DemoManifest;

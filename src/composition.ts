@@ -73,7 +73,7 @@ import {
 } from './services/records/index.ts';
 import { AuditService, MiniProgramService, PlatformService, SuperappService, TeamService, UserService } from './services/tenancy/index.ts';
 import { sealingContexts } from './domain/sealing-contexts.ts';
-import { StatementReconciliationService } from './services/reconciliation/index.ts';
+import { ReconciliationRecordsService, StatementReconciliationService } from './services/reconciliation/index.ts';
 
 /** What services are built from; each service takes only what it uses. */
 export interface ServiceDependencies {
@@ -191,6 +191,22 @@ export function createServices(deps: ServiceDependencies) {
   extendDemoWorldWithPayment(demoWorld, payment);
   // The master keys this instance holds, as reported to the others, and their rotation (SPEC §7).
   const masterKeyInstances = new MasterKeyInstanceService(db, clock, secretBox);
+  /** Daily reconciliation against each channel connection's statement (SPEC §9). */
+  const statementReconciliation = new StatementReconciliationService(
+    db,
+    clock,
+    deps.config,
+    {
+      // The connection's channel, reached as its orders and refunds reach it; none: the run is NO_STATEMENT.
+      async statementSourceFor(run) {
+        const source = await gateway.gatewayChannels.statementSourceFor(run.application_id, run.channel_connection_id);
+        return source.available ? { channel: source.channel } : { unavailable: source.message };
+      },
+    },
+    masterKeyInstances.instanceId,
+    // What matching acts through: the payment.succeeded path and refunds' channel views (SPEC §9.3).
+    { orders: gateway.orders, refunds: gateway.refunds },
+  );
   return {
     ...tenancy,
     ...payment,
@@ -216,22 +232,9 @@ export function createServices(deps: ServiceDependencies) {
     demoWorld,
     masterKeyInstances,
     masterKeyRotation: new MasterKeyRotationService(db, clock, secretBox, masterKeyInstances),
-    /** Daily reconciliation against each channel connection's statement (SPEC §9). */
-    statementReconciliation: new StatementReconciliationService(
-      db,
-      clock,
-      deps.config,
-      {
-        // The connection's channel, reached as its orders and refunds reach it; none: the run is NO_STATEMENT.
-        async statementSourceFor(run) {
-          const source = await gateway.gatewayChannels.statementSourceFor(run.application_id, run.channel_connection_id);
-          return source.available ? { channel: source.channel } : { unavailable: source.message };
-        },
-      },
-      masterKeyInstances.instanceId,
-      // What matching acts through: the payment.succeeded path and refunds' channel views (SPEC §9.3).
-      { orders: gateway.orders, refunds: gateway.refunds },
-    ),
+    statementReconciliation,
+    /** Days, reports and exceptions of daily reconciliation as the console and the management API read them (SPEC §9.5). */
+    reconciliationRecords: new ReconciliationRecordsService(db, clock, deps.config, statementReconciliation),
     /** The demo shop's merchant server, which calls the gateway at the address the server listens on. */
     createDemoMerchant: (gatewayBaseUrl: () => string) =>
       new DemoMerchant(db, clock, demoShopSecrets, demoWorld, gatewayBaseUrl, `${deps.config.publicUrl}/demo/merchant/notify`),

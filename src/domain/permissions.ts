@@ -113,6 +113,22 @@ export const permissionTable = {
   'approval.decide': { ...adminsReadOnly, 'sa:administrator': 'write', 'sa:reviewer': 'write' },
   // SPEC §7 "ABNORMAL refunds": settling one by hand is as "approve / reject binding …" minus review staff.
   'refund.settle': { ...adminsReadOnly, 'sa:administrator': 'write' },
+
+  // Daily reconciliation (SPEC §9.5). Mini program roles but member admin see exceptions of their own mini
+  // programs only (the record scope narrows what they reach); the days and reports are the superapp's.
+  'reconciliation.view': {
+    ...admins,
+    'mp:administrator': 'write',
+    'mp:senior_developer': 'write',
+    'mp:developer': 'write',
+    'mp:operator': 'write',
+    'sa:administrator': 'write',
+    'sa:senior_developer': 'write',
+    'sa:developer': 'write',
+    'sa:operator': 'write',
+  },
+  'reconciliation.resolve': { ...adminsReadOnly, 'sa:administrator': 'write', 'sa:operator': 'write' },
+  'reconciliation.rerun': { ...adminsReadOnly, 'sa:administrator': 'write' },
 } as const satisfies Record<string, Partial<Record<RoleKey, AccessLevel>>>;
 
 export type Capability = keyof typeof permissionTable;

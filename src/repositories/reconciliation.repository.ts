@@ -1,5 +1,7 @@
 import { sql, type Insertable, type RawBuilder, type Selectable } from 'kysely';
 import type {
+  ReconciliationExceptionKind,
+  ReconciliationExceptionStatus,
   ReconciliationExceptionTable,
   ReconciliationLineTable,
   ReconciliationRunTable,
@@ -59,6 +61,37 @@ function recordFindings(db: Executor, s: MatchScope, findings: RawBuilder<unknow
     where place = 1
     on conflict (application_id, bill_date, item_key) do update set
       last_seen_pass = excluded.last_seen_pass, run_id = excluded.run_id, updated_at = excluded.updated_at`.execute(db);
+}
+
+/** What an exception list asks for; `mnpIds` undefined: every exception of the superapp, else only those mini programs'. */
+export interface ReconciliationExceptionFilter {
+  applicationId: string;
+  fromDate: string;
+  toDate: string;
+  kinds?: readonly ReconciliationExceptionKind[] | undefined;
+  statuses?: readonly ReconciliationExceptionStatus[] | undefined;
+  mnpIds?: readonly string[] | undefined;
+  /** out_trade_no or transaction_id. */
+  orderNo?: string | undefined;
+  /** out_refund_no or refund_id. */
+  refundNo?: string | undefined;
+}
+
+function exceptionsMatching(db: Executor, f: ReconciliationExceptionFilter) {
+  return db
+    .selectFrom('reconciliation_exceptions')
+    .where('application_id', '=', f.applicationId)
+    .where('bill_date', '>=', f.fromDate)
+    .where('bill_date', '<=', f.toDate)
+    .$if(f.kinds !== undefined, (qb) => qb.where('kind', 'in', f.kinds!.length > 0 ? f.kinds! : ['-' as never]))
+    .$if(f.statuses !== undefined, (qb) => qb.where('status', 'in', f.statuses!.length > 0 ? f.statuses! : ['-' as never]))
+    .$if(f.mnpIds !== undefined, (qb) => qb.where('mnp_id', 'in', f.mnpIds!.length > 0 ? f.mnpIds! : ['']))
+    .$if(f.orderNo !== undefined, (qb) =>
+      qb.where((eb) => eb.or([eb('out_trade_no', '=', f.orderNo!), eb('transaction_id', '=', f.orderNo!)])),
+    )
+    .$if(f.refundNo !== undefined, (qb) =>
+      qb.where((eb) => eb.or([eb('out_refund_no', '=', f.refundNo!), eb('refund_id', '=', f.refundNo!)])),
+    );
 }
 
 export const reconciliationRepository = {
@@ -644,4 +677,141 @@ export const reconciliationRepository = {
       .orderBy('finished_at', 'desc')
       .limit(1)
       .executeTakeFirst(),
+
+  // ---------------------------------------------------------------------------------------------
+  // The surfaces (SPEC §9.5): days, reports and exceptions as the console and the management API read them.
+
+  /** A superapp's runs of the days from `fromDate` to `toDate` (YYYY-MM-DD, both included): at most 31 days' worth. */
+  listRunsBetween: (db: Executor, applicationId: string, fromDate: string, toDate: string) =>
+    db
+      .selectFrom('reconciliation_runs')
+      .selectAll()
+      .where('application_id', '=', applicationId)
+      .where('bill_date', '>=', fromDate)
+      .where('bill_date', '<=', toDate)
+      .orderBy('bill_date', 'desc')
+      .orderBy('channel_connection_id')
+      .execute(),
+
+  /** Exceptions per day of a superapp between two days: all, and the OPEN ones. */
+  async countExceptionsPerDay(
+    db: Executor,
+    applicationId: string,
+    fromDate: string,
+    toDate: string,
+  ): Promise<Map<string, { total: number; open: number; channelSided: number }>> {
+    const rows = await db
+      .selectFrom('reconciliation_exceptions')
+      .select((eb) => [
+        'bill_date',
+        eb.fn.countAll().as('n'),
+        eb.fn.sum<number>(eb.case().when('status', '=', 'OPEN').then(1).else(0).end()).as('open'),
+        eb.fn.sum<number>(eb.case().when('channel_amount', 'is not', null).then(1).else(0).end()).as('channel_sided'),
+      ])
+      .where('application_id', '=', applicationId)
+      .where('bill_date', '>=', fromDate)
+      .where('bill_date', '<=', toDate)
+      .groupBy('bill_date')
+      .execute();
+    return new Map(
+      rows.map((row) => [
+        row.bill_date,
+        { total: Number(row.n), open: Number(row.open ?? 0), channelSided: Number(row.channel_sided ?? 0) },
+      ]),
+    );
+  },
+
+  /** Exceptions per kind and status of a superapp's day, as they stand now (resolutions included). */
+  async countExceptionsOfDay(
+    db: Executor,
+    applicationId: string,
+    billDate: string,
+  ): Promise<{ kind: string; status: string; n: number }[]> {
+    const rows = await db
+      .selectFrom('reconciliation_exceptions')
+      .select(['kind', 'status', (eb) => eb.fn.countAll().as('n')])
+      .where('application_id', '=', applicationId)
+      .where('bill_date', '=', billDate)
+      .groupBy(['kind', 'status'])
+      .orderBy('kind')
+      .orderBy('status')
+      .execute();
+    return rows.map((row) => ({ kind: row.kind, status: row.status, n: Number(row.n) }));
+  },
+
+  /** A page of exceptions matching a filter (newest day first, then by id), and how many match in all. */
+  async listExceptionsPage(
+    db: Executor,
+    filter: ReconciliationExceptionFilter,
+    offset: number,
+    limit: number,
+  ): Promise<{ total: number; rows: ReconciliationExceptionRow[] }> {
+    const filtered = exceptionsMatching(db, filter);
+    const counted = await filtered.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+    const rows = await filtered.selectAll().orderBy('bill_date', 'desc').orderBy('id').offset(offset).limit(limit).execute();
+    return { total: Number(counted?.n ?? 0), rows };
+  },
+
+  /** Every exception matching a filter, a page at a time after `afterKey` (for exports): by day then id. */
+  listExceptionsAfter: (
+    db: Executor,
+    filter: ReconciliationExceptionFilter,
+    after: { billDate: string; id: number } | null,
+    limit: number,
+  ) =>
+    exceptionsMatching(db, filter)
+      .selectAll()
+      .$if(after !== null, (qb) =>
+        qb.where((eb) =>
+          eb.or([eb('bill_date', '<', after!.billDate), eb.and([eb('bill_date', '=', after!.billDate), eb('id', '>', after!.id)])]),
+        ),
+      )
+      .orderBy('bill_date', 'desc')
+      .orderBy('id')
+      .limit(limit)
+      .execute(),
+
+  findException: (db: Executor, id: number) =>
+    db.selectFrom('reconciliation_exceptions').selectAll().where('id', '=', id).executeTakeFirst(),
+
+  /** Resolves an OPEN exception by hand (compare-and-set on its status); false when it was no longer OPEN. */
+  async resolveException(db: Executor, id: number, by: string, note: string, now: number): Promise<boolean> {
+    const result = await db
+      .updateTable('reconciliation_exceptions')
+      .set({ status: 'RESOLVED', resolved_by: by, resolved_at: now, resolution_note: note, updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'OPEN')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+
+  /** OPEN exceptions of the superapps (all of them) or of the mini programs given. */
+  async countOpenExceptions(
+    db: Executor,
+    reach: { applicationIds: readonly string[]; mnpIds: readonly string[] } | 'all',
+  ): Promise<number> {
+    if (reach !== 'all' && reach.applicationIds.length === 0 && reach.mnpIds.length === 0) return 0;
+    const row = await db
+      .selectFrom('reconciliation_exceptions')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('status', '=', 'OPEN')
+      .$if(reach !== 'all', (qb) =>
+        qb.where((eb) => {
+          const { applicationIds, mnpIds } = reach as { applicationIds: readonly string[]; mnpIds: readonly string[] };
+          const parts = [];
+          if (applicationIds.length > 0) parts.push(eb('application_id', 'in', applicationIds));
+          if (mnpIds.length > 0) parts.push(eb('mnp_id', 'in', mnpIds));
+          return eb.or(parts);
+        }),
+      )
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  },
+
+  /** The mini programs of the given teams (what mini program roles reach of the exceptions). */
+  async miniProgramIdsOfTeams(db: Executor, teamIds: readonly string[]): Promise<string[]> {
+    if (teamIds.length === 0) return [];
+    const rows = await db.selectFrom('mini_programs').select('id').where('team_id', 'in', teamIds).execute();
+    return rows.map((row) => row.id);
+  },
 };

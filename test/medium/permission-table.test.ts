@@ -300,6 +300,48 @@ const probes: Probe[] = [
       );
     },
   },
+  {
+    // SPEC §9.5: Resolve in Records → Reconciliation, on an exception of the tenant's mini program.
+    capability: 'reconciliation.resolve',
+    async check(world, caller) {
+      const level = levelOn('reconciliation.resolve', caller, 'superappTeam');
+      // Seen by the superapp's roles, and by the mini program's own roles (a mini program team is reached by both).
+      const visible = levelOn('reconciliation.view', caller, 'miniProgramTeam');
+      const db = world.context.database.db;
+      const now = world.context.clock.nowMs();
+      const { id } = await db
+        .insertInto('reconciliation_exceptions')
+        .values({
+          run_id: 0,
+          application_id: world.tenant.applicationId,
+          bill_date: '2026-01-15',
+          item_key: `MISSING_AT_CHANNEL:PAY:${caller}:${now}:${Math.random()}`,
+          kind: 'MISSING_AT_CHANNEL',
+          status: 'OPEN',
+          mnp_id: world.tenant.mnpId,
+          mchid: '1900000001',
+          out_trade_no: `RP-${caller}`,
+          last_seen_pass: 1,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const resolved = await world.clients[caller].post(
+        `/superapps/${world.tenant.applicationId}/reconciliation/exceptions/${id}/resolve`,
+        { note: `checked by ${caller}` },
+      );
+      expectStatus(resolved, mutationStatus(level, visible, 200), 'resolve an exception');
+      const after = await db
+        .selectFrom('reconciliation_exceptions')
+        .select(['status', 'resolved_by'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      expect(after).toEqual(
+        level === 'write' ? { status: 'RESOLVED', resolved_by: world.users[caller].account } : { status: 'OPEN', resolved_by: null },
+      );
+    },
+  },
 ];
 
 describeOnEachDatabase('permission table behaviour (console API)', (kind) => {
@@ -378,9 +420,12 @@ describeOnEachDatabase('permission table behaviour (console API)', (kind) => {
 // table is changed in turn (in memory, restored after) and the generated check for it must then fail.
 const viewCapabilities = new Set<Capability>(['team.view', 'superapp.view', 'mini_program.view', 'audit.view']);
 const platformScoped = new Set<Capability>(['team.create', 'platform.users.manage']);
-const superappScoped = new Set<Capability>(['superapp.view', 'superapp.manage']);
+const superappScoped = new Set<Capability>(['superapp.view', 'superapp.manage', 'reconciliation.resolve']);
 // A thing a role cannot see stays "not found" to it whatever its cell for acting on that thing says.
-const seenThrough: Partial<Record<Capability, Capability>> = { 'refund.settle': 'refund.view' };
+const seenThrough: Partial<Record<Capability, Capability>> = {
+  'refund.settle': 'refund.view',
+  'reconciliation.resolve': 'reconciliation.view',
+};
 
 describe('the behaviour tests fail when a single cell of the enforced table changes [sqlite]', () => {
   const world = {} as World;

@@ -32,6 +32,7 @@ const idFields = [
   'OutTradeNo',
   'TransactionId',
   'RefundId',
+  'ExceptionId',
 ] as const;
 type IdField = (typeof idFields)[number];
 
@@ -109,6 +110,26 @@ describe('cross-tenant ids on the management API answer like nonexistent ones', 
       const refund = await insertRefund(context.database.db, order, { createdAt: context.clock.nowMs() - 30_000, amount: 10 });
       const notification = await insertNotification(context.database.db, { type: 'order', id: order.id }, owner, order.created_at);
       const exported = await context.services.exports.create(world.as['mp:operator'], { kind: 'orders', format: 'csv', query: {} });
+      // A reconciliation exception of the superapp's (SPEC §9.5), about the order.
+      const now = context.clock.nowMs();
+      const exception = await context.database.db
+        .insertInto('reconciliation_exceptions')
+        .values({
+          run_id: 0,
+          application_id: world.applicationId,
+          bill_date: '2026-01-15',
+          item_key: `MISSING_AT_CHANNEL:PAY:${order.out_trade_no}`,
+          kind: 'MISSING_AT_CHANNEL',
+          status: 'OPEN',
+          mnp_id: world.mnpId,
+          mchid: order.mchid,
+          out_trade_no: order.out_trade_no,
+          last_seen_pass: 1,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       const key = async (actor: PaymentWorld['saAdmin']) => {
         const created = await context.services.apiKeys.create(actor, `${name} cross-tenant`);
         return { secretId: created.secretId, secretKey: created.secretKey };
@@ -137,6 +158,7 @@ describe('cross-tenant ids on the management API answer like nonexistent ones', 
           OutTradeNo: [order.out_trade_no],
           TransactionId: [order.transaction_id!],
           RefundId: [refund.refund_id],
+          ExceptionId: [String(exception.id)],
         },
       };
     }
@@ -177,6 +199,7 @@ describe('cross-tenant ids on the management API answer like nonexistent ones', 
       ApprovalNo: own.ApprovalNo[0],
       ID: idValues(own, action.name, 'ID')[0],
       RefundId: own.RefundId[0],
+      ExceptionId: own.ExceptionId[0],
       MerchantID: caller.world.merchants[1]!.merchantId,
       MerchantName: caller.world.merchants[1]!.merchantName,
       TimeBegin: now - 24 * 3600_000,

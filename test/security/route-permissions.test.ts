@@ -99,6 +99,14 @@ const consoleRouteCapabilities: Record<string, string> = {
   'GET /api/v1/exports': 'self',
   'GET /api/v1/exports/:exportId': 'self',
   'GET /api/v1/exports/:exportId/file': 'self',
+  // SPEC §9.5: Records → Reconciliation.
+  'GET /api/v1/superapps/:applicationId/reconciliation/days': 'reconciliation.view',
+  'GET /api/v1/superapps/:applicationId/reconciliation/days/:billDate': 'reconciliation.view',
+  'POST /api/v1/superapps/:applicationId/reconciliation/days/:billDate/rerun': 'reconciliation.rerun',
+  'POST /api/v1/superapps/:applicationId/reconciliation/exceptions/:exceptionId/resolve': 'reconciliation.resolve',
+  'GET /api/v1/reconciliation/exceptions': 'reconciliation.view',
+  'GET /api/v1/reconciliation/exceptions.csv': 'reconciliation.view',
+  'GET /api/v1/reconciliation/open-count': 'reconciliation.view',
 };
 
 // SPEC §3 actions and the §1.1 row each falls under.
@@ -119,6 +127,11 @@ const managementActionCapabilities: Record<string, string> = {
   DescribePaymentOrderList: 'order.view',
   DescribePaymentRefundList: 'refund.view',
   SettleAbnormalRefund: 'refund.settle',
+  DescribeReconciliationList: 'reconciliation.view',
+  DescribeReconciliationDetail: 'reconciliation.view',
+  DescribeReconciliationExceptionList: 'reconciliation.view',
+  ResolveReconciliationException: 'reconciliation.resolve',
+  RerunReconciliation: 'reconciliation.rerun',
 };
 
 // Routes no credential guards, by surface: anything else new on them fails here until listed.
@@ -290,7 +303,9 @@ describe('console routes refuse roles without the capability (generated from the
       ];
     }
     if (params[0] === 'userId') return [{ target: 'platform', ids: { userId } }];
-    if (params[0] === 'applicationId') return [{ target: 'superappTeam', ids: { applicationId: tenant.applicationId } }];
+    if (params[0] === 'applicationId')
+      // A reconciled day and an exception of it (SPEC §9.5): any values, the refusal comes first.
+      return [{ target: 'superappTeam', ids: { applicationId: tenant.applicationId, billDate: '2026-01-15', exceptionId: '1' } }];
     if (params[0] === 'mnpId') return [{ target: 'miniProgramTeam', ids: { mnpId: tenant.mnpId } }];
     if (['orderId', 'refundId', 'notificationId'].includes(params[0]!)) return [{ target: 'miniProgramTeam', ids: records }];
     throw new Error(`${key(route)}: teach targetsOf() the parameter :${params[0]}`);

@@ -13,6 +13,7 @@ import { notificationLogRoutes } from './notification-log.routes.ts';
 import { orderRecordRoutes } from './order-record.routes.ts';
 import { paymentDataRoutes } from './payment-data.routes.ts';
 import { paymentConfigRoutes } from './payment-config.routes.ts';
+import { reconciliationRoutes } from './reconciliation.routes.ts';
 import { sessionRoutes } from './session.routes.ts';
 import { tenancyRoutes } from './tenancy.routes.ts';
 
@@ -36,4 +37,5 @@ export async function consoleRoutes(app: FastifyInstance) {
   await app.register(notificationLogRoutes);
   await app.register(exportRoutes);
   await app.register(paymentDataRoutes);
+  await app.register(reconciliationRoutes);
 }

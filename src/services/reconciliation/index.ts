@@ -6,3 +6,15 @@ export {
   type StatementSource,
   type StatementSources,
 } from './statement-reconciliation.service.ts';
+export {
+  ReconciliationRecordsService,
+  majorUnits,
+  maxReconciliationRangeDays,
+  reconciliationExceptionKinds,
+  reconciliationExceptionStatuses,
+  reconciliationRunStatuses,
+  type DayTotals,
+  type ReconciliationDay,
+  type ReconciliationDayDetail,
+  type ReconciliationExceptionView,
+} from './reconciliation-records.service.ts';

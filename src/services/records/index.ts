@@ -10,3 +10,5 @@ export { OrderRecordService } from './order-record.service.ts';
 export { PaymentDataService } from './payment-data.service.ts';
 export { PaymentStatsService } from './payment-stats.service.ts';
 export { RefundRecordService } from './refund-record.service.ts';
+// The CSV conventions of the exports (SPEC §5), for other groups' CSV files.
+export { csvRecords, neutraliseFormula, zonedDateTimeFormatter } from './export-format.ts';

@@ -1,6 +1,7 @@
 import type { ManagementAction } from '../management-action.ts';
 import { paymentDataActions } from './payment-data.actions.ts';
 import { paymentEnablementActions } from './payment-enablement.actions.ts';
+import { reconciliationActions } from './reconciliation.actions.ts';
 import { recordActions } from './records.actions.ts';
 import { refundSettlementActions } from './refund-settlement.actions.ts';
 
@@ -10,4 +11,5 @@ export const managementActions: ManagementAction[] = [
   ...paymentDataActions,
   ...recordActions,
   ...refundSettlementActions,
+  ...reconciliationActions,
 ];

@@ -129,6 +129,14 @@ export const navItems: readonly NavItem[] = [
     page: lazy(() => import('./pages/notifications/notifications-page.tsx')),
   },
   {
+    key: 'reconciliation',
+    path: routePaths.reconciliation,
+    label: 'nav.reconciliation',
+    section: 'records',
+    capabilities: ['reconciliation.view'],
+    page: lazy(() => import('./pages/reconciliation/reconciliation-page.tsx')),
+  },
+  {
     key: 'paymentData',
     path: routePaths.paymentData,
     label: 'nav.paymentData',

@@ -14,6 +14,7 @@ export const routePaths = {
   orderRecord: '/console/orders',
   afterSalesRecord: '/console/refunds',
   notifications: '/console/notifications',
+  reconciliation: '/console/reconciliation',
   paymentData: '/console/payment-data',
   auditLog: '/console/audit-log',
   apiKeys: '/console/api-keys',

@@ -1,8 +1,9 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { App as AntApp, Button, Flex, Layout, Menu, Segmented, Select, Tag, Typography, type MenuProps } from 'antd';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { App as AntApp, Badge, Button, Flex, Layout, Menu, Segmented, Select, Tag, Typography, type MenuProps } from 'antd';
 import { useMemo } from 'react';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
 import { consoleApi } from '../api/console-api.ts';
+import { reconciliationApi, reconciliationQueryKeys } from '../api/reconciliation-api.ts';
 import { languages, useI18n, type Language } from '../i18n/i18n-context.tsx';
 import { isNavItemVisible, navItems, navSections } from '../navigation.ts';
 import { routePaths } from '../route-paths.ts';
@@ -84,7 +85,15 @@ export function ConsoleLayout() {
         label: t(`nav.section.${section}`),
         children: visibleItems
           .filter((item) => item.section === section)
-          .map((item) => ({ key: item.path, label: <Link to={item.path}>{t(item.label)}</Link> })),
+          .map((item) => ({
+            key: item.path,
+            label: (
+              <Link to={item.path}>
+                {t(item.label)}
+                {item.key === 'reconciliation' && <OpenExceptionsBadge />}
+              </Link>
+            ),
+          })),
       }))
       .filter((group) => group.children.length > 0),
   ];
@@ -122,5 +131,23 @@ export function ConsoleLayout() {
         </Layout.Content>
       </Layout>
     </Layout>
+  );
+}
+
+/** SPEC §9.5: the open exceptions the caller reaches, on the Reconciliation item; refreshed with the page's queries. */
+function OpenExceptionsBadge() {
+  const { t } = useI18n();
+  const openCount = useQuery({ queryKey: reconciliationQueryKeys.openCount, queryFn: reconciliationApi.openCount, retry: false });
+  const open = openCount.data?.open ?? 0;
+  if (open === 0) return null;
+  return (
+    <Badge
+      count={open}
+      overflowCount={999}
+      size="small"
+      style={{ marginInlineStart: 8 }}
+      title={t('reconciliation.openBadge', { count: open })}
+      data-testid="reconciliation-badge"
+    />
   );
 }

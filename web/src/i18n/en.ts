@@ -1,4 +1,5 @@
 import { notificationMessagesEn } from './notification-messages.ts';
+import { reconciliationMessagesEn } from './reconciliation-messages.ts';
 import { recordMessagesEn } from './records-messages.ts';
 
 /** English: the source dictionary. Every other language must translate every key (checked by the type). */
@@ -46,6 +47,7 @@ export const en = {
   'nav.paymentData': 'Payment data',
   ...recordMessagesEn,
   ...notificationMessagesEn,
+  ...reconciliationMessagesEn,
 
   'signIn.title': 'Sign in to Paythrough',
   'signIn.subtitle': 'Superapp payment platform console',

@@ -1,5 +1,6 @@
 import type { Dictionary } from './en.ts';
 import { notificationMessagesZhCn } from './notification-messages.ts';
+import { reconciliationMessagesZhCn } from './reconciliation-messages.ts';
 import { recordMessagesZhCn } from './records-messages.ts';
 
 /** Simplified Chinese. */
@@ -47,6 +48,7 @@ export const zhCN: Dictionary = {
   'nav.paymentData': '支付数据',
   ...recordMessagesZhCn,
   ...notificationMessagesZhCn,
+  ...reconciliationMessagesZhCn,
 
   'signIn.title': '登录 Paythrough',
   'signIn.subtitle': '超级应用支付平台控制台',

@@ -1,4 +1,4 @@
-import { sql, type Insertable, type RawBuilder, type Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Insertable, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
 import type {
   ReconciliationExceptionKind,
   ReconciliationExceptionStatus,
@@ -7,7 +7,7 @@ import type {
   ReconciliationRunTable,
   ReconciliationStatus,
 } from '../db/reconciliation-schema.ts';
-import type { Executor } from '../db/schema.ts';
+import type { Database, Executor } from '../db/schema.ts';
 
 export type ReconciliationRunRow = Selectable<ReconciliationRunTable>;
 export type ReconciliationExceptionRow = Selectable<ReconciliationExceptionTable>;
@@ -64,8 +64,12 @@ function recordFindings(db: Executor, s: MatchScope, findings: RawBuilder<unknow
 }
 
 /** What an exception list asks for; `mnpIds` undefined: every exception of the superapp, else only those mini programs'. */
+/** Whose exceptions an actor reads: every superapp's, or some superapps' whole and some mini programs' own. */
+export type ReconciliationReach = 'all' | { applicationIds: readonly string[]; mnpIds: readonly string[] };
+
 export interface ReconciliationExceptionFilter {
-  applicationId: string;
+  reach: ReconciliationReach;
+  applicationId?: string | undefined;
   fromDate: string;
   toDate: string;
   kinds?: readonly ReconciliationExceptionKind[] | undefined;
@@ -77,10 +81,19 @@ export interface ReconciliationExceptionFilter {
   refundNo?: string | undefined;
 }
 
+/** Exceptions of the superapps whole or of the mini programs (none when both are empty). */
+function withinReach(eb: ExpressionBuilder<Database, 'reconciliation_exceptions'>, reach: Exclude<ReconciliationReach, 'all'>) {
+  const parts = [];
+  if (reach.applicationIds.length > 0) parts.push(eb('application_id', 'in', reach.applicationIds));
+  if (reach.mnpIds.length > 0) parts.push(eb('mnp_id', 'in', reach.mnpIds));
+  return parts.length > 0 ? eb.or(parts) : sql<SqlBool>`1 = 0`;
+}
+
 function exceptionsMatching(db: Executor, f: ReconciliationExceptionFilter) {
   return db
     .selectFrom('reconciliation_exceptions')
-    .where('application_id', '=', f.applicationId)
+    .$if(f.reach !== 'all', (qb) => qb.where((eb) => withinReach(eb, f.reach as Exclude<ReconciliationReach, 'all'>)))
+    .$if(f.applicationId !== undefined, (qb) => qb.where('application_id', '=', f.applicationId!))
     .where('bill_date', '>=', f.fromDate)
     .where('bill_date', '<=', f.toDate)
     .$if(f.kinds !== undefined, (qb) => qb.where('kind', 'in', f.kinds!.length > 0 ? f.kinds! : ['-' as never]))
@@ -786,24 +799,12 @@ export const reconciliationRepository = {
   },
 
   /** OPEN exceptions of the superapps (all of them) or of the mini programs given. */
-  async countOpenExceptions(
-    db: Executor,
-    reach: { applicationIds: readonly string[]; mnpIds: readonly string[] } | 'all',
-  ): Promise<number> {
-    if (reach !== 'all' && reach.applicationIds.length === 0 && reach.mnpIds.length === 0) return 0;
+  async countOpenExceptions(db: Executor, reach: ReconciliationReach): Promise<number> {
     const row = await db
       .selectFrom('reconciliation_exceptions')
       .select((eb) => eb.fn.countAll().as('n'))
       .where('status', '=', 'OPEN')
-      .$if(reach !== 'all', (qb) =>
-        qb.where((eb) => {
-          const { applicationIds, mnpIds } = reach as { applicationIds: readonly string[]; mnpIds: readonly string[] };
-          const parts = [];
-          if (applicationIds.length > 0) parts.push(eb('application_id', 'in', applicationIds));
-          if (mnpIds.length > 0) parts.push(eb('mnp_id', 'in', mnpIds));
-          return eb.or(parts);
-        }),
-      )
+      .$if(reach !== 'all', (qb) => qb.where((eb) => withinReach(eb, reach as Exclude<ReconciliationReach, 'all'>)))
       .executeTakeFirst();
     return Number(row?.n ?? 0);
   },

@@ -168,4 +168,20 @@ describeWithBrowser('Records → Reconciliation in the console (Chromium)', () =
     },
     longFlow,
   );
+
+  it(
+    "shows a mini program's operator the exceptions of its own mini programs, read only, without the superapp's days",
+    async () => {
+      const page = await signIn(demo.miniProgramTeam.users.operator);
+      await eventually(() => page.getByTestId('reconciliation-badge').innerText()).not.toBe('');
+      await openConsolePage(page, 'Reconciliation');
+      const table = page.getByTestId('reconciliation-exceptions');
+      await eventually(() => tableRows(table).count()).toBeGreaterThan(0);
+      for (const text of await tableRows(table).allInnerTexts()) expect(text).toContain(demo.miniPrograms.ready.mnpId);
+      expect(await table.getByTestId('resolve-exception').count()).toBe(0);
+      expect(await page.getByTestId('reconciliation-days').count()).toBe(0);
+      await page.context().close();
+    },
+    longFlow,
+  );
 });

@@ -213,6 +213,32 @@ export async function insertNotification(
   return outbox;
 }
 
+/** An OPEN reconciliation exception written straight into its table (a run is not needed to read or resolve it). */
+export async function insertReconciliationException(
+  db: Kysely<Database>,
+  owner: { applicationId: string; mnpId: string },
+  fields: { billDate: string; outTradeNo: string; mchid?: string; at: number },
+) {
+  return db
+    .insertInto('reconciliation_exceptions')
+    .values({
+      run_id: 0,
+      application_id: owner.applicationId,
+      bill_date: fields.billDate,
+      item_key: `MISSING_AT_CHANNEL:PAY:${fields.outTradeNo}:${next()}`,
+      kind: 'MISSING_AT_CHANNEL',
+      status: 'OPEN',
+      mnp_id: owner.mnpId,
+      mchid: fields.mchid ?? '1900000001',
+      out_trade_no: fields.outTradeNo,
+      last_seen_pass: 1,
+      created_at: fields.at,
+      updated_at: fields.at,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
 /** What the record suites read from: two mini program teams (A, B) under one superapp, another tenant, and a developer of team B. */
 export interface RecordTenants {
   world: PaymentWorld;

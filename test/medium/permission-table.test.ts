@@ -9,7 +9,7 @@ import {
 } from '../fixtures/spec-permission-table.ts';
 import type { ConsoleClient, ConsoleResponse } from '../helpers/console-client.ts';
 import { createPlatform, createTenant, createUser, signIn, type Tenant, type TestUser } from '../helpers/factories.ts';
-import { insertOrder, insertRefund } from '../helpers/record-factory.ts';
+import { insertOrder, insertReconciliationException, insertRefund } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 // Part 1: the data. Every cell of src/domain/permissions.ts equals the SPEC transcription.
@@ -309,24 +309,11 @@ const probes: Probe[] = [
       const visible = levelOn('reconciliation.view', caller, 'miniProgramTeam');
       const db = world.context.database.db;
       const now = world.context.clock.nowMs();
-      const { id } = await db
-        .insertInto('reconciliation_exceptions')
-        .values({
-          run_id: 0,
-          application_id: world.tenant.applicationId,
-          bill_date: '2026-01-15',
-          item_key: `MISSING_AT_CHANNEL:PAY:${caller}:${now}:${Math.random()}`,
-          kind: 'MISSING_AT_CHANNEL',
-          status: 'OPEN',
-          mnp_id: world.tenant.mnpId,
-          mchid: '1900000001',
-          out_trade_no: `RP-${caller}`,
-          last_seen_pass: 1,
-          created_at: now,
-          updated_at: now,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
+      const { id } = await insertReconciliationException(
+        db,
+        { applicationId: world.tenant.applicationId, mnpId: world.tenant.mnpId },
+        { billDate: '2026-01-15', outTradeNo: `RP-${caller}`, at: now },
+      );
       const resolved = await world.clients[caller].post(
         `/superapps/${world.tenant.applicationId}/reconciliation/exceptions/${id}/resolve`,
         { note: `checked by ${caller}` },

@@ -21,7 +21,7 @@ import {
   type Tenant,
   type TestUser,
 } from '../helpers/factories.ts';
-import { insertNotification, insertOrder, insertRefund } from '../helpers/record-factory.ts';
+import { insertNotification, insertOrder, insertReconciliationException, insertRefund } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 /**
@@ -37,8 +37,8 @@ interface TenantWorld {
   users: TestUser[];
   apiKeys: { id: string; secretId: string }[];
   clients: ConsoleClient[];
-  /** An order, its refund and notification, and an export (of a member who is not signed in here). */
-  records: { orderId: string; refundId: string; notificationId: string; exportId: string; identifiers: string[] };
+  /** An order, its refund and notification, an export (of a member who is not signed in here), a reconciliation exception. */
+  records: { orderId: string; refundId: string; notificationId: string; exportId: string; exceptionId: string; identifiers: string[] };
 }
 
 /** The other tenant's ids for each kind of route parameter (path or query). */
@@ -63,10 +63,18 @@ function idsFor(world: TenantWorld, param: string): string[] | undefined {
       return [world.records.notificationId];
     case 'exportId':
       return [world.records.exportId];
+    case 'exceptionId':
+      return [world.records.exceptionId];
+    case 'billDate':
+      // Not an id: the day the tenant's exception is of, which a caller of the other tenant must not reach either.
+      return [reconciledDay];
     default:
       return undefined;
   }
 }
+
+/** The business day of each tenant's reconciliation exception. */
+const reconciledDay = '2026-01-15';
 
 /** Every string that identifies one of the tenant's rows. */
 function identifiersOf(world: TenantWorld): string[] {
@@ -99,7 +107,18 @@ function bodyFor(route: ConsoleRoute): unknown {
 }
 
 const routes = await discoverConsoleRoutes();
-const knownIdParams = new Set(['teamId', 'userId', 'applicationId', 'mnpId', 'keyId', 'orderId', 'refundId', 'notificationId', 'exportId']);
+const knownIdParams = new Set([
+  'teamId',
+  'userId',
+  'applicationId',
+  'mnpId',
+  'keyId',
+  'orderId',
+  'refundId',
+  'notificationId',
+  'exportId',
+  'exceptionId',
+]);
 
 describe('the console route list', () => {
   it('is read from the app (the generated checks are not vacuous)', () => {
@@ -149,9 +168,15 @@ describeOnEachDatabase('tenant isolation (console API)', (kind) => {
         format: 'csv',
         query: {},
       });
+      const exception = await insertReconciliationException(context.database.db, owner, {
+        billDate: reconciledDay,
+        outTradeNo: `REC-${name}-${order.out_trade_no}`,
+        at: context.clock.nowMs(),
+      });
       // The record numbers (not the small integer ids) are what a leaked row would show.
       const identifiers = [
         order.out_trade_no,
+        exception.out_trade_no,
         order.prepay_id,
         refund.out_refund_no,
         refund.refund_id,
@@ -163,6 +188,7 @@ describeOnEachDatabase('tenant isolation (console API)', (kind) => {
         refundId: String(refund.id),
         notificationId: String(notification.id),
         exportId: exported.id,
+        exceptionId: String(exception.id),
         identifiers,
       };
       worlds[name] = { tenant, users, apiKeys, clients, records };

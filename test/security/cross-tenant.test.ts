@@ -5,7 +5,7 @@ import { managementApiVersion } from '../../src/routes/manage/management.routes.
 import { bodySchemaOf, consolePrefix, fillPath, type JsonSchema, listConsoleRoutes, sampleFromSchema } from '../helpers/console-routes.ts';
 import { snapshotDatabase } from '../helpers/factories.ts';
 import { approvePayment, bindTeam, createPaymentWorld, type PaymentWorld } from '../helpers/payment-world.ts';
-import { insertNotification, insertOrder, insertRefund, orderRow } from '../helpers/record-factory.ts';
+import { insertNotification, insertOrder, insertReconciliationException, insertRefund, orderRow } from '../helpers/record-factory.ts';
 import { ConsoleClient } from '../helpers/console-client.ts';
 import { readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, type TestContext } from '../helpers/test-context.ts';
@@ -111,25 +111,12 @@ describe('cross-tenant ids on the management API answer like nonexistent ones', 
       const notification = await insertNotification(context.database.db, { type: 'order', id: order.id }, owner, order.created_at);
       const exported = await context.services.exports.create(world.as['mp:operator'], { kind: 'orders', format: 'csv', query: {} });
       // A reconciliation exception of the superapp's (SPEC §9.5), about the order.
-      const now = context.clock.nowMs();
-      const exception = await context.database.db
-        .insertInto('reconciliation_exceptions')
-        .values({
-          run_id: 0,
-          application_id: world.applicationId,
-          bill_date: '2026-01-15',
-          item_key: `MISSING_AT_CHANNEL:PAY:${order.out_trade_no}`,
-          kind: 'MISSING_AT_CHANNEL',
-          status: 'OPEN',
-          mnp_id: world.mnpId,
-          mchid: order.mchid,
-          out_trade_no: order.out_trade_no,
-          last_seen_pass: 1,
-          created_at: now,
-          updated_at: now,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
+      const exception = await insertReconciliationException(context.database.db, world, {
+        billDate: '2026-01-15',
+        outTradeNo: order.out_trade_no,
+        mchid: order.mchid,
+        at: context.clock.nowMs(),
+      });
       const key = async (actor: PaymentWorld['saAdmin']) => {
         const created = await context.services.apiKeys.create(actor, `${name} cross-tenant`);
         return { secretId: created.secretId, secretKey: created.secretKey };

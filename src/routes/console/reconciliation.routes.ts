@@ -28,7 +28,8 @@ const dates = { from: billDate.optional(), to: billDate.optional() };
 const superappParams = z.object({ applicationId });
 
 const exceptionFilter = z.object({
-  applicationId,
+  /** Every superapp the caller reaches when absent (mini program roles: their own mini programs' exceptions). */
+  applicationId: applicationId.optional(),
   ...dates,
   kind: z.enum(reconciliationExceptionKinds).optional(),
   status: z.enum(reconciliationExceptionStatuses).optional(),

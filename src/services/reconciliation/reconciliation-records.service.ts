@@ -10,10 +10,13 @@ import {
   reconciliationRepository,
   type ReconciliationExceptionFilter,
   type ReconciliationExceptionRow,
+  type ReconciliationReach,
   type ReconciliationRunRow,
   type SideTotals,
 } from '../../repositories/reconciliation.repository.ts';
+import { miniProgramRepository } from '../../repositories/mini-program.repository.ts';
 import { superappRepository } from '../../repositories/superapp.repository.ts';
+import { teamRepository } from '../../repositories/team.repository.ts';
 import { csvRecords, neutraliseFormula, zonedDateTimeFormatter } from '../records/index.ts';
 import { recordAudit } from '../tenancy/index.ts';
 import type { ReconciliationReport, StatementReconciliationService } from './statement-reconciliation.service.ts';
@@ -91,7 +94,8 @@ export interface DayListFilter {
 }
 
 export interface ExceptionListFilter {
-  applicationId: string;
+  /** One superapp's; every one the actor reaches when absent. */
+  applicationId?: string | undefined;
   fromDate?: string | undefined;
   toDate?: string | undefined;
   kinds?: ReconciliationExceptionKind[] | undefined;
@@ -297,8 +301,7 @@ export class ReconciliationRecordsService {
     if (isPlatformAdmin(actor) && accessLevel(actor, 'reconciliation.view', {})) {
       return reconciliationRepository.countOpenExceptions(this.db, 'all');
     }
-    const reach = await this.reach(actor);
-    return reconciliationRepository.countOpenExceptions(this.db, reach);
+    return reconciliationRepository.countOpenExceptions(this.db, await this.reach(actor));
   }
 
   /** Resolves an OPEN exception with a note (SPEC §9.5): compare-and-set, audited with the actor. */
@@ -362,12 +365,34 @@ export class ReconciliationRecordsService {
 
   /** The superapp, when the actor reads its reconciliation; mini program roles and review staff are refused. */
   private async requireSuperappView(actor: Actor, applicationId: string) {
-    const superapp = await superappRepository.findById(this.db, applicationId);
-    const scope = { superappTeamId: superapp?.team_id };
-    if (superapp && accessLevel(actor, 'reconciliation.view', scope)) return superapp;
-    if (superapp && accessLevel(actor, 'superapp.view', scope)) throw forbidden('Your role does not reach reconciliation');
+    const superapp = await this.requireSuperappInTenancy(actor, applicationId);
+    if (accessLevel(actor, 'reconciliation.view', { superappTeamId: superapp.team_id })) return superapp;
     if ((await this.reach(actor)).mnpIds.length > 0) throw forbidden('Mini program roles see exceptions of their own mini programs only');
+    throw forbidden('Your role does not reach reconciliation');
+  }
+
+  /**
+   * The superapp, when the actor belongs to its tenant (its team, a mini program team on it, or the platform), else
+   * not found: another tenant's id confirms nothing, whatever the role (SPEC §7).
+   */
+  private async requireSuperappInTenancy(actor: Actor, applicationId: string) {
+    const superapp = await superappRepository.findById(this.db, applicationId);
+    if (superapp && accessLevel(actor, 'superapp.view', { superappTeamId: superapp.team_id })) return superapp;
+    if (superapp && (await this.teamsOf(actor)).some((team) => team.superapp_id === superapp.id)) return superapp;
     throw notFound(`Superapp ${applicationId}`);
+  }
+
+  /** The mini program must be the actor's tenant's (its team, its superapp's team, or the platform), else not found. */
+  private async requireMiniProgramInTenancy(actor: Actor, mnpId: string): Promise<void> {
+    const [row] = await miniProgramRepository.listWithSuperapp(this.db, [mnpId]);
+    if (row && actor.memberships.has(row.team_id)) return;
+    const superapp = row?.superapp_id ? await superappRepository.findById(this.db, row.superapp_id) : undefined;
+    if (superapp && accessLevel(actor, 'superapp.view', { superappTeamId: superapp.team_id })) return;
+    throw notFound(`Mini program ${mnpId}`);
+  }
+
+  private teamsOf(actor: Actor) {
+    return teamRepository.listByIds(this.db, [...actor.memberships.keys()]);
   }
 
   /** The superapps whose team and the mini programs whose team give the actor reconciliation.view. */
@@ -382,34 +407,36 @@ export class ReconciliationRecordsService {
     };
   }
 
+  /** What the actor reads of the exceptions; refused when its roles read none. */
+  private async viewReach(actor: Actor): Promise<ReconciliationReach> {
+    if (isPlatformAdmin(actor) && accessLevel(actor, 'reconciliation.view', {})) return 'all';
+    const reach = await this.reach(actor);
+    if (reach.applicationIds.length === 0 && reach.mnpIds.length === 0) throw forbidden('Your role does not reach reconciliation');
+    return reach;
+  }
+
   private async seesException(actor: Actor, exception: ReconciliationExceptionRow, superappTeamId: string): Promise<boolean> {
     if (accessLevel(actor, 'reconciliation.view', { superappTeamId })) return true;
     return exception.mnp_id !== null && (await this.reach(actor)).mnpIds.includes(exception.mnp_id);
   }
 
-  /** The repository filter for an actor: superapp roles every exception, mini program roles their mini programs'. */
+  /**
+   * The repository filter for an actor: superapp roles every exception of their superapps, mini program roles their
+   * own mini programs'. A superapp or mini program named that is not the actor's tenant's is not found (before any
+   * refusal by role, so it confirms nothing).
+   */
   private async exceptionQuery(actor: Actor, filter: ExceptionListFilter): Promise<ReconciliationExceptionFilter> {
     const { fromDate, toDate } = this.range(filter.fromDate, filter.toDate);
-    // Mini program roles get their own mini programs' exceptions of any superapp named (none of one that does not
-    // exist, or of another tenant's): the same empty page either way, so a guessed id confirms nothing.
-    const superapp = await superappRepository.findById(this.db, filter.applicationId);
-    const scope = { superappTeamId: superapp?.team_id };
-    let mnpIds = filter.mnpIds;
-    if (!superapp || !accessLevel(actor, 'reconciliation.view', scope)) {
-      const own = (await this.reach(actor)).mnpIds;
-      if (own.length === 0) {
-        if (superapp && accessLevel(actor, 'superapp.view', scope)) throw forbidden('Your role does not reach reconciliation');
-        throw notFound(`Superapp ${filter.applicationId}`);
-      }
-      mnpIds = filter.mnpIds ? filter.mnpIds.filter((mnpId) => own.includes(mnpId)) : own;
-    }
+    if (filter.applicationId !== undefined) await this.requireSuperappInTenancy(actor, filter.applicationId);
+    for (const mnpId of new Set(filter.mnpIds ?? [])) await this.requireMiniProgramInTenancy(actor, mnpId);
     return {
+      reach: await this.viewReach(actor),
       applicationId: filter.applicationId,
       fromDate,
       toDate,
       kinds: filter.kinds,
       statuses: filter.statuses,
-      mnpIds,
+      mnpIds: filter.mnpIds,
       orderNo: filter.orderNo,
       refundNo: filter.refundNo,
     };

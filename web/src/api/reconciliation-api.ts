@@ -69,7 +69,8 @@ export interface ReconciliationException {
 }
 
 export interface ExceptionFilter {
-  applicationId: string;
+  /** Every superapp the caller reaches when absent (mini program roles: their own mini programs' exceptions). */
+  applicationId?: string;
   from?: string;
   to?: string;
   kind?: ExceptionKind;

@@ -32,7 +32,7 @@ const trimmed = (value: string | undefined) => (value?.trim() ? value.trim() : u
 
 const statusColors: Record<ExceptionStatus, string> = { OPEN: 'error', RESOLVED: 'success', AUTO_RESOLVED: 'default' };
 
-function filterOf(applicationId: string, values: FilterValues): ExceptionFilter {
+function filterOf(applicationId: string | undefined, values: FilterValues): ExceptionFilter {
   return {
     applicationId,
     from: trimmed(values.from),
@@ -47,8 +47,11 @@ function filterOf(applicationId: string, values: FilterValues): ExceptionFilter 
 
 const amountOf = (amount: string | null, currency: string | null) => (amount === null ? '—' : `${amount} ${currency ?? ''}`.trim());
 
-/** The exceptions of a superapp (SPEC §9.5): filters, offset pages, Resolve with a note, and the CSV of the filter. */
-export function ExceptionsSection({ superapp }: { superapp: Superapp }) {
+/**
+ * The exceptions of a superapp (SPEC §9.5): filters, offset pages, Resolve with a note, and the CSV of the filter.
+ * Without a superapp (mini program roles), those of the caller's own mini programs, read only.
+ */
+export function ExceptionsSection({ superapp }: { superapp?: Superapp | undefined }) {
   const { t, formatTime } = useI18n();
   const { levelInTeam } = useConsole();
   const queryClient = useQueryClient();
@@ -56,8 +59,8 @@ export function ExceptionsSection({ superapp }: { superapp: Superapp }) {
   const [values, setValues] = useState<FilterValues>({});
   const [page, setPage] = useState(1);
   const [resolving, setResolving] = useState<ReconciliationException | null>(null);
-  const filter = filterOf(superapp.applicationId, values);
-  const resolveLevel = levelInTeam('reconciliation.resolve', superapp.teamId);
+  const filter = filterOf(superapp?.applicationId, values);
+  const resolveLevel = superapp ? levelInTeam('reconciliation.resolve', superapp.teamId) : undefined;
 
   const exceptions = useQuery({
     queryKey: reconciliationQueryKeys.exceptions(filter, (page - 1) * pageSize),
@@ -226,7 +229,7 @@ export function ExceptionsSection({ superapp }: { superapp: Superapp }) {
         okText={t('reconciliation.resolve')}
         onClose={() => setResolving(null)}
         onSubmit={async ({ note }) => {
-          await reconciliationApi.resolve(superapp.applicationId, resolving!.id, note.trim());
+          await reconciliationApi.resolve(superapp!.applicationId, resolving!.id, note.trim());
           await queryClient.invalidateQueries({ queryKey: reconciliationQueryKeys.all });
         }}
       >

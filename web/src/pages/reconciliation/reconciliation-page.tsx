@@ -141,7 +141,8 @@ export default function ReconciliationPage() {
         )}
       </PageHeader>
       <LoadError error={superapps.error} />
-      {(!seesSuperapps || (superapps.isSuccess && !superapp)) && <Empty description={t('reconciliation.noSuperapp')} />}
+      {seesSuperapps && superapps.isSuccess && !superapp && <Empty description={t('reconciliation.noSuperapp')} />}
+      {!seesSuperapps && <ExceptionsSection />}
       {superapp && (
         <>
           <Typography.Title level={4}>{t('reconciliation.days')}</Typography.Title>

@@ -3,18 +3,9 @@ import { addCalendarDays, businessDateOf, businessTimeOn } from '../../src/domai
 import { ConsoleClient } from '../helpers/console-client.ts';
 import { auditRepository } from '../../src/repositories/audit.repository.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
-import { demoActor, payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
+import { demoActor, eventually, payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { callAction, managementClient, type ManagementCredentials } from '../helpers/management-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
-
-/** Waits for the sandbox's events to reach Paythrough (delivered after the answer). */
-async function eventually(done: () => Promise<boolean>): Promise<void> {
-  for (let tries = 0; tries < 100; tries += 1) {
-    if (await done()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('the sandbox never told Paythrough');
-}
 
 /**
  * SPEC §9.5: the five reconciliation actions through the cloud SDK's CommonClient, over a day reconciled for real

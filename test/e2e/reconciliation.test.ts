@@ -16,19 +16,10 @@ import {
   tableRows,
   type ConsoleServer,
 } from '../helpers/browser.ts';
-import { payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
+import { eventually as until, payInSandbox, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 
 const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
 const longFlow = 180_000;
-
-/** Waits for the sandbox's events to reach Paythrough (delivered after the answer). */
-async function until(done: () => Promise<boolean>): Promise<void> {
-  for (let tries = 0; tries < 200; tries += 1) {
-    if (await done()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('the sandbox never told Paythrough');
-}
 
 // SPEC §9.4, §9.5 in Chromium: Records → Reconciliation over a day reconciled for real against the in-process
 // sandbox with statement faults (one payment dropped, one amount bent, one extra payment).

@@ -104,6 +104,9 @@ describeOnEachDatabase('audit log: append-only, written by every credential and 
       refundId: '1',
       notificationId: '1',
       exportId: 'export_placeholder',
+      // A day long past (re-running it appends its audit entry) and an exception that may not exist.
+      billDate: '2026-01-15',
+      exceptionId: '1',
     };
     const callers = [manifest.superAdmin, manifest.miniProgramTeam.users.admin, manifest.superapp.users.admin];
     let calls = 0;

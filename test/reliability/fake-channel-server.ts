@@ -40,9 +40,10 @@ export const badAnswerModes: readonly FaultMode[] = [
 
 /**
  * How the channel bends its statement (SPEC §9.1): not ready yet, not served at all, a page with one line more than
- * `limit`, a page naming another day or another superapp than asked, or an answer of `oversizedBytes` (padded).
+ * `limit`, a page naming another day or another superapp than asked, an answer of `oversizedBytes` (padded), or a
+ * summary claiming one unit more paid than its lines add up to.
  */
-export type StatementFault = 'notReady' | 'notSupported' | 'extraLine' | 'otherBillDate' | 'otherApplication' | 'oversized';
+export type StatementFault = 'notReady' | 'notSupported' | 'extraLine' | 'otherBillDate' | 'otherApplication' | 'oversized' | 'badSummary';
 
 export interface Fault {
   mode: FaultMode;
@@ -80,6 +81,10 @@ export class FakeChannelServer {
   statementLines: StatementLine[] = [];
   statementId = 'FCS-1';
   statementFault: StatementFault | undefined;
+  /** At most this many lines a page, fewer than the `limit` asked (a channel paging small); the limit when absent. */
+  statementPageSize: number | undefined;
+  /** Runs when a statement query arrives, before it is answered or faulted (a snapshot replaced between two pages). */
+  onStatementQuery: ((query: { billDate: string; cursor: string | null }) => void) | undefined;
   /** Where it serves the statement: the protocol path, or a host-reported superapp's own statement URL path. */
   statementPath: string = channelProtocolPaths.queryStatement;
   /** How large an `oversized` statement answer is. */
@@ -139,6 +144,15 @@ export class FakeChannelServer {
 
   clearFaults(): void {
     this.faults = [];
+  }
+
+  /** The cursors of every statement query of `billDate` that reached it, in order (`null`: the first page). */
+  statementCursors(billDate: string): (string | null)[] {
+    return this.requests
+      .filter((request) => request.path === this.statementPath)
+      .map((request) => request.body as { bill_date?: string; cursor?: string | null })
+      .filter((body) => body.bill_date === billDate)
+      .map((body) => body.cursor ?? null);
   }
 
   order(merchantId: string, outTradeNo: string): StoredOrder | undefined {
@@ -224,6 +238,10 @@ export class FakeChannelServer {
       return this.answer(response, 400, { code: 'PARAM_ERROR', message: 'not JSON' });
     }
     this.requests.push({ path, body });
+    if (path === this.statementPath && this.onStatementQuery) {
+      const query = body as { bill_date?: string; cursor?: string | null };
+      this.onStatementQuery({ billDate: String(query.bill_date), cursor: query.cursor ?? null });
+    }
     const fault = this.takeFault(path);
     if (fault && !fault.applied && fault.mode !== 'slow') return this.misbehave(response, fault.mode, 200, { note: 'not done' });
     const [status, answer] = this.handle(path, body);
@@ -400,16 +418,20 @@ export class FakeChannelServer {
         const query = statementQueryFromWire(input.data);
         const day = this.statementLines.filter((line) => line.time >= query.fromTime && line.time < query.toTime);
         const offset = query.cursor === null ? 0 : Number(query.cursor);
-        const lines = day.slice(offset, offset + query.limit);
+        const size = Math.min(query.limit, this.statementPageSize ?? query.limit);
+        const lines = day.slice(offset, offset + size);
         if (this.statementFault === 'extraLine' && day[0]) lines.push(...day.slice(0, query.limit + 1 - lines.length));
-        const next = offset + query.limit < day.length ? String(offset + query.limit) : null;
+        const next = offset + size < day.length ? String(offset + size) : null;
+        const summary = [...summarizeStatementLines(day).values()];
+        if (this.statementFault === 'badSummary' && summary[0])
+          summary[0] = { ...summary[0], paymentAmount: summary[0].paymentAmount + 1n };
         const page = statementPageToWire({
           applicationId: this.statementFault === 'otherApplication' ? `${query.applicationId}_other` : query.applicationId,
           billDate: this.statementFault === 'otherBillDate' ? '2001-01-01' : query.billDate,
           statementId: this.statementId,
           lines,
           nextCursor: next,
-          summary: [...summarizeStatementLines(day).values()],
+          summary,
         });
         if (this.statementFault === 'oversized') return [200, { ...page, padding: 'x'.repeat(this.oversizedBytes) }];
         return [200, page];

@@ -425,12 +425,24 @@ export class StatementReconciliationService {
     } else {
       const answer = await channel.queryOrder({ merchantId: item.mchid, outTradeNo: item.out_trade_no });
       if (answer.outcome !== 'ok' || answer.value.state !== 'SUCCESS' || answer.value.channelTransactionId === null) return undefined;
+      // The channel confirms the order is paid, but its answer names one payment only (the first): a second payment of
+      // the order is named by the channel's signed line alone. The order as answered, under the line's payment, goes the
+      // payment.succeeded path, which refunds it as a duplicate (SPEC §9.3); acting on the answer alone never would.
+      const order =
+        item.channel_transaction_id !== null && answer.value.channelTransactionId !== item.channel_transaction_id
+          ? {
+              ...answer.value,
+              channelTransactionId: item.channel_transaction_id,
+              amount: { ...answer.value.amount, total: item.amount, currency: item.currency },
+              paidAt: item.time,
+            }
+          : answer.value;
       await actions.orders.handle(
         {
           eventId: `reconciliation-${run.id}-${item.exception_id}`,
           type: 'payment.succeeded',
           occurredAt: this.clock.nowMs(),
-          order: answer.value,
+          order,
         },
         { channelKind: item.channel_kind as ChannelKind, applicationId: run.application_id },
       );

@@ -338,8 +338,13 @@ describeOnEachDatabase('reconciliation management actions', (kind) => {
       expect(own.statusCode).toBe(200);
       expect(own.rawPayload.subarray(3).toString('utf8').split('\r\n').slice(0, -1)).toHaveLength(3);
       expect((await download(await signIn(sa().reviewer))).statusCode).toBe(403);
-      // The same filter, the same bytes.
+      // The same filter, the same bytes; and again after the day is read and matched once more (SPEC §9.7), with no new refund.
       expect((await download(admin)).rawPayload.equals(bytes)).toBe(true);
+      const refunds = () => context.database.db.selectFrom('refunds').select('id').execute();
+      const refundsBefore = await refunds();
+      await context.services.statementReconciliation.reconcileDay(day, applicationId);
+      expect((await download(admin)).rawPayload.toString('utf8')).toBe(bytes.toString('utf8'));
+      expect(await refunds()).toEqual(refundsBefore);
     });
   });
 });

@@ -164,6 +164,8 @@ export async function run(args: string[]): Promise<void> {
     });
     children.push(reconciler);
     const result = await firstMessage<ReconcileResult>(reconciler, 'the reconciling process');
+    // It closes its database and exits by itself (writing its CPU profile when asked for one).
+    if (reconciler.exitCode === null) await new Promise((resolve) => reconciler.once('exit', resolve));
     const loadAfter = loadavg()[0]!;
 
     const found: Record<string, number> = {};
@@ -205,7 +207,8 @@ export async function run(args: string[]): Promise<void> {
       log(`FAILED: ${problems.join('; ')}`);
     }
   } finally {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+    // The statement server exits when its parent lets go of it.
+    for (const child of children) if (child.connected) child.disconnect();
     await cleanup();
   }
   if (failed) process.exitCode = 1;

@@ -36,6 +36,9 @@ export interface SideTotals {
 
 const toNumber = (value: unknown) => Number(value ?? 0);
 
+/** Statement lines per INSERT when a page is stored. */
+const lineInsertBatch = 1_000;
+
 /** A line and a recorded payment are the same payment: the same channel id, or either side has none (a host report). */
 const samePayment = sql.raw(
   '(cp.channel_transaction_id = l.channel_transaction_id or cp.channel_transaction_id is null or l.channel_transaction_id is null)',
@@ -162,7 +165,12 @@ export const reconciliationRepository = {
       .where('pages', '=', expected.pages)
       .executeTakeFirst();
     if (Number(moved.numUpdatedRows) !== 1) return false;
-    if (page.lines.length > 0) await db.insertInto('reconciliation_lines').values(page.lines).execute();
+    // A full page is 5,000 lines of 13 values: more than SQLite's 32,766 variables a statement, so it goes in batches.
+    for (let first = 0; first < page.lines.length; first += lineInsertBatch)
+      await db
+        .insertInto('reconciliation_lines')
+        .values(page.lines.slice(first, first + lineInsertBatch))
+        .execute();
     return true;
   },
 

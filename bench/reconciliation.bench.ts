@@ -28,7 +28,7 @@ import { seedReconciliationDay } from './reconciliation-seed.ts';
  * time and peak RSS are the figures. The bench fails (exit 1) unless the run is DONE, read every line, and found
  * exactly the exceptions injected, per kind.
  *
- *   npm run bench -- reconciliation [--lines 1000000]
+ *   npm run bench -- reconciliation [--lines 1000000] [--database sqlite|postgres://…] [--keep]
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench -- reconciliation
  */
 
@@ -61,6 +61,8 @@ export async function run(args: string[]): Promise<void> {
     options: {
       lines: { type: 'string', default: '1000000' },
       database: { type: 'string' },
+      // Keeps the database (SQLite file or PostgreSQL schema) for a look at the plans afterwards.
+      keep: { type: 'boolean', default: false },
     },
   });
   const items = Number(values.lines);
@@ -209,7 +211,8 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     // The statement server exits when its parent lets go of it.
     for (const child of children) if (child.connected) child.disconnect();
-    await cleanup();
+    if (values.keep) log(`kept ${postgresSchema ? `schema ${postgresSchema}` : databaseUrl}`);
+    else await cleanup();
   }
   if (failed) process.exitCode = 1;
 }

@@ -25,6 +25,8 @@ export interface ReconcileResult {
   status: string;
   lastError: string | null;
   seconds: number;
+  /** CPU time of this process during the run (the channel and PostgreSQL not included): does not grow with the load. */
+  cpuSeconds: number;
   peakRssBytes: number;
   rssBeforeBytes: number;
   report: { lines: number; exceptions: { kind: string; status: string; n: number }[] } | null;
@@ -58,13 +60,16 @@ try {
   });
   const rssBeforeBytes = process.memoryUsage().rss;
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   const runs = await context.services.statementReconciliation.reconcileDay(settings.billDate, settings.applicationId);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuAtStart);
   const run = runs.find((candidate) => Number(candidate.channel_connection_id) === settings.connectionId);
   const result: ReconcileResult = {
     status: run?.status ?? 'NO_RUN',
     lastError: run?.last_error ?? null,
     seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     peakRssBytes: highWaterMark(),
     rssBeforeBytes,
     report: run?.report_json ? (JSON.parse(run.report_json) as ReconcileResult['report']) : null,

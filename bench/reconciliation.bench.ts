@@ -183,6 +183,7 @@ export async function run(args: string[]): Promise<void> {
     line('records', seeded.payments + seeded.refunds, 'payments+refunds', seeded);
     line('status', result.status, 'run');
     line('seconds', result.seconds, 's');
+    line('reconciler_cpu_seconds', result.cpuSeconds, 's');
     line('peak_rss_mb', result.peakRssBytes / 2 ** 20, 'MiB', { before_run_mb: Math.round(result.rssBeforeBytes / 2 ** 20) });
     line('lines_per_second', (result.report?.lines ?? 0) / result.seconds, 'lines/s');
     line('exceptions', foundTotal, 'exceptions', { expected: expectedTotal, by_kind: found, expected_by_kind: expected.exceptions });
@@ -200,7 +201,8 @@ export async function run(args: string[]): Promise<void> {
       if (entry.status !== 'OPEN') problems.push(`${entry.n} ${entry.kind} are ${entry.status}, not OPEN`);
     log(
       `${kind}: ${result.report?.lines.toLocaleString('en')} lines in ${result.seconds.toFixed(1)} s ` +
-        `(${Math.round((result.report?.lines ?? 0) / result.seconds).toLocaleString('en')} lines/s), peak RSS ` +
+        `(${Math.round((result.report?.lines ?? 0) / result.seconds).toLocaleString('en')} lines/s; ` +
+        `${result.cpuSeconds.toFixed(1)} s CPU in the reconciler), peak RSS ` +
         `${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB; ${foundTotal} exceptions ${JSON.stringify(found)}; ` +
         `load ${loadAfter.toFixed(2)}`,
     );

@@ -10,6 +10,8 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   records: () => import('./records.ts'),
   // Issue 7: a fixed-rate open-loop mix against `paythrough start` child processes (SQLite, PostgreSQL x1/x2).
   load: () => import('./load.ts'),
+  // Issue 14: a day's statement of N lines read and matched by the real reconciliation (SQLite, or BENCH_DATABASE_URL).
+  reconciliation: () => import('./reconciliation.bench.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -7,6 +7,7 @@ import type {
   ReconciliationRunTable,
   ReconciliationStatus,
 } from '../db/reconciliation-schema.ts';
+import { onPostgres } from '../db/batched-delete.ts';
 import type { Database, Executor } from '../db/schema.ts';
 
 export type ReconciliationRunRow = Selectable<ReconciliationRunTable>;
@@ -37,6 +38,43 @@ export interface SideTotals {
 }
 
 const toNumber = (value: unknown) => Number(value ?? 0);
+
+/** The columns of a stored statement line, in the order `insertLines` sends them. */
+const lineColumns = [
+  'run_id',
+  'seq',
+  'line_type',
+  'merchant_id',
+  'out_trade_no',
+  'channel_transaction_id',
+  'out_refund_no',
+  'channel_refund_id',
+  'amount',
+  'total',
+  'currency',
+  'state',
+  'time',
+] as const satisfies readonly (keyof NewReconciliationLine)[];
+const integerLineColumns = new Set<string>(['run_id', 'seq', 'amount', 'total', 'time']);
+
+/**
+ * A page's lines in one INSERT whatever its size: the rows go as one JSON array parameter, unpacked by the database
+ * (a multi-row VALUES of 5,000 lines would be 65,000 variables, past SQLite's limit, and costly to build and prepare).
+ */
+async function insertLines(db: Executor, lines: NewReconciliationLine[]): Promise<void> {
+  const rows = JSON.stringify(lines.map((line) => lineColumns.map((column) => line[column] ?? null)));
+  const columns = sql.raw(lineColumns.join(', '));
+  if (onPostgres(db)) {
+    const values = sql.raw(
+      lineColumns.map((column, index) => (integerLineColumns.has(column) ? `(e ->> ${index})::bigint` : `e ->> ${index}`)).join(', '),
+    );
+    await sql`insert into reconciliation_lines (${columns})
+      select ${values} from jsonb_array_elements(${rows}::jsonb) with ordinality as page(e, n) order by n`.execute(db);
+  } else {
+    const values = sql.raw(lineColumns.map((_, index) => `value ->> ${index}`).join(', '));
+    await sql`insert into reconciliation_lines (${columns}) select ${values} from json_each(${rows}) order by key`.execute(db);
+  }
+}
 
 /** A line and a recorded payment are the same payment: the same channel id, or either side has none (a host report). */
 const samePayment = sql.raw(
@@ -208,7 +246,7 @@ export const reconciliationRepository = {
       .where('pages', '=', expected.pages)
       .executeTakeFirst();
     if (Number(moved.numUpdatedRows) !== 1) return false;
-    if (page.lines.length > 0) await db.insertInto('reconciliation_lines').values(page.lines).execute();
+    if (page.lines.length > 0) await insertLines(db, page.lines);
     return true;
   },
 

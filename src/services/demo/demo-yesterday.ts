@@ -3,6 +3,7 @@ import type { SandboxChannel } from '../../channels/sandbox/sandbox-channel.ts';
 import type { SandboxStatementFaultKind } from '../../db/gateway-schema.ts';
 import { businessTimeOn } from '../../domain/business-time.ts';
 import { minuteMs, type ManualClock } from '../../domain/clock.ts';
+import { AppError } from '../../domain/errors.ts';
 import type { GatewayCaller } from '../auth/index.ts';
 import type { OrderService, RefundService } from '../payments/index.ts';
 import type { StatementReconciliationService } from '../reconciliation/index.ts';
@@ -31,7 +32,7 @@ export interface DemoDayServices {
   refunds: Pick<RefundService, 'create' | 'query'>;
   /** The in-process sandbox; null while the sandbox is off (then the demo superapp has no yesterday). */
   sandbox: SandboxChannel | null;
-  statementReconciliation: Pick<StatementReconciliationService, 'reconcileDay'>;
+  statementReconciliation: Pick<StatementReconciliationService, 'reconcileDay' | 'rerunDay'>;
 }
 
 interface YesterdaysOrder {
@@ -63,7 +64,7 @@ const yesterdaysOrders: readonly YesterdaysOrder[] = [
 export const demoYesterdayOutTradeNo = (yesterday: string, index: number) => `DEMO${yesterday.replaceAll('-', '')}Y${index + 1}`;
 export const demoYesterdayOutRefundNo = (yesterday: string, index: number) => `R${demoYesterdayOutTradeNo(yesterday, index)}`;
 
-/** How long to wait (real time) for a sandbox event another instance's job took over to reach the order. */
+/** How long to wait (real time) for what another instance's job took over: a sandbox event, a run of the day. */
 const settleWaitMs = 15_000;
 
 export interface DemoYesterdayInput {
@@ -138,9 +139,26 @@ export async function reconcileDemoYesterday(input: DemoYesterdayInput): Promise
     const added = await sandbox.addStatementFault(applicationId, { billDate: yesterday, ...fault });
     if (added.outcome !== 'ok') throw new Error(`The sandbox refused the demo statement fault ${fault.kind}: ${whyNot(added)}`);
   }
+  // From the cut-off on, the daily job may have taken the day up while it was being built: once such a run is over,
+  // the day is read afresh, every payment, refund and fault of it in place (no run yet: the day is simply run).
+  const reconciliation = input.now.statementReconciliation;
+  for (const giveUpAt = Date.now() + settleWaitMs; ;) {
+    const running = await reconciliation.rerunDay(applicationId, yesterday).then(
+      () => false,
+      (error: unknown) => {
+        if (error instanceof AppError && error.code === 'FailedOperation.ReconciliationRunning') return true;
+        if (error instanceof AppError && error.code === 'ResourceNotFound') return false;
+        throw error;
+      },
+    );
+    if (!running || Date.now() >= giveUpAt) break;
+    await pause();
+  }
   // A run that could not finish now is the daily job's to finish; the demo world is built either way.
-  await input.now.statementReconciliation.reconcileDay(yesterday, applicationId);
+  await reconciliation.reconcileDay(yesterday, applicationId);
 }
+
+const pause = () => new Promise((resolve) => setTimeout(resolve, 100));
 
 const whyNot = (result: ChannelResult<unknown>) =>
   result.outcome === 'rejected' ? `${result.code} ${result.message}` : result.outcome === 'unknown' ? result.reason : 'ok';
@@ -155,6 +173,6 @@ async function settled(sandbox: SandboxChannel, done: () => Promise<boolean>): P
     if (await done()) return;
     if (Date.now() >= giveUpAt) throw new Error('A sandbox event of the demo world did not reach its order');
     await sandbox.deliverPendingEvents();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await pause();
   }
 }

@@ -33,7 +33,7 @@ import {
   signatureFailureLimit,
   SignatureFailureLimiter,
 } from './services/auth/index.ts';
-import { DemoMerchant, DemoWorldService, extendDemoWorldWithPayment } from './services/demo/index.ts';
+import { DemoMerchant, DemoWorldService, extendDemoWorldWithPayment, type DemoDayServices } from './services/demo/index.ts';
 import { masterKeyHeartbeatMs, MasterKeyInstanceService, MasterKeyRotationService } from './services/master-key/index.ts';
 import {
   ApprovalService,
@@ -182,13 +182,20 @@ export function createServices(deps: ServiceDependencies) {
   const paymentBridge = new PaymentBridgeService(db, clock, (channelKind, token) =>
     channelKind === 'sandbox' && sandboxChannel ? sandboxChannel.cashierUrl(token) : null,
   );
+  const demoShopNotifyUrl = `${deps.config.publicUrl}/demo/merchant/notify`;
   // Seals the demo shop's pasted merchant credentials.
   const demoShopSecrets = {
     seal: (text: string) => secretBox.seal(text, sealingContexts.demoMerchantCredentials),
     open: (sealed: string) => secretBox.open(sealed, sealingContexts.demoMerchantCredentials),
   };
   const demoWorld = new DemoWorldService(db, clock, secretBox, deps.config, tenancy);
-  extendDemoWorldWithPayment(demoWorld, payment);
+  extendDemoWorldWithPayment(demoWorld, payment, {
+    clock,
+    timezone: deps.config.timezone,
+    // The demo superapp is set up and pays yesterday on yesterday's clock, in a copy of these services built on it.
+    servicesAt: (at) => demoDayServicesOf(createServices({ ...deps, clock: at })),
+    notifyUrl: demoShopNotifyUrl,
+  });
   // The master keys this instance holds, as reported to the others, and their rotation (SPEC §7).
   const masterKeyInstances = new MasterKeyInstanceService(db, clock, secretBox);
   /** Daily reconciliation against each channel connection's statement (SPEC §9). */
@@ -237,11 +244,16 @@ export function createServices(deps: ServiceDependencies) {
     reconciliationRecords: new ReconciliationRecordsService(db, clock, deps.config, statementReconciliation),
     /** The demo shop's merchant server, which calls the gateway at the address the server listens on. */
     createDemoMerchant: (gatewayBaseUrl: () => string) =>
-      new DemoMerchant(db, clock, demoShopSecrets, demoWorld, gatewayBaseUrl, `${deps.config.publicUrl}/demo/merchant/notify`),
+      new DemoMerchant(db, clock, demoShopSecrets, demoWorld, gatewayBaseUrl, demoShopNotifyUrl),
   };
 }
 
 export type Services = ReturnType<typeof createServices>;
+
+/** What the demo world's yesterday is built with (a narrow view, so createServices does not infer its own type). */
+function demoDayServicesOf(services: Services): DemoDayServices {
+  return services;
+}
 
 /** Everything but HTTP: what the app, the CLI and the tests are built from. */
 export interface AppContext {

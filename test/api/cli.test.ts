@@ -293,11 +293,6 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
         merchantId = manifest.superapp.merchants[0]!.merchantId;
         const today = businessDateOf(Date.now(), context.config.timezone);
         yesterday = addCalendarDays(today, -1);
-        // The demo superapp was configured just now; as one configured before yesterday, its connection has a day to reconcile.
-        await context.database.db
-          .updateTable('channel_connections')
-          .set({ created_at: Date.now() - 3 * day })
-          .execute();
       } finally {
         await close();
       }
@@ -315,15 +310,21 @@ describe('command line (bin/paythrough.mjs)', { timeout: 180_000 }, () => {
           billDate: yesterday,
           status: 'DONE',
           lastError: null,
-          lines: 1,
-          exceptions: { MISSING_AT_PAYTHROUGH: { OPEN: 1 } },
+          // The demo world's yesterday (SPEC §9.5): four payment lines and a refund line of its own, three exceptions.
+          lines: 6,
+          exceptions: {
+            MISSING_AT_PAYTHROUGH: { OPEN: 1 },
+            MISSING_AT_CHANNEL: { OPEN: 1 },
+            AMOUNT_MISMATCH: { OPEN: 1 },
+            STATE_MISMATCH: { OPEN: 1 },
+          },
         },
       ],
     });
-    expect(printed.runs[0].totals.channel).toEqual([expect.objectContaining({ currency: 'CNY', payment_count: 1 })]);
+    expect(printed.runs[0].totals.channel).toEqual([expect.objectContaining({ currency: 'CNY', payment_count: 5 })]);
 
     // A line of a merchant not the superapp's fails the run (STATEMENT_INVALID): exit 3, the reason printed.
-    await fault({ out_trade_no: 'CLI-UNKNOWN-2' });
+    await fault({ out_trade_no: 'CLI-UNKNOWN-2', mchid: '1999999999' });
     const failed = await run(['reconcile', '--date', yesterday], { DATABASE_URL: url });
     expect(failed.code, failed.stderr).toBe(3);
     expect(JSON.parse(failed.stdout).runs).toEqual([

@@ -7,7 +7,14 @@ import { outboxRepository } from '../../src/repositories/outbox.repository.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { NotificationDeliverer } from '../../src/services/payments/notification-delivery.ts';
 import { merchantNotificationTopic } from '../../src/services/payments/notification.service.ts';
-import { NotifyServer, payInSandbox, readyMerchant, V3InjectClient, orderOfMerchant } from '../helpers/gateway-client.ts';
+import {
+  deliverDemoShopNotifications,
+  NotifyServer,
+  payInSandbox,
+  readyMerchant,
+  V3InjectClient,
+  orderOfMerchant,
+} from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 const second = 1000;
@@ -25,6 +32,8 @@ describeOnEachDatabase('gateway notifications, trade bill and certificates', (ki
   beforeAll(async () => {
     context = await createTestContext(kind);
     manifest = await context.services.demoWorld.ensure();
+    // This file counts the outbox's work: only its own.
+    expect(await deliverDemoShopNotifications(context)).toBe(6);
     client = new V3InjectClient(context.app, readyMerchant(manifest), context.clock);
     notify = await new NotifyServer().start();
     // The worker the server runs, driven step by step here (the app never listens in this file).

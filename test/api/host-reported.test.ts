@@ -16,7 +16,7 @@ import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts
 import { merchantNotificationTopic } from '../../src/services/payments/notification.service.ts';
 import { tlsFixtures } from '../fixtures/keys/index.ts';
 import { signIn } from '../helpers/factories.ts';
-import { demoActor, readyMerchant, V3InjectClient, refundOfMerchant } from '../helpers/gateway-client.ts';
+import { deliverDemoShopNotifications, demoActor, readyMerchant, V3InjectClient, refundOfMerchant } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 let sequence = 0;
@@ -36,6 +36,8 @@ describeOnEachDatabase('host-reported mode: signed host reports, refund webhook,
   beforeAll(async () => {
     context = await createTestContext(kind);
     manifest = await context.services.demoWorld.ensure();
+    // The outbox is driven step by step here: the demo shop's notifications of the demo world's yesterday are taken off first.
+    await deliverDemoShopNotifications(context);
     client = new V3InjectClient(context.app, readyMerchant(manifest), context.clock);
     applicationId = manifest.superapp.applicationId;
     webhook = createServer({ key: tlsFixtures.serverKeyPem, cert: tlsFixtures.serverCertPem }, (request, response) => {

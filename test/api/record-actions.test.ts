@@ -4,6 +4,8 @@ import { callAction, managementClient } from '../helpers/management-client.ts';
 import { insertOrder, insertRefund, type OrderOwner } from '../helpers/record-factory.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 import { dayMs as day } from '../../src/domain/clock.ts';
+import { addCalendarDays, businessDateOf } from '../../src/domain/business-time.ts';
+import { demoYesterdayOutTradeNo } from '../../src/services/demo/demo-yesterday.ts';
 
 const hour = 60 * 60 * 1000;
 
@@ -12,6 +14,8 @@ describeOnEachDatabase('record list actions through CommonClient', (kind) => {
   let context: TestContext;
   let manifest: DemoManifest;
   let now: number;
+  /** The demo world's yesterday's orders, newest first. */
+  let demoYesterdayOrders: string[];
   let call: (user: { secretId: string; secretKey: string }, action: string, params?: Record<string, unknown>) => Promise<any>;
   let refundedOrder: Awaited<ReturnType<typeof insertOrder>>;
 
@@ -22,7 +26,13 @@ describeOnEachDatabase('record list actions through CommonClient', (kind) => {
     await context.app.listen({ port: 0, host: '127.0.0.1' });
     const address = context.app.server.address();
     const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    // The demo world is built two months back, so that its yesterday (SPEC §9.5: five orders and a refund of the
+    // ready mini program) lies behind this file's own records.
+    context.clock.set(now - 60 * day);
     manifest = await context.services.demoWorld.ensure();
+    context.clock.set(now);
+    const demoDay = addCalendarDays(businessDateOf(now - 60 * day, context.config.timezone), -1);
+    demoYesterdayOrders = [4, 3, 2, 1, 0].map((index) => demoYesterdayOutTradeNo(demoDay, index));
     call = (user, action, params = {}) =>
       callAction(managementClient(baseUrl, user), action, { PlatformId: manifest.platformId, ...params });
     const owner = (mnpId: string): OrderOwner => ({
@@ -57,7 +67,7 @@ describeOnEachDatabase('record list actions through CommonClient', (kind) => {
   it('lists orders with the SPEC fields, Limit 20 by default, Offset paging, filters', async () => {
     const operator = manifest.miniProgramTeam.users.operator;
     const first = await call(operator, 'DescribePaymentOrderList');
-    expect(first.Total).toBe(31);
+    expect(first.Total).toBe(31 + demoYesterdayOrders.length);
     expect(first.List).toHaveLength(20);
     expect(Object.keys(first.List[0]).sort()).toEqual(
       [
@@ -88,6 +98,7 @@ describeOnEachDatabase('record list actions through CommonClient', (kind) => {
     expect(second.List.map((order: { OutTradeNo: string }) => order.OutTradeNo)).toEqual([
       ...Array.from({ length: 10 }, (_, index) => `LIST-${index + 20}`),
       'REFUNDED-1',
+      ...demoYesterdayOrders,
     ]);
     const byState = await call(operator, 'DescribePaymentOrderList', {
       TradeState: 'CLOSED',
@@ -117,7 +128,7 @@ describeOnEachDatabase('record list actions through CommonClient', (kind) => {
     expect((await call(operator, 'DescribePaymentRefundList', { Limit: 101 })).error.code).toBe('InvalidParameterValue');
     expect((await call(operator, 'DescribePaymentOrderList', { Offset: 10_000, Limit: 100 })).List).toEqual([]);
     expect((await call(manifest.superapp.users.reviewer, 'DescribePaymentOrderList')).error.code).toBe('UnauthorizedOperation');
-    expect((await call(manifest.superapp.users.operator, 'DescribePaymentOrderList')).Total).toBe(31);
+    expect((await call(manifest.superapp.users.operator, 'DescribePaymentOrderList')).Total).toBe(31 + demoYesterdayOrders.length);
     expect(await call(manifest.unboundTeam.users.admin, 'DescribePaymentOrderList')).toEqual({ Total: 0, List: [] });
     expect(
       (await call(manifest.unboundTeam.users.admin, 'DescribePaymentOrderList', { MNPIds: [manifest.miniPrograms.ready.mnpId] })).error

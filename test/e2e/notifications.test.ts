@@ -38,7 +38,7 @@ describeWithBrowser('notification delivery log in the console (Chromium)', () =>
 
   beforeAll(async () => {
     // No job loops: the notifications stay as written until the test resends one.
-    ({ server, browser, demo, close: stop } = await startDemoConsole({ now, backgroundJobs: false }));
+    ({ server, browser, demo, close: stop } = await startDemoConsole({ now, backgroundJobs: false, demoBuiltAt: now - 60 * day }));
     const { context } = server;
     const db = context.database.db;
     const owner: OrderOwner = {

@@ -19,6 +19,8 @@ import {
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { insertNotification, insertOrder, insertOrders, insertRefund, orderRow, type OrderOwner } from '../helpers/record-factory.ts';
 import { dayMs as day } from '../../src/domain/clock.ts';
+import { addCalendarDays, businessDateOf } from '../../src/domain/business-time.ts';
+import { demoYesterdayOutTradeNo } from '../../src/services/demo/demo-yesterday.ts';
 
 const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
 const hour = 60 * 60 * 1000;
@@ -63,12 +65,16 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
   let otherDeveloper: TestUser;
   const scriptErrors: string[] = [];
   const now = Date.now();
+  let demoPaidOrders: string[];
 
   let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     // No job loops: the background export below waits queued until the test runs the worker itself.
-    ({ server, browser, demo, close: stop } = await startDemoConsole({ now, backgroundJobs: false }));
+    ({ server, browser, demo, close: stop } = await startDemoConsole({ now, backgroundJobs: false, demoBuiltAt: now - 60 * day }));
+    const demoDay = addCalendarDays(businessDateOf(now - 60 * day, server.context.config.timezone), -1);
+    // The demo world's yesterday, two months back: its paid orders of the ready mini program, newest first.
+    demoPaidOrders = [4, 3, 1, 0].map((index) => demoYesterdayOutTradeNo(demoDay, index));
     const db = server.context.database.db;
     const owner = (mnpId: string): OrderOwner => ({
       mnpId,
@@ -121,8 +127,9 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       const page = await signIn(demo.miniProgramTeam.users.operator);
       await openConsolePage(page, 'Order record');
       const table = page.getByTestId('orders-table');
-      await eventually(() => tableRows(table).count()).toBe(13);
-      await eventually(() => page.getByTestId('records-total').innerText()).toBe('13 matching');
+      // This suite's 13 orders and the demo world's yesterday's five.
+      await eventually(() => tableRows(table).count()).toBe(18);
+      await eventually(() => page.getByTestId('records-total').innerText()).toBe('18 matching');
 
       await chooseOption(page, page.getByRole('combobox', { name: 'Trade state' }), 'SUCCESS');
       const miniPrograms = page.getByRole('combobox', { name: 'Mini programs' });
@@ -130,10 +137,10 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       await page.keyboard.press('Enter');
       await page.keyboard.press('Escape');
       await page.getByRole('button', { name: 'Search' }).click();
-      // SUCCESS orders of the ready mini program: odd indexes not divisible by 3 → 1, 5, 7, 11.
-      await eventually(() => columnTexts(table, 2)).toEqual(['E2E-01', 'E2E-05', 'E2E-07', 'E2E-11']);
+      // SUCCESS orders of the ready mini program: odd indexes not divisible by 3 → 1, 5, 7, 11; then the demo's.
+      await eventually(() => columnTexts(table, 2)).toEqual(['E2E-01', 'E2E-05', 'E2E-07', 'E2E-11', ...demoPaidOrders]);
       expect(new Set(await columnTexts(table, 4))).toEqual(new Set(['SUCCESS']));
-      await eventually(() => page.getByTestId('records-total').innerText()).toBe('4 matching');
+      await eventually(() => page.getByTestId('records-total').innerText()).toBe('8 matching');
 
       await tableRows(table).first().getByRole('button', { name: 'Details' }).click();
       const drawer = await settled(page.getByRole('dialog', { name: 'Order E2E-01' }));
@@ -150,7 +157,7 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       await table.locator('th', { hasText: 'Created' }).click();
       // The header's sort tooltip would cover the search form above it: the pointer leaves the table.
       await page.mouse.move(0, 0);
-      await eventually(() => columnTexts(table, 2)).toEqual(['E2E-11', 'E2E-07', 'E2E-05', 'E2E-01']);
+      await eventually(() => columnTexts(table, 2)).toEqual([...demoPaidOrders].reverse().concat(['E2E-11', 'E2E-07', 'E2E-05', 'E2E-01']));
       expect(await table.locator('th[aria-sort]').getAttribute('aria-sort')).toBe('ascending');
 
       await page.getByRole('button', { name: 'Export CSV' }).click();
@@ -163,11 +170,11 @@ describeWithBrowser('order and after-sales records in the console (Chromium)', (
       expect(text.startsWith('\uFEFF')).toBe(true);
       const [header, ...records] = parseCsv(text.slice(1));
       expect(header![2]).toBe('Merchant order no.');
-      expect(records.map((record) => record[2])).toEqual(['E2E-11', 'E2E-07', 'E2E-05', 'E2E-01']);
+      expect(records.map((record) => record[2])).toEqual([...demoPaidOrders].reverse().concat(['E2E-11', 'E2E-07', 'E2E-05', 'E2E-01']));
       expect(new Set(records.map((record) => record[0]))).toEqual(new Set([demo.miniPrograms.ready.mnpId]));
       expect(new Set(records.map((record) => record[4]))).toEqual(new Set(['SUCCESS']));
-      expect(records[3]![5]).toBe('Tea, "large", =1+1');
-      expect(records[3]![6]).toBe('11.11');
+      expect(records[7]![5]).toBe('Tea, "large", =1+1');
+      expect(records[7]![6]).toBe('11.11');
 
       // The dashboard counts the same orders (the last 30 days: all but the 60-day-old one).
       await openConsolePage(page, 'Payment data');

@@ -117,11 +117,24 @@ export interface DemoConsole {
 }
 
 /** The server with the demo world, and Chromium: what most browser suites start in `beforeAll`. */
-export async function startDemoConsole(options: { now?: number; backgroundJobs?: boolean } = {}): Promise<DemoConsole> {
+export async function startDemoConsole(
+  options: {
+    now?: number;
+    backgroundJobs?: boolean;
+    /**
+     * When the demo world is built (default `now`): suites that count their own dated records build it months back,
+     * so its yesterday (SPEC §9.5) lies behind theirs.
+     */
+    demoBuiltAt?: number;
+  } = {},
+): Promise<DemoConsole> {
   const server = await startConsoleServer({ backgroundJobs: options.backgroundJobs });
   // Pages compute date ranges from the wall clock; suites that seed dated records pin both to one instant.
   if (options.now !== undefined) server.context.clock.set(options.now);
+  const pinned = server.context.clock.nowMs();
+  if (options.demoBuiltAt !== undefined) server.context.clock.set(options.demoBuiltAt);
   const demo = await server.context.services.demoWorld.ensure();
+  server.context.clock.set(pinned);
   const browser = await launchBrowser();
   return {
     server,

@@ -10,6 +10,8 @@ import type { Executor } from '../../src/db/schema.ts';
 import { userRepository } from '../../src/repositories/user.repository.ts';
 import { loadActor } from '../../src/services/auth/auth.service.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
+import { OutboxWorker } from '../../src/jobs/outbox-worker.ts';
+import { merchantNotificationTopic } from '../../src/services/payments/notification.service.ts';
 
 /** A mini program's gateway credentials, as the demo manifest's `ready` entry carries them. */
 export interface MerchantCredentials {
@@ -170,6 +172,21 @@ export async function eventually(done: () => Promise<boolean>): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error('the sandbox never told Paythrough');
+}
+
+/**
+ * The demo world's yesterday (SPEC §9.5) leaves its notifications to the demo shop in the outbox: a running server
+ * delivers them to its own /demo/merchant/notify, which a test's app does not serve. A test that counts the outbox's
+ * work takes them off first, as the demo shop would (every job in the outbox just after the demo world is built).
+ */
+export async function deliverDemoShopNotifications(context: AppContext): Promise<number> {
+  const worker = new OutboxWorker({
+    db: context.database.db,
+    kind: context.database.kind,
+    clock: context.clock,
+    handlers: { [merchantNotificationTopic]: { deliver: async () => ({ delivered: true, httpStatus: 200 }) } },
+  });
+  return (await worker.drain()).delivered;
 }
 
 /** Pays an order through the sandbox control API, as a test or script would. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { ChannelResult, PaymentChannel } from '../../src/channels/channel.ts';
 import { summarizeStatementLines, type StatementLine, type StatementPage, type StatementQuery } from '../../src/channels/statement.ts';
-import { addCalendarDays, businessDateOf, businessTimeOn } from '../../src/domain/business-time.ts';
+import { addCalendarDays, businessDateOf, businessDayRange, businessTimeOn } from '../../src/domain/business-time.ts';
 import { hourMs, minuteMs } from '../../src/domain/clock.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { StatementReconciliationService } from '../../src/services/reconciliation/index.ts';
@@ -26,8 +26,9 @@ describeOnEachDatabase('statement reconciliation', (kind) => {
   const service = () => context.services.statementReconciliation;
   const db = () => context.database.db;
 
-  /** What a channel that agrees with Paythrough lists for the day. */
+  /** What a channel that agrees with Paythrough lists for the day (not the demo world's yesterday, SPEC §9.5). */
   async function faithfulLines(): Promise<StatementLine[]> {
+    const { startMs, endMs } = businessDayRange(day, timezone)!;
     const payments = await db()
       .selectFrom('channel_payments')
       .innerJoin('orders', 'orders.id', 'channel_payments.order_id')
@@ -41,6 +42,8 @@ describeOnEachDatabase('statement reconciliation', (kind) => {
         'channel_payments.paid_at',
       ])
       .where('orders.application_id', '=', applicationId)
+      .where('channel_payments.paid_at', '>=', startMs)
+      .where('channel_payments.paid_at', '<', endMs)
       .orderBy('channel_payments.id')
       .execute();
     const refunds = await db()
@@ -48,6 +51,8 @@ describeOnEachDatabase('statement reconciliation', (kind) => {
       .selectAll()
       .where('application_id', '=', applicationId)
       .where('status', '=', 'SUCCESS')
+      .where('success_time', '>=', startMs)
+      .where('success_time', '<', endMs)
       .orderBy('id')
       .execute();
     return [

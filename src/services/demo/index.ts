@@ -1,3 +1,4 @@
 export { DemoMerchant, DemoMerchantError, demoGoods } from './demo-merchant.service.ts';
 export { DemoWorldService } from './demo-world.service.ts';
 export { extendDemoWorldWithPayment } from './payment-demo-world.ts';
+export type { DemoDayServices } from './demo-yesterday.ts';

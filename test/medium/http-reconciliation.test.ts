@@ -6,22 +6,10 @@ import { addCalendarDays, businessDateOf, businessTimeOn } from '../../src/domai
 import { tlsFixtures } from '../fixtures/keys/index.ts';
 import { demoActor, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
-import { FakeChannelServer } from '../reliability/fake-channel-server.ts';
+import { FakeChannelServer, paymentLineOf } from '../reliability/fake-channel-server.ts';
 
 const channelKey = 'reconciliation-channel-key-0123456789abc';
 const timezone = 'Asia/Shanghai';
-
-const lineOf = (paid: WireOrder): StatementLine => ({
-  type: 'PAYMENT',
-  merchantId: paid.merchant_id,
-  outTradeNo: paid.out_trade_no,
-  channelOrderId: paid.channel_order_id,
-  prepayId: paid.prepay_id,
-  channelTransactionId: paid.channel_transaction_id,
-  amount: { total: paid.amount.total, currency: paid.amount.currency },
-  state: 'SUCCESS',
-  time: Date.parse(paid.paid_time!),
-});
 
 /**
  * A whole reconciliation run over the channel protocol (SPEC §9.1–9.3): orders paid through a superapp's HTTP
@@ -92,7 +80,7 @@ describeOnEachDatabase('daily reconciliation over the HTTP channel protocol', (k
       .execute();
 
   it('reads the signed statement page by page and finds nothing on a day the channel agrees with', async () => {
-    server.statementLines = paid.map(lineOf);
+    server.statementLines = paid.map((order) => paymentLineOf(order));
     const runs = await context.services.statementReconciliation.reconcileDay(day, applicationId);
     // The demo's sandbox connection was live that day too: its run reads the sandbox's (empty) statement.
     const run = runs.find((candidate) => candidate.channel_connection_id === connectionId)!;
@@ -104,7 +92,7 @@ describeOnEachDatabase('daily reconciliation over the HTTP channel protocol', (k
   });
 
   it('finds what a bent statement says: a payment missing, another amount; a page breaking the protocol fails the run', async () => {
-    const [first, second, third] = paid.map(lineOf) as [StatementLine, StatementLine, StatementLine];
+    const [first, second, third] = paid.map((order) => paymentLineOf(order)) as [StatementLine, StatementLine, StatementLine];
     server.statementLines = [{ ...second, amount: { total: 201, currency: 'CNY' } } as StatementLine, third];
     await context.services.statementReconciliation.reconcileDay(day, applicationId);
     expect(await exceptionsOfDay()).toEqual([

@@ -21,6 +21,21 @@ import {
 } from '../../src/channels/statement.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 
+/** The PAYMENT line a statement lists for an order this channel paid (SPEC §9.1), with any field bent by `changes`. */
+export const paymentLineOf = (order: WireOrder, changes: Partial<StatementLine> = {}): StatementLine =>
+  ({
+    type: 'PAYMENT',
+    merchantId: order.merchant_id,
+    outTradeNo: order.out_trade_no,
+    channelOrderId: order.channel_order_id,
+    prepayId: order.prepay_id,
+    channelTransactionId: order.channel_transaction_id,
+    amount: { total: order.amount.total, currency: order.amount.currency },
+    state: 'SUCCESS',
+    time: Date.parse(order.paid_time!),
+    ...changes,
+  }) as StatementLine;
+
 /**
  * A superapp payment backend implementing docs/channel-protocol.md with an in-memory store, plus fault
  * switches: it can refuse connections, hang, answer slowly, answer 5xx, garbage, a wrong signature,

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { channelCallbackPath, signChannelMessage, type WireOrder } from '../../src/channels/protocol.ts';
-import type { StatementLine } from '../../src/channels/statement.ts';
 import { tlsFixtures } from '../fixtures/keys/index.ts';
 import { demoActor, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
-import { FakeChannelServer } from './fake-channel-server.ts';
+import { FakeChannelServer, paymentLineOf } from './fake-channel-server.ts';
 
 /**
  * SPEC §9.1/§9.2 on the days a clock change makes 23 or 25 hours long (PAYTHROUGH_TIMEZONE=Europe/Berlin, the
@@ -13,18 +12,6 @@ import { FakeChannelServer } from './fake-channel-server.ts';
  */
 const channelKey = 'statement-dst-channel-key-0123456789abc';
 const timezone = 'Europe/Berlin';
-
-const paymentLine = (order: WireOrder): StatementLine => ({
-  type: 'PAYMENT',
-  merchantId: order.merchant_id,
-  outTradeNo: order.out_trade_no,
-  channelOrderId: order.channel_order_id,
-  prepayId: order.prepay_id,
-  channelTransactionId: order.channel_transaction_id,
-  amount: { total: order.amount.total, currency: order.amount.currency },
-  state: 'SUCCESS',
-  time: Date.parse(order.paid_time!),
-});
 
 describeOnEachDatabase('statement reconciliation on daylight-saving days', (kind) => {
   let context: TestContext;
@@ -118,7 +105,7 @@ describeOnEachDatabase('statement reconciliation on daylight-saving days', (kind
   it('2026-03-29 (23 h): asked as [23:00Z, 22:00Z); 23:30 local is on the day, 00:30 the next day is not', async () => {
     const late = await paidAt('2026-03-29T21:30:00Z', `DST-${kind}-spring-late`, 2329); // 23:30 CEST
     const next = await paidAt('2026-03-29T22:30:00Z', `DST-${kind}-spring-next`, 3000); // 00:30 CEST on the 30th
-    server.statementLines = [paymentLine(late), paymentLine(next)];
+    server.statementLines = [paymentLineOf(late), paymentLineOf(next)];
     // Due at 10:00 CEST on the 30th (08:00Z).
     const run = await dueAtCutoff('2026-03-29', '2026-03-30T08:00:00Z');
     expect(queriesOf('2026-03-29')).toEqual([{ from_time: '2026-03-28T23:00:00.000Z', to_time: '2026-03-29T22:00:00.000Z', cursor: null }]);
@@ -136,7 +123,7 @@ describeOnEachDatabase('statement reconciliation on daylight-saving days', (kind
     const repeated = await paidAt('2026-10-25T01:30:00Z', `DST-${kind}-autumn-repeated`, 230); // 02:30 CET, the second time
     const late = await paidAt('2026-10-25T22:30:00Z', `DST-${kind}-autumn-late`, 2330); // 23:30 CET
     const next = await paidAt('2026-10-25T23:30:00Z', `DST-${kind}-autumn-next`, 30); // 00:30 CET on the 26th
-    server.statementLines = [paymentLine(repeated), paymentLine(late), paymentLine(next)];
+    server.statementLines = [paymentLineOf(repeated), paymentLineOf(late), paymentLineOf(next)];
     // Due at 10:00 CET on the 26th (09:00Z).
     const run = await dueAtCutoff('2026-10-25', '2026-10-26T09:00:00Z');
     expect(queriesOf('2026-10-25')).toEqual([{ from_time: '2026-10-24T22:00:00.000Z', to_time: '2026-10-25T23:00:00.000Z', cursor: null }]);

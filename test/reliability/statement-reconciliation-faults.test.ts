@@ -6,7 +6,7 @@ import { hourMs, minuteMs } from '../../src/domain/clock.ts';
 import { tlsFixtures } from '../fixtures/keys/index.ts';
 import { demoActor, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
-import { FakeChannelServer } from './fake-channel-server.ts';
+import { FakeChannelServer, paymentLineOf } from './fake-channel-server.ts';
 
 /**
  * SPEC §9.7 over the channel protocol: a fake HTTP channel (HTTPS, signed both ways) serves a statement bent for each
@@ -22,20 +22,6 @@ const driftSeconds = 3600;
 const moneyTables = ['orders', 'channel_payments', 'refunds', 'payment_state_history', 'outbox'] as const;
 type MoneyTable = (typeof moneyTables)[number];
 type Snapshot = Map<string, { table: MoneyTable; row: Record<string, unknown> }>;
-
-const paymentLine = (order: WireOrder, changes: Partial<StatementLine> = {}): StatementLine =>
-  ({
-    type: 'PAYMENT',
-    merchantId: order.merchant_id,
-    outTradeNo: order.out_trade_no,
-    channelOrderId: order.channel_order_id,
-    prepayId: order.prepay_id,
-    channelTransactionId: order.channel_transaction_id,
-    amount: { total: order.amount.total, currency: order.amount.currency },
-    state: 'SUCCESS',
-    time: Date.parse(order.paid_time!),
-    ...changes,
-  }) as StatementLine;
 
 const refundLine = (refund: WireRefund, transactionId: string, changes: Partial<StatementLine> = {}): StatementLine =>
   ({
@@ -243,7 +229,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
       async arrange(n) {
         const order = await paid(n('a'), 1000);
         const refund = await refunded(order, n('a-r'), 300);
-        return { lines: [paymentLine(order), refundLine(refund, order.channel_transaction_id!), paymentLine(await paid(n('b'), 700))] };
+        return { lines: [paymentLineOf(order), refundLine(refund, order.channel_transaction_id!), paymentLineOf(await paid(n('b'), 700))] };
       },
       expected: () => [],
       changes: [],
@@ -254,7 +240,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
         const kept = await paid(n('kept'), 500);
         const dropped = await paid(n('dropped'), 800);
         await refunded(kept, n('kept-r'), 100);
-        return { lines: [paymentLine(kept), paymentLine(dropped)].filter((line) => line.outTradeNo !== n('dropped')) };
+        return { lines: [paymentLineOf(kept), paymentLineOf(dropped)].filter((line) => line.outTradeNo !== n('dropped')) };
       },
       expected: (n) => [open('MISSING_AT_CHANNEL', n('dropped')), open('MISSING_AT_CHANNEL', n('kept'), n('kept-r'))],
       changes: [],
@@ -265,7 +251,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
         // Paid 00:20 of the day; the channel lists it at 23:50 of the day before.
         context.clock.set(businessTimeOn(caseDay, '00:20', timezone));
         const order = await paid(n('early'), 900);
-        const line = paymentLine(order, { time: Date.parse(order.paid_time!) - 30 * minuteMs });
+        const line = paymentLineOf(order, { time: Date.parse(order.paid_time!) - 30 * minuteMs });
         context.clock.set(businessTimeOn(caseDay, '12:00', timezone));
         return { lines: [line], days: [addCalendarDays(caseDay, -1)] };
       },
@@ -277,7 +263,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
       async arrange(n) {
         await prepay(n('open'), 1200);
         // The user paid; the channel's callback never came.
-        return { lines: [paymentLine(server.pay(client.merchant.mchid, n('open')))] };
+        return { lines: [paymentLineOf(server.pay(client.merchant.mchid, n('open')))] };
       },
       expected: (n) => [autoResolved('MISSING_AT_PAYTHROUGH', n('open'), 'paid')],
       changes: ['orders', 'channel_payments', 'payment_state_history', 'outbox'],
@@ -287,7 +273,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
       async arrange(n) {
         await prepay(n('closed'), 1500);
         expect((await client.close(n('closed'))).statusCode).toBe(204);
-        return { lines: [paymentLine(server.pay(client.merchant.mchid, n('closed'), { late: true }))] };
+        return { lines: [paymentLineOf(server.pay(client.merchant.mchid, n('closed'), { late: true }))] };
       },
       expected: (n) => [autoResolved('MISSING_AT_PAYTHROUGH', n('closed'), 'late payment refunded')],
       changes: ['orders', 'channel_payments', 'refunds', 'payment_state_history', 'outbox'],
@@ -298,8 +284,8 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
         const known = await paid(n('known'), 400);
         return {
           lines: [
-            paymentLine(known),
-            paymentLine({
+            paymentLineOf(known),
+            paymentLineOf({
               ...known,
               out_trade_no: n('never'),
               channel_transaction_id: `TX-${n('never')}`,
@@ -317,7 +303,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
         const order = await paid(n('twice'), 600);
         context.clock.advance(minuteMs);
         const second = server.pay(client.merchant.mchid, n('twice'), { transactionId: `TX2-${n('twice')}` });
-        return { lines: [paymentLine(order), paymentLine(second, { time: context.clock.nowMs() })] };
+        return { lines: [paymentLineOf(order), paymentLineOf(second, { time: context.clock.nowMs() })] };
       },
       expected: (n) => [autoResolved('MISSING_AT_PAYTHROUGH', n('twice'), 'duplicate refunded')],
       changes: ['orders', 'channel_payments', 'refunds', 'payment_state_history'],
@@ -326,7 +312,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
       name: 'another amount: AMOUNT_MISMATCH, never applied',
       async arrange(n) {
         const order = await paid(n('amount'), 2500);
-        return { lines: [paymentLine(order, { amount: { total: 2501, currency: 'CNY' } })] };
+        return { lines: [paymentLineOf(order, { amount: { total: 2501, currency: 'CNY' } })] };
       },
       expected: (n) => [open('AMOUNT_MISMATCH', n('amount'))],
       changes: [],
@@ -335,7 +321,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
       name: 'another currency: AMOUNT_MISMATCH, never applied',
       async arrange(n) {
         const order = await paid(n('currency'), 2500);
-        return { lines: [paymentLine(order, { amount: { total: 2500, currency: 'USD' } })] };
+        return { lines: [paymentLineOf(order, { amount: { total: 2500, currency: 'USD' } })] };
       },
       expected: (n) => [open('AMOUNT_MISMATCH', n('currency'))],
       changes: [],
@@ -345,7 +331,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
       async arrange(n) {
         const order = await paid(n('settle'), 1000);
         const refund = await refunded(order, n('settle-r'), 400, { silently: true });
-        return { lines: [paymentLine(order), refundLine(refund, order.channel_transaction_id!)] };
+        return { lines: [paymentLineOf(order), refundLine(refund, order.channel_transaction_id!)] };
       },
       expected: (n) => [autoResolved('STATE_MISMATCH', n('settle'), 'settled to SUCCESS', n('settle-r'))],
       changes: ['orders', 'refunds', 'payment_state_history', 'outbox'],
@@ -355,7 +341,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
       async arrange(n) {
         const order = await paid(n('abnormal'), 1000);
         const refund = await refunded(order, n('abnormal-r'), 400);
-        return { lines: [paymentLine(order), refundLine(refund, order.channel_transaction_id!, { state: 'ABNORMAL' })] };
+        return { lines: [paymentLineOf(order), refundLine(refund, order.channel_transaction_id!, { state: 'ABNORMAL' })] };
       },
       expected: (n) => [open('STATE_MISMATCH', n('abnormal'), n('abnormal-r'))],
       changes: [],
@@ -364,7 +350,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
       name: 'time drift within the allowed drift: MATCHED',
       async arrange(n) {
         const order = await paid(n('near'), 300);
-        return { lines: [paymentLine(order, { time: Date.parse(order.paid_time!) + driftSeconds * 1000 - minuteMs })] };
+        return { lines: [paymentLineOf(order, { time: Date.parse(order.paid_time!) + driftSeconds * 1000 - minuteMs })] };
       },
       expected: () => [],
       changes: [],
@@ -373,7 +359,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
       name: 'time drift beyond the allowed drift: TIME_DRIFT',
       async arrange(n) {
         const order = await paid(n('far'), 300);
-        return { lines: [paymentLine(order, { time: Date.parse(order.paid_time!) + driftSeconds * 1000 + minuteMs })] };
+        return { lines: [paymentLineOf(order, { time: Date.parse(order.paid_time!) + driftSeconds * 1000 + minuteMs })] };
       },
       expected: (n) => [open('TIME_DRIFT', n('far'))],
       changes: [],
@@ -382,7 +368,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
       name: 'a line listed twice: DUPLICATE_LINE',
       async arrange(n) {
         const order = await paid(n('dup'), 300);
-        return { lines: [paymentLine(order), paymentLine(order)] };
+        return { lines: [paymentLineOf(order), paymentLineOf(order)] };
       },
       expected: (n) => [open('DUPLICATE_LINE', n('dup'))],
       changes: [],
@@ -513,7 +499,7 @@ describeOnEachDatabase('statement reconciliation over HTTP: every outcome and fa
       const caseDay = nextDay();
       const n = (suffix: string) => `SRF${kind === 'sqlite' ? 'S' : 'P'}F${index}-${suffix}`;
       const orders = [await paid(n('1'), 100), await paid(n('2'), 200), await paid(n('3'), 300)];
-      server.statementLines = orders.map((order) => paymentLine(order));
+      server.statementLines = orders.map((order) => paymentLineOf(order));
       server.statementId = 'FCS-1';
       afterCutoff(caseDay);
       const before = await snapshot();

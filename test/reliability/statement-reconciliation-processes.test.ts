@@ -9,7 +9,7 @@ import { tlsFixtures } from '../fixtures/keys/index.ts';
 import { repositoryRoot } from '../helpers/cli-process.ts';
 import { demoActor, readyMerchant, V3InjectClient } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
-import { FakeChannelServer } from './fake-channel-server.ts';
+import { FakeChannelServer, paymentLineOf } from './fake-channel-server.ts';
 
 /**
  * SPEC §9.7 across processes, over the channel protocol: reconciliation workers (reconciliation-worker.ts, each a
@@ -167,27 +167,16 @@ describeOnEachDatabase('statement reconciliation across processes: a crash after
         });
         expect(answer.statusCode).toBe(204);
         if (n === 5) continue; // dropped by the channel
-        lines.push(lineOf(order, n === 2 ? 999 : order.amount.total));
+        lines.push(n === 2 ? paymentLineOf(order, { amount: { total: 999, currency: order.amount.currency } }) : paymentLineOf(order));
       }
       context.clock.set(businessTimeOn(day, '13:00', timezone));
       const silent = `SRP-${kind}-${d}-silent`;
       expect((await client.prepay({ outTradeNo: silent, total: 106 })).statusCode).toBe(200);
-      lines.push(lineOf(server.pay(client.merchant.mchid, silent), 106));
+      lines.push(paymentLineOf(server.pay(client.merchant.mchid, silent)));
     }
     server.statementLines = lines;
     context.clock.set(businessTimeOn(addCalendarDays(day, 1), '10:30', timezone));
   }, 120_000);
-  const lineOf = (order: WireOrder, total: number): StatementLine => ({
-    type: 'PAYMENT',
-    merchantId: order.merchant_id,
-    outTradeNo: order.out_trade_no,
-    channelOrderId: order.channel_order_id,
-    prepayId: order.prepay_id,
-    channelTransactionId: order.channel_transaction_id,
-    amount: { total, currency: 'CNY' },
-    state: 'SUCCESS',
-    time: Date.parse(order.paid_time!),
-  });
   afterAll(async () => {
     for (const worker of workers) await worker.kill();
     await server?.stop();

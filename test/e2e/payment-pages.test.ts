@@ -300,7 +300,8 @@ describeWithBrowser('payment configuration and merchant binding in the console (
       // The statement URL beside the refund webhook (SPEC §9.1), under the same https rule.
       await settings.getByLabel('Statement URL').fill('http://refunds.example.com/statements');
       await settings.getByRole('button', { name: 'Save' }).click();
-      await settings.getByText('An absolute https URL').waitFor();
+      // The statement URL's own message: the webhook's may still be fading out beside it.
+      await settings.getByText(/statementUrl: must be an absolute https URL/).waitFor();
       expect((await savedConfig()).channelKind).not.toBe('host_reported');
       await settings.getByLabel('Statement URL').fill('https://refunds.example.com/statements');
       await settings.getByRole('button', { name: 'Save' }).click();

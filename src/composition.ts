@@ -38,7 +38,7 @@ import { masterKeyHeartbeatMs, MasterKeyInstanceService, MasterKeyRotationServic
 import {
   ApprovalService,
   ChannelConnectionService,
-  findPaymentAccount,
+  ConfigCache,
   GatewayCertificateService,
   HostKeyService,
   MerchantBindingService,
@@ -95,8 +95,10 @@ export function createServices(deps: ServiceDependencies) {
     miniPrograms: new MiniProgramService(db, clock),
     apiKeys: new ApiKeyService(db, clock, secretBox),
   };
-  const platformKeys = new PlatformKeyService(db, clock, secretBox, { graceMs: deps.config.platformKeyGraceDays * dayMs });
-  const credentials = new PaymentCredentialService(db, clock, secretBox, platformKeys);
+  // What the gateway reads per request but changes once a week, shared by the services that read it (SPEC §7).
+  const configCache = new ConfigCache(db);
+  const platformKeys = new PlatformKeyService(db, clock, secretBox, { graceMs: deps.config.platformKeyGraceDays * dayMs }, configCache);
+  const credentials = new PaymentCredentialService(db, clock, secretBox, platformKeys, configCache);
   const bindings = new MerchantBindingService(db, clock);
   const enablements = new PaymentEnablementService(db, clock, credentials);
   // Channel connections and keys (SPEC §7 "Channel change with live money"): a replaced key overlaps this long.
@@ -127,7 +129,7 @@ export function createServices(deps: ServiceDependencies) {
     outbox,
     notifications: new NotificationService(outbox, clock, deps.config.timezone),
     notificationKeys: notificationKeysFrom({
-      apiV3KeyOf: async (mnpId) => (await findPaymentAccount(db, secretBox, mnpId))?.apiV3Key ?? null,
+      apiV3KeyOf: async (mnpId) => (await credentials.findPaymentAccount(db, mnpId))?.apiV3Key ?? null,
       platformSigningKey: () => platformKeys.signingKey(),
     }),
     channelEvents,

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import { databaseKindOf, type DatabaseKind } from '../config/config.ts';
 import type { Database } from './schema.ts';
@@ -46,7 +46,7 @@ export function openDatabase(databaseUrl: string, options: OpenDatabaseOptions =
     connection.pragma('busy_timeout = 5000');
     connection.pragma('foreign_keys = ON');
     connection.pragma('synchronous = NORMAL');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(connection) }) });
     drivers.set(db, { kind: 'sqlite', connection });
     return { db, kind, close: () => db.destroy() };
   }
@@ -58,6 +58,35 @@ export function openDatabase(databaseUrl: string, options: OpenDatabaseOptions =
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   drivers.set(db, { kind: 'postgres', pool });
   return { db, kind, close: () => db.destroy() };
+}
+
+/** How many prepared statements one SQLite connection keeps for reuse (the app runs a few hundred distinct ones). */
+export const sqliteStatementCacheSize = 1000;
+
+/**
+ * The connection as Kysely sees it, preparing each distinct SQL text once: Kysely asks for a new statement per
+ * query, and preparing costs more than running most of ours. Least recently used statements are dropped past
+ * `capacity`; a statement still iterating (a stream) is never handed out twice, a fresh one is prepared instead.
+ */
+export function reusingStatements(connection: SQLite.Database, capacity = sqliteStatementCacheSize): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    prepare(text: string) {
+      const cached = statements.get(text);
+      if (cached && !cached.busy) {
+        statements.delete(text);
+        statements.set(text, cached);
+        return cached;
+      }
+      const statement = connection.prepare(text);
+      if (!cached) {
+        statements.set(text, statement);
+        if (statements.size > capacity) statements.delete(statements.keys().next().value!);
+      }
+      return statement;
+    },
+    close: () => connection.close(),
+  };
 }
 
 /** True while the database answers a trivial query. */

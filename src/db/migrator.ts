@@ -20,6 +20,7 @@ import { hostPaymentsWithoutTransactionIdMigration } from './migrations/0021-hos
 import { sandboxStatementFaultsMigration } from './migrations/0022-sandbox-statement-faults.ts';
 import { statementSourcesMigration } from './migrations/0023-statement-sources.ts';
 import { reconciliationMigration } from './migrations/0024-reconciliation.ts';
+import { configGenerationMigration } from './migrations/0025-config-generation.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
@@ -45,6 +46,7 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0022-sandbox-statement-faults': sandboxStatementFaultsMigration(kind),
     '0023-statement-sources': statementSourcesMigration(),
     '0024-reconciliation': reconciliationMigration(kind),
+    '0025-config-generation': configGenerationMigration(kind),
   };
 }
 

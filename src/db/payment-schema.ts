@@ -165,6 +165,12 @@ export interface PlatformSigningKeyTable {
   created_at: number;
 }
 
+/** One row: raised with every change to a table the gateway caches (migration 0025). */
+export interface ConfigGenerationTable {
+  id: number;
+  generation: number;
+}
+
 export interface PaymentTables {
   superapp_payment_configs: SuperappPaymentConfigTable;
   channel_connections: ChannelConnectionTable;
@@ -175,4 +181,5 @@ export interface PaymentTables {
   payment_accounts: PaymentAccountTable;
   merchant_api_keys: MerchantApiKeyTable;
   platform_signing_keys: PlatformSigningKeyTable;
+  config_generation: ConfigGenerationTable;
 }

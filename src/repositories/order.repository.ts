@@ -140,15 +140,25 @@ export const orderRepository = {
     return Number(result.numUpdatedRows);
   },
 
-  /** Records the channel's order once; a second writer (a retried prepay) does not overwrite it. */
-  async setChannelOrder(db: Executor, id: number, channelOrderId: string, cashierToken: string | null, nowMs: number): Promise<number> {
+  /**
+   * Records the channel's order once; a second writer (a retried prepay) does not overwrite it. Nothing is in doubt
+   * after it; `reconcileAt` is when to ask the channel again about the unpaid order (null: never).
+   */
+  async setChannelOrder(
+    db: Executor,
+    id: number,
+    channelOrderId: string,
+    cashierToken: string | null,
+    nowMs: number,
+    reconcileAt: number | null = null,
+  ): Promise<number> {
     const result = await db
       .updateTable('orders')
       .set({
         channel_order_id: channelOrderId,
         cashier_token: cashierToken,
         pending_operation: null,
-        reconcile_at: null,
+        reconcile_at: reconcileAt,
         updated_at: nowMs,
       })
       .where('id', '=', id)

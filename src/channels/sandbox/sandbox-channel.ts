@@ -115,6 +115,8 @@ export class SandboxChannel implements PaymentChannel {
   private readonly source: ChannelEventSource;
   private readonly superappId: string;
   private readonly statementSummaries: StatementSummaryCache;
+  /** Transactions of `write` that recorded an event, to hand over once they commit. */
+  private readonly transactionsWithEvents = new WeakSet<DatabaseTransaction>();
 
   constructor(private readonly options: SandboxChannelOptions) {
     this.db = options.db;
@@ -176,17 +178,26 @@ export class SandboxChannel implements PaymentChannel {
   /** Runs `work` in a transaction; a Refusal rolls back and becomes a `rejected` result. Events are delivered after commit. */
   private async write<T>(work: (trx: DatabaseTransaction) => Promise<T>): Promise<ChannelResult<T>> {
     let result: ChannelResult<T>;
+    let recordedEvents = false;
     try {
-      result = ok(await this.db.transaction().execute(work));
+      result = ok(
+        await this.db.transaction().execute(async (trx) => {
+          const value = await work(trx);
+          recordedEvents = this.transactionsWithEvents.has(trx);
+          return value;
+        }),
+      );
     } catch (error) {
       if (error instanceof Refusal) return rejected(error.code, error.message);
       throw error;
     }
-    await this.deliverPendingEvents();
+    // A write that made no event (an order created) has nothing to hand over; the job loop retries older ones.
+    if (recordedEvents) await this.deliverPendingEvents();
     return result;
   }
 
   private async recordEvent(trx: DatabaseTransaction, superappId: string, event: EventBody): Promise<void> {
+    this.transactionsWithEvents.add(trx);
     const now = this.clock.nowMs();
     const full = { ...event, eventId: newSandboxId('evt', now), occurredAt: now } as ChannelEvent;
     await sandboxRepository.insertEvent(trx, {

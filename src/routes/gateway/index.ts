@@ -62,15 +62,19 @@ export async function gatewayRoutes(app: FastifyInstance) {
       payload === undefined || payload === null ? '' : typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : undefined;
     // Streams are not signed (none is sent today); everything else is, as the clients require for 2xx.
     if (body === undefined) return payload;
-    const key = await app.services.platformKeys.signingKey();
+    // An authenticated request carries the configuration generation it read: the keys come from memory.
+    const generation = request.gatewayCaller?.configGeneration;
+    const now = app.clock.nowMs();
+    const key = await app.services.platformKeys.signingKey(now, generation);
     // A client naming any published platform certificate serial (Wechatpay-Serial) is in certificate mode: it gets
     // the signing certificate's serial, also across a rotation; others get the public-key id.
     const named = header(request, 'wechatpay-serial');
     const certificateMode =
       named !== undefined &&
-      (named === key.serialNo || (await app.services.platformKeys.publishedKeys()).some((published) => published.serialNo === named));
+      (named === key.serialNo ||
+        (await app.services.platformKeys.publishedKeys(now, generation)).some((published) => published.serialNo === named));
     const serial = certificateMode ? key.serialNo : key.publicKeyId;
-    const headers = signV3Response({ serial, privateKey: key.privateKey }, body, { nowMs: app.clock.nowMs(), requestId: request.id });
+    const headers = signV3Response({ serial, privateKey: key.privateKey }, body, { nowMs: now, requestId: request.id });
     reply.headers({ ...headers });
     return payload;
   });

@@ -26,6 +26,8 @@ export interface GatewayCaller {
   applicationId: string;
   mchid: string;
   serialNo: string;
+  /** The configuration generation read when the request arrived: its later look-ups may answer from caches of it. */
+  configGeneration?: number;
 }
 
 export interface SignedGatewayRequest {
@@ -38,7 +40,9 @@ export interface SignedGatewayRequest {
 }
 
 export interface MerchantKeys {
-  findMerchantKeyBySerial(db: Executor, serialNo: string): Promise<MerchantKeyLookup | undefined>;
+  /** The configuration generation now (see ConfigCache); keys of it may come from memory. */
+  currentGeneration(): Promise<number>;
+  findMerchantKeyBySerial(db: Executor, serialNo: string, generation?: number): Promise<MerchantKeyLookup | undefined>;
 }
 
 /**
@@ -65,7 +69,8 @@ export class GatewayAuthService {
     if (!isV3TimestampFresh(authorization.timestamp, this.clock.nowMs())) {
       throw new AppError('AuthFailure.SignatureExpire', 'The request timestamp is more than 5 minutes away from the server time');
     }
-    const key = await this.keys.findMerchantKeyBySerial(this.db, authorization.serialNo);
+    const configGeneration = await this.keys.currentGeneration();
+    const key = await this.keys.findMerchantKeyBySerial(this.db, authorization.serialNo, configGeneration);
     // One answer for every key problem: which serials exist is nobody's business.
     if (!key || key.status !== 'active' || key.mchid !== authorization.mchid) {
       throw new AppError('AuthFailure.SignatureFailure', 'No active merchant certificate with this serial_no for this mchid');
@@ -91,7 +96,7 @@ export class GatewayAuthService {
     if (!(await this.nonces.rememberNonce(nonceScope, authorization.nonceStr, authorization.timestamp))) {
       throw new AppError('AuthFailure.SignatureFailure', 'This nonce_str was used already: the request is a replay');
     }
-    return { mnpId: key.mnpId, applicationId: key.applicationId, mchid: key.mchid, serialNo: authorization.serialNo };
+    return { mnpId: key.mnpId, applicationId: key.applicationId, mchid: key.mchid, serialNo: authorization.serialNo, configGeneration };
   }
 
   private publicKeyOf(pem: string): KeyObject {

@@ -1,4 +1,5 @@
 export { ApprovalService } from './approval.service.ts';
+export { ConfigCache } from './config-cache.ts';
 export {
   ChannelConnectionService,
   type ChannelKeys,

@@ -21,6 +21,9 @@ import { merchantBindingRepository } from '../../repositories/merchant-binding.r
 import { paymentAccountRepository, type MerchantApiKeyRow, type PaymentAccountRow } from '../../repositories/payment-account.repository.ts';
 import { paymentEnablementRepository } from '../../repositories/payment-enablement.repository.ts';
 import { accessMiniProgram, recordAudit } from '../tenancy/index.ts';
+import { superappRepository } from '../../repositories/superapp.repository.ts';
+import { teamRepository } from '../../repositories/team.repository.ts';
+import { ConfigCache } from './config-cache.ts';
 import { resolvePaymentConfig } from './payment-config.service.ts';
 import { platformCertificateName, type PlatformKeyService } from './platform-key.service.ts';
 import type { MerchantKeyLookup } from '../auth/index.ts';
@@ -66,7 +69,8 @@ export interface IssuedMerchantKey {
 
 /** Where the gateway finds a mini program's payment account. */
 export interface PaymentAccounts {
-  findPaymentAccount(db: Executor, mnpId: string): Promise<PaymentAccountLookup | undefined>;
+  /** `generation`: the configuration generation the caller read (a cached account of that generation may answer). */
+  findPaymentAccount(db: Executor, mnpId: string, generation?: number): Promise<PaymentAccountLookup | undefined>;
 }
 
 /** What the gateway needs to decide whether a mini program may pay now, and to encrypt for it. */
@@ -86,6 +90,10 @@ export interface PaymentAccountLookup {
   channelConnectionId: number | null;
   /** The APIv3 key in clear (for AEAD_AES_256_GCM), or null while the merchant has not set one. */
   apiV3Key: string | null;
+  /** The mini program's team as the gate checks it; undefined when the team is gone. */
+  team: { status: string; expiresAt: number | null } | undefined;
+  /** The team of the superapp the mini program pays on; undefined when the superapp is gone. */
+  superappTeamId: string | undefined;
 }
 
 const toKeyView = (row: MerchantApiKeyRow, nowMs: number): MerchantKeyView => ({
@@ -131,6 +139,8 @@ export async function findPaymentAccount(db: Executor, secretBox: SecretBox, mnp
   const latest = await paymentEnablementRepository.findLatestByMnp(db, mnpId);
   const binding = await merchantBindingRepository.findEffectiveByTeam(db, account.team_id);
   const config = await resolvePaymentConfig(db, account.superapp_id);
+  const team = await teamRepository.findById(db, account.team_id);
+  const superapp = await superappRepository.findById(db, account.superapp_id);
   return {
     mnpId,
     mchid: account.mchid,
@@ -143,6 +153,8 @@ export async function findPaymentAccount(db: Executor, secretBox: SecretBox, mnp
     channelKind: config.channelKind,
     channelConnectionId: config.channelConnectionId,
     apiV3Key: account.api_v3_key_sealed ? secretBox.open(account.api_v3_key_sealed, sealingContexts.apiV3Key(mnpId)) : null,
+    team: team ? { status: team.status, expiresAt: team.expires_at } : undefined,
+    superappTeamId: superapp?.team_id,
   };
 }
 
@@ -169,16 +181,24 @@ export class PaymentCredentialService {
     private readonly clock: Clock,
     private readonly secretBox: SecretBox,
     private readonly platformKeys: PlatformKeyService,
+    private readonly configCache: ConfigCache = new ConfigCache(db),
   ) {}
 
-  /** See {@link findMerchantKeyBySerial}; `db` may be a transaction. */
-  findMerchantKeyBySerial(db: Executor, serialNo: string): Promise<MerchantKeyLookup | undefined> {
-    return findMerchantKeyBySerial(db, serialNo);
+  /** The configuration generation now, for the lookups below (read once per gateway request). */
+  currentGeneration(): Promise<number> {
+    return this.configCache.currentGeneration();
   }
 
-  /** See {@link findPaymentAccount}; `db` may be a transaction. */
-  findPaymentAccount(db: Executor, mnpId: string): Promise<PaymentAccountLookup | undefined> {
-    return findPaymentAccount(db, this.secretBox, mnpId);
+  /** See {@link findMerchantKeyBySerial}; `db` may be a transaction (then read from it, never from the cache). */
+  findMerchantKeyBySerial(db: Executor, serialNo: string, generation?: number): Promise<MerchantKeyLookup | undefined> {
+    if (db !== this.db) return findMerchantKeyBySerial(db, serialNo);
+    return this.configCache.get(`merchant-key:${serialNo}`, () => findMerchantKeyBySerial(db, serialNo), generation);
+  }
+
+  /** See {@link findPaymentAccount}; `db` may be a transaction (then read from it, never from the cache). */
+  findPaymentAccount(db: Executor, mnpId: string, generation?: number): Promise<PaymentAccountLookup | undefined> {
+    if (db !== this.db) return findPaymentAccount(db, this.secretBox, mnpId);
+    return this.configCache.get(`payment-account:${mnpId}`, () => findPaymentAccount(db, this.secretBox, mnpId), generation);
   }
 
   async get(actor: Actor, mnpId: string): Promise<CredentialView> {

@@ -9,10 +9,10 @@ import { isUniqueViolation } from '../../repositories/constraint-errors.ts';
 import { platformKeyRepository, type PlatformSigningKeyRow } from '../../repositories/platform-key.repository.ts';
 import { recordAudit } from '../tenancy/index.ts';
 import { sealingContexts } from '../../domain/sealing-contexts.ts';
+import { ConfigCache } from './config-cache.ts';
 
 export const defaultPlatformKeyGraceMs = 7 * dayMs;
 const certificateLifetimeMs = 5 * 365 * dayMs;
-const cacheLifetimeMs = 30_000;
 
 export const platformCertificateName: CertificateName = { commonName: 'Paythrough platform signing key', organization: 'Paythrough' };
 
@@ -52,7 +52,6 @@ export interface PlatformSigningKey extends Omit<PublishedPlatformKey, 'signing'
  * grace period. The first key is made on first use.
  */
 export class PlatformKeyService {
-  private cache: { rows: PlatformSigningKeyRow[]; loadedAt: number } | undefined;
   private readonly privateKeys = new Map<string, KeyObject>();
 
   constructor(
@@ -60,6 +59,7 @@ export class PlatformKeyService {
     private readonly clock: Clock,
     private readonly secretBox: SecretBox,
     private readonly options: { graceMs?: number } = {},
+    private readonly configCache: ConfigCache = new ConfigCache(db),
   ) {}
 
   get graceMs(): number {
@@ -71,15 +71,15 @@ export class PlatformKeyService {
    * Send `publicKeyId` as `Wechatpay-Serial` to public-key-mode clients, `serialNo` to certificate-mode ones.
    * Call it outside database transactions: on first use it creates the first key.
    */
-  async signingKey(now: number = this.clock.nowMs()): Promise<PlatformSigningKey> {
-    const rows = await this.rows(now);
+  async signingKey(now: number = this.clock.nowMs(), generation?: number): Promise<PlatformSigningKey> {
+    const rows = await this.rows(now, false, generation);
     const signer = signerAt(rows, now);
     return { ...toPublished(rows, signer, now), privateKey: this.privateKeyOf(signer) };
   }
 
   /** The keys a client should trust at `now`: the signing one, a successor in its grace period, a predecessor in its grace period. */
-  async publishedKeys(now: number = this.clock.nowMs()): Promise<PublishedPlatformKey[]> {
-    const rows = await this.rows(now);
+  async publishedKeys(now: number = this.clock.nowMs(), generation?: number): Promise<PublishedPlatformKey[]> {
+    const rows = await this.rows(now, false, generation);
     return rows
       .map((row) => toPublished(rows, row, now))
       .filter((key) => key.publishedAt <= now && (key.publishedUntil === null || now < key.publishedUntil));
@@ -119,15 +119,14 @@ export class PlatformKeyService {
     await this.create(now, now, this.graceMs, undefined);
   }
 
-  private async rows(now: number, reload = false): Promise<PlatformSigningKeyRow[]> {
-    if (!reload && this.cache && this.cache.rows.length > 0 && Math.abs(now - this.cache.loadedAt) < cacheLifetimeMs)
-      return this.cache.rows;
-    let rows = await platformKeyRepository.listAll(this.db);
+  /** Every key, kept until the configuration generation moves (a rotation on any instance moves it). */
+  private async rows(now: number, reload = false, generation?: number): Promise<PlatformSigningKeyRow[]> {
+    const load = () => platformKeyRepository.listAll(this.db);
+    let rows = reload ? await load() : await this.configCache.get('platform-keys', load, generation);
     if (rows.length === 0) {
       await this.create(now, now, this.graceMs, undefined);
-      rows = await platformKeyRepository.listAll(this.db);
+      rows = await load();
     }
-    this.cache = { rows, loadedAt: now };
     return rows;
   }
 
@@ -185,7 +184,6 @@ export class PlatformKeyService {
             after: { serialNo, publicKeyId: row.public_key_id, publishedAt, signingFrom, graceMs },
           });
         });
-        this.cache = undefined;
         return row;
       } catch (error) {
         // Another instance took this generation number first: read again and retry (or use its first key).

@@ -12,8 +12,6 @@ import { checkNotifyUrl } from '../../domain/notify-url.ts';
 import { channelPaymentRepository, paymentStateHistoryRepository } from '../../repositories/channel-payment.repository.ts';
 import { orderRepository, type OrderRow } from '../../repositories/order.repository.ts';
 import { refundRepository } from '../../repositories/refund.repository.ts';
-import { superappRepository } from '../../repositories/superapp.repository.ts';
-import { teamRepository } from '../../repositories/team.repository.ts';
 import type { GatewayCaller } from '../auth/index.ts';
 import { channelRefusal, channelUnavailable, eventSourceMatches, nextCheckAt, type ChannelResolver } from './channel-resolver.ts';
 import { mintPrepayId, mintTransactionId, prepayFingerprint } from './gateway-ids.ts';
@@ -172,7 +170,7 @@ export class OrderService implements ChannelEventSink {
     if (request.appid !== caller.mnpId) {
       throw new AppError('FailedOperation.AppIdMchIdNotMatch', 'The appid is not the mini program of this merchant certificate');
     }
-    const account = await this.accounts.findPaymentAccount(this.db, request.appid);
+    const account = await this.accounts.findPaymentAccount(this.db, request.appid, caller.configGeneration);
     if (!account || account.enablementStatus !== EnablementStatus.Approved) {
       throw noAuth('Payment is not enabled for this mini program (not approved, or disabled by the superapp)');
     }
@@ -181,8 +179,8 @@ export class OrderService implements ChannelEventSink {
       throw new AppError('FailedOperation.AppIdMchIdNotMatch', message);
     }
     if (!account.paymentEnabled) throw noAuth('The superapp has payment switched off');
-    const team = await teamRepository.findById(this.db, account.teamId);
-    if (!team || team.status !== 'active' || (team.expires_at !== null && team.expires_at <= now)) {
+    const team = account.team;
+    if (!team || team.status !== 'active' || (team.expiresAt !== null && team.expiresAt <= now)) {
       throw noAuth("The mini program's team is disabled or expired");
     }
     const currency = request.amount.currency ?? account.currencies[0] ?? 'CNY';
@@ -197,14 +195,13 @@ export class OrderService implements ChannelEventSink {
     const route = { channel_kind: channelKind, application_id: account.applicationId, channel_connection_id: account.channelConnectionId };
     const channel = await this.channels.channelFor(route);
     if (!channel) throw noAuth('The superapp has no payment channel available');
-    const superapp = await superappRepository.findById(this.db, account.applicationId);
-    if (!superapp) throw noAuth('The superapp does not exist');
+    if (account.superappTeamId === undefined) throw noAuth('The superapp does not exist');
     return {
       account,
       channelKind,
       channelConnectionId: account.channelConnectionId,
       channel,
-      superappTeamId: superapp.team_id,
+      superappTeamId: account.superappTeamId,
       currency,
       ...orderExpiryOf(request.time_expire, now),
     };
@@ -582,20 +579,26 @@ export class OrderService implements ChannelEventSink {
       await this.closeRefused(order, `the channel refused to create it: ${result.code} ${result.message}`);
       throw channelRefusal(result);
     }
-    await orderRepository.setChannelOrder(this.db, order.id, result.value.channelOrderId, result.value.cashierToken, now);
-    if (result.value.state !== 'WAIT_PAY') await this.settleFromChannel(order, result.value, 'create');
-    else await this.watchUnpaid(order);
+    const { channelOrderId, cashierToken, state } = result.value;
+    const unpaid = state === 'WAIT_PAY';
+    // One write for the usual answer: the channel's order, and when to look at it next.
+    const recorded = await orderRepository.setChannelOrder(
+      this.db,
+      order.id,
+      channelOrderId,
+      cashierToken,
+      now,
+      unpaid ? unpaidCheckAt(order, now) : null,
+    );
+    if (!unpaid) await this.settleFromChannel(order, result.value, 'create');
+    else if (recorded === 0) await this.watchUnpaid(order);
   }
 
-  /**
-   * A callback can be lost: an unpaid order on an HTTP channel is queried from time to time until it
-   * expires (docs/channel-protocol.md), so a payment whose callback never came is found before the expiry.
-   */
+  /** An unpaid order's next check (see {@link unpaidCheckAt}), or none. */
   private async watchUnpaid(order: OrderRow): Promise<void> {
     const now = this.clock.nowMs();
-    const age = Math.max(0, now - order.created_at);
-    const next = now + Math.min(Math.max(age, unpaidFirstCheckMs), unpaidMaxCheckIntervalMs);
-    if (order.channel_kind === 'http' && next < order.time_expire) await orderRepository.scheduleCheck(this.db, order.id, next, now);
+    const next = unpaidCheckAt(order, now);
+    if (next !== null) await orderRepository.scheduleCheck(this.db, order.id, next, now);
     else await orderRepository.clearPending(this.db, order.id, now);
   }
 
@@ -713,4 +716,14 @@ function paymentOf(view: ChannelOrder): ReportedPayment | undefined {
     payerOpenid: view.payerOpenid,
     paidAt: view.paidAt,
   };
+}
+
+/**
+ * A callback can be lost: an unpaid order on an HTTP channel is queried from time to time until it expires
+ * (docs/channel-protocol.md), so a payment whose callback never came is found before the expiry. Null: no check.
+ */
+function unpaidCheckAt(order: OrderRow, now: number): number | null {
+  const age = Math.max(0, now - order.created_at);
+  const next = now + Math.min(Math.max(age, unpaidFirstCheckMs), unpaidMaxCheckIntervalMs);
+  return order.channel_kind === 'http' && next < order.time_expire ? next : null;
 }

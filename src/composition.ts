@@ -95,7 +95,7 @@ export function createServices(deps: ServiceDependencies) {
     miniPrograms: new MiniProgramService(db, clock),
     apiKeys: new ApiKeyService(db, clock, secretBox),
   };
-  // What the gateway reads per request but changes once a week, shared by the services that read it (SPEC §7).
+  // What the gateway reads per request but changes once a week, shared by the services that read it.
   const configCache = new ConfigCache(db);
   const platformKeys = new PlatformKeyService(db, clock, secretBox, { graceMs: deps.config.platformKeyGraceDays * dayMs }, configCache);
   const credentials = new PaymentCredentialService(db, clock, secretBox, platformKeys, configCache);

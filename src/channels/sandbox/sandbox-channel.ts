@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { monotonicFactory } from 'ulid';
 import type { DatabaseClient, DatabaseTransaction } from '../../db/schema.ts';
 import type { SandboxRefundState, SandboxStatementFaultKind } from '../../db/gateway-schema.ts';
 import type { Clock } from '../../domain/clock.ts';
-import { randomString } from '../../domain/ids.ts';
+import { monotonicUlid, randomString } from '../../domain/ids.ts';
 import { sandboxRepository, type SandboxOrderRow, type SandboxRefundRow } from '../../repositories/sandbox.repository.ts';
 import { sandboxStatementRepository, type SandboxStatementFaultRow } from '../../repositories/sandbox-statement.repository.ts';
 import type {
@@ -69,7 +68,7 @@ const eventClaimLeaseMs = 10_000;
 
 export type SandboxRefundOutcome = 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
 
-const nextUlid = monotonicFactory();
+const nextUlid = monotonicUlid();
 
 /** An event before it has an id and a time (distributes over the union). */
 type EventBody = ChannelEvent extends infer E ? (E extends unknown ? Omit<E, 'eventId' | 'occurredAt'> : never) : never;

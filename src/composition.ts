@@ -7,7 +7,7 @@ import { DeferredEventSink, type PaymentChannel } from './channels/channel.ts';
 import { hostRefundWebhookTopic, HostReportedChannel } from './channels/host-reported/host-reported-channel.ts';
 import { RefundWebhookDeliverer } from './channels/host-reported/refund-webhook.ts';
 import { SandboxChannel } from './channels/sandbox/sandbox-channel.ts';
-import type { Config } from './config/config.ts';
+import { databaseKindOf, type Config } from './config/config.ts';
 import type { PasswordHasher } from './crypto/passwords.ts';
 import type { SecretBox } from './crypto/secret-box.ts';
 import { whenDatabaseLockFree } from './db/advisory-lock.ts';
@@ -126,6 +126,7 @@ export function createServices(deps: ServiceDependencies) {
   const outbox = new OutboxService(db, clock, { attemptRetentionMs: deps.config.deliveryAttemptRetentionDays * dayMs });
   const gatewayParts = {
     nonces: new NonceService(db, clock, { retentionMs: deps.config.nonceRetentionMinutes * 60_000 }),
+    merchantRequests: new MerchantRequestLimiter(rateLimiter, deps.config.mchidRateLimit),
     outbox,
     notifications: new NotificationService(outbox, clock, deps.config.timezone),
     notificationKeys: notificationKeysFrom({
@@ -224,7 +225,6 @@ export function createServices(deps: ServiceDependencies) {
     ...host,
     rateLimiter,
     signatureFailures: new SignatureFailureLimiter(rateLimiter, { ...signatureFailureLimit, failures: deps.config.signatureFailureLimit }),
-    merchantRequests: new MerchantRequestLimiter(rateLimiter, deps.config.mchidRateLimit),
     auth: new AuthService(db, clock, passwordHasher, new PasswordAttemptLimiter(rateLimiter)),
     audit: new AuditService(db),
     managementAuth: new ManagementAuthService(db, clock, tenancy.apiKeys),
@@ -270,6 +270,7 @@ interface GatewayParts {
   credentials: PaymentCredentialService;
   platformKeys: PlatformKeyService;
   nonces: NonceStore;
+  merchantRequests: MerchantRequestLimiter;
   channelEvents: DeferredEventSink;
   sandbox: PaymentChannel | null;
   notifications: Pick<NotificationService, 'enqueue'>;
@@ -288,7 +289,10 @@ function createGatewayServices(deps: ServiceDependencies, parts: GatewayParts) {
   const orders = new OrderService(db, clock, config, parts.credentials, gatewayChannels, notifier, refunds);
   parts.channelEvents.attach(orders);
   return {
-    gatewayAuth: new GatewayAuthService(db, clock, parts.credentials, parts.nonces),
+    gatewayAuth: new GatewayAuthService(db, clock, parts.credentials, parts.nonces, {
+      merchantRequests: parts.merchantRequests,
+      oneCommit: databaseKindOf(config.databaseUrl) === 'sqlite',
+    }),
     gatewayChannels,
     orders,
     refunds,

@@ -44,7 +44,6 @@ export async function gatewayRoutes(app: FastifyInstance) {
         body: request.rawBody ?? '',
       }),
     );
-    await app.services.merchantRequests.admit(request.gatewayCaller);
     const raw = request.rawBody ?? '';
     if (raw === '') return;
     try {

@@ -1,8 +1,9 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { isV3TimestampFresh, parseV3Authorization, verifyV3RequestSignature } from '../../crypto/wechatpay-v3.ts';
-import type { Executor, DatabaseClient } from '../../db/schema.ts';
+import type { DatabaseClient, Executor } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
+import { merchantRequestLimitMessage, type MerchantRequestLimiter } from './merchant-request-limiter.ts';
 import type { NonceStore } from './nonce.service.ts';
 
 const maxCachedKeys = 1000;
@@ -60,6 +61,15 @@ export class GatewayAuthService {
     private readonly clock: Clock,
     private readonly keys: MerchantKeys,
     private readonly nonces: NonceStore,
+    private readonly options: {
+      /** Counts each authenticated request against its merchant's limit (SPEC §7), with the nonce. */
+      merchantRequests?: Pick<MerchantRequestLimiter, 'count'>;
+      /**
+       * Remember the nonce and count the request in one transaction: SQLite pays per commit, PostgreSQL per round
+       * trip (there the two statements run on their own).
+       */
+      oneCommit?: boolean;
+    } = {},
   ) {}
 
   async authenticate(request: SignedGatewayRequest): Promise<GatewayCaller> {
@@ -92,11 +102,25 @@ export class GatewayAuthService {
         `The merchant certificate ${authorization.serialNo} expired at ${expiredAt}: reset it in the console`,
       );
     }
+    const caller = {
+      mnpId: key.mnpId,
+      applicationId: key.applicationId,
+      mchid: key.mchid,
+      serialNo: authorization.serialNo,
+      configGeneration,
+    };
     const nonceScope = `v3:${key.applicationId}:${authorization.mchid}`;
-    if (!(await this.nonces.rememberNonce(nonceScope, authorization.nonceStr, authorization.timestamp))) {
+    // A replay counts nothing; a request over the merchant's limit keeps its nonce spent and its hit counted.
+    const admit = async (db: Executor): Promise<'replay' | 'over-limit' | 'admitted'> => {
+      if (!(await this.nonces.rememberNonce(nonceScope, authorization.nonceStr, authorization.timestamp, db))) return 'replay';
+      const { merchantRequests } = this.options;
+      return !merchantRequests || (await merchantRequests.count(caller, db)) ? 'admitted' : 'over-limit';
+    };
+    const outcome = this.options.oneCommit ? await this.db.transaction().execute(admit) : await admit(this.db);
+    if (outcome === 'replay')
       throw new AppError('AuthFailure.SignatureFailure', 'This nonce_str was used already: the request is a replay');
-    }
-    return { mnpId: key.mnpId, applicationId: key.applicationId, mchid: key.mchid, serialNo: authorization.serialNo, configGeneration };
+    if (outcome === 'over-limit') throw new AppError('RequestLimitExceeded', merchantRequestLimitMessage);
+    return caller;
   }
 
   private publicKeyOf(pem: string): KeyObject {

@@ -1,4 +1,4 @@
-import { AppError } from '../../domain/errors.ts';
+import type { Executor } from '../../db/schema.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 
 /** The window of the per-mchid gateway request limit. */
@@ -17,11 +17,16 @@ export class MerchantRequestLimiter {
     readonly requestsPerMinute: number,
   ) {}
 
-  /** Merchant IDs are each superapp's own (SPEC §7): one superapp's busy merchant never slows another's of the same ID. */
-  async admit(merchant: { applicationId: string; mchid: string }): Promise<void> {
-    const key = `gateway-requests:${merchant.applicationId}:${merchant.mchid}`;
-    if (!(await this.rateLimiter.hit(key, this.requestsPerMinute, merchantRequestWindowMs))) {
-      throw new AppError('RequestLimitExceeded', merchantRequestLimitMessage);
-    }
+  /**
+   * Counts one request (in `db`, a transaction, when given); false when it is over the limit. Merchant IDs are each
+   * superapp's own (SPEC §7): one superapp's busy merchant never slows another's of the same ID.
+   */
+  count(merchant: { applicationId: string; mchid: string }, db?: Executor): Promise<boolean> {
+    return this.rateLimiter.hit(
+      `gateway-requests:${merchant.applicationId}:${merchant.mchid}`,
+      this.requestsPerMinute,
+      merchantRequestWindowMs,
+      db,
+    );
   }
 }

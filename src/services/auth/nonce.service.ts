@@ -1,4 +1,4 @@
-import type { DatabaseClient } from '../../db/schema.ts';
+import type { DatabaseClient, Executor } from '../../db/schema.ts';
 import { replayWindowMinutes } from '../../config/config.ts';
 import { deleteInBatches } from '../../db/batched-delete.ts';
 import type { Clock } from '../../domain/clock.ts';
@@ -11,9 +11,10 @@ export const replayWindowMs = replayWindowMinutes * 60 * 1000;
 export interface NonceStore {
   /**
    * Remembers `nonce` in `scope` (e.g. `v3:<applicationId>:<mchid>`, `channel-callback:<applicationId>`); false when
-   * it was already seen inside the window, i.e. the message is a replay and must be refused.
+   * it was already seen inside the window, i.e. the message is a replay and must be refused. `db`: a transaction to
+   * remember it in (the store's own database otherwise).
    */
-  rememberNonce(scope: string, nonce: string, timestampSeconds: number): Promise<boolean>;
+  rememberNonce(scope: string, nonce: string, timestampSeconds: number, db?: Executor): Promise<boolean>;
 }
 
 /**
@@ -34,12 +35,12 @@ export class NonceService implements NonceStore {
     this.retentionMs = Math.max(options.retentionMs ?? windowMs, windowMs);
   }
 
-  async rememberNonce(scope: string, nonce: string, timestampSeconds: number): Promise<boolean> {
+  async rememberNonce(scope: string, nonce: string, timestampSeconds: number, db: Executor = this.db): Promise<boolean> {
     const now = this.clock.nowMs();
     // A message with this timestamp is accepted until the end of second timestamp + window; keep the
     // nonce that long (and a window from now at least, should a caller pass a timestamp it did not check).
     const expiresAt = Math.max(timestampSeconds * 1000, now) + this.windowMs + 1000;
-    return replayNonceRepository.remember(this.db, { scope, nonce, seenAt: now, expiresAt });
+    return replayNonceRepository.remember(db, { scope, nonce, seenAt: now, expiresAt });
   }
 
   /** Deletes nonces whose retention has passed (their window ended `retentionMs - windowMs` ago); returns how many went. */

@@ -1,4 +1,4 @@
-import type { DatabaseClient } from '../../db/schema.ts';
+import type { DatabaseClient, Executor } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { backoffCounterRepository } from '../../repositories/backoff-counter.repository.ts';
 import { rateLimitRepository } from '../../repositories/rate-limit.repository.ts';
@@ -37,9 +37,9 @@ export class RateLimiter {
     return `${scope}:${addressLimitKey(clientAddress)}`;
   }
 
-  /** Counts one hit; returns true while the count stays within the limit. */
-  async hit(counterKey: string, limit: number, windowMs: number): Promise<boolean> {
-    return (await rateLimitRepository.hit(this.db, counterKey, this.windowStart(windowMs))) <= limit;
+  /** Counts one hit (in `db`, a transaction, when given); returns true while the count stays within the limit. */
+  async hit(counterKey: string, limit: number, windowMs: number, db: Executor = this.db): Promise<boolean> {
+    return (await rateLimitRepository.hit(db, counterKey, this.windowStart(windowMs))) <= limit;
   }
 
   async isExceeded(counterKey: string, limit: number, windowMs: number): Promise<boolean> {

@@ -8,14 +8,15 @@ export type RefundChanges = Updateable<RefundTable>;
 
 export const refundRepository = {
   /** Inserts unless (superapp, mchid, out_refund_no) exists; the id of the new row, or undefined when it existed. */
-  async insertIfAbsent(db: Executor, refund: NewRefundRow): Promise<number | undefined> {
+  /** The new refund as stored; undefined when (superapp, mchid, out_refund_no) exists already. */
+  async insertIfAbsent(db: Executor, refund: NewRefundRow): Promise<RefundRow | undefined> {
     const row = await db
       .insertInto('refunds')
       .values(refund)
       .onConflict((oc) => oc.columns(['application_id', 'mchid', 'out_refund_no']).doNothing())
-      .returning('id')
+      .returningAll()
       .executeTakeFirst();
-    return row ? Number(row.id) : undefined;
+    return row ? { ...row, id: Number(row.id) } : undefined;
   },
   findById: (db: Executor, id: number) => db.selectFrom('refunds').selectAll().where('id', '=', id).executeTakeFirst(),
   /** Merchant IDs are each superapp's own (SPEC §7): a refund number is one superapp's merchant's. */

@@ -276,7 +276,7 @@ export class SandboxChannel implements PaymentChannel {
     const result = await this.write(async (trx) => {
       const now = this.clock.nowMs();
       const existing = await sandboxRepository.findRefund(trx, this.superappId, input.merchantId, input.outRefundNo);
-      if (existing) return this.sameRefundOrRefuse(existing, input);
+      if (existing) return { view: this.sameRefundOrRefuse(existing, input), settleAt: existing.settle_at };
       const order = await sandboxRepository.findOrder(trx, this.superappId, input.merchantId, input.outTradeNo);
       if (!order) throw new Refusal('ORDER_NOT_EXIST', `No order ${input.outTradeNo} under merchant ${input.merchantId}`);
       if (order.state !== 'SUCCESS') throw new Refusal('ORDER_NOT_PAID', `The order is ${order.state}; only paid orders can be refunded`);
@@ -310,15 +310,18 @@ export class SandboxChannel implements PaymentChannel {
         // Another request with this out_refund_no won the race.
         const winner = await sandboxRepository.findRefund(trx, this.superappId, input.merchantId, input.outRefundNo);
         if (!winner) throw new Error('The sandbox refund vanished');
-        return this.sameRefundOrRefuse(winner, input);
+        return { view: this.sameRefundOrRefuse(winner, input), settleAt: winner.settle_at };
       }
       if (!(await sandboxRepository.reserveRefund(trx, order.id, input.amount.refund, now))) {
         throw new Refusal('NOT_ENOUGH', `Refunds would exceed the paid amount ${order.amount_total} ${order.currency}`);
       }
-      return this.toChannelRefund(row);
+      return { view: this.toChannelRefund(row), settleAt: row.settle_at };
     });
     if (result.outcome !== 'ok') return result;
-    return ok(await this.settleIfDue(result.value.merchantId, result.value.outRefundNo));
+    const { view, settleAt } = result.value;
+    // Not due yet (the usual sandbox delay): the row just written is the answer.
+    if (view.state !== 'PROCESSING' || settleAt > this.clock.nowMs()) return ok(view);
+    return ok(await this.settleIfDue(view.merchantId, view.outRefundNo));
   }
 
   private sameRefundOrRefuse(existing: SandboxRefundRow, input: CreateChannelRefundInput): ChannelRefund {

@@ -82,10 +82,10 @@ export class RefundService {
     if (request.amount.currency !== undefined && request.amount.currency !== order.currency) {
       throw refundNotAllowed(`amount.currency must be the order's currency (${order.currency})`);
     }
-    let refundId: number;
+    let refund: RefundRow;
     try {
-      refundId = await this.db.transaction().execute(async (trx) => {
-        const id = await this.insertRefund(trx, order, {
+      refund = await this.db.transaction().execute(async (trx) => {
+        const inserted = await this.insertRefund(trx, order, {
           kind: 'merchant',
           outRefundNo: request.out_refund_no,
           amount: request.amount.refund,
@@ -93,9 +93,9 @@ export class RefundService {
           notifyUrl: request.notify_url ?? null,
           channelPaymentId: null,
         });
-        if (id === undefined) throw new RefundAlreadyExists();
+        if (!inserted) throw new RefundAlreadyExists();
         await this.admit(trx, order.id, request.amount.refund, 'merchant');
-        return id;
+        return inserted;
       });
     } catch (error) {
       if (!(error instanceof RefundAlreadyExists)) throw error;
@@ -103,8 +103,9 @@ export class RefundService {
       if (!winner) throw error;
       return this.repeat(caller, winner, order, request);
     }
-    await this.submit(refundId);
-    return this.view(refundId);
+    // The refund as committed, and its order (the payment it refunds does not change): nothing to read again.
+    await this.submitToChannel(refund, order);
+    return this.view(refund.id);
   }
 
   /** `GET /v3/refund/domestic/refunds/{out_refund_no}`: only the caller's own mini program's refunds exist. */
@@ -128,7 +129,7 @@ export class RefundService {
       input.kind === 'late_payment'
         ? `${systemRefundPrefix}LATE_${order.transaction_id}`
         : `${systemRefundPrefix}DUP_${input.channelPaymentId}_${order.transaction_id}`;
-    const id = await this.insertRefund(trx, order, {
+    const refund = await this.insertRefund(trx, order, {
       kind: input.kind,
       outRefundNo,
       amount: input.amount,
@@ -136,7 +137,8 @@ export class RefundService {
       notifyUrl: null,
       channelPaymentId: input.channelPaymentId,
     });
-    if (id === undefined) throw new Error(`The system refund ${outRefundNo} exists already`);
+    if (!refund) throw new Error(`The system refund ${outRefundNo} exists already`);
+    const id = refund.id;
     if (input.kind === 'late_payment') await this.admit(trx, order.id, input.amount, input.kind);
     await channelPaymentRepository.setRefund(trx, input.channelPaymentId, id);
     return id;
@@ -147,8 +149,12 @@ export class RefundService {
     const refund = await refundRepository.findById(this.db, refundId);
     if (!refund || refund.status !== 'PROCESSING') return;
     const order = await orderRepository.findById(this.db, refund.order_id);
+    if (order) await this.submitToChannel(refund, order);
+  }
+
+  private async submitToChannel(refund: RefundRow, order: OrderRow): Promise<void> {
     const channel = await this.channels.channelFor(refund);
-    if (!order || !channel) return;
+    if (!channel) return;
     const channelTransactionId =
       refund.kind === 'duplicate_payment' && refund.channel_payment_id !== null
         ? ((await channelPaymentRepository.listByOrder(this.db, order.id)).find((p) => p.id === refund.channel_payment_id)
@@ -437,10 +443,10 @@ export class RefundService {
       notifyUrl: string | null;
       channelPaymentId: number | null;
     },
-  ): Promise<number | undefined> {
+  ): Promise<RefundRow | undefined> {
     const now = this.clock.nowMs();
     if (!order.transaction_id) throw refundNotAllowed('The order is not paid: only paid orders are refunded');
-    const id = await refundRepository.insertIfAbsent(trx, {
+    const refund = await refundRepository.insertIfAbsent(trx, {
       refund_id: mintRefundId(now),
       mchid: order.mchid,
       out_refund_no: input.outRefundNo,
@@ -471,9 +477,14 @@ export class RefundService {
       updated_at: now,
       success_time: null,
     });
-    if (id !== undefined)
-      await refundTransitions.recordCreation(trx, id, now, input.kind === 'merchant' ? 'merchant request' : (input.reason ?? input.kind));
-    return id;
+    if (refund)
+      await refundTransitions.recordCreation(
+        trx,
+        refund.id,
+        now,
+        input.kind === 'merchant' ? 'merchant request' : (input.reason ?? input.kind),
+      );
+    return refund;
   }
 
   /**

@@ -192,7 +192,7 @@ export async function run(args: string[]): Promise<void> {
   const targets: Target[] = [];
   const cleanUp = async () => {
     for (const target of targets) target.http.close();
-    load?.child.disconnect();
+    if (load?.child.connected) load.child.disconnect();
     if (floor && floor.child.exitCode === null) {
       const exited = new Promise((resolve) => floor!.child.once('exit', resolve));
       floor.child.kill('SIGTERM');

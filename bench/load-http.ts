@@ -22,9 +22,10 @@ export class LoadHttpClient {
   constructor(
     ports: number[],
     private readonly timeoutMs = 30_000,
+    // Enough sockets by default that the client never becomes the queue; a slow server shows as latency.
+    maxSockets = 128,
   ) {
-    // Enough sockets that the client never becomes the queue; a slow server shows as latency.
-    this.agents = ports.map((port) => ({ port, agent: new http.Agent({ keepAlive: true, maxSockets: 128 }) }));
+    this.agents = ports.map((port) => ({ port, agent: new http.Agent({ keepAlive: true, maxSockets }) }));
   }
 
   send(request: HttpRequest, instance?: number): Promise<HttpAnswer> {

@@ -113,7 +113,8 @@ export interface ServerInstance {
 
 const clockTicksPerSecond = 100;
 
-function processCpuMs(pid: number): number {
+/** CPU time (user + system) of process `pid` so far, in ms, from /proc (10 ms resolution). */
+export function processCpuMs(pid: number): number {
   // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised command name): utime, stime in ticks.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

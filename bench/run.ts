@@ -12,6 +12,8 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   load: () => import('./load.ts'),
   // Issue 14: a day's statement of N lines read and matched by the real reconciliation (SQLite, or BENCH_DATABASE_URL).
   reconciliation: () => import('./reconciliation.bench.ts'),
+  // Issue 15: prepay, queries, refunds and a notification burst against a minimal correct server (the floor), as ratios.
+  'money-path': () => import('./money-path.bench.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -136,7 +136,7 @@ describeOnEachDatabase('order storage (migration 0005)', (kind) => {
       updated_at: 1,
       success_time: null,
     };
-    expect(await refundRepository.insertIfAbsent(db(), refund)).toBeTypeOf('number');
+    expect((await refundRepository.insertIfAbsent(db(), refund))?.out_refund_no).toBe(refund.out_refund_no);
     expect(await refundRepository.insertIfAbsent(db(), { ...refund, refund_id: `${refund.refund_id}-2` })).toBeUndefined();
 
     await paymentStateHistoryRepository.append(db(), {

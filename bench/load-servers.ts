@@ -65,6 +65,9 @@ export function freePort(): Promise<number> {
 }
 
 /** The environment of every child: nothing inherited but PATH and HOME, so the run is reproducible. */
+/** Node flags for the server processes, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/profiles" to profile them. */
+const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 function childEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
@@ -123,7 +126,7 @@ export function processCpuMs(pid: number): number {
 
 /** `paythrough start --no-demo` on `port`; resolves once it prints that it is running. */
 export function startInstance(environment: Record<string, string>, port: number, startTimeoutMs = 60_000): Promise<ServerInstance> {
-  const child: ChildProcess = spawn(process.execPath, [cli, 'start', '--no-demo'], {
+  const child: ChildProcess = spawn(process.execPath, [...serverNodeArgs, cli, 'start', '--no-demo'], {
     cwd: repositoryRoot,
     env: childEnvironment({ ...environment, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` }),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -29,12 +29,20 @@ interface WallClock {
   second: number;
 }
 
-function wallClockOf(ms: number, timeZone: string): WallClock {
+// The last second asked per zone: formatting is the slow part, and a busy gateway asks about the same second often.
+const lastWallClock = new Map<string, { second: number; wall: Readonly<WallClock> }>();
+
+function wallClockOf(ms: number, timeZone: string): Readonly<WallClock> {
+  const second = Math.floor(ms / 1000);
+  const last = lastWallClock.get(timeZone);
+  if (last?.second === second) return last.wall;
   const parts: Record<string, number> = {};
   for (const part of formatterFor(timeZone).formatToParts(new Date(ms))) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
-  return { year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute!, second: parts.second! };
+  const wall = { year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute!, second: parts.second! };
+  lastWallClock.set(timeZone, { second, wall });
+  return wall;
 }
 
 /** The zone's offset from UTC at an instant, in ms (Asia/Shanghai: +8 h). */

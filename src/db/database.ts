@@ -46,6 +46,8 @@ export function openDatabase(databaseUrl: string, options: OpenDatabaseOptions =
     connection.pragma('busy_timeout = 5000');
     connection.pragma('foreign_keys = ON');
     connection.pragma('synchronous = NORMAL');
+    // Statement journals (an upsert inside a transaction) in memory: on disk each was a file opened and deleted.
+    connection.pragma('temp_store = MEMORY');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(connection) }) });
     drivers.set(db, { kind: 'sqlite', connection });
     return { db, kind, close: () => db.destroy() };

@@ -12,6 +12,8 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   load: () => import('./load.ts'),
   // Issue 14: a day's statement of N lines read and matched by the real reconciliation (SQLite, or BENCH_DATABASE_URL).
   reconciliation: () => import('./reconciliation.bench.ts'),
+  // Issue 15: N paid-order notifications to a local receiver (a backlog drained, then a burst of payments).
+  'notify-burst': () => import('./notify-burst.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

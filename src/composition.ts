@@ -36,9 +36,9 @@ import {
 import { DemoMerchant, DemoWorldService, extendDemoWorldWithPayment, type DemoDayServices } from './services/demo/index.ts';
 import { masterKeyHeartbeatMs, MasterKeyInstanceService, MasterKeyRotationService } from './services/master-key/index.ts';
 import {
+  apiV3KeyReader,
   ApprovalService,
   ChannelConnectionService,
-  findPaymentAccount,
   GatewayCertificateService,
   HostKeyService,
   MerchantBindingService,
@@ -127,7 +127,7 @@ export function createServices(deps: ServiceDependencies) {
     outbox,
     notifications: new NotificationService(outbox, clock, deps.config.timezone),
     notificationKeys: notificationKeysFrom({
-      apiV3KeyOf: async (mnpId) => (await findPaymentAccount(db, secretBox, mnpId))?.apiV3Key ?? null,
+      apiV3KeyOf: apiV3KeyReader(db, secretBox),
       platformSigningKey: () => platformKeys.signingKey(),
     }),
     channelEvents,

@@ -310,18 +310,19 @@ export interface BackgroundJobs {
 export function startBackgroundJobs(context: AppContext, options: { intervalMs?: number } = {}): BackgroundJobs {
   const { config, database, clock, services } = context;
   const intervalMs = options.intervalMs ?? 1000;
+  const notificationDeliverer = new NotificationDeliverer({
+    keys: services.notificationKeys,
+    clock,
+    allowPrivateTargets: config.allowPrivateTargets,
+    sandboxEnabled: config.sandboxEnabled,
+    timeZone: config.timezone,
+  });
   const outboxWorker = new OutboxWorker({
     db: database.db,
     kind: database.kind,
     clock,
     handlers: {
-      [merchantNotificationTopic]: new NotificationDeliverer({
-        keys: services.notificationKeys,
-        clock,
-        allowPrivateTargets: config.allowPrivateTargets,
-        sandboxEnabled: config.sandboxEnabled,
-        timeZone: config.timezone,
-      }),
+      [merchantNotificationTopic]: notificationDeliverer,
       [hostRefundWebhookTopic]: new RefundWebhookDeliverer({
         hostKeyOf: (applicationId) => services.hostKeys.signingHostKeyOf(applicationId),
         clock,
@@ -329,6 +330,8 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
       }),
     },
   });
+  // What this instance enqueues is delivered at once; the interval finds the other instances' rows.
+  const stopWaking = services.outbox.onEnqueued(() => outboxWorker.wake());
   const loops: JobLoop[] = [
     outboxWorker.start(intervalMs),
     startJobLoop('security-purge', 60_000, () => purgeExpiredSecurityState(services)),
@@ -362,7 +365,9 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
   return {
     outboxWorker,
     async stop() {
+      stopWaking();
       await Promise.all(loops.map((loop) => loop.stop()));
+      notificationDeliverer.close();
       // A stopped instance no longer holds back a rotation.
       await services.masterKeyInstances.withdraw();
     },

@@ -94,6 +94,8 @@ export class OutboxWorker {
   private recording: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private woken = false;
+  private laneFreed: (() => void) | undefined;
+  private stopPump: (() => void) | undefined;
 
   constructor(private readonly options: OutboxWorkerOptions) {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -173,9 +175,15 @@ export class OutboxWorker {
         }
         let claimed = 0;
         try {
-          claimed = (await this.claimAndDispatch(room)).length;
+          const jobs = await this.claimAndDispatch(room);
+          claimed = jobs.length;
+          // A failed write of outcomes fails its jobs (they are retried after their lease): say so once per batch.
+          void Promise.allSettled(jobs).then((outcomes) => {
+            const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+            if (failure) reportFailure(failure.reason);
+          });
         } catch (error) {
-          process.stderr.write(`[paythrough] job outbox failed: ${String(error)}\n`);
+          reportFailure(error);
         }
         if (claimed < room && !stopped) await rest();
       }
@@ -189,9 +197,6 @@ export class OutboxWorker {
       },
     };
   }
-
-  private stopPump: (() => void) | undefined;
-  private laneFreed: (() => void) | undefined;
 
   /** Jobs that could start now: in flight, plus those waiting for an origin that has a free lane. */
   private startable(): number {
@@ -405,6 +410,10 @@ export class OutboxWorker {
     }
     this.recording = undefined;
   }
+}
+
+function reportFailure(error: unknown): void {
+  process.stderr.write(`[paythrough] job outbox failed: ${String(error)}\n`);
 }
 
 /** Lanes are per origin: one receiver's slowness holds its own lanes only. */

@@ -151,7 +151,9 @@ export class OutboxWorker {
           resolve();
         };
         // A wake-up waits a moment: the transaction that enqueued is still committing.
+        // Once: more wake-ups meanwhile (a stream of payments) do not push the look back.
         this.wakeUp = () => {
+          this.wakeUp = undefined;
           clearTimeout(pause);
           pause = setTimeout(done, 5);
         };

@@ -100,13 +100,17 @@ export const outboxRepository = {
       .where('status', '=', 'pending')
       .execute(),
 
-  /** Gives claimed jobs back before their lease ends (a stopping worker's jobs that never started). */
-  releaseClaims: (db: Executor, jobs: ReadonlyArray<{ id: number; token: string }>) =>
-    db
-      .updateTable('outbox')
-      .set({ claimed_by: null, claim_token: null, claim_expires_at: null })
-      .where((eb) => eb.or(jobs.map((job) => eb.and([eb('id', '=', job.id), eb('claim_token', '=', job.token)]))))
-      .execute(),
+  /** Gives claimed jobs back before their lease ends (a stopping worker's jobs that never started), 500 per statement. */
+  async releaseClaims(db: Executor, jobs: ReadonlyArray<{ id: number; token: string }>): Promise<void> {
+    for (let start = 0; start < jobs.length; start += 500)
+      await db
+        .updateTable('outbox')
+        .set({ claimed_by: null, claim_token: null, claim_expires_at: null })
+        .where((eb) =>
+          eb.or(jobs.slice(start, start + 500).map((job) => eb.and([eb('id', '=', job.id), eb('claim_token', '=', job.token)]))),
+        )
+        .execute();
+  },
 
   /** Records the outcome of an attempt, only if the claim is still ours (an expired claim changes nothing). */
   async complete(db: Executor, id: number, token: string, completion: Completion): Promise<boolean> {

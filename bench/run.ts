@@ -14,6 +14,8 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   reconciliation: () => import('./reconciliation.bench.ts'),
   // Issue 15: prepay, queries, refunds and a notification burst against a minimal correct server (the floor), as ratios.
   'money-path': () => import('./money-path.bench.ts'),
+  // Issue 15: N paid-order notifications to a local receiver (a backlog drained, then a burst of payments).
+  'notify-burst': () => import('./notify-burst.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -36,6 +36,7 @@ import {
 import { DemoMerchant, DemoWorldService, extendDemoWorldWithPayment, type DemoDayServices } from './services/demo/index.ts';
 import { masterKeyHeartbeatMs, MasterKeyInstanceService, MasterKeyRotationService } from './services/master-key/index.ts';
 import {
+  apiV3KeyReader,
   ApprovalService,
   ChannelConnectionService,
   ConfigCache,
@@ -130,7 +131,7 @@ export function createServices(deps: ServiceDependencies) {
     outbox,
     notifications: new NotificationService(outbox, clock, deps.config.timezone),
     notificationKeys: notificationKeysFrom({
-      apiV3KeyOf: async (mnpId) => (await credentials.findPaymentAccount(db, mnpId))?.apiV3Key ?? null,
+      apiV3KeyOf: apiV3KeyReader(db, secretBox),
       platformSigningKey: () => platformKeys.signingKey(),
     }),
     channelEvents,
@@ -316,18 +317,19 @@ export interface BackgroundJobs {
 export function startBackgroundJobs(context: AppContext, options: { intervalMs?: number } = {}): BackgroundJobs {
   const { config, database, clock, services } = context;
   const intervalMs = options.intervalMs ?? 1000;
+  const notificationDeliverer = new NotificationDeliverer({
+    keys: services.notificationKeys,
+    clock,
+    allowPrivateTargets: config.allowPrivateTargets,
+    sandboxEnabled: config.sandboxEnabled,
+    timeZone: config.timezone,
+  });
   const outboxWorker = new OutboxWorker({
     db: database.db,
     kind: database.kind,
     clock,
     handlers: {
-      [merchantNotificationTopic]: new NotificationDeliverer({
-        keys: services.notificationKeys,
-        clock,
-        allowPrivateTargets: config.allowPrivateTargets,
-        sandboxEnabled: config.sandboxEnabled,
-        timeZone: config.timezone,
-      }),
+      [merchantNotificationTopic]: notificationDeliverer,
       [hostRefundWebhookTopic]: new RefundWebhookDeliverer({
         hostKeyOf: (applicationId) => services.hostKeys.signingHostKeyOf(applicationId),
         clock,
@@ -335,6 +337,8 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
       }),
     },
   });
+  // What this instance enqueues is delivered at once; the interval finds the other instances' rows.
+  const stopWaking = services.outbox.onEnqueued(() => outboxWorker.wake());
   const loops: JobLoop[] = [
     outboxWorker.start(intervalMs),
     startJobLoop('security-purge', 60_000, () => purgeExpiredSecurityState(services)),
@@ -368,7 +372,9 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
   return {
     outboxWorker,
     async stop() {
+      stopWaking();
       await Promise.all(loops.map((loop) => loop.stop()));
+      notificationDeliverer.close();
       // A stopped instance no longer holds back a rotation.
       await services.masterKeyInstances.withdraw();
     },

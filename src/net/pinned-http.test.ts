@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tlsFixtures } from '../../test/fixtures/keys/index.ts';
-import { OutboundError, responseExcerptOf, sendOutbound } from './pinned-http.ts';
+import { OutboundError, PinnedAgentPool, responseExcerptOf, sendOutbound } from './pinned-http.ts';
 
 const sandbox = { allowPrivateTargets: [], sandboxRelaxed: true };
 const loopbackAllowed = { allowPrivateTargets: ['127.0.0.1/32'], sandboxRelaxed: false };
@@ -65,6 +65,42 @@ describe('sendOutbound', () => {
     expect(response.status).toBe(200);
     expect(response.body.toString()).toBe('{"ok":true}');
     expect(received.at(-1)).toEqual({ host: `127.0.0.1:${port}`, url: '/notify?a=1', body: '{"x":1}' });
+  });
+
+  it('with a pool, keeps one connection per origin and set of checked addresses, and reports the address it reached', async () => {
+    let connections = 0;
+    const count = () => (connections += 1);
+    server.on('connection', count);
+    const agents = new PinnedAgentPool({ maxSocketsPerAgent: 2 });
+    try {
+      const send = (url: string, lookup?: () => Promise<Array<{ address: string; family: 4 }>>) =>
+        sendOutbound(
+          { url, method: 'POST', headers: {}, body: '{}' },
+          { policy: { ...loopbackAllowed, sandboxRelaxed: true }, agents, ...(lookup ? { lookup } : {}) },
+        );
+      for (let i = 0; i < 3; i += 1) {
+        const response = await send(`http://127.0.0.1:${port}/kept`);
+        expect(response.status).toBe(200);
+        expect(response.address).toBe('127.0.0.1');
+      }
+      expect(connections).toBe(1);
+      // Another origin (a name, though it resolves to the same address) gets connections of its own.
+      await send(`http://merchant.test:${port}/kept`, async () => [{ address: '127.0.0.1', family: 4 }]);
+      expect(connections).toBe(2);
+      // The same origin checked to other addresses never borrows a connection made for the first ones.
+      const target = (addresses: string[]) => ({
+        url: new URL(`http://merchant.test:${port}/`),
+        hostname: 'merchant.test',
+        address: addresses[0]!,
+        family: 4 as const,
+        addresses: addresses.map((address) => ({ address, family: 4 as const })),
+      });
+      expect(agents.agentFor(target(['127.0.0.1']), undefined)).toBe(agents.agentFor(target(['127.0.0.1']), undefined));
+      expect(agents.agentFor(target(['127.0.0.1']), undefined)).not.toBe(agents.agentFor(target(['10.0.0.1', '127.0.0.1']), undefined));
+    } finally {
+      server.off('connection', count);
+      agents.destroy();
+    }
   });
 
   it('resolves a name once and connects to the checked address, keeping the name in Host', async () => {

@@ -64,6 +64,8 @@ export class OutboundError extends Error {
 
 export interface OutboundOptions {
   policy: TargetPolicy;
+  /** Keep-alive connections to reuse (default: a fresh connection per call, closed after it). */
+  agents?: PinnedAgentPool;
   /** Name resolution (tests inject one; default the system resolver). */
   lookup?: HostLookup;
   /** Extra trust for TLS (tests only: a private CA). */
@@ -92,16 +94,51 @@ async function resolveOrRefuse(url: string, options: OutboundOptions): Promise<R
   }
 }
 
-/** A request that can connect to the checked addresses only, on a socket of its own, with the body's length declared. */
+/**
+ * Keep-alive agents for repeated calls to the same targets (merchant notifications). An agent serves one
+ * origin *and one set of checked addresses*, so a pooled connection always goes to an address the current
+ * call's own check allowed; at most `maxSocketsPerAgent` connections each, and idle ones close.
+ */
+export class PinnedAgentPool {
+  private readonly agents = new Map<string, http.Agent>();
+
+  constructor(private readonly options: { maxSocketsPerAgent: number; maxAgents?: number }) {}
+
+  agentFor(target: ResolvedTarget, tls: OutboundOptions['tls']): http.Agent {
+    const addresses = target.addresses.map(({ address }) => address).sort();
+    const key = `${target.url.protocol}//${target.url.host}|${addresses.join(',')}`;
+    let agent = this.agents.get(key);
+    if (!agent) {
+      // Targets come and go with merchants: past the limit, the oldest agent's idle connections close.
+      if (this.agents.size >= (this.options.maxAgents ?? 1000)) {
+        const [oldestKey, oldest] = this.agents.entries().next().value!;
+        this.agents.delete(oldestKey);
+        oldest.destroy();
+      }
+      const options = { keepAlive: true, maxSockets: this.options.maxSocketsPerAgent, maxFreeSockets: this.options.maxSocketsPerAgent };
+      agent = target.url.protocol === 'https:' ? new https.Agent({ ...options, ...tls }) : new http.Agent(options);
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  destroy(): void {
+    for (const agent of this.agents.values()) agent.destroy();
+    this.agents.clear();
+  }
+}
+
+/** A request that can connect to the checked addresses only, with the body's length declared. */
 function pinnedRequestOptions(
   target: ResolvedTarget,
   request: OutboundRequest,
   body: Buffer | undefined,
-  tls: OutboundOptions['tls'],
+  options: OutboundOptions,
 ): https.RequestOptions {
   const { url, hostname, addresses } = target;
   const isHttps = url.protocol === 'https:';
-  const headers: Record<string, string> = { ...request.headers, host: url.host, connection: 'close' };
+  const { tls, agents } = options;
+  const headers: Record<string, string> = { ...request.headers, host: url.host, ...(agents ? {} : { connection: 'close' }) };
   if (body) headers['content-length'] = String(body.length);
   return {
     protocol: url.protocol,
@@ -112,8 +149,8 @@ function pinnedRequestOptions(
     method: request.method,
     headers,
     lookup: pinnedLookup(addresses),
-    // A fresh socket per call: a pooled one might belong to an address checked for another call.
-    agent: false,
+    // A fresh socket per call unless pooled by origin and checked addresses (a socket of another check could go elsewhere).
+    agent: agents ? agents.agentFor(target, tls) : false,
     ...(isHttps ? { ...tls } : {}),
   };
 }
@@ -125,7 +162,7 @@ export async function sendOutbound(request: OutboundRequest, options: OutboundOp
   const maxBytes = request.maxResponseBytes ?? 1024 * 1024;
   const body = request.body === undefined ? undefined : typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : request.body;
   const isHttps = url.protocol === 'https:';
-  const requestOptions = pinnedRequestOptions(target, request, body, options.tls);
+  const requestOptions = pinnedRequestOptions(target, request, body, options);
 
   return new Promise<OutboundResponse>((resolve, reject) => {
     let connected = false;
@@ -168,6 +205,12 @@ export async function sendOutbound(request: OutboundRequest, options: OutboundOp
       response.on('error', (error) => finish(() => reject(new OutboundError(error.message, 'network', true))));
     });
     outgoing.on('socket', (socket) => {
+      // A kept-alive socket is connected already.
+      if (!socket.connecting && socket.remoteAddress) {
+        connected = true;
+        address = socket.remoteAddress;
+        return;
+      }
       socket.once(isHttps ? 'secureConnect' : 'connect', () => {
         connected = true;
         address = socket.remoteAddress ?? address;

@@ -32,19 +32,6 @@ export const outboxRepository = {
   listBySubject: (db: Executor, subjectType: string, subjectId: string) =>
     db.selectFrom('outbox').selectAll().where('subject_type', '=', subjectType).where('subject_id', '=', subjectId).orderBy('id').execute(),
 
-  /** Due jobs nobody holds a live claim on, oldest due first. */
-  dueCandidates: (db: Executor, now: number, limit: number) =>
-    db
-      .selectFrom('outbox')
-      .selectAll()
-      .where('status', '=', 'pending')
-      .where('next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<=', now)]))
-      .orderBy('next_attempt_at')
-      .orderBy('id')
-      .limit(limit)
-      .execute(),
-
   /** Claims one job by compare-and-set; false when another worker claimed it first or it is no longer due. */
   async claim(db: Executor, id: number, claim: Claim): Promise<boolean> {
     const result = await db
@@ -57,6 +44,31 @@ export const outboxRepository = {
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   },
+
+  /**
+   * Claims up to `limit` due jobs in one statement, oldest due first: a compare-and-set on the lease columns
+   * (a row another worker claimed meanwhile no longer matches the outer conditions, so it is not taken).
+   */
+  claimBatch: (db: Executor, claim: Claim, limit: number) =>
+    db
+      .updateTable('outbox')
+      .set({ claimed_by: claim.workerId, claim_token: claim.token, claim_expires_at: claim.leaseUntil, updated_at: claim.now })
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('outbox')
+          .select('id')
+          .where('status', '=', 'pending')
+          .where('next_attempt_at', '<=', claim.now)
+          .where((w) => w.or([w('claim_expires_at', 'is', null), w('claim_expires_at', '<=', claim.now)]))
+          .orderBy('next_attempt_at')
+          .orderBy('id')
+          .limit(limit),
+      )
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', claim.now)
+      .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<=', claim.now)]))
+      .returningAll()
+      .execute(),
 
   /** PostgreSQL: claims a batch in one statement, skipping rows another instance is claiming right now. */
   claimBatchSkipLocked: (db: Executor, claim: Claim, limit: number) =>
@@ -79,14 +91,26 @@ export const outboxRepository = {
       .returningAll()
       .execute(),
 
-  /** Extends the lease of the jobs still held under one claim. */
-  renewClaims: (db: Executor, token: string, leaseUntil: number) =>
+  /** Extends the lease of the jobs still held under these claims. */
+  renewClaims: (db: Executor, tokens: readonly string[], leaseUntil: number) =>
     db
       .updateTable('outbox')
       .set({ claim_expires_at: leaseUntil })
-      .where('claim_token', '=', token)
+      .where('claim_token', 'in', tokens)
       .where('status', '=', 'pending')
       .execute(),
+
+  /** Gives claimed jobs back before their lease ends (a stopping worker's jobs that never started), 500 per statement. */
+  async releaseClaims(db: Executor, jobs: ReadonlyArray<{ id: number; token: string }>): Promise<void> {
+    for (let start = 0; start < jobs.length; start += 500)
+      await db
+        .updateTable('outbox')
+        .set({ claimed_by: null, claim_token: null, claim_expires_at: null })
+        .where((eb) =>
+          eb.or(jobs.slice(start, start + 500).map((job) => eb.and([eb('id', '=', job.id), eb('claim_token', '=', job.token)]))),
+        )
+        .execute();
+  },
 
   /** Records the outcome of an attempt, only if the claim is still ours (an expired claim changes nothing). */
   async complete(db: Executor, id: number, token: string, completion: Completion): Promise<boolean> {
@@ -111,6 +135,48 @@ export const outboxRepository = {
       .where('claim_token', '=', token)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  },
+  /**
+   * Records several delivered attempts in one statement, each only if its claim is still ours (as `complete`
+   * does one at a time; under a live claim `round_attempts` is the claimed row's). Returns the ids recorded.
+   */
+  async completeDelivered(
+    db: Executor,
+    jobs: ReadonlyArray<{ id: number; token: string; now: number; httpStatus: number | null }>,
+  ): Promise<Set<number>> {
+    if (jobs.length === 0) return new Set();
+    const byId = <T>(value: (job: (typeof jobs)[number]) => T) =>
+      sql.join(
+        jobs.map((job) => sql`when ${job.id} then ${value(job)}`),
+        sql` `,
+      );
+    // Typed, so that PostgreSQL does not read the bound values as text.
+    const finishedAt = sql<number>`cast(case id ${byId((job) => job.now)} end as bigint)`;
+    const rows = await db
+      .updateTable('outbox')
+      .set((eb) => ({
+        status: 'delivered',
+        attempts: eb('attempts', '+', 1),
+        round_attempts: eb('round_attempts', '+', 1),
+        next_attempt_at: null,
+        claimed_by: null,
+        claim_token: null,
+        claim_expires_at: null,
+        manual: 0,
+        last_error: null,
+        last_http_status: sql<number | null>`cast(case id ${byId((job) => job.httpStatus)} end as integer)`,
+        updated_at: finishedAt,
+        delivered_at: finishedAt,
+      }))
+      .where(
+        'id',
+        'in',
+        jobs.map((job) => job.id),
+      )
+      .where('claim_token', '=', sql<string>`case id ${byId((job) => job.token)} end`)
+      .returning('id')
+      .execute();
+    return new Set(rows.map((row) => row.id));
   },
   /** Counts an attempt whose claim was lost meanwhile (it still happened). */
   countAttempt: (db: Executor, id: number) =>
@@ -146,6 +212,14 @@ export const outboxRepository = {
   },
 
   insertAttempt: (db: Executor, row: Insertable<DeliveryAttemptTable>) => db.insertInto('delivery_attempts').values(row).execute(),
+  /** Several attempts in one statement per 200 (well under either database's limit of bound parameters). */
+  async insertAttempts(db: Executor, rows: ReadonlyArray<Insertable<DeliveryAttemptTable>>): Promise<void> {
+    for (let start = 0; start < rows.length; start += 200)
+      await db
+        .insertInto('delivery_attempts')
+        .values(rows.slice(start, start + 200))
+        .execute();
+  },
   listAttempts: (db: Executor, outboxId: number) =>
     db.selectFrom('delivery_attempts').selectAll().where('outbox_id', '=', outboxId).orderBy('id').execute(),
   /**

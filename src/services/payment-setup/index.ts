@@ -14,6 +14,7 @@ export { MerchantService } from './merchant.service.ts';
 export { PaymentConfigService, channelKinds, resolvePaymentConfig, type ChannelSettings } from './payment-config.service.ts';
 export {
   PaymentCredentialService,
+  apiV3KeyReader,
   findPaymentAccount,
   type MerchantKeySource,
   type PaymentAccountLookup,

@@ -1,7 +1,14 @@
 import type { Clock } from '../../domain/clock.ts';
 import { encryptV3Resource, signV3Response, v3AuthorizationScheme, type KeyInput } from '../../crypto/wechatpay-v3.ts';
 import type { HostLookup } from '../../net/address-policy.ts';
-import { OutboundError, outboundTimeoutMs, responseExcerptOf, sendOutbound, type OutboundOptions } from '../../net/pinned-http.ts';
+import {
+  OutboundError,
+  outboundTimeoutMs,
+  PinnedAgentPool,
+  responseExcerptOf,
+  sendOutbound,
+  type OutboundOptions,
+} from '../../net/pinned-http.ts';
 import type { DeliveryResult, OutboxHandler } from './outbox.service.ts';
 import type { OutboxRow } from '../../repositories/outbox.repository.ts';
 import { rfc3339In } from '../../domain/business-time.ts';
@@ -27,6 +34,8 @@ export interface NotificationDelivererOptions {
   timeoutMs?: number;
   lookup?: HostLookup;
   tls?: OutboundOptions['tls'];
+  /** Keep-alive connections per receiver; as many as the worker's lanes per origin (default 16). */
+  socketsPerReceiver?: number;
 }
 
 /**
@@ -37,7 +46,17 @@ export interface NotificationDelivererOptions {
  * redirects; 5 s). An HTTP 2xx acknowledges it; anything else is a failed attempt.
  */
 export class NotificationDeliverer implements OutboxHandler {
-  constructor(private readonly options: NotificationDelivererOptions) {}
+  // Connections stay open between deliveries: a burst to one receiver costs no TCP handshake per notification.
+  private readonly agents: PinnedAgentPool;
+
+  constructor(private readonly options: NotificationDelivererOptions) {
+    this.agents = new PinnedAgentPool({ maxSocketsPerAgent: options.socketsPerReceiver ?? 16 });
+  }
+
+  /** Closes the kept-alive connections (the instance stops). */
+  close(): void {
+    this.agents.destroy();
+  }
 
   /** The exact body and headers one attempt sends (exported for tests and the console's preview). */
   async build(job: OutboxRow): Promise<{ body: string; headers: Record<string, string> } | { error: string }> {
@@ -87,7 +106,12 @@ export class NotificationDeliverer implements OutboxHandler {
           maxResponseBytes: 1024,
           onOversizedResponse: 'truncate',
         },
-        { policy, ...(this.options.lookup ? { lookup: this.options.lookup } : {}), ...(this.options.tls ? { tls: this.options.tls } : {}) },
+        {
+          policy,
+          agents: this.agents,
+          ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
+          ...(this.options.tls ? { tls: this.options.tls } : {}),
+        },
       );
       const delivered = response.status >= 200 && response.status < 300;
       return {

@@ -48,6 +48,7 @@ export const defaultAttemptRetentionMs = 90 * dayMs;
 
 export class OutboxService {
   private readonly attemptRetentionMs: number;
+  private readonly enqueueListeners = new Set<() => void>();
 
   constructor(
     private readonly db: DatabaseClient,
@@ -61,7 +62,22 @@ export class OutboxService {
    * Adds an event to the outbox inside the caller's transaction (the one that changes the state the
    * event reports), so either both are saved or neither. Never call it outside that transaction.
    */
-  enqueue(trx: Executor, event: OutboxEventInput): Promise<OutboxRow> {
+  /**
+   * Calls `listener` after each enqueue on this instance (the transaction may still be committing), so this
+   * instance's worker looks at once; other instances find the row by polling. Returns the unsubscribe.
+   */
+  onEnqueued(listener: () => void): () => void {
+    this.enqueueListeners.add(listener);
+    return () => this.enqueueListeners.delete(listener);
+  }
+
+  async enqueue(trx: Executor, event: OutboxEventInput): Promise<OutboxRow> {
+    const row = await this.insert(trx, event);
+    for (const listener of this.enqueueListeners) listener();
+    return row;
+  }
+
+  private insert(trx: Executor, event: OutboxEventInput): Promise<OutboxRow> {
     const now = this.clock.nowMs();
     return outboxRepository.insert(trx, {
       event_id: event.eventId ?? randomUUID(),

@@ -11,8 +11,8 @@ import { demoActor, payInSandbox, readyMerchant, V3InjectClient } from '../helpe
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 
 /**
- * The gateway's configuration caches (SPEC §7: revocations apply from the next request on every instance): two instances over one database, each keeping
- * merchant keys, payment accounts with their gate, and platform keys in memory. A change made on one instance — through
+ * The gateway's configuration caches (SPEC §7: revocations apply from the next request on every instance, whatever is
+ * cached): two instances over one database, each keeping merchant keys, payment accounts with their gate, and platform keys in memory. A change made on one instance — through
  * a service, or by any writer straight in SQL — is seen by the other's very next request; payments themselves do not
  * move the generation (the caches stay warm under load).
  */

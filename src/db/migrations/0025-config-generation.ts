@@ -3,9 +3,9 @@ import type { DatabaseKind } from '../../config/config.ts';
 import { columnTypes } from './column-types.ts';
 
 /**
- * The tables whose rows the gateway keeps in memory between requests (SPEC §7: revocations apply from the next request on every instance): merchant keys,
- * payment accounts and what decides whether they may pay (enablement, binding, team, superapp, payment configuration,
- * channel connections), and the platform's signing keys.
+ * The tables whose rows the gateway keeps in memory between requests: merchant keys, payment accounts and what decides
+ * whether they may pay (enablement, binding, team, superapp, payment configuration, channel connections), and the
+ * platform's signing keys. SPEC §7: revocations apply from the next request on every instance, whatever is cached.
  */
 export const configTables = [
   'payment_accounts',

@@ -12,9 +12,9 @@ import { createTestContext, describeOnEachDatabase, type TestContext } from '../
 
 /**
  * The gateway's configuration caches (SPEC §7: revocations apply from the next request on every instance, whatever is
- * cached): two instances over one database, each keeping merchant keys, payment accounts with their gate, and platform keys in memory. A change made on one instance — through
- * a service, or by any writer straight in SQL — is seen by the other's very next request; payments themselves do not
- * move the generation (the caches stay warm under load).
+ * cached): two instances over one database, each keeping merchant keys, payment accounts with their gate, and platform
+ * keys in memory. A change made on one instance — through a service, or by any writer straight in SQL — is seen by the
+ * other's very next request; payments themselves do not move the generation (the caches stay warm under load).
  */
 describeOnEachDatabase('configuration caches across two instances', (kind) => {
   let context: TestContext;

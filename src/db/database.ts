@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { Kysely, PostgresDialect, sql, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import { databaseKindOf, type DatabaseKind } from '../config/config.ts';
 import type { Database } from './schema.ts';
+import { GroupCommitSqliteDialect } from './sqlite-group-commit.ts';
 
 // BIGINT (money, times) arrives as a string by default; our values stay below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -48,7 +49,7 @@ export function openDatabase(databaseUrl: string, options: OpenDatabaseOptions =
     connection.pragma('synchronous = NORMAL');
     // Statement journals (an upsert inside a transaction) in memory: on disk each was a file opened and deleted.
     connection.pragma('temp_store = MEMORY');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(connection) }) });
+    const db = new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(connection, reusingStatements(connection)) });
     drivers.set(db, { kind: 'sqlite', connection });
     return { db, kind, close: () => db.destroy() };
   }

@@ -14,15 +14,14 @@ export type SandboxEventRow = Selectable<SandboxEventTable>;
 
 /** The sandbox channel's own store. Transitions are compare-and-set on the current state. */
 export const sandboxRepository = {
-  /** Inserts unless a unique key (superapp + merchant + out_trade_no, prepay_id, cashier token) is taken; true when inserted. */
-  async insertOrder(db: Executor, row: Insertable<SandboxOrderTable>): Promise<boolean> {
-    const result = await db
+  /** Inserts unless a unique key (superapp + merchant + out_trade_no, prepay_id, cashier token) is taken; the row when inserted. */
+  insertOrder: (db: Executor, row: Insertable<SandboxOrderTable>) =>
+    db
       .insertInto('sandbox_orders')
       .values(row)
       .onConflict((oc) => oc.doNothing())
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
-  },
+      .returningAll()
+      .executeTakeFirst(),
   findOrder: (db: Executor, superappId: string, merchantId: string, outTradeNo: string) =>
     db
       .selectFrom('sandbox_orders')

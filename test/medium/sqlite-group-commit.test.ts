@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, sql } from 'kysely';
+import { Kysely, sql, type Generated } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, reusingStatements } from '../../src/db/database.ts';
 import { GroupCommitSqliteDialect } from '../../src/db/sqlite-group-commit.ts';
 
 interface Row {
-  id: number;
+  id: Generated<number>;
   note: string;
 }
 

@@ -217,39 +217,39 @@ export class SandboxChannel implements PaymentChannel {
 
   async createOrder(input: CreateChannelOrderInput): Promise<ChannelResult<ChannelOrder>> {
     const fingerprint = fingerprintOf(input);
-    return this.write(async (trx) => {
-      const now = this.clock.nowMs();
-      const inserted = await sandboxRepository.insertOrder(trx, {
-        id: newSandboxId('ord', now),
-        superapp_id: this.superappId,
-        merchant_id: input.merchantId,
-        appid: input.appId,
-        out_trade_no: input.outTradeNo,
-        prepay_id: input.prepayId,
-        cashier_token: randomString(32),
-        description: input.description,
-        attach: input.attach,
-        payer_openid: input.payer.openid,
-        amount_total: input.amount.total,
-        currency: input.amount.currency,
-        expires_at: input.expiresAt,
-        state: 'WAIT_PAY',
-        channel_transaction_id: null,
-        paid_at: null,
-        closed_at: null,
-        failure_reason: null,
-        refund_reserved: 0,
-        fingerprint,
-        created_at: now,
-        updated_at: now,
-      });
-      const row = await sandboxRepository.findOrder(trx, this.superappId, input.merchantId, input.outTradeNo);
-      if (!row) throw new Refusal('INVALID_REQUEST', `prepay_id ${input.prepayId} belongs to another order`);
-      if (!inserted && row.fingerprint !== fingerprint) {
-        throw new Refusal('OUT_TRADE_NO_USED', `out_trade_no ${input.outTradeNo} was created with other parameters`);
-      }
-      return this.toChannelOrder(row);
+    // One statement, so no transaction: the order is made, or the one already there is read and compared.
+    const now = this.clock.nowMs();
+    const inserted = await sandboxRepository.insertOrder(this.db, {
+      id: newSandboxId('ord', now),
+      superapp_id: this.superappId,
+      merchant_id: input.merchantId,
+      appid: input.appId,
+      out_trade_no: input.outTradeNo,
+      prepay_id: input.prepayId,
+      cashier_token: randomString(32),
+      description: input.description,
+      attach: input.attach,
+      payer_openid: input.payer.openid,
+      amount_total: input.amount.total,
+      currency: input.amount.currency,
+      expires_at: input.expiresAt,
+      state: 'WAIT_PAY',
+      channel_transaction_id: null,
+      paid_at: null,
+      closed_at: null,
+      failure_reason: null,
+      refund_reserved: 0,
+      fingerprint,
+      created_at: now,
+      updated_at: now,
     });
+    if (inserted) return ok(this.toChannelOrder(inserted));
+    const row = await sandboxRepository.findOrder(this.db, this.superappId, input.merchantId, input.outTradeNo);
+    if (!row) return rejected('INVALID_REQUEST', `prepay_id ${input.prepayId} belongs to another order`);
+    if (row.fingerprint !== fingerprint) {
+      return rejected('OUT_TRADE_NO_USED', `out_trade_no ${input.outTradeNo} was created with other parameters`);
+    }
+    return ok(this.toChannelOrder(row));
   }
 
   async queryOrder(key: ChannelOrderKey): Promise<ChannelResult<ChannelOrder>> {

@@ -83,8 +83,20 @@ export function rfc3339In(ms: number, timeZone: string): string {
   return `${businessDateTimeOf(ms, timeZone).replace(' ', 'T')}${sign}${pad(Math.floor(absolute / 60))}:${pad(absolute % 60)}`;
 }
 
+// Days asked again and again (payment data refreshes the same few days after every payment): each costs four formattings.
+const knownDayRanges = new Map<string, Readonly<{ startMs: number; endMs: number }> | undefined>();
+
 /** The [start, end) UTC range of a business day `YYYY-MM-DD`, or undefined for a malformed date. */
-export function businessDayRange(date: string, timeZone: string): { startMs: number; endMs: number } | undefined {
+export function businessDayRange(date: string, timeZone: string): Readonly<{ startMs: number; endMs: number }> | undefined {
+  const key = `${timeZone} ${date}`;
+  if (knownDayRanges.has(key)) return knownDayRanges.get(key);
+  const range = dayRangeOf(date, timeZone);
+  if (knownDayRanges.size >= 10_000) knownDayRanges.clear();
+  knownDayRanges.set(key, range);
+  return range;
+}
+
+function dayRangeOf(date: string, timeZone: string): { startMs: number; endMs: number } | undefined {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
   if (!match) return undefined;
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];

@@ -4,9 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { DatabaseKind } from '../config/config.ts';
 import type { DatabaseClient } from '../db/schema.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Insertable } from 'kysely';
-import type { DeliveryAttemptTable } from '../db/gateway-schema.ts';
-import { outboxRepository, type Completion, type OutboxRow } from '../repositories/outbox.repository.ts';
+import { outboxRepository, type Completion, type NewDeliveryAttempt, type OutboxRow } from '../repositories/outbox.repository.ts';
 import type { DeliveryResult, OutboxHandler } from '../services/payments/index.ts';
 import type { JobLoop } from './job-loop.ts';
 
@@ -62,7 +60,7 @@ interface HeldJob {
 /** A finished attempt waiting to be written with the others that finished meanwhile. */
 interface Outcome {
   held: HeldJob;
-  attempt: Insertable<DeliveryAttemptTable>;
+  attempt: NewDeliveryAttempt;
   completion: Completion;
   status: OutboxRow['status'];
 }

@@ -5,6 +5,7 @@ import type { Executor } from '../db/schema.ts';
 
 export type OutboxRow = Selectable<OutboxTable>;
 export type DeliveryAttemptRow = Selectable<DeliveryAttemptTable>;
+export type NewDeliveryAttempt = Insertable<DeliveryAttemptTable>;
 
 export interface Claim {
   workerId: string;

@@ -1,15 +1,9 @@
 import { constants, generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import path from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
-import pg from 'pg';
 import { buildApp } from '../src/app.ts';
-import { createAppContext } from '../src/bootstrap.ts';
-import { loadConfig } from '../src/config/config.ts';
-import { testHashingCost } from '../src/crypto/passwords.ts';
-import { SecretBox } from '../src/crypto/secret-box.ts';
+import { createBenchContext } from './bench-context.ts';
 
 /**
  * Prepay throughput and latency through the whole path on loopback: HTTP, WECHATPAY2-SHA256-RSA2048
@@ -133,38 +127,7 @@ export async function run(args: string[]): Promise<void> {
   const warmupMs = Number(values.warmup) * 1000;
   const concurrency = Number(values.concurrency);
 
-  // The database: a fresh SQLite file, or a fresh schema of BENCH_DATABASE_URL's PostgreSQL.
-  const databaseUrlFromEnv = process.env.BENCH_DATABASE_URL;
-  let databaseUrl: string;
-  let cleanup: () => Promise<void>;
-  let postgresSchema: string | undefined;
-  if (databaseUrlFromEnv?.startsWith('postgres')) {
-    postgresSchema = `bench_${Date.now().toString(36)}`;
-    const admin = new pg.Client({ connectionString: databaseUrlFromEnv });
-    await admin.connect();
-    await admin.query(`create schema ${postgresSchema}`);
-    await admin.end();
-    databaseUrl = databaseUrlFromEnv;
-    cleanup = async () => {
-      const dropper = new pg.Client({ connectionString: databaseUrlFromEnv });
-      await dropper.connect();
-      await dropper.query(`drop schema if exists ${postgresSchema} cascade`);
-      await dropper.end();
-    };
-  } else {
-    const folder = mkdtempSync(path.join(tmpdir(), 'paythrough-bench-'));
-    databaseUrl = `file:${path.join(folder, 'bench.db')}`;
-    cleanup = async () => rmSync(folder, { recursive: true, force: true });
-  }
-
-  const config = {
-    ...loadConfig({ DATABASE_URL: databaseUrl, PAYTHROUGH_SANDBOX: 'on', PORT: '0', PAYTHROUGH_LOG_LEVEL: 'warn' }),
-    masterKeys: [SecretBox.generateMasterKey()],
-  };
-  const context = await createAppContext(config, {
-    hashingCost: testHashingCost,
-    ...(postgresSchema ? { postgresSchema, postgresPoolSize: 10 } : {}),
-  });
+  const { context, dispose } = await createBenchContext();
   const app = await buildApp(context, { backgroundJobs: false });
   try {
     const manifest = await context.services.demoWorld.ensure();
@@ -236,7 +199,6 @@ export async function run(args: string[]): Promise<void> {
     );
   } finally {
     await app.close();
-    await context.database.close();
-    await cleanup();
+    await dispose();
   }
 }

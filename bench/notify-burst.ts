@@ -1,14 +1,9 @@
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { createAppContext } from '../src/bootstrap.ts';
 import { startBackgroundJobs } from '../src/composition.ts';
-import { loadConfig } from '../src/config/config.ts';
-import { testHashingCost } from '../src/crypto/passwords.ts';
-import { SecretBox } from '../src/crypto/secret-box.ts';
+import { createBenchContext } from './bench-context.ts';
 import { rsaSigningRate } from './gateway.bench.ts';
 
 /**
@@ -40,36 +35,7 @@ export async function run(args: string[]): Promise<void> {
   });
   const count = Number(values.count);
 
-  const databaseUrlFromEnv = process.env.BENCH_DATABASE_URL;
-  let databaseUrl: string;
-  let cleanup: () => Promise<void>;
-  let postgresSchema: string | undefined;
-  if (databaseUrlFromEnv?.startsWith('postgres')) {
-    postgresSchema = `bench_${Date.now().toString(36)}`;
-    const admin = new pg.Client({ connectionString: databaseUrlFromEnv });
-    await admin.connect();
-    await admin.query(`create schema ${postgresSchema}`);
-    await admin.end();
-    databaseUrl = databaseUrlFromEnv;
-    cleanup = async () => {
-      const dropper = new pg.Client({ connectionString: databaseUrlFromEnv });
-      await dropper.connect();
-      await dropper.query(`drop schema if exists ${postgresSchema} cascade`);
-      await dropper.end();
-    };
-  } else {
-    const folder = mkdtempSync(path.join(tmpdir(), 'paythrough-bench-'));
-    databaseUrl = `file:${path.join(folder, 'bench.db')}`;
-    cleanup = async () => rmSync(folder, { recursive: true, force: true });
-  }
-  const config = {
-    ...loadConfig({ DATABASE_URL: databaseUrl, PAYTHROUGH_SANDBOX: 'on', PORT: '0', PAYTHROUGH_LOG_LEVEL: 'warn' }),
-    masterKeys: [SecretBox.generateMasterKey()],
-  };
-  const context = await createAppContext(config, {
-    hashingCost: testHashingCost,
-    ...(postgresSchema ? { postgresSchema, postgresPoolSize: 10 } : {}),
-  });
+  const { context, dispose } = await createBenchContext();
   const manifest = await context.services.demoWorld.ensure();
   const ready = manifest.miniPrograms.ready;
 
@@ -160,7 +126,6 @@ export async function run(args: string[]): Promise<void> {
     line('load_average_1m', loadavg()[0]!, 'load');
   } finally {
     receiver.send({ phase: 'stop' });
-    await context.database.close();
-    await cleanup();
+    await dispose();
   }
 }

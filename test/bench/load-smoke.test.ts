@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runBench } from '../helpers/cli-process.ts';
 import { z } from 'zod';
 import { mixShares } from '../../bench/load-mix.ts';
 
@@ -11,8 +9,6 @@ import { mixShares } from '../../bench/load-mix.ts';
  * refund was notified, and each line is the JSON the docs describe. About 20 s on a quiet machine (two
  * CLI processes start under tsx, and refunds settle in the sandbox after 5 s); much longer on a busy one.
  */
-
-const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const lineSchema = z
   .object({
@@ -34,32 +30,10 @@ const operationSchema = lineSchema.extend({
   skipped: z.number().int().min(0),
 });
 
-function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'load', ...args], {
-      cwd: repositoryRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => {
-      // SIGTERM lets the bench stop its servers and remove its database.
-      child.kill('SIGTERM');
-      reject(new Error(`the load bench did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('npm run bench -- load (smoke)', () => {
   it('runs the whole mix on SQLite without an error and reports every operation', { timeout: 240_000 }, async () => {
     const result = await runBench(
+      'load',
       ['--database', 'sqlite', '--rate', '15', '--duration', '2', '--warmup', '1', '--drain', '30', '--rsa-seconds', '0.2'],
       230_000,
     );

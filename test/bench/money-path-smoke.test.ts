@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runBench } from '../helpers/cli-process.ts';
 import { z } from 'zod';
 
 /**
@@ -10,8 +8,6 @@ import { z } from 'zod';
  * request without an error, every notification arrived, and every figure the docs describe is printed and
  * finite. About 30 s on a quiet machine (two servers and the load generator start under tsx).
  */
-
-const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const finite = z.number().refine(Number.isFinite, 'finite');
 const positive = finite.refine((value) => value > 0, 'positive');
@@ -33,35 +29,13 @@ const operationSchema = lineSchema.extend({
   error_count: z.literal(0),
 });
 
-function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'money-path', ...args], {
-      cwd: repositoryRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => {
-      // SIGTERM lets the bench stop its servers and remove its database.
-      child.kill('SIGTERM');
-      reject(new Error(`the money-path bench did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('npm run bench -- money-path (smoke)', () => {
   it(
     'measures every operation on the product and the floor, and a notification burst, without an error',
     { timeout: 180_000 },
     async () => {
       const result = await runBench(
+        'money-path',
         [
           '--database',
           'sqlite',

@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runBench } from '../helpers/cli-process.ts';
 import { z } from 'zod';
 import { expectedOf } from '../../bench/reconciliation-day.ts';
 
@@ -11,7 +9,6 @@ import { expectedOf } from '../../bench/reconciliation-day.ts';
  * short one) and found exactly the exceptions injected, per kind. About 20 s on a quiet machine.
  */
 
-const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const items = 20_000;
 
 const lineSchema = z
@@ -23,31 +20,9 @@ const lineSchema = z
   })
   .passthrough();
 
-function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'reconciliation', ...args], {
-      cwd: repositoryRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      reject(new Error(`the reconciliation bench did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('npm run bench -- reconciliation (smoke)', () => {
   it('reconciles a 20,000-item day on SQLite and finds exactly the injected exceptions', { timeout: 180_000 }, async () => {
-    const result = await runBench(['--database', 'sqlite', '--lines', String(items)], 170_000);
+    const result = await runBench('reconciliation', ['--database', 'sqlite', '--lines', String(items)], 170_000);
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout
       .trim()

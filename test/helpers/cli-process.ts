@@ -14,16 +14,35 @@ export interface CliRun {
 
 /** Runs `paythrough <args>` once to completion (e.g. `demo --json`), killed after `timeoutMs`. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<CliRun> {
+  return runToCompletion([cliPath, ...args], { env, timeoutMs, stopSignal: 'SIGKILL', name: `paythrough ${args.join(' ')}` });
+}
+
+/**
+ * Runs `npm run bench -- <bench> <args>` (through tsx, as npm does) to completion. Past `timeoutMs` it gets SIGTERM,
+ * which lets a bench stop its servers and remove its database.
+ */
+export function runBench(bench: string, args: string[], timeoutMs: number): Promise<CliRun> {
+  return runToCompletion(['--import', 'tsx', 'bench/run.ts', bench, ...args], {
+    timeoutMs,
+    stopSignal: 'SIGTERM',
+    name: `the ${bench} bench`,
+  });
+}
+
+function runToCompletion(
+  nodeArgs: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs: number; stopSignal: NodeJS.Signals; name: string },
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repositoryRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, nodeArgs, { cwd: repositoryRoot, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`paythrough ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
+      child.kill(options.stopSignal);
+      reject(new Error(`${options.name} did not finish in ${options.timeoutMs} ms; stderr: ${stderr}`));
+    }, options.timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

@@ -36,7 +36,6 @@ import {
 import { DemoMerchant, DemoWorldService, extendDemoWorldWithPayment, type DemoDayServices } from './services/demo/index.ts';
 import { masterKeyHeartbeatMs, MasterKeyInstanceService, MasterKeyRotationService } from './services/master-key/index.ts';
 import {
-  apiV3KeyReader,
   ApprovalService,
   ChannelConnectionService,
   ConfigCache,
@@ -131,7 +130,7 @@ export function createServices(deps: ServiceDependencies) {
     outbox,
     notifications: new NotificationService(outbox, clock, deps.config.timezone),
     notificationKeys: notificationKeysFrom({
-      apiV3KeyOf: apiV3KeyReader(db, secretBox),
+      apiV3KeyOf: (mnpId) => credentials.apiV3KeyOf(mnpId),
       platformSigningKey: () => platformKeys.signingKey(),
     }),
     channelEvents,

@@ -23,9 +23,6 @@ export const paymentAccountRepository = {
       .executeTakeFirst(),
 
   find: (db: Executor, mnpId: string) => db.selectFrom('payment_accounts').selectAll().where('mnp_id', '=', mnpId).executeTakeFirst(),
-  /** The sealed APIv3 key alone (null while none is set, undefined for no account). */
-  sealedApiV3KeyOf: async (db: Executor, mnpId: string) =>
-    (await db.selectFrom('payment_accounts').select('api_v3_key_sealed').where('mnp_id', '=', mnpId).executeTakeFirst())?.api_v3_key_sealed,
   insert: (db: Executor, row: Insertable<PaymentAccountTable>) => db.insertInto('payment_accounts').values(row).execute(),
   listByTeam: (db: Executor, teamId: string) => db.selectFrom('payment_accounts').selectAll().where('team_id', '=', teamId).execute(),
   setMchid: (db: Executor, mnpId: string, mchid: string, now: number) =>

@@ -14,7 +14,6 @@ export { MerchantService } from './merchant.service.ts';
 export { PaymentConfigService, channelKinds, resolvePaymentConfig, type ChannelSettings } from './payment-config.service.ts';
 export {
   PaymentCredentialService,
-  apiV3KeyReader,
   findPaymentAccount,
   type MerchantKeySource,
   type PaymentAccountLookup,

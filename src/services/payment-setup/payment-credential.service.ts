@@ -158,37 +158,6 @@ export async function findPaymentAccount(db: Executor, secretBox: SecretBox, mnp
   };
 }
 
-/**
- * The mini program's APIv3 key for notifications: the sealed value is read at every call (a new key is used
- * at once, on every instance; calls made while a read is under way share it) and opened once per sealed
- * value, so nothing needs invalidating.
- */
-export function apiV3KeyReader(db: Executor, secretBox: SecretBox): (mnpId: string) => Promise<string | null> {
-  const opened = new Map<string, string>();
-  const reading = new Map<string, Promise<string | null>>();
-  const read = async (mnpId: string) => {
-    const sealed = await paymentAccountRepository.sealedApiV3KeyOf(db, mnpId);
-    if (!sealed) return null;
-    const cacheKey = `${mnpId}\n${sealed}`;
-    let key = opened.get(cacheKey);
-    if (key === undefined) {
-      key = secretBox.open(sealed, sealingContexts.apiV3Key(mnpId));
-      // Old sealed values (a changed key, a re-sealing) are dropped wholesale now and then.
-      if (opened.size >= 10_000) opened.clear();
-      opened.set(cacheKey, key);
-    }
-    return key;
-  };
-  return (mnpId) => {
-    let key = reading.get(mnpId);
-    if (!key) {
-      key = read(mnpId).finally(() => reading.delete(mnpId));
-      reading.set(mnpId, key);
-    }
-    return key;
-  };
-}
-
 /** A merchant key made ready outside any transaction (key generation and signing take a while). */
 export interface PreparedMerchantKey {
   serialNo: string;
@@ -224,6 +193,11 @@ export class PaymentCredentialService {
   findMerchantKeyBySerial(db: Executor, serialNo: string, generation?: number): Promise<MerchantKeyLookup | undefined> {
     if (db !== this.db) return findMerchantKeyBySerial(db, serialNo);
     return this.configCache.get(`merchant-key:${serialNo}`, () => findMerchantKeyBySerial(db, serialNo), generation);
+  }
+
+  /** The mini program's APIv3 key in clear, for notifications (null while none is set): a changed key is used at once. */
+  async apiV3KeyOf(mnpId: string): Promise<string | null> {
+    return (await this.findPaymentAccount(this.db, mnpId))?.apiV3Key ?? null;
   }
 
   /** See {@link findPaymentAccount}; `db` may be a transaction (then read from it, never from the cache). */

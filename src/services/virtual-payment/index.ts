@@ -1,0 +1,1 @@
+export type { MiniProgramKind, SellableItem, VirtualPaymentAccountLookup, VirtualPaymentDirectory } from './virtual-payment-directory.ts';

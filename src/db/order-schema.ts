@@ -69,7 +69,29 @@ export interface OrderTable {
   closed_at: number | null;
   /** 1 when the channel refused to create the order: closed, not counted, and its out_trade_no may be used again. */
   channel_refused: Generated<number>;
+  // Virtual payment (SPEC §8.3, migration 0028): payment_type 2; the columns below are null on standard orders.
+  /** 1 standard (WeChat Pay v3), 2 virtual payment. */
+  payment_type: Generated<PaymentType>;
+  /** `wx` + 30 digits; also the order's prepay_id. */
+  wx_order_id: string | null;
+  product_id: string | null;
+  quantity: number | null;
+  zone_id: string | null;
+  /** goodsPrice × quantity; `amount_total` is the paid_fee. */
+  order_fee: number | null;
+  /** SHA-256 (hex) of the exact signData. */
+  sign_data_digest: string | null;
+  /** 1 when the host said it checked `signature` with the session key. */
+  session_verified: number | null;
+  delivery_status: DeliveryStatus | null;
+  delivered_at: number | null;
 }
+
+/** SPEC §8.1 `PaymentType`: 1 standard, 2 virtual. */
+export type PaymentType = 1 | 2;
+export const PaymentTypes = { Standard: 1, Virtual: 2 } as const;
+/** A virtual order's delivery notification: queued (no answer yet), delivering (an attempt went unacknowledged), delivered. */
+export type DeliveryStatus = 'queued' | 'delivering' | 'delivered';
 
 export interface RefundTable {
   id: Generated<number>;
@@ -108,6 +130,11 @@ export interface RefundTable {
   success_learned_at: number | null;
   /** The account that settled this ABNORMAL refund by hand (SPEC §7); null when the channel's result settled it. Migration 0018. */
   settled_by: string | null;
+  /** 1 standard, 2 virtual (migration 0028). */
+  payment_type: Generated<PaymentType>;
+  /** SHA-256 of a virtual refund_order's fields: a repeat of its refund_order_id must match (SPEC §8.5). */
+  request_fingerprint: string | null;
+  biz_meta: string | null;
 }
 
 /** Every persisted transition of an order or a refund (append-only). */

@@ -83,7 +83,7 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   if (context.config.sandboxEnabled && context.services.sandbox) await app.register(sandboxRoutes, { sandbox: context.services.sandbox });
   // The clickable demo (a superapp host, its demo mini program shop and the shop's merchant server) likewise.
   if (context.config.sandboxEnabled && context.services.sandbox) await app.register(demoRoutes);
-  await app.register(bridgeRoutes, { bridge: context.services.paymentBridge });
+  await app.register(bridgeRoutes, { bridge: context.services.paymentBridge, virtualOrders: context.services.virtualOrders });
   await app.register(webConsolePlugin);
   if (options.backgroundJobs ?? true) {
     let jobs: ReturnType<typeof startBackgroundJobs> | undefined;

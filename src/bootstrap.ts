@@ -4,7 +4,7 @@ import { SecretBox } from './crypto/secret-box.ts';
 import { openDatabase, type OpenDatabaseOptions } from './db/database.ts';
 import { migrateToLatest } from './db/migrator.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
-import { type AppContext, createServices } from './composition.ts';
+import { type AppContext, createServices, type VirtualPaymentDirectoryFactory } from './composition.ts';
 import { resolveMasterKeys } from './config/master-key.ts';
 
 export interface ContextOptions extends OpenDatabaseOptions {
@@ -14,6 +14,8 @@ export interface ContextOptions extends OpenDatabaseOptions {
   passwordHasher?: PasswordHasher;
   /** Apply migrations before use (the server and the CLI do; default true). */
   migrate?: boolean;
+  /** Virtual payment setup as orders read it (tests pass their in-memory one). */
+  virtualPaymentDirectory?: VirtualPaymentDirectoryFactory;
 }
 
 /** Opens the database, applies migrations and builds the services: everything but HTTP. */
@@ -33,6 +35,7 @@ export async function createAppContext(config: Config, options: ContextOptions =
     secretBox,
     passwordHasher: options.passwordHasher ?? new PasswordHasher(options.hashingCost),
     config,
+    ...(options.virtualPaymentDirectory ? { virtualPaymentDirectory: options.virtualPaymentDirectory } : {}),
   });
   await refuseUnheldMasterKeys(services, database);
   return { config, database, clock, services };

@@ -46,8 +46,17 @@ import {
   PaymentConfigService,
   PaymentCredentialService,
   PaymentEnablementService,
+  type PaymentAccounts,
   PlatformKeyService,
 } from './services/payment-setup/index.ts';
+import {
+  noVirtualPaymentSetup,
+  VirtualDeliveryDeliverer,
+  VirtualDeliveryNotifier,
+  virtualDeliveryTopic,
+  VirtualOrderService,
+  type VirtualPaymentDirectory,
+} from './services/virtual-payment/index.ts';
 import {
   BillService,
   GatewayChannelResolver,
@@ -61,6 +70,7 @@ import {
   OutboxService,
   PaymentBridgeService,
   RefundService,
+  type VirtualPaymentNotifier,
 } from './services/payments/index.ts';
 import {
   ExportService,
@@ -82,7 +92,14 @@ export interface ServiceDependencies {
   secretBox: SecretBox;
   passwordHasher: PasswordHasher;
   config: Config;
+  /**
+   * Virtual payment setup as orders read it (SPEC §8.1, the seam of services/virtual-payment); built from the
+   * standard payment accounts. Until setup provides the real one, no mini program has a virtual payment account.
+   */
+  virtualPaymentDirectory?: VirtualPaymentDirectoryFactory;
 }
+
+export type VirtualPaymentDirectoryFactory = (setup: { paymentAccounts: PaymentAccounts }) => VirtualPaymentDirectory;
 
 /** Every service, built once per app from the same dependencies. */
 export function createServices(deps: ServiceDependencies) {
@@ -124,6 +141,7 @@ export function createServices(deps: ServiceDependencies) {
   // gateway attaches itself to the sink).
   const channelEvents = new DeferredEventSink();
   const outbox = new OutboxService(db, clock, { attemptRetentionMs: deps.config.deliveryAttemptRetentionDays * dayMs });
+  const virtualPaymentDirectory = deps.virtualPaymentDirectory?.({ paymentAccounts: credentials }) ?? noVirtualPaymentSetup;
   const gatewayParts = {
     nonces: new NonceService(db, clock, { retentionMs: deps.config.nonceRetentionMinutes * 60_000 }),
     merchantRequests: new MerchantRequestLimiter(rateLimiter, deps.config.mchidRateLimit),
@@ -134,6 +152,8 @@ export function createServices(deps: ServiceDependencies) {
       platformSigningKey: () => platformKeys.signingKey(),
     }),
     channelEvents,
+    /** Virtual orders' delivery and refund notifications (SPEC §8.4), into the outbox. */
+    virtualNotifier: new VirtualDeliveryNotifier(outbox, virtualPaymentDirectory, clock),
     /** The in-process sandbox channel; null while the sandbox is off. */
     sandbox: deps.config.sandboxEnabled
       ? new SandboxChannel({
@@ -185,6 +205,12 @@ export function createServices(deps: ServiceDependencies) {
   const paymentBridge = new PaymentBridgeService(db, clock, (channelKind, token) =>
     channelKind === 'sandbox' && sandboxChannel ? sandboxChannel.cashierUrl(token) : null,
   );
+  // Virtual orders (SPEC §8.2, §8.3): the same orders, channels and host-key signatures as standard payment.
+  const virtualOrders = new VirtualOrderService(db, clock, deps.config, virtualPaymentDirectory, {
+    orders: gateway.orders,
+    hostSignatures: host.hostPayments,
+    cashierUrlOf: (channelKind, token) => (channelKind === 'sandbox' && sandboxChannel ? sandboxChannel.cashierUrl(token) : null),
+  });
   const demoShopNotifyUrl = `${deps.config.publicUrl}/demo/merchant/notify`;
   // Seals the demo shop's pasted merchant credentials.
   const demoShopSecrets = {
@@ -238,6 +264,8 @@ export function createServices(deps: ServiceDependencies) {
     }),
     ...records,
     paymentBridge,
+    virtualPaymentDirectory,
+    virtualOrders,
     demoWorld,
     masterKeyInstances,
     masterKeyRotation: new MasterKeyRotationService(db, clock, secretBox, masterKeyInstances),
@@ -274,6 +302,7 @@ interface GatewayParts {
   channelEvents: DeferredEventSink;
   sandbox: PaymentChannel | null;
   notifications: Pick<NotificationService, 'enqueue'>;
+  virtualNotifier: VirtualPaymentNotifier;
 }
 
 /**
@@ -284,7 +313,7 @@ interface GatewayParts {
 function createGatewayServices(deps: ServiceDependencies, parts: GatewayParts) {
   const { db, clock, config } = deps;
   const gatewayChannels = new GatewayChannelResolver(clock, parts.channelConnections, config, parts.sandbox);
-  const notifier = notifierFrom(parts.notifications);
+  const notifier = notifierFrom(parts.notifications, parts.virtualNotifier);
   const refunds = new RefundService(db, clock, config, gatewayChannels, notifier);
   const orders = new OrderService(db, clock, config, parts.credentials, gatewayChannels, notifier, refunds);
   parts.channelEvents.attach(orders);
@@ -323,12 +352,20 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
     sandboxEnabled: config.sandboxEnabled,
     timeZone: config.timezone,
   });
+  const virtualDeliverer = new VirtualDeliveryDeliverer({
+    db: database.db,
+    directory: services.virtualPaymentDirectory,
+    clock,
+    allowPrivateTargets: config.allowPrivateTargets,
+    sandboxEnabled: config.sandboxEnabled,
+  });
   const outboxWorker = new OutboxWorker({
     db: database.db,
     kind: database.kind,
     clock,
     handlers: {
       [merchantNotificationTopic]: notificationDeliverer,
+      [virtualDeliveryTopic]: virtualDeliverer,
       [hostRefundWebhookTopic]: new RefundWebhookDeliverer({
         hostKeyOf: (applicationId) => services.hostKeys.signingHostKeyOf(applicationId),
         clock,
@@ -374,6 +411,7 @@ export function startBackgroundJobs(context: AppContext, options: { intervalMs?:
       stopWaking();
       await Promise.all(loops.map((loop) => loop.stop()));
       notificationDeliverer.close();
+      virtualDeliverer.close();
       // A stopped instance no longer holds back a rotation.
       await services.masterKeyInstances.withdraw();
     },

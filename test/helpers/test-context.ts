@@ -11,7 +11,7 @@ import { testHashingCost, type PasswordHasher } from '../../src/crypto/passwords
 import { SecretBox } from '../../src/crypto/secret-box.ts';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
-import type { AppContext } from '../../src/composition.ts';
+import type { AppContext, VirtualPaymentDirectoryFactory } from '../../src/composition.ts';
 import { createPostgresSchema, postgresReachable, postgresRequired, postgresTestUrl } from './postgres.ts';
 
 export interface TestContext extends AppContext {
@@ -29,6 +29,8 @@ export interface TestContextOptions {
   backgroundJobs?: boolean;
   /** The app's password hasher (default: one with the fast test cost). */
   passwordHasher?: PasswordHasher;
+  /** Virtual payment setup as orders read it (test/helpers/virtual-payment-directory-fake.ts until setup lands). */
+  virtualPaymentDirectory?: VirtualPaymentDirectoryFactory;
 }
 
 /** A fresh database (SQLite temp file, or a new PostgreSQL schema), migrated, with its app built. */
@@ -59,6 +61,7 @@ export async function createTestContext(kind: DatabaseKind, options: TestContext
       passwordHasher: options.passwordHasher,
       postgresSchema,
       postgresPoolSize: 5,
+      ...(options.virtualPaymentDirectory ? { virtualPaymentDirectory: options.virtualPaymentDirectory } : {}),
     });
   const context = kind === 'postgres' ? await withSchemaCatalogLock('shared', createContext) : await createContext();
   const app = await buildApp(context, { backgroundJobs: options.backgroundJobs ?? true });

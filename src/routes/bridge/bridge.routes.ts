@@ -1,16 +1,19 @@
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PaymentBridgeService } from '../../services/payments/index.ts';
+import type { VirtualOrderService } from '../../services/virtual-payment/index.ts';
+import { jsonLimitProblem } from '../../domain/bounded-json.ts';
 import { clientErrorStatus } from '../../domain/error-mapping.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 import { repositoryRoot } from '../../config/repository-root.ts';
 
 export interface BridgeRoutesOptions {
   bridge: PaymentBridgeService;
+  virtualOrders: VirtualOrderService;
 }
 
 /** Where `npm ci` (prepare) puts the bundled browser bridge. */
@@ -40,6 +43,37 @@ const okAnswer = z.object({
   }),
 });
 const failAnswer = z.object({ result: z.literal('fail'), code: z.string(), reason: z.string() });
+
+/** SPEC §8.2: `signData` is the exact string the merchant server signed; fields are checked by the service (−15001 when missing). */
+const verifyVirtualBody = z.object({
+  appId: z.string().max(64).optional(),
+  method: z.string().max(64).optional(),
+  signData: z.string().max(8192).optional(),
+  paySig: z.string().max(256).optional(),
+  signature: z.string().max(256).optional(),
+  openid: z.string().max(256).optional(),
+  sessionVerified: z.unknown().optional(),
+});
+const virtualOkAnswer = z.object({
+  result: z.literal('ok'),
+  wx_order_id: z.string(),
+  order_id: z.string(),
+  cashier_url: z.string().nullable(),
+  cashier_token: z.string().nullable(),
+  channel: z.string(),
+  sandbox: z.boolean(),
+  order: z.object({
+    product_id: z.string(),
+    quantity: z.number().int(),
+    order_fee: z.number().int(),
+    paid_fee: z.number().int(),
+    currency: z.string(),
+    time_expire: z.string(),
+  }),
+});
+const virtualFailAnswer = z.object({ result: z.literal('fail'), errCode: z.number().int(), code: z.string(), reason: z.string() });
+/** A virtual verification's body is small; the host key's signature covers its raw bytes. */
+const virtualBodyLimit = 16 * 1024;
 
 /**
  * The superapp host bridge (SPEC §4.4): the bundled `paythrough-bridge.js` a host page loads, and the one
@@ -85,6 +119,65 @@ export async function bridgeRoutes(app: FastifyInstance, options: BridgeRoutesOp
       };
     },
   );
+
+  // The superapp backend's host-key signature covers the body as sent: the raw bytes are kept beside the parsed JSON.
+  await app.register(async (virtual) => {
+    const rawBodies = new WeakMap<FastifyRequest, Buffer>();
+    virtual.removeContentTypeParser('application/json');
+    virtual.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: virtualBodyLimit }, (request, body, done) => {
+      const text = (body as Buffer).toString('utf8');
+      const problem = text.trim() === '' ? 'Body cannot be empty when content-type is set to application/json' : jsonLimitProblem(text);
+      let parsed: unknown;
+      try {
+        if (problem === undefined) parsed = JSON.parse(text);
+      } catch {
+        return done(Object.assign(new Error('The JSON body does not parse'), { statusCode: 400 }), undefined);
+      }
+      if (problem !== undefined) return done(Object.assign(new Error(problem), { statusCode: 400 }), undefined);
+      rawBodies.set(request, body as Buffer);
+      done(null, parsed);
+    });
+    virtual.withTypeProvider<ZodTypeProvider>().post(
+      '/bridge/v1/verify-virtual-payment',
+      {
+        config: { capability: 'public' },
+        bodyLimit: virtualBodyLimit,
+        schema: {
+          summary: 'Host bridge: verify a virtual payment (signData + paySig), create the order and name the cashier to open',
+          description:
+            'SPEC §8.2. Outside the sandbox the superapp backend signs the call with its host key ' +
+            '(`Paythrough-Timestamp`, `Paythrough-Nonce`, `Paythrough-Signature`, as the host API).',
+          tags: ['bridge'],
+          body: verifyVirtualBody,
+          response: { 200: z.union([virtualOkAnswer, virtualFailAnswer]), 400: failAnswer, 413: failAnswer, 415: failAnswer },
+        },
+      },
+      async (request) => {
+        const verified = await options.virtualOrders.verify(request.body, {
+          headers: request.headers,
+          rawBody: rawBodies.get(request) ?? Buffer.alloc(0),
+        });
+        if (!verified.ok) return { result: 'fail' as const, errCode: verified.errCode, code: verified.code, reason: verified.reason };
+        return {
+          result: 'ok' as const,
+          wx_order_id: verified.wxOrderId,
+          order_id: verified.orderId,
+          cashier_url: verified.cashierUrl,
+          cashier_token: verified.cashierToken,
+          channel: verified.channel,
+          sandbox: verified.sandbox,
+          order: {
+            product_id: verified.order.productId,
+            quantity: verified.order.quantity,
+            order_fee: verified.order.orderFee,
+            paid_fee: verified.order.paidFee,
+            currency: verified.order.currency,
+            time_expire: new Date(verified.order.timeExpire).toISOString(),
+          },
+        };
+      },
+    );
+  });
 
   if (existsSync(bridgeBundleRoot)) {
     // The bundle itself is a public file.

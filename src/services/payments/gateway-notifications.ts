@@ -23,9 +23,20 @@ export interface PaymentNotification {
   superappTeamId: string;
 }
 
+/**
+ * Virtual payment's notifications (SPEC §8.4): a paid order's delivery notification and a refund's
+ * `xpay_refund_notify`, to the mini program's delivery URL, through the outbox in the caller's transaction.
+ */
+export interface VirtualPaymentNotifier {
+  orderPaid(trx: Executor, order: OrderRow): Promise<void>;
+  refundSettled(trx: Executor, refund: RefundRow, order: OrderRow): Promise<void>;
+}
+
 /** Where payment notifications go: the outbox, in the caller's transaction. */
 export interface PaymentNotifier {
   enqueue(trx: Executor, notification: PaymentNotification): Promise<void>;
+  /** Orders and refunds of payment_type 2 notify through this instead of `enqueue`. */
+  virtual: VirtualPaymentNotifier;
 }
 
 const owners = (row: OrderRow | RefundRow) => ({

@@ -89,6 +89,14 @@ export class HostPaymentService {
         kind === 'refundResult' ? 'Unknown refund (send application_id, as the refund webhook names it)' : 'Unknown prepay_id';
       return { ok: false, message: unknown };
     }
+    return this.verifyHostSignature(applicationId, headers, rawBody);
+  }
+
+  /**
+   * A message signed by a superapp's backend with its host key (SPEC §4.5): the signature under one of its accepted
+   * keys, inside the 5-minute window, with a nonce never seen. Also what verify-virtual-payment requires (SPEC §8.2).
+   */
+  async verifyHostSignature(applicationId: string, headers: Record<string, unknown>, rawBody: Buffer): Promise<HostAuthentication> {
     const keys = await this.parts.hostKeys.hostKeysOf(applicationId);
     if (keys.length === 0)
       return { ok: false, message: 'The superapp has no host key: signed host reports need the host-reported channel and a host key' };

@@ -1,5 +1,6 @@
 export { BillService } from './bill.service.ts';
 export { GatewayChannelResolver, type ChannelResolver, type StatementSource } from './channel-resolver.ts';
+export type { VirtualPaymentNotifier } from './gateway-notifications.ts';
 export { HostPaymentService, type HostAnswer, type HostFields, type HostMessageKind, type HostSender } from './host-payment.service.ts';
 export { NotificationDeliverer, notificationKeysFrom } from './notification-delivery.ts';
 export { NotificationService, merchantNotificationTopic, notifierFrom } from './notification.service.ts';

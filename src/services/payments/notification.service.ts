@@ -3,7 +3,7 @@ import type { Executor } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { OutboxRow } from '../../repositories/outbox.repository.ts';
 import { rfc3339In } from '../../domain/business-time.ts';
-import type { PaymentNotification, PaymentNotifier } from './gateway-notifications.ts';
+import type { PaymentNotification, PaymentNotifier, VirtualPaymentNotifier } from './gateway-notifications.ts';
 import type { OutboxService } from './outbox.service.ts';
 
 /**
@@ -89,8 +89,9 @@ export class NotificationService {
 }
 
 /** Payment notifications through the notification service, into the outbox in the caller's transaction. */
-export function notifierFrom(notifications: Pick<NotificationService, 'enqueue'>): PaymentNotifier {
+export function notifierFrom(notifications: Pick<NotificationService, 'enqueue'>, virtual: VirtualPaymentNotifier): PaymentNotifier {
   return {
+    virtual,
     async enqueue(trx, notification: PaymentNotification) {
       await notifications.enqueue(trx, {
         eventType: notification.eventType,

@@ -1,6 +1,6 @@
 import type { ChannelEvent, ChannelEventSink, ChannelEventSource, ChannelOrder, PaymentChannel } from '../../channels/channel.ts';
 import type { Config } from '../../config/config.ts';
-import { OrderAnomaly, type PendingChannelOperation } from '../../db/order-schema.ts';
+import { OrderAnomaly, PaymentTypes, type PendingChannelOperation } from '../../db/order-schema.ts';
 import type { ChannelKind } from '../../db/payment-schema.ts';
 import type { DatabaseClient, Executor } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
@@ -10,7 +10,7 @@ import { EnablementStatus } from '../../domain/approval-state.ts';
 import { believedTime } from '../../domain/channel-time.ts';
 import { checkNotifyUrl } from '../../domain/notify-url.ts';
 import { channelPaymentRepository, paymentStateHistoryRepository } from '../../repositories/channel-payment.repository.ts';
-import { orderRepository, type OrderRow } from '../../repositories/order.repository.ts';
+import { orderRepository, type NewOrderRow, type OrderRow } from '../../repositories/order.repository.ts';
 import { refundRepository } from '../../repositories/refund.repository.ts';
 import type { GatewayCaller } from '../auth/index.ts';
 import { channelRefusal, channelUnavailable, eventSourceMatches, nextCheckAt, type ChannelResolver } from './channel-resolver.ts';
@@ -154,7 +154,7 @@ export class OrderService implements ChannelEventSink {
     let order = inserted ?? (await orderRepository.findByOutTradeNo(this.db, caller.applicationId, request.mchid, request.out_trade_no));
     if (!order) throw new AppError('InternalError', 'The order vanished after its insert');
     let reopened: OrderRow | undefined;
-    if (!inserted && order.channel_refused === 1 && order.mnp_id === caller.mnpId) {
+    if (!inserted && order.channel_refused === 1 && order.mnp_id === caller.mnpId && order.payment_type === PaymentTypes.Standard) {
       reopened = await this.reopenRefused(order, request, admission, fingerprint, now);
       // Undefined: a concurrent prepay reopened it first, and this one is a repeat of that one.
       order = reopened ?? (await orderRepository.findById(this.db, order.id)) ?? order;
@@ -303,11 +303,36 @@ export class OrderService implements ChannelEventSink {
     return inserted ? { ...inserted, id: Number(inserted.id) } : undefined;
   }
 
+  /**
+   * A virtual order (SPEC §8.3, payment_type 2) written with its creation history; undefined when its
+   * (superapp, mchid, out_trade_no) exists already (standard or virtual: one namespace).
+   */
+  async insertVirtualOrder(order: NewOrderRow): Promise<OrderRow | undefined> {
+    const inserted = await this.db.transaction().execute(async (trx) => {
+      const row = await orderRepository.insertReturningIfAbsent(trx, { ...order, payment_type: PaymentTypes.Virtual });
+      if (row) await orderTransitions.recordCreation(trx, Number(row.id), order.created_at, 'virtual payment verified');
+      return row;
+    });
+    return inserted ? { ...inserted, id: Number(inserted.id) } : undefined;
+  }
+
+  /**
+   * Creates an order on its channel (§4.3) unless the channel has it already, and answers the order as it is
+   * then. Refused: the order is closed as a refused create; unknown: the reconciler's; both throw as a prepay would.
+   */
+  async openOnChannel(order: OrderRow): Promise<OrderRow> {
+    if (order.channel_order_id !== null) return order;
+    const channel = await this.channels.channelFor(order);
+    if (!channel) throw channelUnavailable('no channel is configured for this order');
+    await this.createChannelOrder(order, channel);
+    return (await orderRepository.findById(this.db, order.id)) ?? order;
+  }
+
   /** `GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=`. */
   async queryByOutTradeNo(caller: GatewayCaller, mchid: string, outTradeNo: string): Promise<V3Transaction> {
     if (mchid !== caller.mchid) throw orderNotFound();
     const order = await orderRepository.findByOutTradeNo(this.db, caller.applicationId, mchid, outTradeNo);
-    if (!order || order.mnp_id !== caller.mnpId) throw orderNotFound();
+    if (!order || order.mnp_id !== caller.mnpId || order.payment_type !== PaymentTypes.Standard) throw orderNotFound();
     return toV3Transaction(order, this.config.timezone);
   }
 
@@ -315,7 +340,8 @@ export class OrderService implements ChannelEventSink {
   async queryByTransactionId(caller: GatewayCaller, mchid: string, transactionId: string): Promise<V3Transaction> {
     if (mchid !== caller.mchid) throw orderNotFound();
     const order = await orderRepository.findByTransactionId(this.db, transactionId);
-    if (!order || order.mchid !== mchid || order.mnp_id !== caller.mnpId) throw orderNotFound();
+    if (!order || order.mchid !== mchid || order.mnp_id !== caller.mnpId || order.payment_type !== PaymentTypes.Standard)
+      throw orderNotFound();
     return toV3Transaction(order, this.config.timezone);
   }
 
@@ -323,7 +349,8 @@ export class OrderService implements ChannelEventSink {
   async close(caller: GatewayCaller, mchid: string, outTradeNo: string): Promise<void> {
     if (mchid !== caller.mchid) throw paramError('/mchid', 'must be the mchid of the Authorization header', mchid);
     const order = await orderRepository.findByOutTradeNo(this.db, caller.applicationId, mchid, outTradeNo);
-    if (!order || order.mnp_id !== caller.mnpId) throw orderNotFound();
+    // Virtual orders are invisible to /v3 (SPEC §8.3).
+    if (!order || order.mnp_id !== caller.mnpId || order.payment_type !== PaymentTypes.Standard) throw orderNotFound();
     const after = await this.closeOnChannel(order, 'close');
     if (paidTradeStates.includes(after.trade_state))
       throw new AppError('FailedOperation.OrderPaid', 'The order is paid; refund it instead');
@@ -502,7 +529,10 @@ export class OrderService implements ChannelEventSink {
         });
         if (!paid) continue;
         const paymentId = await record(late ? 'late_payment_refunded' : 'applied');
-        await this.notifier.enqueue(trx, transactionSuccessNotification(paid, this.config.timezone));
+        // A virtual order's payment queues its delivery notification; a late one delivers nothing (SPEC §8.3).
+        if (paid.payment_type === PaymentTypes.Virtual) {
+          if (!late) await this.notifier.virtual.orderPaid(trx, paid);
+        } else await this.notifier.enqueue(trx, transactionSuccessNotification(paid, this.config.timezone));
         if (!late || paymentId === undefined) return [];
         return [
           await this.refunds.startSystemRefund(trx, paid, { kind: 'late_payment', amount: paid.amount_total, channelPaymentId: paymentId }),
@@ -542,7 +572,7 @@ export class OrderService implements ChannelEventSink {
 
   /** SPEC §7's table for a prepay whose out_trade_no exists. */
   private checkRepeatedPrepay(order: OrderRow, fingerprint: string, caller: GatewayCaller, now: number): void {
-    if (order.mnp_id !== caller.mnpId || order.fingerprint !== fingerprint) {
+    if (order.mnp_id !== caller.mnpId || order.fingerprint !== fingerprint || order.payment_type !== PaymentTypes.Standard) {
       throw new AppError('FailedOperation.OutTradeNoUsed', 'out_trade_no is already used with other parameters');
     }
     if (paidTradeStates.includes(order.trade_state)) throw new AppError('FailedOperation.OrderPaid', 'The order is paid already');

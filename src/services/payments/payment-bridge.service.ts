@@ -1,4 +1,5 @@
 import { prepayIdOfPackage, verifyRequestPaymentParams } from '../../crypto/wechatpay-v3.ts';
+import { PaymentTypes } from '../../db/order-schema.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { orderRepository } from '../../repositories/order.repository.ts';
@@ -59,7 +60,9 @@ export class PaymentBridgeService {
 
     const order = await orderRepository.findByPrepayId(this.db, prepayId);
     // Another mini program's order does not exist for this appId: say the same as for an unknown one.
-    if (!order || order.mnp_id !== params.appId) return fail('ORDER_NOT_EXIST', 'no such order');
+    // Virtual orders are paid through verify-virtual-payment (SPEC §8.2), never with a v3 paySign.
+    if (!order || order.mnp_id !== params.appId || order.payment_type !== PaymentTypes.Standard)
+      return fail('ORDER_NOT_EXIST', 'no such order');
 
     const keys = (await paymentAccountRepository.listKeys(this.db, params.appId)).filter((key) => key.status === 'active');
     const signed = keys.some((key) => verifyRequestPaymentParams(params, key.public_key_pem));

@@ -1,6 +1,6 @@
 import type { ChannelRefund } from '../../channels/channel.ts';
 import type { Config } from '../../config/config.ts';
-import { OrderAnomaly, type RefundKind } from '../../db/order-schema.ts';
+import { OrderAnomaly, PaymentTypes, type RefundKind } from '../../db/order-schema.ts';
 import type { Executor, DatabaseClient } from '../../db/schema.ts';
 import { type Clock, dayMs } from '../../domain/clock.ts';
 import { believedTime } from '../../domain/channel-time.ts';
@@ -111,7 +111,9 @@ export class RefundService {
   /** `GET /v3/refund/domestic/refunds/{out_refund_no}`: only the caller's own mini program's refunds exist. */
   async query(caller: GatewayCaller, outRefundNo: string): Promise<V3Refund> {
     const refund = await refundRepository.findByOutRefundNo(this.db, caller.applicationId, caller.mchid, outRefundNo);
-    if (!refund || refund.mnp_id !== caller.mnpId) throw new AppError('ResourceNotFound.Refund', 'The refund does not exist');
+    // Virtual refunds are invisible to /v3 (SPEC §8.3).
+    if (!refund || refund.mnp_id !== caller.mnpId || refund.payment_type !== PaymentTypes.Standard)
+      throw new AppError('ResourceNotFound.Refund', 'The refund does not exist');
     return toV3Refund(refund, this.config.timezone);
   }
 
@@ -272,6 +274,10 @@ export class RefundService {
       if (event === 'close') await orderRepository.releaseRefund(trx, refund.order_id, refund.amount_refund, now);
     }
     const order = await orderRepository.findById(trx, refund.order_id);
+    if (order?.payment_type === PaymentTypes.Virtual) {
+      if (settled.status !== 'PROCESSING') await this.notifier.virtual.refundSettled(trx, settled, order);
+      return settled;
+    }
     const notification = order ? refundNotification(settled, order, this.config.timezone) : undefined;
     if (notification) await this.notifier.enqueue(trx, notification);
     return settled;
@@ -424,7 +430,7 @@ export class RefundService {
     const order = request.transaction_id
       ? await orderRepository.findByTransactionId(this.db, request.transaction_id)
       : await orderRepository.findByOutTradeNo(this.db, caller.applicationId, caller.mchid, request.out_trade_no ?? '');
-    if (!order || order.mchid !== caller.mchid || order.mnp_id !== caller.mnpId)
+    if (!order || order.mchid !== caller.mchid || order.mnp_id !== caller.mnpId || order.payment_type !== PaymentTypes.Standard)
       throw new AppError('ResourceNotFound.Order', 'The order does not exist');
     if (request.transaction_id && request.out_trade_no && request.out_trade_no !== order.out_trade_no) {
       throw new AppError('ResourceNotFound.Order', 'The order does not exist');
@@ -442,6 +448,8 @@ export class RefundService {
       reason: string | null;
       notifyUrl: string | null;
       channelPaymentId: number | null;
+      requestFingerprint?: string;
+      bizMeta?: string | null;
     },
   ): Promise<RefundRow | undefined> {
     const now = this.clock.nowMs();
@@ -466,6 +474,10 @@ export class RefundService {
       reason: input.reason,
       notify_url: input.notifyUrl,
       status: 'PROCESSING',
+      // A virtual order's refunds (its late and duplicate payments' too) are virtual refunds.
+      payment_type: order.payment_type,
+      request_fingerprint: input.requestFingerprint ?? null,
+      biz_meta: input.bizMeta ?? null,
       channel_kind: order.channel_kind,
       // A refund goes through its order's connection, wherever the superapp's channel is now (SPEC §7).
       channel_connection_id: order.channel_connection_id,

@@ -19,6 +19,7 @@ import { hostApiPrefix, hostRoutes } from './routes/host/index.ts';
 import { managementRoutes } from './routes/manage/management.routes.ts';
 import { metricsRoutes } from './routes/metrics/metrics.routes.ts';
 import { sandboxRoutes } from './routes/sandbox/sandbox.routes.ts';
+import { xpayPrefix, xpayRoutes } from './routes/xpay/xpay.routes.ts';
 
 /**
  * SPEC §7: query parameters past this many are not parsed (Node's querystring stops there), so a 16 KiB
@@ -71,6 +72,8 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   await app.register(managementRoutes);
   await app.register(gatewayRoutes, { prefix: gatewayPrefix });
   await app.register(hostRoutes, { prefix: hostApiPrefix });
+  // The merchant server API of virtual payment (SPEC §8.5).
+  await app.register(xpayRoutes, { prefix: xpayPrefix });
   // Events from superapps whose channel is the HTTP protocol (docs/channel-protocol.md).
   await app.register(channelCallbackRoutes, {
     channelKeysFor: (applicationId) => context.services.gatewayChannels.channelKeysFor(applicationId),

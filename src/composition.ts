@@ -56,6 +56,7 @@ import {
   virtualDeliveryTopic,
   VirtualOrderService,
   type VirtualPaymentDirectory,
+  XpayService,
 } from './services/virtual-payment/index.ts';
 import {
   BillService,
@@ -211,6 +212,7 @@ export function createServices(deps: ServiceDependencies) {
     hostSignatures: host.hostPayments,
     cashierUrlOf: (channelKind, token) => (channelKind === 'sandbox' && sandboxChannel ? sandboxChannel.cashierUrl(token) : null),
   });
+  const xpay = new XpayService(db, clock, virtualPaymentDirectory, { refunds: gateway.refunds, virtualOrders });
   const demoShopNotifyUrl = `${deps.config.publicUrl}/demo/merchant/notify`;
   // Seals the demo shop's pasted merchant credentials.
   const demoShopSecrets = {
@@ -266,6 +268,7 @@ export function createServices(deps: ServiceDependencies) {
     paymentBridge,
     virtualPaymentDirectory,
     virtualOrders,
+    xpay,
     demoWorld,
     masterKeyInstances,
     masterKeyRotation: new MasterKeyRotationService(db, clock, secretBox, masterKeyInstances),

@@ -6,6 +6,15 @@ import type { RefundStatus } from '../domain/refund-state.ts';
 export const virtualOrderRepository = {
   findByWxOrderId: (db: Executor, wxOrderId: string) =>
     db.selectFrom('orders').selectAll().where('wx_order_id', '=', wxOrderId).where('payment_type', '=', 2).executeTakeFirst(),
+  /** By the merchant's order number (outTradeNo), among the mini program's virtual orders. */
+  findByOrderId: (db: Executor, mnpId: string, orderId: string) =>
+    db
+      .selectFrom('orders')
+      .selectAll()
+      .where('mnp_id', '=', mnpId)
+      .where('out_trade_no', '=', orderId)
+      .where('payment_type', '=', 2)
+      .executeTakeFirst(),
   /** A paid order's delivery notification is queued (once). */
   queueDelivery: (db: Executor, id: number, nowMs: number) =>
     db

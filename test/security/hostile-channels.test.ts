@@ -1,3 +1,4 @@
+import { xpayCoinOperations, xpayOperations } from '../../src/services/virtual-payment/index.ts';
 import fc from 'fast-check';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -40,7 +41,7 @@ import {
  * PAYTHROUGH_FULL_RELIABILITY=1 runs ten times as many cases; PAYTHROUGH_HOSTILE_SEED replays a seed.
  */
 
-const surfaces: Surface[] = ['channel-callback', 'host', 'sandbox', 'bridge', 'demo', 'metrics', 'static'];
+const surfaces: Surface[] = ['channel-callback', 'host', 'xpay', 'sandbox', 'bridge', 'demo', 'metrics', 'static'];
 const appRoutes = await discoverAppRoutes();
 const routes = appRoutes.filter((route) => route.surface && surfaces.includes(route.surface));
 const keyOf = (route: AppRoute) => `${route.method} ${route.url}`;
@@ -86,6 +87,22 @@ const validBodies: Record<string, (world: HostileWorld) => unknown> = {
     out_trade_no: world.ids.outTradeNos[0],
   }),
   'POST /sandbox/v1/statement-faults/clear': (world) => ({ application_id: world.ids.applicationIds[0], bill_date: '2026-01-14' }),
+  // The merchant server API (SPEC §8.5): without the AppKey's pay_sig every one is refused.
+  ...Object.fromEntries(
+    [...xpayOperations, ...xpayCoinOperations].map((name) => [
+      `POST /xpay/${name}`,
+      (world: HostileWorld) => ({
+        openid: 'o',
+        order_id: world.ids.outTradeNos[0],
+        refund_order_id: 'RF12345678',
+        left_fee: 1,
+        refund_fee: 1,
+        refund_reason: '0',
+        req_from: '1',
+        env: 0,
+      }),
+    ]),
+  ),
   'POST /superapp/pay/queryPreOrder': (world) => ({ appid: world.ids.mnpIds[0], nonce_str: 'n', prepay_id: world.ids.prepayIds[0] }),
   'POST /superapp/pay/payOrder': (world) => ({
     prepay_id: world.hostReported.prepayId,

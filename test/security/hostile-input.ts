@@ -49,7 +49,7 @@ export function describeHostile(name: string, suite: (kind: DatabaseKind) => voi
 }
 
 export type Surface =
-  'gateway' | 'management' | 'console' | 'channel-callback' | 'sandbox' | 'host' | 'bridge' | 'demo' | 'metrics' | 'static';
+  'gateway' | 'management' | 'console' | 'channel-callback' | 'sandbox' | 'host' | 'xpay' | 'bridge' | 'demo' | 'metrics' | 'static';
 
 export interface AppRoute {
   method: string;
@@ -80,6 +80,7 @@ export function surfaceOf(method: string, url: string): Surface | undefined {
   if (url.startsWith('/channel/v1/')) return 'channel-callback';
   if (url.startsWith('/sandbox/v1/')) return 'sandbox';
   if (url.startsWith('/superapp/pay/')) return 'host';
+  if (url.startsWith('/xpay/')) return 'xpay';
   if (url.startsWith('/bridge/v1/')) return 'bridge';
   if (url === '/demo' || url.startsWith('/demo/')) return 'demo';
   if (url === '/metrics') return 'metrics';
@@ -561,6 +562,13 @@ export function checkAnswer(surface: Surface, response: LightMyRequestResponse, 
       const code = /^<xml><return_code>(SUCCESS|FAIL)<\/return_code><return_msg>[^<]*<\/return_msg>/.exec(response.body);
       expect(code, `${what}: ${response.body.slice(0, 200)}`).not.toBeNull();
       return { refused: code![1] === 'FAIL' };
+    }
+    case 'xpay': {
+      // SPEC §8.5: always HTTP 200 with errcode (0 ok) and errmsg.
+      expect(status, what).toBe(200);
+      const body = parsed(response, what);
+      expect(body, what).toMatchObject({ errcode: expect.any(Number), errmsg: expect.any(String) });
+      return { refused: body.errcode !== 0 };
     }
     case 'channel-callback':
       // Paythrough's answers to a channel use the protocol's own codes (docs/channel-protocol.md#errors).

@@ -25,16 +25,26 @@ import {
  * one byte more than its limit (1 MiB, the host API 64 KiB) and must refuse it in its own format —
  * 413 with {code, message} / {error} on the gateway, console, channel, sandbox, bridge and demo; the
  * TC3 envelope (HTTP 200, Code RequestSizeLimitExceeded) on the management API; a 200 XML FAIL on
- * the host API — with nothing changed. Over a socket, a declared Content-Length over the limit is
- * answered before a single body byte is sent (refused early, never buffered).
+ * the host API, an HTTP 200 errcode 268490002 on the xpay API — with nothing changed. Over a socket, a declared
+ * Content-Length over the limit is answered before a single body byte is sent (refused early, never buffered).
  */
 
 const appBodyLimit = 1024 * 1024;
 const hostBodyLimit = 64 * 1024;
+const xpayBodyLimit = 16 * 1024;
 
 const routes = (await discoverAppRoutes()).filter((route) => ['POST', 'PUT', 'PATCH'].includes(route.method));
 
-const limitOf = (route: AppRoute) => (route.surface === 'host' ? hostBodyLimit : appBodyLimit);
+// The virtual payment verification takes small bodies as the xpay API does (SPEC §8.2).
+const virtualBodyLimit = 16 * 1024;
+const limitOf = (route: AppRoute) =>
+  route.surface === 'host'
+    ? hostBodyLimit
+    : route.surface === 'xpay'
+      ? xpayBodyLimit
+      : route.url === '/bridge/v1/verify-virtual-payment'
+        ? virtualBodyLimit
+        : appBodyLimit;
 const keyOf = (route: AppRoute) => `${route.method} ${route.url}`;
 
 /** A well-formed body (XML for the host API, JSON elsewhere) of exactly `bytes` bytes. */
@@ -56,6 +66,10 @@ function expectTooLarge(surface: Surface, response: { statusCode: number; body: 
     case 'host':
       expect(response.statusCode).toBe(200);
       expect(response.body).toMatch(/^<xml><return_code>FAIL<\/return_code><return_msg>The body is too large<\/return_msg>/);
+      return;
+    case 'xpay':
+      expect(response.statusCode).toBe(200);
+      expect(JSON.parse(response.body)).toMatchObject({ errcode: 268490002, errmsg: expect.stringMatching(/too large/i) });
       return;
     default:
       expect(response.statusCode, response.body).toBe(413);
@@ -170,7 +184,7 @@ describeHostile('bodies over the size limit', (kind) => {
       });
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
       expect(status, `${surface} ${keyOf(route)}: ${answer.slice(0, 200)}`).toBe(
-        surface === 'management' || surface === 'host' ? 200 : 413,
+        surface === 'management' || surface === 'host' || surface === 'xpay' ? 200 : 413,
       );
     }
   });

@@ -149,6 +149,7 @@ const surfaceRoutes: Record<string, RegExp> = {
   'host-message': /^POST \/superapp\/pay\//,
   'channel-signature': /^POST \/channel\/v1\//,
   'pay-sign': /^POST \/bridge\/v1\//,
+  'xpay-signature': /^POST \/xpay\/[a-z_]+$/,
   'metrics-token': /^GET \/metrics$/,
 };
 

@@ -9,6 +9,7 @@ describe('request surfaces for /metrics labels', () => {
     expect(surfaceOfRoute('GET', '/')).toBe('static');
     expect(surfaceOfRoute('GET', '/api/v1/orders/:orderId')).toBe('console');
     expect(surfaceOfRoute('POST', '/superapp/pay/payOrder')).toBe('host');
+    expect(surfaceOfRoute('POST', '/xpay/query_order')).toBe('xpay');
     expect(surfaceOfRoute('POST', '/channel/v1/superapps/:applicationId/events')).toBe('channel-callback');
     expect(surfaceOfRoute('POST', '/sandbox/v1/payments/:prepay_id/succeed')).toBe('sandbox');
     expect(surfaceOfRoute('GET', '/sandbox/cashier/:token')).toBe('sandbox');

@@ -4,6 +4,7 @@ export const requestSurfaces = [
   'management',
   'console',
   'host',
+  'xpay',
   'channel-callback',
   'sandbox',
   'bridge',
@@ -26,6 +27,7 @@ export function surfaceOfRoute(method: string, routeUrl: string | undefined): Re
   if (routeUrl === '/' && method === 'POST') return 'management';
   if (routeUrl.startsWith('/api/v1/')) return 'console';
   if (routeUrl.startsWith('/superapp/pay/')) return 'host';
+  if (routeUrl.startsWith('/xpay/')) return 'xpay';
   if (routeUrl.startsWith('/channel/v1/')) return 'channel-callback';
   if (routeUrl.startsWith('/sandbox/')) return 'sandbox';
   if (routeUrl.startsWith('/bridge/v1/')) return 'bridge';

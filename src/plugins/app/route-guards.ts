@@ -12,6 +12,7 @@ export const routeGuards = {
   'host-message': "a superapp's host-key signature (unsigned payOrder only for sandbox superapps while the sandbox is on)",
   'channel-signature': "a superapp HTTP channel's signature over its event",
   'pay-sign': "a mini program's paySign over the prepay_id: reveals the order summary only",
+  'xpay-signature': "a mini program's pay_sig (HMAC-SHA256 under its virtual payment AppKey) over the raw body",
   'sandbox-only': 'no credential: the sandbox channel and the demo, which exist only while the sandbox is on',
   'metrics-token':
     "the bearer token PAYTHROUGH_METRICS_TOKEN names, compared in constant time (Prometheus's scrape); 404 while no token is set",

@@ -108,6 +108,41 @@ export class RefundService {
     return this.view(refund.id);
   }
 
+  /**
+   * A virtual order's refund (`xpay/refund_order`, SPEC §8.5, §8.6): inserted with the order's admission in one
+   * transaction, where `leftFee` must still equal the order's left_fee (else `FailedOperation.RefundNotAllowed`,
+   * nothing written); the channel is called after the commit. Undefined when the number exists already (the caller
+   * compares the existing refund with its request).
+   */
+  async createVirtual(
+    order: OrderRow,
+    request: { outRefundNo: string; amount: number; leftFee: number; reason: string | null; bizMeta: string | null; fingerprint: string },
+  ): Promise<RefundRow | undefined> {
+    let refund: RefundRow;
+    try {
+      refund = await this.db.transaction().execute(async (trx) => {
+        const inserted = await this.insertRefund(trx, order, {
+          kind: 'merchant',
+          outRefundNo: request.outRefundNo,
+          amount: request.amount,
+          reason: request.reason,
+          notifyUrl: null,
+          channelPaymentId: null,
+          requestFingerprint: request.fingerprint,
+          bizMeta: request.bizMeta,
+        });
+        if (!inserted) throw new RefundAlreadyExists();
+        await this.admit(trx, order.id, request.amount, 'merchant', request.leftFee);
+        return inserted;
+      });
+    } catch (error) {
+      if (error instanceof RefundAlreadyExists) return undefined;
+      throw error;
+    }
+    await this.submitToChannel(refund, order);
+    return (await refundRepository.findById(this.db, refund.id)) ?? refund;
+  }
+
   /** `GET /v3/refund/domestic/refunds/{out_refund_no}`: only the caller's own mini program's refunds exist. */
   async query(caller: GatewayCaller, outRefundNo: string): Promise<V3Refund> {
     const refund = await refundRepository.findByOutRefundNo(this.db, caller.applicationId, caller.mchid, outRefundNo);
@@ -504,7 +539,7 @@ export class RefundService {
    * first one, as one compare-and-set on (trade_state, refund_reserved, refund_count). A lost race re-reads
    * the order and checks the rules again, so the reservation never passes the paid amount.
    */
-  private async admit(trx: Executor, orderId: number, amount: number, kind: RefundKind): Promise<void> {
+  private async admit(trx: Executor, orderId: number, amount: number, kind: RefundKind, expectedLeftFee?: number): Promise<void> {
     const now = this.clock.nowMs();
     for (let attempt = 0; attempt < maxAdmissionAttempts; attempt += 1) {
       const order = await orderRepository.findById(trx, orderId);
@@ -516,6 +551,9 @@ export class RefundService {
       }
       if (order.refund_count >= maxRefundsPerOrder) throw refundNotAllowed(`An order takes at most ${maxRefundsPerOrder} refunds`);
       const refundable = order.amount_total - order.refund_reserved;
+      // A virtual refund names the left_fee it saw (SPEC §8.5): the compare-and-set below holds it to that.
+      if (expectedLeftFee !== undefined && expectedLeftFee !== refundable)
+        throw refundNotAllowed(`left_fee ${expectedLeftFee} is not the order's left_fee ${refundable}`);
       if (amount > refundable) {
         throw refundNotAllowed(`The refund amount ${amount} is more than the refundable amount ${refundable} of the order`);
       }

@@ -7,6 +7,7 @@ export {
   VirtualDeliveryNotifier,
   virtualDeliveryTopic,
 } from './virtual-delivery.ts';
+export { type XpayAnswer, XpayErrcode, xpayCoinOperations, xpayOperations, type XpayOperation, XpayService } from './xpay.service.ts';
 export {
   mintWxOrderId,
   VirtualErrCode,

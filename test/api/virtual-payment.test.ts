@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signChannelMessage } from '../../src/channels/protocol.ts';
 import { OutboxWorker } from '../../src/jobs/outbox-worker.ts';
 import { orderRepository } from '../../src/repositories/order.repository.ts';
+import { buildHostXml, parseHostXml } from '../../src/routes/host/host-xml.ts';
 import { outboxRepository } from '../../src/repositories/outbox.repository.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { VirtualDeliveryDeliverer, virtualDeliveryTopic } from '../../src/services/virtual-payment/index.ts';
@@ -325,5 +326,30 @@ describeOnEachDatabase('virtual payment: verify, pay, deliver (SPEC §8.2–8.4,
       payload: envOneSigned,
     });
     expect(refused.json()).toMatchObject({ result: 'fail', errCode: -15002 });
+
+    // The host charges and reports with §4.5's payOrder: prepay_id = wx_order_id, out_trade_no = order_id, total_fee = paid_fee.
+    const created = ok.json();
+    const report = buildHostXml({
+      prepay_id: created.wx_order_id,
+      out_trade_no: created.order_id,
+      total_fee: created.order.paid_fee,
+      transaction_id: 'host-txn-virtual-1',
+      result_code: 'SUCCESS',
+    });
+    const paid = await context.app.inject({
+      method: 'POST',
+      url: '/superapp/pay/payOrder',
+      headers: { 'content-type': 'application/xml', ...signChannelMessage(hostKey, report, { nowMs: context.clock.nowMs() }) },
+      payload: report,
+    });
+    expect(parseHostXml(paid.body)).toMatchObject({ return_code: 'SUCCESS' });
+    expect(await statusOf(created.wx_order_id)).toBe(2);
+    const order = await virtualOrder(created.wx_order_id);
+    const [delivery] = await outboxRepository.listBySubject(context.database.db, 'order', String(order.id));
+    expect(delivery).toMatchObject({
+      topic: virtualDeliveryTopic,
+      event_type: 'minigame_game_pay_goods_deliver_notify',
+      target_url: receiver.url,
+    });
   });
 });

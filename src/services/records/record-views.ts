@@ -155,9 +155,10 @@ export function channelPaymentEntry(row: ChannelPaymentRow) {
 }
 
 export function notificationEntry(row: OutboxRow, attempts: DeliveryAttemptRow[]) {
-  let eventType: string | null = null;
+  // Every topic records its event type on the row (virtual payment's payloads have no event_type of their own).
+  let eventType: string | null = row.event_type;
   try {
-    eventType = (JSON.parse(row.payload_json) as { event_type?: string }).event_type ?? null;
+    eventType ??= (JSON.parse(row.payload_json) as { event_type?: string }).event_type ?? null;
   } catch {
     // A payload that is not JSON shows without an event type.
   }

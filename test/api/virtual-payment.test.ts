@@ -16,7 +16,7 @@ import {
 } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 import { FakeVirtualPaymentSetup } from '../helpers/virtual-payment-directory-fake.ts';
-import { DeliveryReceiver, randomAppKey, signVirtualPayment } from '../helpers/virtual-payment-merchant.ts';
+import { DeliveryReceiver, hmacHex, randomAppKey, signVirtualPayment } from '../helpers/virtual-payment-merchant.ts';
 
 const hour = 3_600_000;
 const method = 'requestMidasPaymentGameItem';
@@ -194,6 +194,35 @@ describeOnEachDatabase('virtual payment: verify, pay, deliver (SPEC §8.2–8.4,
     expect(receiver.received.every((r) => r.verified)).toBe(true);
   });
 
+  it('each attempt signs with the AppKey current at that attempt (a reset revokes the old key at once)', async () => {
+    const { body } = await verify(signDataOf());
+    const wxOrderId = body.wx_order_id as string;
+    await payInSandbox(context.app, wxOrderId);
+    await expect.poll(async () => (await virtualOrder(wxOrderId)).trade_state).toBe('SUCCESS');
+    receiver.received.length = 0;
+    receiver.answer = 'error';
+    await worker.runOnce();
+    const oldKey = appKey;
+    const newKey = randomAppKey();
+    setup.updateAccount(mnpId, { appKey: newKey });
+    receiver.appKey = newKey;
+    try {
+      receiver.answer = 'ack';
+      context.clock.advance(15_000);
+      await worker.runOnce();
+      // Each verified under the key the receiver held when it came: the first under the old key, the second under the new.
+      expect(receiver.received.map((r) => r.verified)).toEqual([true, true]);
+      const [before, after] = receiver.received.map((r) => r.parsed);
+      expect(before!.PayEventSig).toBe(hmacHex(oldKey, `${before!.Event}&${before!.Payload}`));
+      expect(after!.PayEventSig).toBe(hmacHex(newKey, `${after!.Event}&${after!.Payload}`));
+      expect(after!.Payload).toBe(before!.Payload);
+      expect(await statusOf(wxOrderId)).toBe(4);
+    } finally {
+      setup.updateAccount(mnpId, { appKey: oldKey });
+      receiver.appKey = oldKey;
+    }
+  });
+
   it('a late payment (closed at expiry, then paid) becomes status 5 with a full refund and delivers nothing', async () => {
     const { body } = await verify(signDataOf());
     const wxOrderId = body.wx_order_id as string;
@@ -351,5 +380,26 @@ describeOnEachDatabase('virtual payment: verify, pay, deliver (SPEC §8.2–8.4,
       event_type: 'minigame_game_pay_goods_deliver_notify',
       target_url: receiver.url,
     });
+
+    // A second payment under another transaction is a duplicate: refunded in full, status and left_fee unchanged (SPEC §8.3).
+    const second = buildHostXml({
+      prepay_id: created.wx_order_id,
+      out_trade_no: created.order_id,
+      total_fee: created.order.paid_fee,
+      transaction_id: 'host-txn-virtual-2',
+      result_code: 'SUCCESS',
+    });
+    const duplicate = await context.app.inject({
+      method: 'POST',
+      url: '/superapp/pay/payOrder',
+      headers: { 'content-type': 'application/xml', ...signChannelMessage(hostKey, second, { nowMs: context.clock.nowMs() }) },
+      payload: second,
+    });
+    expect(parseHostXml(duplicate.body).return_msg).toMatch(/duplicate payment/);
+    const afterDuplicate = await virtualOrder(created.wx_order_id);
+    expect(await statusOf(created.wx_order_id)).toBe(2);
+    expect(afterDuplicate.amount_total - afterDuplicate.refund_reserved).toBe(created.order.paid_fee);
+    const refunds = await context.database.db.selectFrom('refunds').selectAll().where('order_id', '=', order.id).execute();
+    expect(refunds.map((r) => [r.kind, r.payment_type, r.amount_refund])).toEqual([['duplicate_payment', 2, created.order.paid_fee]]);
   });
 });

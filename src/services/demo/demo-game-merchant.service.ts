@@ -4,6 +4,7 @@ import type { Clock } from '../../domain/clock.ts';
 import { randomString } from '../../domain/ids.ts';
 import { settingRepository } from '../../repositories/setting.repository.ts';
 import { DemoMerchantError } from './demo-merchant.service.ts';
+import type { DemoWorldService } from './demo-world.service.ts';
 
 /**
  * The demo mini game's merchant server (SPEC §8.9): an ordinary virtual payment merchant that happens to run in
@@ -42,6 +43,8 @@ export interface InventoryEntry {
 }
 
 const method = 'requestMidasPaymentGameItem';
+/** The demo host's one signed-in player. */
+export const demoPlayerOpenid = 'demo-player';
 const purchasesKey = 'demo.game.purchases';
 const inventoryKey = 'demo.game.inventory';
 const seenNoncesKey = 'demo.game.delivery-nonces';
@@ -54,6 +57,14 @@ const header = (headers: Record<string, unknown>, name: string) => {
   const value = headers[name];
   return typeof value === 'string' ? value : undefined;
 };
+
+/** The demo world's ready mini game as its merchant server holds it (the demo superapp pays in the sandbox: env 1). */
+export async function demoGameCredentials(world: Pick<DemoWorldService, 'existing'>): Promise<GameCredentials | undefined> {
+  const game = (await world.existing())?.miniGames?.ready;
+  if (!game) return undefined;
+  const { mnpId, offerId, appKey, sessionKey, items } = game;
+  return { mnpId, offerId, appKey, sessionKey, items, openid: demoPlayerOpenid, env: 1 };
+}
 
 export class DemoGameMerchant {
   constructor(

@@ -1,11 +1,10 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
-import { sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { sqliteFilePath } from '../src/db/database.ts';
-import { paymentStatsTriggerStatements } from '../src/db/migrations/0010-records.ts';
+import { paymentStatsChangeTriggerStatements } from '../src/db/migrations/0026-payment-stats-changes.ts';
 import { systemClock, dayMs as day } from '../src/domain/clock.ts';
 import { PaymentStatsService } from '../src/services/records/payment-stats.service.ts';
 import {
@@ -356,7 +355,7 @@ export async function run(args: string[]): Promise<void> {
     const started = performance.now();
     let refundsWritten = 0;
 
-    const triggers = paymentStatsTriggerStatements(database.kind);
+    const triggers = paymentStatsChangeTriggerStatements(database.kind);
     if (database.kind === 'postgres') {
       const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
       const client = await pool.connect();
@@ -455,7 +454,6 @@ export async function run(args: string[]): Promise<void> {
     log(`loaded in ${Math.round((performance.now() - started) / 1000)} s; recounting the daily payment figures`);
     const reopened = await openBenchDatabase(databaseUrl);
     try {
-      await sql`delete from payment_stats_dirty`.execute(reopened.db);
       const days = await new PaymentStatsService(reopened.db, systemClock, benchConfig(databaseUrl)).rebuild();
       log(`daily figures for ${days} business days`);
     } finally {

@@ -152,10 +152,46 @@
     frame.contentWindow.postMessage({ type: 'paythrough-demo:requestPaymentResult', id: id, result: result }, window.location.origin);
   }
 
+  // wx.requestMidasPaymentGameItem for the mini game: the bridge checks the signature with the player's session key
+  // (a sandbox host may verify from the page) and opens the cashier.
+  function payGameItem(params) {
+    return fetch('/demo/game/api/session', { headers: { accept: 'application/json' } })
+      .then(function (response) {
+        return response.json().then(function (session) {
+          if (!response.ok) throw new Error(session.message || 'HTTP ' + response.status);
+          return session;
+        });
+      })
+      .then(function (session) {
+        var cashier = PaythroughBridge.overlayCashier({ container: document.getElementById('screen') });
+        var bridge = PaythroughBridge.createPaymentBridge({
+          appId: session.mnpId,
+          baseUrl: window.location.origin,
+          cashier: cashier,
+          user: function () {
+            return { openid: session.openid, sessionKey: session.sessionKey };
+          },
+        });
+        return bridge.requestMidasPaymentGameItem(params);
+      })
+      .catch(function (error) {
+        if (error && error.errMsg) return { errMsg: error.errMsg, errCode: error.errCode };
+        return { errMsg: 'requestMidasPaymentGameItem:fail ' + (error && error.message ? error.message : String(error)), errCode: -1 };
+      });
+  }
+
   window.addEventListener('message', function (event) {
     // Only the mini program this host runs, on this origin, may ask.
     if (event.origin !== window.location.origin || event.source !== frame.contentWindow) return;
     var data = event.data;
+    if (data && data.type === 'paythrough-demo:requestMidasPaymentGameItem') {
+      log('requestMidasPaymentGameItem via the bridge');
+      payGameItem(data.params || {}).then(function (result) {
+        log('→ ' + result.errMsg + (result.errCode ? ' (' + result.errCode + ')' : ''));
+        reply(data.id, result);
+      });
+      return;
+    }
     if (!data || data.type !== 'paythrough-demo:requestPayment') return;
     var params = data.params || {};
     var mode = payMode();
@@ -171,6 +207,13 @@
         log('→ ' + result.errMsg);
         reply(data.id, result);
       });
+  });
+
+  // The host runs one mini program at a time: the shop or the game.
+  Array.prototype.forEach.call(document.querySelectorAll('input[name="mini-program"]'), function (input) {
+    input.addEventListener('change', function () {
+      if (input.checked) frame.src = input.value;
+    });
   });
 
   // Offer "pay inside the host app" only where this server has the host API (SPEC §4.5).

@@ -33,7 +33,14 @@ import {
   signatureFailureLimit,
   SignatureFailureLimiter,
 } from './services/auth/index.ts';
-import { DemoMerchant, DemoWorldService, extendDemoWorldWithPayment, type DemoDayServices } from './services/demo/index.ts';
+import {
+  DemoGameMerchant,
+  DemoMerchant,
+  DemoWorldService,
+  demoGameCredentials,
+  extendDemoWorldWithPayment,
+  type DemoDayServices,
+} from './services/demo/index.ts';
 import { masterKeyHeartbeatMs, MasterKeyInstanceService, MasterKeyRotationService } from './services/master-key/index.ts';
 import {
   ApprovalService,
@@ -278,6 +285,8 @@ export function createServices(deps: ServiceDependencies) {
     /** The demo shop's merchant server, which calls the gateway at the address the server listens on. */
     createDemoMerchant: (gatewayBaseUrl: () => string) =>
       new DemoMerchant(db, clock, demoShopSecrets, demoWorld, gatewayBaseUrl, demoShopNotifyUrl),
+    createDemoGameMerchant: (paythroughBaseUrl: () => string) =>
+      new DemoGameMerchant(db, clock, () => demoGameCredentials(demoWorld), paythroughBaseUrl),
   };
 }
 

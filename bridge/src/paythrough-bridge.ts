@@ -8,7 +8,24 @@
  * const bridge = createPaymentBridge({ baseUrl: 'https://paythrough.example', appId: 'mnp_...' });
  * await bridge.requestPayment({ timeStamp, nonceStr, package: 'prepay_id=...', signType: 'RSA', paySign });
  * ```
+ *
+ * Virtual items (SPEC §8.2) go through `requestMidasPaymentGameItem` / `requestVirtualPayment` and settle as
+ * `{errMsg: '<method>:ok'}` or `{errMsg: '<method>:fail <reason>', errCode}` (WeChat's errCodes).
  */
+import {
+  checkVirtualPaymentParams,
+  directVirtualPaymentVerifier,
+  verifiedVirtualPayment,
+  virtualFailure,
+  virtualPaymentErrCodes,
+  type VirtualPaymentMethod,
+  type VirtualPaymentOptions,
+  type VirtualPaymentResult,
+  type VirtualPaymentUser,
+  type VirtualPaymentVerifier,
+} from './virtual-payment.ts';
+
+export * from './virtual-payment.ts';
 
 export interface RequestPaymentResult {
   errMsg: string;
@@ -50,10 +67,21 @@ export interface PaymentBridgeOptions {
   /** How to show the cashier; an overlay iframe by default (see `overlayCashier`, `popupCashier`). */
   cashier?: CashierPresenter;
   fetch?: typeof fetch;
+  /**
+   * The signed-in user (openid and session key) for virtual payments verified from the page, as a sandbox host does;
+   * a production host passes `verifyVirtualPayment` instead (SPEC §8.2: its backend signs the call).
+   */
+  user?: () => VirtualPaymentUser | Promise<VirtualPaymentUser>;
+  /** How a virtual payment is verified: the host's own backend in production; from the page (sandbox) by default. */
+  verifyVirtualPayment?: VirtualPaymentVerifier;
 }
 
 export interface PaymentBridge {
   requestPayment(options: RequestPaymentOptions): Promise<RequestPaymentResult>;
+  /** `wx.requestMidasPaymentGameItem`: a mini game buys an item (signData `mode` "goods"). */
+  requestMidasPaymentGameItem(options: VirtualPaymentOptions): Promise<VirtualPaymentResult>;
+  /** `wx.requestVirtualPayment`: a mini program buys an item (`mode` "short_series_goods"). */
+  requestVirtualPayment(options: VirtualPaymentOptions): Promise<VirtualPaymentResult>;
 }
 
 /** The message the cashier page posts to the window that opened it (docs/channel-protocol.md, "The cashier"). */
@@ -61,7 +89,11 @@ export const cashierMessageSource = 'paythrough-sandbox-cashier';
 
 export class RequestPaymentError extends Error implements RequestPaymentResult {
   override name = 'RequestPaymentError';
-  constructor(readonly errMsg: string) {
+  constructor(
+    readonly errMsg: string,
+    /** Set for the virtual payment methods (SPEC §8.8). */
+    readonly errCode?: number,
+  ) {
     super(errMsg);
   }
 }
@@ -122,36 +154,87 @@ export function createPaymentBridge(options: PaymentBridgeOptions): PaymentBridg
     };
   }
 
-  async function settle(params: RequestPaymentOptions): Promise<RequestPaymentResult> {
-    if (busy) return failure('another payment is in progress');
+  /** Shows the cashier for a verified payment; one payment at a time per bridge. */
+  async function present(verified: VerifiedPayment): Promise<{ result: CashierResult; reason?: string } | { error: string }> {
+    try {
+      return await (options.cashier ?? overlayCashier())(verified);
+    } catch (error) {
+      return { error: error instanceof Error ? error.message : 'the cashier could not be opened' };
+    }
+  }
+
+  async function oneAtATime<T>(busyAnswer: T, run: () => Promise<T>): Promise<T> {
+    if (busy) return busyAnswer;
     busy = true;
     try {
-      const verified = await verify(params);
-      if ('errMsg' in verified) return verified;
-      const present = options.cashier ?? overlayCashier();
-      let outcome: { result: CashierResult; reason?: string };
-      try {
-        outcome = await present(verified);
-      } catch (error) {
-        return failure(error instanceof Error ? error.message : 'the cashier could not be opened');
-      }
-      if (outcome.result === 'ok') return ok;
-      if (outcome.result === 'cancel') return failure('cancel');
-      return failure(outcome.reason ?? 'payment failed');
+      return await run();
     } finally {
       busy = false;
     }
   }
 
+  const settle = (params: RequestPaymentOptions): Promise<RequestPaymentResult> =>
+    oneAtATime(failure('another payment is in progress'), async () => {
+      const verified = await verify(params);
+      if ('errMsg' in verified) return verified;
+      const outcome = await present(verified);
+      if ('error' in outcome) return failure(outcome.error);
+      if (outcome.result === 'ok') return ok;
+      if (outcome.result === 'cancel') return failure('cancel');
+      return failure(outcome.reason ?? 'payment failed');
+    });
+
+  const verifyVirtual = options.verifyVirtualPayment ?? directVirtualPaymentVerifier({ baseUrl, fetch: fetcher, user: options.user });
+
+  const settleVirtual = (method: VirtualPaymentMethod, params: VirtualPaymentOptions): Promise<VirtualPaymentResult> =>
+    oneAtATime(virtualFailure(method, 'another payment is in progress', virtualPaymentErrCodes.system), async () => {
+      const refused = checkVirtualPaymentParams(method, params);
+      if (refused) return refused;
+      let answer;
+      try {
+        answer = await verifyVirtual({
+          appId: options.appId,
+          method,
+          signData: params.signData,
+          paySig: params.paySig,
+          signature: params.signature,
+        });
+      } catch (error) {
+        return virtualFailure(method, error instanceof Error ? error.message : 'network error', virtualPaymentErrCodes.backend);
+      }
+      const verified = verifiedVirtualPayment(method, answer);
+      if ('errMsg' in verified) return verified;
+      const outcome = await present(verified);
+      if ('error' in outcome) return virtualFailure(method, outcome.error, virtualPaymentErrCodes.system);
+      if (outcome.result === 'ok') return { errMsg: `${method}:ok` };
+      if (outcome.result === 'cancel') return virtualFailure(method, 'cancel', virtualPaymentErrCodes.cancel);
+      return virtualFailure(method, outcome.reason ?? 'payment failed', virtualPaymentErrCodes.system);
+    });
+
+  /** Callbacks first, then the promise, as wx's payment APIs do; a throwing callback is the caller's bug. */
+  function answer<R extends RequestPaymentResult & { errCode?: number }>(
+    result: R,
+    succeeded: boolean,
+    callbacks: { success?: (r: R) => void; fail?: (r: R) => void; complete?: (r: R) => void },
+  ): R {
+    (succeeded ? callbacks.success : callbacks.fail)?.(result);
+    callbacks.complete?.(result);
+    if (!succeeded) throw new RequestPaymentError(result.errMsg, result.errCode);
+    return result;
+  }
+
   return {
     async requestPayment(params) {
       const result = await settle(params);
-      const succeeded = result.errMsg === ok.errMsg;
-      // Callbacks first, then the promise, as wx.requestPayment does; a throwing callback is the caller's bug.
-      (succeeded ? params.success : params.fail)?.(result);
-      params.complete?.(result);
-      if (!succeeded) throw new RequestPaymentError(result.errMsg);
-      return result;
+      return answer(result, result.errMsg === ok.errMsg, params);
+    },
+    async requestMidasPaymentGameItem(params) {
+      const result = await settleVirtual('requestMidasPaymentGameItem', params);
+      return answer(result, result.errCode === undefined, params);
+    },
+    async requestVirtualPayment(params) {
+      const result = await settleVirtual('requestVirtualPayment', params);
+      return answer(result, result.errCode === undefined, params);
     },
   };
 }

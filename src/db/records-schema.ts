@@ -44,8 +44,8 @@ export interface ExportJobTable {
 
 /**
  * Payment data per mini program, business day (PAYTHROUGH_TIMEZONE), currency, sandbox flag and client
- * platform, counted by order creation day (SPEC §7). Recomputed from `orders` for every day a change
- * touched; distinct users are not kept here, since they cannot be summed over days.
+ * platform, counted by order creation day (SPEC §7). Kept by adding the changes the triggers on `orders` write;
+ * distinct users are not kept here, since they cannot be summed over days.
  */
 export interface PaymentDailyStatsTable {
   mnp_id: string;
@@ -65,18 +65,32 @@ export interface PaymentDailyStatsTable {
   updated_at: number;
 }
 
-/** Orders whose payment figures changed, written by triggers on `orders`; drained by the stats refresh. */
-export interface PaymentStatsDirtyTable {
+/**
+ * One order's change to its day's figures, signed (an order moving to another day or currency is a minus row and a
+ * plus row), written by triggers on `orders` (migration 0026) and added to `payment_daily_stats` by the stats refresh.
+ */
+export interface PaymentStatsChangeTable {
   id: Generated<number>;
   mnp_id: string;
-  /** The order's creation time: names the business day to recompute. */
+  /** The order's creation time: names the business day the change counts on. */
   created_at: number;
+  currency: string;
+  sandbox: number;
+  client_platform: number;
+  application_id: string;
+  mini_program_team_id: string;
+  order_count: number;
+  paid_count: number;
+  refund_order_count: number;
+  total_amount: number;
+  paid_amount: number;
+  refund_amount: number;
 }
 
 export interface RecordTables {
   export_jobs: ExportJobTable;
   payment_daily_stats: PaymentDailyStatsTable;
-  payment_stats_dirty: PaymentStatsDirtyTable;
+  payment_stats_changes: PaymentStatsChangeTable;
 }
 
 declare module './schema.ts' {

@@ -1,6 +1,7 @@
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { DatabaseKind } from '../config/config.ts';
 import type { Database, Executor } from '../db/schema.ts';
+import type { PaymentDailyStatsTable, PaymentStatsChangeTable } from '../db/records-schema.ts';
 import type { RecordScope } from '../domain/record-scope.ts';
 
 /** The orders payment data counts (SPEC §7): one currency, inside the scope, optionally narrowed. */
@@ -28,6 +29,26 @@ export interface Figures {
 /** The figures of one mini program's orders. */
 export interface MiniProgramFigures extends Figures {
   mnp_id: string;
+}
+
+/** A change the triggers wrote; its figures arrive as numbers (SQLite) or decimal text (PostgreSQL's bigint). */
+export type PaymentStatsChangeRow = Selectable<PaymentStatsChangeTable>;
+
+/** Changes summed per row of `payment_daily_stats` (one mini program, business day, currency, sandbox flag, platform). */
+export interface DayChange {
+  mnp_id: string;
+  business_day: string;
+  currency: string;
+  sandbox: number;
+  client_platform: number;
+  application_id: string;
+  mini_program_team_id: string;
+  order_count: bigint;
+  paid_count: bigint;
+  refund_order_count: bigint;
+  total_amount: bigint;
+  paid_amount: bigint;
+  refund_amount: bigint;
 }
 
 export interface DayWindow {
@@ -96,17 +117,56 @@ const orderAggregates = {
 };
 
 export const paymentStatsRepository = {
-  /** Changed orders waiting to be counted, oldest first. */
-  dirtyBatch: (db: Executor, limit: number) =>
-    db.selectFrom('payment_stats_dirty').select(['id', 'mnp_id', 'created_at']).orderBy('id').limit(limit).execute(),
+  /**
+   * Takes up to `limit` of the changes the triggers wrote, oldest first: read and removed in one statement, so a change
+   * is added once however many instances refresh (they also hold the stats lock).
+   */
+  takeChanges: (db: Executor, limit: number) =>
+    db
+      .deleteFrom('payment_stats_changes')
+      .where('id', 'in', (eb) => eb.selectFrom('payment_stats_changes').select('id').orderBy('id').limit(limit))
+      .returningAll()
+      .execute(),
 
-  async deleteDirty(db: Executor, ids: readonly number[]): Promise<void> {
-    if (ids.length) await db.deleteFrom('payment_stats_dirty').where('id', 'in', ids).execute();
+  /** Adds changes to their days' figures; `changes` carry exact sums (bigint) per row of the table. */
+  async addToDays(db: Executor, changes: readonly DayChange[], now: number): Promise<void> {
+    if (changes.length === 0) return;
+    await db
+      .insertInto('payment_daily_stats')
+      // The drivers bind bigint as an exact integer (better-sqlite3 natively, pg as its decimal text).
+      .values(changes.map((change) => ({ ...change, updated_at: now }) as unknown as PaymentDailyStatsTable))
+      .onConflict((conflict) =>
+        conflict.columns(['mnp_id', 'business_day', 'currency', 'sandbox', 'client_platform']).doUpdateSet((eb) => ({
+          application_id: eb.ref('excluded.application_id'),
+          mini_program_team_id: eb.ref('excluded.mini_program_team_id'),
+          order_count: eb('payment_daily_stats.order_count', '+', eb.ref('excluded.order_count')),
+          paid_count: eb('payment_daily_stats.paid_count', '+', eb.ref('excluded.paid_count')),
+          refund_order_count: eb('payment_daily_stats.refund_order_count', '+', eb.ref('excluded.refund_order_count')),
+          total_amount: eb('payment_daily_stats.total_amount', '+', eb.ref('excluded.total_amount')),
+          paid_amount: eb('payment_daily_stats.paid_amount', '+', eb.ref('excluded.paid_amount')),
+          refund_amount: eb('payment_daily_stats.refund_amount', '+', eb.ref('excluded.refund_amount')),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+    // A day whose last order left it (moved or deleted) has no figures, as a recount would leave it.
+    await db
+      .deleteFrom('payment_daily_stats')
+      .where('mnp_id', 'in', [...new Set(changes.map((change) => change.mnp_id))])
+      .where('business_day', 'in', [...new Set(changes.map((change) => change.business_day))])
+      .where('order_count', '=', 0)
+      .execute();
   },
 
-  /** Serialises stats writers across instances (PostgreSQL); SQLite has one writer anyway. */
+  clearChanges: (db: Executor) => db.deleteFrom('payment_stats_changes').execute(),
+
+  /**
+   * Serialises stats writers across instances (PostgreSQL; SQLite has one writer anyway). A table lock rather than an
+   * advisory one: taken as a repeatable-read transaction's first statement, it is held before that transaction's
+   * snapshot is (a rebuild's recount and the changes it drops must be read in one snapshot). Readers are not blocked.
+   */
   async lockForWrite(db: Executor, kind: DatabaseKind): Promise<void> {
-    if (kind === 'postgres') await sql`select pg_advisory_xact_lock(72610002)`.execute(db);
+    if (kind === 'postgres') await sql`lock table payment_daily_stats in share row exclusive mode`.execute(db);
   },
 
   /** Replaces one mini program's figures for one business day with a fresh count of its orders. */

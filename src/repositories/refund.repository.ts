@@ -55,6 +55,7 @@ export const refundRepository = {
     return Number(result.numUpdatedRows);
   },
   /** Notes the channel's refund id (first writer wins) and when to ask the channel next. */
+  /** Records the channel's refund id on a PROCESSING refund; the row as updated, or undefined when it is settled. */
   setChannelRefund: (db: Executor, id: number, channelRefundId: string | null, reconcileAt: number | null, nowMs: number) =>
     db
       .updateTable('refunds')
@@ -66,6 +67,7 @@ export const refundRepository = {
       }))
       .where('id', '=', id)
       .where('status', '=', 'PROCESSING')
+      .returningAll()
       .executeTakeFirst(),
   setReconcileAt: (db: Executor, id: number, reconcileAt: number | null, nowMs: number) =>
     db.updateTable('refunds').set({ reconcile_at: reconcileAt, updated_at: nowMs }).where('id', '=', id).executeTakeFirst(),

@@ -198,9 +198,9 @@ describeOnEachDatabase('migration 0019: merchant keys per superapp, on existing 
   });
 
   it('keeps the indexes and the payment-data triggers of the rebuilt tables', async () => {
-    await db().deleteFrom('payment_stats_dirty').execute();
+    await db().deleteFrom('payment_stats_changes').execute();
     await db().updateTable('orders').set({ amount_total: 1200 }).where('id', '=', 1).execute();
-    expect((await db().selectFrom('payment_stats_dirty').selectAll().execute()).length).toBeGreaterThan(0);
+    expect((await db().selectFrom('payment_stats_changes').selectAll().execute()).length).toBeGreaterThan(0);
     const indexes =
       kind === 'sqlite'
         ? (await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'orders'`.execute(db())).rows

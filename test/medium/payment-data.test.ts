@@ -146,6 +146,54 @@ describeOnEachDatabase('payment data (DescribePaymentDataOverview / Detail)', (k
     ]);
   });
 
+  it('draws a standard line chart per business day from QueryData, as the TCSAS clients send it', async () => {
+    const queryData = (fields: Record<string, unknown>) => Buffer.from(JSON.stringify(fields)).toString('base64');
+    const chart = (params: Record<string, unknown>) =>
+      callAction(managementClient(baseUrl, manifest.miniProgramTeam.users.operator), 'DescribePaymentDataLineChart', {
+        PlatformId: manifest.platformId,
+        ReportId: 'payment_data_analysis',
+        ...params,
+      });
+    const days = { Platform: 0, BeginDate: 20260301, EndDate: 20260303, DataType: '0', PaymentType: 1 };
+    const points = (data: unknown) => {
+      const [line] = data as { DataResult: string; ExecSql: null; ExecTime: number; IndexId: string }[];
+      expect(line).toMatchObject({ ExecSql: null, ExecTime: expect.any(Number) });
+      return JSON.parse(Buffer.from(line!.DataResult, 'base64').toString('utf8')) as unknown;
+    };
+    expect(points(await chart({ IndexId: 'paid_amount', QueryData: queryData(days) }))).toEqual([
+      { DataTime: '20260301', Value: '35.50' },
+      { DataTime: '20260302', Value: '3.00' },
+      { DataTime: '20260303', Value: '0.00' },
+    ]);
+    expect(points(await chart({ IndexId: 'order_user_num', QueryData: queryData(days) }))).toEqual([
+      { DataTime: '20260301', Value: '2' },
+      { DataTime: '20260302', Value: '1' },
+      { DataTime: '20260303', Value: '0' },
+    ]);
+    const fresh = { ...days, MnpId: manifest.miniPrograms.fresh.mnpId };
+    expect(points(await chart({ IndexId: 'order_unpaid_num', QueryData: queryData(fresh) }))).toEqual([
+      { DataTime: '20260301', Value: '1' },
+      { DataTime: '20260302', Value: '0' },
+      { DataTime: '20260303', Value: '0' },
+    ]);
+    // Production orders only (DataType "1" inside QueryData is a string, as SAS sends it).
+    expect(points(await chart({ IndexId: 'total_amount', QueryData: queryData({ ...days, DataType: '1' }) }))).toEqual([
+      { DataTime: '20260301', Value: '7.77' },
+      { DataTime: '20260302', Value: '0.00' },
+      { DataTime: '20260303', Value: '0.00' },
+    ]);
+    const refused = async (params: Record<string, unknown>) => ((await chart(params)) as { error: { code: string } }).error.code;
+    expect(await refused({ IndexId: 'mng_paid_amount', QueryData: queryData(days) })).toBe('InvalidParameterValue');
+    expect(await refused({ IndexId: 'paid_amount', QueryData: queryData({ ...days, PaymentType: 2 }) })).toBe('InvalidParameterValue');
+    expect(await refused({ IndexId: 'paid_amount', QueryData: 'not base64 json' })).toBe('InvalidParameterValue');
+    expect(await refused({ IndexId: 'paid_amount' })).toBe('InvalidParameter');
+    expect(await refused({ IndexId: 'paid_amount', QueryData: queryData({ ...days, BeginDate: 20260230 }) })).toBe('InvalidParameterValue');
+    expect(await refused({ IndexId: 'paid_amount', QueryData: queryData({ ...days, EndDate: 20270401 }) })).toBe(
+      'InvalidParameterValue.TimeRangeExceeded',
+    );
+    expect(await refused({ IndexId: 'paid_amount', QueryData: queryData({ ...days, MnpId: 'mnp_made_up' }) })).toBe('ResourceNotFound');
+  });
+
   it('refuses review staff, hides other tenants, and validates the range', async () => {
     const call = (user: { secretId: string; secretKey: string }, params: Record<string, unknown>) =>
       callAction(managementClient(baseUrl, user), 'DescribePaymentDataOverview', { PlatformId: manifest.platformId, ...params });

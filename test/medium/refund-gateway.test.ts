@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChannelResult, PaymentChannel } from '../../src/channels/channel.ts';
 import { orderRepository } from '../../src/repositories/order.repository.ts';
 import { outboxRepository } from '../../src/repositories/outbox.repository.ts';
@@ -115,6 +115,35 @@ describeOnEachDatabase('refunds through the v3 gateway', (kind) => {
       .where('out_trade_no', '=', order.outTradeNo)
       .execute();
     expect(channelRefunds.reduce((sum, row) => sum + Number(row.amount_refund), 0)).toBe(990);
+  });
+
+  it('admits against the order as it is in the transaction, not as it was read before it', async () => {
+    const order = await paidOrder(1000);
+    const current = (await orderRepository.findById(db(), order.id))!;
+    // The order as read before the refund's transaction: fully reserved by a refund that has since closed.
+    const stale = vi
+      .spyOn(orderRepository, 'findByOutTradeNo')
+      .mockResolvedValueOnce({ ...current, trade_state: 'REFUND', refund_reserved: 1000, refund_count: 1 });
+    try {
+      const answer = await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: number('FRESH'), refund: 400, total: 1000 });
+      expect(answer.statusCode, JSON.stringify(answer.body)).toBe(200);
+    } finally {
+      stale.mockRestore();
+    }
+    expect((await orderRepository.findById(db(), order.id))!).toMatchObject({
+      trade_state: 'REFUND',
+      refund_reserved: 400,
+      refund_count: 1,
+    });
+    // And the other way round: read as fully refundable, though 400 is reserved now; 700 does not fit.
+    const before = vi.spyOn(orderRepository, 'findByOutTradeNo').mockResolvedValueOnce(current);
+    try {
+      const answer = await client.refund({ outTradeNo: order.outTradeNo, outRefundNo: number('STALE'), refund: 700, total: 1000 });
+      expect(answer.statusCode).toBe(400);
+    } finally {
+      before.mockRestore();
+    }
+    expect((await orderRepository.findById(db(), order.id))!).toMatchObject({ refund_reserved: 400, refund_count: 1 });
   });
 
   it('takes at most 50 refunds per order', async () => {

@@ -79,6 +79,15 @@ const validBodies: Record<string, (world: HostileWorld) => unknown> = {
   'POST /demo/merchant/api/settings': () => ({ mnpId: 'x' }),
   'POST /demo/merchant/api/orders': () => ({ goodsId: 'coffee', quantity: 1 }),
   'POST /demo/merchant/api/orders/:outTradeNo/refund': () => ({}),
+  'POST /demo/game/delivery': () => ({
+    EventType: 'event',
+    Event: 'minigame_game_pay_goods_deliver_notify',
+    PayModel: 'goods',
+    Payload: '{"OutTradeNo":"GAME1"}',
+    PayEventSig: '00',
+  }),
+  'POST /demo/game/api/purchases': () => ({ productId: 'gem_pack_60', quantity: 1 }),
+  'POST /demo/game/api/purchases/:outTradeNo/refund': () => ({}),
   'POST /sandbox/v1/cashier/:token/:action': () => ({}),
   'POST /sandbox/v1/statement-faults': (world) => ({
     application_id: world.ids.applicationIds[0],

@@ -124,6 +124,7 @@ const managementActionCapabilities: Record<string, string> = {
   DescribePaymentApprovalList: 'superapp.view',
   DescribePaymentDataOverview: 'order.view',
   DescribePaymentDataDetail: 'order.view',
+  DescribePaymentDataLineChart: 'order.view',
   DescribePaymentOrderList: 'order.view',
   DescribePaymentRefundList: 'refund.view',
   SettleAbnormalRefund: 'refund.settle',

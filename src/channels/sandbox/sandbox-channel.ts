@@ -275,8 +275,7 @@ export class SandboxChannel implements PaymentChannel {
   async refund(input: CreateChannelRefundInput): Promise<ChannelResult<ChannelRefund>> {
     const result = await this.write(async (trx) => {
       const now = this.clock.nowMs();
-      const existing = await sandboxRepository.findRefund(trx, this.superappId, input.merchantId, input.outRefundNo);
-      if (existing) return { view: this.sameRefundOrRefuse(existing, input), settleAt: existing.settle_at };
+      // A repeated out_refund_no passes the same checks and meets its first refund at the insert.
       const order = await sandboxRepository.findOrder(trx, this.superappId, input.merchantId, input.outTradeNo);
       if (!order) throw new Refusal('ORDER_NOT_EXIST', `No order ${input.outTradeNo} under merchant ${input.merchantId}`);
       if (order.state !== 'SUCCESS') throw new Refusal('ORDER_NOT_PAID', `The order is ${order.state}; only paid orders can be refunded`);
@@ -307,7 +306,7 @@ export class SandboxChannel implements PaymentChannel {
         updated_at: now,
       };
       if (!(await sandboxRepository.insertRefund(trx, row))) {
-        // Another request with this out_refund_no won the race.
+        // This out_refund_no was taken first (a repeat, or another request that won the race).
         const winner = await sandboxRepository.findRefund(trx, this.superappId, input.merchantId, input.outRefundNo);
         if (!winner) throw new Error('The sandbox refund vanished');
         return { view: this.sameRefundOrRefuse(winner, input), settleAt: winner.settle_at };

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { clientErrorStatus } from '../../domain/error-mapping.ts';
-import { DemoMerchantError, demoGoods } from '../../services/demo/index.ts';
+import { DemoMerchantError, demoGameCredentials, demoGoods } from '../../services/demo/index.ts';
 import { guardRoutesWith } from '../../plugins/app/route-guards.ts';
 import { repositoryRoot } from '../../config/repository-root.ts';
 
@@ -13,15 +13,24 @@ import { repositoryRoot } from '../../config/repository-root.ts';
  * The clickable demo (SPEC §4.4), present only while the sandbox is on:
  * - `/demo`: a superapp host page (a phone) running the demo mini program shop, with the host bridge;
  * - `/demo/shop`: the mini program itself (the page inside the phone);
- * - `/demo/merchant/...`: the shop's merchant server, its notify_url, its settings and what it received.
+ * - `/demo/merchant/...`: the shop's merchant server, its notify_url, its settings and what it received;
+ * - `/demo/game`: the demo mini game (SPEC §8.9), `/demo/game/api/...` its merchant server, `/demo/game/delivery` its
+ *   delivery URL.
  * Static pages and scripts come from `demo/` (CSP script-src 'self': no inline scripts).
  */
 const demoFolder = path.join(repositoryRoot, 'demo');
-const pages = { host: 'host.html', shop: 'shop.html', settings: 'settings.html', notifications: 'notifications.html' } as const;
+const pages = {
+  host: 'host.html',
+  shop: 'shop.html',
+  game: 'game.html',
+  settings: 'settings.html',
+  notifications: 'notifications.html',
+} as const;
 const assets: Record<string, string> = {
   'demo.css': 'text/css; charset=utf-8',
   'host.js': 'text/javascript; charset=utf-8',
   'shop.js': 'text/javascript; charset=utf-8',
+  'game.js': 'text/javascript; charset=utf-8',
   'settings.js': 'text/javascript; charset=utf-8',
   'notifications.js': 'text/javascript; charset=utf-8',
 };
@@ -45,6 +54,7 @@ export async function demoRoutes(app: FastifyInstance) {
   const pageText = Object.fromEntries(Object.entries(pages).map(([key, file]) => [key, read(file)])) as Record<keyof typeof pages, string>;
   const assetText = Object.fromEntries(Object.keys(assets).map((name) => [name, read(name)]));
   const merchant = app.services.createDemoMerchant(() => ownBaseUrl(app));
+  const gameMerchant = app.services.createDemoGameMerchant(() => ownBaseUrl(app));
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const hidden = { config: { capability: 'public' as const }, schema: { hide: true } };
 
@@ -61,6 +71,7 @@ export async function demoRoutes(app: FastifyInstance) {
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(pageText[page]);
   app.get('/demo', hidden, async (_request, reply) => sendPage(reply, 'host'));
   app.get('/demo/shop', hidden, async (_request, reply) => sendPage(reply, 'shop'));
+  app.get('/demo/game', hidden, async (_request, reply) => sendPage(reply, 'game'));
   app.get('/demo/merchant/settings', hidden, async (_request, reply) => sendPage(reply, 'settings'));
   app.get('/demo/merchant/notifications', hidden, async (_request, reply) => sendPage(reply, 'notifications'));
   routes.get(
@@ -123,6 +134,35 @@ export async function demoRoutes(app: FastifyInstance) {
   );
   routes.get('/demo/merchant/api/notifications', hidden, async () => ({ notifications: await merchant.notifications() }));
 
+  // The mini game's merchant server: what the game calls.
+  routes.get('/demo/game/api/game', hidden, async () => {
+    const game = await demoGameCredentials(app.services.demoWorld);
+    return { configured: !!game, mnpId: game?.mnpId ?? null, offerId: game?.offerId ?? null, items: game?.items ?? [] };
+  });
+  // What the host knows of its signed-in player (a real host keeps the session key on its server).
+  routes.get('/demo/game/api/session', hidden, async () => {
+    const game = await demoGameCredentials(app.services.demoWorld);
+    if (!game) throw new DemoMerchantError(409, 'The demo world has no mini game with virtual payment yet');
+    return { mnpId: game.mnpId, openid: game.openid, sessionKey: game.sessionKey };
+  });
+  routes.post(
+    '/demo/game/api/purchases',
+    {
+      ...hidden,
+      schema: { hide: true, body: z.object({ productId: z.string().max(64), quantity: z.number().int().min(1).max(9).default(1) }) },
+    },
+    async (request) => gameMerchant.signPurchase(request.body.productId, request.body.quantity),
+  );
+  routes.get('/demo/game/api/purchases', hidden, async () => ({
+    purchases: await gameMerchant.purchases(),
+    inventory: await gameMerchant.inventory(),
+  }));
+  routes.post(
+    '/demo/game/api/purchases/:outTradeNo/refund',
+    { ...hidden, schema: { hide: true, params: z.object({ outTradeNo: z.string().max(64) }) } },
+    async (request) => gameMerchant.refund(request.params.outTradeNo),
+  );
+
   // The notify_url reads the exact body bytes: the signature covers them.
   await app.register(async (notify) => {
     notify.removeAllContentTypeParsers();
@@ -134,6 +174,15 @@ export async function demoRoutes(app: FastifyInstance) {
       );
       if (result.ok) return reply.status(204).send();
       return reply.status(401).send({ code: 'FAIL', message: result.message });
+    });
+    // The game's delivery URL: acknowledged as the platform expects, refused with a non-2xx (it is retried).
+    notify.post('/demo/game/delivery', hidden, async (request, reply) => {
+      const result = await gameMerchant.receiveDelivery(
+        request.headers as Record<string, unknown>,
+        typeof request.body === 'string' ? request.body : '',
+      );
+      if (result.ok) return reply.send({ returnCode: '0', data: 'OK' });
+      return reply.status(401).send({ message: result.message });
     });
   });
 }

@@ -46,6 +46,20 @@ export interface DemoManifest {
     fresh: { mnpId: string };
     unbound: { mnpId: string };
   };
+  /** A virtual-payment-enabled mini game with two APPROVED items (SPEC §8.9); absent until its setup exists. */
+  miniGames?: { ready: DemoReadyMiniGame };
+}
+
+/** SPEC §8.9's `miniGames.ready`: its delivery URL is the demo's own receiver. */
+export interface DemoReadyMiniGame {
+  mnpId: string;
+  mchid: string;
+  offerId: string;
+  appKey: string;
+  deliveryUrl: string;
+  items: { productId: string; name: string; price: number; currency: string }[];
+  /** The demo player's session key (the host checks `signature` with it). */
+  sessionKey: string;
 }
 
 /** The approved demo mini program with a working merchant key pair and APIv3 key (SPEC §6.2). */

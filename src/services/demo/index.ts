@@ -2,3 +2,4 @@ export { DemoMerchant, DemoMerchantError, demoGoods } from './demo-merchant.serv
 export { DemoWorldService } from './demo-world.service.ts';
 export { extendDemoWorldWithPayment } from './payment-demo-world.ts';
 export type { DemoDayServices } from './demo-yesterday.ts';
+export { DemoGameMerchant, demoGameCredentials, demoPlayerOpenid, type GameCredentials } from './demo-game-merchant.service.ts';

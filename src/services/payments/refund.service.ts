@@ -94,7 +94,7 @@ export class RefundService {
           channelPaymentId: null,
         });
         if (!inserted) throw new RefundAlreadyExists();
-        await this.admit(trx, order.id, request.amount.refund, 'merchant');
+        await this.admit(trx, order.id, request.amount.refund, 'merchant', { readBefore: order });
         return inserted;
       });
     } catch (error) {
@@ -104,8 +104,8 @@ export class RefundService {
       return this.repeat(caller, winner, order, request);
     }
     // The refund as committed, and its order (the payment it refunds does not change): nothing to read again.
-    await this.submitToChannel(refund, order);
-    return this.view(refund.id);
+    const submitted = await this.submitToChannel(refund, order);
+    return submitted ? toV3Refund(submitted, this.config.timezone) : this.view(refund.id);
   }
 
   /**
@@ -132,7 +132,7 @@ export class RefundService {
           bizMeta: request.bizMeta,
         });
         if (!inserted) throw new RefundAlreadyExists();
-        await this.admit(trx, order.id, request.amount, 'merchant', request.leftFee);
+        await this.admit(trx, order.id, request.amount, 'merchant', { expectedLeftFee: request.leftFee });
         return inserted;
       });
     } catch (error) {
@@ -189,9 +189,10 @@ export class RefundService {
     if (order) await this.submitToChannel(refund, order);
   }
 
-  private async submitToChannel(refund: RefundRow, order: OrderRow): Promise<void> {
+  /** Hands the refund to its channel; the refund as the channel's answer left it, when that is known without a read. */
+  private async submitToChannel(refund: RefundRow, order: OrderRow): Promise<RefundRow | undefined> {
     const channel = await this.channels.channelFor(refund);
-    if (!channel) return;
+    if (!channel) return undefined;
     const channelTransactionId =
       refund.kind === 'duplicate_payment' && refund.channel_payment_id !== null
         ? ((await channelPaymentRepository.listByOrder(this.db, order.id)).find((p) => p.id === refund.channel_payment_id)
@@ -205,27 +206,28 @@ export class RefundService {
       amount: { refund: refund.amount_refund, total: refund.amount_total, currency: refund.currency },
       reason: refund.reason,
     });
-    if (result.outcome === 'ok') {
-      await this.recordChannelView(refund, result.value);
-    } else if (result.outcome === 'rejected') {
+    if (result.outcome === 'ok') return this.recordChannelView(refund, result.value);
+    if (result.outcome === 'rejected')
       await this.settle(refund.id, 'close', { reason: `the channel refused: ${result.code} ${result.message}` });
-    }
     // Unknown: reconcile_at is already set; the reconciler asks the channel and settles to its answer.
+    return undefined;
   }
 
-  /** What the channel says about a refund (an answer, a query or an event): settle when final, else check later. */
-  async recordChannelView(refund: RefundRow, view: ChannelRefund): Promise<void> {
+  /**
+   * What the channel says about a refund (an answer, a query or an event): settle when final, else check later.
+   * Returns the refund as updated when it stayed PROCESSING (undefined otherwise: read it again to see it).
+   */
+  async recordChannelView(refund: RefundRow, view: ChannelRefund): Promise<RefundRow | undefined> {
     const { refund: amount, total, currency } = view.amount;
     if (amount !== refund.amount_refund || total !== refund.amount_total || currency !== refund.currency) {
       await this.flagMismatch(refund, `the channel reports ${view.state} for ${amount} of ${total} ${currency}`);
-      return;
+      return undefined;
     }
     if (view.state === 'PROCESSING') {
       // Nothing moves back to PROCESSING: an ABNORMAL refund waits for a final result.
-      if (refund.status !== 'PROCESSING') return;
+      if (refund.status !== 'PROCESSING') return undefined;
       const now = this.clock.nowMs();
-      await refundRepository.setChannelRefund(this.db, refund.id, view.channelRefundId, nextCheckAt(now, refund.created_at), now);
-      return;
+      return refundRepository.setChannelRefund(this.db, refund.id, view.channelRefundId, nextCheckAt(now, refund.created_at), now);
     }
     const event: RefundEvent = view.state === 'SUCCESS' ? 'succeed' : view.state === 'CLOSED' ? 'close' : 'abnormal';
     await this.settle(refund.id, event, {
@@ -233,6 +235,7 @@ export class RefundService {
       channelRefundId: view.channelRefundId,
       settledAt: view.settledAt,
     });
+    return undefined;
   }
 
   /**
@@ -537,25 +540,27 @@ export class RefundService {
   /**
    * Admits a refund against the order: reserve its amount and count it, moving SUCCESS to REFUND for the
    * first one, as one compare-and-set on (trade_state, refund_reserved, refund_count). A lost race re-reads
-   * the order and checks the rules again, so the reservation never passes the paid amount.
+   * the order and checks the rules again, so the reservation never passes the paid amount. `readBefore` (the order
+   * as read just before the transaction) is tried first: the compare-and-set refuses it if it is stale.
    */
-  private async admit(trx: Executor, orderId: number, amount: number, kind: RefundKind, expectedLeftFee?: number): Promise<void> {
+  private async admit(
+    trx: Executor,
+    orderId: number,
+    amount: number,
+    kind: RefundKind,
+    options: { readBefore?: OrderRow; expectedLeftFee?: number } = {},
+  ): Promise<void> {
     const now = this.clock.nowMs();
-    for (let attempt = 0; attempt < maxAdmissionAttempts; attempt += 1) {
-      const order = await orderRepository.findById(trx, orderId);
-      if (!order || !refundableTradeStates.includes(order.trade_state) || order.success_time === null) {
-        throw refundNotAllowed('The order is not paid: only paid orders are refunded');
-      }
-      if (kind === 'merchant' && now - order.success_time > refundWindowMs) {
-        throw refundNotAllowed('Refunds are accepted only within 365 days of payment');
-      }
-      if (order.refund_count >= maxRefundsPerOrder) throw refundNotAllowed(`An order takes at most ${maxRefundsPerOrder} refunds`);
-      const refundable = order.amount_total - order.refund_reserved;
-      // A virtual refund names the left_fee it saw (SPEC §8.5): the compare-and-set below holds it to that.
-      if (expectedLeftFee !== undefined && expectedLeftFee !== refundable)
-        throw refundNotAllowed(`left_fee ${expectedLeftFee} is not the order's left_fee ${refundable}`);
-      if (amount > refundable) {
-        throw refundNotAllowed(`The refund amount ${amount} is more than the refundable amount ${refundable} of the order`);
+    let guess = options.readBefore;
+    for (let attempt = 0; attempt < maxAdmissionAttempts;) {
+      const order = guess ?? (await orderRepository.findById(trx, orderId));
+      const fromGuess = guess !== undefined;
+      guess = undefined;
+      const refusal = admissionRefusal(order, amount, kind, now, options.expectedLeftFee);
+      if (refusal || !order) {
+        // A refusal on the earlier read is checked again on the order as it is now (a closed refund frees its amount).
+        if (fromGuess) continue;
+        throw refusal;
       }
       const nextTradeState = order.trade_state === 'SUCCESS' ? orderStateMachine.transition('SUCCESS', 'refund') : order.trade_state;
       const admitted = await orderRepository.admitRefund(trx, order.id, {
@@ -566,7 +571,10 @@ export class RefundService {
         nextTradeState,
         nowMs: now,
       });
-      if (admitted === 0) continue;
+      if (admitted === 0) {
+        if (!fromGuess) attempt += 1;
+        continue;
+      }
       if (nextTradeState !== order.trade_state) {
         await paymentStateHistoryRepository.append(trx, {
           subject: 'order',
@@ -581,4 +589,29 @@ export class RefundService {
     }
     throw new AppError('InternalError', 'The order is too busy to take this refund now; retry with the same out_refund_no');
   }
+}
+
+/** Why the order cannot take this refund now, or undefined when it can (SPEC §7's refund rules). */
+function admissionRefusal(
+  order: OrderRow | undefined,
+  amount: number,
+  kind: RefundKind,
+  now: number,
+  expectedLeftFee: number | undefined,
+): AppError | undefined {
+  if (!order || !refundableTradeStates.includes(order.trade_state) || order.success_time === null) {
+    return refundNotAllowed('The order is not paid: only paid orders are refunded');
+  }
+  if (kind === 'merchant' && now - order.success_time > refundWindowMs) {
+    return refundNotAllowed('Refunds are accepted only within 365 days of payment');
+  }
+  if (order.refund_count >= maxRefundsPerOrder) return refundNotAllowed(`An order takes at most ${maxRefundsPerOrder} refunds`);
+  const refundable = order.amount_total - order.refund_reserved;
+  // A virtual refund names the left_fee it saw (SPEC §8.5): the compare-and-set holds it to that.
+  if (expectedLeftFee !== undefined && expectedLeftFee !== refundable)
+    return refundNotAllowed(`left_fee ${expectedLeftFee} is not the order's left_fee ${refundable}`);
+  if (amount > refundable) {
+    return refundNotAllowed(`The refund amount ${amount} is more than the refundable amount ${refundable} of the order`);
+  }
+  return undefined;
 }

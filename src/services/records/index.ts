@@ -7,7 +7,7 @@ export {
 } from './notification-log.service.ts';
 export { OperationsMetricsService, type OperationsSnapshot } from './operations-metrics.service.ts';
 export { OrderRecordService } from './order-record.service.ts';
-export { PaymentDataService } from './payment-data.service.ts';
+export { PaymentDataService, standardPaymentIndexes, type StandardPaymentIndexId } from './payment-data.service.ts';
 export { PaymentStatsService } from './payment-stats.service.ts';
 export { RefundRecordService } from './refund-record.service.ts';
 // The CSV conventions of the exports (SPEC §5), for other groups' CSV files.

@@ -49,6 +49,37 @@ export interface PaymentFigures {
   DataTime: string;
 }
 
+/** The standard IndexIds of `DescribePaymentDataLineChart` (SPEC §8.7) and the figure each one draws. */
+export const standardPaymentIndexes = {
+  order_user_num: 'OrderUserNum',
+  order_num: 'OrderNum',
+  total_amount: 'TotalAmount',
+  order_unpaid_num: 'OrderUnpaidNum',
+  unpaid_amount: 'UnpaidAmount',
+  order_paid_num: 'OrderPaidNum',
+  paid_amount: 'PaidAmount',
+  order_refund_num: 'OrderRefundNum',
+  refund_amount: 'RefundAmount',
+} as const satisfies Record<string, keyof PaymentFigures>;
+
+export type StandardPaymentIndexId = keyof typeof standardPaymentIndexes;
+
+/** A line chart's query: whole business days `YYYY-MM-DD` (QueryData's `BeginDate` / `EndDate`). */
+export interface PaymentLineChartInput extends Omit<PaymentDataQueryInput, 'timeBegin' | 'timeEnd'> {
+  indexId: StandardPaymentIndexId;
+  beginDay: string;
+  endDay: string;
+}
+
+/** One line of a chart (TCSAS `ReportDataResult`): `DataResult` is base64 of `[{"DataTime":"YYYYMMDD","Value":"…"}]`. */
+export interface ReportDataResult {
+  DataResult: string;
+  ExecSql: null;
+  /** Milliseconds the figures took. */
+  ExecTime: number;
+  IndexId: string;
+}
+
 const maxRangeMs = 366 * dayMs;
 const noUsers = { users: 0, paidUsers: 0 };
 
@@ -126,6 +157,26 @@ export class PaymentDataService {
       const row = kept.get(day);
       return this.figures(row ?? sumFigures([]), row?.mini_programs ?? 0, users.get(day) ?? noUsers, currency, dataTime);
     });
+  }
+
+  /** One figure per business day of the range, as a line chart draws it (SPEC §8.7, standard payment). */
+  async lineChart(actor: Actor, input: PaymentLineChartInput): Promise<ReportDataResult[]> {
+    const started = performance.now();
+    const first = businessDayRange(input.beginDay, this.config.timezone);
+    const last = businessDayRange(input.endDay, this.config.timezone);
+    if (!first) throw new AppError('InvalidParameterValue', 'QueryData.BeginDate is not a day (YYYYMMDD)', { field: 'QueryData' });
+    if (!last) throw new AppError('InvalidParameterValue', 'QueryData.EndDate is not a day (YYYYMMDD)', { field: 'QueryData' });
+    const days = await this.detail(actor, { ...input, timeBegin: first.startMs, timeEnd: last.endMs - 1 });
+    const figure = standardPaymentIndexes[input.indexId];
+    const points = days.map((day) => ({ DataTime: day.DataTime, Value: String(day[figure]) }));
+    return [
+      {
+        DataResult: Buffer.from(JSON.stringify(points)).toString('base64'),
+        ExecSql: null,
+        ExecTime: Math.round(performance.now() - started),
+        IndexId: input.indexId,
+      },
+    ];
   }
 
   /** Distinct users per business day: one query when every day is 24 hours long, else one per day. */

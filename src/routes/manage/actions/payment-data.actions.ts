@@ -1,6 +1,11 @@
 import { z } from 'zod';
+import { standardPaymentIndexes, type StandardPaymentIndexId } from '../../../services/records/index.ts';
 import { defineAction } from '../management-action.ts';
 
+const currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'an ISO 4217 code')
+  .optional();
 const epochMs = z.number().int().min(0).max(8_640_000_000_000);
 const paymentDataQuery = z.object({
   TimeBegin: epochMs,
@@ -8,10 +13,7 @@ const paymentDataQuery = z.object({
   MNPIds: z.array(z.string().min(1).max(64)).max(100).optional(),
   DataType: z.union([z.literal(0), z.literal(1)]).optional(),
   Platform: z.union([z.literal(0), z.literal(2), z.literal(3)]).optional(),
-  Currency: z
-    .string()
-    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code')
-    .optional(),
+  Currency: currency,
 });
 
 const toServiceQuery = (input: z.output<typeof paymentDataQuery>) => ({
@@ -22,6 +24,33 @@ const toServiceQuery = (input: z.output<typeof paymentDataQuery>) => ({
   platform: input.Platform,
   currency: input.Currency,
 });
+
+const compactDay = z.number().int().min(19700101).max(99991231);
+const isoDay = (day: number) => `${String(day).slice(0, 4)}-${String(day).slice(4, 6)}-${String(day).slice(6, 8)}`;
+
+/** TCSAS's QueryData: base64 of a JSON object (`DataType` a string inside it, as SAS sends it). */
+const lineChartQueryData = z
+  .string()
+  .max(8192)
+  .transform((text, context) => {
+    try {
+      return JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as unknown;
+    } catch {
+      context.addIssue({ code: 'custom', message: 'QueryData is base64 of a JSON object' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.object({
+      Platform: z.union([z.literal(0), z.literal(2), z.literal(3)]).optional(),
+      MnpId: z.string().min(1).max(64).optional(),
+      MnpIds: z.array(z.string().min(1).max(64)).max(100).optional(),
+      BeginDate: compactDay,
+      EndDate: compactDay,
+      DataType: z.enum(['0', '1']).optional(),
+      PaymentType: z.literal(1, 'PaymentType 1 (standard payment) here; virtual payment is DescribeMNGPaymentLineChart').optional(),
+    }),
+  );
 
 export const paymentDataActions = [
   defineAction({
@@ -35,5 +64,28 @@ export const paymentDataActions = [
     capability: 'order.view',
     input: paymentDataQuery,
     run: ({ actor, services }, input) => services.paymentData.detail(actor, toServiceQuery(input)),
+  }),
+  defineAction({
+    name: 'DescribePaymentDataLineChart',
+    capability: 'order.view',
+    input: z.object({
+      ReportId: z.literal('payment_data_analysis'),
+      IndexId: z.enum(Object.keys(standardPaymentIndexes) as [StandardPaymentIndexId, ...StandardPaymentIndexId[]]),
+      QueryData: lineChartQueryData,
+      Currency: currency,
+    }),
+    run: ({ actor, services }, input) => {
+      const query = input.QueryData;
+      const mnpIds = [...(query.MnpId ? [query.MnpId] : []), ...(query.MnpIds ?? [])];
+      return services.paymentData.lineChart(actor, {
+        indexId: input.IndexId,
+        beginDay: isoDay(query.BeginDate),
+        endDay: isoDay(query.EndDate),
+        mnpIds: mnpIds.length ? mnpIds : undefined,
+        dataType: query.DataType === undefined ? undefined : query.DataType === '1' ? 1 : 0,
+        platform: query.Platform,
+        currency: input.Currency,
+      });
+    },
   }),
 ];

@@ -4,7 +4,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { sqliteFilePath } from '../src/db/database.ts';
-import { paymentStatsChangeTriggerStatements } from '../src/db/migrations/0026-payment-stats-changes.ts';
+import { paymentStatsChangeTriggerStatements } from '../src/db/migrations/0028-payment-stats-changes.ts';
 import { systemClock, dayMs as day } from '../src/domain/clock.ts';
 import { PaymentStatsService } from '../src/services/records/payment-stats.service.ts';
 import {

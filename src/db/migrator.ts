@@ -21,8 +21,8 @@ import { sandboxStatementFaultsMigration } from './migrations/0022-sandbox-state
 import { statementSourcesMigration } from './migrations/0023-statement-sources.ts';
 import { reconciliationMigration } from './migrations/0024-reconciliation.ts';
 import { configGenerationMigration } from './migrations/0025-config-generation.ts';
-import { paymentStatsChangesMigration } from './migrations/0026-payment-stats-changes.ts';
-import { virtualOrdersMigration } from './migrations/0028-virtual-orders.ts';
+import { virtualOrdersMigration } from './migrations/0026-virtual-orders.ts';
+import { paymentStatsChangesMigration } from './migrations/0028-payment-stats-changes.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
@@ -49,8 +49,8 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0023-statement-sources': statementSourcesMigration(),
     '0024-reconciliation': reconciliationMigration(kind),
     '0025-config-generation': configGenerationMigration(kind),
-    '0026-payment-stats-changes': paymentStatsChangesMigration(kind),
-    '0028-virtual-orders': virtualOrdersMigration(kind),
+    '0026-virtual-orders': virtualOrdersMigration(kind),
+    '0028-payment-stats-changes': paymentStatsChangesMigration(kind),
   };
 }
 

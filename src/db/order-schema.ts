@@ -69,7 +69,7 @@ export interface OrderTable {
   closed_at: number | null;
   /** 1 when the channel refused to create the order: closed, not counted, and its out_trade_no may be used again. */
   channel_refused: Generated<number>;
-  // Virtual payment (SPEC §8.3, migration 0028): payment_type 2; the columns below are null on standard orders.
+  // Virtual payment (SPEC §8.3, migration 0026): payment_type 2; the columns below are null on standard orders.
   /** 1 standard (WeChat Pay v3), 2 virtual payment. */
   payment_type: Generated<PaymentType>;
   /** `wx` + 30 digits; also the order's prepay_id. */
@@ -130,7 +130,7 @@ export interface RefundTable {
   success_learned_at: number | null;
   /** The account that settled this ABNORMAL refund by hand (SPEC §7); null when the channel's result settled it. Migration 0018. */
   settled_by: string | null;
-  /** 1 standard, 2 virtual (migration 0028). */
+  /** 1 standard, 2 virtual (migration 0026). */
   payment_type: Generated<PaymentType>;
   /** SHA-256 of a virtual refund_order's fields: a repeat of its refund_order_id must match (SPEC §8.5). */
   request_fingerprint: string | null;

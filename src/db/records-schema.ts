@@ -54,6 +54,8 @@ export interface PaymentDailyStatsTable {
   currency: string;
   sandbox: number;
   client_platform: number;
+  /** 1 standard, 2 virtual payment (migration 0028). */
+  payment_type: number;
   application_id: string;
   mini_program_team_id: string;
   order_count: number;
@@ -67,7 +69,7 @@ export interface PaymentDailyStatsTable {
 
 /**
  * One order's change to its day's figures, signed (an order moving to another day or currency is a minus row and a
- * plus row), written by triggers on `orders` (migration 0026) and added to `payment_daily_stats` by the stats refresh.
+ * plus row), written by triggers on `orders` (migration 0028) and added to `payment_daily_stats` by the stats refresh.
  */
 export interface PaymentStatsChangeTable {
   id: Generated<number>;
@@ -77,6 +79,7 @@ export interface PaymentStatsChangeTable {
   currency: string;
   sandbox: number;
   client_platform: number;
+  payment_type: number;
   application_id: string;
   mini_program_team_id: string;
   order_count: number;

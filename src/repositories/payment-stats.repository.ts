@@ -13,6 +13,8 @@ export interface PaymentFilter {
   sandbox?: 0 | 1 | undefined;
   /** 2 Android, 3 iOS; undefined all. */
   clientPlatform?: 2 | 3 | undefined;
+  /** 1 standard payment, 2 virtual payment (SPEC §8.7 keeps them apart). */
+  paymentType: 1 | 2;
 }
 
 /** The summable figures of some orders. */
@@ -41,6 +43,7 @@ export interface DayChange {
   currency: string;
   sandbox: number;
   client_platform: number;
+  payment_type: number;
   application_id: string;
   mini_program_team_id: string;
   order_count: bigint;
@@ -76,6 +79,7 @@ function filterConditions<T extends OwnedTable>(eb: ExpressionBuilder<Database, 
   if (filter.mnpIds?.length) out.push(e('mnp_id', 'in', filter.mnpIds));
   if (filter.sandbox !== undefined) out.push(e('sandbox', '=', filter.sandbox));
   if (filter.clientPlatform !== undefined) out.push(e('client_platform', '=', filter.clientPlatform));
+  out.push(e('payment_type', '=', filter.paymentType));
   return out;
 }
 
@@ -136,7 +140,7 @@ export const paymentStatsRepository = {
       // The drivers bind bigint as an exact integer (better-sqlite3 natively, pg as its decimal text).
       .values(changes.map((change) => ({ ...change, updated_at: now }) as unknown as PaymentDailyStatsTable))
       .onConflict((conflict) =>
-        conflict.columns(['mnp_id', 'business_day', 'currency', 'sandbox', 'client_platform']).doUpdateSet((eb) => ({
+        conflict.columns(['mnp_id', 'business_day', 'currency', 'sandbox', 'client_platform', 'payment_type']).doUpdateSet((eb) => ({
           application_id: eb.ref('excluded.application_id'),
           mini_program_team_id: eb.ref('excluded.mini_program_team_id'),
           order_count: eb('payment_daily_stats.order_count', '+', eb.ref('excluded.order_count')),
@@ -182,6 +186,7 @@ export const paymentStatsRepository = {
         'currency',
         'sandbox',
         'client_platform',
+        'payment_type',
         (eb) => eb.fn.max('application_id').as('application_id'),
         (eb) => eb.fn.max('mini_program_team_id').as('mini_program_team_id'),
         orderAggregates.order_count.as('order_count'),
@@ -196,7 +201,7 @@ export const paymentStatsRepository = {
       .where('created_at', '<', window.endMs)
       // An order the channel refused to create never existed for the payment figures (SPEC §7).
       .where('channel_refused', '=', 0)
-      .groupBy(['mnp_id', 'currency', 'sandbox', 'client_platform']);
+      .groupBy(['mnp_id', 'currency', 'sandbox', 'client_platform', 'payment_type']);
     if (mnpId !== null) select = select.where('mnp_id', '=', mnpId);
     await db
       .insertInto('payment_daily_stats')
@@ -206,6 +211,7 @@ export const paymentStatsRepository = {
         'currency',
         'sandbox',
         'client_platform',
+        'payment_type',
         'application_id',
         'mini_program_team_id',
         'order_count',
@@ -343,5 +349,6 @@ function filterConditionsSql(filter: PaymentFilter) {
   if (filter.mnpIds?.length) out.push(sql`orders.mnp_id in (${sql.join([...filter.mnpIds])})`);
   if (filter.sandbox !== undefined) out.push(sql`orders.sandbox = ${filter.sandbox}`);
   if (filter.clientPlatform !== undefined) out.push(sql`orders.client_platform = ${filter.clientPlatform}`);
+  out.push(sql`orders.payment_type = ${filter.paymentType}`);
   return out;
 }

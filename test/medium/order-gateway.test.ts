@@ -262,7 +262,7 @@ describeOnEachDatabase('orders through the v3 gateway (sandbox channel)', (kind)
     context.services.gatewayChannels.register('sandbox', refusing);
     try {
       const ordersCountedAt = async (at: number) => {
-        const filter = { scope: { all: true as const }, currency: 'CNY', mnpIds: [client.merchant.mnpId] };
+        const filter = { scope: { all: true as const }, currency: 'CNY', mnpIds: [client.merchant.mnpId], paymentType: 1 as const };
         const figures = await paymentStatsRepository.ordersFigures(db(), filter, at, at + 1);
         return figures.reduce((sum, row) => sum + Number(row.order_count), 0);
       };

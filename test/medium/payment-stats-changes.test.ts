@@ -9,7 +9,17 @@ const hour = 60 * 60 * 1000;
 const day1 = Date.UTC(2026, 1, 28, 16, 0, 0);
 
 type Step =
-  | { kind: 'create'; owner: number; at: number; amount: number; currency: 'CNY' | 'USD'; paid: boolean; platform: 0 | 2 | 3 }
+  | {
+      kind: 'create';
+      owner: number;
+      at: number;
+      amount: number;
+      currency: 'CNY' | 'USD';
+      paid: boolean;
+      platform: 0 | 2 | 3;
+      paymentType: 1 | 2;
+    }
+  | { kind: 'retype'; order: number }
   | { kind: 'pay'; order: number }
   | { kind: 'refund'; order: number; amount: number }
   | { kind: 'move'; order: number; at: number }
@@ -28,7 +38,9 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     currency: fc.constantFrom('CNY' as const, 'USD' as const),
     paid: fc.boolean(),
     platform: fc.constantFrom(0 as const, 2 as const, 3 as const),
+    paymentType: fc.constantFrom(1 as const, 2 as const),
   }),
+  fc.record({ kind: fc.constant('retype' as const), order: fc.nat() }),
   fc.record({ kind: fc.constant('pay' as const), order: fc.nat() }),
   fc.record({ kind: fc.constant('refund' as const), order: fc.nat(), amount: fc.integer({ min: 1, max: 1_000 }) }),
   fc.record({ kind: fc.constant('move' as const), order: fc.nat(), at: instant }),
@@ -38,7 +50,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('refresh' as const), instances: fc.constantFrom(1 as const, 2 as const) }),
 );
 
-describeOnEachDatabase('payment data kept by adding changes (migration 0026)', (kind) => {
+describeOnEachDatabase('payment data kept by adding changes (migration 0028)', (kind) => {
   let context: TestContext;
   let owners: OrderOwner[];
   // Two instances' refreshers over one database; small batches so a refresh takes several rounds.
@@ -66,6 +78,7 @@ describeOnEachDatabase('payment data kept by adding changes (migration 0026)', (
           'currency',
           'sandbox',
           'client_platform',
+          'payment_type',
           'order_count',
           'paid_count',
           'refund_order_count',
@@ -78,6 +91,7 @@ describeOnEachDatabase('payment data kept by adding changes (migration 0026)', (
         .orderBy('currency')
         .orderBy('sandbox')
         .orderBy('client_platform')
+        .orderBy('payment_type')
         .execute()
     ).map((row) => Object.values(row).map(String).join(' '));
 
@@ -93,7 +107,8 @@ describeOnEachDatabase('payment data kept by adding changes (migration 0026)', (
           tradeState: current.paid ? 'SUCCESS' : 'WAIT_PAY',
           clientPlatform: current.platform,
         });
-        ids.push(Number((await db().insertInto('orders').values(row).returning('id').executeTakeFirstOrThrow()).id));
+        const typed = { ...row, payment_type: current.paymentType };
+        ids.push(Number((await db().insertInto('orders').values(typed).returning('id').executeTakeFirstOrThrow()).id));
         continue;
       }
       if (current.kind === 'refresh') {
@@ -108,6 +123,8 @@ describeOnEachDatabase('payment data kept by adding changes (migration 0026)', (
       if (current.kind === 'move') await order.set({ created_at: current.at }).execute();
       if (current.kind === 'recurrency')
         await order.set((eb) => ({ currency: eb.case().when('currency', '=', 'CNY').then('USD').else('CNY').end() })).execute();
+      if (current.kind === 'retype')
+        await order.set((eb) => ({ payment_type: eb.case().when('payment_type', '=', 1).then(2 as const).else(1 as const).end() })).execute();
       if (current.kind === 'refuse') await order.set({ channel_refused: current.refused }).execute();
       if (current.kind === 'delete') {
         await db().deleteFrom('orders').where('id', '=', id).execute();

@@ -29,6 +29,8 @@ export interface PaymentDataQueryInput {
   /** 0 all, 2 Android, 3 iOS. */
   platform?: 0 | 2 | 3 | undefined;
   currency?: string | undefined;
+  /** 1 standard payment (the default), 2 virtual payment. */
+  paymentType?: 1 | 2 | undefined;
 }
 
 /** The figures of SPEC §3 for one set of orders; amounts are major-unit strings in the currency's exponent. */
@@ -266,6 +268,7 @@ export class PaymentDataService {
       mnpIds,
       sandbox: input.dataType === undefined ? undefined : input.dataType === 1 ? 0 : 1,
       clientPlatform: input.platform === 2 || input.platform === 3 ? input.platform : undefined,
+      paymentType: input.paymentType ?? 1,
     };
     return { filter, currency };
   }

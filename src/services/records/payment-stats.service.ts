@@ -79,7 +79,7 @@ export class PaymentStatsService {
     const days = new Map<string, DayChange>();
     for (const change of changes) {
       const day = businessDateOf(Number(change.created_at), this.config.timezone);
-      const key = [change.mnp_id, day, change.currency, change.sandbox, change.client_platform].join('\u0000');
+      const key = [change.mnp_id, day, change.currency, change.sandbox, change.client_platform, change.payment_type].join('\u0000');
       let sum = days.get(key);
       if (!sum) {
         sum = {
@@ -88,6 +88,7 @@ export class PaymentStatsService {
           currency: change.currency,
           sandbox: Number(change.sandbox),
           client_platform: Number(change.client_platform),
+          payment_type: Number(change.payment_type),
           application_id: change.application_id,
           mini_program_team_id: change.mini_program_team_id,
           order_count: 0n,

@@ -3,26 +3,27 @@ import type { DatabaseKind } from '../../config/config.ts';
 import { columnTypes, withSerialId } from './column-types.ts';
 
 /** The order columns a row of `payment_daily_stats` is keyed by: a change to one moves the order to another row. */
-const statsKeyColumns = ['mnp_id', 'created_at', 'currency', 'sandbox', 'client_platform', 'channel_refused'] as const;
+const statsKeyColumns = ['mnp_id', 'created_at', 'currency', 'sandbox', 'client_platform', 'payment_type', 'channel_refused'] as const;
 
 /** The order columns the figures are computed from. */
 const statsValueColumns = ['amount_total', 'success_time', 'refund_succeeded'] as const;
 
 /** The columns of one change: where it counts, then the signed figures. */
 const changeColumns =
-  'mnp_id, created_at, currency, sandbox, client_platform, application_id, mini_program_team_id, ' +
+  'mnp_id, created_at, currency, sandbox, client_platform, payment_type, application_id, mini_program_team_id, ' +
   'order_count, paid_count, refund_order_count, total_amount, paid_amount, refund_amount';
 
 /** What one order adds to its day's figures (SPEC §7: an order the channel refused counts nowhere). */
 const contribution = (row: 'NEW' | 'OLD', sign: '' | '-') =>
-  `${row}.mnp_id, ${row}.created_at, ${row}.currency, ${row}.sandbox, ${row}.client_platform, ${row}.application_id, ` +
+  `${row}.mnp_id, ${row}.created_at, ${row}.currency, ${row}.sandbox, ${row}.client_platform, ${row}.payment_type, ${row}.application_id, ` +
   `${row}.mini_program_team_id, ${sign}1, ${sign}(CASE WHEN ${row}.success_time IS NOT NULL THEN 1 ELSE 0 END), ` +
   `${sign}(CASE WHEN ${row}.refund_succeeded > 0 THEN 1 ELSE 0 END), ${sign}${row}.amount_total, ` +
   `${sign}(CASE WHEN ${row}.success_time IS NOT NULL THEN ${row}.amount_total ELSE 0 END), ${sign}${row}.refund_succeeded`;
 
 /** A payment on an order whose key did not move: one change of the difference, counted once. */
 const difference =
-  'NEW.mnp_id, NEW.created_at, NEW.currency, NEW.sandbox, NEW.client_platform, NEW.application_id, NEW.mini_program_team_id, 0, ' +
+  'NEW.mnp_id, NEW.created_at, NEW.currency, NEW.sandbox, NEW.client_platform, NEW.payment_type, NEW.application_id, ' +
+  'NEW.mini_program_team_id, 0, ' +
   '(CASE WHEN NEW.success_time IS NOT NULL THEN 1 ELSE 0 END) - (CASE WHEN OLD.success_time IS NOT NULL THEN 1 ELSE 0 END), ' +
   '(CASE WHEN NEW.refund_succeeded > 0 THEN 1 ELSE 0 END) - (CASE WHEN OLD.refund_succeeded > 0 THEN 1 ELSE 0 END), ' +
   'NEW.amount_total - OLD.amount_total, ' +
@@ -82,7 +83,7 @@ export function paymentStatsChangeTriggerStatements(kind: DatabaseKind): { creat
 }
 
 /**
- * Payment data kept by adding changes: the triggers of migration 0010 queued a changed order's day, and every refresh
+ * Payment data kept by adding changes, per payment type: the triggers of migration 0010 queued a changed order's day, and every refresh
  * recounted that whole day from `orders` on the event loop (tens of milliseconds on a busy day, the gateway's p99).
  * Now each change carries its signed figures and a refresh adds them. The old queue is dropped and the next refresh
  * rebuilds the figures once from the orders (the time zone mark is cleared).
@@ -99,12 +100,54 @@ export function paymentStatsChangesMigration(kind: DatabaseKind): Migration {
       if (kind === 'postgres') await sql.raw('DROP FUNCTION IF EXISTS paythrough_orders_stats_dirty()').execute(db);
       await db.schema.dropTable('payment_stats_dirty').execute();
 
+      // The daily figures gain the payment type (SPEC §8.7: standard and virtual payment data are apart); they are
+      // derived, so the table is made again and refilled by the rebuild below.
+      await db.schema.dropTable('payment_daily_stats').execute();
+      await db.schema
+        .createTable('payment_daily_stats')
+        .addColumn('mnp_id', 'text', (c) => c.notNull())
+        .addColumn('business_day', 'text', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('sandbox', 'integer', (c) => c.notNull())
+        .addColumn('client_platform', 'integer', (c) => c.notNull())
+        .addColumn('payment_type', 'integer', (c) => c.notNull())
+        .addColumn('application_id', 'text', (c) => c.notNull())
+        .addColumn('mini_program_team_id', 'text', (c) => c.notNull())
+        .addColumn('order_count', bigint, (c) => c.notNull())
+        .addColumn('paid_count', bigint, (c) => c.notNull())
+        .addColumn('refund_order_count', bigint, (c) => c.notNull())
+        .addColumn('total_amount', bigint, (c) => c.notNull())
+        .addColumn('paid_amount', bigint, (c) => c.notNull())
+        .addColumn('refund_amount', bigint, (c) => c.notNull())
+        .addColumn('updated_at', bigint, (c) => c.notNull())
+        .addPrimaryKeyConstraint('payment_daily_stats_pk', [
+          'mnp_id',
+          'business_day',
+          'currency',
+          'sandbox',
+          'client_platform',
+          'payment_type',
+        ])
+        .execute();
+      await db.schema.createIndex('payment_daily_stats_day').on('payment_daily_stats').columns(['business_day', 'currency']).execute();
+      await db.schema
+        .createIndex('payment_daily_stats_application_day')
+        .on('payment_daily_stats')
+        .columns(['application_id', 'business_day'])
+        .execute();
+      await db.schema
+        .createIndex('payment_daily_stats_mp_team_day')
+        .on('payment_daily_stats')
+        .columns(['mini_program_team_id', 'business_day'])
+        .execute();
+
       await withSerialId(kind, db.schema.createTable('payment_stats_changes'))
         .addColumn('mnp_id', 'text', (c) => c.notNull())
         .addColumn('created_at', bigint, (c) => c.notNull())
         .addColumn('currency', 'text', (c) => c.notNull())
         .addColumn('sandbox', 'integer', (c) => c.notNull())
         .addColumn('client_platform', 'integer', (c) => c.notNull())
+        .addColumn('payment_type', 'integer', (c) => c.notNull())
         .addColumn('application_id', 'text', (c) => c.notNull())
         .addColumn('mini_program_team_id', 'text', (c) => c.notNull())
         .addColumn('order_count', bigint, (c) => c.notNull())

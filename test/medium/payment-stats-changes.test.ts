@@ -124,7 +124,16 @@ describeOnEachDatabase('payment data kept by adding changes (migration 0028)', (
       if (current.kind === 'recurrency')
         await order.set((eb) => ({ currency: eb.case().when('currency', '=', 'CNY').then('USD').else('CNY').end() })).execute();
       if (current.kind === 'retype')
-        await order.set((eb) => ({ payment_type: eb.case().when('payment_type', '=', 1).then(2 as const).else(1 as const).end() })).execute();
+        await order
+          .set((eb) => ({
+            payment_type: eb
+              .case()
+              .when('payment_type', '=', 1)
+              .then(2 as const)
+              .else(1 as const)
+              .end(),
+          }))
+          .execute();
       if (current.kind === 'refuse') await order.set({ channel_refused: current.refused }).execute();
       if (current.kind === 'delete') {
         await db().deleteFrom('orders').where('id', '=', id).execute();

@@ -15,7 +15,8 @@ const changeColumns =
 
 /** What one order adds to its day's figures (SPEC §7: an order the channel refused counts nowhere). */
 const contribution = (row: 'NEW' | 'OLD', sign: '' | '-') =>
-  `${row}.mnp_id, ${row}.created_at, ${row}.currency, ${row}.sandbox, ${row}.client_platform, ${row}.payment_type, ${row}.application_id, ` +
+  `${row}.mnp_id, ${row}.created_at, ${row}.currency, ${row}.sandbox, ${row}.client_platform, ${row}.payment_type, ` +
+  `${row}.application_id, ` +
   `${row}.mini_program_team_id, ${sign}1, ${sign}(CASE WHEN ${row}.success_time IS NOT NULL THEN 1 ELSE 0 END), ` +
   `${sign}(CASE WHEN ${row}.refund_succeeded > 0 THEN 1 ELSE 0 END), ${sign}${row}.amount_total, ` +
   `${sign}(CASE WHEN ${row}.success_time IS NOT NULL THEN ${row}.amount_total ELSE 0 END), ${sign}${row}.refund_succeeded`;

@@ -86,6 +86,7 @@ import {
   OperationsMetricsService,
   OrderRecordService,
   PaymentDataService,
+  MiniGamePaymentDataService,
   PaymentStatsService,
   RefundRecordService,
 } from './services/records/index.ts';
@@ -252,6 +253,7 @@ export function createServices(deps: ServiceDependencies) {
     // What matching acts through: the payment.succeeded path and refunds' channel views (SPEC §9.3).
     { orders: gateway.orders, refunds: gateway.refunds },
   );
+  const paymentData = new PaymentDataService(db, clock, deps.config, paymentStats);
   return {
     ...tenancy,
     ...payment,
@@ -264,7 +266,8 @@ export function createServices(deps: ServiceDependencies) {
     audit: new AuditService(db),
     managementAuth: new ManagementAuthService(db, clock, tenancy.apiKeys),
     platform: new PlatformService(db, clock),
-    paymentData: new PaymentDataService(db, clock, deps.config, paymentStats),
+    paymentData,
+    miniGamePaymentData: new MiniGamePaymentDataService(db, clock, deps.config, paymentData),
     /** The database gauges of /metrics (outbox, stuck refunds, reconciler lag, exports). */
     operationsMetrics: new OperationsMetricsService(db, clock, {
       refundStuckMs: deps.config.metricsRefundStuckMinutes * 60_000,

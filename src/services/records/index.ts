@@ -12,3 +12,4 @@ export { PaymentStatsService } from './payment-stats.service.ts';
 export { RefundRecordService } from './refund-record.service.ts';
 // The CSV conventions of the exports (SPEC §5), for other groups' CSV files.
 export { csvRecords, neutraliseFormula, zonedDateTimeFormatter } from './export-format.ts';
+export { MiniGamePaymentDataService, miniGamePaymentIndexes, type MiniGamePaymentIndexId } from './mini-game-payment-data.service.ts';

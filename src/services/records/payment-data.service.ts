@@ -121,7 +121,7 @@ export class PaymentDataService {
   ) {}
 
   async overview(actor: Actor, input: PaymentDataQueryInput): Promise<PaymentFigures> {
-    const { filter, currency } = await this.load(actor, input);
+    const { filter, currency } = await this.filterFor(actor, input);
     await this.stats.refresh();
     const { whole, partial } = this.split(input);
     const kept = whole ? await paymentStatsRepository.statsTotals(this.db, filter, whole.from, whole.to) : undefined;
@@ -137,7 +137,7 @@ export class PaymentDataService {
   }
 
   async detail(actor: Actor, input: PaymentDataQueryInput): Promise<PaymentFigures[]> {
-    const { filter, currency } = await this.load(actor, input);
+    const { filter, currency } = await this.filterFor(actor, input);
     await this.stats.refresh();
     const { whole, partial } = this.split(input);
     const kept = new Map(
@@ -248,7 +248,8 @@ export class PaymentDataService {
     return from <= to ? { whole: { from, to }, partial } : { partial };
   }
 
-  private async load(actor: Actor, input: PaymentDataQueryInput) {
+  /** The filter a payment data query reads with: its range checked, its scope and currency settled (SPEC §7). */
+  async filterFor(actor: Actor, input: PaymentDataQueryInput) {
     if (input.timeEnd < input.timeBegin)
       throw new AppError('InvalidParameterValue', 'TimeEnd must not be before TimeBegin', { field: 'TimeEnd' });
     if (input.timeEnd - input.timeBegin > maxRangeMs) {

@@ -21,6 +21,7 @@ import { sandboxStatementFaultsMigration } from './migrations/0022-sandbox-state
 import { statementSourcesMigration } from './migrations/0023-statement-sources.ts';
 import { reconciliationMigration } from './migrations/0024-reconciliation.ts';
 import { configGenerationMigration } from './migrations/0025-config-generation.ts';
+import { virtualPaymentSetupMigration } from './migrations/0027-virtual-payment-setup.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration, in order; the same list runs on SQLite and PostgreSQL. */
@@ -47,6 +48,7 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0023-statement-sources': statementSourcesMigration(),
     '0024-reconciliation': reconciliationMigration(kind),
     '0025-config-generation': configGenerationMigration(kind),
+    '0027-virtual-payment-setup': virtualPaymentSetupMigration(kind),
   };
 }
 

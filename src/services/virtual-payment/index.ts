@@ -1,1 +1,7 @@
 export type { MiniProgramKind, SellableItem, VirtualPaymentAccountLookup, VirtualPaymentDirectory } from './virtual-payment-directory.ts';
+export { ItemExemptionService, type ExemptionView } from './item-exemption.service.ts';
+export { VirtualApprovalService } from './virtual-approval.service.ts';
+export { VirtualDeliveryService, type VirtualDeliveryView } from './virtual-delivery.service.ts';
+export { VirtualItemService, itemLimits, type ItemFields, type ItemView } from './virtual-item.service.ts';
+export { VirtualPaymentAccountService, appKeyPattern, type AppKeyView } from './virtual-payment-account.service.ts';
+export { VirtualPaymentDirectoryService } from './virtual-payment-directory.service.ts';

@@ -9,6 +9,8 @@ export type VirtualDeliveryConfigRow = Selectable<VirtualDeliveryConfigTable>;
 export const virtualPaymentAccountRepository = {
   find: (db: Executor, mnpId: string) =>
     db.selectFrom('virtual_payment_accounts').selectAll().where('mnp_id', '=', mnpId).executeTakeFirst(),
+  listByTeam: (db: Executor, teamId: string) =>
+    db.selectFrom('virtual_payment_accounts').selectAll().where('team_id', '=', teamId).execute(),
   insert: (db: Executor, row: Insertable<VirtualPaymentAccountTable>) => db.insertInto('virtual_payment_accounts').values(row).execute(),
   /** A re-approval re-points the account at the team's current merchant. */
   setMchid: (db: Executor, mnpId: string, mchid: string, now: number) =>

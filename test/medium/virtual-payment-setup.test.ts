@@ -120,6 +120,25 @@ describeOnEachDatabase('virtual payment setup (SPEC §8.1)', (kind) => {
       const after = (await services().virtualPaymentDirectory.accountOf(db(), world.mnpId))!;
       expect(after).toMatchObject({ virtualPaymentEnabled: true, offerId: before.offerId, appKey: before.appKey });
     });
+    it('an approved merchant change re-points the virtual account; unbinding disables the virtual record too (SPEC §7)', async () => {
+      await virtualWorld();
+      await approvePayment(world);
+      const { approvalNo } = await services().bindings.requestChange(world.mpAdmin, { teamId: world.teamId, ...world.merchants[1]! });
+      await services().bindings.decide(world.reviewer, {
+        applicationId: world.applicationId,
+        approvalNo,
+        approvalType: 10,
+        approvalNote: '',
+      });
+      const changed = (await services().virtualPaymentDirectory.accountOf(db(), world.mnpId))!;
+      expect(changed.mchid).toBe(world.merchants[1]!.merchantId);
+      expect(changed.standard?.mchid).toBe(world.merchants[1]!.merchantId);
+      const binding = await services().bindings.queryTeamMerchant(world.mpAdmin, world.teamId);
+      await services().bindings.unbindByTeam(world.mpAdmin, { teamId: world.teamId, id: binding.id });
+      expect(await services().virtualPaymentDirectory.accountOf(db(), world.mnpId)).toMatchObject({ virtualPaymentEnabled: false });
+      expect(await services().enablements.describe(world.mpAdmin, world.mnpId, 2)).toMatchObject({ approvalStatus: 30 });
+      expect(await services().enablements.describe(world.mpAdmin, world.mnpId, 1)).toMatchObject({ approvalStatus: 30 });
+    });
   });
 
   describe('AppKey', () => {

@@ -315,6 +315,18 @@ describeOnEachDatabase('virtual payment setup (SPEC §8.1)', (kind) => {
       );
     });
 
+    it('two concurrent decisions on one revision: one wins, the other is ApprovalAlreadyProcessed', async () => {
+      await virtualWorld();
+      const created = await create('race');
+      const results = await Promise.allSettled([approve(created.pending!.approvalNo), reject(created.pending!.approvalNo)]);
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      const failure = results.find((result) => result.status === 'rejected') as PromiseRejectedResult;
+      expect(failure.reason.code).toBe('FailedOperation.ApprovalAlreadyProcessed');
+      const after = await services().virtualItems.get(world.mpAdmin, world.mnpId, 'race');
+      expect([ItemStatus.Approved, ItemStatus.Rejected]).toContain(after.status);
+      expect(after.latest.status).toBe(after.status === ItemStatus.Approved ? 10 : 20);
+    });
+
     it('refuses bad input with the SPEC codes and changes nothing', async () => {
       await virtualWorld();
       await create('taken');

@@ -114,6 +114,8 @@ export class ItemExemptionService {
   }
 
   async decide(actor: Actor, input: DecisionInput): Promise<{ id: number }> {
+    // Reach first, as the standard decide does: a superapp out of reach is not found whatever the decision says.
+    await accessSuperapp(this.db, actor, input.applicationId, 'approval.decide');
     const decision = validDecision(input);
     return this.db.transaction().execute(async (trx) => {
       const { superapp } = await accessSuperapp(trx, actor, input.applicationId, 'approval.decide');

@@ -208,6 +208,8 @@ export class VirtualItemService {
 
   /** The superapp decides a pending revision: approval makes it the selling version; a rejection leaves an approved version selling. */
   async decide(actor: Actor, input: DecisionInput): Promise<{ id: number }> {
+    // Reach first, as the standard decide does: a superapp out of reach is not found whatever the decision says.
+    await accessSuperapp(this.db, actor, input.applicationId, 'approval.decide');
     const decision = validDecision(input);
     return this.db.transaction().execute(async (trx) => {
       const { superapp } = await accessSuperapp(trx, actor, input.applicationId, 'approval.decide');

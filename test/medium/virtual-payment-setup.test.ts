@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/access.ts';
 import { ApprovalType, EnablementStatus, ItemStatus, PaymentType } from '../../src/domain/approval-state.ts';
 import { configGenerationRepository } from '../../src/repositories/config-generation.repository.ts';
+import { paymentEnablementRepository } from '../../src/repositories/payment-enablement.repository.ts';
 import { snapshotDatabase } from '../helpers/factories.ts';
 import { approvePayment, bindTeam, createPaymentWorld, expectCode, type PaymentWorld } from '../helpers/payment-world.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
@@ -380,11 +381,52 @@ describeOnEachDatabase('virtual payment setup (SPEC §8.1)', (kind) => {
       await expectCode(services().virtualItems.create(world.as['sa:administrator'], world.mnpId, item('sa')), 'UnauthorizedOperation');
     });
 
-    it('a changed item raises the configuration generation (every instance sees it)', async () => {
+    it('every virtual payment configuration change raises the configuration generation (every instance sees it)', async () => {
       await virtualWorld();
-      const before = await configGenerationRepository.current(db());
-      await create('gen');
-      expect(await configGenerationRepository.current(db())).toBeGreaterThan(before);
+      const changes: [string, () => Promise<unknown>][] = [
+        ['virtual_items', () => create('gen')],
+        ['virtual_payment_accounts', () => services().virtualAccounts.resetAppKey(world.mpAdmin, world.mnpId)],
+        ['virtual_delivery_configs', () => services().virtualDelivery.setDeliveryUrl(world.mpAdmin, world.mnpId, 'https://gen.example/d')],
+        ['virtual_item_exemptions', () => services().itemExemptions.request(world.mpAdmin, { mnpId: world.mnpId, applyNote: 'gen' })],
+        ['mini_programs', () => services().miniPrograms.update(world.mpAdmin, world.mnpId, { kind: 'minigame' })],
+      ];
+      for (const [table, change] of changes) {
+        const before = await configGenerationRepository.current(db());
+        await change();
+        expect(await configGenerationRepository.current(db()), table).toBeGreaterThan(before);
+      }
+      expect(await services().virtualPaymentDirectory.accountOf(db(), world.mnpId)).toMatchObject({ kind: 'minigame' });
+    });
+
+    it('the schema itself allows one pending and one approved enablement per (mini program, PaymentType)', async () => {
+      await virtualWorld();
+      const row = {
+        superapp_id: world.applicationId,
+        team_id: world.teamId,
+        mnp_id: world.mnpId,
+        merchant_id: 'm',
+        merchant_name: 'm',
+        apply_note: '',
+        requested_by: null,
+        requested_at: 1,
+        decided_by: null,
+        decided_at: null,
+        approval_note: '',
+        disabled_by: null,
+        disabled_at: null,
+      };
+      // Virtual is approved already: a second approved virtual row is refused, a standard one is not.
+      await expect(
+        paymentEnablementRepository.insert(db(), { ...row, approval_no: 'apr_x1', status: 10, payment_type: 2 }),
+      ).rejects.toThrow();
+      // Written as rows were before 0027 (no payment_type): standard by default.
+      await paymentEnablementRepository.insert(db(), { ...row, approval_no: 'apr_x2', status: 10 });
+      await paymentEnablementRepository.insert(db(), { ...row, approval_no: 'apr_x3', status: 0, payment_type: 2 });
+      await expect(
+        paymentEnablementRepository.insert(db(), { ...row, approval_no: 'apr_x4', status: 0, payment_type: 2 }),
+      ).rejects.toThrow();
+      const standard = await paymentEnablementRepository.findLatestByMnp(db(), world.mnpId, PaymentType.Standard);
+      expect(standard?.approval_no).toBe('apr_x2');
     });
   });
 

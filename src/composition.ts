@@ -57,7 +57,6 @@ import {
   PlatformKeyService,
 } from './services/payment-setup/index.ts';
 import {
-  noVirtualPaymentSetup,
   VirtualDeliveryDeliverer,
   VirtualDeliveryNotifier,
   virtualDeliveryTopic,
@@ -92,6 +91,14 @@ import {
 } from './services/records/index.ts';
 import { AuditService, MiniProgramService, PlatformService, SuperappService, TeamService, UserService } from './services/tenancy/index.ts';
 import { sealingContexts } from './domain/sealing-contexts.ts';
+import {
+  ItemExemptionService,
+  VirtualApprovalService,
+  VirtualDeliveryService,
+  VirtualItemService,
+  VirtualPaymentAccountService,
+  VirtualPaymentDirectoryService,
+} from './services/virtual-payment/index.ts';
 import { ReconciliationRecordsService, StatementReconciliationService } from './services/reconciliation/index.ts';
 
 /** What services are built from; each service takes only what it uses. */
@@ -102,8 +109,8 @@ export interface ServiceDependencies {
   passwordHasher: PasswordHasher;
   config: Config;
   /**
-   * Virtual payment setup as orders read it (SPEC §8.1, the seam of services/virtual-payment); built from the
-   * standard payment accounts. Until setup provides the real one, no mini program has a virtual payment account.
+   * Virtual payment setup as orders read it (SPEC §8.1, the seam of services/virtual-payment), for a test that puts
+   * its own in; by default the accounts, keys and items of virtual payment setup.
    */
   virtualPaymentDirectory?: VirtualPaymentDirectoryFactory;
 }
@@ -126,7 +133,21 @@ export function createServices(deps: ServiceDependencies) {
   const platformKeys = new PlatformKeyService(db, clock, secretBox, { graceMs: deps.config.platformKeyGraceDays * dayMs }, configCache);
   const credentials = new PaymentCredentialService(db, clock, secretBox, platformKeys, configCache);
   const bindings = new MerchantBindingService(db, clock);
-  const enablements = new PaymentEnablementService(db, clock, credentials);
+  // Virtual payment setup (SPEC §8.1): its account opens when a PaymentType 2 enablement is approved.
+  const virtualAccounts = new VirtualPaymentAccountService(db, clock, secretBox);
+  const enablements = new PaymentEnablementService(db, clock, credentials, virtualAccounts);
+  const virtualItems = new VirtualItemService(db, clock);
+  const itemExemptions = new ItemExemptionService(db, clock);
+  const virtualApprovals = new VirtualApprovalService(enablements, virtualItems, itemExemptions);
+  const virtualPayment = {
+    virtualAccounts,
+    virtualItems,
+    itemExemptions,
+    virtualApprovals,
+    virtualDelivery: new VirtualDeliveryService(db, clock, { sandboxEnabled: deps.config.sandboxEnabled }),
+    /** The seam virtual orders read setup through. */
+    virtualPaymentDirectory: new VirtualPaymentDirectoryService(secretBox),
+  };
   // Channel connections and keys (SPEC §7 "Channel change with live money"): a replaced key overlaps this long.
   const channelConnections = new ChannelConnectionService(db, clock, secretBox);
   const keyOverlapMs = deps.config.keyOverlapHours * 3_600_000;
@@ -142,7 +163,7 @@ export function createServices(deps: ServiceDependencies) {
     merchants: new MerchantService(db, clock),
     bindings,
     enablements,
-    approvals: new ApprovalService(db, bindings, enablements),
+    approvals: new ApprovalService(db, bindings, enablements, virtualApprovals),
     credentials,
     platformKeys,
   };
@@ -150,7 +171,8 @@ export function createServices(deps: ServiceDependencies) {
   // gateway attaches itself to the sink).
   const channelEvents = new DeferredEventSink();
   const outbox = new OutboxService(db, clock, { attemptRetentionMs: deps.config.deliveryAttemptRetentionDays * dayMs });
-  const virtualPaymentDirectory = deps.virtualPaymentDirectory?.({ paymentAccounts: credentials }) ?? noVirtualPaymentSetup;
+  const virtualPaymentDirectory =
+    deps.virtualPaymentDirectory?.({ paymentAccounts: credentials }) ?? virtualPayment.virtualPaymentDirectory;
   const gatewayParts = {
     nonces: new NonceService(db, clock, { retentionMs: deps.config.nonceRetentionMinutes * 60_000 }),
     merchantRequests: new MerchantRequestLimiter(rateLimiter, deps.config.mchidRateLimit),
@@ -257,6 +279,7 @@ export function createServices(deps: ServiceDependencies) {
   return {
     ...tenancy,
     ...payment,
+    ...virtualPayment,
     ...gatewayParts,
     ...gateway,
     ...host,

@@ -22,6 +22,7 @@ import { statementSourcesMigration } from './migrations/0023-statement-sources.t
 import { reconciliationMigration } from './migrations/0024-reconciliation.ts';
 import { configGenerationMigration } from './migrations/0025-config-generation.ts';
 import { virtualOrdersMigration } from './migrations/0026-virtual-orders.ts';
+import { virtualPaymentSetupMigration } from './migrations/0027-virtual-payment-setup.ts';
 import { paymentStatsChangesMigration } from './migrations/0028-payment-stats-changes.ts';
 import type { Database } from './schema.ts';
 
@@ -50,6 +51,7 @@ function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
     '0024-reconciliation': reconciliationMigration(kind),
     '0025-config-generation': configGenerationMigration(kind),
     '0026-virtual-orders': virtualOrdersMigration(kind),
+    '0027-virtual-payment-setup': virtualPaymentSetupMigration(kind),
     '0028-payment-stats-changes': paymentStatsChangesMigration(kind),
   };
 }

@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { ApprovalKind, BindingStatus, EnablementStatus } from '../domain/approval-state.ts';
+import type { ApprovalKind, BindingStatus, EnablementStatus, PaymentType } from '../domain/approval-state.ts';
 
 // Tables of merchant binding, payment enablement and payment credentials (SPEC §2); migration 0002.
 // Times are ms since the epoch (UTC).
@@ -102,6 +102,8 @@ export interface PaymentEnablementTable {
   approval_note: string;
   disabled_by: string | null;
   disabled_at: number | null;
+  /** SPEC §8.1: 1 standard, 2 virtual (existing rows are 1); migration 0027. */
+  payment_type: Generated<PaymentType>;
 }
 
 /** Every persisted transition of a binding or enablement row (append-only). */

@@ -1,6 +1,7 @@
 import type { Generated, Kysely, Transaction } from 'kysely';
 import type { PlatformRole, TeamKind, TeamRole, TeamStatus } from '../domain/roles.ts';
 import type { PaymentTables } from './payment-schema.ts';
+import type { VirtualPaymentTables } from './virtual-payment-schema.ts';
 
 // All times are milliseconds since the epoch (UTC); all money is an integer in the currency's minor unit.
 
@@ -49,6 +50,8 @@ export interface MiniProgramTable {
   name: string;
   icon_url: string;
   category: string;
+  /** SPEC §8.1; migration 0027. */
+  kind: Generated<'miniprogram' | 'minigame'>;
   created_at: number;
   updated_at: number;
 }
@@ -134,7 +137,7 @@ export interface FoundationTables {
 }
 
 /** Later issues add their tables by extending this interface from their own schema file. */
-export interface Database extends FoundationTables, PaymentTables {}
+export interface Database extends FoundationTables, PaymentTables, VirtualPaymentTables {}
 
 /** A database handle or an open transaction; repositories take one as a required argument. */
 /** The database handle services and jobs hold; they open transactions on it and pass them to repositories. */

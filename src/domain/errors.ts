@@ -47,6 +47,10 @@ export const errorCodes = {
   'InvalidParameterValue.ResolutionNoteRequired': { httpStatus: 400 },
   'FailedOperation.ExceptionAlreadyResolved': { httpStatus: 409 },
   'FailedOperation.ReconciliationRunning': { httpStatus: 409 },
+  // Virtual payment setup (SPEC §8.8, console API).
+  'InvalidParameterValue.InvalidProductId': { httpStatus: 400 },
+  'InvalidParameterValue.InvalidItemPrice': { httpStatus: 400 },
+  'FailedOperation.VirtualItemExists': { httpStatus: 409 },
   'ResourceNotFound.Order': { httpStatus: 404 },
   'ResourceNotFound.Refund': { httpStatus: 404 },
   RequestLimitExceeded: { httpStatus: 429 },

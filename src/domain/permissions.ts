@@ -114,6 +114,41 @@ export const permissionTable = {
   // SPEC §7 "ABNORMAL refunds": settling one by hand is as "approve / reject binding …" minus review staff.
   'refund.settle': { ...adminsReadOnly, 'sa:administrator': 'write' },
 
+  // Virtual payment setup (SPEC §8.1's table). Member admins have none of these; the superapp's decisions on
+  // virtual enablement, items and exemptions are 'approval.decide' (the same cells: SA admin and review staff).
+  'virtual_payment.request': { 'mp:administrator': 'write' },
+  'virtual_delivery.view': {
+    ...adminsReadOnly,
+    'mp:administrator': 'write',
+    'mp:senior_developer': 'write',
+    'mp:developer': 'read',
+    'mp:operator': 'read',
+  },
+  'virtual_delivery.manage': { 'mp:administrator': 'write', 'mp:senior_developer': 'write' },
+  'virtual_app_key.manage': { 'mp:administrator': 'write', 'mp:senior_developer': 'write' },
+  'item_exemption.view': {
+    ...adminsReadOnly,
+    'mp:administrator': 'write',
+    'mp:senior_developer': 'write',
+    'mp:developer': 'read',
+    'mp:operator': 'read',
+  },
+  'item_exemption.request': { 'mp:administrator': 'write', 'mp:senior_developer': 'write' },
+  // "every SA role may view items" (member admins excepted: no payment capability, §7).
+  'virtual_item.view': {
+    ...adminsReadOnly,
+    'mp:administrator': 'write',
+    'mp:senior_developer': 'write',
+    'mp:developer': 'read',
+    'mp:operator': 'read',
+    'sa:administrator': 'read',
+    'sa:senior_developer': 'read',
+    'sa:developer': 'read',
+    'sa:operator': 'read',
+    'sa:reviewer': 'read',
+  },
+  'virtual_item.edit': { 'mp:administrator': 'write', 'mp:senior_developer': 'write' },
+
   // Daily reconciliation (SPEC §9.5). Mini program roles but member admin see exceptions of their own mini
   // programs only (the record scope narrows what they reach); the days and reports are the superapp's.
   'reconciliation.view': {

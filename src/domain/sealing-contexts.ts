@@ -7,6 +7,7 @@ export const sealingContexts = {
   apiKeySecret: (secretId: string) => `api-key:${secretId}`,
   channelSecret: (applicationId: string) => `channel-secret:${applicationId}`,
   apiV3Key: (mnpId: string) => `api-v3-key:${mnpId}`,
+  virtualAppKey: (mnpId: string) => `virtual-app-key:${mnpId}`,
   merchantPrivateKey: (serialNo: string) => `merchant-private-key:${serialNo}`,
   platformPrivateKey: (serialNo: string) => `platform-key:${serialNo}`,
   demoManifest: 'demo-manifest',

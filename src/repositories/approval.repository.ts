@@ -25,9 +25,13 @@ export interface ApprovalListRow {
   decided_at: number | null;
   approval_note: string;
   id: number;
+  /** 1 standard, 2 virtual; null for merchant binding requests (they serve both). */
+  payment_type: number | null;
+  /** The item of a `virtual_item` request; null for the other kinds. */
+  product_id: string | null;
 }
 
-/** Binding requests and payment applications of one superapp as one list, newest first. */
+/** Binding requests, payment applications (standard and virtual), item revisions and exemption requests of one superapp, newest first. */
 export const approvalRepository = {
   async list(db: Executor, query: ApprovalQuery): Promise<{ total: number; rows: ApprovalListRow[] }> {
     const bindings = () => {
@@ -46,18 +50,20 @@ export const approvalRepository = {
           'decided_at',
           'approval_note',
           'id',
+          sql<number | null>`cast(null as integer)`.as('payment_type'),
+          sql<string | null>`cast(null as text)`.as('product_id'),
         ])
         .where('superapp_id', '=', query.superappId);
       if (query.statuses) q = q.where('status', 'in', query.statuses as never[]);
       if (query.teamId) q = q.where('team_id', '=', query.teamId);
       return q;
     };
-    const enablements = () => {
+    const enablements = (paymentType: 1 | 2) => {
       let q = db
         .selectFrom('payment_enablements')
         .select([
           'approval_no',
-          sql<ApprovalKind>`cast('payment_enable' as text)`.as('kind'),
+          sql<ApprovalKind>`cast(${paymentType === 2 ? 'virtual_payment_enable' : 'payment_enable'} as text)`.as('kind'),
           'team_id',
           sql<string | null>`mnp_id`.as('mnp_id'),
           'merchant_id',
@@ -68,6 +74,34 @@ export const approvalRepository = {
           'decided_at',
           'approval_note',
           'id',
+          sql<number | null>`payment_type`.as('payment_type'),
+          sql<string | null>`cast(null as text)`.as('product_id'),
+        ])
+        .where('superapp_id', '=', query.superappId)
+        .where('payment_type', '=', paymentType);
+      if (query.statuses) q = q.where('status', 'in', query.statuses as never[]);
+      if (query.teamId) q = q.where('team_id', '=', query.teamId);
+      if (query.mnpId) q = q.where('mnp_id', '=', query.mnpId);
+      return q;
+    };
+    const revisions = () => {
+      let q = db
+        .selectFrom('virtual_item_revisions')
+        .select([
+          'approval_no',
+          sql<ApprovalKind>`cast('virtual_item' as text)`.as('kind'),
+          'team_id',
+          sql<string | null>`mnp_id`.as('mnp_id'),
+          sql<string>`cast('' as text)`.as('merchant_id'),
+          sql<string>`cast('' as text)`.as('merchant_name'),
+          sql<string>`name`.as('apply_note'),
+          'status',
+          'requested_at',
+          'decided_at',
+          'approval_note',
+          sql<number>`item_id`.as('id'),
+          sql<number | null>`cast(2 as integer)`.as('payment_type'),
+          sql<string | null>`product_id`.as('product_id'),
         ])
         .where('superapp_id', '=', query.superappId);
       if (query.statuses) q = q.where('status', 'in', query.statuses as never[]);
@@ -75,11 +109,43 @@ export const approvalRepository = {
       if (query.mnpId) q = q.where('mnp_id', '=', query.mnpId);
       return q;
     };
-    // A mini program filter leaves only payment applications (binding requests are per team).
-    const includeBindings = query.kind !== 'payment_enable' && !query.mnpId;
-    const includeEnablements = query.kind !== 'merchant_binding';
-    if (query.statuses?.length === 0 || (!includeBindings && !includeEnablements)) return { total: 0, rows: [] };
-    const union = includeBindings && includeEnablements ? bindings().unionAll(enablements()) : includeBindings ? bindings() : enablements();
+    const exemptions = () => {
+      let q = db
+        .selectFrom('virtual_item_exemptions')
+        .select([
+          'approval_no',
+          sql<ApprovalKind>`cast('item_exemption' as text)`.as('kind'),
+          'team_id',
+          sql<string | null>`mnp_id`.as('mnp_id'),
+          sql<string>`cast('' as text)`.as('merchant_id'),
+          sql<string>`cast('' as text)`.as('merchant_name'),
+          'apply_note',
+          'status',
+          'requested_at',
+          'decided_at',
+          'approval_note',
+          'id',
+          sql<number | null>`cast(2 as integer)`.as('payment_type'),
+          sql<string | null>`cast(null as text)`.as('product_id'),
+        ])
+        .where('superapp_id', '=', query.superappId);
+      if (query.statuses) q = q.where('status', 'in', query.statuses as never[]);
+      if (query.teamId) q = q.where('team_id', '=', query.teamId);
+      if (query.mnpId) q = q.where('mnp_id', '=', query.mnpId);
+      return q;
+    };
+    const wanted = (kind: ApprovalKind) => query.kind === undefined || query.kind === kind;
+    // A mini program filter leaves out binding requests (they are per team).
+    const parts = [
+      ...(wanted('merchant_binding') && !query.mnpId ? [bindings()] : []),
+      ...(wanted('payment_enable') ? [enablements(1)] : []),
+      ...(wanted('virtual_payment_enable') ? [enablements(2)] : []),
+      ...(wanted('virtual_item') ? [revisions()] : []),
+      ...(wanted('item_exemption') ? [exemptions()] : []),
+    ];
+    const [first, ...rest] = parts;
+    if (query.statuses?.length === 0 || !first) return { total: 0, rows: [] };
+    const union = rest.reduce<typeof first>((all, part) => all.unionAll(part) as typeof first, first);
     const approvals = union.as('approvals');
     const total = Number(
       (
@@ -97,6 +163,9 @@ export const approvalRepository = {
       .offset(query.offset)
       .limit(query.limit)
       .execute();
-    return { total, rows: rows.map((row) => ({ ...row, id: Number(row.id) })) };
+    return {
+      total,
+      rows: rows.map((row) => ({ ...row, id: Number(row.id), payment_type: row.payment_type === null ? null : Number(row.payment_type) })),
+    };
   },
 };

@@ -1,7 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { PaymentEnablementTable } from '../db/payment-schema.ts';
 import type { Executor } from '../db/schema.ts';
-import { EnablementStatus } from '../domain/approval-state.ts';
+import { EnablementStatus, type PaymentType } from '../domain/approval-state.ts';
 
 export type PaymentEnablementRow = Selectable<PaymentEnablementTable>;
 export type StoredEnablementStatus = PaymentEnablementRow['status'];
@@ -14,11 +14,11 @@ export const paymentEnablementRepository = {
     Number((await db.insertInto('payment_enablements').values(row).returning('id').executeTakeFirstOrThrow()).id),
   findById: (db: Executor, id: number) => enablements(db).where('id', '=', id).executeTakeFirst(),
   findByApprovalNo: (db: Executor, approvalNo: string) => enablements(db).where('approval_no', '=', approvalNo).executeTakeFirst(),
-  /** The mini program's latest application: its current payment state. */
-  findLatestByMnp: (db: Executor, mnpId: string) =>
-    enablements(db).where('mnp_id', '=', mnpId).orderBy('id', 'desc').limit(1).executeTakeFirst(),
-  /** The latest application of each of the team's mini programs. */
-  listLatestByTeam: (db: Executor, teamId: string) =>
+  /** The mini program's latest application of a PaymentType: its current state for that type (SPEC §8.1). */
+  findLatestByMnp: (db: Executor, mnpId: string, paymentType: PaymentType) =>
+    enablements(db).where('mnp_id', '=', mnpId).where('payment_type', '=', paymentType).orderBy('id', 'desc').limit(1).executeTakeFirst(),
+  /** The latest application of a PaymentType of each of the team's mini programs. */
+  listLatestByTeam: (db: Executor, teamId: string, paymentType: PaymentType) =>
     enablements(db)
       .where('team_id', '=', teamId)
       .where('id', 'in', (eb) =>
@@ -26,9 +26,11 @@ export const paymentEnablementRepository = {
           .selectFrom('payment_enablements')
           .select((e) => e.fn.max('id').as('id'))
           .where('team_id', '=', teamId)
+          .where('payment_type', '=', paymentType)
           .groupBy('mnp_id'),
       )
       .execute(),
+  /** Every approved record of the team, standard and virtual (an unbinding disables them all). */
   listApprovedByTeam: (db: Executor, teamId: string) =>
     enablements(db).where('team_id', '=', teamId).where('status', '=', EnablementStatus.Approved).orderBy('id', 'asc').execute(),
   compareAndSet: async (

@@ -18,6 +18,13 @@ export const sealedColumns = [
   })),
   { name: 'api_v3_key', table: 'payment_accounts', keyColumn: 'mnp_id', sealedColumn: 'api_v3_key_sealed', contextColumn: 'mnp_id' },
   {
+    name: 'virtual_app_key',
+    table: 'virtual_payment_accounts',
+    keyColumn: 'mnp_id',
+    sealedColumn: 'app_key_sealed',
+    contextColumn: 'mnp_id',
+  },
+  {
     name: 'merchant_private_key',
     table: 'merchant_api_keys',
     keyColumn: 'serial_no',

@@ -331,6 +331,80 @@ const probes: Probe[] = [
   },
 ];
 
+/** A view capability of virtual payment setup (SPEC §8.1): the mini program's page answers 200 where the cell is not none. */
+function virtualViewProbe(capability: Capability, path: string): Probe {
+  return {
+    capability,
+    async check(world, caller) {
+      const level = levelOn(capability, caller, 'miniProgramTeam');
+      const response = await world.clients[caller].get(`/mini-programs/${world.tenant.mnpId}${path}`);
+      expectStatus(response, level === 'none' ? 404 : 200, `GET ${path}`);
+    },
+  };
+}
+
+let virtualProbeSequence = 0;
+const virtualProbes: Probe[] = [
+  virtualViewProbe('virtual_item.view', '/virtual-items'),
+  virtualViewProbe('item_exemption.view', '/item-exemption'),
+  virtualViewProbe('virtual_delivery.view', '/virtual-payment/config'),
+  {
+    capability: 'virtual_item.edit',
+    async check(world, caller) {
+      const level = levelOn('virtual_item.edit', caller, 'miniProgramTeam');
+      const visible = levelOn('virtual_item.view', caller, 'miniProgramTeam');
+      const path = `/mini-programs/${world.tenant.mnpId}/virtual-items`;
+      const countBefore = (await world.superAdmin.get(path)).body.items.length as number;
+      virtualProbeSequence += 1;
+      const productId = `probe_${virtualProbeSequence}`;
+      const created = await world.clients[caller].post(path, { productId, name: `by ${caller}`, price: 100 });
+      expectStatus(created, mutationStatus(level, visible, 201), 'save an item');
+      expect((await world.superAdmin.get(path)).body.items.length).toBe(countBefore + (level === 'write' ? 1 : 0));
+    },
+  },
+  {
+    capability: 'item_exemption.request',
+    async check(world, caller) {
+      const level = levelOn('item_exemption.request', caller, 'miniProgramTeam');
+      const visible = levelOn('item_exemption.view', caller, 'miniProgramTeam');
+      const path = `/mini-programs/${world.tenant.mnpId}/item-exemption`;
+      const current = async () => (await world.superAdmin.get(path)).body as { status: number; approvalNo: string | null };
+      // The superapp rejects a pending request (one left by an earlier call), so each call starts with none pending.
+      const rejectPending = async () => {
+        const { status, approvalNo } = await current();
+        if (status !== 0) return;
+        const rejected = await world.clients['sa:administrator'].post(`/superapps/${world.tenant.applicationId}/approvals/decide`, {
+          approvalNo,
+          approvalType: 20,
+          approvalNote: 'probe',
+        });
+        expectStatus(rejected, 200, 'reject the pending request');
+      };
+      await rejectPending();
+      const requested = await world.clients[caller].post(`${path}/requests`, { applyNote: `by ${caller}` });
+      expectStatus(requested, mutationStatus(level, visible, 201), 'request the exemption');
+      expect((await current()).status === 0, 'pending exactly after an allowed request').toBe(level === 'write');
+      await rejectPending();
+    },
+  },
+  {
+    capability: 'virtual_delivery.manage',
+    async check(world, caller) {
+      const level = levelOn('virtual_delivery.manage', caller, 'miniProgramTeam');
+      const visible = levelOn('virtual_delivery.view', caller, 'miniProgramTeam');
+      const base = `/mini-programs/${world.tenant.mnpId}/virtual-payment`;
+      virtualProbeSequence += 1;
+      const deliveryUrl = `https://shop.example/deliver/${virtualProbeSequence}`;
+      const response = await world.clients[caller].request('PUT', `${base}/delivery-url`, { deliveryUrl });
+      expectStatus(response, mutationStatus(level, visible, 200), 'set the delivery URL');
+      const after = (await world.superAdmin.get(`${base}/config`)).body.deliveryUrl as string | null;
+      if (level === 'write') expect(after).toBe(deliveryUrl);
+      else expect(after).not.toBe(deliveryUrl);
+    },
+  },
+];
+probes.push(...virtualProbes);
+
 describeOnEachDatabase('permission table behaviour (console API)', (kind) => {
   const world = {} as World;
   beforeAll(async () => {
@@ -405,13 +479,24 @@ describeOnEachDatabase('permission table behaviour (console API)', (kind) => {
 
 // Part 3: the behaviour tests above are sensitive to every cell they cover. Each cell of the code's
 // table is changed in turn (in memory, restored after) and the generated check for it must then fail.
-const viewCapabilities = new Set<Capability>(['team.view', 'superapp.view', 'mini_program.view', 'audit.view']);
+const viewCapabilities = new Set<Capability>([
+  'team.view',
+  'superapp.view',
+  'mini_program.view',
+  'audit.view',
+  'virtual_item.view',
+  'item_exemption.view',
+  'virtual_delivery.view',
+]);
 const platformScoped = new Set<Capability>(['team.create', 'platform.users.manage']);
 const superappScoped = new Set<Capability>(['superapp.view', 'superapp.manage', 'reconciliation.resolve']);
 // A thing a role cannot see stays "not found" to it whatever its cell for acting on that thing says.
 const seenThrough: Partial<Record<Capability, Capability>> = {
   'refund.settle': 'refund.view',
   'reconciliation.resolve': 'reconciliation.view',
+  'virtual_item.edit': 'virtual_item.view',
+  'item_exemption.request': 'item_exemption.view',
+  'virtual_delivery.manage': 'virtual_delivery.view',
 };
 
 describe('the behaviour tests fail when a single cell of the enforced table changes [sqlite]', () => {

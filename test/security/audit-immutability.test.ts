@@ -107,6 +107,8 @@ describeOnEachDatabase('audit log: append-only, written by every credential and 
       // A day long past (re-running it appends its audit entry) and an exception that may not exist.
       billDate: '2026-01-15',
       exceptionId: '1',
+      // An item that may not exist (SPEC §8.1).
+      productId: 'probe_item',
     };
     const callers = [manifest.superAdmin, manifest.miniProgramTeam.users.admin, manifest.superapp.users.admin];
     let calls = 0;

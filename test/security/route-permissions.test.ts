@@ -81,6 +81,22 @@ const consoleRouteCapabilities: Record<string, string> = {
   'POST /api/v1/mini-programs/:mnpId/payment-credentials/private-key': 'payment_credentials.manage',
   'POST /api/v1/mini-programs/:mnpId/payment-credentials/reset': 'payment_credentials.manage',
   'PUT /api/v1/mini-programs/:mnpId/payment-credentials/api-v3-key': 'payment_credentials.manage',
+  // SPEC §8.1: virtual payment setup.
+  'GET /api/v1/mini-programs/:mnpId/virtual-payment': 'mini_program.view',
+  'POST /api/v1/mini-programs/:mnpId/virtual-payment/requests': 'virtual_payment.request',
+  'GET /api/v1/mini-programs/:mnpId/virtual-payment/config': 'virtual_delivery.view',
+  'PUT /api/v1/mini-programs/:mnpId/virtual-payment/delivery-url': 'virtual_delivery.manage',
+  'GET /api/v1/mini-programs/:mnpId/virtual-payment/app-key': 'virtual_app_key.manage',
+  'POST /api/v1/mini-programs/:mnpId/virtual-payment/app-key/reset': 'virtual_app_key.manage',
+  'GET /api/v1/mini-programs/:mnpId/virtual-items': 'virtual_item.view',
+  'POST /api/v1/mini-programs/:mnpId/virtual-items': 'virtual_item.edit',
+  'GET /api/v1/mini-programs/:mnpId/virtual-items/:productId': 'virtual_item.view',
+  'PATCH /api/v1/mini-programs/:mnpId/virtual-items/:productId': 'virtual_item.edit',
+  'POST /api/v1/mini-programs/:mnpId/virtual-items/:productId/offline': 'virtual_item.edit',
+  'POST /api/v1/mini-programs/:mnpId/virtual-items/:productId/resubmit': 'virtual_item.edit',
+  'GET /api/v1/mini-programs/:mnpId/item-exemption': 'item_exemption.view',
+  'POST /api/v1/mini-programs/:mnpId/item-exemption/requests': 'item_exemption.request',
+  'POST /api/v1/superapps/:applicationId/item-exemptions/revoke': 'approval.decide',
   // Records (order record, after-sales record, payment data, exports: owner only).
   'GET /api/v1/orders': 'order.view',
   'GET /api/v1/orders/:orderId': 'order.view',
@@ -121,6 +137,7 @@ const managementActionCapabilities: Record<string, string> = {
   DescribeMNPPaymentApprovalInfo: 'mini_program.view',
   ApproveMNPPaymentEnable: 'approval.decide',
   DisableMNPPayment: 'approval.decide',
+  ApproveVirtualPaymentRequest: 'approval.decide',
   DescribePaymentApprovalList: 'superapp.view',
   DescribePaymentDataOverview: 'order.view',
   DescribePaymentDataDetail: 'order.view',
@@ -312,7 +329,8 @@ describe('console routes refuse roles without the capability (generated from the
     if (params[0] === 'applicationId')
       // A reconciled day and an exception of it (SPEC §9.5): any values, the refusal comes first.
       return [{ target: 'superappTeam', ids: { applicationId: tenant.applicationId, billDate: '2026-01-15', exceptionId: '1' } }];
-    if (params[0] === 'mnpId') return [{ target: 'miniProgramTeam', ids: { mnpId: tenant.mnpId } }];
+    // An item need not exist: the refusal comes before the lookup (SPEC §8.1).
+    if (params[0] === 'mnpId') return [{ target: 'miniProgramTeam', ids: { mnpId: tenant.mnpId, productId: 'probe_item' } }];
     if (['orderId', 'refundId', 'notificationId'].includes(params[0]!)) return [{ target: 'miniProgramTeam', ids: records }];
     throw new Error(`${key(route)}: teach targetsOf() the parameter :${params[0]}`);
   }

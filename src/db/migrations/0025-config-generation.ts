@@ -36,33 +36,38 @@ export function configGenerationMigration(kind: DatabaseKind): Migration {
         .addCheckConstraint('config_generation_one_row', sql`id = 1`)
         .execute();
       await sql`insert into config_generation (id, generation) values (1, 1)`.execute(db);
-      if (kind === 'postgres') {
-        await sql
-          .raw(
-            `CREATE OR REPLACE FUNCTION paythrough_raise_config_generation() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN UPDATE config_generation SET generation = generation + 1 WHERE id = 1; RETURN NULL; END $$`,
-          )
-          .execute(db);
-        for (const table of configTables) {
-          await sql
-            .raw(
-              `CREATE CONSTRAINT TRIGGER ${table}_config_generation AFTER INSERT OR UPDATE OR DELETE ON ${table} ` +
-                'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION paythrough_raise_config_generation()',
-            )
-            .execute(db);
-        }
-        return;
-      }
-      for (const table of configTables) {
-        for (const operation of ['insert', 'update', 'delete']) {
-          await sql
-            .raw(
-              `CREATE TRIGGER ${table}_config_generation_${operation} AFTER ${operation.toUpperCase()} ON ${table}
-               BEGIN UPDATE config_generation SET generation = generation + 1 WHERE id = 1; END`,
-            )
-            .execute(db);
-        }
-      }
+      await addConfigGenerationTriggers(kind, db, configTables);
     },
   };
+}
+
+/** The triggers that raise the configuration generation with every change to `tables` (later migrations add theirs). */
+export async function addConfigGenerationTriggers(kind: DatabaseKind, db: Kysely<unknown>, tables: readonly string[]): Promise<void> {
+  if (kind === 'postgres') {
+    await sql
+      .raw(
+        `CREATE OR REPLACE FUNCTION paythrough_raise_config_generation() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN UPDATE config_generation SET generation = generation + 1 WHERE id = 1; RETURN NULL; END $$`,
+      )
+      .execute(db);
+    for (const table of tables) {
+      await sql
+        .raw(
+          `CREATE CONSTRAINT TRIGGER ${table}_config_generation AFTER INSERT OR UPDATE OR DELETE ON ${table} ` +
+            'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION paythrough_raise_config_generation()',
+        )
+        .execute(db);
+    }
+    return;
+  }
+  for (const table of tables) {
+    for (const operation of ['insert', 'update', 'delete']) {
+      await sql
+        .raw(
+          `CREATE TRIGGER ${table}_config_generation_${operation} AFTER ${operation.toUpperCase()} ON ${table}
+           BEGIN UPDATE config_generation SET generation = generation + 1 WHERE id = 1; END`,
+        )
+        .execute(db);
+    }
+  }
 }

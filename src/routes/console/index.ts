@@ -16,6 +16,7 @@ import { paymentConfigRoutes } from './payment-config.routes.ts';
 import { reconciliationRoutes } from './reconciliation.routes.ts';
 import { sessionRoutes } from './session.routes.ts';
 import { tenancyRoutes } from './tenancy.routes.ts';
+import { virtualPaymentRoutes } from './virtual-payment.routes.ts';
 
 export const consoleApiPrefix = '/api/v1';
 
@@ -33,6 +34,7 @@ export async function consoleRoutes(app: FastifyInstance) {
   await app.register(enablementRoutes);
   await app.register(approvalRoutes);
   await app.register(credentialRoutes);
+  await app.register(virtualPaymentRoutes);
   await app.register(orderRecordRoutes);
   await app.register(notificationLogRoutes);
   await app.register(exportRoutes);

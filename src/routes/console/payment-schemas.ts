@@ -171,6 +171,10 @@ export const approvalItemSchema = z.object({
   approvalTime: z.number().nullable(),
   approvalNote: z.string(),
   id: z.number().nullable(),
+  /** SPEC §8.1: 1 standard, 2 virtual; null for merchant binding requests. */
+  paymentType: z.number().nullable(),
+  /** The item of a `virtual_item` request. */
+  productId: z.string().nullable(),
 });
 
 export const merchantKeySchema = z.object({

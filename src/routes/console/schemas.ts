@@ -79,6 +79,7 @@ export const miniProgramSchema = z.object({
   name: z.string(),
   iconUrl: z.string(),
   category: z.string(),
+  kind: z.enum(['miniprogram', 'minigame']),
   createdAt: z.number(),
 });
 

@@ -296,6 +296,7 @@ function registerMiniProgramRoutes(routes: ZodRoutes) {
     name: nameSchema,
     iconUrl: z.string().trim().max(500).optional(),
     category: z.string().trim().max(100).optional(),
+    kind: z.enum(['miniprogram', 'minigame']).optional(),
   });
 
   routes.post(

@@ -13,6 +13,7 @@ export const sealedContexts: Record<SealedColumnName, (contextValue: string) => 
   host_key: sealingContexts.channelSecret,
   previous_host_key: sealingContexts.channelSecret,
   api_v3_key: sealingContexts.apiV3Key,
+  virtual_app_key: sealingContexts.virtualAppKey,
   merchant_private_key: sealingContexts.merchantPrivateKey,
   platform_private_key: sealingContexts.platformPrivateKey,
   'demo.manifest': () => sealingContexts.demoManifest,

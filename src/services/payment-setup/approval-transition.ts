@@ -36,7 +36,7 @@ interface ApprovalHistoryDetail {
   at: number;
 }
 
-type ApprovalPersister<S extends number, E extends string, Changes> = TransitionPersister<
+export type ApprovalPersister<S extends number, E extends string, Changes> = TransitionPersister<
   Executor,
   ApprovalRecord<S>,
   S,
@@ -45,7 +45,7 @@ type ApprovalPersister<S extends number, E extends string, Changes> = Transition
   Changes
 > & { kind: ApprovalKind };
 
-function approvalPersister<S extends number, E extends string, Changes>(
+export function approvalPersister<S extends number, E extends string, Changes>(
   kind: ApprovalKind,
   machine: StateMachine<S, E>,
   compareAndSet: (trx: Executor, id: number, from: S, to: S, changes: Changes) => Promise<number>,
@@ -81,6 +81,15 @@ export const enablementTransitions = approvalPersister<
   Parameters<typeof enablementMachine.next>[1],
   PaymentEnablementChanges
 >('payment_enable', enablementMachine, (trx, id, from, to, changes) =>
+  paymentEnablementRepository.compareAndSet(trx, id, from as StoredEnablementStatus, to as StoredEnablementStatus, changes),
+);
+
+/** The same records with PaymentType 2 (SPEC §8.1): their history and audit entries name the kind `virtual_payment_enable`. */
+export const virtualEnablementTransitions = approvalPersister<
+  EnablementStatus,
+  Parameters<typeof enablementMachine.next>[1],
+  PaymentEnablementChanges
+>('virtual_payment_enable', enablementMachine, (trx, id, from, to, changes) =>
   paymentEnablementRepository.compareAndSet(trx, id, from as StoredEnablementStatus, to as StoredEnablementStatus, changes),
 );
 

@@ -1,7 +1,7 @@
 import type { DatabaseClient } from '../../db/schema.ts';
 import type { Actor } from '../../domain/access.ts';
 import { AppError } from '../../domain/errors.ts';
-import { approvalKinds, BindingStatus, EnablementStatus, type ApprovalKind } from '../../domain/approval-state.ts';
+import { approvalKinds, BindingStatus, EnablementStatus, RevisionStatus, type ApprovalKind } from '../../domain/approval-state.ts';
 import { approvalRepository } from '../../repositories/approval.repository.ts';
 import { merchantBindingRepository } from '../../repositories/merchant-binding.repository.ts';
 import type { DecisionInput } from './approval-transition.ts';
@@ -37,8 +37,18 @@ export interface ApprovalListItem {
   /** ms of the decision; null while pending. */
   approvalTime: number | null;
   approvalNote: string;
-  /** The binding or payment record id once approved (also after unbinding / disabling); null before. */
+  /** The binding or payment record id once approved (also after unbinding / disabling); the item's id once a revision is
+   * approved; the exemption's id once approved (also after revoking); null before. */
   id: number | null;
+  /** 1 standard, 2 virtual (SPEC §8.1); null for merchant binding requests. */
+  paymentType: number | null;
+  /** The item of a `virtual_item` request; null for the other kinds. */
+  productId: string | null;
+}
+
+/** Decides virtual payment requests (enablement, items, exemptions) for the Approvals page; the virtual payment group implements it. */
+export interface VirtualApprovalDecider {
+  decideIfVirtual(actor: Actor, input: DecisionInput): Promise<{ kind: ApprovalKind; id: number } | undefined>;
 }
 
 /** Checks Offset / Limit of a list action (SPEC §7: Limit default 20, at most 100; Offset at most 10,000). */
@@ -59,6 +69,9 @@ const approvedStatuses = new Set<number>([
   EnablementStatus.Approved,
   EnablementStatus.Disabled,
 ]);
+/** A revision's 30 is "withdrawn", never approved. */
+const idShownAt = (kind: ApprovalKind, status: number) =>
+  kind === 'virtual_item' ? status === RevisionStatus.Approved : approvedStatuses.has(status);
 
 /** The superapp's Approvals page (SPEC §5): binding requests and payment requests, pending and decided. */
 export class ApprovalService {
@@ -66,6 +79,7 @@ export class ApprovalService {
     private readonly db: DatabaseClient,
     private readonly bindings: MerchantBindingService,
     private readonly enablements: PaymentEnablementService,
+    private readonly virtualApprovals?: VirtualApprovalDecider,
   ) {}
 
   /** DescribePaymentApprovalList: visible to every superapp role and to super and platform admins. */
@@ -97,16 +111,20 @@ export class ApprovalService {
         applyTime: Number(row.requested_at),
         approvalTime: row.decided_at === null ? null : Number(row.decided_at),
         approvalNote: row.approval_note,
-        id: approvedStatuses.has(Number(row.status)) ? Number(row.id) : null,
+        id: idShownAt(row.kind, Number(row.status)) ? Number(row.id) : null,
+        paymentType: row.payment_type,
+        productId: row.product_id,
       })),
     };
   }
 
-  /** Decides either kind of request by its ApprovalNo (the console's Approvals page). */
+  /** Decides any kind of request by its ApprovalNo (the console's Approvals page). */
   async decide(actor: Actor, input: DecisionInput): Promise<{ kind: ApprovalKind; id: number }> {
     if (await merchantBindingRepository.findByApprovalNo(this.db, input.approvalNo)) {
       return { kind: 'merchant_binding', ...(await this.bindings.decide(actor, input)) };
     }
+    const virtual = await this.virtualApprovals?.decideIfVirtual(actor, input);
+    if (virtual) return virtual;
     return { kind: 'payment_enable', ...(await this.enablements.decide(actor, input)) };
   }
 }

@@ -1,4 +1,4 @@
-export { ApprovalService } from './approval.service.ts';
+export { ApprovalService, type VirtualApprovalDecider } from './approval.service.ts';
 export { ConfigCache } from './config-cache.ts';
 export {
   ChannelConnectionService,
@@ -21,3 +21,13 @@ export {
 } from './payment-credential.service.ts';
 export { PaymentEnablementService } from './payment-enablement.service.ts';
 export { PlatformKeyService } from './platform-key.service.ts';
+export {
+  alreadyProcessed,
+  approvalPersister,
+  persistTransition,
+  recordApprovalCreation,
+  validDecision,
+  type ApprovalPersister,
+  type DecisionInput,
+} from './approval-transition.ts';
+export { validPaymentType, type EnablementDescription, type VirtualAccountOpener } from './payment-enablement.service.ts';

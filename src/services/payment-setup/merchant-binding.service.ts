@@ -9,6 +9,7 @@ import { isUniqueViolation } from '../../repositories/constraint-errors.ts';
 import { merchantBindingRepository, type MerchantBindingRow } from '../../repositories/merchant-binding.repository.ts';
 import { merchantRepository } from '../../repositories/merchant.repository.ts';
 import { paymentAccountRepository } from '../../repositories/payment-account.repository.ts';
+import { virtualPaymentAccountRepository } from '../../repositories/virtual-payment-account.repository.ts';
 import { accessMiniProgramTeam, accessSuperapp, recordAudit, seesSuperapp } from '../tenancy/index.ts';
 import {
   alreadyProcessed,
@@ -340,6 +341,19 @@ export class MerchantBindingService {
       await recordAudit(trx, this.clock, actor, {
         action: 'payment_account.change_merchant',
         targetType: 'payment_account',
+        targetId: account.mnp_id,
+        teamId,
+        before: { mchid: account.mchid },
+        after: { mchid },
+      });
+    }
+    // The virtual payment accounts (SPEC §8.1) carry the binding's mchid too.
+    for (const account of await virtualPaymentAccountRepository.listByTeam(trx, teamId)) {
+      if (account.mchid === mchid) continue;
+      await virtualPaymentAccountRepository.setMchid(trx, account.mnp_id, mchid, now);
+      await recordAudit(trx, this.clock, actor, {
+        action: 'virtual_payment_account.change_merchant',
+        targetType: 'virtual_payment_account',
         targetId: account.mnp_id,
         teamId,
         before: { mchid: account.mchid },

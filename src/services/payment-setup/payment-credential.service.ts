@@ -16,7 +16,7 @@ import { type Clock, dayMs } from '../../domain/clock.ts';
 import { apiV3KeyProblem } from '../../domain/credentials.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { CurrencyCode } from '../../domain/money.ts';
-import { EnablementStatus } from '../../domain/approval-state.ts';
+import { EnablementStatus, PaymentType } from '../../domain/approval-state.ts';
 import { merchantBindingRepository } from '../../repositories/merchant-binding.repository.ts';
 import { paymentAccountRepository, type MerchantApiKeyRow, type PaymentAccountRow } from '../../repositories/payment-account.repository.ts';
 import { paymentEnablementRepository } from '../../repositories/payment-enablement.repository.ts';
@@ -136,7 +136,7 @@ export async function findMerchantKeyBySerial(db: Executor, serialNo: string): P
 export async function findPaymentAccount(db: Executor, secretBox: SecretBox, mnpId: string): Promise<PaymentAccountLookup | undefined> {
   const account = await paymentAccountRepository.find(db, mnpId);
   if (!account) return undefined;
-  const latest = await paymentEnablementRepository.findLatestByMnp(db, mnpId);
+  const latest = await paymentEnablementRepository.findLatestByMnp(db, mnpId, PaymentType.Standard);
   const binding = await merchantBindingRepository.findEffectiveByTeam(db, account.team_id);
   const config = await resolvePaymentConfig(db, account.superapp_id);
   const team = await teamRepository.findById(db, account.team_id);

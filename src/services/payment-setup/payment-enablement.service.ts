@@ -4,7 +4,7 @@ import { accessLevel, type Actor } from '../../domain/access.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
-import { EnablementStatus, enablementMachine, type EnablementEvent } from '../../domain/approval-state.ts';
+import { EnablementStatus, enablementMachine, PaymentType, type EnablementEvent } from '../../domain/approval-state.ts';
 import { isUniqueViolation } from '../../repositories/constraint-errors.ts';
 import { merchantBindingRepository } from '../../repositories/merchant-binding.repository.ts';
 import { miniProgramRepository } from '../../repositories/mini-program.repository.ts';
@@ -19,6 +19,7 @@ import {
   alreadyProcessed,
   enablementTransitions,
   persistTransition,
+  virtualEnablementTransitions,
   recordApprovalCreation,
   validDecision,
   type DecisionInput,
@@ -68,7 +69,7 @@ function transitionOf(
   options: { note?: string; auditTeamId: string; changes: PaymentEnablementChanges },
 ) {
   return persistTransition(trx, clock, actor, {
-    persister: enablementTransitions,
+    persister: row.payment_type === PaymentType.Virtual ? virtualEnablementTransitions : enablementTransitions,
     record: { id: Number(row.id), approval_no: row.approval_no, status: row.status },
     event,
     changes: options.changes,
@@ -98,23 +99,47 @@ export async function disableApprovedOfTeam(
   return approved.length;
 }
 
-/** SPEC §2.2: payment enablement per mini program — request, describe, decide, disable. */
+/**
+ * Opens (or re-points) a mini program's virtual payment account when its virtual payment (PaymentType 2) is approved,
+ * in the approval's transaction (SPEC §8.1). Implemented by the virtual payment group.
+ */
+export interface VirtualAccountOpener {
+  openAccount(trx: Executor, actor: Actor, account: { mnpId: string; superappId: string; teamId: string; mchid: string }): Promise<void>;
+}
+
+const paymentTypes: readonly number[] = Object.values(PaymentType);
+
+/** Checks a PaymentType on input (SPEC §8.1: 1 standard, 2 virtual; omitted means 1). */
+export function validPaymentType(value: number | undefined): PaymentType {
+  if (value === undefined) return PaymentType.Standard;
+  if (!paymentTypes.includes(value))
+    throw new AppError('InvalidParameterValue', 'PaymentType: 1 (standard) or 2 (virtual)', { field: 'paymentType' });
+  return value as PaymentType;
+}
+
+/** SPEC §2.2 and §8.1: payment enablement per (mini program, PaymentType) — request, describe, decide, disable. */
 export class PaymentEnablementService {
   constructor(
     private readonly db: DatabaseClient,
     private readonly clock: Clock,
     private readonly credentials: PaymentCredentialService,
+    private readonly virtualAccounts?: VirtualAccountOpener,
   ) {}
 
-  /** RequestPaymentEnable: the MP Administrator asks the superapp to enable payment, with a message. */
-  async request(actor: Actor, input: { mnpId: string; applyNote: string }): Promise<{ approvalNo: string }> {
+  /** RequestPaymentEnable: the MP Administrator asks the superapp to enable payment (of a PaymentType), with a message. */
+  async request(
+    actor: Actor,
+    input: { mnpId: string; applyNote: string; paymentType?: number | undefined },
+  ): Promise<{ approvalNo: string }> {
+    const paymentType = validPaymentType(input.paymentType);
+    const capability = paymentType === PaymentType.Virtual ? 'virtual_payment.request' : 'payment_enable.request';
     try {
       return await this.db.transaction().execute(async (trx) => {
-        const { miniProgram, team } = await accessMiniProgram(trx, actor, input.mnpId, 'payment_enable.request');
+        const { miniProgram, team } = await accessMiniProgram(trx, actor, input.mnpId, capability);
         const applyNote = input.applyNote.trim();
         if (applyNote.length > 500)
           throw new AppError('InvalidParameterValue', 'applyNote: at most 500 characters', { field: 'applyNote' });
-        const latest = await paymentEnablementRepository.findLatestByMnp(trx, miniProgram.id);
+        const latest = await paymentEnablementRepository.findLatestByMnp(trx, miniProgram.id, paymentType);
         const current = latest?.status ?? EnablementStatus.NeverApplied;
         if (current === EnablementStatus.Pending)
           throw new AppError('FailedOperation.ExistPaymentOpenApply', 'A payment request for this mini program is already pending');
@@ -143,15 +168,17 @@ export class PaymentEnablementService {
           approval_note: '',
           disabled_by: null,
           disabled_at: null,
+          payment_type: paymentType,
         });
-        await recordApprovalCreation(trx, this.clock, actor, enablementTransitions, {
+        const persister = paymentType === PaymentType.Virtual ? virtualEnablementTransitions : enablementTransitions;
+        await recordApprovalCreation(trx, this.clock, actor, persister, {
           record: { id, approval_no: approvalNo, status },
           event: 'apply',
           note: applyNote,
         });
         await recordAudit(trx, this.clock, actor, {
-          action: 'payment_enable.apply',
-          targetType: 'payment_enable',
+          action: `${persister.kind}.apply`,
+          targetType: persister.kind,
           targetId: approvalNo,
           teamId: team.id,
           before: { status: current },
@@ -167,10 +194,11 @@ export class PaymentEnablementService {
     }
   }
 
-  /** DescribeMNPPaymentApprovalInfo: the mini program's payment state; -1 when it never applied. */
-  async describe(actor: Actor, mnpId: string): Promise<EnablementDescription> {
+  /** DescribeMNPPaymentApprovalInfo: the mini program's payment state (of a PaymentType); -1 when it never applied. */
+  async describe(actor: Actor, mnpId: string, paymentTypeInput?: number): Promise<EnablementDescription> {
+    const paymentType = validPaymentType(paymentTypeInput);
     const { miniProgram, team } = await accessMiniProgram(this.db, actor, mnpId);
-    const latest = await paymentEnablementRepository.findLatestByMnp(this.db, miniProgram.id);
+    const latest = await paymentEnablementRepository.findLatestByMnp(this.db, miniProgram.id, paymentType);
     return this.describeRow(this.db, latest, team);
   }
 
@@ -180,7 +208,9 @@ export class PaymentEnablementService {
     // Certificates are part of the payment credentials (SPEC §1.1): only those who manage them see where they stand.
     const seesCredentials = accessLevel(actor, 'payment_credentials.manage', scope) === 'write';
     const miniPrograms = await miniProgramRepository.listByTeam(this.db, team.id);
-    const latest = new Map((await paymentEnablementRepository.listLatestByTeam(this.db, team.id)).map((row) => [row.mnp_id, row]));
+    const latest = new Map(
+      (await paymentEnablementRepository.listLatestByTeam(this.db, team.id, PaymentType.Standard)).map((row) => [row.mnp_id, row]),
+    );
     const accounts = new Map((await paymentAccountRepository.listByTeam(this.db, team.id)).map((row) => [row.mnp_id, row]));
     const applyContext = await this.applyContext(this.db, team);
     const activeKeys = new Map(
@@ -207,7 +237,7 @@ export class PaymentEnablementService {
   }
 
   /** ApproveMNPPaymentEnable: approval opens (or re-points) the payment account; rejection needs a note. */
-  async decide(actor: Actor, input: DecisionInput): Promise<{ id: number }> {
+  async decide(actor: Actor, input: DecisionInput, onlyPaymentType?: PaymentType): Promise<{ id: number }> {
     await accessSuperapp(this.db, actor, input.applicationId, 'approval.decide');
     const decision = validDecision(input);
     // Key generation is slow: do it before the transaction, only when a first account will need it.
@@ -216,6 +246,7 @@ export class PaymentEnablementService {
     if (
       decision.approve &&
       peek?.status === EnablementStatus.Pending &&
+      peek.payment_type === PaymentType.Standard &&
       peek.superapp_id === input.applicationId &&
       !(await paymentAccountRepository.find(this.db, peek.mnp_id))
     ) {
@@ -223,7 +254,9 @@ export class PaymentEnablementService {
     }
     return this.db.transaction().execute(async (trx) => {
       const { superapp } = await accessSuperapp(trx, actor, input.applicationId, 'approval.decide');
-      const request = await paymentEnablementRepository.findByApprovalNo(trx, input.approvalNo);
+      const found = await paymentEnablementRepository.findByApprovalNo(trx, input.approvalNo);
+      // Each decide action names its own PaymentType; another type's ApprovalNo is unknown to it.
+      const request = onlyPaymentType === undefined || found?.payment_type === onlyPaymentType ? found : undefined;
       if (!request || (request.superapp_id !== superapp.id && !(await seesSuperapp(trx, actor, request.superapp_id)))) {
         throw new AppError('InvalidParameterValue.InvalidApprovalNo', 'No payment request has this ApprovalNo', { field: 'approvalNo' });
       }
@@ -247,15 +280,20 @@ export class PaymentEnablementService {
         auditTeamId: superapp.team_id,
         changes: decided,
       });
-      await this.credentials.openAccount(trx, actor, {
-        mnpId: request.mnp_id,
-        superappId: superapp.id,
-        teamId: request.team_id,
-        mchid: binding.merchant_id,
-        prepared,
-      });
+      const account = { mnpId: request.mnp_id, superappId: superapp.id, teamId: request.team_id, mchid: binding.merchant_id };
+      if (request.payment_type === PaymentType.Virtual) {
+        if (!this.virtualAccounts) throw new Error('virtual payment accounts are not wired');
+        await this.virtualAccounts.openAccount(trx, actor, account);
+      } else {
+        await this.credentials.openAccount(trx, actor, { ...account, prepared });
+      }
       return { id: Number(request.id) };
     });
+  }
+
+  /** The PaymentType of an enablement request, undefined when `approvalNo` names none (the approvals dispatch asks). */
+  async paymentTypeOf(approvalNo: string): Promise<PaymentType | undefined> {
+    return (await paymentEnablementRepository.findByApprovalNo(this.db, approvalNo))?.payment_type;
   }
 
   /** DisableMNPPayment: the superapp disables an approved payment record; new orders stop. */

@@ -14,6 +14,8 @@ export interface MiniProgramView {
   name: string;
   iconUrl: string;
   category: string;
+  /** SPEC §8.1: a mini program or a mini game (decides the delivery notification's Event). */
+  kind: MiniProgramRow['kind'];
   createdAt: number;
 }
 
@@ -23,6 +25,7 @@ export const toMiniProgramView = (row: MiniProgramRow): MiniProgramView => ({
   name: row.name,
   iconUrl: row.icon_url,
   category: row.category,
+  kind: row.kind,
   createdAt: row.created_at,
 });
 
@@ -30,6 +33,7 @@ export interface NewMiniProgram {
   name: string;
   iconUrl?: string | undefined;
   category?: string | undefined;
+  kind?: MiniProgramRow['kind'] | undefined;
 }
 
 export class MiniProgramService {
@@ -54,6 +58,7 @@ export class MiniProgramService {
         name: input.name,
         icon_url: input.iconUrl ?? '',
         category: input.category ?? '',
+        kind: input.kind ?? 'miniprogram',
         created_at: now,
         updated_at: now,
       };
@@ -95,12 +100,14 @@ export class MiniProgramService {
         name: changes.name ?? row.name,
         icon_url: changes.iconUrl ?? row.icon_url,
         category: changes.category ?? row.category,
+        kind: changes.kind ?? row.kind,
         updated_at: this.clock.nowMs(),
       };
       await miniProgramRepository.update(trx, mnpId, {
         name: updated.name,
         icon_url: updated.icon_url,
         category: updated.category,
+        kind: updated.kind,
         updated_at: updated.updated_at,
       });
       await recordAudit(trx, this.clock, actor, {
@@ -108,8 +115,8 @@ export class MiniProgramService {
         targetType: 'mini_program',
         targetId: mnpId,
         teamId: row.team_id,
-        before: { name: row.name, iconUrl: row.icon_url, category: row.category },
-        after: { name: updated.name, iconUrl: updated.icon_url, category: updated.category },
+        before: { name: row.name, iconUrl: row.icon_url, category: row.category, kind: row.kind },
+        after: { name: updated.name, iconUrl: updated.icon_url, category: updated.category, kind: updated.kind },
       });
       return toMiniProgramView(updated);
     });

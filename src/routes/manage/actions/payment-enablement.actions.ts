@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalKinds, PaymentType } from '../../../domain/approval-state.ts';
 import { defineAction } from '../management-action.ts';
 
 const text = (max: number) => z.string().max(max);
@@ -23,6 +24,9 @@ const approvalType = z.union([z.number(), z.string()]).transform((value, context
   }
   return type as 10 | 20;
 });
+
+/** SPEC §8.1: 1 standard (the default), 2 virtual. */
+const paymentType = z.union([z.literal(1), z.literal(2)]).optional();
 
 const merchantRequest = z.object({ TeamId: idString, MerchantID: text(64), MerchantName: text(128) });
 const decision = z.object({
@@ -103,18 +107,22 @@ export const paymentEnablementActions = [
   defineAction({
     name: 'RequestPaymentEnable',
     capability: 'payment_enable.request',
-    input: z.object({ MNPId: idString, ApplyNote: text(500).optional().default('') }),
+    input: z.object({ MNPId: idString, ApplyNote: text(500).optional().default(''), PaymentType: paymentType }),
     async run({ actor, services }, input) {
-      const { approvalNo } = await services.enablements.request(actor, { mnpId: input.MNPId, applyNote: input.ApplyNote });
+      const { approvalNo } = await services.enablements.request(actor, {
+        mnpId: input.MNPId,
+        applyNote: input.ApplyNote,
+        paymentType: input.PaymentType,
+      });
       return { Result: true, ApprovalNo: approvalNo };
     },
   }),
   defineAction({
     name: 'DescribeMNPPaymentApprovalInfo',
     capability: 'mini_program.view',
-    input: z.object({ MNPId: idString }),
+    input: z.object({ MNPId: idString, PaymentType: paymentType }),
     async run({ actor, services }, input) {
-      const info = await services.enablements.describe(actor, input.MNPId);
+      const info = await services.enablements.describe(actor, input.MNPId, input.PaymentType);
       return {
         ApprovalStatus: info.approvalStatus,
         ApplyTime: info.applyTime,
@@ -130,7 +138,23 @@ export const paymentEnablementActions = [
     capability: 'approval.decide',
     input: decision,
     async run({ actor, services }, input) {
-      const { id } = await services.enablements.decide(actor, {
+      const decision = {
+        applicationId: input.ApplicationId,
+        approvalNo: input.ApprovalNo,
+        approvalType: input.ApprovalType,
+        approvalNote: input.ApprovalNote,
+      };
+      const { id } = await services.enablements.decide(actor, decision, PaymentType.Standard);
+      return { Result: true, ID: id };
+    },
+  }),
+  defineAction({
+    // SPEC §8.1: virtual payment enablement, item and exemption requests, decided as ApproveMNPPaymentEnable does.
+    name: 'ApproveVirtualPaymentRequest',
+    capability: 'approval.decide',
+    input: decision,
+    async run({ actor, services }, input) {
+      const { id } = await services.virtualApprovals.decide(actor, {
         applicationId: input.ApplicationId,
         approvalNo: input.ApprovalNo,
         approvalType: input.ApprovalType,
@@ -153,7 +177,7 @@ export const paymentEnablementActions = [
     capability: 'superapp.view',
     input: z.object({
       ApplicationId: idString,
-      Kind: z.enum(['merchant_binding', 'payment_enable']).optional(),
+      Kind: z.enum(approvalKinds).optional(),
       ApprovalStatusList: z
         .array(z.union([z.literal(0), z.literal(10), z.literal(20), z.literal(30)]))
         .max(4)
@@ -188,6 +212,8 @@ export const paymentEnablementActions = [
           ApprovalTime: item.approvalTime,
           ApprovalNote: item.approvalNote,
           ID: item.id,
+          PaymentType: item.paymentType,
+          ProductId: item.productId,
         })),
       };
     },

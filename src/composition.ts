@@ -38,6 +38,7 @@ import {
   DemoMerchant,
   DemoWorldService,
   demoGameCredentials,
+  extendDemoWorldWithMiniGame,
   extendDemoWorldWithPayment,
   type DemoDayServices,
 } from './services/demo/index.ts';
@@ -257,6 +258,11 @@ export function createServices(deps: ServiceDependencies) {
     servicesAt: (at) => demoDayServicesOf(createServices({ ...deps, clock: at })),
     notifyUrl: demoShopNotifyUrl,
   });
+  extendDemoWorldWithMiniGame(
+    demoWorld,
+    { miniPrograms: tenancy.miniPrograms, enablements: payment.enablements, approvals: payment.approvals, ...virtualPayment },
+    { deliveryUrl: `${deps.config.publicUrl}/demo/game/delivery` },
+  );
   // The master keys this instance holds, as reported to the others, and their rotation (SPEC §7).
   const masterKeyInstances = new MasterKeyInstanceService(db, clock, secretBox);
   /** Daily reconciliation against each channel connection's statement (SPEC §9). */

@@ -18,6 +18,26 @@ describeOnEachDatabase('demo world', (kind) => {
     expect(first.superapp.users.reviewer.secretId).toMatch(/^AKID/);
   });
 
+  it('has a virtual-payment-enabled mini game with two APPROVED items, its delivery URL the demo receiver (SPEC §8.9)', async () => {
+    const { miniGames } = await context.services.demoWorld.ensure();
+    const game = miniGames!.ready;
+    expect(game.appKey).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(game.deliveryUrl).toMatch(/\/demo\/game\/delivery$/);
+    expect(game.items.map((item) => item.productId)).toEqual(['gem_pack_60', 'skin_knight']);
+    const db = context.database.db;
+    const account = await context.services.virtualPaymentDirectory.accountOf(db, game.mnpId);
+    expect(account).toMatchObject({
+      kind: 'minigame',
+      offerId: game.offerId,
+      mchid: game.mchid,
+      appKey: game.appKey,
+      deliveryUrl: game.deliveryUrl,
+      virtualPaymentEnabled: true,
+    });
+    for (const item of game.items)
+      expect(await context.services.virtualPaymentDirectory.sellableItemOf(db, game.mnpId, item.productId)).toEqual(item);
+  });
+
   it('signs its users in to the console with the printed passwords', async () => {
     const manifest = await context.services.demoWorld.ensure();
     const client = await ConsoleClient.signIn(

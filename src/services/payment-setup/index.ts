@@ -15,6 +15,7 @@ export { PaymentConfigService, channelKinds, resolvePaymentConfig, type ChannelS
 export {
   PaymentCredentialService,
   findPaymentAccount,
+  paymentGateOf,
   type MerchantKeySource,
   type PaymentAccountLookup,
   type PaymentAccounts,

@@ -135,8 +135,22 @@ export async function findMerchantKeyBySerial(db: Executor, serialNo: string): P
  */
 export async function findPaymentAccount(db: Executor, secretBox: SecretBox, mnpId: string): Promise<PaymentAccountLookup | undefined> {
   const account = await paymentAccountRepository.find(db, mnpId);
-  if (!account) return undefined;
-  const latest = await paymentEnablementRepository.findLatestByMnp(db, mnpId, PaymentType.Standard);
+  return account ? paymentGateOf(db, secretBox, account, PaymentType.Standard) : undefined;
+}
+
+/**
+ * What decides whether an account of a mini program may take payments now (its enablement of that payment type, its
+ * team's binding, the superapp's payment configuration and channel): the standard payment account's, or a virtual
+ * payment account's (which has no APIv3 key).
+ */
+export async function paymentGateOf(
+  db: Executor,
+  secretBox: SecretBox,
+  account: { mnp_id: string; mchid: string; superapp_id: string; team_id: string; api_v3_key_sealed?: string | null },
+  paymentType: PaymentType,
+): Promise<PaymentAccountLookup> {
+  const mnpId = account.mnp_id;
+  const latest = await paymentEnablementRepository.findLatestByMnp(db, mnpId, paymentType);
   const binding = await merchantBindingRepository.findEffectiveByTeam(db, account.team_id);
   const config = await resolvePaymentConfig(db, account.superapp_id);
   const team = await teamRepository.findById(db, account.team_id);

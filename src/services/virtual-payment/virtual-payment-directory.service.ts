@@ -6,7 +6,7 @@ import { miniProgramRepository } from '../../repositories/mini-program.repositor
 import { paymentEnablementRepository } from '../../repositories/payment-enablement.repository.ts';
 import { virtualItemRepository } from '../../repositories/virtual-item.repository.ts';
 import { virtualPaymentAccountRepository } from '../../repositories/virtual-payment-account.repository.ts';
-import { findPaymentAccount } from '../payment-setup/index.ts';
+import { paymentGateOf } from '../payment-setup/index.ts';
 import { sellingFields } from './virtual-item.service.ts';
 import type { SellableItem, VirtualPaymentAccountLookup, VirtualPaymentDirectory } from './virtual-payment-directory.ts';
 
@@ -28,7 +28,7 @@ export class VirtualPaymentDirectoryService implements VirtualPaymentDirectory {
       appKey: this.secretBox.open(account.app_key_sealed, sealingContexts.virtualAppKey(mnpId)),
       deliveryUrl: delivery?.delivery_url ?? null,
       virtualPaymentEnabled: enablement?.status === EnablementStatus.Approved,
-      standard: await findPaymentAccount(db, this.secretBox, mnpId),
+      standard: await paymentGateOf(db, this.secretBox, account, PaymentType.Virtual),
     };
   }
 

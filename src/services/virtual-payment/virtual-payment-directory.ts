@@ -20,7 +20,7 @@ export interface VirtualPaymentAccountLookup {
   deliveryUrl: string | null;
   /** The virtual payment enablement (PaymentType 2) is APPROVED and not disabled. */
   virtualPaymentEnabled: boolean;
-  /** The standard gate (team, binding, superapp, payment configuration, channel) as the gateway reads it. */
+  /** The account's payment gate (team, binding, superapp, payment configuration, channel) as the gateway reads it. */
   standard: PaymentAccountLookup | undefined;
 }
 

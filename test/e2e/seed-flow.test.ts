@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -7,7 +6,14 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Download, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemActor } from '../../src/domain/access.ts';
-import { describeWithBrowser, ensureWebConsoleBuilt, launchBrowser, newConsolePage, submitSignIn } from '../helpers/browser.ts';
+import {
+  describeWithBrowser,
+  ensureBridgeBuilt,
+  ensureWebConsoleBuilt,
+  launchBrowser,
+  newConsolePage,
+  submitSignIn,
+} from '../helpers/browser.ts';
 import { createTestContext, type TestContext } from '../helpers/test-context.ts';
 
 // SPEC §4.4: the whole seed flow from an empty database, through web pages only, in Chromium:
@@ -22,28 +28,6 @@ const screenshotFolder = path.join(
 );
 const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 150 });
 const step = 120_000;
-
-function newest(target: string): number {
-  if (!existsSync(target)) return 0;
-  const stat = statSync(target);
-  return stat.isDirectory() ? Math.max(0, ...readdirSync(target).map((entry) => newest(path.join(target, entry)))) : stat.mtimeMs;
-}
-
-/** The bridge bundle the server serves; rebuilt when its sources are newer. */
-function ensureBridgeBuilt() {
-  const bundle = path.join(repositoryRoot, 'bridge/dist/paythrough-bridge.js');
-  if (
-    existsSync(bundle) &&
-    statSync(bundle).mtimeMs >=
-      Math.max(newest(path.join(repositoryRoot, 'bridge/src')), newest(path.join(repositoryRoot, 'bridge/vite.config.ts')))
-  )
-    return;
-  execFileSync(process.execPath, [path.join(repositoryRoot, 'node_modules/vite/bin/vite.js'), 'build', '-c', 'bridge/vite.config.ts'], {
-    cwd: repositoryRoot,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    timeout: 120_000,
-  });
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();

@@ -68,6 +68,21 @@ function webBuildIsFresh(): boolean {
   return existsSync(webDist) && statSync(webDist).mtimeMs >= Math.max(...webSources.map(newestModification));
 }
 
+/** The bridge bundle the server serves (`bridge/dist`); rebuilt when its sources are newer. */
+export function ensureBridgeBuilt(): void {
+  const bundle = path.join(repositoryRoot, 'bridge/dist/paythrough-bridge.js');
+  const sources = Math.max(
+    newestModification(path.join(repositoryRoot, 'bridge/src')),
+    newestModification(path.join(repositoryRoot, 'bridge/vite.config.ts')),
+  );
+  if (existsSync(bundle) && statSync(bundle).mtimeMs >= sources) return;
+  execFileSync(process.execPath, [path.join(repositoryRoot, 'node_modules/vite/bin/vite.js'), 'build', '-c', 'bridge/vite.config.ts'], {
+    cwd: repositoryRoot,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 120_000,
+  });
+}
+
 /** Builds the console unless web/dist is newer than its sources; one build at a time across test workers. */
 export async function ensureWebConsoleBuilt(): Promise<void> {
   const deadline = Date.now() + 180_000;

@@ -300,6 +300,42 @@ describeOnEachDatabase('virtual payment: verify, pay, deliver (SPEC §8.2–8.4,
     expect(await countOrders()).toBe(before + 1);
   });
 
+  it('requestVirtualPayment: paid_fee from activitySellingPrice (≥ 40 % of goodsPrice), order_fee from goodsPrice', async () => {
+    const short = (fields: Record<string, unknown>) => {
+      const signData = JSON.stringify({
+        offerId: '1450000001',
+        buyQuantity: 3,
+        currencyType: 'CNY',
+        productId: 'gem_pack_60',
+        goodsPrice: 600,
+        outTradeNo: number('VS'),
+        attach: '',
+        ...fields,
+      });
+      const name = 'requestVirtualPayment';
+      const payload = JSON.stringify({
+        appId: mnpId,
+        method: name,
+        ...signVirtualPayment(appKey, sessionKey, name, signData),
+        openid: 'openid-player',
+        sessionVerified: true,
+      });
+      return context.app
+        .inject({ method: 'POST', url: '/bridge/v1/verify-virtual-payment', headers: { 'content-type': 'application/json' }, payload })
+        .then((response) => response.json());
+    };
+    expect(await short({ activitySellingPrice: 300 })).toMatchObject({ result: 'ok', order: { order_fee: 1800, paid_fee: 900 } });
+    expect(await short({ mode: 'short_series_goods', activitySellingPrice: 240 })).toMatchObject({
+      result: 'ok',
+      order: { paid_fee: 720 },
+    });
+    expect(await short({ activitySellingPrice: 239 })).toMatchObject({ result: 'fail', errCode: -15002 });
+    expect(await short({ activitySellingPrice: 601 })).toMatchObject({ result: 'fail', errCode: -15002 });
+    expect(await short({ mode: 'goods' })).toMatchObject({ result: 'fail', errCode: -15002 });
+    expect(await short({ offerId: undefined })).toMatchObject({ result: 'fail', errCode: -15001 });
+    expect(await short({ offerId: '1450009999' })).toMatchObject({ result: 'fail', errCode: -15002 });
+  });
+
   it('malformed bodies are 400, 413 and 415 as verify-payment answers them', async () => {
     const post = (payload: string, contentType = 'application/json') =>
       context.app.inject({ method: 'POST', url: '/bridge/v1/verify-virtual-payment', headers: { 'content-type': contentType }, payload });

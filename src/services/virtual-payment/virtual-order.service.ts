@@ -122,7 +122,8 @@ function readSignData(
 ): { ok: true; value: SignedOrder } | { ok: false; answer: VirtualVerification } {
   const refuse = (answer: VirtualVerification) => ({ ok: false as const, answer });
   const required = ['buyQuantity', 'currencyType', 'productId', 'goodsPrice', 'outTradeNo'];
-  if (method === 'requestVirtualPayment') required.push('offerId', 'mode');
+  // requestVirtualPayment passes `mode` beside signData; inside it, it must be the method's mode when present.
+  if (method === 'requestVirtualPayment') required.push('offerId');
   for (const field of required)
     if (data[field] === undefined || data[field] === null || data[field] === '') return refuse(missing(`signData.${field}`));
   const mode = data.mode ?? modeOfMethod[method];

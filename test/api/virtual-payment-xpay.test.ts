@@ -185,6 +185,44 @@ describeOnEachDatabase('virtual payment: the merchant server API (xpay, SPEC §8
     });
   });
 
+  it('concurrent refund_order calls naming the same left_fee: exactly one is taken, the others are stale (268490002)', async () => {
+    const { orderId } = await paidOrder(1);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => xpay('refund_order', refundBody({ order_id: orderId, left_fee: 600, refund_fee: 400 }))),
+    );
+    expect(answers.map((a) => a.errcode).sort()).toEqual([0, 268490002, 268490002, 268490002, 268490002, 268490002]);
+    expect((await xpay('query_order', { openid: 'openid-x', order_id: orderId })).order.left_fee).toBe(200);
+  });
+
+  it('concurrent verifications of one signData make one order', async () => {
+    const signData = JSON.stringify({
+      mode: 'goods',
+      buyQuantity: 1,
+      env: 1,
+      currencyType: 'CNY',
+      productId: 'gem_pack_60',
+      goodsPrice: 600,
+      outTradeNo: number('CC'),
+      attach: '',
+    });
+    const payload = JSON.stringify({
+      appId: mnpId,
+      method,
+      ...signVirtualPayment(appKey, 'sk', method, signData),
+      openid: 'openid-x',
+      sessionVerified: true,
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        context.app
+          .inject({ method: 'POST', url: '/bridge/v1/verify-virtual-payment', headers: { 'content-type': 'application/json' }, payload })
+          .then((response) => response.json()),
+      ),
+    );
+    expect(new Set(answers.map((a) => `${a.result} ${a.wx_order_id}`)).size).toBe(1);
+    expect(answers[0].result).toBe('ok');
+  });
+
   it('notify_provide_goods makes it 4 and stops the delivery retries', async () => {
     const { orderId } = await paidOrder(1);
     receiver.answer = 'error';
@@ -195,7 +233,9 @@ describeOnEachDatabase('virtual payment: the merchant server API (xpay, SPEC §8
     expect((await xpay('query_order', { openid: 'openid-x', order_id: orderId })).order.status).toBe(4);
     context.clock.advance(60_000);
     await worker.drain();
-    expect(receiver.received).toHaveLength(1);
+    // One attempt for this order (the one refused before notify_provide_goods), none after.
+    const ofThisOrder = receiver.received.filter((r) => JSON.parse(r.parsed.Payload).OutTradeNo === orderId);
+    expect(ofThisOrder).toHaveLength(1);
     expect(await xpay('notify_provide_goods', { order_id: orderId, env: 1 })).toMatchObject({ errcode: 0 });
   });
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OutboxWorker } from '../../src/jobs/outbox-worker.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { VirtualDeliveryDeliverer, virtualDeliveryTopic } from '../../src/services/virtual-payment/index.ts';
-import { deliverDemoShopNotifications, payInSandbox, V3InjectClient, readyMerchant } from '../helpers/gateway-client.ts';
+import { deliverDemoShopNotifications, demoActor, payInSandbox, V3InjectClient, readyMerchant } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 import { FakeVirtualPaymentSetup } from '../helpers/virtual-payment-directory-fake.ts';
 import { DeliveryReceiver, hmacHex, randomAppKey, signVirtualPayment } from '../helpers/virtual-payment-merchant.ts';
@@ -221,6 +221,20 @@ describeOnEachDatabase('virtual payment: the merchant server API (xpay, SPEC §8
     );
     expect(new Set(answers.map((a) => `${a.result} ${a.wx_order_id}`)).size).toBe(1);
     expect(answers[0].result).toBe('ok');
+  });
+
+  it('order records take PaymentType and show ProductId, Quantity and DeliveryStatus (SPEC §8.6)', async () => {
+    const { orderId } = await paidOrder(2);
+    const admin = await demoActor(context, manifest.superapp.users.admin.account);
+    const virtual = await context.services.orderRecords.listByOffset(admin, { paymentType: 2, mnpIds: [mnpId] }, 0, 100);
+    expect(virtual.items.length).toBeGreaterThan(0);
+    expect(virtual.items.every((item) => item.paymentType === 2 && item.productId === 'gem_pack_60')).toBe(true);
+    expect(virtual.items.find((item) => item.outTradeNo === orderId)).toMatchObject({ quantity: 2, deliveryStatus: 'queued' });
+    const standard = await context.services.orderRecords.listByOffset(admin, { paymentType: 1, mnpIds: [mnpId] }, 0, 100);
+    expect(standard.items.length).toBeGreaterThan(0);
+    expect(standard.items.every((item) => item.paymentType === 1 && item.productId === null)).toBe(true);
+    const both = await context.services.orderRecords.listByOffset(admin, { mnpIds: [mnpId] }, 0, 1);
+    expect(both.total).toBe(virtual.total + standard.total);
   });
 
   it('notify_provide_goods makes it 4 and stops the delivery retries', async () => {

@@ -1,3 +1,4 @@
+import type { PaymentType } from '../../db/order-schema.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
 import type { TradeState } from '../../db/order-schema.ts';
 import type { Actor } from '../../domain/access.ts';
@@ -43,6 +44,8 @@ export interface OrderRecordQuery {
   amountMin?: number | undefined;
   amountMax?: number | undefined;
   currency?: string | undefined;
+  /** 1 standard, 2 virtual (SPEC §8.6); both when omitted. */
+  paymentType?: PaymentType | undefined;
   /** Newest first (the default) or oldest first; exports follow it. */
   sort?: RecordSort | undefined;
 }
@@ -242,6 +245,7 @@ function validatedFilter(query: OrderRecordQuery): OrderListFilter {
     amountMin,
     amountMax,
     currency: query.currency,
+    paymentType: query.paymentType,
     sort: query.sort,
   };
 }

@@ -31,6 +31,11 @@ export function orderListItem(row: OrderListRow, activeRefundTotal: number) {
     refundedAmount: formatMinorUnits(row.refund_succeeded, row.currency),
     createdAt: row.created_at,
     successTime: row.success_time,
+    // Virtual payment (SPEC §8.6): null on standard orders.
+    paymentType: row.payment_type,
+    productId: row.product_id,
+    quantity: row.quantity,
+    deliveryStatus: row.delivery_status,
   };
 }
 

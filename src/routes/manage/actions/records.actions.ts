@@ -30,6 +30,7 @@ export const recordActions = [
       TradeState: z.enum(tradeStates).optional(),
       OutTradeNo: number.optional(),
       TransactionId: number.optional(),
+      PaymentType: z.union([z.literal(1), z.literal(2)]).optional(),
       ...paging,
     }),
     async run({ actor, services }, input) {
@@ -42,6 +43,7 @@ export const recordActions = [
           tradeStates: input.TradeState ? [input.TradeState] : undefined,
           outTradeNo: input.OutTradeNo,
           transactionId: input.TransactionId,
+          paymentType: input.PaymentType,
         },
         input.Offset,
         input.Limit,
@@ -61,6 +63,10 @@ export const recordActions = [
           CreateTime: order.createdAt,
           SuccessTime: order.successTime,
           RefundTotal: order.refundTotal,
+          PaymentType: order.paymentType,
+          ProductId: order.productId,
+          Quantity: order.quantity,
+          DeliveryStatus: order.deliveryStatus,
         })),
       };
     },

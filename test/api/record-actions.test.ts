@@ -160,6 +160,7 @@ describeOnEachDatabase('record list actions through CommonClient', (kind) => {
         'MNPId',
         'OutRefundNo',
         'OutTradeNo',
+        'PaymentType',
         'Reason',
         'Refund',
         'RefundId',

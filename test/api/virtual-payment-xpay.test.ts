@@ -223,7 +223,7 @@ describeOnEachDatabase('virtual payment: the merchant server API (xpay, SPEC §8
     expect(answers[0].result).toBe('ok');
   });
 
-  it('order records take PaymentType and show ProductId, Quantity and DeliveryStatus (SPEC §8.6)', async () => {
+  it('order and refund records take PaymentType; orders show ProductId, Quantity and DeliveryStatus (SPEC §8.6)', async () => {
     const { orderId } = await paidOrder(2);
     const admin = await demoActor(context, manifest.superapp.users.admin.account);
     const virtual = await context.services.orderRecords.listByOffset(admin, { paymentType: 2, mnpIds: [mnpId] }, 0, 100);
@@ -235,6 +235,11 @@ describeOnEachDatabase('virtual payment: the merchant server API (xpay, SPEC §8
     expect(standard.items.every((item) => item.paymentType === 1 && item.productId === null)).toBe(true);
     const both = await context.services.orderRecords.listByOffset(admin, { mnpIds: [mnpId] }, 0, 1);
     expect(both.total).toBe(virtual.total + standard.total);
+    const refunds = await context.services.refundRecords.listByOffset(admin, { paymentType: 2, mnpIds: [mnpId] }, 0, 100);
+    expect(refunds.items.length).toBeGreaterThan(0);
+    expect(refunds.items.every((refund) => refund.paymentType === 2)).toBe(true);
+    const standardRefunds = await context.services.refundRecords.listByOffset(admin, { paymentType: 1, mnpIds: [mnpId] }, 0, 100);
+    expect(standardRefunds.items.some((refund) => refunds.items.some((virtualRefund) => virtualRefund.id === refund.id))).toBe(false);
   });
 
   it('notify_provide_goods makes it 4 and stops the delivery retries', async () => {

@@ -62,6 +62,7 @@ export function refundListItem(row: RefundListRow) {
     sandbox: row.sandbox === 1,
     createdAt: row.created_at,
     successTime: row.success_time,
+    paymentType: row.payment_type,
   };
 }
 

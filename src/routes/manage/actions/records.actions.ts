@@ -80,6 +80,7 @@ export const recordActions = [
       OrderNo: number.optional(),
       RefundNo: number.optional(),
       Status: z.enum(refundStatuses).optional(),
+      PaymentType: z.union([z.literal(1), z.literal(2)]).optional(),
       ...paging,
     }),
     async run({ actor, services }, input) {
@@ -91,6 +92,7 @@ export const recordActions = [
           orderNo: input.OrderNo,
           refundNo: input.RefundNo,
           statuses: input.Status ? [input.Status] : undefined,
+          paymentType: input.PaymentType,
         },
         input.Offset,
         input.Limit,
@@ -110,6 +112,7 @@ export const recordActions = [
           Reason: refund.reason,
           CreateTime: refund.createdAt,
           SuccessTime: refund.successTime,
+          PaymentType: refund.paymentType,
         })),
       };
     },

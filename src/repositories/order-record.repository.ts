@@ -49,6 +49,7 @@ export const orderListColumns = [
   'product_id',
   'quantity',
   'delivery_status',
+  'refund_reserved',
 ] as const;
 
 export type OrderListRow = Awaited<ReturnType<typeof orderRecordRepository.page>>[number];

@@ -83,6 +83,7 @@ describeOnEachDatabase('record list actions through CommonClient', (kind) => {
         'ProductId',
         'Quantity',
         'RefundTotal',
+        'Status',
         'SuccessTime',
         'Total',
         'TradeState',
@@ -102,6 +103,7 @@ describeOnEachDatabase('record list actions through CommonClient', (kind) => {
       ProductId: null,
       Quantity: null,
       DeliveryStatus: null,
+      Status: null,
     });
     const second = await call(operator, 'DescribePaymentOrderList', { Offset: 20, Limit: 20 });
     expect(second.List.map((order: { OutTradeNo: string }) => order.OutTradeNo)).toEqual([

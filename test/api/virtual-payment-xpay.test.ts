@@ -229,7 +229,9 @@ describeOnEachDatabase('virtual payment: the merchant server API (xpay, SPEC §8
     const virtual = await context.services.orderRecords.listByOffset(admin, { paymentType: 2, mnpIds: [mnpId] }, 0, 100);
     expect(virtual.items.length).toBeGreaterThan(0);
     expect(virtual.items.every((item) => item.paymentType === 2 && item.productId === 'gem_pack_60')).toBe(true);
-    expect(virtual.items.find((item) => item.outTradeNo === orderId)).toMatchObject({ quantity: 2, deliveryStatus: 'queued' });
+    expect(virtual.items.find((item) => item.outTradeNo === orderId)).toMatchObject({ quantity: 2, deliveryStatus: 'queued', status: 2 });
+    // The first test's order, refunded in full and settled: 8, shown as REFUND.
+    expect(virtual.items.map((item) => item.status)).toContain(8);
     const standard = await context.services.orderRecords.listByOffset(admin, { paymentType: 1, mnpIds: [mnpId] }, 0, 100);
     expect(standard.items.length).toBeGreaterThan(0);
     expect(standard.items.every((item) => item.paymentType === 1 && item.productId === null)).toBe(true);

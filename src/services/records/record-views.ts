@@ -1,5 +1,6 @@
 import { OrderAnomaly } from '../../db/order-schema.ts';
 import { formatMinorUnits } from '../../domain/money.ts';
+import type { VirtualOrderStatus } from '../../domain/virtual-order-status.ts';
 import type { ChannelPaymentRow, PaymentStateHistoryRow } from '../../repositories/channel-payment.repository.ts';
 import type { OrderListRow } from '../../repositories/order-record.repository.ts';
 import type { OrderRow } from '../../repositories/order.repository.ts';
@@ -10,7 +11,8 @@ import type { RefundRow } from '../../repositories/refund.repository.ts';
 // How the console shows orders and refunds: minor-unit integers for machines, major-unit strings in the
 // currency's own exponent for people (SPEC §7 "Money and time").
 
-export function orderListItem(row: OrderListRow, activeRefundTotal: number) {
+/** `virtualStatus`: a virtual order's query_order status (SPEC §8.3); null for standard orders. */
+export function orderListItem(row: OrderListRow, activeRefundTotal: number, virtualStatus: VirtualOrderStatus | null = null) {
   return {
     id: row.id,
     mnpId: row.mnp_id,
@@ -36,6 +38,7 @@ export function orderListItem(row: OrderListRow, activeRefundTotal: number) {
     productId: row.product_id,
     quantity: row.quantity,
     deliveryStatus: row.delivery_status,
+    status: virtualStatus,
   };
 }
 

@@ -1,3 +1,4 @@
+import { tradeStateOfVirtualStatus } from '../../../domain/virtual-order-status.ts';
 import { z } from 'zod';
 import { tradeStates } from '../../../domain/order-state.ts';
 import { refundStatuses } from '../../../domain/refund-state.ts';
@@ -55,7 +56,8 @@ export const recordActions = [
           MchId: order.mchid,
           OutTradeNo: order.outTradeNo,
           TransactionId: order.transactionId,
-          TradeState: order.tradeState,
+          // SPEC §8.3: a virtual order shows its status as a TradeState, and the number in Status.
+          TradeState: order.status === null ? order.tradeState : tradeStateOfVirtualStatus(order.status),
           Description: order.description,
           Total: order.amount,
           Currency: order.currency,
@@ -67,6 +69,7 @@ export const recordActions = [
           ProductId: order.productId,
           Quantity: order.quantity,
           DeliveryStatus: order.deliveryStatus,
+          Status: order.status,
         })),
       };
     },

@@ -4,7 +4,7 @@ import type SQLite from 'better-sqlite3';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
-import type { TradeState } from '../db/order-schema.ts';
+import type { PaymentType, TradeState } from '../db/order-schema.ts';
 import type { Database, Executor } from '../db/schema.ts';
 import { csvAmountSql, csvIdSql, csvSessionSql, csvTextSql, csvTimeSql, inlineParameters } from './csv-sql.ts';
 import { keysetOperatorOf, sqlDirectionOf, type Keyset, type RecordPart, type RecordSort } from './record-keyset.ts';
@@ -21,6 +21,8 @@ export interface OrderListFilter {
   amountMin?: number | undefined;
   amountMax?: number | undefined;
   currency?: string | undefined;
+  /** 1 standard, 2 virtual (SPEC §8.6); both when omitted. */
+  paymentType?: PaymentType | undefined;
   /** Newest first unless asked otherwise. */
   sort?: RecordSort | undefined;
 }
@@ -43,6 +45,11 @@ export const orderListColumns = [
   'refund_succeeded',
   'created_at',
   'success_time',
+  'payment_type',
+  'product_id',
+  'quantity',
+  'delivery_status',
+  'refund_reserved',
 ] as const;
 
 export type OrderListRow = Awaited<ReturnType<typeof orderRecordRepository.page>>[number];
@@ -61,6 +68,7 @@ function conditions(eb: OrderWhere, part: RecordPart, filter: OrderListFilter, a
   if (filter.amountMin !== undefined) out.push(eb('amount_total', '>=', filter.amountMin));
   if (filter.amountMax !== undefined) out.push(eb('amount_total', '<=', filter.amountMax));
   if (filter.currency !== undefined) out.push(eb('currency', '=', filter.currency));
+  if (filter.paymentType !== undefined) out.push(eb('payment_type', '=', filter.paymentType));
   if (after) out.push(eb(eb.refTuple('created_at', 'id'), keysetOperatorOf(filter.sort), eb.tuple(after.createdAt, after.id)));
   return out;
 }

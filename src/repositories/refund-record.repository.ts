@@ -1,3 +1,4 @@
+import type { PaymentType } from '../db/order-schema.ts';
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { RefundStatus } from '../db/order-schema.ts';
 import type { Database, Executor } from '../db/schema.ts';
@@ -13,6 +14,8 @@ export interface RefundListFilter {
   /** out_refund_no or refund_id. */
   refundNo?: string | undefined;
   statuses?: readonly RefundStatus[] | undefined;
+  /** 1 standard, 2 virtual (SPEC §8.6); both when omitted. */
+  paymentType?: PaymentType | undefined;
   /** Newest first unless asked otherwise. */
   sort?: RecordSort | undefined;
 }
@@ -35,6 +38,7 @@ export const refundListColumns = [
   'sandbox',
   'created_at',
   'success_time',
+  'payment_type',
 ] as const;
 
 export type RefundListRow = Awaited<ReturnType<typeof refundRecordRepository.page>>[number];
@@ -48,6 +52,7 @@ function conditions(eb: RefundWhere, part: RecordPart, filter: RefundListFilter,
   if (filter.refundNo !== undefined) out.push(eb.or([eb('out_refund_no', '=', filter.refundNo), eb('refund_id', '=', filter.refundNo)]));
   if (part.state !== undefined) out.push(eb('status', '=', part.state as RefundStatus));
   else if (filter.statuses?.length) out.push(eb('status', 'in', filter.statuses));
+  if (filter.paymentType !== undefined) out.push(eb('payment_type', '=', filter.paymentType));
   if (after) out.push(eb(eb.refTuple('created_at', 'id'), keysetOperatorOf(filter.sort), eb.tuple(after.createdAt, after.id)));
   return out;
 }

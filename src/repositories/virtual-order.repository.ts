@@ -35,6 +35,23 @@ export const virtualOrderRepository = {
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
   },
+  /** refundStatusesOf for many orders at once (a record page's virtual orders). */
+  async refundStatusesOfOrders(db: Executor, orderIds: readonly number[]): Promise<Map<number, RefundStatus[]>> {
+    const statuses = new Map<number, RefundStatus[]>();
+    if (orderIds.length === 0) return statuses;
+    const rows = await db
+      .selectFrom('refunds')
+      .select(['order_id', 'status'])
+      .where('order_id', 'in', [...orderIds])
+      .where('kind', '!=', 'duplicate_payment')
+      .orderBy('id')
+      .execute();
+    for (const row of rows) {
+      const id = Number(row.order_id);
+      statuses.set(id, [...(statuses.get(id) ?? []), row.status]);
+    }
+    return statuses;
+  },
   /** The statuses of the order's refunds oldest first, duplicate-payment refunds left out (SPEC §8.3's status). */
   async refundStatusesOf(db: Executor, orderId: number): Promise<RefundStatus[]> {
     const rows = await db

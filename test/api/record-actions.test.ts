@@ -73,12 +73,17 @@ describeOnEachDatabase('record list actions through CommonClient', (kind) => {
       [
         'Currency',
         'CreateTime',
+        'DeliveryStatus',
         'Description',
         'MNPId',
         'MchId',
         'OutTradeNo',
         'PayerOpenId',
+        'PaymentType',
+        'ProductId',
+        'Quantity',
         'RefundTotal',
+        'Status',
         'SuccessTime',
         'Total',
         'TradeState',
@@ -93,6 +98,12 @@ describeOnEachDatabase('record list actions through CommonClient', (kind) => {
       SuccessTime: null,
       CreateTime: now - hour,
       RefundTotal: '0.00',
+      // A standard order (SPEC §8.6): the virtual fields are null.
+      PaymentType: 1,
+      ProductId: null,
+      Quantity: null,
+      DeliveryStatus: null,
+      Status: null,
     });
     const second = await call(operator, 'DescribePaymentOrderList', { Offset: 20, Limit: 20 });
     expect(second.List.map((order: { OutTradeNo: string }) => order.OutTradeNo)).toEqual([
@@ -151,6 +162,7 @@ describeOnEachDatabase('record list actions through CommonClient', (kind) => {
         'MNPId',
         'OutRefundNo',
         'OutTradeNo',
+        'PaymentType',
         'Reason',
         'Refund',
         'RefundId',

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OutboxWorker } from '../../src/jobs/outbox-worker.ts';
 import type { DemoManifest } from '../../src/services/demo/demo-world.service.ts';
 import { VirtualDeliveryDeliverer, virtualDeliveryTopic } from '../../src/services/virtual-payment/index.ts';
-import { deliverDemoShopNotifications, payInSandbox, V3InjectClient, readyMerchant } from '../helpers/gateway-client.ts';
+import { deliverDemoShopNotifications, demoActor, payInSandbox, V3InjectClient, readyMerchant } from '../helpers/gateway-client.ts';
 import { createTestContext, describeOnEachDatabase, type TestContext } from '../helpers/test-context.ts';
 import { FakeVirtualPaymentSetup } from '../helpers/virtual-payment-directory-fake.ts';
 import { DeliveryReceiver, hmacHex, randomAppKey, signVirtualPayment } from '../helpers/virtual-payment-merchant.ts';
@@ -185,6 +185,65 @@ describeOnEachDatabase('virtual payment: the merchant server API (xpay, SPEC §8
     });
   });
 
+  it('concurrent refund_order calls naming the same left_fee: exactly one is taken, the others are stale (268490002)', async () => {
+    const { orderId } = await paidOrder(1);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => xpay('refund_order', refundBody({ order_id: orderId, left_fee: 600, refund_fee: 400 }))),
+    );
+    expect(answers.map((a) => a.errcode).sort()).toEqual([0, 268490002, 268490002, 268490002, 268490002, 268490002]);
+    expect((await xpay('query_order', { openid: 'openid-x', order_id: orderId })).order.left_fee).toBe(200);
+  });
+
+  it('concurrent verifications of one signData make one order', async () => {
+    const signData = JSON.stringify({
+      mode: 'goods',
+      buyQuantity: 1,
+      env: 1,
+      currencyType: 'CNY',
+      productId: 'gem_pack_60',
+      goodsPrice: 600,
+      outTradeNo: number('CC'),
+      attach: '',
+    });
+    const payload = JSON.stringify({
+      appId: mnpId,
+      method,
+      ...signVirtualPayment(appKey, 'sk', method, signData),
+      openid: 'openid-x',
+      sessionVerified: true,
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        context.app
+          .inject({ method: 'POST', url: '/bridge/v1/verify-virtual-payment', headers: { 'content-type': 'application/json' }, payload })
+          .then((response) => response.json()),
+      ),
+    );
+    expect(new Set(answers.map((a) => `${a.result} ${a.wx_order_id}`)).size).toBe(1);
+    expect(answers[0].result).toBe('ok');
+  });
+
+  it('order and refund records take PaymentType; orders show ProductId, Quantity and DeliveryStatus (SPEC §8.6)', async () => {
+    const { orderId } = await paidOrder(2);
+    const admin = await demoActor(context, manifest.superapp.users.admin.account);
+    const virtual = await context.services.orderRecords.listByOffset(admin, { paymentType: 2, mnpIds: [mnpId] }, 0, 100);
+    expect(virtual.items.length).toBeGreaterThan(0);
+    expect(virtual.items.every((item) => item.paymentType === 2 && item.productId === 'gem_pack_60')).toBe(true);
+    expect(virtual.items.find((item) => item.outTradeNo === orderId)).toMatchObject({ quantity: 2, deliveryStatus: 'queued', status: 2 });
+    // The first test's order, refunded in full and settled: 8, shown as REFUND.
+    expect(virtual.items.map((item) => item.status)).toContain(8);
+    const standard = await context.services.orderRecords.listByOffset(admin, { paymentType: 1, mnpIds: [mnpId] }, 0, 100);
+    expect(standard.items.length).toBeGreaterThan(0);
+    expect(standard.items.every((item) => item.paymentType === 1 && item.productId === null)).toBe(true);
+    const both = await context.services.orderRecords.listByOffset(admin, { mnpIds: [mnpId] }, 0, 1);
+    expect(both.total).toBe(virtual.total + standard.total);
+    const refunds = await context.services.refundRecords.listByOffset(admin, { paymentType: 2, mnpIds: [mnpId] }, 0, 100);
+    expect(refunds.items.length).toBeGreaterThan(0);
+    expect(refunds.items.every((refund) => refund.paymentType === 2)).toBe(true);
+    const standardRefunds = await context.services.refundRecords.listByOffset(admin, { paymentType: 1, mnpIds: [mnpId] }, 0, 100);
+    expect(standardRefunds.items.some((refund) => refunds.items.some((virtualRefund) => virtualRefund.id === refund.id))).toBe(false);
+  });
+
   it('notify_provide_goods makes it 4 and stops the delivery retries', async () => {
     const { orderId } = await paidOrder(1);
     receiver.answer = 'error';
@@ -195,7 +254,9 @@ describeOnEachDatabase('virtual payment: the merchant server API (xpay, SPEC §8
     expect((await xpay('query_order', { openid: 'openid-x', order_id: orderId })).order.status).toBe(4);
     context.clock.advance(60_000);
     await worker.drain();
-    expect(receiver.received).toHaveLength(1);
+    // One attempt for this order (the one refused before notify_provide_goods), none after.
+    const ofThisOrder = receiver.received.filter((r) => JSON.parse(r.parsed.Payload).OutTradeNo === orderId);
+    expect(ofThisOrder).toHaveLength(1);
     expect(await xpay('notify_provide_goods', { order_id: orderId, env: 1 })).toMatchObject({ errcode: 0 });
   });
 

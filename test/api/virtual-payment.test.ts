@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { PaymentChannel } from '../../src/channels/channel.ts';
 import { signChannelMessage } from '../../src/channels/protocol.ts';
 import { OutboxWorker } from '../../src/jobs/outbox-worker.ts';
 import { orderRepository } from '../../src/repositories/order.repository.ts';
@@ -299,6 +300,42 @@ describeOnEachDatabase('virtual payment: verify, pay, deliver (SPEC §8.2–8.4,
     expect(await countOrders()).toBe(before + 1);
   });
 
+  it('requestVirtualPayment: paid_fee from activitySellingPrice (≥ 40 % of goodsPrice), order_fee from goodsPrice', async () => {
+    const short = (fields: Record<string, unknown>) => {
+      const signData = JSON.stringify({
+        offerId: '1450000001',
+        buyQuantity: 3,
+        currencyType: 'CNY',
+        productId: 'gem_pack_60',
+        goodsPrice: 600,
+        outTradeNo: number('VS'),
+        attach: '',
+        ...fields,
+      });
+      const name = 'requestVirtualPayment';
+      const payload = JSON.stringify({
+        appId: mnpId,
+        method: name,
+        ...signVirtualPayment(appKey, sessionKey, name, signData),
+        openid: 'openid-player',
+        sessionVerified: true,
+      });
+      return context.app
+        .inject({ method: 'POST', url: '/bridge/v1/verify-virtual-payment', headers: { 'content-type': 'application/json' }, payload })
+        .then((response) => response.json());
+    };
+    expect(await short({ activitySellingPrice: 300 })).toMatchObject({ result: 'ok', order: { order_fee: 1800, paid_fee: 900 } });
+    expect(await short({ mode: 'short_series_goods', activitySellingPrice: 240 })).toMatchObject({
+      result: 'ok',
+      order: { paid_fee: 720 },
+    });
+    expect(await short({ activitySellingPrice: 239 })).toMatchObject({ result: 'fail', errCode: -15002 });
+    expect(await short({ activitySellingPrice: 601 })).toMatchObject({ result: 'fail', errCode: -15002 });
+    expect(await short({ mode: 'goods' })).toMatchObject({ result: 'fail', errCode: -15002 });
+    expect(await short({ offerId: undefined })).toMatchObject({ result: 'fail', errCode: -15001 });
+    expect(await short({ offerId: '1450009999' })).toMatchObject({ result: 'fail', errCode: -15002 });
+  });
+
   it('malformed bodies are 400, 413 and 415 as verify-payment answers them', async () => {
     const post = (payload: string, contentType = 'application/json') =>
       context.app.inject({ method: 'POST', url: '/bridge/v1/verify-virtual-payment', headers: { 'content-type': contentType }, payload });
@@ -311,6 +348,41 @@ describeOnEachDatabase('virtual payment: verify, pay, deliver (SPEC §8.2–8.4,
   it('the item name is cut to 240 characters in the channel description', async () => {
     const { body } = await verify(signDataOf({ productId: 'skin_knight', goodsPrice: 1800, buyQuantity: 1 }));
     expect((await virtualOrder(body.wx_order_id)).description).toBe(`${'K'.repeat(240)} × 1`);
+  });
+
+  it('a create the channel refuses is −15004 and leaves a closed order; a later verification takes its row over (SPEC §7)', async () => {
+    const sandbox = context.services.sandbox!.scopedTo(manifest.superapp.applicationId);
+    const refusing: PaymentChannel = {
+      kind: 'sandbox',
+      createOrder: async () => ({ outcome: 'rejected', code: 'PARAM_ERROR', message: 'the payer is blocked' }),
+      queryOrder: (key) => sandbox.queryOrder(key),
+      closeOrder: (key) => sandbox.closeOrder(key),
+      queryRefund: (key) => sandbox.queryRefund(key),
+      refund: (input) => sandbox.refund(input),
+    };
+    const outTradeNo = number('VREF');
+    context.services.gatewayChannels.register('sandbox', refusing);
+    let refused;
+    try {
+      refused = await verify(signDataOf({ outTradeNo }));
+    } finally {
+      context.services.gatewayChannels.register('sandbox', sandbox);
+    }
+    expect(refused.body).toMatchObject({ result: 'fail', errCode: -15004 });
+    const closed = await orderRepository.findByOutTradeNo(
+      context.database.db,
+      manifest.superapp.applicationId,
+      manifest.miniPrograms.ready.mchid,
+      outTradeNo,
+    );
+    expect(closed).toMatchObject({ trade_state: 'CLOSED', channel_refused: 1, payment_type: 2 });
+    // Other signData under the number is not −15003 here: the refused attempt is replaced in the same row.
+    const retried = await verify(signDataOf({ outTradeNo, buyQuantity: 3 }));
+    expect(retried.body).toMatchObject({ result: 'ok', order_id: outTradeNo, order: { quantity: 3, paid_fee: 1800 } });
+    expect(retried.body.wx_order_id).not.toBe(closed!.wx_order_id);
+    const reopened = await virtualOrder(retried.body.wx_order_id);
+    expect(reopened).toMatchObject({ id: closed!.id, trade_state: 'WAIT_PAY', channel_refused: 0, quantity: 3 });
+    expect(await statusOf(retried.body.wx_order_id)).toBe(1);
   });
 
   // Last: switches the demo superapp off the sandbox for good.

@@ -317,6 +317,25 @@ export class OrderService implements ChannelEventSink {
   }
 
   /**
+   * SPEC §7 for virtual orders: a verification whose outTradeNo names an order the channel refused to create takes
+   * that row over with its own fields (a new wx_order_id among them), open again. Undefined when the row is not such
+   * an order (any more): a concurrent verification took it first.
+   */
+  async retakeRefusedVirtualOrder(order: OrderRow, fields: NewOrderRow): Promise<OrderRow | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await orderRepository.findById(trx, order.id);
+      if (!current || current.trade_state !== 'CLOSED' || current.channel_refused !== 1 || current.payment_type !== PaymentTypes.Virtual)
+        return undefined;
+      const { id: _id, trade_state: _state, created_at: _created, ...changes } = fields;
+      return orderTransitions.transition(trx, current, 'retry_refused', {
+        nowMs: fields.updated_at,
+        reason: 'verified again after the channel refused to create it',
+        changes: { ...changes, channel_refused: 0, closed_at: null },
+      });
+    });
+  }
+
+  /**
    * Creates an order on its channel (§4.3) unless the channel has it already, and answers the order as it is
    * then. Refused: the order is closed as a refused create; unknown: the reconciler's; both throw as a prepay would.
    */

@@ -1,3 +1,6 @@
+import { PaymentTypes, type PaymentType } from '../../db/order-schema.ts';
+import { virtualOrderStatus } from '../../domain/virtual-order-status.ts';
+import { virtualOrderRepository } from '../../repositories/virtual-order.repository.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
 import type { TradeState } from '../../db/order-schema.ts';
 import type { Actor } from '../../domain/access.ts';
@@ -43,6 +46,8 @@ export interface OrderRecordQuery {
   amountMin?: number | undefined;
   amountMax?: number | undefined;
   currency?: string | undefined;
+  /** 1 standard, 2 virtual (SPEC §8.6); both when omitted. */
+  paymentType?: PaymentType | undefined;
   /** Newest first (the default) or oldest first; exports follow it. */
   sort?: RecordSort | undefined;
 }
@@ -210,11 +215,30 @@ export class OrderRecordService {
 
   private async withRefundTotals(rows: OrderListRow[]): Promise<OrderListItem[]> {
     // Only refunded orders (REFUND) and anomalous ones (a duplicate payment's refund leaves SUCCESS as it is) have refunds.
+    const refunded = rows.filter((row) => row.trade_state === 'REFUND' || row.anomaly_flags !== 0);
     const totals = await orderRecordRepository.activeRefundTotals(
       this.db,
-      rows.filter((row) => row.trade_state === 'REFUND' || row.anomaly_flags !== 0).map((row) => row.id),
+      refunded.map((row) => row.id),
     );
-    return rows.map((row) => orderListItem(row, totals.get(row.id) ?? 0));
+    // A virtual order's query_order status (SPEC §8.3) needs its refunds: only refunded virtual orders have any.
+    const virtualRefunds = await virtualOrderRepository.refundStatusesOfOrders(
+      this.db,
+      refunded.filter((row) => row.payment_type === PaymentTypes.Virtual).map((row) => row.id),
+    );
+    return rows.map((row) =>
+      orderListItem(
+        row,
+        totals.get(row.id) ?? 0,
+        row.payment_type === PaymentTypes.Virtual
+          ? virtualOrderStatus({
+              tradeState: row.trade_state,
+              deliveryStatus: row.delivery_status,
+              leftFee: row.amount_total - row.refund_reserved,
+              refunds: virtualRefunds.get(row.id) ?? [],
+            })
+          : null,
+      ),
+    );
   }
 }
 
@@ -242,6 +266,7 @@ function validatedFilter(query: OrderRecordQuery): OrderListFilter {
     amountMin,
     amountMax,
     currency: query.currency,
+    paymentType: query.paymentType,
     sort: query.sort,
   };
 }

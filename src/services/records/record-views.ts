@@ -1,5 +1,6 @@
 import { OrderAnomaly } from '../../db/order-schema.ts';
 import { formatMinorUnits } from '../../domain/money.ts';
+import type { VirtualOrderStatus } from '../../domain/virtual-order-status.ts';
 import type { ChannelPaymentRow, PaymentStateHistoryRow } from '../../repositories/channel-payment.repository.ts';
 import type { OrderListRow } from '../../repositories/order-record.repository.ts';
 import type { OrderRow } from '../../repositories/order.repository.ts';
@@ -10,7 +11,8 @@ import type { RefundRow } from '../../repositories/refund.repository.ts';
 // How the console shows orders and refunds: minor-unit integers for machines, major-unit strings in the
 // currency's own exponent for people (SPEC §7 "Money and time").
 
-export function orderListItem(row: OrderListRow, activeRefundTotal: number) {
+/** `virtualStatus`: a virtual order's query_order status (SPEC §8.3); null for standard orders. */
+export function orderListItem(row: OrderListRow, activeRefundTotal: number, virtualStatus: VirtualOrderStatus | null = null) {
   return {
     id: row.id,
     mnpId: row.mnp_id,
@@ -31,6 +33,12 @@ export function orderListItem(row: OrderListRow, activeRefundTotal: number) {
     refundedAmount: formatMinorUnits(row.refund_succeeded, row.currency),
     createdAt: row.created_at,
     successTime: row.success_time,
+    // Virtual payment (SPEC §8.6): null on standard orders.
+    paymentType: row.payment_type,
+    productId: row.product_id,
+    quantity: row.quantity,
+    deliveryStatus: row.delivery_status,
+    status: virtualStatus,
   };
 }
 
@@ -57,6 +65,7 @@ export function refundListItem(row: RefundListRow) {
     sandbox: row.sandbox === 1,
     createdAt: row.created_at,
     successTime: row.success_time,
+    paymentType: row.payment_type,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { PaymentType } from '../../db/order-schema.ts';
 import type { Config } from '../../config/config.ts';
 import type { RefundStatus } from '../../db/order-schema.ts';
 import type { DatabaseClient } from '../../db/schema.ts';
@@ -40,6 +41,8 @@ export interface RefundRecordQuery {
   refundNo?: string | undefined;
   statuses?: readonly RefundStatus[] | undefined;
   mnpIds?: readonly string[] | undefined;
+  /** 1 standard, 2 virtual (SPEC §8.6); both when omitted. */
+  paymentType?: PaymentType | undefined;
   /** Newest first (the default) or oldest first; exports follow it. */
   sort?: RecordSort | undefined;
 }
@@ -212,6 +215,7 @@ export class RefundRecordService {
       orderNo: query.orderNo,
       refundNo: query.refundNo,
       statuses: query.statuses?.length ? [...new Set(query.statuses)] : undefined,
+      paymentType: query.paymentType,
       sort: query.sort,
     };
   }

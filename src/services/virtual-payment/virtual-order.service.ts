@@ -122,7 +122,8 @@ function readSignData(
 ): { ok: true; value: SignedOrder } | { ok: false; answer: VirtualVerification } {
   const refuse = (answer: VirtualVerification) => ({ ok: false as const, answer });
   const required = ['buyQuantity', 'currencyType', 'productId', 'goodsPrice', 'outTradeNo'];
-  if (method === 'requestVirtualPayment') required.push('offerId', 'mode');
+  // requestVirtualPayment passes `mode` beside signData; inside it, it must be the method's mode when present.
+  if (method === 'requestVirtualPayment') required.push('offerId');
   for (const field of required)
     if (data[field] === undefined || data[field] === null || data[field] === '') return refuse(missing(`signData.${field}`));
   const mode = data.mode ?? modeOfMethod[method];
@@ -213,7 +214,7 @@ export class VirtualOrderService {
     private readonly config: Pick<Config, 'sandboxEnabled'>,
     private readonly directory: VirtualPaymentDirectory,
     private readonly parts: {
-      orders: Pick<OrderService, 'insertVirtualOrder' | 'openOnChannel' | 'closeIfExpired'>;
+      orders: Pick<OrderService, 'insertVirtualOrder' | 'openOnChannel' | 'closeIfExpired' | 'retakeRefusedVirtualOrder'>;
       hostSignatures: Pick<HostPaymentService, 'verifyHostSignature'>;
       /** The cashier URL of a channel order, by channel kind (the sandbox knows its own). */
       cashierUrlOf: (channelKind: string, cashierToken: string) => string | null;
@@ -277,13 +278,18 @@ export class VirtualOrderService {
     if (signedOrder.goodsPrice !== item.price) return invalid("goodsPrice is not the item's price");
 
     const digest = createHash('sha256').update(signData, 'utf8').digest('hex');
-    const inserted = await this.parts.orders.insertVirtualOrder(
-      this.newOrder(account, item, signedOrder, { appId, openid, digest, nowMs }),
-    );
+    const fields = this.newOrder(account, item, signedOrder, { appId, openid, digest, nowMs });
+    const inserted = await this.parts.orders.insertVirtualOrder(fields);
     let order =
       inserted ?? (await orderRepository.findByOutTradeNo(this.db, standard!.applicationId, account.mchid, signedOrder.outTradeNo));
     if (!order) return fail(VirtualErrCode.System, 'SYSTEM_ERROR', 'The order vanished after its insert');
-    if (!inserted) {
+    // SPEC §7: an attempt the channel refused is replaced in its row, whatever its signData (−15003 does not apply).
+    const retaken =
+      !inserted && order.channel_refused === 1 && order.payment_type === PaymentTypes.Virtual && order.mnp_id === appId
+        ? await this.parts.orders.retakeRefusedVirtualOrder(order, fields)
+        : undefined;
+    if (retaken) order = retaken;
+    else if (!inserted) {
       const repeat = await this.repeatProblem(order, appId, digest);
       if (repeat) return repeat;
       order = await this.parts.orders.closeIfExpired(order);

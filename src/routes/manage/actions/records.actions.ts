@@ -1,3 +1,4 @@
+import { tradeStateOfVirtualStatus } from '../../../domain/virtual-order-status.ts';
 import { z } from 'zod';
 import { tradeStates } from '../../../domain/order-state.ts';
 import { refundStatuses } from '../../../domain/refund-state.ts';
@@ -30,6 +31,7 @@ export const recordActions = [
       TradeState: z.enum(tradeStates).optional(),
       OutTradeNo: number.optional(),
       TransactionId: number.optional(),
+      PaymentType: z.union([z.literal(1), z.literal(2)]).optional(),
       ...paging,
     }),
     async run({ actor, services }, input) {
@@ -42,6 +44,7 @@ export const recordActions = [
           tradeStates: input.TradeState ? [input.TradeState] : undefined,
           outTradeNo: input.OutTradeNo,
           transactionId: input.TransactionId,
+          paymentType: input.PaymentType,
         },
         input.Offset,
         input.Limit,
@@ -53,7 +56,8 @@ export const recordActions = [
           MchId: order.mchid,
           OutTradeNo: order.outTradeNo,
           TransactionId: order.transactionId,
-          TradeState: order.tradeState,
+          // SPEC §8.3: a virtual order shows its status as a TradeState, and the number in Status.
+          TradeState: order.status === null ? order.tradeState : tradeStateOfVirtualStatus(order.status),
           Description: order.description,
           Total: order.amount,
           Currency: order.currency,
@@ -61,6 +65,11 @@ export const recordActions = [
           CreateTime: order.createdAt,
           SuccessTime: order.successTime,
           RefundTotal: order.refundTotal,
+          PaymentType: order.paymentType,
+          ProductId: order.productId,
+          Quantity: order.quantity,
+          DeliveryStatus: order.deliveryStatus,
+          Status: order.status,
         })),
       };
     },
@@ -74,6 +83,7 @@ export const recordActions = [
       OrderNo: number.optional(),
       RefundNo: number.optional(),
       Status: z.enum(refundStatuses).optional(),
+      PaymentType: z.union([z.literal(1), z.literal(2)]).optional(),
       ...paging,
     }),
     async run({ actor, services }, input) {
@@ -85,6 +95,7 @@ export const recordActions = [
           orderNo: input.OrderNo,
           refundNo: input.RefundNo,
           statuses: input.Status ? [input.Status] : undefined,
+          paymentType: input.PaymentType,
         },
         input.Offset,
         input.Limit,
@@ -104,6 +115,7 @@ export const recordActions = [
           Reason: refund.reason,
           CreateTime: refund.createdAt,
           SuccessTime: refund.successTime,
+          PaymentType: refund.paymentType,
         })),
       };
     },

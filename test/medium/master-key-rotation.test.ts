@@ -52,6 +52,7 @@ async function readSecrets(reader: AppContext, manifest: DemoManifest, masterKey
     hostKeys: await services.hostKeys.hostKeysOf(manifest.superapp.applicationId),
     manifest: await services.demoWorld.ensure(),
     demoShop: demoShop?.source === 'settings' ? demoShop.credentials : undefined,
+    appKey: (await services.virtualPaymentDirectory.accountOf(database.db, manifest.miniGames!.ready.mnpId))?.appKey,
   };
 }
 
@@ -78,6 +79,9 @@ async function sealedValues(context: AppContext) {
       .filter((value) => value !== null),
     platform_signing_keys: (await db.selectFrom('platform_signing_keys').select('private_key_sealed').execute()).map(
       (row) => row.private_key_sealed,
+    ),
+    virtual_payment_accounts: (await db.selectFrom('virtual_payment_accounts').select('app_key_sealed').execute()).map(
+      (row) => row.app_key_sealed,
     ),
     settings: settings.map((row) => row.setting_value),
   };

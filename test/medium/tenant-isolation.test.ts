@@ -38,7 +38,16 @@ interface TenantWorld {
   apiKeys: { id: string; secretId: string }[];
   clients: ConsoleClient[];
   /** An order, its refund and notification, an export (of a member who is not signed in here), a reconciliation exception. */
-  records: { orderId: string; refundId: string; notificationId: string; exportId: string; exceptionId: string; identifiers: string[] };
+  records: {
+    orderId: string;
+    refundId: string;
+    notificationId: string;
+    exportId: string;
+    exceptionId: string;
+    /** A virtual item of the tenant's mini program. */
+    productId: string;
+    identifiers: string[];
+  };
 }
 
 /** The other tenant's ids for each kind of route parameter (path or query). */
@@ -65,6 +74,8 @@ function idsFor(world: TenantWorld, param: string): string[] | undefined {
       return [world.records.exportId];
     case 'exceptionId':
       return [world.records.exceptionId];
+    case 'productId':
+      return [world.records.productId];
     case 'billDate':
       // Not an id: the day the tenant's exception is of, which a caller of the other tenant must not reach either.
       return [reconciledDay];
@@ -173,6 +184,12 @@ describeOnEachDatabase('tenant isolation (console API)', (kind) => {
         outTradeNo: `REC-${name}-${order.out_trade_no}`,
         at: context.clock.nowMs(),
       });
+      const item = await context.services.virtualItems.create(await actorOf(context, tenant.members['mp:administrator']), tenant.mnpId, {
+        productId: `item_${name}`,
+        name: `Item of ${name}`,
+        price: 600,
+        currency: 'CNY',
+      });
       // The record numbers (not the small integer ids) are what a leaked row would show.
       const identifiers = [
         order.out_trade_no,
@@ -181,6 +198,7 @@ describeOnEachDatabase('tenant isolation (console API)', (kind) => {
         refund.out_refund_no,
         refund.refund_id,
         exported.id,
+        item.productId,
         ...(order.transaction_id ? [order.transaction_id] : []),
       ];
       const records = {
@@ -189,6 +207,7 @@ describeOnEachDatabase('tenant isolation (console API)', (kind) => {
         notificationId: String(notification.id),
         exportId: exported.id,
         exceptionId: String(exception.id),
+        productId: item.productId,
         identifiers,
       };
       worlds[name] = { tenant, users, apiKeys, clients, records };

@@ -93,11 +93,18 @@ describeOnEachDatabase('virtual payment setup (SPEC §8.1)', (kind) => {
         mchid: world.merchants[0]!.merchantId,
         deliveryUrl: null,
         virtualPaymentEnabled: true,
-        standard: undefined,
+        // No standard payment account is needed: the gate is the virtual account's own (its mchid, team, superapp).
+        standard: expect.objectContaining({
+          mchid: world.merchants[0]!.merchantId,
+          applicationId: world.applicationId,
+          enablementStatus: EnablementStatus.Approved,
+          bindingEffective: true,
+          apiV3Key: null,
+        }),
       });
       expect(account!.offerId).toMatch(/^\d{10}$/);
       expect(account!.appKey).toMatch(/^[A-Za-z0-9]{32}$/);
-      // Standard payment approved too: the lookup carries the standard gate.
+      // Standard payment approved too: the virtual gate still reads the virtual record.
       await approvePayment(world);
       expect((await services().virtualPaymentDirectory.accountOf(db(), world.mnpId))!.standard).toMatchObject({
         enablementStatus: EnablementStatus.Approved,

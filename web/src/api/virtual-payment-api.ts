@@ -35,6 +35,9 @@ export const virtualPaymentApi = {
   getExemption: (mnpId: string) => apiRequest<ItemExemption>('GET', `${base(mnpId)}/item-exemption`),
   requestExemption: (mnpId: string, applyNote: string) =>
     apiRequest<{ approvalNo: string }>('POST', `${base(mnpId)}/item-exemption/requests`, { body: { applyNote } }),
+  /** The superapp ends an approved exemption: the mini program's items wait for approval again. */
+  revokeExemption: (applicationId: string, mnpId: string) =>
+    apiRequest<null>('POST', `/superapps/${encodeURIComponent(applicationId)}/item-exemptions/revoke`, { body: { mnpId } }),
 };
 
 /** React Query keys of one mini program's virtual payment; invalidating `all` refreshes the whole page. */

@@ -103,6 +103,10 @@ export const virtualPaymentMessagesEn = {
   'exemptionStatus.revoked': 'Revoked',
 
   'approvals.productIs': 'Item {productId}',
+  'approvals.revokeExemption': 'Revoke exemption',
+  'approvals.revokeExemptionConfirm': "Revoke {mnpId}'s exemption? Its items wait for approval again.",
+  'approvals.exemptionRevoked': 'Exemption revoked',
+  'approvals.disableVirtualConfirm': 'Disable virtual payment of {mnpId}? Its items stop selling.',
   'revisionStatus.withdrawn': 'Withdrawn',
 } as const;
 
@@ -204,5 +208,9 @@ export const virtualPaymentMessagesZhCn: Record<VirtualPaymentMessageKey, string
   'exemptionStatus.revoked': '已撤销',
 
   'approvals.productIs': '道具 {productId}',
+  'approvals.revokeExemption': '撤销免审',
+  'approvals.revokeExemptionConfirm': '确定撤销 {mnpId} 的道具免审？其道具将重新等待审批。',
+  'approvals.exemptionRevoked': '免审已撤销',
+  'approvals.disableVirtualConfirm': '确定关闭 {mnpId} 的虚拟支付？其道具将停止售卖。',
   'revisionStatus.withdrawn': '已撤回',
 };

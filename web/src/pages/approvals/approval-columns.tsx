@@ -1,5 +1,5 @@
 import { Button, Flex, Popconfirm, Tag, Typography, type TableColumnsType } from 'antd';
-import { BindingStatus, EnablementStatus } from '../../api/payment-status.ts';
+import { BindingStatus, EnablementStatus, ExemptionStatus } from '../../api/payment-status.ts';
 import type { ApprovalItem } from '../../api/types.ts';
 import { SecondaryText } from '../../components/secondary-text.tsx';
 import { BindingStatusTag, EnablementStatusTag, ExemptionStatusTag } from '../../components/status-tags.tsx';
@@ -13,7 +13,7 @@ interface ApprovalActionsProps {
   onEnd(item: ApprovalItem): Promise<unknown>;
 }
 
-/** Approve and Reject while pending; afterwards, Disable payment or Unbind while what was approved stands. */
+/** Approve and Reject while pending; afterwards, Disable payment, Revoke exemption or Unbind while what was approved stands. */
 function ApprovalActions({ item, onDecide, onEnd }: ApprovalActionsProps) {
   const { t } = useI18n();
   if (item.approvalStatus === 0) {
@@ -28,10 +28,29 @@ function ApprovalActions({ item, onDecide, onEnd }: ApprovalActionsProps) {
       </Flex>
     );
   }
+  // An exemption is revoked by its mini program, not by a record id.
+  if (item.kind === 'item_exemption' && item.approvalStatus === ExemptionStatus.Approved && item.mnpId) {
+    return (
+      <Popconfirm title={t('approvals.revokeExemptionConfirm', { mnpId: item.mnpId })} onConfirm={() => onEnd(item)}>
+        <Button size="small" danger>
+          {t('approvals.revokeExemption')}
+        </Button>
+      </Popconfirm>
+    );
+  }
   if (item.id === null) return null;
   if (item.kind === 'payment_enable' && item.approvalStatus === EnablementStatus.Approved) {
     return (
       <Popconfirm title={t('approvals.disableConfirm', { mnpId: item.mnpId ?? '' })} onConfirm={() => onEnd(item)}>
+        <Button size="small" danger>
+          {t('approvals.disablePayment')}
+        </Button>
+      </Popconfirm>
+    );
+  }
+  if (item.kind === 'virtual_payment_enable' && item.approvalStatus === EnablementStatus.Approved) {
+    return (
+      <Popconfirm title={t('approvals.disableVirtualConfirm', { mnpId: item.mnpId ?? '' })} onConfirm={() => onEnd(item)}>
         <Button size="small" danger>
           {t('approvals.disablePayment')}
         </Button>

@@ -36,11 +36,17 @@ describeWithBrowser('virtual payment pages in the console (Chromium)', () => {
     expect(scriptErrors).toEqual([]);
   });
 
-  async function signIn(user: { account: string; password: string }): Promise<Page> {
-    const page = await newConsolePage(browser, server.baseUrl, { scriptErrors });
+  async function signIn(user: { account: string; password: string }, locale = 'en-US'): Promise<Page> {
+    const page = await newConsolePage(browser, server.baseUrl, { locale, scriptErrors });
     await page.goto('/console/sign-in');
-    await submitSignIn(page, user);
+    await submitSignIn(page, user, locale);
     return page;
+  }
+
+  async function openApprovals(page: Page, kind: string) {
+    await page.getByTestId('console-nav').getByRole('menuitem', { name: 'Approvals' }).click();
+    await page.getByRole('heading', { level: 3, name: 'Approvals' }).waitFor();
+    await page.locator('.ant-segmented').getByText(kind, { exact: true }).click();
   }
 
   /** Opens Virtual payment on the demo game, picked in the mini program picker. */
@@ -101,9 +107,7 @@ describeWithBrowser('virtual payment pages in the console (Chromium)', () => {
       await senior.screenshot({ path: screenshotPath('virtual-payment-items'), fullPage: true });
 
       const reviewer = await signIn(demo.superapp.users.reviewer);
-      await reviewer.getByTestId('console-nav').getByRole('menuitem', { name: 'Approvals' }).click();
-      await reviewer.getByRole('heading', { level: 3, name: 'Approvals' }).waitFor();
-      await reviewer.locator('.ant-segmented').getByText('Virtual item', { exact: true }).click();
+      await openApprovals(reviewer, 'Virtual item');
       const request = reviewer.getByRole('row', { name: /Item shield_pack/ });
       await request.getByText('Pending approval').waitFor();
       await request.getByRole('button', { name: 'Approve' }).click();
@@ -175,6 +179,62 @@ describeWithBrowser('virtual payment pages in the console (Chromium)', () => {
       await itemRow(operator, 'gem_pack_60').waitFor();
       expect(await operator.getByRole('button', { name: 'Create item' }).count()).toBe(0);
       await operator.context().close();
+    },
+    longFlow,
+  );
+
+  it(
+    'saves items APPROVED at once under an approved exemption, until the superapp revokes it; the page speaks Chinese',
+    async () => {
+      const senior = await signIn(demo.miniProgramTeam.users.seniorDeveloper);
+      await openVirtualPayment(senior, 'Items');
+      const exemption = senior.getByTestId('item-exemption');
+      await exemption.getByText('Not requested').waitFor();
+      await exemption.getByRole('button', { name: 'Request exemption' }).click();
+      const dialog = await settled(senior.getByRole('dialog', { name: 'Request approval exemption for items' }));
+      await dialog.getByLabel('Message to the reviewer').fill('Our items are all cosmetic');
+      await dialog.getByRole('button', { name: 'Confirm' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await exemption.getByText('Pending approval').waitFor();
+
+      const reviewer = await signIn(demo.superapp.users.reviewer);
+      await openApprovals(reviewer, 'Item approval exemption');
+      const request = reviewer.getByRole('row', { name: /Our items are all cosmetic/ });
+      await request.getByRole('button', { name: 'Approve' }).click();
+      await (await settled(reviewer.getByRole('dialog', { name: 'Approve request' }))).getByRole('button', { name: 'Approve' }).click();
+      await eventually(() => request.count()).toBe(0);
+
+      await senior.getByRole('button', { name: 'Refresh' }).click();
+      await exemption.getByText('Approved', { exact: true }).waitFor();
+      await senior.getByRole('button', { name: 'Create item' }).click();
+      const create = await settled(senior.getByRole('dialog', { name: 'Create item' }));
+      await create.getByLabel('ProductId').fill('exempt_pack');
+      await create.getByLabel('Name').fill('Exempt pack');
+      await create.getByLabel(/^Price/).fill('300');
+      await create.getByRole('button', { name: 'Save' }).click();
+      await create.waitFor({ state: 'hidden' });
+      await itemRow(senior, 'exempt_pack').getByText('APPROVED').waitFor();
+
+      await reviewer.getByRole('tab', { name: 'Decided' }).click();
+      const decided = reviewer.getByRole('row', { name: /Our items are all cosmetic/ });
+      await decided.getByRole('button', { name: 'Revoke exemption' }).click();
+      await (await settled(reviewer.getByRole('tooltip'))).getByRole('button', { name: 'OK' }).click();
+      await reviewer.getByText('Exemption revoked', { exact: true }).waitFor();
+      await decided.getByText('Revoked').waitFor();
+      await reviewer.context().close();
+      await senior.getByRole('button', { name: 'Refresh' }).click();
+      await exemption.getByText('Revoked').waitFor();
+      await senior.context().close();
+
+      const chinese = await signIn(demo.miniProgramTeam.users.seniorDeveloper, 'zh-CN');
+      await chinese.getByTestId('console-nav').getByRole('menuitem', { name: '虚拟支付' }).click();
+      await chinese.getByRole('heading', { level: 3, name: '虚拟支付' }).waitFor();
+      await chooseOption(chinese, chinese.getByRole('combobox', { name: '小程序' }), `Demo Knights (${game.mnpId})`);
+      await chinese.getByRole('tab', { name: '道具' }).click();
+      await itemRow(chinese, 'gem_pack_60').getByText('已通过').waitFor();
+      await chinese.getByTestId('item-exemption').getByText('已撤销').waitFor();
+      await chinese.screenshot({ path: screenshotPath('virtual-payment-items-zh-cn'), fullPage: true });
+      await chinese.context().close();
     },
     longFlow,
   );

@@ -50,8 +50,9 @@ export function VirtualItemsSection({ virtualPayment }: { virtualPayment: Virtua
   const [editing, setEditing] = useState<VirtualItem | 'new' | null>(null);
   const currencyList = currencies.data?.items ?? [];
   const exponentOf = (code: string) => currencyList.find((currency) => currency.code === code)?.exponent ?? 2;
-  // What sells, or, before the first approval, what was submitted.
-  const shown = (item: VirtualItem) => item.approved ?? item.latest;
+  // What sells (or sold, once offline); while pending or rejected, what was submitted.
+  const shown = (item: VirtualItem) =>
+    item.status === ItemStatus.Approved || item.status === ItemStatus.Offline ? (item.approved ?? item.latest) : item.latest;
   const rows = items.data?.items ?? [];
 
   const columns: TableColumnsType<VirtualItem> = [
@@ -74,7 +75,7 @@ export function VirtualItemsSection({ virtualPayment }: { virtualPayment: Virtua
       render: (_, item) => (
         <Flex gap={4} wrap align="center">
           <ItemStatusTag status={item.status} />
-          {item.pending && item.approved && (
+          {item.pending && item.status === ItemStatus.Approved && (
             <Tooltip
               title={t('virtualItems.pendingRevisionHelp', {
                 name: item.pending.name,

@@ -238,4 +238,37 @@ describeWithBrowser('virtual payment pages in the console (Chromium)', () => {
     },
     longFlow,
   );
+
+  it(
+    'edits an approved item into a pending revision while it sells, takes it offline and resubmits it',
+    async () => {
+      const senior = await signIn(demo.miniProgramTeam.users.seniorDeveloper);
+      await openVirtualPayment(senior, 'Items');
+      const row = itemRow(senior, 'skin_knight');
+      await row.getByText('APPROVED').waitFor();
+      const selling = await row.innerText();
+
+      await row.getByRole('button', { name: 'Edit skin_knight' }).click();
+      const dialog = await settled(senior.getByRole('dialog', { name: 'Edit item skin_knight' }));
+      expect(await dialog.getByLabel('ProductId').isDisabled()).toBe(true);
+      await dialog.getByLabel('Name').fill('Knight skin (gold)');
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      // The approved version keeps selling: its name stays, and the revision waits beside it.
+      await row.getByTestId('pending-revision').waitFor();
+      expect(await row.getByText('APPROVED').count()).toBe(1);
+      expect(await row.innerText()).toContain(selling.split('\t')[1]!.trim());
+
+      await row.getByRole('button', { name: 'Take offline' }).click();
+      await (await settled(senior.getByRole('tooltip'))).getByRole('button', { name: 'OK' }).click();
+      await row.getByText('OFFLINE').waitFor();
+      await row.getByRole('button', { name: 'Resubmit' }).click();
+      await row.getByText('PENDING', { exact: true }).waitFor();
+      // Going offline withdrew the waiting revision, so what is resubmitted is the version that sold; no separate marker.
+      expect(await row.getByTestId('pending-revision').count()).toBe(0);
+      expect(await row.innerText()).not.toContain('Knight skin (gold)');
+      await senior.context().close();
+    },
+    longFlow,
+  );
 });

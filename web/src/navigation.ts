@@ -105,6 +105,16 @@ export const navItems: readonly NavItem[] = [
     page: lazy(() => import('./pages/standard-payment/standard-payment-page.tsx')),
   },
   {
+    key: 'virtualPayment',
+    path: routePaths.virtualPayment,
+    label: 'nav.virtualPayment',
+    section: 'miniProgram',
+    // SPEC §8.1: everyone in the team with a virtual payment capability (member admins have none).
+    capabilities: ['virtual_payment.request', 'virtual_delivery.view', 'virtual_item.view'],
+    teamKind: 'miniprogram',
+    page: lazy(() => import('./pages/virtual-payment/virtual-payment-page.tsx')),
+  },
+  {
     key: 'orderRecord',
     path: routePaths.orderRecord,
     label: 'nav.orderRecord',

@@ -11,6 +11,7 @@ export const routePaths = {
   approvals: '/console/approvals',
   bindMerchant: '/console/bind-merchant',
   standardPayment: '/console/standard-payment',
+  virtualPayment: '/console/virtual-payment',
   orderRecord: '/console/orders',
   afterSalesRecord: '/console/refunds',
   notifications: '/console/notifications',

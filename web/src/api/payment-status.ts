@@ -1,2 +1,9 @@
 // The wire's status values are the server's own (src/domain), so the console cannot drift from them.
-export { ApprovalType, BindingStatus, EnablementStatus } from '../../../src/domain/approval-state.ts';
+export {
+  ApprovalType,
+  BindingStatus,
+  EnablementStatus,
+  ExemptionStatus,
+  ItemStatus,
+  RevisionStatus,
+} from '../../../src/domain/approval-state.ts';

@@ -24,6 +24,8 @@ import type {
   paymentConfigSchema,
   platformKeySchema,
 } from '../../../src/routes/console/payment-schemas.ts';
+import type { enablementDescriptionSchema } from '../../../src/routes/console/payment-schemas.ts';
+import type { appKeySchema, deliveryViewSchema, exemptionSchema, itemSchema } from '../../../src/routes/console/virtual-payment-schemas.ts';
 
 // Type-only imports: the console's types come from the server's Zod schemas and never drift from them.
 export type { AccessLevel, Capability, PlatformRole, TeamKind, TeamRole, TeamStatus };
@@ -86,6 +88,13 @@ export type MerchantKey = z.infer<typeof merchantKeySchema>;
 export type PaymentCredentials = z.infer<typeof credentialSchema>;
 export type IssuedKey = z.infer<typeof issuedKeySchema>;
 export type PlatformKey = z.infer<typeof platformKeySchema>;
+
+/** SPEC §8.1: a mini program's virtual payment setup, as the console API answers it. */
+export type EnablementDescription = z.infer<typeof enablementDescriptionSchema>;
+export type VirtualDeliveryView = z.infer<typeof deliveryViewSchema>;
+export type VirtualAppKey = z.infer<typeof appKeySchema>;
+export type VirtualItem = z.infer<typeof itemSchema>;
+export type ItemExemption = z.infer<typeof exemptionSchema>;
 
 export interface Page<T> {
   total: number;

@@ -1,6 +1,7 @@
 import { notificationMessagesEn } from './notification-messages.ts';
 import { reconciliationMessagesEn } from './reconciliation-messages.ts';
 import { recordMessagesEn } from './records-messages.ts';
+import { virtualPaymentMessagesEn } from './virtual-payment-messages.ts';
 
 /** English: the source dictionary. Every other language must translate every key (checked by the type). */
 export const en = {
@@ -46,6 +47,7 @@ export const en = {
   'nav.afterSalesRecord': 'After-sales record',
   'nav.paymentData': 'Payment data',
   ...recordMessagesEn,
+  ...virtualPaymentMessagesEn,
   ...notificationMessagesEn,
   ...reconciliationMessagesEn,
 

@@ -2,6 +2,7 @@ import type { Dictionary } from './en.ts';
 import { notificationMessagesZhCn } from './notification-messages.ts';
 import { reconciliationMessagesZhCn } from './reconciliation-messages.ts';
 import { recordMessagesZhCn } from './records-messages.ts';
+import { virtualPaymentMessagesZhCn } from './virtual-payment-messages.ts';
 
 /** Simplified Chinese. */
 export const zhCN: Dictionary = {
@@ -47,6 +48,7 @@ export const zhCN: Dictionary = {
   'nav.afterSalesRecord': '售后记录',
   'nav.paymentData': '支付数据',
   ...recordMessagesZhCn,
+  ...virtualPaymentMessagesZhCn,
   ...notificationMessagesZhCn,
   ...reconciliationMessagesZhCn,
 

@@ -1,8 +1,8 @@
 import { Button, Flex, Popconfirm, Tag, Typography, type TableColumnsType } from 'antd';
-import { BindingStatus, EnablementStatus } from '../../api/payment-status.ts';
+import { BindingStatus, EnablementStatus, ExemptionStatus } from '../../api/payment-status.ts';
 import type { ApprovalItem } from '../../api/types.ts';
 import { SecondaryText } from '../../components/secondary-text.tsx';
-import { BindingStatusTag, EnablementStatusTag } from '../../components/status-tags.tsx';
+import { BindingStatusTag, EnablementStatusTag, ExemptionStatusTag } from '../../components/status-tags.tsx';
 import { useI18n } from '../../i18n/i18n-context.tsx';
 import type { ApprovalTab, Decision } from './use-approvals.ts';
 
@@ -13,7 +13,7 @@ interface ApprovalActionsProps {
   onEnd(item: ApprovalItem): Promise<unknown>;
 }
 
-/** Approve and Reject while pending; afterwards, Disable payment or Unbind while what was approved stands. */
+/** Approve and Reject while pending; afterwards, Disable payment, Revoke exemption or Unbind while what was approved stands. */
 function ApprovalActions({ item, onDecide, onEnd }: ApprovalActionsProps) {
   const { t } = useI18n();
   if (item.approvalStatus === 0) {
@@ -28,10 +28,29 @@ function ApprovalActions({ item, onDecide, onEnd }: ApprovalActionsProps) {
       </Flex>
     );
   }
+  // An exemption is revoked by its mini program, not by a record id.
+  if (item.kind === 'item_exemption' && item.approvalStatus === ExemptionStatus.Approved && item.mnpId) {
+    return (
+      <Popconfirm title={t('approvals.revokeExemptionConfirm', { mnpId: item.mnpId })} onConfirm={() => onEnd(item)}>
+        <Button size="small" danger>
+          {t('approvals.revokeExemption')}
+        </Button>
+      </Popconfirm>
+    );
+  }
   if (item.id === null) return null;
   if (item.kind === 'payment_enable' && item.approvalStatus === EnablementStatus.Approved) {
     return (
       <Popconfirm title={t('approvals.disableConfirm', { mnpId: item.mnpId ?? '' })} onConfirm={() => onEnd(item)}>
+        <Button size="small" danger>
+          {t('approvals.disablePayment')}
+        </Button>
+      </Popconfirm>
+    );
+  }
+  if (item.kind === 'virtual_payment_enable' && item.approvalStatus === EnablementStatus.Approved) {
+    return (
+      <Popconfirm title={t('approvals.disableVirtualConfirm', { mnpId: item.mnpId ?? '' })} onConfirm={() => onEnd(item)}>
         <Button size="small" danger>
           {t('approvals.disablePayment')}
         </Button>
@@ -48,6 +67,31 @@ function ApprovalActions({ item, onDecide, onEnd }: ApprovalActionsProps) {
     );
   }
   return null;
+}
+
+const kindColors: Record<ApprovalItem['kind'], string> = {
+  merchant_binding: 'geekblue',
+  payment_enable: 'purple',
+  virtual_payment_enable: 'magenta',
+  virtual_item: 'cyan',
+  item_exemption: 'orange',
+};
+
+/** A request's status in its kind's own words (an item revision and an exemption share pending/approved/rejected). */
+function ApprovalStatusTag({ item }: { item: ApprovalItem }) {
+  const { t } = useI18n();
+  switch (item.kind) {
+    case 'payment_enable':
+    case 'virtual_payment_enable':
+      return <EnablementStatusTag status={item.approvalStatus} />;
+    case 'item_exemption':
+      return <ExemptionStatusTag status={item.approvalStatus} />;
+    case 'virtual_item':
+      // A revision ends withdrawn (30) when a newer one replaces it; otherwise it reads as an exemption does.
+      return item.approvalStatus === 30 ? <Tag>{t('revisionStatus.withdrawn')}</Tag> : <ExemptionStatusTag status={item.approvalStatus} />;
+    default:
+      return <BindingStatusTag status={item.approvalStatus} />;
+  }
 }
 
 interface ApprovalColumnsOptions extends Omit<ApprovalActionsProps, 'item'> {
@@ -74,7 +118,8 @@ export function useApprovalColumns({
       key: 'request',
       render: (_, item) => (
         <Flex vertical gap={2} align="start">
-          <Tag color={item.kind === 'payment_enable' ? 'purple' : 'geekblue'}>{t(`approvalKind.${item.kind}`)}</Tag>
+          <Tag color={kindColors[item.kind]}>{t(`approvalKind.${item.kind}`)}</Tag>
+          {item.productId && <Typography.Text code>{t('approvals.productIs', { productId: item.productId })}</Typography.Text>}
           <SecondaryText>{item.approvalNo}</SecondaryText>
         </Flex>
       ),
@@ -112,11 +157,7 @@ export function useApprovalColumns({
       width: tab === 'decided' ? 220 : undefined,
       render: (_, item) => (
         <Flex vertical gap={2} align="start">
-          {item.kind === 'payment_enable' ? (
-            <EnablementStatusTag status={item.approvalStatus} />
-          ) : (
-            <BindingStatusTag status={item.approvalStatus} />
-          )}
+          <ApprovalStatusTag item={item} />
           {item.approvalTime !== null && <SecondaryText>{t('approvals.decidedAt', { time: formatTime(item.approvalTime) })}</SecondaryText>}
           {item.approvalNote && <Typography.Text>{t('approvals.noteIs', { note: item.approvalNote })}</Typography.Text>}
         </Flex>

@@ -43,6 +43,9 @@ export default function ApprovalsPage() {
             { value: 'all', label: t('approvals.kindAll') },
             { value: 'merchant_binding', label: t('approvalKind.merchant_binding') },
             { value: 'payment_enable', label: t('approvalKind.payment_enable') },
+            { value: 'virtual_payment_enable', label: t('approvalKind.virtual_payment_enable') },
+            { value: 'virtual_item', label: t('approvalKind.virtual_item') },
+            { value: 'item_exemption', label: t('approvalKind.item_exemption') },
           ]}
         />
         <Button onClick={() => refresh()}>{t('common.refresh')}</Button>

@@ -2,6 +2,7 @@ import { keepPreviousData, useMutation, useQueries, useQuery, useQueryClient } f
 import { App as AntApp } from 'antd';
 import { consoleApi, queryKeys } from '../../api/console-api.ts';
 import { ApprovalType } from '../../api/payment-status.ts';
+import { virtualPaymentApi } from '../../api/virtual-payment-api.ts';
 import type { ApprovalItem, ApprovalKind } from '../../api/types.ts';
 import { useConsole } from '../../app/console-context.tsx';
 import { useI18n } from '../../i18n/i18n-context.tsx';
@@ -57,14 +58,23 @@ export function useApprovals(applicationId: string | undefined, { tab, kind, pag
       ...requestingTeams.map((team) => queryClient.invalidateQueries({ queryKey: queryKeys.miniPrograms(team.id) })),
     ]);
 
-  // Ends what an approval made: disables the payment, or unbinds the merchant.
+  // Ends what an approval made: disables the payment, revokes the item exemption, or unbinds the merchant.
   const endRecord = useMutation({
-    mutationFn: (item: ApprovalItem) =>
-      item.kind === 'payment_enable'
-        ? consoleApi.disablePayment(applicationId!, item.id!)
-        : consoleApi.unbindBySuperapp(applicationId!, item.id!),
+    mutationFn: (item: ApprovalItem) => {
+      if (item.kind === 'payment_enable' || item.kind === 'virtual_payment_enable')
+        return consoleApi.disablePayment(applicationId!, item.id!);
+      if (item.kind === 'item_exemption') return virtualPaymentApi.revokeExemption(applicationId!, item.mnpId!);
+      return consoleApi.unbindBySuperapp(applicationId!, item.id!);
+    },
     onSuccess: async (_, item) => {
-      message.success(item.kind === 'payment_enable' ? t('approvals.disabled') : t('approvals.unbound'));
+      const done = {
+        payment_enable: t('approvals.disabled'),
+        virtual_payment_enable: t('approvals.disabled'),
+        item_exemption: t('approvals.exemptionRevoked'),
+        merchant_binding: t('approvals.unbound'),
+        virtual_item: t('common.saved'),
+      }[item.kind];
+      message.success(done);
       await refresh();
     },
     onError: (error) => message.error(error.message),

@@ -284,6 +284,15 @@ describeOnEachDatabase('virtual payment: the merchant server API (xpay, SPEC §8
     expect((await xpay('query_order', { openid: 'someone-else', order_id: orderId })).errcode).toBe(268490001);
     expect((await xpay('query_order', { openid: 'openid-x', order_id: 'NO_SUCH_ORDER_1' })).errcode).toBe(268490002);
     expect((await xpay('query_order', '{broken')).errcode).toBe(268490002);
+    expect((await xpay('query_order', { order_id: orderId })).errcode).toBe(268490002);
+    // A production superapp's order does not exist in env 1 (SPEC §8.2); its env 0 still finds it.
+    await context.database.db.updateTable('orders').set({ sandbox: 0 }).where('out_trade_no', '=', orderId).execute();
+    try {
+      expect((await xpay('query_order', { openid: 'openid-x', env: 1, order_id: orderId })).errcode).toBe(268490002);
+      expect((await xpay('query_order', { openid: 'openid-x', env: 0, order_id: orderId })).errcode).toBe(0);
+    } finally {
+      await context.database.db.updateTable('orders').set({ sandbox: 1 }).where('out_trade_no', '=', orderId).execute();
+    }
     const refund = (fields: Record<string, unknown>) =>
       xpay('refund_order', refundBody({ order_id: orderId, left_fee: 600, refund_fee: 100, ...fields }));
     expect((await refund({ openid: 'someone-else' })).errcode).toBe(268490001);

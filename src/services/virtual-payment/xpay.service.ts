@@ -94,6 +94,8 @@ export class XpayService {
       ? await virtualOrderRepository.findByWxOrderId(this.db, wxOrderId)
       : await virtualOrderRepository.findByOrderId(this.db, appid, orderId!);
     if (!order || order.mnp_id !== appid || (orderId && order.out_trade_no !== orderId)) return refuse('no such order');
+    // SPEC §8.2's env table: a production superapp's orders do not exist in env 1 (sandbox); a sandbox one takes both.
+    if (Number(env) === 1 && order.sandbox !== 1) return refuse('no such order in env 1 (sandbox)');
     return { order };
   }
 
@@ -101,8 +103,8 @@ export class XpayService {
     const found = await this.findOrder(appid, body);
     if ('refused' in found) return found.refused;
     const { order } = found;
-    if (body.openid !== undefined && body.openid !== order.payer_openid)
-      return answer(XpayErrcode.OpenidMismatch, "openid is not the order's");
+    if (typeof body.openid !== 'string' || body.openid === '') return invalid('openid is required');
+    if (body.openid !== order.payer_openid) return answer(XpayErrcode.OpenidMismatch, "openid is not the order's");
     return answer(XpayErrcode.Ok, 'ok', {
       order: {
         order_id: order.out_trade_no,

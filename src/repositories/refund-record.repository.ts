@@ -9,9 +9,9 @@ export interface RefundListFilter {
   /** Inclusive bounds on the refund's initiation time (created_at), ms. */
   createdFrom: number;
   createdTo: number;
-  /** out_trade_no or transaction_id. */
+  /** out_trade_no, transaction_id, or a virtual order's wx_order_id (SPEC §8.6). */
   orderNo?: string | undefined;
-  /** out_refund_no or refund_id. */
+  /** out_refund_no or refund_id (a virtual refund's refund_order_id and refund_wx_order_id). */
   refundNo?: string | undefined;
   statuses?: readonly RefundStatus[] | undefined;
   /** 1 standard, 2 virtual (SPEC §8.6); both when omitted. */
@@ -45,10 +45,19 @@ export type RefundListRow = Awaited<ReturnType<typeof refundRecordRepository.pag
 
 type RefundWhere = ExpressionBuilder<Database, 'refunds'>;
 
+/** A virtual order's `wx_order_id` (SPEC §8.3). */
+const wxOrderIdPattern = /^wx\d{30}$/;
+
 function conditions(eb: RefundWhere, part: RecordPart, filter: RefundListFilter, after?: Keyset): Expression<SqlBool>[] {
   const out: Expression<SqlBool>[] = [eb('created_at', '>=', filter.createdFrom), eb('created_at', '<=', filter.createdTo)];
   if (part.column) out.push(eb(part.column, '=', part.value));
-  if (filter.orderNo !== undefined) out.push(eb.or([eb('out_trade_no', '=', filter.orderNo), eb('transaction_id', '=', filter.orderNo)]));
+  if (filter.orderNo !== undefined) {
+    const byNumber = [eb('out_trade_no', '=', filter.orderNo), eb('transaction_id', '=', filter.orderNo)];
+    // Only a number shaped like a wx_order_id looks one up, so the other searches keep their plans.
+    if (wxOrderIdPattern.test(filter.orderNo))
+      byNumber.push(eb('order_id', 'in', eb.selectFrom('orders').select('orders.id').where('orders.wx_order_id', '=', filter.orderNo)));
+    out.push(eb.or(byNumber));
+  }
   if (filter.refundNo !== undefined) out.push(eb.or([eb('out_refund_no', '=', filter.refundNo), eb('refund_id', '=', filter.refundNo)]));
   if (part.state !== undefined) out.push(eb('status', '=', part.state as RefundStatus));
   else if (filter.statuses?.length) out.push(eb('status', 'in', filter.statuses));

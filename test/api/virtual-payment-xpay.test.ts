@@ -242,6 +242,23 @@ describeOnEachDatabase('virtual payment: the merchant server API (xpay, SPEC §8
     expect(refunds.items.every((refund) => refund.paymentType === 2)).toBe(true);
     const standardRefunds = await context.services.refundRecords.listByOffset(admin, { paymentType: 1, mnpIds: [mnpId] }, 0, 100);
     expect(standardRefunds.items.some((refund) => refunds.items.some((virtualRefund) => virtualRefund.id === refund.id))).toBe(false);
+    // The After-sales search by order number takes order_id or wx_order_id; by refund number refund_order_id or
+    // refund_wx_order_id (SPEC §8.6).
+    const refunded = refunds.items[0]!;
+    const order = await context.database.db
+      .selectFrom('orders')
+      .select(['out_trade_no', 'wx_order_id'])
+      .where('id', '=', refunded.orderId)
+      .executeTakeFirstOrThrow();
+    for (const orderNo of [order.out_trade_no, order.wx_order_id!]) {
+      const found = await context.services.refundRecords.listByOffset(admin, { paymentType: 2, orderNo }, 0, 100);
+      expect(found.items.map((refund) => refund.id)).toContain(refunded.id);
+    }
+    for (const refundNo of [refunded.outRefundNo, refunded.refundId]) {
+      const found = await context.services.refundRecords.listByOffset(admin, { paymentType: 2, refundNo }, 0, 100);
+      expect(found.items.map((refund) => refund.id)).toEqual([refunded.id]);
+    }
+    expect((await context.services.refundRecords.listByOffset(admin, { orderNo: `wx${'0'.repeat(30)}` }, 0, 100)).items).toEqual([]);
   });
 
   it('notify_provide_goods makes it 4 and stops the delivery retries', async () => {

@@ -35,7 +35,7 @@ import {
 export interface RefundRecordQuery {
   createdFrom?: number | undefined;
   createdTo?: number | undefined;
-  /** out_trade_no or transaction_id. */
+  /** out_trade_no, transaction_id, or a virtual order's wx_order_id. */
   orderNo?: string | undefined;
   /** out_refund_no or refund_id. */
   refundNo?: string | undefined;

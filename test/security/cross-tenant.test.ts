@@ -47,18 +47,21 @@ function inputFieldsOf(action: (typeof managementActions)[number]): string[] {
   return Object.keys(schema.properties ?? {});
 }
 
-/** A value of the same shape that names nothing: the last character changed. */
+/** A value of the same shape that names nothing: one character changed. */
 function nonexistent(value: string | number): string | number {
   if (typeof value === 'number') return value + 7_654_321;
-  const last = value.at(-1)!;
-  const swapped = /\d/.test(last)
-    ? String((Number(last) + 5) % 10)
-    : last === 'z' || last === 'Z'
+  // Not the last character: ids minted in one millisecond differ only there (monotonic ULIDs), so a made-up id must
+  // differ further up to name nothing.
+  const at = value.length >= 8 ? value.length - 8 : value.length - 1;
+  const original = value[at]!;
+  const swapped = /\d/.test(original)
+    ? String((Number(original) + 5) % 10)
+    : original === 'z' || original === 'Z'
       ? 'q'
-      : /[a-y]/i.test(last)
-        ? String.fromCharCode(last.charCodeAt(0) + 1)
+      : /[a-y]/i.test(original)
+        ? String.fromCharCode(original.charCodeAt(0) + 1)
         : 'Q';
-  return `${value.slice(0, -1)}${swapped}`;
+  return `${value.slice(0, at)}${swapped}${value.slice(at + 1)}`;
 }
 
 /** The answer with what may legitimately differ removed: the request id, and the probed value wherever it is echoed. */

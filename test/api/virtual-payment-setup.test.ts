@@ -14,7 +14,7 @@ describeOnEachDatabase('virtual payment setup: console and management API', (kin
   const clients = {} as Record<'mpAdmin' | 'senior' | 'developer' | 'memberAdmin' | 'reviewer' | 'saDeveloper' | 'unbound', ConsoleClient>;
 
   beforeAll(async () => {
-    context = await createTestContext(kind);
+    context = await createTestContext(kind, { backgroundJobs: false });
     context.clock.set(Date.now());
     await context.app.listen({ port: 0, host: '127.0.0.1' });
     const address = context.app.server.address();
